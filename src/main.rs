@@ -1,1 +1,65 @@
-fn main() {}
+//! pulse: push CSV data into webhooks. Parse, dispatch, and map errors to exit codes.
+
+mod cli;
+mod cmd;
+mod config;
+mod csv_source;
+mod deliver;
+mod event;
+mod exit;
+mod json_out;
+mod payload;
+mod progress;
+mod retry;
+mod sign;
+mod signals;
+mod stage;
+mod store;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, SecretCommand};
+use crate::exit::Exit;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => Exit::Success.into(),
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return Exit::Success.into();
+            }
+            eprintln!("error: {err:#}");
+            exit::code_for(&err).into()
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Push(args) => cmd::push::run(args, &config::db_path(cli.db.clone())?),
+        Command::Receive(args) => cmd::receive::run(args),
+        Command::Secret {
+            command: SecretCommand::New,
+        } => {
+            cmd::secret::new();
+            Ok(())
+        }
+        Command::Completions { shell } => {
+            cmd::generate::completions(*shell);
+            Ok(())
+        }
+        Command::Man { dir } => cmd::generate::man(dir),
+    }
+}
+
+/// `pulse log | head` closes stdout early; that is not an error.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,0 +1,200 @@
+//! The command-line surface as plain clap data: no I/O, no checks beyond what clap does.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Push CSV data into webhooks: validated, signed, delivered in order, every attempt logged.
+#[derive(Debug, Parser)]
+#[command(name = "pulse", version, about, long_about = None)]
+pub struct Cli {
+    /// The delivery log database [default: $XDG_DATA_HOME/pulse/pulse.db]
+    #[arg(long, global = true, env = "PULSE_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Stage a CSV file (or stdin) into the log, then deliver it as signed batches
+    #[command(after_help = PUSH_EXAMPLES)]
+    Push(PushArgs),
+    /// Run a local webhook receiver that verifies signatures and prints each batch
+    Receive(ReceiveArgs),
+    /// Signing secrets
+    Secret {
+        #[command(subcommand)]
+        command: SecretCommand,
+    },
+    /// Print a shell completion script
+    Completions {
+        /// The shell to complete for
+        shell: clap_complete::Shell,
+    },
+    /// Write the man page(s) into a directory (used to regenerate man/)
+    #[command(hide = true)]
+    Man {
+        /// Directory to write pulse.1 into
+        #[arg(default_value = "man")]
+        dir: PathBuf,
+    },
+}
+
+const PUSH_EXAMPLES: &str = "\
+Examples:
+  pulse push customers.csv --url https://api.example.com/hooks/import
+  pulse push customers.csv --url http://127.0.0.1:8080/ --batch-size 1000 --json
+  PULSE_SECRET=whsec_... pulse push - --url https://example.com/hook < export.csv";
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// CSV file to push, or - for stdin
+    #[arg(value_name = "FILE|-")]
+    pub input: String,
+
+    /// Webhook URL (http or https)
+    #[arg(long, value_name = "URL")]
+    pub url: String,
+
+    /// Rows per batch (one request each)
+    #[arg(long, default_value_t = 5000, value_name = "N")]
+    pub batch_size: u64,
+
+    /// Signing secret (whsec_...); repeat for key rotation [default: generated per URL]
+    #[arg(
+        long = "secret",
+        env = "PULSE_SECRET",
+        value_name = "S",
+        value_delimiter = ' ',
+        hide_env_values = true
+    )]
+    pub secrets: Vec<String>,
+
+    /// Send requests unsigned
+    #[arg(long, conflicts_with = "secrets")]
+    pub no_sign: bool,
+
+    /// Extra request header, 'Name: value' (repeatable)
+    #[arg(long = "header", value_name = "'NAME: VALUE'")]
+    pub headers: Vec<String>,
+
+    /// Value of templateId in the payload [default: the file name without extension]
+    #[arg(long, value_name = "ID")]
+    pub template_id: Option<String>,
+
+    /// Value of user.id in the payload [default: user is null]
+    #[arg(long, value_name = "ID")]
+    pub user_id: Option<String>,
+
+    /// JSON object sent as metadata in every batch
+    #[arg(long, default_value = "{}", value_name = "JSON")]
+    pub metadata: String,
+
+    /// Retries per batch after the first try (0 disables) [default: length of the schedule]
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
+
+    /// Delays between retries; the last one repeats
+    #[arg(long, default_value = "1s,5s,30s,2m,5m", value_name = "LIST")]
+    pub retry_schedule: String,
+
+    /// Longest Retry-After that is honoured
+    #[arg(long, default_value = "10m", value_name = "DURATION")]
+    pub max_retry_after: String,
+
+    /// Per-request timeout, covering connect and the whole response
+    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    pub timeout: String,
+
+    /// Stage and print what would be sent, without sending
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Field delimiter (one ASCII character; \t for tab)
+    #[arg(long, default_value = ",", value_name = "C")]
+    pub delimiter: String,
+
+    /// Print only errors
+    #[arg(long, short)]
+    pub quiet: bool,
+
+    /// Print the final summary as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReceiveArgs {
+    /// Port to listen on (0 picks a free one and prints it)
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+
+    /// Address to bind
+    #[arg(long, default_value = "127.0.0.1", value_name = "ADDR")]
+    pub bind: String,
+
+    /// Verify signatures with this secret (repeatable); a bad or missing signature gets 401
+    #[arg(
+        long = "secret",
+        env = "PULSE_SECRET",
+        value_name = "S",
+        value_delimiter = ' ',
+        hide_env_values = true
+    )]
+    pub secrets: Vec<String>,
+
+    /// Append every received row to FILE as a JSON line
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Answer every request with this status instead of 200 (fault injection)
+    #[arg(long, value_name = "CODE")]
+    pub status: Option<u16>,
+
+    /// Answer this fraction of requests with --status (default 503) (fault injection)
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    pub fail_rate: f64,
+
+    /// Fail the first N deliveries of each webhook-id with --status (default 503)
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub fail_first: u32,
+
+    /// Retry-After header value sent with failures
+    #[arg(long, value_name = "VALUE")]
+    pub retry_after: Option<String>,
+
+    /// Wait this long before answering each request
+    #[arg(long, value_name = "DURATION")]
+    pub delay: Option<String>,
+
+    /// Close this fraction of connections without answering
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    pub drop_rate: f64,
+
+    /// Seed for --fail-rate and --drop-rate, for repeatable runs
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+
+    /// Print nothing per batch
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Print a fresh whsec_ signing secret
+    New,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,228 @@
+//! `pulse push`: stage the whole input into the outbox, then deliver it batch by batch.
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use serde_json::json;
+
+use crate::cli::PushArgs;
+use crate::config::{PushConfig, Signing};
+use crate::csv_source::{ByteCounter, CsvSource};
+use crate::deliver::{write_batch_body, Deliverer, DeliveryReport};
+use crate::event::new_event_id;
+use crate::exit::{DeliveryError, InterruptedError};
+use crate::progress::Progress;
+use crate::sign::SigningKey;
+use crate::stage::{stage, Staged};
+use crate::store::{NewRun, RunStatus, Store};
+
+pub fn run(args: &PushArgs, db: &Path) -> Result<()> {
+    let config = PushConfig::from_args(args)?;
+    crate::signals::install();
+    let progress = Progress::new(config.quiet);
+    let clock = Instant::now();
+
+    let mut store = if config.dry_run {
+        Store::open_in_memory()?
+    } else {
+        Store::open(db)?
+    };
+    let counter = ByteCounter::default();
+    let mut source = CsvSource::open(&config.input, config.dialect, counter.clone())?;
+    let keys = if config.dry_run {
+        Vec::new()
+    } else {
+        signing_keys(&config, &store)?
+    };
+
+    let run_id = format!("run_{}", ulid::Ulid::new());
+    let events: Vec<(String, _)> = config
+        .events
+        .iter()
+        .map(|kind| (new_event_id(), *kind))
+        .collect();
+    let options = json!({
+        "batch_size": config.batch_size,
+        "body": config.body,
+        "events": config.events.iter().map(|k| k.name()).collect::<Vec<_>>(),
+        "headers": config.headers.iter().map(|h| h.name.as_str()).collect::<Vec<_>>(),
+        "signed": !keys.is_empty(),
+    });
+    let label = config.input.label();
+    store.create_run(
+        &NewRun {
+            id: &run_id,
+            source: &label,
+            source_size: config.input.size(),
+            url: config.url.as_str(),
+            options: &options.to_string(),
+        },
+        &events
+            .iter()
+            .map(|(id, kind)| (id.clone(), kind.name()))
+            .collect::<Vec<_>>(),
+    )?;
+
+    progress.start_staging(config.input.size());
+    let staged = match stage_input(
+        &mut store,
+        &mut source,
+        &events,
+        &config,
+        &progress,
+        &counter,
+    ) {
+        Ok(staged) => staged,
+        Err(err) => {
+            progress.finish();
+            let status = if crate::signals::interrupted() {
+                RunStatus::Interrupted
+            } else {
+                RunStatus::Failed
+            };
+            store.set_run_status(&run_id, status)?;
+            return Err(err);
+        }
+    };
+    store.finish_staging(&run_id, &staged.events, &staged.counts, &staged.source_hash)?;
+
+    if config.dry_run {
+        progress.finish();
+        return print_dry_run(&mut store, &config, &staged);
+    }
+
+    let deliverer = Deliverer::new(
+        config.url.clone(),
+        keys,
+        config.headers.clone(),
+        config.retry.clone(),
+        config.timeout,
+    )?;
+    let total_batches: u64 = staged.events.iter().map(|e| e.batch_count).sum();
+    progress.start_delivery(total_batches);
+    store.set_run_status(&run_id, RunStatus::Delivering)?;
+    let outcome = deliverer.deliver(&mut store, &config.body, &staged.events, &progress);
+    progress.finish();
+    let (status, report) = match &outcome {
+        Ok(report) => (RunStatus::Delivered, report.clone()),
+        Err(err) if err.is::<InterruptedError>() => {
+            (RunStatus::Interrupted, DeliveryReport::default())
+        }
+        Err(_) => (RunStatus::Failed, DeliveryReport::default()),
+    };
+    store.set_run_status(&run_id, status)?;
+    let delivered = store.delivered_batches(&run_id)?;
+    let summary = json!({
+        "run_id": run_id,
+        "status": status.as_str(),
+        "url": config.url.as_str(),
+        "source": label,
+        "rows": staged.counts,
+        "events": staged.events.iter().map(|e| json!({
+            "id": e.id, "name": e.name, "rows": e.total_rows, "batches": e.batch_count,
+        })).collect::<Vec<_>>(),
+        "batches": total_batches,
+        "delivered": delivered,
+        "attempts": report.attempts,
+        "seconds": (clock.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+    });
+    if config.json {
+        println!("{summary}");
+    }
+    match outcome {
+        Ok(_) => {
+            if !config.quiet {
+                eprintln!(
+                    "pulse: delivered {} rows in {delivered}/{total_batches} batches to {} in {:.2}s (run {run_id})",
+                    staged.counts.total,
+                    config.url,
+                    clock.elapsed().as_secs_f64()
+                );
+            }
+            Ok(())
+        }
+        Err(err) => {
+            let hint = format!(
+                "{delivered}/{total_batches} batches delivered; continue with `pulse resume {run_id}`"
+            );
+            if err.is::<InterruptedError>() {
+                Err(InterruptedError(format!("{err:#}; {hint}")).into())
+            } else if err.is::<DeliveryError>() {
+                Err(DeliveryError(format!("{err:#}; {hint}")).into())
+            } else {
+                Err(err)
+            }
+        }
+    }
+}
+
+fn stage_input(
+    store: &mut Store,
+    source: &mut CsvSource,
+    events: &[(String, crate::event::EventKind)],
+    config: &PushConfig,
+    progress: &Progress,
+    counter: &ByteCounter,
+) -> Result<Staged> {
+    stage(store, source, events, config.batch_size, |rows| {
+        if rows % 4096 == 0 {
+            progress.staged(counter.load(Ordering::Relaxed), rows);
+        }
+    })
+}
+
+/// The keys to sign with: the given secrets, none, or the stored/generated one for the URL.
+fn signing_keys(config: &PushConfig, store: &Store) -> Result<Vec<SigningKey>> {
+    match &config.signing {
+        Signing::Keys(keys) => Ok(keys.clone()),
+        Signing::Unsigned => Ok(Vec::new()),
+        Signing::Generated => {
+            let url = config.url.as_str();
+            if let Some(secret) = store.secret_for_url(url)? {
+                let key = SigningKey::parse(&secret)
+                    .map_err(anyhow::Error::msg)
+                    .context("the stored secret for this URL is damaged")?;
+                return Ok(vec![key]);
+            }
+            let (_, fresh) = SigningKey::generate();
+            let kept = store.keep_secret(url, &fresh)?;
+            if kept == fresh {
+                // Printed once, even under --quiet: it is never shown again.
+                eprintln!(
+                    "pulse: generated signing secret for {url}: {kept}\n\
+                     pulse: it is stored in the log and reused for this URL; receivers verify \
+                     webhook-signature with it (Standard Webhooks), e.g. `pulse receive --secret {kept}`"
+                );
+            }
+            Ok(vec![SigningKey::parse(&kept).map_err(anyhow::Error::msg)?])
+        }
+    }
+}
+
+/// `--dry-run`: every body that would be sent, one per line on stdout.
+fn print_dry_run(store: &mut Store, config: &PushConfig, staged: &Staged) -> Result<()> {
+    use std::io::Write;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut body = Vec::new();
+    for event in &staged.events {
+        for batch in store.batches_of_event(&event.id)? {
+            body.clear();
+            write_batch_body(store, &config.body, event, &batch, &mut body)?;
+            body.push(b'\n');
+            out.write_all(&body)?;
+        }
+    }
+    out.flush()?;
+    if !config.quiet {
+        eprintln!(
+            "pulse: dry run: {} rows in {} batches would go to {}; nothing sent, nothing logged",
+            staged.counts.total,
+            staged.events.iter().map(|e| e.batch_count).sum::<u64>(),
+            config.url
+        );
+    }
+    Ok(())
+}

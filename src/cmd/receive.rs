@@ -1,0 +1,344 @@
+//! `pulse receive`: a local webhook receiver for trying pulse and testing integrations. It
+//! verifies Standard Webhooks signatures, prints a line per batch, notes duplicates, writes rows
+//! with `--out`, and injects faults on request.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response, StatusCode};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::cli::ReceiveArgs;
+use crate::exit::usage;
+use crate::retry::parse_duration;
+use crate::sign::{verify, SigningKey};
+
+/// Signatures older or newer than this are refused, as the reference libraries do.
+const TIMESTAMP_TOLERANCE_SECS: i64 = 5 * 60;
+
+/// Checked settings.
+struct Settings {
+    keys: Vec<SigningKey>,
+    fail_status: u16,
+    always_status: Option<u16>,
+    fail_rate: f64,
+    fail_first: u32,
+    retry_after: Option<String>,
+    delay: Option<Duration>,
+    drop_rate: f64,
+    quiet: bool,
+}
+
+/// What the receiver remembers between requests.
+struct State {
+    /// Requests seen per webhook-id, and whether one of them was accepted.
+    seen: HashMap<String, (u32, bool)>,
+    rng: ChaCha8Rng,
+    out: Option<File>,
+}
+
+pub fn run(args: &ReceiveArgs) -> Result<()> {
+    let settings = Arc::new(settings(args)?);
+    let out = match &args.out {
+        Some(path) => Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("--out {}: cannot open", path.display()))?,
+        ),
+        None => None,
+    };
+    let state = Arc::new(Mutex::new(State {
+        seen: HashMap::new(),
+        rng: match args.seed {
+            Some(seed) => ChaCha8Rng::seed_from_u64(seed),
+            None => ChaCha8Rng::from_entropy(),
+        },
+        out,
+    }));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve(args, settings, state))
+}
+
+fn settings(args: &ReceiveArgs) -> Result<Settings> {
+    for (flag, p) in [
+        ("--fail-rate", args.fail_rate),
+        ("--drop-rate", args.drop_rate),
+    ] {
+        if !(0.0..=1.0).contains(&p) {
+            return Err(usage(format!("{flag} must be between 0 and 1")));
+        }
+    }
+    let keys = args
+        .secrets
+        .iter()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| SigningKey::parse(s).map_err(|e| usage(format!("--secret: {e}"))))
+        .collect::<Result<_>>()?;
+    if let Some(code) = args.status {
+        if StatusCode::from_u16(code).is_err() || code < 200 {
+            return Err(usage(format!(
+                "--status {code} is not an HTTP status (200-999)"
+            )));
+        }
+    }
+    let faults = args.fail_rate > 0.0 || args.fail_first > 0;
+    Ok(Settings {
+        keys,
+        fail_status: args.status.unwrap_or(503),
+        always_status: if faults { None } else { args.status },
+        fail_rate: args.fail_rate,
+        fail_first: args.fail_first,
+        retry_after: args.retry_after.clone(),
+        delay: args
+            .delay
+            .as_deref()
+            .map(parse_duration)
+            .transpose()
+            .map_err(|e| usage(format!("--delay: {e}")))?,
+        drop_rate: args.drop_rate,
+        quiet: args.quiet,
+    })
+}
+
+async fn serve(
+    args: &ReceiveArgs,
+    settings: Arc<Settings>,
+    state: Arc<Mutex<State>>,
+) -> Result<()> {
+    let addr: SocketAddr = format!("{}:{}", args.bind, args.port)
+        .parse()
+        .map_err(|_| usage(format!("--bind {:?} is not an IP address", args.bind)))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    println!("pulse receive: listening on http://{local}/");
+    std::io::stdout().flush()?;
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let io = hyper_util::rt::TokioIo::new(stream);
+        let settings = settings.clone();
+        let state = state.clone();
+        tokio::spawn(async move {
+            let service =
+                hyper::service::service_fn(move |req| handle(req, settings.clone(), state.clone()));
+            // Errors here are dropped connections (injected or by the client): nothing to do.
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(io, service)
+                .await;
+        });
+    }
+}
+
+/// An injected dropped connection: returning an error makes hyper close without answering.
+#[derive(Debug)]
+struct Dropped;
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped on purpose")
+    }
+}
+impl std::error::Error for Dropped {}
+
+async fn handle(
+    req: Request<Incoming>,
+    settings: Arc<Settings>,
+    state: Arc<Mutex<State>>,
+) -> Result<Response<Full<Bytes>>, Dropped> {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let id = header("webhook-id");
+    let timestamp = header("webhook-timestamp");
+    let signature = header("webhook-signature");
+    let query = req.uri().query().map(str::to_string);
+    let body = match req.into_body().collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => return Err(Dropped),
+    };
+    if let Some(delay) = settings.delay {
+        tokio::time::sleep(delay).await;
+    }
+    let mut state = state.lock().expect("receiver state");
+    if settings.drop_rate > 0.0 && state.rng.gen::<f64>() < settings.drop_rate {
+        say(
+            &settings,
+            &format!("dropped connection {}", id.as_deref().unwrap_or("-")),
+        );
+        return Err(Dropped);
+    }
+    let signed_content = query.as_deref().map(str::as_bytes).unwrap_or(&body);
+    let verified = if settings.keys.is_empty() {
+        None
+    } else {
+        match check_signature(
+            &settings.keys,
+            id.as_deref(),
+            timestamp.as_deref(),
+            signature.as_deref(),
+            signed_content,
+        ) {
+            Ok(()) => Some(true),
+            Err(why) => {
+                say(
+                    &settings,
+                    &format!("401 {}: {why}", id.as_deref().unwrap_or("-")),
+                );
+                return Ok(answer(401, None, &format!("{{\"error\":{:?}}}", why)));
+            }
+        }
+    };
+    let key = id.clone().unwrap_or_default();
+    let entry = state.seen.entry(key.clone()).or_insert((0, false));
+    entry.0 += 1;
+    let tries = entry.0;
+    let duplicate = entry.1;
+    let injected = if let Some(code) = settings.always_status {
+        Some(code)
+    } else if tries <= settings.fail_first
+        || (settings.fail_rate > 0.0 && state.rng.gen::<f64>() < settings.fail_rate)
+    {
+        Some(settings.fail_status)
+    } else {
+        None
+    };
+    if let Some(code) = injected.filter(|c| !(200..300).contains(c)) {
+        say(
+            &settings,
+            &format!(
+                "{code} {} (injected, try {tries})",
+                id.as_deref().unwrap_or("-")
+            ),
+        );
+        return Ok(answer(
+            code,
+            settings.retry_after.as_deref(),
+            "{\"error\":\"injected failure\"}",
+        ));
+    }
+    if !key.is_empty() {
+        state.seen.get_mut(&key).expect("entry exists").1 = true;
+    }
+    let summary = describe_batch(&body);
+    let mark = match verified {
+        Some(true) => "verified",
+        _ => "unsigned",
+    };
+    let dup = if duplicate { " duplicate" } else { "" };
+    say(
+        &settings,
+        &format!("{summary} {mark} {}{dup}", id.as_deref().unwrap_or("-")),
+    );
+    if !duplicate {
+        if let Some(out) = state.out.as_mut() {
+            if let Err(err) = write_rows(out, &body) {
+                eprintln!("pulse receive: --out: {err}");
+                return Ok(answer(500, None, "{\"error\":\"cannot write rows\"}"));
+            }
+        }
+    }
+    Ok(answer(injected.unwrap_or(200), None, "{\"ok\":true}"))
+}
+
+fn say(settings: &Settings, line: &str) {
+    if !settings.quiet {
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{line}");
+        let _ = stdout.flush();
+    }
+}
+
+fn answer(status: u16, retry_after: Option<&str>, body: &str) -> Response<Full<Bytes>> {
+    let mut response = Response::builder()
+        .status(status)
+        .header("content-type", "application/json");
+    if let Some(value) = retry_after {
+        response = response.header("retry-after", value);
+    }
+    response
+        .body(Full::new(Bytes::from(body.to_string())))
+        .expect("valid response")
+}
+
+/// Verifies the three Standard Webhooks headers; the error says which part is wrong.
+fn check_signature(
+    keys: &[SigningKey],
+    id: Option<&str>,
+    timestamp: Option<&str>,
+    signature: Option<&str>,
+    content: &[u8],
+) -> Result<(), String> {
+    let (Some(id), Some(timestamp), Some(signature)) = (id, timestamp, signature) else {
+        return Err("missing webhook-id, webhook-timestamp or webhook-signature".into());
+    };
+    let ts: i64 = timestamp
+        .parse()
+        .map_err(|_| "bad webhook-timestamp".to_string())?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    if (now - ts).abs() > TIMESTAMP_TOLERANCE_SECS {
+        return Err("webhook-timestamp too far from now".into());
+    }
+    if verify(keys, signature, id, ts, content) {
+        Ok(())
+    } else {
+        Err("signature does not match".into())
+    }
+}
+
+/// `all 2/5 5000 rows` for pulse bodies; a byte count for anything else.
+fn describe_batch(body: &[u8]) -> String {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return format!("{} bytes", body.len());
+    };
+    let rows = value["data"].as_array().map(Vec::len);
+    match (
+        value["event_name"].as_str(),
+        value["index"].as_u64(),
+        value["count"].as_u64(),
+        rows,
+    ) {
+        (Some(name), Some(index), Some(count), Some(rows)) => {
+            format!("{name} {index}/{count} {rows} rows")
+        }
+        _ => format!("{} bytes", body.len()),
+    }
+}
+
+/// Appends the rows of a body (its `data` array, or the body itself) as JSON lines.
+fn write_rows(out: &mut File, body: &[u8]) -> std::io::Result<()> {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Ok(());
+    };
+    let mut buf = Vec::new();
+    match value.get("data").and_then(|d| d.as_array()) {
+        Some(rows) => {
+            for row in rows {
+                serde_json::to_writer(&mut buf, row)?;
+                buf.push(b'\n');
+            }
+        }
+        None => {
+            serde_json::to_writer(&mut buf, &value)?;
+            buf.push(b'\n');
+        }
+    }
+    out.write_all(&buf)
+}

@@ -1,0 +1,223 @@
+//! Turns parsed flags into checked settings: defaults, environment, paths, and usage errors.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Result;
+use reqwest::header::{HeaderName, HeaderValue};
+
+use crate::cli::PushArgs;
+use crate::csv_source::{Dialect, Encoding, Input};
+use crate::deliver::ExtraHeader;
+use crate::event::{parse_events, EventKind};
+use crate::exit::usage;
+use crate::payload::BodyContext;
+use crate::retry::{parse_duration, parse_schedule, RetryPolicy};
+use crate::sign::SigningKey;
+
+/// The log database path: `--db`/`PULSE_DB`, else `$XDG_DATA_HOME/pulse/pulse.db`, else
+/// `~/.local/share/pulse/pulse.db`.
+pub fn db_path(flag: Option<PathBuf>) -> Result<PathBuf> {
+    if let Some(path) = flag {
+        return Ok(path);
+    }
+    let data_home = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/share")))
+        .ok_or_else(|| usage("cannot find the log database: set --db, PULSE_DB or HOME"))?;
+    Ok(data_home.join("pulse").join("pulse.db"))
+}
+
+/// How requests are signed.
+pub enum Signing {
+    Keys(Vec<SigningKey>),
+    /// No secret given: use (or create) the one stored for the URL.
+    Generated,
+    Unsigned,
+}
+
+/// Checked settings of `pulse push`.
+pub struct PushConfig {
+    pub input: Input,
+    pub url: reqwest::Url,
+    pub batch_size: u64,
+    pub events: Vec<EventKind>,
+    pub signing: Signing,
+    pub headers: Vec<ExtraHeader>,
+    pub body: BodyContext,
+    pub retry: RetryPolicy,
+    pub timeout: Duration,
+    pub dialect: Dialect,
+    pub dry_run: bool,
+    pub quiet: bool,
+    pub json: bool,
+}
+
+impl PushConfig {
+    pub fn from_args(args: &PushArgs) -> Result<PushConfig> {
+        if args.batch_size == 0 {
+            return Err(usage("--batch-size must be at least 1"));
+        }
+        let input = Input::parse(&args.input);
+        let template_id = args.template_id.clone().unwrap_or_else(|| match &input {
+            Input::Stdin => "stdin".to_string(),
+            Input::File(path) => path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "data".into()),
+        });
+        let signing = if args.no_sign {
+            Signing::Unsigned
+        } else if args.secrets.iter().any(|s| !s.trim().is_empty()) {
+            let keys = args
+                .secrets
+                .iter()
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| SigningKey::parse(s).map_err(|e| usage(format!("--secret: {e}"))))
+                .collect::<Result<_>>()?;
+            Signing::Keys(keys)
+        } else {
+            Signing::Generated
+        };
+        let schedule = parse_schedule(&args.retry_schedule)
+            .map_err(|e| usage(format!("--retry-schedule: {e}")))?;
+        let retry = RetryPolicy {
+            max_retries: args.retries.unwrap_or(schedule.len() as u32),
+            schedule,
+            max_retry_after: parse_duration(&args.max_retry_after)
+                .map_err(|e| usage(format!("--max-retry-after: {e}")))?,
+            jitter: 0.2,
+        };
+        let timeout =
+            parse_duration(&args.timeout).map_err(|e| usage(format!("--timeout: {e}")))?;
+        if timeout.is_zero() {
+            return Err(usage("--timeout must be more than 0"));
+        }
+        Ok(PushConfig {
+            input,
+            url: parse_url(&args.url)?,
+            batch_size: args.batch_size,
+            events: parse_events("all")?,
+            signing,
+            headers: parse_headers(&args.headers)?,
+            body: BodyContext {
+                template_id,
+                user_id: args.user_id.clone(),
+                metadata: parse_metadata(&args.metadata)?,
+            },
+            retry,
+            timeout,
+            dialect: Dialect {
+                delimiter: parse_delimiter(&args.delimiter)?,
+                encoding: Encoding::Utf8,
+            },
+            dry_run: args.dry_run,
+            quiet: args.quiet,
+            json: args.json,
+        })
+    }
+}
+
+/// An absolute http(s) URL.
+pub fn parse_url(text: &str) -> Result<reqwest::Url> {
+    let url = reqwest::Url::parse(text)
+        .map_err(|e| usage(format!("--url {text:?} is not a valid URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(usage(format!(
+            "--url {text:?}: only http and https URLs are supported"
+        )));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(usage(format!("--url {text:?} has no host")));
+    }
+    Ok(url)
+}
+
+/// `Name: value` pairs; values may contain `:`.
+pub fn parse_headers(items: &[String]) -> Result<Vec<ExtraHeader>> {
+    items
+        .iter()
+        .map(|item| {
+            let (name, value) = item
+                .split_once(':')
+                .ok_or_else(|| usage(format!("--header {item:?} must look like 'Name: value'")))?;
+            let name = HeaderName::from_bytes(name.trim().as_bytes())
+                .map_err(|_| usage(format!("--header {item:?}: invalid header name")))?;
+            let value = HeaderValue::from_str(value.trim()).map_err(|_| {
+                usage(format!(
+                    "--header {:?}: invalid header value",
+                    name.as_str()
+                ))
+            })?;
+            Ok(ExtraHeader {
+                name,
+                value,
+                secret: false,
+            })
+        })
+        .collect()
+}
+
+/// `--metadata` must be a JSON object; it is sent compact.
+pub fn parse_metadata(text: &str) -> Result<String> {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(value @ serde_json::Value::Object(_)) => Ok(value.to_string()),
+        Ok(_) => Err(usage(
+            "--metadata must be a JSON object, like '{\"source\":\"crm\"}'",
+        )),
+        Err(e) => Err(usage(format!("--metadata is not valid JSON: {e}"))),
+    }
+}
+
+/// One ASCII character, or `\t` for tab.
+pub fn parse_delimiter(text: &str) -> Result<u8> {
+    match text {
+        "\\t" | "\t" | "tab" => Ok(b'\t'),
+        _ if text.len() == 1 && text.is_ascii() && text != "\"" && text != "\n" => {
+            Ok(text.as_bytes()[0])
+        }
+        _ => Err(usage(format!(
+            "--delimiter {text:?} must be one ASCII character (or \\t)"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_must_be_http() {
+        assert!(parse_url("http://127.0.0.1:8080/hook").is_ok());
+        assert!(parse_url("ftp://example.com/").is_err());
+        assert!(parse_url("not a url").is_err());
+    }
+
+    #[test]
+    fn header_values_may_hold_colons() {
+        let h = parse_headers(&["X-Time: 12:30:00".into()]).unwrap();
+        assert_eq!(h[0].value, "12:30:00");
+        assert!(parse_headers(&["NoColon".into()]).is_err());
+    }
+
+    #[test]
+    fn metadata_must_be_an_object() {
+        assert_eq!(parse_metadata(r#"{ "a": 1 }"#).unwrap(), r#"{"a":1}"#);
+        assert!(parse_metadata("[1]").is_err());
+        assert!(parse_metadata("{").is_err());
+    }
+
+    #[test]
+    fn delimiters() {
+        assert_eq!(parse_delimiter(";").unwrap(), b';');
+        assert_eq!(parse_delimiter("\\t").unwrap(), b'\t');
+        assert!(parse_delimiter("ab").is_err());
+    }
+
+    #[test]
+    fn db_path_prefers_the_flag() {
+        let p = db_path(Some("/tmp/x.db".into())).unwrap();
+        assert_eq!(p, PathBuf::from("/tmp/x.db"));
+    }
+}

@@ -1,0 +1,337 @@
+//! Streaming CSV input: the header, records with their line numbers, BOM and encodings, blank
+//! rows, and the byte count and content hash of what was read.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use anyhow::{bail, Context, Result};
+use csv::{ByteRecord, StringRecord};
+
+/// Text encodings accepted for input.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Encoding {
+    #[default]
+    Utf8,
+    Latin1,
+    #[value(name = "windows-1252")]
+    Windows1252,
+}
+
+/// Where the CSV comes from.
+#[derive(Debug, Clone)]
+pub enum Input {
+    Stdin,
+    File(std::path::PathBuf),
+}
+
+impl Input {
+    pub fn parse(arg: &str) -> Input {
+        if arg == "-" {
+            Input::Stdin
+        } else {
+            Input::File(arg.into())
+        }
+    }
+
+    /// How the input is named in messages and in the log.
+    pub fn label(&self) -> String {
+        match self {
+            Input::Stdin => "<stdin>".to_string(),
+            Input::File(path) => path.display().to_string(),
+        }
+    }
+
+    /// The file's size, when it is a regular file.
+    pub fn size(&self) -> Option<u64> {
+        match self {
+            Input::Stdin => None,
+            Input::File(path) => std::fs::metadata(path).ok().map(|m| m.len()),
+        }
+    }
+}
+
+/// Reading options.
+#[derive(Debug, Clone, Copy)]
+pub struct Dialect {
+    pub delimiter: u8,
+    pub encoding: Encoding,
+}
+
+impl Default for Dialect {
+    fn default() -> Self {
+        Dialect {
+            delimiter: b',',
+            encoding: Encoding::Utf8,
+        }
+    }
+}
+
+/// Bytes read so far, shared with the progress bar.
+pub type ByteCounter = Arc<AtomicU64>;
+
+/// A CSV reader that yields records with the line they start on.
+pub struct CsvSource {
+    reader: csv::Reader<Box<dyn Read + Send>>,
+    label: String,
+    headers: Vec<String>,
+    text: StringRecord,
+    raw: ByteRecord,
+    encoding: Encoding,
+    /// Line where the next record would start if no blank line came before it.
+    expected_line: u64,
+    blank_rows: u64,
+    tap: Arc<Mutex<TapState>>,
+}
+
+impl CsvSource {
+    /// Opens the input and reads its header line.
+    pub fn open(input: &Input, dialect: Dialect, counter: ByteCounter) -> Result<CsvSource> {
+        let label = input.label();
+        let inner: Box<dyn Read + Send> = match input {
+            Input::Stdin => Box::new(io::stdin()),
+            Input::File(path) => Box::new(open_file(path)?),
+        };
+        let state = Arc::new(Mutex::new(TapState::default()));
+        let tap = Tap {
+            inner,
+            counter,
+            state: state.clone(),
+        };
+        let reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(dialect.delimiter)
+            .buffer_capacity(256 * 1024)
+            .from_reader(Box::new(tap) as Box<dyn Read + Send>);
+        let mut source = CsvSource {
+            reader,
+            label,
+            headers: Vec::new(),
+            text: StringRecord::new(),
+            raw: ByteRecord::new(),
+            encoding: dialect.encoding,
+            expected_line: 1,
+            blank_rows: 0,
+            tap: state,
+        };
+        source.read_header()?;
+        Ok(source)
+    }
+
+    fn read_header(&mut self) -> Result<()> {
+        let Some(line) = self.next_raw()? else {
+            bail!("{}: empty input (no header line)", self.label);
+        };
+        self.decode(line)?;
+        let mut headers: Vec<String> = Vec::with_capacity(self.text.len());
+        for (i, name) in self.text.iter().enumerate() {
+            let name = if i == 0 {
+                name.trim_start_matches('\u{feff}')
+            } else {
+                name
+            };
+            if name.trim().is_empty() {
+                bail!(
+                    "{}: line {line}: column {} has a blank header name",
+                    self.label,
+                    i + 1
+                );
+            }
+            if let Some(first) = headers.iter().position(|h| h == name) {
+                bail!(
+                    "{}: line {line}: duplicate header name {name:?} in columns {} and {}",
+                    self.label,
+                    first + 1,
+                    i + 1
+                );
+            }
+            headers.push(name.to_string());
+        }
+        self.headers = headers;
+        Ok(())
+    }
+
+    pub fn headers(&self) -> &[String] {
+        &self.headers
+    }
+
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// Blank rows skipped so far (empty lines and rows whose cells are all empty).
+    pub fn blank_rows(&self) -> u64 {
+        self.blank_rows
+    }
+
+    /// A hash of every byte read so far; after the last record, of the whole input.
+    pub fn content_hash(&self) -> String {
+        let digest = self.tap.lock().expect("tap lock").hasher.digest128();
+        format!("xxh3:{digest:032x}")
+    }
+
+    /// The next non-blank record and the line it starts on, or None at the end.
+    pub fn next_record(&mut self) -> Result<Option<(u64, &StringRecord)>> {
+        loop {
+            let Some(line) = self.next_raw()? else {
+                return Ok(None);
+            };
+            if self.raw.iter().all(|cell| cell.is_empty()) {
+                self.blank_rows += 1;
+                continue;
+            }
+            self.decode(line)?;
+            return Ok(Some((line, &self.text)));
+        }
+    }
+
+    /// Reads the next raw record into `self.raw`, counting skipped empty lines.
+    fn next_raw(&mut self) -> Result<Option<u64>> {
+        let more = self
+            .reader
+            .read_byte_record(&mut self.raw)
+            .with_context(|| format!("{}: cannot read CSV", self.label))?;
+        if !more {
+            return Ok(None);
+        }
+        // The csv crate reports where its read started, which may be before skipped line breaks
+        // (a CRLF's LF, empty lines), and it skips empty lines silently: find the real start line
+        // from the line breaks the tap saw, and count the gap as blank rows.
+        let read_from = self.raw.position().map(|p| p.byte()).unwrap_or(0);
+        let line = self
+            .tap
+            .lock()
+            .expect("tap lock")
+            .lines
+            .start_line(read_from);
+        self.blank_rows += line.saturating_sub(self.expected_line);
+        let inner_breaks = memchr::memchr_iter(b'\n', self.raw.as_slice()).count() as u64;
+        self.expected_line = line + inner_breaks + 1;
+        Ok(Some(line))
+    }
+
+    /// Turns `self.raw` into text in `self.bytes` per the input encoding.
+    fn decode(&mut self, line: u64) -> Result<()> {
+        let record = &mut self.text;
+        match self.encoding {
+            Encoding::Utf8 => {
+                let raw = std::mem::take(&mut self.raw);
+                match StringRecord::from_byte_record(raw) {
+                    Ok(text) => {
+                        let old = std::mem::replace(record, text);
+                        self.raw = old.into_byte_record();
+                    }
+                    Err(err) => {
+                        let field = err.utf8_error().field() + 1;
+                        self.raw = err.into_byte_record();
+                        bail!(
+                            "{}: line {line}, column {field}: invalid UTF-8 (use --encoding latin1 or windows-1252 for other encodings)",
+                            self.label
+                        );
+                    }
+                }
+            }
+            Encoding::Latin1 => {
+                record.clear();
+                for cell in self.raw.iter() {
+                    let text: String = cell.iter().map(|&b| b as char).collect();
+                    record.push_field(&text);
+                }
+            }
+            Encoding::Windows1252 => {
+                record.clear();
+                for cell in self.raw.iter() {
+                    let (text, _, _) = encoding_rs::WINDOWS_1252.decode(cell);
+                    record.push_field(&text);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn open_file(path: &Path) -> Result<File> {
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    if meta.is_dir() {
+        bail!("{}: is a directory, not a CSV file", path.display());
+    }
+    File::open(path).with_context(|| format!("{}: cannot open", path.display()))
+}
+
+/// Counts, hashes and indexes line breaks of bytes as they stream past, so none of it needs a
+/// second pass over the file.
+struct Tap {
+    inner: Box<dyn Read + Send>,
+    counter: ByteCounter,
+    state: Arc<Mutex<TapState>>,
+}
+
+#[derive(Default)]
+struct TapState {
+    hasher: xxhash_rust::xxh3::Xxh3,
+    lines: LineIndex,
+}
+
+impl Read for Tap {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.counter.fetch_add(n as u64, Ordering::Relaxed);
+        let mut state = self.state.lock().expect("tap lock");
+        state.hasher.update(&buf[..n]);
+        state.lines.scan(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Offsets of the line breaks read but not yet passed by the CSV reader. Bounded by the reader's
+/// read-ahead buffer, not by the file.
+#[derive(Default)]
+struct LineIndex {
+    /// (offset, is LF) of each CR or LF byte not yet passed.
+    pending: VecDeque<(u64, bool)>,
+    scanned: u64,
+    /// LF bytes already passed.
+    lf_passed: u64,
+}
+
+impl LineIndex {
+    fn scan(&mut self, bytes: &[u8]) {
+        for i in memchr::memchr2_iter(b'\n', b'\r', bytes) {
+            self.pending
+                .push_back((self.scanned + i as u64, bytes[i] == b'\n'));
+        }
+        self.scanned += bytes.len() as u64;
+    }
+
+    /// The 1-based line of the first byte at or after `offset` that is not a line break.
+    fn start_line(&mut self, offset: u64) -> u64 {
+        let mut next = offset;
+        while let Some(&(at, lf)) = self.pending.front() {
+            if at > next {
+                break;
+            }
+            if at == next {
+                next += 1;
+            }
+            self.lf_passed += lf as u64;
+            self.pending.pop_front();
+        }
+        self.lf_passed + 1
+    }
+}

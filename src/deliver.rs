@@ -1,0 +1,350 @@
+//! Sending batches: sign, POST, classify, retry per policy, and record every attempt before the
+//! next one starts. One request in flight; order kept.
+
+use std::io::Read;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{Context, Result};
+use reqwest::blocking::Client;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
+
+use crate::exit::{DeliveryError, InterruptedError};
+use crate::payload::{write_body_prefix, write_body_suffix, BatchHeader, BodyContext};
+use crate::progress::Progress;
+use crate::retry::{classify, parse_retry_after, RetryPolicy, Verdict};
+use crate::sign::{signature_header, SigningKey};
+use crate::store::{AttemptRecord, BatchRef, EventRecord, Store, RESPONSE_SNIPPET_BYTES};
+
+/// A header to send with every request; `secret` ones are redacted in the log.
+#[derive(Debug, Clone)]
+pub struct ExtraHeader {
+    pub name: HeaderName,
+    pub value: HeaderValue,
+    pub secret: bool,
+}
+
+/// Delivery settings of one run, resend or resume.
+pub struct Deliverer {
+    client: Client,
+    url: reqwest::Url,
+    keys: Vec<SigningKey>,
+    headers: Vec<ExtraHeader>,
+    retry: RetryPolicy,
+}
+
+/// What a delivery pass did.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct DeliveryReport {
+    pub batches_delivered: u64,
+    pub rows_delivered: u64,
+    pub attempts: u64,
+}
+
+/// The result of one HTTP exchange.
+struct Exchange {
+    status: u16,
+    retry_after: Option<Duration>,
+    error: Option<String>,
+    response: Option<String>,
+}
+
+impl Deliverer {
+    pub fn new(
+        url: reqwest::Url,
+        keys: Vec<SigningKey>,
+        headers: Vec<ExtraHeader>,
+        retry: RetryPolicy,
+        timeout: Duration,
+    ) -> Result<Deliverer> {
+        let client = Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            // Redirects are reported, never followed: a webhook that moved is a misconfiguration.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .context("cannot set up the HTTP client")?;
+        Ok(Deliverer {
+            client,
+            url,
+            keys,
+            headers,
+            retry,
+        })
+    }
+
+    pub fn url(&self) -> &reqwest::Url {
+        &self.url
+    }
+
+    /// Delivers the undelivered batches of `events` in order, stopping at the first batch that
+    /// finally fails. `batches_done` counts batches already delivered, for the progress bar.
+    pub fn deliver(
+        &self,
+        store: &mut Store,
+        ctx: &BodyContext,
+        events: &[EventRecord],
+        progress: &Progress,
+    ) -> Result<DeliveryReport> {
+        let mut report = DeliveryReport::default();
+        let mut body = Vec::new();
+        let mut done = 0;
+        for event in events {
+            for batch in store.batches_of_event(&event.id)? {
+                if batch.delivered {
+                    done += 1;
+                    progress.delivered(done, report.rows_delivered);
+                    continue;
+                }
+                body.clear();
+                write_batch_body(store, ctx, event, &batch, &mut body)?;
+                self.deliver_batch(store, event, &batch, &body, progress, &mut report)?;
+                done += 1;
+                report.batches_delivered += 1;
+                report.rows_delivered += batch.rows;
+                progress.delivered(done, report.rows_delivered);
+            }
+        }
+        Ok(report)
+    }
+
+    /// Sends one batch until it is delivered, retries run out, or the answer is final.
+    fn deliver_batch(
+        &self,
+        store: &mut Store,
+        event: &EventRecord,
+        batch: &BatchRef,
+        body: &[u8],
+        progress: &Progress,
+        report: &mut DeliveryReport,
+    ) -> Result<()> {
+        let body = bytes::Bytes::copy_from_slice(body);
+        let what = format!(
+            "batch {}/{} of event {} ({})",
+            batch.idx, event.batch_count, event.name, batch.id
+        );
+        let mut retry = 0;
+        loop {
+            if crate::signals::interrupted() {
+                return Err(InterruptedError(format!("interrupted before {what}")).into());
+            }
+            let started_at = crate::store::now_ms();
+            let clock = Instant::now();
+            let (headers, logged_headers) = self.request_headers(&batch.id, &body);
+            let exchange = self.exchange(headers, body.clone());
+            let verdict = classify(exchange.status, exchange.retry_after);
+            let delivered = verdict == Verdict::Delivered;
+            report.attempts += 1;
+            store.record_attempt(
+                &AttemptRecord {
+                    batch_id: &batch.id,
+                    started_at,
+                    duration_ms: clock.elapsed().as_millis() as i64,
+                    url: self.url.as_str(),
+                    http_status: exchange.status,
+                    error: exchange.error.clone(),
+                    response: exchange.response.clone(),
+                    request_headers: logged_headers,
+                },
+                delivered,
+            )?;
+            let problem = describe(&exchange);
+            match verdict {
+                Verdict::Delivered => return Ok(()),
+                Verdict::Retryable { retry_after } => {
+                    retry += 1;
+                    match self.retry.delay_before(retry, retry_after) {
+                        Some(wait) => {
+                            progress.waiting(&format!(
+                                "{what}: {problem}, retry {retry}/{} in {:.1}s",
+                                self.retry.max_retries,
+                                wait.as_secs_f64()
+                            ));
+                            if !crate::signals::sleep(wait) {
+                                return Err(InterruptedError(format!(
+                                    "interrupted while waiting to retry {what}"
+                                ))
+                                .into());
+                            }
+                        }
+                        None => {
+                            store.mark_batch_failed(&batch.id)?;
+                            let tries = if retry > 1 {
+                                format!(" after {retry} attempts")
+                            } else {
+                                String::new()
+                            };
+                            return Err(
+                                DeliveryError(format!("{what} failed{tries}: {problem}")).into()
+                            );
+                        }
+                    }
+                }
+                Verdict::Fatal | Verdict::Gone => {
+                    store.mark_batch_failed(&batch.id)?;
+                    let why = if verdict == Verdict::Gone {
+                        " (410: the endpoint is gone)"
+                    } else if (300..400).contains(&exchange.status) {
+                        " (redirects are not followed)"
+                    } else {
+                        ""
+                    };
+                    return Err(DeliveryError(format!("{what} failed: {problem}{why}")).into());
+                }
+            }
+        }
+    }
+
+    /// The request headers, and their JSON for the log with secret values redacted.
+    fn request_headers(&self, webhook_id: &str, body: &[u8]) -> (HeaderMap, String) {
+        let mut headers = HeaderMap::new();
+        let mut logged = serde_json::Map::new();
+        let mut add = |name: HeaderName, value: HeaderValue, secret: bool| {
+            let shown = if secret {
+                "[redacted]".to_string()
+            } else {
+                value.to_str().unwrap_or("[binary]").to_string()
+            };
+            logged.insert(name.as_str().to_string(), shown.into());
+            headers.insert(name, value);
+        };
+        add(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+            false,
+        );
+        add(
+            USER_AGENT,
+            HeaderValue::from_static(concat!("pulse/", env!("CARGO_PKG_VERSION"))),
+            false,
+        );
+        add(
+            HeaderName::from_static("webhook-id"),
+            HeaderValue::from_str(webhook_id).expect("ids are ASCII"),
+            false,
+        );
+        if !self.keys.is_empty() {
+            let timestamp = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0);
+            add(
+                HeaderName::from_static("webhook-timestamp"),
+                HeaderValue::from(timestamp),
+                false,
+            );
+            let signature = signature_header(&self.keys, webhook_id, timestamp, body);
+            add(
+                HeaderName::from_static("webhook-signature"),
+                HeaderValue::from_str(&signature).expect("base64 is ASCII"),
+                false,
+            );
+        }
+        for extra in &self.headers {
+            add(extra.name.clone(), extra.value.clone(), extra.secret);
+        }
+        (headers, serde_json::Value::Object(logged).to_string())
+    }
+
+    fn exchange(&self, headers: HeaderMap, body: bytes::Bytes) -> Exchange {
+        let sent = self
+            .client
+            .post(self.url.clone())
+            .headers(headers)
+            .body(body)
+            .send();
+        let response = match sent {
+            Ok(response) => response,
+            Err(err) => {
+                return Exchange {
+                    status: 0,
+                    retry_after: None,
+                    error: Some(network_error_text(&err)),
+                    response: None,
+                }
+            }
+        };
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| format!(" to {v}"));
+        let mut snippet = Vec::new();
+        let read = response
+            .take(RESPONSE_SNIPPET_BYTES as u64)
+            .read_to_end(&mut snippet);
+        let error = match (read, (300..400).contains(&status)) {
+            (Err(err), _) => Some(format!("reading the response: {err}")),
+            (Ok(_), true) => Some(format!("redirect{}", location.unwrap_or_default())),
+            _ => None,
+        };
+        Exchange {
+            status,
+            retry_after,
+            error,
+            response: Some(String::from_utf8_lossy(&snippet).into_owned()),
+        }
+    }
+}
+
+/// Builds the exact body of a stored batch: the same bytes on every attempt, resend and resume.
+pub fn write_batch_body(
+    store: &Store,
+    ctx: &BodyContext,
+    event: &EventRecord,
+    batch: &BatchRef,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    let header = BatchHeader {
+        event_id: &event.id,
+        event_name: &event.name,
+        index: batch.idx,
+        count: event.batch_count,
+        total_rows: event.total_rows,
+    };
+    write_body_prefix(out, ctx, &header);
+    store.load_payload(&batch.id, out)?;
+    write_body_suffix(out, ctx);
+    Ok(())
+}
+
+/// One line on what went wrong with an exchange: status and response start, or the network error.
+fn describe(exchange: &Exchange) -> String {
+    if exchange.status == 0 {
+        return exchange
+            .error
+            .clone()
+            .unwrap_or_else(|| "network error".into());
+    }
+    let mut text = format!("HTTP {}", exchange.status);
+    if let Some(err) = &exchange.error {
+        text.push_str(&format!(" ({err})"));
+    }
+    let snippet = exchange.response.as_deref().unwrap_or("").trim();
+    if !snippet.is_empty() {
+        let short: String = snippet.chars().take(200).collect();
+        text.push_str(&format!(": {}", short.replace(['\n', '\r'], " ")));
+    }
+    text
+}
+
+/// The innermost cause of a reqwest error, which is where the useful words are.
+fn network_error_text(err: &reqwest::Error) -> String {
+    let kind = if err.is_timeout() {
+        "timed out"
+    } else if err.is_connect() {
+        "cannot connect"
+    } else {
+        "request failed"
+    };
+    let mut source: &dyn std::error::Error = err;
+    while let Some(next) = source.source() {
+        source = next;
+    }
+    format!("{kind}: {source}")
+}

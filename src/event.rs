@@ -1,0 +1,86 @@
+//! Events: which rows go to `all`, `validData` and `invalidData`, and their ids.
+
+use anyhow::Result;
+
+use crate::exit::usage;
+
+/// An event kind selected with `--events`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    All,
+    Valid,
+    Invalid,
+}
+
+impl EventKind {
+    /// The `event_name` sent in payloads (Pulter-compatible).
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::All => "all",
+            EventKind::Valid => "validData",
+            EventKind::Invalid => "invalidData",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<EventKind> {
+        match name {
+            "all" => Some(EventKind::All),
+            "valid" | "validData" => Some(EventKind::Valid),
+            "invalid" | "invalidData" => Some(EventKind::Invalid),
+            _ => None,
+        }
+    }
+
+    /// Whether a row with this validity belongs to the event.
+    pub fn takes(self, valid: bool) -> bool {
+        match self {
+            EventKind::All => true,
+            EventKind::Valid => valid,
+            EventKind::Invalid => !valid,
+        }
+    }
+}
+
+/// Parses `--events all,valid,invalid`, keeping the given order and refusing repeats.
+pub fn parse_events(text: &str) -> Result<Vec<EventKind>> {
+    let mut kinds = Vec::new();
+    for part in text.split(',').map(str::trim) {
+        let kind = EventKind::from_name(part).ok_or_else(|| {
+            usage(format!(
+                "--events: unknown event {part:?} (expected all, valid, invalid)"
+            ))
+        })?;
+        if kinds.contains(&kind) {
+            return Err(usage(format!("--events: {part:?} is given twice")));
+        }
+        kinds.push(kind);
+    }
+    Ok(kinds)
+}
+
+/// A new event id (`evt_` + ULID: sortable by creation, no `.`).
+pub fn new_event_id() -> String {
+    format!("evt_{}", ulid::Ulid::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_parse_in_order_with_both_spellings() {
+        assert_eq!(
+            parse_events("invalidData,all,valid").unwrap(),
+            vec![EventKind::Invalid, EventKind::All, EventKind::Valid]
+        );
+        assert!(parse_events("all,all").is_err());
+        assert!(parse_events("some").is_err());
+    }
+
+    #[test]
+    fn membership() {
+        assert!(EventKind::All.takes(false));
+        assert!(EventKind::Valid.takes(true) && !EventKind::Valid.takes(false));
+        assert!(EventKind::Invalid.takes(false) && !EventKind::Invalid.takes(true));
+    }
+}

@@ -1,0 +1,106 @@
+//! Exit codes in one place: the documented values and the mapping from typed errors to them.
+
+use std::process::ExitCode;
+
+/// The exit codes pulse documents (SPEC section 2, man page EXIT STATUS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Everything asked for was done (all batches delivered, or nothing to send).
+    Success = 0,
+    /// Runtime error: I/O, database, unreadable input.
+    Failure = 1,
+    /// Usage error: a bad flag, value or combination.
+    Usage = 2,
+    /// Invalid rows found with `--fail-on-invalid` (nothing was sent), or by `pulse validate`.
+    Invalid = 3,
+    /// Delivery failed: some batches are undelivered; `pulse resume` continues.
+    Undelivered = 4,
+    /// Interrupted by SIGINT/SIGTERM; the run is resumable.
+    Interrupted = 130,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(exit as u8)
+    }
+}
+
+/// A bad flag value or flag combination found after clap parsed the command line.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Delivery stopped with batches left undelivered.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct DeliveryError(pub String);
+
+/// Rows failed validation where that is an error.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidRowsError(pub String);
+
+/// The user asked pulse to stop (Ctrl-C or SIGTERM).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InterruptedError(pub String);
+
+/// Maps an error chain to its exit code: the first typed error found decides, anything else is 1.
+pub fn code_for(err: &anyhow::Error) -> Exit {
+    for cause in err.chain() {
+        if cause.is::<UsageError>() {
+            return Exit::Usage;
+        }
+        if cause.is::<DeliveryError>() {
+            return Exit::Undelivered;
+        }
+        if cause.is::<InvalidRowsError>() {
+            return Exit::Invalid;
+        }
+        if cause.is::<InterruptedError>() {
+            return Exit::Interrupted;
+        }
+    }
+    Exit::Failure
+}
+
+/// Shorthand for returning a usage error from a checked-config step.
+pub fn usage(msg: impl Into<String>) -> anyhow::Error {
+    UsageError(msg.into()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context;
+
+    #[test]
+    fn documented_values() {
+        assert_eq!(Exit::Success as u8, 0);
+        assert_eq!(Exit::Failure as u8, 1);
+        assert_eq!(Exit::Usage as u8, 2);
+        assert_eq!(Exit::Invalid as u8, 3);
+        assert_eq!(Exit::Undelivered as u8, 4);
+        assert_eq!(Exit::Interrupted as u8, 130);
+    }
+
+    #[test]
+    fn typed_errors_keep_their_code_under_context() {
+        let err = Err::<(), _>(usage("--batch-size must be at least 1"))
+            .context("push")
+            .unwrap_err();
+        assert_eq!(code_for(&err), Exit::Usage);
+        let err = anyhow::Error::new(DeliveryError("batch 1 failed".into())).context("x");
+        assert_eq!(code_for(&err), Exit::Undelivered);
+        let err = anyhow::Error::new(InvalidRowsError("3 invalid rows".into()));
+        assert_eq!(code_for(&err), Exit::Invalid);
+        let err = anyhow::Error::new(InterruptedError("stopped".into()));
+        assert_eq!(code_for(&err), Exit::Interrupted);
+    }
+
+    #[test]
+    fn other_errors_are_runtime_failures() {
+        let err = anyhow::anyhow!("disk full");
+        assert_eq!(code_for(&err), Exit::Failure);
+    }
+}

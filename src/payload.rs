@@ -1,0 +1,221 @@
+//! JSON bodies: rows written straight into the batch buffer at staging, and the envelope
+//! (`id`, `index`, `count`, ...) wrapped around a stored batch at send time, once totals are known.
+
+use serde::{Deserialize, Serialize};
+
+use crate::json_out::{write_json_string, write_u64};
+
+/// Writes rows as JSON objects keyed by header name.
+pub struct RowWriter {
+    /// `"name":` for each header, encoded once.
+    keys: Vec<Vec<u8>>,
+}
+
+/// Where a row stands in the input.
+#[derive(Debug, Clone, Copy)]
+pub struct RowPosition {
+    /// 1-based position among data rows.
+    pub index: u64,
+    /// Line where the record starts (the header is line 1).
+    pub line: u64,
+}
+
+impl RowWriter {
+    pub fn new(headers: &[String]) -> RowWriter {
+        let keys = headers
+            .iter()
+            .map(|h| {
+                let mut key = Vec::with_capacity(h.len() + 3);
+                write_json_string(&mut key, h);
+                key.push(b':');
+                key
+            })
+            .collect();
+        RowWriter { keys }
+    }
+
+    /// Appends one row object. `cast` writes the JSON value of a valid row's cell; invalid rows
+    /// keep their original text. Missing cells of ragged rows are null; extra cells are kept in
+    /// `__extra` so nothing in the file is lost.
+    pub fn write_row<'a, E: Serialize>(
+        &self,
+        out: &mut Vec<u8>,
+        cells: impl Iterator<Item = &'a str>,
+        position: RowPosition,
+        errors: &[E],
+        mut cast: impl FnMut(usize, &str, &mut Vec<u8>),
+    ) {
+        let valid = errors.is_empty();
+        out.push(b'{');
+        let mut written = 0;
+        let mut extra_open = false;
+        for (column, cell) in cells.enumerate() {
+            if let Some(key) = self.keys.get(column) {
+                out.extend_from_slice(key);
+                if valid {
+                    cast(column, cell, out);
+                } else {
+                    write_json_string(out, cell);
+                }
+                out.push(b',');
+            } else {
+                out.extend_from_slice(if extra_open { b"" } else { b"\"__extra\":[" });
+                extra_open = true;
+                write_json_string(out, cell);
+                out.push(b',');
+            }
+            written = column + 1;
+        }
+        if extra_open {
+            out.pop();
+            out.extend_from_slice(b"],");
+        }
+        for key in self.keys.iter().skip(written) {
+            out.extend_from_slice(key);
+            out.extend_from_slice(b"null,");
+        }
+        out.extend_from_slice(b"\"__index\":");
+        write_u64(out, position.index);
+        out.extend_from_slice(b",\"__row\":");
+        write_u64(out, position.line);
+        if valid {
+            out.extend_from_slice(b",\"__valid\":true,\"__errors\":[]}");
+        } else {
+            out.extend_from_slice(b",\"__valid\":false,\"__errors\":");
+            serde_json::to_writer(&mut *out, errors).expect("errors serialize");
+            out.push(b'}');
+        }
+    }
+}
+
+/// The run-wide parts of every body, stored with the run so resend and resume rebuild the same
+/// bytes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BodyContext {
+    pub template_id: String,
+    pub user_id: Option<String>,
+    /// A JSON object, compact.
+    pub metadata: String,
+}
+
+/// Identifies a batch within its event.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchHeader<'a> {
+    pub event_id: &'a str,
+    pub event_name: &'a str,
+    pub index: u64,
+    pub count: u64,
+    pub total_rows: u64,
+}
+
+/// Everything of a `pulse` body before `data`'s array.
+pub fn write_body_prefix(out: &mut Vec<u8>, ctx: &BodyContext, batch: &BatchHeader) {
+    out.extend_from_slice(b"{\"id\":");
+    write_json_string(out, batch.event_id);
+    out.extend_from_slice(b",\"templateId\":");
+    write_json_string(out, &ctx.template_id);
+    out.extend_from_slice(b",\"index\":");
+    write_u64(out, batch.index);
+    out.extend_from_slice(b",\"count\":");
+    write_u64(out, batch.count);
+    out.extend_from_slice(b",\"totalRows\":");
+    write_u64(out, batch.total_rows);
+    out.extend_from_slice(b",\"event_name\":");
+    write_json_string(out, batch.event_name);
+    out.extend_from_slice(b",\"data\":");
+}
+
+/// Everything of a `pulse` body after `data`'s array.
+pub fn write_body_suffix(out: &mut Vec<u8>, ctx: &BodyContext) {
+    out.extend_from_slice(b",\"user\":");
+    match &ctx.user_id {
+        Some(id) => {
+            out.extend_from_slice(b"{\"id\":");
+            write_json_string(out, id);
+            out.push(b'}');
+        }
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"metadata\":");
+    out.extend_from_slice(ctx.metadata.as_bytes());
+    out.push(b'}');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn as_strings(out: &mut Vec<u8>, column: usize, cell: &str) {
+        let _ = column;
+        write_json_string(out, cell);
+    }
+
+    #[test]
+    fn rows_keep_header_keys_and_positions() {
+        let writer = RowWriter::new(&["name".into(), "note \"q\"".into()]);
+        let mut out = Vec::new();
+        let pos = RowPosition { index: 3, line: 5 };
+        writer.write_row::<()>(
+            &mut out,
+            ["Zoë", "a,b\nc"].into_iter(),
+            pos,
+            &[],
+            as_strings,
+        );
+        let row: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(
+            row,
+            json!({"name": "Zoë", "note \"q\"": "a,b\nc", "__index": 3, "__row": 5,
+                   "__valid": true, "__errors": []})
+        );
+    }
+
+    #[test]
+    fn ragged_rows_lose_nothing() {
+        let writer = RowWriter::new(&["a".into(), "b".into()]);
+        let pos = RowPosition { index: 1, line: 2 };
+        let mut out = Vec::new();
+        writer.write_row(&mut out, ["1"].into_iter(), pos, &["missing"], as_strings);
+        let row: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(row["b"], Value::Null);
+        assert_eq!(row["__valid"], false);
+        let mut out = Vec::new();
+        writer.write_row(
+            &mut out,
+            ["1", "2", "3", "4"].into_iter(),
+            pos,
+            &["extra"],
+            as_strings,
+        );
+        let row: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(row["__extra"], json!(["3", "4"]));
+    }
+
+    #[test]
+    fn body_wraps_data() {
+        let ctx = BodyContext {
+            template_id: "customers".into(),
+            user_id: Some("u_42".into()),
+            metadata: r#"{"k":1}"#.into(),
+        };
+        let header = BatchHeader {
+            event_id: "evt_1",
+            event_name: "all",
+            index: 2,
+            count: 3,
+            total_rows: 12,
+        };
+        let mut out = Vec::new();
+        write_body_prefix(&mut out, &ctx, &header);
+        out.extend_from_slice(b"[]");
+        write_body_suffix(&mut out, &ctx);
+        let body: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(
+            body,
+            json!({"id": "evt_1", "templateId": "customers", "index": 2, "count": 3,
+                   "totalRows": 12, "event_name": "all", "data": [],
+                   "user": {"id": "u_42"}, "metadata": {"k": 1}})
+        );
+    }
+}

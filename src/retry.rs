@@ -1,0 +1,164 @@
+//! When to try a batch again: the retry schedule, jitter, and `Retry-After`.
+
+use std::time::{Duration, SystemTime};
+
+/// How an attempt ended, as far as retrying is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// 2xx: the batch is delivered.
+    Delivered,
+    /// Worth another try (network error, timeout, 408, 429, 5xx), with the server's Retry-After if any.
+    Retryable { retry_after: Option<Duration> },
+    /// Give up on this batch now (other 4xx, 3xx).
+    Fatal,
+    /// 410: the endpoint is gone; stop at once.
+    Gone,
+}
+
+/// Classifies an HTTP status (0 = no response) into a retry verdict.
+pub fn classify(status: u16, retry_after: Option<Duration>) -> Verdict {
+    match status {
+        200..=299 => Verdict::Delivered,
+        0 | 408 | 429 | 500..=599 => Verdict::Retryable {
+            retry_after: if matches!(status, 429 | 503) {
+                retry_after
+            } else {
+                None
+            },
+        },
+        410 => Verdict::Gone,
+        _ => Verdict::Fatal,
+    }
+}
+
+/// Parses a `Retry-After` value: delay seconds or an HTTP date.
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// The retry schedule of one run.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Delays before retry 1, 2, ...; the last one repeats.
+    pub schedule: Vec<Duration>,
+    /// How many retries after the first try.
+    pub max_retries: u32,
+    /// Upper bound on an honoured Retry-After.
+    pub max_retry_after: Duration,
+    /// ±fraction of random jitter on scheduled delays (0.2 = ±20%).
+    pub jitter: f64,
+}
+
+impl RetryPolicy {
+    /// The wait before retry number `retry` (1-based), or None when retries are used up.
+    /// Never shorter than the server's Retry-After (capped by `max_retry_after`).
+    pub fn delay_before(&self, retry: u32, retry_after: Option<Duration>) -> Option<Duration> {
+        if retry == 0 || retry > self.max_retries || self.schedule.is_empty() {
+            return None;
+        }
+        let base = self.schedule[(retry as usize - 1).min(self.schedule.len() - 1)];
+        let jittered = if self.jitter > 0.0 {
+            let factor = 1.0 + self.jitter * (2.0 * rand::random::<f64>() - 1.0);
+            base.mul_f64(factor)
+        } else {
+            base
+        };
+        Some(match retry_after {
+            Some(asked) => jittered.max(asked.min(self.max_retry_after)),
+            None => jittered,
+        })
+    }
+}
+
+/// Parses `1s,5s,30s` into durations.
+pub fn parse_schedule(text: &str) -> Result<Vec<Duration>, String> {
+    text.split(',')
+        .map(|part| parse_duration(part.trim()))
+        .collect()
+}
+
+/// Parses one duration such as `100ms`, `30s`, `2m`, `1h`, `30d`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text).map_err(|e| format!("{text:?} is not a duration ({e})"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(schedule: &str, retries: u32) -> RetryPolicy {
+        RetryPolicy {
+            schedule: parse_schedule(schedule).unwrap(),
+            max_retries: retries,
+            max_retry_after: Duration::from_secs(600),
+            jitter: 0.0,
+        }
+    }
+
+    #[test]
+    fn classification_follows_the_spec() {
+        assert_eq!(classify(200, None), Verdict::Delivered);
+        assert_eq!(classify(204, None), Verdict::Delivered);
+        for status in [0, 408, 429, 500, 502, 503, 504] {
+            assert!(matches!(classify(status, None), Verdict::Retryable { .. }));
+        }
+        for status in [301, 302, 400, 401, 403, 404, 422] {
+            assert_eq!(classify(status, None), Verdict::Fatal, "{status}");
+        }
+        assert_eq!(classify(410, None), Verdict::Gone);
+    }
+
+    #[test]
+    fn retry_after_only_counts_on_429_and_503() {
+        let ra = Some(Duration::from_secs(3));
+        assert_eq!(classify(503, ra), Verdict::Retryable { retry_after: ra });
+        assert_eq!(classify(500, ra), Verdict::Retryable { retry_after: None });
+    }
+
+    #[test]
+    fn last_delay_repeats_and_retries_cap() {
+        let p = policy("100ms,1s", 4);
+        let d: Vec<_> = (1..=5).map(|n| p.delay_before(n, None)).collect();
+        assert_eq!(d[0], Some(Duration::from_millis(100)));
+        assert_eq!(d[2], Some(Duration::from_secs(1)));
+        assert_eq!(d[3], Some(Duration::from_secs(1)));
+        assert_eq!(d[4], None);
+        assert_eq!(policy("1s", 0).delay_before(1, None), None);
+    }
+
+    #[test]
+    fn retry_after_is_honoured_and_capped() {
+        let mut p = policy("100ms", 3);
+        let ra = Some(Duration::from_secs(2));
+        assert_eq!(p.delay_before(1, ra), Some(Duration::from_secs(2)));
+        p.max_retry_after = Duration::from_secs(1);
+        assert_eq!(p.delay_before(1, ra), Some(Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn jitter_stays_within_bounds() {
+        let mut p = policy("10s", 1);
+        p.jitter = 0.2;
+        for _ in 0..200 {
+            let d = p.delay_before(1, None).unwrap();
+            assert!(
+                d >= Duration::from_secs(8) && d <= Duration::from_secs(12),
+                "{d:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn retry_after_parses_seconds_and_dates() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+        assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
+        let date = httpdate::fmt_http_date(now + Duration::from_secs(30));
+        assert_eq!(parse_retry_after(&date, now), Some(Duration::from_secs(30)));
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+}

@@ -1,0 +1,240 @@
+//! Batches in the outbox: staging them with their compressed payloads, reading them back for
+//! delivery, and recording every attempt.
+
+use anyhow::{Context, Result};
+use rusqlite::params;
+
+use super::{now_ms, Store};
+
+/// Compression level for stored payloads: level 1 is fast and already shrinks JSON about 5x.
+const ZSTD_LEVEL: i32 = 1;
+
+/// Most of a response body kept in the log.
+pub const RESPONSE_SNIPPET_BYTES: usize = 4096;
+
+/// Writes batches into the outbox, each batch and its payload in one transaction.
+pub struct Stager {
+    compressor: zstd::bulk::Compressor<'static>,
+    compressed: Vec<u8>,
+}
+
+impl Stager {
+    pub fn new() -> Result<Stager> {
+        Ok(Stager {
+            compressor: zstd::bulk::Compressor::new(ZSTD_LEVEL)?,
+            compressed: Vec::new(),
+        })
+    }
+
+    /// Stores one batch of an event; `data` is the JSON array of its rows. Returns its id.
+    pub fn write_batch(
+        &mut self,
+        store: &mut Store,
+        event_id: &str,
+        idx: u64,
+        rows: u64,
+        first_row: u64,
+        data: &[u8],
+    ) -> Result<String> {
+        self.compressed.clear();
+        self.compressed
+            .reserve(zstd::zstd_safe::compress_bound(data.len()));
+        self.compressor
+            .compress_to_buffer(data, &mut self.compressed)
+            .context("compressing a batch")?;
+        let id = new_batch_id();
+        let tx = store.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO batches (id, event_id, idx, rows, first_row, status)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'pending')",
+            params![id, event_id, idx as i64, rows as i64, first_row as i64],
+        )?;
+        tx.execute(
+            "INSERT INTO payloads (batch_id, raw_len, data) VALUES (?1, ?2, ?3)",
+            params![id, data.len() as i64, self.compressed],
+        )?;
+        tx.commit()?;
+        Ok(id)
+    }
+}
+
+/// A batch id, used as the `webhook-id`: stable for the batch's life and free of `.`.
+pub fn new_batch_id() -> String {
+    format!("msg_{}", ulid::Ulid::new())
+}
+
+/// A batch as the deliverer sees it.
+#[derive(Debug, Clone)]
+pub struct BatchRef {
+    pub id: String,
+    pub event_id: String,
+    pub idx: u64,
+    pub rows: u64,
+    pub delivered: bool,
+}
+
+/// One delivery attempt, as recorded.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord<'a> {
+    pub batch_id: &'a str,
+    pub started_at: i64,
+    pub duration_ms: i64,
+    pub url: &'a str,
+    /// HTTP status, or 0 when no response arrived.
+    pub http_status: u16,
+    pub error: Option<String>,
+    pub response: Option<String>,
+    /// JSON object of the request headers, secrets redacted.
+    pub request_headers: String,
+}
+
+impl Store {
+    /// The batches of an event in order.
+    pub fn batches_of_event(&self, event_id: &str) -> Result<Vec<BatchRef>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, event_id, idx, rows, status FROM batches WHERE event_id = ?1 ORDER BY idx",
+        )?;
+        let rows = stmt.query_map([event_id], |r| {
+            Ok(BatchRef {
+                id: r.get(0)?,
+                event_id: r.get(1)?,
+                idx: r.get::<_, i64>(2)? as u64,
+                rows: r.get::<_, i64>(3)? as u64,
+                delivered: r.get::<_, String>(4)? == "delivered",
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The uncompressed JSON array of a batch's rows, appended to `out`.
+    pub fn load_payload(&self, batch_id: &str, out: &mut Vec<u8>) -> Result<()> {
+        let (raw_len, data): (i64, Vec<u8>) = self.conn.query_row(
+            "SELECT raw_len, data FROM payloads WHERE batch_id = ?1",
+            [batch_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let start = out.len();
+        out.resize(start + raw_len as usize, 0);
+        let n = zstd::bulk::decompress_to_buffer(&data, &mut out[start..])
+            .with_context(|| format!("payload of batch {batch_id} is damaged"))?;
+        out.truncate(start + n);
+        Ok(())
+    }
+
+    /// Records an attempt and, when it delivered the batch, marks the batch delivered in the same
+    /// transaction: a batch is never marked delivered without the attempt that did it.
+    pub fn record_attempt(&mut self, attempt: &AttemptRecord, delivered: bool) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO attempts (batch_id, started_at, duration_ms, url, http_status, error,
+                 response, request_headers)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                attempt.batch_id,
+                attempt.started_at,
+                attempt.duration_ms,
+                attempt.url,
+                attempt.http_status,
+                attempt.error,
+                attempt.response,
+                attempt.request_headers
+            ],
+        )?;
+        if delivered {
+            tx.execute(
+                "UPDATE batches SET status = 'delivered', delivered_at = ?2 WHERE id = ?1",
+                params![attempt.batch_id, now_ms()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// How many batches of a run are delivered.
+    pub fn delivered_batches(&self, run_id: &str) -> Result<u64> {
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM batches b JOIN events e ON e.id = b.event_id
+             WHERE e.run_id = ?1 AND b.status = 'delivered'",
+            [run_id],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+
+    /// Marks a batch as failed after its last attempt (it stays undelivered and resumable).
+    pub fn mark_batch_failed(&self, batch_id: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE batches SET status = 'failed' WHERE id = ?1 AND status != 'delivered'",
+            [batch_id],
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::NewRun;
+
+    fn store_with_event() -> Store {
+        let mut store = Store::open_in_memory().unwrap();
+        let run = NewRun {
+            id: "run_1",
+            source: "x.csv",
+            source_size: None,
+            url: "http://127.0.0.1/",
+            options: "{}",
+        };
+        store
+            .create_run(&run, &[("evt_1".to_string(), "all")])
+            .unwrap();
+        store
+    }
+
+    #[test]
+    fn payload_round_trips_compressed() {
+        let mut store = store_with_event();
+        let mut stager = Stager::new().unwrap();
+        let data = br#"[{"a":"1"},{"a":"2"}]"#.repeat(100);
+        let id = stager
+            .write_batch(&mut store, "evt_1", 1, 200, 1, &data)
+            .unwrap();
+        let mut out = b"prefix".to_vec();
+        store.load_payload(&id, &mut out).unwrap();
+        assert_eq!(&out[6..], &data[..]);
+        let stored: i64 = store
+            .conn
+            .query_row("SELECT length(data) FROM payloads", [], |r| r.get(0))
+            .unwrap();
+        assert!((stored as usize) < data.len() / 5, "stored {stored} bytes");
+    }
+
+    #[test]
+    fn delivered_only_with_its_attempt() {
+        let mut store = store_with_event();
+        let mut stager = Stager::new().unwrap();
+        let id = stager
+            .write_batch(&mut store, "evt_1", 1, 1, 1, b"[]")
+            .unwrap();
+        let mut attempt = AttemptRecord {
+            batch_id: &id,
+            started_at: 0,
+            duration_ms: 1,
+            url: "http://127.0.0.1/",
+            http_status: 500,
+            error: None,
+            response: Some("oops".into()),
+            request_headers: "{}".into(),
+        };
+        store.record_attempt(&attempt, false).unwrap();
+        assert!(!store.batches_of_event("evt_1").unwrap()[0].delivered);
+        attempt.http_status = 200;
+        store.record_attempt(&attempt, true).unwrap();
+        assert!(store.batches_of_event("evt_1").unwrap()[0].delivered);
+        let attempts: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM attempts", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(attempts, 2);
+    }
+}

@@ -1,0 +1,112 @@
+//! Versioned schema migrations, tracked in `PRAGMA user_version`.
+
+use anyhow::{bail, Result};
+use rusqlite::Connection;
+
+/// Each entry moves the schema from version `i` to `i + 1`. Append only; never edit a shipped one.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE runs (
+    id            TEXT PRIMARY KEY,
+    started_at    INTEGER NOT NULL,
+    finished_at   INTEGER,
+    source        TEXT NOT NULL,
+    source_size   INTEGER,
+    source_hash   TEXT,
+    url           TEXT NOT NULL,
+    options       TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    rows_total    INTEGER NOT NULL DEFAULT 0,
+    rows_valid    INTEGER NOT NULL DEFAULT 0,
+    rows_invalid  INTEGER NOT NULL DEFAULT 0,
+    blank_rows    INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE events (
+    id           TEXT PRIMARY KEY,
+    run_id       TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    seq          INTEGER NOT NULL,
+    name         TEXT NOT NULL,
+    total_rows   INTEGER NOT NULL DEFAULT 0,
+    batch_count  INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX events_run ON events(run_id, seq);
+-- Batches hold delivery state only; their payloads live in `payloads`, written once, so that
+-- status updates never rewrite a large blob.
+CREATE TABLE batches (
+    id            TEXT PRIMARY KEY,
+    event_id      TEXT NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+    idx           INTEGER NOT NULL,
+    rows          INTEGER NOT NULL,
+    first_row     INTEGER NOT NULL,
+    status        TEXT NOT NULL,
+    delivered_at  INTEGER
+);
+CREATE INDEX batches_event ON batches(event_id, idx);
+CREATE TABLE payloads (
+    batch_id  TEXT PRIMARY KEY REFERENCES batches(id) ON DELETE CASCADE,
+    raw_len   INTEGER NOT NULL,
+    data      BLOB NOT NULL
+);
+CREATE TABLE attempts (
+    id               INTEGER PRIMARY KEY,
+    batch_id         TEXT NOT NULL REFERENCES batches(id) ON DELETE CASCADE,
+    started_at       INTEGER NOT NULL,
+    duration_ms      INTEGER NOT NULL,
+    url              TEXT NOT NULL,
+    http_status      INTEGER NOT NULL,
+    error            TEXT,
+    response         TEXT,
+    request_headers  TEXT NOT NULL
+);
+CREATE INDEX attempts_batch ON attempts(batch_id, id);
+CREATE TABLE secrets (
+    url         TEXT PRIMARY KEY,
+    secret      TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+);
+"#];
+
+/// Brings the schema up to date inside one transaction per step.
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let current: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if current > MIGRATIONS.len() {
+        bail!(
+            "the log was written by a newer pulse (schema version {current}, this one knows {})",
+            MIGRATIONS.len()
+        );
+    }
+    for (version, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Re-check under the write lock: another process may have migrated meanwhile.
+        let now: usize = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if now > version {
+            continue;
+        }
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrating_twice_is_a_no_op() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        migrate(&mut conn).unwrap();
+        let v: usize = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, MIGRATIONS.len());
+    }
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        assert!(migrate(&mut conn).is_err());
+    }
+}

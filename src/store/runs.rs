@@ -1,0 +1,156 @@
+//! Runs and their events: creating them, their status, and their totals once staged.
+
+use anyhow::Result;
+use rusqlite::{params, OptionalExtension};
+
+use super::{now_ms, Store};
+
+/// The life of a run, as stored in `runs.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    Staging,
+    Staged,
+    Delivering,
+    Delivered,
+    Failed,
+    Interrupted,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Staging => "staging",
+            RunStatus::Staged => "staged",
+            RunStatus::Delivering => "delivering",
+            RunStatus::Delivered => "delivered",
+            RunStatus::Failed => "failed",
+            RunStatus::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// What is known about a run before staging starts.
+pub struct NewRun<'a> {
+    pub id: &'a str,
+    pub source: &'a str,
+    pub source_size: Option<u64>,
+    pub url: &'a str,
+    /// Options needed to rebuild bodies and resume, as JSON; never secrets or auth values.
+    pub options: &'a str,
+}
+
+/// An event of a run with its totals.
+#[derive(Debug, Clone)]
+pub struct EventRecord {
+    pub id: String,
+    pub name: String,
+    pub total_rows: u64,
+    pub batch_count: u64,
+}
+
+impl Store {
+    /// Records a new run in `staging` with its events (in delivery order).
+    pub fn create_run(&mut self, run: &NewRun, events: &[(String, &str)]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO runs (id, started_at, source, source_size, url, options, status)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                run.id,
+                now_ms(),
+                run.source,
+                run.source_size.map(|s| s as i64),
+                run.url,
+                run.options,
+                RunStatus::Staging.as_str()
+            ],
+        )?;
+        for (seq, (id, name)) in events.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO events (id, run_id, seq, name) VALUES (?1, ?2, ?3, ?4)",
+                params![id, run.id, seq as i64, name],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Marks staging complete: event totals, row counts, the source hash, status `staged`, at once.
+    pub fn finish_staging(
+        &mut self,
+        run_id: &str,
+        events: &[EventRecord],
+        counts: &RowCounts,
+        source_hash: &str,
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        for event in events {
+            tx.execute(
+                "UPDATE events SET total_rows = ?2, batch_count = ?3 WHERE id = ?1",
+                params![event.id, event.total_rows as i64, event.batch_count as i64],
+            )?;
+        }
+        tx.execute(
+            "UPDATE runs SET status = ?2, rows_total = ?3, rows_valid = ?4, rows_invalid = ?5,
+                 blank_rows = ?6, source_hash = ?7 WHERE id = ?1",
+            params![
+                run_id,
+                RunStatus::Staged.as_str(),
+                counts.total as i64,
+                counts.valid as i64,
+                counts.invalid as i64,
+                counts.blank as i64,
+                source_hash
+            ],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn set_run_status(&self, run_id: &str, status: RunStatus) -> Result<()> {
+        let finished = matches!(
+            status,
+            RunStatus::Delivered | RunStatus::Failed | RunStatus::Interrupted
+        );
+        self.conn.execute(
+            "UPDATE runs SET status = ?2, finished_at = CASE WHEN ?3 THEN ?4 ELSE NULL END
+             WHERE id = ?1",
+            params![run_id, status.as_str(), finished, now_ms()],
+        )?;
+        Ok(())
+    }
+
+    pub fn run_status(&self, run_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT status FROM runs WHERE id = ?1", [run_id], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    /// The events of a run in delivery order.
+    pub fn events_of_run(&self, run_id: &str) -> Result<Vec<EventRecord>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, name, total_rows, batch_count FROM events WHERE run_id = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([run_id], |r| {
+            Ok(EventRecord {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                total_rows: r.get::<_, i64>(2)? as u64,
+                batch_count: r.get::<_, i64>(3)? as u64,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+/// Row counts of a staged run.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct RowCounts {
+    pub total: u64,
+    pub valid: u64,
+    pub invalid: u64,
+    pub blank: u64,
+}
