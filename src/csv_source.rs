@@ -170,10 +170,6 @@ impl CsvSource {
         &self.headers
     }
 
-    pub fn label(&self) -> &str {
-        &self.label
-    }
-
     /// Blank rows skipped so far (empty lines and rows whose cells are all empty).
     pub fn blank_rows(&self) -> u64 {
         self.blank_rows

@@ -72,10 +72,6 @@ impl Deliverer {
         })
     }
 
-    pub fn url(&self) -> &reqwest::Url {
-        &self.url
-    }
-
     /// Delivers the undelivered batches of `events` in order, stopping at the first batch that
     /// finally fails. `batches_done` counts batches already delivered, for the progress bar.
     pub fn deliver(

@@ -146,8 +146,7 @@ mod tests {
     use super::*;
     use serde_json::{json, Value};
 
-    fn as_strings(out: &mut Vec<u8>, column: usize, cell: &str) {
-        let _ = column;
+    fn as_strings(_column: usize, cell: &str, out: &mut Vec<u8>) {
         write_json_string(out, cell);
     }
 

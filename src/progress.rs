@@ -86,18 +86,6 @@ impl Progress {
         }
     }
 
-    /// A line for the user (not under `--quiet`), printed above the bar.
-    pub fn note(&self, message: &str) {
-        if self.quiet {
-            return;
-        }
-        if self.animated {
-            self.bar.suspend(|| eprintln!("{message}"));
-        } else {
-            eprintln!("{message}");
-        }
-    }
-
     pub fn finish(&self) {
         self.bar.finish_and_clear();
     }

@@ -92,7 +92,7 @@ mod tests {
         let header = signature_header(&[old.clone(), new.clone()], ID, TS, BODY);
         assert_eq!(header.split(' ').count(), 2);
         assert!(verify(&[new], &header, ID, TS, BODY));
-        assert!(verify(&[old.clone()], &header, ID, TS, BODY));
+        assert!(verify(std::slice::from_ref(&old), &header, ID, TS, BODY));
         assert!(!verify(&[old], &header, ID, TS + 1, BODY));
     }
 

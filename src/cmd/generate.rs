@@ -112,3 +112,27 @@ signing secret(s), space\-separated (as \-\-secret)
 \fBXDG_DATA_HOME\fR
 base of the default log path
 "#;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn committed_man_page_is_current() {
+        let committed = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/man/pulse.1"))
+            .expect("man/pulse.1 exists");
+        assert!(
+            committed == super::man_page().unwrap(),
+            "man/pulse.1 is stale: run `cargo run -- man man` and commit it"
+        );
+    }
+
+    #[test]
+    fn completions_generate_for_every_shell() {
+        use clap::ValueEnum;
+        for shell in clap_complete::Shell::value_variants() {
+            let mut command = <crate::cli::Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut command, "pulse", &mut out);
+            assert!(String::from_utf8(out).unwrap().contains("push"), "{shell}");
+        }
+    }
+}

@@ -67,7 +67,6 @@ pub fn new_batch_id() -> String {
 #[derive(Debug, Clone)]
 pub struct BatchRef {
     pub id: String,
-    pub event_id: String,
     pub idx: u64,
     pub rows: u64,
     pub delivered: bool,
@@ -92,15 +91,14 @@ impl Store {
     /// The batches of an event in order.
     pub fn batches_of_event(&self, event_id: &str) -> Result<Vec<BatchRef>> {
         let mut stmt = self.conn.prepare(
-            "SELECT id, event_id, idx, rows, status FROM batches WHERE event_id = ?1 ORDER BY idx",
+            "SELECT id, idx, rows, status FROM batches WHERE event_id = ?1 ORDER BY idx",
         )?;
         let rows = stmt.query_map([event_id], |r| {
             Ok(BatchRef {
                 id: r.get(0)?,
-                event_id: r.get(1)?,
-                idx: r.get::<_, i64>(2)? as u64,
-                rows: r.get::<_, i64>(3)? as u64,
-                delivered: r.get::<_, String>(4)? == "delivered",
+                idx: r.get::<_, i64>(1)? as u64,
+                rows: r.get::<_, i64>(2)? as u64,
+                delivered: r.get::<_, String>(3)? == "delivered",
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

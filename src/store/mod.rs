@@ -5,7 +5,7 @@ mod migrations;
 mod runs;
 mod secrets;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -20,7 +20,6 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 /// An open log database.
 pub struct Store {
     conn: Connection,
-    path: PathBuf,
 }
 
 impl Store {
@@ -33,17 +32,17 @@ impl Store {
         create_private(path)?;
         let conn = Connection::open(path)
             .with_context(|| format!("cannot open the log database {}", path.display()))?;
-        let store = Store::configure(conn, path)
-            .with_context(|| format!("log database {}", path.display()))?;
+        let store =
+            Store::configure(conn).with_context(|| format!("log database {}", path.display()))?;
         Ok(store)
     }
 
     /// A throwaway in-memory log, for unit tests and `--dry-run`.
     pub fn open_in_memory() -> Result<Store> {
-        Store::configure(Connection::open_in_memory()?, Path::new(":memory:"))
+        Store::configure(Connection::open_in_memory()?)
     }
 
-    fn configure(conn: Connection, path: &Path) -> Result<Store> {
+    fn configure(conn: Connection) -> Result<Store> {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         // Large pages keep multi-megabyte payload blobs in few overflow pages; only effective on
         // a new file, before the first table exists.
@@ -53,16 +52,9 @@ impl Store {
         // last commits, never corrupt the file.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
-        let mut store = Store {
-            conn,
-            path: path.to_path_buf(),
-        };
+        let mut store = Store { conn };
         migrations::migrate(&mut store.conn)?;
         Ok(store)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 }
 

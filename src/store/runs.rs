@@ -1,7 +1,7 @@
 //! Runs and their events: creating them, their status, and their totals once staged.
 
 use anyhow::Result;
-use rusqlite::{params, OptionalExtension};
+use rusqlite::params;
 
 use super::{now_ms, Store};
 
@@ -118,31 +118,6 @@ impl Store {
             params![run_id, status.as_str(), finished, now_ms()],
         )?;
         Ok(())
-    }
-
-    pub fn run_status(&self, run_id: &str) -> Result<Option<String>> {
-        Ok(self
-            .conn
-            .query_row("SELECT status FROM runs WHERE id = ?1", [run_id], |r| {
-                r.get(0)
-            })
-            .optional()?)
-    }
-
-    /// The events of a run in delivery order.
-    pub fn events_of_run(&self, run_id: &str) -> Result<Vec<EventRecord>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, name, total_rows, batch_count FROM events WHERE run_id = ?1 ORDER BY seq",
-        )?;
-        let rows = stmt.query_map([run_id], |r| {
-            Ok(EventRecord {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                total_rows: r.get::<_, i64>(2)? as u64,
-                batch_count: r.get::<_, i64>(3)? as u64,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
     }
 }
 

@@ -1,0 +1,5 @@
+//! Integration tests: the real `pulse` binary against real loopback servers and SQLite files.
+
+mod push;
+mod receive;
+mod support;

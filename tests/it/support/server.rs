@@ -1,0 +1,153 @@
+//! A real HTTP server on 127.0.0.1 (ephemeral port) that records every request and answers as
+//! a closure says: the receiving side of the tests, sharing no code with pulse.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+
+/// One request as the server saw it.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub headers: HashMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+impl Recorded {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).expect("body is JSON")
+    }
+}
+
+/// How to answer one request.
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    pub delay: Duration,
+}
+
+impl Reply {
+    pub fn status(status: u16) -> Reply {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: String::new(),
+            delay: Duration::ZERO,
+        }
+    }
+
+    pub fn body(mut self, body: &str) -> Reply {
+        self.body = body.to_string();
+        self
+    }
+}
+
+type Handler = dyn Fn(usize, &Recorded) -> Reply + Send + Sync;
+
+pub struct TestServer {
+    pub port: u16,
+    requests: Arc<Mutex<Vec<Recorded>>>,
+}
+
+impl TestServer {
+    /// Answers 200 to everything.
+    pub fn ok() -> TestServer {
+        TestServer::start(|_, _| Reply::status(200))
+    }
+
+    /// `handler(n, request)` decides the reply to the n-th request (0-based).
+    pub fn start(
+        handler: impl Fn(usize, &Recorded) -> Reply + Send + Sync + 'static,
+    ) -> TestServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let handler: Arc<Handler> = Arc::new(handler);
+        let recorded = requests.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                loop {
+                    let Ok((stream, _)) = listener.accept().await else {
+                        return;
+                    };
+                    let handler = handler.clone();
+                    let recorded = recorded.clone();
+                    tokio::spawn(async move {
+                        let service = hyper::service::service_fn(
+                            move |req: hyper::Request<hyper::body::Incoming>| {
+                                let handler = handler.clone();
+                                let recorded = recorded.clone();
+                                async move {
+                                    let method = req.method().to_string();
+                                    let path = req.uri().to_string();
+                                    let headers = req
+                                        .headers()
+                                        .iter()
+                                        .map(|(k, v)| {
+                                            (
+                                                k.as_str().to_string(),
+                                                v.to_str().unwrap_or("").to_string(),
+                                            )
+                                        })
+                                        .collect();
+                                    let body = req.into_body().collect().await?.to_bytes().to_vec();
+                                    let request = Recorded {
+                                        method,
+                                        path,
+                                        headers,
+                                        body,
+                                    };
+                                    let n = {
+                                        let mut all = recorded.lock().unwrap();
+                                        all.push(request.clone());
+                                        all.len() - 1
+                                    };
+                                    let reply = handler(n, &request);
+                                    if !reply.delay.is_zero() {
+                                        tokio::time::sleep(reply.delay).await;
+                                    }
+                                    let mut response =
+                                        hyper::Response::builder().status(reply.status);
+                                    for (name, value) in &reply.headers {
+                                        response = response.header(name, value);
+                                    }
+                                    Ok::<_, hyper::Error>(
+                                        response.body(Full::new(Bytes::from(reply.body))).unwrap(),
+                                    )
+                                }
+                            },
+                        );
+                        let io = hyper_util::rt::TokioIo::new(stream);
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(io, service)
+                            .await;
+                    });
+                }
+            });
+        });
+        TestServer { port, requests }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/hook", self.port)
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.requests.lock().unwrap().clone()
+    }
+}
