@@ -62,6 +62,42 @@ pub struct PushArgs {
     #[arg(long, default_value_t = 5000, value_name = "N")]
     pub batch_size: u64,
 
+    /// Value of templateId in the payload [default: the file name without extension]
+    #[arg(long, value_name = "ID")]
+    pub template_id: Option<String>,
+
+    /// Value of user.id in the payload [default: user is null]
+    #[arg(long, value_name = "ID")]
+    pub user_id: Option<String>,
+
+    /// JSON object sent as metadata in every batch
+    #[arg(long, default_value = "{}", value_name = "JSON")]
+    pub metadata: String,
+
+    #[command(flatten)]
+    pub delivery: DeliveryArgs,
+
+    /// Stage and print what would be sent, without sending
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Field delimiter (one ASCII character; \t for tab)
+    #[arg(long, default_value = ",", value_name = "C")]
+    pub delimiter: String,
+
+    /// Print only errors
+    #[arg(long, short)]
+    pub quiet: bool,
+
+    /// Print the final summary as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How requests are made: signing, headers, retries, timeouts, TLS. Shared by every command
+/// that sends.
+#[derive(Debug, Args)]
+pub struct DeliveryArgs {
     /// Signing secret (whsec_...); repeat for key rotation [default: generated per URL]
     #[arg(
         long = "secret",
@@ -80,17 +116,18 @@ pub struct PushArgs {
     #[arg(long = "header", value_name = "'NAME: VALUE'")]
     pub headers: Vec<String>,
 
-    /// Value of templateId in the payload [default: the file name without extension]
-    #[arg(long, value_name = "ID")]
-    pub template_id: Option<String>,
+    /// Header whose value is secret, e.g. Authorization (the name is logged, the value never)
+    #[arg(long, value_name = "NAME", requires = "auth_header_value")]
+    pub auth_header_name: Option<String>,
 
-    /// Value of user.id in the payload [default: user is null]
-    #[arg(long, value_name = "ID")]
-    pub user_id: Option<String>,
-
-    /// JSON object sent as metadata in every batch
-    #[arg(long, default_value = "{}", value_name = "JSON")]
-    pub metadata: String,
+    /// Value of --auth-header-name
+    #[arg(
+        long,
+        env = "PULSE_AUTH_HEADER_VALUE",
+        value_name = "V",
+        hide_env_values = true
+    )]
+    pub auth_header_value: Option<String>,
 
     /// Retries per batch after the first try (0 disables) [default: length of the schedule]
     #[arg(long, value_name = "N")]
@@ -108,21 +145,13 @@ pub struct PushArgs {
     #[arg(long, default_value = "30s", value_name = "DURATION")]
     pub timeout: String,
 
-    /// Stage and print what would be sent, without sending
+    /// Trust this PEM CA certificate (in addition to the system roots)
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+
+    /// Do not verify TLS certificates (dangerous; prints a warning)
     #[arg(long)]
-    pub dry_run: bool,
-
-    /// Field delimiter (one ASCII character; \t for tab)
-    #[arg(long, default_value = ",", value_name = "C")]
-    pub delimiter: String,
-
-    /// Print only errors
-    #[arg(long, short)]
-    pub quiet: bool,
-
-    /// Print the final summary as JSON on stdout
-    #[arg(long)]
-    pub json: bool,
+    pub insecure: bool,
 }
 
 #[derive(Debug, Args)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Result;
 use reqwest::header::{HeaderName, HeaderValue};
 
-use crate::cli::PushArgs;
+use crate::cli::{DeliveryArgs, PushArgs};
 use crate::csv_source::{Dialect, Encoding, Input};
 use crate::deliver::ExtraHeader;
 use crate::event::{parse_events, EventKind};
@@ -37,36 +37,20 @@ pub enum Signing {
     Unsigned,
 }
 
-/// Checked settings of `pulse push`.
-pub struct PushConfig {
-    pub input: Input,
-    pub url: reqwest::Url,
-    pub batch_size: u64,
-    pub events: Vec<EventKind>,
+/// Checked settings for sending: shared by push, resend and resume.
+pub struct DeliveryConfig {
     pub signing: Signing,
+    /// `--header` values plus the auth header (marked secret).
     pub headers: Vec<ExtraHeader>,
-    pub body: BodyContext,
+    pub auth_header_name: Option<String>,
     pub retry: RetryPolicy,
     pub timeout: Duration,
-    pub dialect: Dialect,
-    pub dry_run: bool,
-    pub quiet: bool,
-    pub json: bool,
+    pub cacert: Option<PathBuf>,
+    pub insecure: bool,
 }
 
-impl PushConfig {
-    pub fn from_args(args: &PushArgs) -> Result<PushConfig> {
-        if args.batch_size == 0 {
-            return Err(usage("--batch-size must be at least 1"));
-        }
-        let input = Input::parse(&args.input);
-        let template_id = args.template_id.clone().unwrap_or_else(|| match &input {
-            Input::Stdin => "stdin".to_string(),
-            Input::File(path) => path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "data".into()),
-        });
+impl DeliveryConfig {
+    pub fn from_args(args: &DeliveryArgs) -> Result<DeliveryConfig> {
         let signing = if args.no_sign {
             Signing::Unsigned
         } else if args.secrets.iter().any(|s| !s.trim().is_empty()) {
@@ -94,20 +78,98 @@ impl PushConfig {
         if timeout.is_zero() {
             return Err(usage("--timeout must be more than 0"));
         }
+        let mut headers = parse_headers(&args.headers)?;
+        if let Some(name) = &args.auth_header_name {
+            let value = args.auth_header_value.as_deref().unwrap_or_default();
+            headers.push(auth_header(name, value)?);
+        }
+        Ok(DeliveryConfig {
+            signing,
+            headers,
+            auth_header_name: args.auth_header_name.clone(),
+            retry,
+            timeout,
+            cacert: args.cacert.clone(),
+            insecure: args.insecure,
+        })
+    }
+
+    /// Adds the auth header of a stored run, taking its value from the flag or environment
+    /// again (values are never stored). A missing value is an error, not an unauthenticated
+    /// request.
+    #[allow(dead_code)] // used by resend and resume (issue 4)
+    pub fn with_stored_auth_header(
+        &mut self,
+        args: &DeliveryArgs,
+        stored_name: Option<&str>,
+    ) -> Result<()> {
+        if self.auth_header_name.is_some() {
+            return Ok(());
+        }
+        if let Some(name) = stored_name {
+            let value = args.auth_header_value.as_deref().ok_or_else(|| {
+                usage(format!(
+                    "this run sent the auth header {name:?}: give its value with --auth-header-value or PULSE_AUTH_HEADER_VALUE"
+                ))
+            })?;
+            self.headers.push(auth_header(name, value)?);
+            self.auth_header_name = Some(name.to_string());
+        }
+        Ok(())
+    }
+}
+
+fn auth_header(name: &str, value: &str) -> Result<ExtraHeader> {
+    let name = HeaderName::from_bytes(name.trim().as_bytes())
+        .map_err(|_| usage(format!("--auth-header-name {name:?} is not a header name")))?;
+    let mut value = HeaderValue::from_str(value.trim())
+        .map_err(|_| usage("--auth-header-value is not a valid header value"))?;
+    value.set_sensitive(true);
+    Ok(ExtraHeader {
+        name,
+        value,
+        secret: true,
+    })
+}
+
+/// Checked settings of `pulse push`.
+pub struct PushConfig {
+    pub input: Input,
+    pub url: reqwest::Url,
+    pub batch_size: u64,
+    pub events: Vec<EventKind>,
+    pub delivery: DeliveryConfig,
+    pub body: BodyContext,
+    pub dialect: Dialect,
+    pub dry_run: bool,
+    pub quiet: bool,
+    pub json: bool,
+}
+
+impl PushConfig {
+    pub fn from_args(args: &PushArgs) -> Result<PushConfig> {
+        if args.batch_size == 0 {
+            return Err(usage("--batch-size must be at least 1"));
+        }
+        let input = Input::parse(&args.input);
+        let template_id = args.template_id.clone().unwrap_or_else(|| match &input {
+            Input::Stdin => "stdin".to_string(),
+            Input::File(path) => path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "data".into()),
+        });
         Ok(PushConfig {
             input,
             url: parse_url(&args.url)?,
             batch_size: args.batch_size,
             events: parse_events("all")?,
-            signing,
-            headers: parse_headers(&args.headers)?,
+            delivery: DeliveryConfig::from_args(&args.delivery)?,
             body: BodyContext {
                 template_id,
                 user_id: args.user_id.clone(),
                 metadata: parse_metadata(&args.metadata)?,
             },
-            retry,
-            timeout,
             dialect: Dialect {
                 delimiter: parse_delimiter(&args.delimiter)?,
                 encoding: Encoding::Utf8,

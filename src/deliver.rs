@@ -8,7 +8,8 @@ use anyhow::{Context, Result};
 use reqwest::blocking::Client;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
 
-use crate::exit::{DeliveryError, InterruptedError};
+use crate::config::DeliveryConfig;
+use crate::exit::{usage, DeliveryError, InterruptedError};
 use crate::payload::{write_body_prefix, write_body_suffix, BatchHeader, BodyContext};
 use crate::progress::Progress;
 use crate::retry::{classify, parse_retry_after, RetryPolicy, Verdict};
@@ -49,26 +50,39 @@ struct Exchange {
 }
 
 impl Deliverer {
+    /// A deliverer for `url` signing with `keys` (none: unsigned).
     pub fn new(
         url: reqwest::Url,
         keys: Vec<SigningKey>,
-        headers: Vec<ExtraHeader>,
-        retry: RetryPolicy,
-        timeout: Duration,
+        config: &DeliveryConfig,
     ) -> Result<Deliverer> {
-        let client = Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
+        let mut builder = Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout)
             // Redirects are reported, never followed: a webhook that moved is a misconfiguration.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .context("cannot set up the HTTP client")?;
+            .redirect(reqwest::redirect::Policy::none());
+        if let Some(path) = &config.cacert {
+            let pem = std::fs::read(path)
+                .with_context(|| format!("--cacert {}: cannot read", path.display()))?;
+            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
+                usage(format!(
+                    "--cacert {}: not a PEM certificate ({e})",
+                    path.display()
+                ))
+            })?;
+            builder = builder.add_root_certificate(cert);
+        }
+        if config.insecure {
+            eprintln!("pulse: warning: --insecure: TLS certificates are NOT verified");
+            builder = builder.danger_accept_invalid_certs(true);
+        }
+        let client = builder.build().context("cannot set up the HTTP client")?;
         Ok(Deliverer {
             client,
             url,
             keys,
-            headers,
-            retry,
+            headers: config.headers.clone(),
+            retry: config.retry.clone(),
         })
     }
 

@@ -34,7 +34,7 @@ pub fn run(args: &PushArgs, db: &Path) -> Result<()> {
     let keys = if config.dry_run {
         Vec::new()
     } else {
-        signing_keys(&config, &store)?
+        signing_keys(&config.delivery.signing, config.url.as_str(), &store)?
     };
 
     let run_id = format!("run_{}", ulid::Ulid::new());
@@ -47,7 +47,7 @@ pub fn run(args: &PushArgs, db: &Path) -> Result<()> {
         "batch_size": config.batch_size,
         "body": config.body,
         "events": config.events.iter().map(|k| k.name()).collect::<Vec<_>>(),
-        "headers": config.headers.iter().map(|h| h.name.as_str()).collect::<Vec<_>>(),
+        "auth_header_name": config.delivery.auth_header_name,
         "signed": !keys.is_empty(),
     });
     let label = config.input.label();
@@ -93,13 +93,7 @@ pub fn run(args: &PushArgs, db: &Path) -> Result<()> {
         return print_dry_run(&mut store, &config, &staged);
     }
 
-    let deliverer = Deliverer::new(
-        config.url.clone(),
-        keys,
-        config.headers.clone(),
-        config.retry.clone(),
-        config.timeout,
-    )?;
+    let deliverer = Deliverer::new(config.url.clone(), keys, &config.delivery)?;
     let total_batches: u64 = staged.events.iter().map(|e| e.batch_count).sum();
     progress.start_delivery(total_batches);
     store.set_run_status(&run_id, RunStatus::Delivering)?;
@@ -174,12 +168,11 @@ fn stage_input(
 }
 
 /// The keys to sign with: the given secrets, none, or the stored/generated one for the URL.
-fn signing_keys(config: &PushConfig, store: &Store) -> Result<Vec<SigningKey>> {
-    match &config.signing {
+pub fn signing_keys(signing: &Signing, url: &str, store: &Store) -> Result<Vec<SigningKey>> {
+    match signing {
         Signing::Keys(keys) => Ok(keys.clone()),
         Signing::Unsigned => Ok(Vec::new()),
         Signing::Generated => {
-            let url = config.url.as_str();
             if let Some(secret) = store.secret_for_url(url)? {
                 let key = SigningKey::parse(&secret)
                     .map_err(anyhow::Error::msg)

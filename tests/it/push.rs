@@ -465,3 +465,37 @@ fn bodies_are_staged_before_the_first_request() {
     assert_eq!(first["count"], 3);
     assert_eq!(first["totalRows"], 10);
 }
+
+#[test]
+fn auth_header_is_sent_but_never_stored() {
+    let sandbox = Sandbox::new();
+    let server = TestServer::ok();
+    let input = sandbox.write("d.csv", ugly_csv(2));
+    sandbox
+        .pulse()
+        .env("PULSE_AUTH_HEADER_VALUE", "Bearer sekrit-token-123")
+        .args([
+            "push",
+            input.to_str().unwrap(),
+            "--url",
+            &server.url(),
+            "--no-sign",
+        ])
+        .args([
+            "--auth-header-name",
+            "Authorization",
+            "--header",
+            "X-Time: 12:30:00",
+        ])
+        .assert()
+        .success();
+    let r = &server.requests()[0];
+    assert_eq!(r.header("authorization"), Some("Bearer sekrit-token-123"));
+    assert_eq!(r.header("x-time"), Some("12:30:00"));
+    for file in ["pulse.db", "pulse.db-wal"] {
+        if let Ok(bytes) = std::fs::read(sandbox.path(file)) {
+            let found = bytes.windows(6).any(|w| w == b"sekrit");
+            assert!(!found, "auth value leaked into {file}");
+        }
+    }
+}
