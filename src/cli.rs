@@ -21,6 +21,17 @@ pub enum Command {
     /// Stage a CSV file (or stdin) into the log, then deliver it as signed batches
     #[command(after_help = PUSH_EXAMPLES)]
     Push(PushArgs),
+    /// Show the delivery log: recent runs, or a run, event or batch with every attempt
+    #[command(after_help = LOG_EXAMPLES)]
+    Log(LogArgs),
+    /// Deliver an event or a batch again: same webhook-id, fresh timestamp and signature
+    #[command(after_help = RESEND_EXAMPLES)]
+    Resend(ResendArgs),
+    /// Continue a run that was interrupted, killed or failed, from its first undelivered batch
+    #[command(after_help = RESUME_EXAMPLES)]
+    Resume(ResumeArgs),
+    /// Delete old runs with their payloads and attempts from the log
+    Prune(PruneArgs),
     /// Run a local webhook receiver that verifies signatures and prints each batch
     Receive(ReceiveArgs),
     /// Signing secrets
@@ -47,6 +58,104 @@ Examples:
   pulse push customers.csv --url https://api.example.com/hooks/import
   pulse push customers.csv --url http://127.0.0.1:8080/ --batch-size 1000 --json
   PULSE_SECRET=whsec_... pulse push - --url https://example.com/hook < export.csv";
+
+const LOG_EXAMPLES: &str = "\
+Examples:
+  pulse log                          recent runs, newest first
+  pulse log --failed --since 7d      undelivered batches of the last week
+  pulse log run_01J...               a run's events, batches and attempts
+  pulse log msg_01J... --json        one batch and its attempts as JSON lines";
+
+const RESEND_EXAMPLES: &str = "\
+Examples:
+  pulse resend evt_01J...                      every batch of an event, in order
+  pulse resend msg_01J...                      one batch
+  pulse resend evt_01J... --failed             only the batches never delivered
+  pulse resend msg_01J... --url http://127.0.0.1:8080/   somewhere else (status unchanged)";
+
+const RESUME_EXAMPLES: &str = "\
+Examples:
+  pulse resume                 the latest run not delivered
+  pulse resume run_01J...      that run";
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// A run, event or batch id: show its events, batches and attempts
+    pub id: Option<String>,
+
+    /// Show the batches not delivered, each with its last status or error
+    #[arg(long)]
+    pub failed: bool,
+
+    /// Most runs (or batches with --failed) to list; 0 for all
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub limit: u64,
+
+    /// Only runs started since: a date (2026-11-01), an RFC 3339 time, or an age (2h, 7d)
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+
+    /// One JSON object per line (fields documented in README.md)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ResendArgs {
+    /// The event, batch or run id to deliver again
+    pub id: String,
+
+    /// Only the batches never delivered
+    #[arg(long)]
+    pub failed: bool,
+
+    /// Send to this URL instead of the run's (batch status is then left as it is)
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+
+    #[command(flatten)]
+    pub delivery: DeliveryArgs,
+
+    /// Print only errors
+    #[arg(long, short)]
+    pub quiet: bool,
+
+    /// Print the final summary as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// The run to continue [default: the latest run not delivered]
+    pub run_id: Option<String>,
+
+    #[command(flatten)]
+    pub delivery: DeliveryArgs,
+
+    /// Print only errors
+    #[arg(long, short)]
+    pub quiet: bool,
+
+    /// Print the final summary as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Delete runs started before this: an age (30d, 12h) or a date (2026-11-01)
+    #[arg(long, value_name = "WHEN")]
+    pub older_than: String,
+
+    /// Compact the database file afterwards
+    #[arg(long)]
+    pub vacuum: bool,
+
+    /// Print the result as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+}
 
 #[derive(Debug, Args)]
 pub struct PushArgs {

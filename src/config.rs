@@ -97,7 +97,6 @@ impl DeliveryConfig {
     /// Adds the auth header of a stored run, taking its value from the flag or environment
     /// again (values are never stored). A missing value is an error, not an unauthenticated
     /// request.
-    #[allow(dead_code)] // used by resend and resume (issue 4)
     pub fn with_stored_auth_header(
         &mut self,
         args: &DeliveryArgs,
@@ -196,6 +195,17 @@ pub fn parse_url(text: &str) -> Result<reqwest::Url> {
     Ok(url)
 }
 
+/// A URL as pulse prints it: a password in it is masked, since nothing secret is printed.
+pub fn shown_url(text: &str) -> String {
+    match reqwest::Url::parse(text) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        _ => text.to_string(),
+    }
+}
+
 /// `Name: value` pairs; values may contain `:`.
 pub fn parse_headers(items: &[String]) -> Result<Vec<ExtraHeader>> {
     items
@@ -254,6 +264,15 @@ mod tests {
         assert!(parse_url("http://127.0.0.1:8080/hook").is_ok());
         assert!(parse_url("ftp://example.com/").is_err());
         assert!(parse_url("not a url").is_err());
+    }
+
+    #[test]
+    fn passwords_in_urls_are_masked() {
+        assert_eq!(
+            shown_url("https://user:pw@example.com/hook"),
+            "https://user:***@example.com/hook"
+        );
+        assert_eq!(shown_url("http://127.0.0.1:8/h"), "http://127.0.0.1:8/h");
     }
 
     #[test]

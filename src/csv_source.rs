@@ -177,8 +177,13 @@ impl CsvSource {
 
     /// A hash of every byte read so far; after the last record, of the whole input.
     pub fn content_hash(&self) -> String {
-        let digest = self.tap.lock().expect("tap lock").hasher.digest128();
-        format!("xxh3:{digest:032x}")
+        self.read_so_far().1
+    }
+
+    /// How many bytes were read so far and their hash, taken together.
+    pub fn read_so_far(&self) -> (u64, String) {
+        let state = self.tap.lock().expect("tap lock");
+        (state.bytes, format_hash(state.hasher.digest128()))
     }
 
     /// The next non-blank record and the line it starts on, or None at the end.
@@ -261,6 +266,28 @@ impl CsvSource {
     }
 }
 
+fn format_hash(digest: u128) -> String {
+    format!("xxh3:{digest:032x}")
+}
+
+/// The hash of the first `len` bytes of a file, as `read_so_far` gives it; None when the file is
+/// shorter.
+pub fn prefix_hash(path: &Path, len: u64) -> io::Result<Option<String>> {
+    let mut file = File::open(path)?.take(len);
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut buf = vec![0; 256 * 1024];
+    let mut total = 0;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        total += n as u64;
+    }
+    Ok((total == len).then(|| format_hash(hasher.digest128())))
+}
+
 fn open_file(path: &Path) -> Result<File> {
     let meta =
         std::fs::metadata(path).with_context(|| format!("{}: cannot open", path.display()))?;
@@ -280,6 +307,7 @@ struct Tap {
 
 #[derive(Default)]
 struct TapState {
+    bytes: u64,
     hasher: xxhash_rust::xxh3::Xxh3,
     lines: LineIndex,
 }
@@ -289,6 +317,7 @@ impl Read for Tap {
         let n = self.inner.read(buf)?;
         self.counter.fetch_add(n as u64, Ordering::Relaxed);
         let mut state = self.state.lock().expect("tap lock");
+        state.bytes += n as u64;
         state.hasher.update(&buf[..n]);
         state.lines.scan(&buf[..n]);
         Ok(n)

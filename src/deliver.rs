@@ -31,6 +31,8 @@ pub struct Deliverer {
     keys: Vec<SigningKey>,
     headers: Vec<ExtraHeader>,
     retry: RetryPolicy,
+    /// Whether answers change batch status: not when resending to another URL than the run's.
+    updates_status: bool,
 }
 
 /// What a delivery pass did.
@@ -83,7 +85,15 @@ impl Deliverer {
             keys,
             headers: config.headers.clone(),
             retry: config.retry.clone(),
+            updates_status: true,
         })
+    }
+
+    /// Attempts are still recorded, but a 2xx no longer marks a batch delivered nor a final
+    /// failure marks it failed: for resending to a URL that is not the run's own.
+    pub fn without_status_updates(mut self) -> Deliverer {
+        self.updates_status = false;
+        self
     }
 
     /// Delivers the undelivered batches of `events` in order, stopping at the first batch that
@@ -115,6 +125,28 @@ impl Deliverer {
             }
         }
         Ok(report)
+    }
+
+    /// Sends the given batches in order whatever their status (resend), stopping at the first
+    /// that finally fails. A delivered batch stays delivered whatever the answer.
+    pub fn resend(
+        &self,
+        store: &mut Store,
+        ctx: &BodyContext,
+        batches: &[(EventRecord, BatchRef)],
+        progress: &Progress,
+        report: &mut DeliveryReport,
+    ) -> Result<()> {
+        let mut body = Vec::new();
+        for (done, (event, batch)) in batches.iter().enumerate() {
+            body.clear();
+            write_batch_body(store, ctx, event, batch, &mut body)?;
+            self.deliver_batch(store, event, batch, &body, progress, report)?;
+            report.batches_delivered += 1;
+            report.rows_delivered += batch.rows;
+            progress.delivered(done as u64 + 1, report.rows_delivered);
+        }
+        Ok(())
     }
 
     /// Sends one batch until it is delivered, retries run out, or the answer is final.
@@ -155,7 +187,7 @@ impl Deliverer {
                     response: exchange.response.clone(),
                     request_headers: logged_headers,
                 },
-                delivered,
+                delivered && self.updates_status,
             )?;
             let problem = describe(&exchange);
             match verdict {
@@ -177,7 +209,7 @@ impl Deliverer {
                             }
                         }
                         None => {
-                            store.mark_batch_failed(&batch.id)?;
+                            self.mark_failed(store, &batch.id)?;
                             let tries = if retry > 1 {
                                 format!(" after {retry} attempts")
                             } else {
@@ -190,7 +222,7 @@ impl Deliverer {
                     }
                 }
                 Verdict::Fatal | Verdict::Gone => {
-                    store.mark_batch_failed(&batch.id)?;
+                    self.mark_failed(store, &batch.id)?;
                     let why = if verdict == Verdict::Gone {
                         " (410: the endpoint is gone)"
                     } else if (300..400).contains(&exchange.status) {
@@ -202,6 +234,13 @@ impl Deliverer {
                 }
             }
         }
+    }
+
+    fn mark_failed(&self, store: &Store, batch_id: &str) -> Result<()> {
+        if self.updates_status {
+            store.mark_batch_failed(batch_id)?;
+        }
+        Ok(())
     }
 
     /// The request headers, and their JSON for the log with secret values redacted.

@@ -11,10 +11,14 @@ mod json_out;
 mod payload;
 mod progress;
 mod retry;
+mod run_lock;
+mod run_options;
+mod runner;
 mod sign;
 mod signals;
 mod stage;
 mod store;
+mod when;
 
 use std::process::ExitCode;
 
@@ -40,6 +44,10 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Push(args) => cmd::push::run(args, &config::db_path(cli.db.clone())?),
+        Command::Log(args) => cmd::log::run(args, &config::db_path(cli.db.clone())?),
+        Command::Resend(args) => cmd::resend::run(args, &config::db_path(cli.db.clone())?),
+        Command::Resume(args) => cmd::resume::run(args, &config::db_path(cli.db.clone())?),
+        Command::Prune(args) => cmd::prune::run(args, &config::db_path(cli.db.clone())?),
         Command::Receive(args) => cmd::receive::run(args),
         Command::Secret {
             command: SecretCommand::New,

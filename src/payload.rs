@@ -90,7 +90,8 @@ impl RowWriter {
 
 /// The run-wide parts of every body, stored with the run so resend and resume rebuild the same
 /// bytes.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct BodyContext {
     pub template_id: String,
     pub user_id: Option<String>,

@@ -72,12 +72,14 @@ pub struct RowError {
 }
 
 /// Stages every row of `source` into the events given (id, kind), in batches of `batch_size`.
+/// `on_row` sees the row count after each row; its error (an interruption) stops staging, leaving
+/// only whole batches behind.
 pub fn stage(
     store: &mut Store,
     source: &mut CsvSource,
     events: &[(String, EventKind)],
     batch_size: u64,
-    mut on_row: impl FnMut(u64),
+    mut on_row: impl FnMut(u64) -> Result<()>,
 ) -> Result<Staged> {
     let writer = RowWriter::new(source.headers());
     let headers: Vec<String> = source.headers().to_vec();
@@ -121,11 +123,13 @@ pub fn stage(
         for buffer in buffers.iter_mut().filter(|b| b.kind.takes(valid)) {
             buffer.push(&row_json, position.index);
             if buffer.rows_in_batch >= batch_size {
+                stager.source_mark = Some(source.read_so_far());
                 buffer.flush(store, &mut stager)?;
             }
         }
-        on_row(counts.total);
+        on_row(counts.total)?;
     }
+    stager.source_mark = Some(source.read_so_far());
     for buffer in &mut buffers {
         buffer.flush(store, &mut stager)?;
     }

@@ -1,22 +1,22 @@
 //! `pulse push`: stage the whole input into the outbox, then deliver it batch by batch.
 
 use std::path::Path;
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use serde_json::json;
 
 use crate::cli::PushArgs;
 use crate::config::{PushConfig, Signing};
-use crate::csv_source::{ByteCounter, CsvSource};
-use crate::deliver::{write_batch_body, Deliverer, DeliveryReport};
+use crate::csv_source::{ByteCounter, CsvSource, Input};
+use crate::deliver::{write_batch_body, Deliverer};
 use crate::event::new_event_id;
-use crate::exit::{DeliveryError, InterruptedError};
 use crate::progress::Progress;
+use crate::run_lock::RunLock;
+use crate::run_options::{encoding_name, RunOptions, SigningSource};
+use crate::runner::{deliver_run, stage_run, Delivery, Staging};
 use crate::sign::SigningKey;
-use crate::stage::{stage, Staged};
-use crate::store::{NewRun, RunStatus, Store};
+use crate::stage::Staged;
+use crate::store::{NewRun, Store};
 
 pub fn run(args: &PushArgs, db: &Path) -> Result<()> {
     let config = PushConfig::from_args(args)?;
@@ -38,18 +38,18 @@ pub fn run(args: &PushArgs, db: &Path) -> Result<()> {
     };
 
     let run_id = format!("run_{}", ulid::Ulid::new());
+    // Held from before the run exists until pulse exits, so `resume` never picks this run up.
+    let _lock = if config.dry_run {
+        None
+    } else {
+        Some(RunLock::acquire(db, &run_id)?)
+    };
     let events: Vec<(String, _)> = config
         .events
         .iter()
         .map(|kind| (new_event_id(), *kind))
         .collect();
-    let options = json!({
-        "batch_size": config.batch_size,
-        "body": config.body,
-        "events": config.events.iter().map(|k| k.name()).collect::<Vec<_>>(),
-        "auth_header_name": config.delivery.auth_header_name,
-        "signed": !keys.is_empty(),
-    });
+    let options = run_options(args, &config, &keys);
     let label = config.input.label();
     store.create_run(
         &NewRun {
@@ -57,7 +57,7 @@ pub fn run(args: &PushArgs, db: &Path) -> Result<()> {
             source: &label,
             source_size: config.input.size(),
             url: config.url.as_str(),
-            options: &options.to_string(),
+            options: &options.to_json(),
         },
         &events
             .iter()
@@ -65,28 +65,20 @@ pub fn run(args: &PushArgs, db: &Path) -> Result<()> {
             .collect::<Vec<_>>(),
     )?;
 
-    progress.start_staging(config.input.size());
-    let staged = match stage_input(
-        &mut store,
-        &mut source,
-        &events,
-        &config,
-        &progress,
-        &counter,
-    ) {
-        Ok(staged) => staged,
-        Err(err) => {
-            progress.finish();
-            let status = if crate::signals::interrupted() {
-                RunStatus::Interrupted
-            } else {
-                RunStatus::Failed
-            };
-            store.set_run_status(&run_id, status)?;
-            return Err(err);
-        }
+    let plan = Staging {
+        run_id: &run_id,
+        events: &events,
+        batch_size: config.batch_size,
+        stdin: matches!(config.input, Input::Stdin),
     };
-    store.finish_staging(&run_id, &staged.events, &staged.counts, &staged.source_hash)?;
+    let staged = stage_run(
+        &mut store,
+        &plan,
+        &mut source,
+        &counter,
+        config.input.size(),
+        &progress,
+    )?;
 
     if config.dry_run {
         progress.finish();
@@ -94,77 +86,41 @@ pub fn run(args: &PushArgs, db: &Path) -> Result<()> {
     }
 
     let deliverer = Deliverer::new(config.url.clone(), keys, &config.delivery)?;
-    let total_batches: u64 = staged.events.iter().map(|e| e.batch_count).sum();
-    progress.start_delivery(total_batches);
-    store.set_run_status(&run_id, RunStatus::Delivering)?;
-    let outcome = deliverer.deliver(&mut store, &config.body, &staged.events, &progress);
-    progress.finish();
-    let (status, report) = match &outcome {
-        Ok(report) => (RunStatus::Delivered, report.clone()),
-        Err(err) if err.is::<InterruptedError>() => {
-            (RunStatus::Interrupted, DeliveryReport::default())
-        }
-        Err(_) => (RunStatus::Failed, DeliveryReport::default()),
+    let delivery = Delivery {
+        run_id: &run_id,
+        url: &config.url,
+        source: &label,
+        body: &config.body,
+        events: &staged.events,
+        counts: &staged.counts,
+        quiet: config.quiet,
+        json: config.json,
     };
-    store.set_run_status(&run_id, status)?;
-    let delivered = store.delivered_batches(&run_id)?;
-    let summary = json!({
-        "run_id": run_id,
-        "status": status.as_str(),
-        "url": config.url.as_str(),
-        "source": label,
-        "rows": staged.counts,
-        "events": staged.events.iter().map(|e| json!({
-            "id": e.id, "name": e.name, "rows": e.total_rows, "batches": e.batch_count,
-        })).collect::<Vec<_>>(),
-        "batches": total_batches,
-        "delivered": delivered,
-        "attempts": report.attempts,
-        "seconds": (clock.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
-    });
-    if config.json {
-        println!("{summary}");
-    }
-    match outcome {
-        Ok(_) => {
-            if !config.quiet {
-                eprintln!(
-                    "pulse: delivered {} rows in {delivered}/{total_batches} batches to {} in {:.2}s (run {run_id})",
-                    staged.counts.total,
-                    config.url,
-                    clock.elapsed().as_secs_f64()
-                );
-            }
-            Ok(())
-        }
-        Err(err) => {
-            let hint = format!(
-                "{delivered}/{total_batches} batches delivered; continue with `pulse resume {run_id}`"
-            );
-            if err.is::<InterruptedError>() {
-                Err(InterruptedError(format!("{err:#}; {hint}")).into())
-            } else if err.is::<DeliveryError>() {
-                Err(DeliveryError(format!("{err:#}; {hint}")).into())
-            } else {
-                Err(err)
-            }
-        }
-    }
+    deliver_run(&mut store, &deliverer, &delivery, &progress, clock)
 }
 
-fn stage_input(
-    store: &mut Store,
-    source: &mut CsvSource,
-    events: &[(String, crate::event::EventKind)],
-    config: &PushConfig,
-    progress: &Progress,
-    counter: &ByteCounter,
-) -> Result<Staged> {
-    stage(store, source, events, config.batch_size, |rows| {
-        if rows % 4096 == 0 {
-            progress.staged(counter.load(Ordering::Relaxed), rows);
-        }
-    })
+/// What the run records so that resend and resume rebuild the same bodies, read the input the
+/// same way, and sign and authenticate the same way. Never a secret or an auth value.
+fn run_options(args: &PushArgs, config: &PushConfig, keys: &[SigningKey]) -> RunOptions {
+    RunOptions {
+        body: config.body.clone(),
+        batch_size: config.batch_size,
+        events: config.events.iter().map(|k| k.name().to_string()).collect(),
+        auth_header_name: config.delivery.auth_header_name.clone(),
+        signed: !keys.is_empty(),
+        signing: Some(match config.delivery.signing {
+            Signing::Keys(_) => SigningSource::Given,
+            Signing::Generated => SigningSource::Generated,
+            Signing::Unsigned => SigningSource::None,
+        }),
+        headers: args.delivery.headers.clone(),
+        source_path: match &config.input {
+            Input::Stdin => None,
+            Input::File(path) => std::path::absolute(path).ok(),
+        },
+        delimiter: config.dialect.delimiter,
+        encoding: encoding_name(config.dialect.encoding),
+    }
 }
 
 /// The keys to sign with: the given secrets, none, or the stored/generated one for the URL.

@@ -16,6 +16,8 @@ pub const RESPONSE_SNIPPET_BYTES: usize = 4096;
 pub struct Stager {
     compressor: zstd::bulk::Compressor<'static>,
     compressed: Vec<u8>,
+    /// Input bytes read so far and their hash, saved with each batch (see `runs.staged_hash`).
+    pub source_mark: Option<(u64, String)>,
 }
 
 impl Stager {
@@ -23,6 +25,7 @@ impl Stager {
         Ok(Stager {
             compressor: zstd::bulk::Compressor::new(ZSTD_LEVEL)?,
             compressed: Vec::new(),
+            source_mark: None,
         })
     }
 
@@ -43,7 +46,10 @@ impl Stager {
             .compress_to_buffer(data, &mut self.compressed)
             .context("compressing a batch")?;
         let id = new_batch_id();
-        let tx = store.conn.transaction()?;
+        // Short write transactions, one per batch: another pulse process waits at most one batch.
+        let tx = store
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT INTO batches (id, event_id, idx, rows, first_row, status)
              VALUES (?1, ?2, ?3, ?4, ?5, 'pending')",
@@ -53,6 +59,13 @@ impl Stager {
             "INSERT INTO payloads (batch_id, raw_len, data) VALUES (?1, ?2, ?3)",
             params![id, data.len() as i64, self.compressed],
         )?;
+        if let Some((bytes, hash)) = &self.source_mark {
+            tx.execute(
+                "UPDATE runs SET staged_bytes = ?2, staged_hash = ?3
+                 WHERE id = (SELECT run_id FROM events WHERE id = ?1)",
+                params![event_id, *bytes as i64, hash],
+            )?;
+        }
         tx.commit()?;
         Ok(id)
     }

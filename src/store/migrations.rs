@@ -4,7 +4,8 @@ use anyhow::{bail, Result};
 use rusqlite::Connection;
 
 /// Each entry moves the schema from version `i` to `i + 1`. Append only; never edit a shipped one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE runs (
     id            TEXT PRIMARY KEY,
     started_at    INTEGER NOT NULL,
@@ -63,7 +64,16 @@ CREATE TABLE secrets (
     secret      TEXT NOT NULL,
     created_at  INTEGER NOT NULL
 );
-"#];
+"#,
+    // 2: a checkpoint of the input read so far while staging (bytes and their hash), so a run
+    // killed while staging is restaged only from an unchanged file; an index for `log --since`
+    // and `prune`.
+    r#"
+ALTER TABLE runs ADD COLUMN staged_bytes INTEGER;
+ALTER TABLE runs ADD COLUMN staged_hash TEXT;
+CREATE INDEX runs_started ON runs(started_at);
+"#,
+];
 
 /// Brings the schema up to date inside one transaction per step.
 pub fn migrate(conn: &mut Connection) -> Result<()> {

@@ -1,9 +1,11 @@
 //! The SQLite delivery log: opening it safely, and the queries grouped by what they own.
 
 mod batches;
+mod history;
 mod migrations;
 mod runs;
 mod secrets;
+mod upkeep;
 
 use std::path::Path;
 use std::time::Duration;
@@ -12,6 +14,7 @@ use anyhow::{Context, Result};
 use rusqlite::Connection;
 
 pub use batches::{AttemptRecord, BatchRef, Stager, RESPONSE_SNIPPET_BYTES};
+pub use history::{AttemptRow, BatchRow, IdRef, RunRow, UndeliveredBatch};
 pub use runs::{EventRecord, NewRun, RowCounts, RunStatus};
 
 /// How long a writer waits for another pulse process holding the database lock.

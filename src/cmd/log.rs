@@ -1,0 +1,395 @@
+//! `pulse log`: the delivery log for people (aligned lines) and programs (`--json`, one object
+//! per line with a `type` field). Nothing secret is printed: auth values are never stored, and
+//! URL passwords are masked.
+
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use anyhow::{anyhow, Result};
+use serde_json::{json, Value};
+
+use crate::cli::LogArgs;
+use crate::config::shown_url;
+use crate::exit::usage;
+use crate::run_lock::RunLock;
+use crate::store::{
+    now_ms, AttemptRow, BatchRow, EventRecord, IdRef, RunRow, Store, UndeliveredBatch,
+};
+use crate::when::{show, show_duration, show_ms};
+
+/// How much of a response body a human line shows.
+const SNIPPET_CHARS: usize = 120;
+
+/// Where output goes and in which shape. Writes go through `writeln!` so a closed pipe
+/// (`pulse log | head`) surfaces as an error that main treats as success.
+struct Printer<'a> {
+    out: BufWriter<std::io::StdoutLock<'static>>,
+    json: bool,
+    db: &'a Path,
+}
+
+pub fn run(args: &LogArgs, db: &Path) -> Result<()> {
+    let since = args
+        .since
+        .as_deref()
+        .map(|text| parse_since(text, now_ms()))
+        .transpose()?;
+    let limit = (args.limit > 0).then_some(args.limit);
+    let store = Store::open(db)?;
+    let mut printer = Printer {
+        out: BufWriter::new(std::io::stdout().lock()),
+        json: args.json,
+        db,
+    };
+    match &args.id {
+        None if args.failed => {
+            let batches = store.undelivered_batches(since, limit)?;
+            for batch in &batches {
+                printer.failed_batch(batch)?;
+            }
+            if batches.is_empty() && !args.json {
+                eprintln!("pulse: no undelivered batches");
+            }
+        }
+        None => {
+            let runs = store.runs(since, limit)?;
+            for run in &runs {
+                printer.run_line(run)?;
+            }
+            if runs.is_empty() && !args.json {
+                eprintln!("pulse: no runs in the log {}", db.display());
+            }
+        }
+        Some(id) => show_id(&store, &mut printer, id, args.failed)?,
+    }
+    printer.out.flush()?;
+    Ok(())
+}
+
+fn parse_since(text: &str, now: i64) -> Result<i64> {
+    crate::when::parse_point(text, now).map_err(|e| usage(format!("--since {e}")))
+}
+
+/// A run, event or batch with everything under it; with `failed`, only its undelivered batches.
+fn show_id(store: &Store, printer: &mut Printer, id: &str, failed: bool) -> Result<()> {
+    let kind = store.resolve(id)?.ok_or_else(|| {
+        anyhow!(
+            "no run, event or batch {id:?} in the log {}",
+            printer.db.display()
+        )
+    })?;
+    let run_id = match &kind {
+        IdRef::Run => id.to_string(),
+        IdRef::Event { run_id } | IdRef::Batch { run_id, .. } => run_id.clone(),
+    };
+    let run = store
+        .run(&run_id)?
+        .ok_or_else(|| anyhow!("{run_id} vanished from the log"))?;
+    let events: Vec<EventRecord> = store
+        .events_of_run(&run_id)?
+        .into_iter()
+        .filter(|e| match &kind {
+            IdRef::Run => true,
+            IdRef::Event { .. } => e.id == id,
+            IdRef::Batch { event_id, .. } => &e.id == event_id,
+        })
+        .collect();
+    if !failed {
+        printer.run_detail(&run)?;
+    }
+    for event in &events {
+        let batches: Vec<BatchRow> = store
+            .batch_rows_of_event(&event.id)?
+            .into_iter()
+            .filter(|b| !matches!(&kind, IdRef::Batch { .. }) || b.id == id)
+            .collect();
+        if failed {
+            for batch in batches.into_iter().filter(|b| !b.delivered()) {
+                printer.failed_batch(&UndeliveredBatch {
+                    run_id: run_id.clone(),
+                    event_name: event.name.clone(),
+                    event_batches: event.batch_count,
+                    batch,
+                })?;
+            }
+            continue;
+        }
+        printer.event(&run_id, event, &batches)?;
+        for batch in &batches {
+            printer.batch(&run_id, event, batch)?;
+            for attempt in store.attempts_of_batch(&batch.id)? {
+                printer.attempt(&batch.id, &run.url, &attempt)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Printer<'_> {
+    /// Whether a run that looks in progress has a live process; `staging` or `delivering` with
+    /// none means its process died (SIGKILL, crash) and `pulse resume` continues it.
+    fn running(&self, run: &RunRow) -> bool {
+        matches!(run.status.as_str(), "staging" | "staged" | "delivering")
+            && RunLock::is_held(self.db, &run.id)
+    }
+
+    fn status_text(&self, run: &RunRow) -> String {
+        let in_progress = matches!(run.status.as_str(), "staging" | "staged" | "delivering");
+        if in_progress && !self.running(run) {
+            format!("{} (stopped)", run.status)
+        } else {
+            run.status.clone()
+        }
+    }
+
+    fn run_json(&self, run: &RunRow) -> Value {
+        json!({
+            "type": "run",
+            "id": run.id,
+            "started_at": show_ms(run.started_at),
+            "finished_at": run.finished_at.map(show_ms),
+            "status": run.status,
+            "running": self.running(run),
+            "source": run.source,
+            "source_size": run.source_size,
+            "url": shown_url(&run.url),
+            "rows": run.rows,
+            "batches": run.batches_total,
+            "delivered": run.batches_delivered,
+        })
+    }
+
+    fn run_line(&mut self, run: &RunRow) -> Result<()> {
+        if self.json {
+            let line = self.run_json(run);
+            writeln!(self.out, "{line}")?;
+            return Ok(());
+        }
+        let status = self.status_text(run);
+        writeln!(
+            self.out,
+            "{}  {}  {status:<11}  {}/{} batches  {} rows ({} valid, {} invalid)  {} -> {}",
+            run.id,
+            show(run.started_at),
+            run.batches_delivered,
+            run.batches_total,
+            run.rows.total,
+            run.rows.valid,
+            run.rows.invalid,
+            run.source,
+            shown_url(&run.url)
+        )?;
+        Ok(())
+    }
+
+    fn run_detail(&mut self, run: &RunRow) -> Result<()> {
+        if self.json {
+            return self.run_line(run);
+        }
+        let status = self.status_text(run);
+        let out = &mut self.out;
+        writeln!(out, "{}  {status}", run.id)?;
+        let finished = run
+            .finished_at
+            .map(|t| format!("  finished {}", show(t)))
+            .unwrap_or_default();
+        writeln!(out, "  started   {}{finished}", show(run.started_at))?;
+        let size = run
+            .source_size
+            .map(|s| format!(" ({s} bytes)"))
+            .unwrap_or_default();
+        writeln!(out, "  source    {}{size}", run.source)?;
+        writeln!(out, "  url       {}", shown_url(&run.url))?;
+        writeln!(
+            out,
+            "  rows      {}: {} valid, {} invalid, {} blank skipped",
+            run.rows.total, run.rows.valid, run.rows.invalid, run.rows.blank
+        )?;
+        writeln!(
+            out,
+            "  batches   {}/{} delivered",
+            run.batches_delivered, run.batches_total
+        )?;
+        Ok(())
+    }
+
+    fn event(&mut self, run_id: &str, event: &EventRecord, batches: &[BatchRow]) -> Result<()> {
+        let delivered = batches.iter().filter(|b| b.delivered()).count();
+        if self.json {
+            let line = json!({
+                "type": "event",
+                "id": event.id,
+                "run_id": run_id,
+                "name": event.name,
+                "rows": event.total_rows,
+                "batches": event.batch_count,
+                "delivered": delivered,
+            });
+            writeln!(self.out, "{line}")?;
+            return Ok(());
+        }
+        writeln!(
+            self.out,
+            "event {} {}: {} rows in {} batches, {delivered} delivered",
+            event.id, event.name, event.total_rows, event.batch_count
+        )?;
+        Ok(())
+    }
+
+    fn batch_json(&self, run_id: &str, event_name: &str, count: u64, batch: &BatchRow) -> Value {
+        let last = batch.last_attempt.as_ref();
+        json!({
+            "type": "batch",
+            "id": batch.id,
+            "run_id": run_id,
+            "event_id": batch.event_id,
+            "event_name": event_name,
+            "index": batch.idx,
+            "count": count,
+            "rows": batch.rows,
+            "first_row": batch.first_row,
+            "status": batch.status,
+            "delivered_at": batch.delivered_at.map(show_ms),
+            "attempts": batch.attempts,
+            "last_attempt_at": last.map(|a| show_ms(a.started_at)),
+            "last_status": last.and_then(|a| (a.http_status != 0).then_some(a.http_status)),
+            "last_error": last.and_then(|a| a.error.clone()),
+        })
+    }
+
+    fn batch(&mut self, run_id: &str, event: &EventRecord, batch: &BatchRow) -> Result<()> {
+        if self.json {
+            let line = self.batch_json(run_id, &event.name, event.batch_count, batch);
+            writeln!(self.out, "{line}")?;
+            return Ok(());
+        }
+        writeln!(
+            self.out,
+            "  batch {}/{} {}  {} rows from row {}  {}",
+            batch.idx, event.batch_count, batch.id, batch.rows, batch.first_row, batch.status
+        )?;
+        Ok(())
+    }
+
+    fn attempt(&mut self, batch_id: &str, run_url: &str, attempt: &AttemptRow) -> Result<()> {
+        if self.json {
+            let headers: Value = serde_json::from_str(&attempt.request_headers)
+                .unwrap_or_else(|_| Value::String(attempt.request_headers.clone()));
+            let line = json!({
+                "type": "attempt",
+                "batch_id": batch_id,
+                "started_at": show_ms(attempt.started_at),
+                "duration_ms": attempt.duration_ms,
+                "url": shown_url(&attempt.url),
+                "http_status": (attempt.http_status != 0).then_some(attempt.http_status),
+                "error": attempt.error,
+                "response": attempt.response,
+                "request_headers": headers,
+            });
+            writeln!(self.out, "{line}")?;
+            return Ok(());
+        }
+        let outcome = outcome_text(attempt.http_status, attempt.error.as_deref());
+        let snippet = attempt
+            .response
+            .as_deref()
+            .map(one_line)
+            .filter(|s| !s.is_empty())
+            .map(|s| format!("  {s:?}"))
+            .unwrap_or_default();
+        let elsewhere = if attempt.url != run_url {
+            format!("  to {}", shown_url(&attempt.url))
+        } else {
+            String::new()
+        };
+        writeln!(
+            self.out,
+            "    {}  {outcome}  {}{snippet}{elsewhere}",
+            show(attempt.started_at),
+            show_duration(attempt.duration_ms)
+        )?;
+        Ok(())
+    }
+
+    fn failed_batch(&mut self, item: &UndeliveredBatch) -> Result<()> {
+        let batch = &item.batch;
+        if self.json {
+            let line = self.batch_json(&item.run_id, &item.event_name, item.event_batches, batch);
+            writeln!(self.out, "{line}")?;
+            return Ok(());
+        }
+        let last = match &batch.last_attempt {
+            Some(a) => format!(
+                "{} at {}",
+                outcome_text(a.http_status, a.error.as_deref()),
+                show(a.started_at)
+            ),
+            None => "never tried".to_string(),
+        };
+        writeln!(
+            self.out,
+            "{}  {}  {} {}/{}  {} rows  {}  {last}",
+            batch.id,
+            item.run_id,
+            item.event_name,
+            batch.idx,
+            item.event_batches,
+            batch.rows,
+            batch.status
+        )?;
+        Ok(())
+    }
+}
+
+/// `HTTP 503`, `HTTP 302 (redirect to ...)`, or the network error.
+fn outcome_text(status: u16, error: Option<&str>) -> String {
+    match (status, error) {
+        (0, Some(err)) => one_line(err),
+        (0, None) => "network error".to_string(),
+        (status, Some(err)) => format!("HTTP {status} ({})", one_line(err)),
+        (status, None) => format!("HTTP {status}"),
+    }
+}
+
+/// The start of a text on one line.
+fn one_line(text: &str) -> String {
+    let flat = text.trim().replace(['\n', '\r', '\t'], " ");
+    if flat.chars().count() > SNIPPET_CHARS {
+        let cut: String = flat.chars().take(SNIPPET_CHARS).collect();
+        format!("{cut}...")
+    } else {
+        flat
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_read_well() {
+        assert_eq!(outcome_text(200, None), "HTTP 200");
+        assert_eq!(
+            outcome_text(0, Some("timed out: deadline")),
+            "timed out: deadline"
+        );
+        assert_eq!(
+            outcome_text(302, Some("redirect to /x")),
+            "HTTP 302 (redirect to /x)"
+        );
+    }
+
+    #[test]
+    fn snippets_are_one_short_line() {
+        assert_eq!(one_line(" a\nb "), "a b");
+        let long = "x".repeat(500);
+        assert_eq!(one_line(&long).chars().count(), SNIPPET_CHARS + 3);
+    }
+
+    #[test]
+    fn since_is_a_usage_error_when_unreadable() {
+        let err = parse_since("someday", 0).unwrap_err();
+        assert_eq!(crate::exit::code_for(&err), crate::exit::Exit::Usage);
+        assert!(parse_since("7d", 7 * 86_400_000).unwrap() == 0);
+    }
+}

@@ -1,0 +1,163 @@
+//! What a run records about how it was pushed (`runs.options`, JSON): enough to rebuild every
+//! body, restage the input and send again. Read leniently: runs written by other pulse versions
+//! may lack fields or carry more.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::csv_source::{Dialect, Encoding};
+use crate::payload::BodyContext;
+
+/// How a run's requests were signed, so resend and resume sign the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SigningSource {
+    /// With the secret pulse generated and stored for the URL.
+    Generated,
+    /// With `--secret`/`PULSE_SECRET`: it must be given again.
+    Given,
+    /// Unsigned (`--no-sign`).
+    None,
+}
+
+/// The stored options of a run. Never secrets: no auth header value, no signing secret.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunOptions {
+    pub body: BodyContext,
+    pub batch_size: u64,
+    /// Event names in delivery order (`all`, `validData`, `invalidData`).
+    pub events: Vec<String>,
+    /// The name of the secret header; its value is never stored.
+    pub auth_header_name: Option<String>,
+    pub signed: bool,
+    /// Missing in runs written before it existed: then `signed` decides.
+    pub signing: Option<SigningSource>,
+    /// `--header` values as given (`Name: value`), sent again by resend and resume.
+    pub headers: Vec<String>,
+    /// Absolute path of the input file, to restage it from any directory; none for stdin.
+    pub source_path: Option<PathBuf>,
+    /// The CSV delimiter, stored as a one-character string (a number is accepted too).
+    #[serde(
+        deserialize_with = "lenient_delimiter",
+        serialize_with = "delimiter_as_text"
+    )]
+    pub delimiter: u8,
+    /// The input encoding's name; checked only when the input is read again.
+    pub encoding: String,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            body: BodyContext::default(),
+            batch_size: 5000,
+            events: vec!["all".into()],
+            auth_header_name: None,
+            signed: false,
+            signing: None,
+            headers: Vec::new(),
+            source_path: None,
+            delimiter: b',',
+            encoding: "utf8".into(),
+        }
+    }
+}
+
+impl RunOptions {
+    /// Reads stored options; damaged JSON is an error naming the run.
+    pub fn parse(run_id: &str, json: &str) -> anyhow::Result<RunOptions> {
+        serde_json::from_str(json)
+            .map_err(|e| anyhow::anyhow!("{run_id}: stored options are damaged ({e})"))
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("options serialize")
+    }
+
+    pub fn signing_source(&self) -> SigningSource {
+        match self.signing {
+            Some(source) => source,
+            None if self.signed => SigningSource::Generated,
+            None => SigningSource::None,
+        }
+    }
+
+    /// How to read the input again, as it was read the first time.
+    pub fn dialect(&self) -> anyhow::Result<Dialect> {
+        let name = self.encoding.to_ascii_lowercase().replace(['-', '_'], "");
+        let encoding = match name.as_str() {
+            "utf8" | "" => Encoding::Utf8,
+            "latin1" | "iso88591" => Encoding::Latin1,
+            "windows1252" | "cp1252" => Encoding::Windows1252,
+            _ => anyhow::bail!("the stored input encoding {:?} is unknown", self.encoding),
+        };
+        Ok(Dialect {
+            delimiter: self.delimiter,
+            encoding,
+        })
+    }
+}
+
+/// The name pulse stores for an encoding.
+pub fn encoding_name(encoding: Encoding) -> String {
+    match serde_json::to_value(encoding) {
+        Ok(serde_json::Value::String(name)) => name,
+        _ => "utf8".into(),
+    }
+}
+
+fn delimiter_as_text<S: serde::Serializer>(byte: &u8, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&(*byte as char).to_string())
+}
+
+fn lenient_delimiter<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u8, D::Error> {
+    use serde::de::Error;
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Number(n) => n
+            .as_u64()
+            .and_then(|n| u8::try_from(n).ok())
+            .ok_or_else(|| D::Error::custom("delimiter out of range")),
+        serde_json::Value::String(text) => crate::config::parse_delimiter(&text)
+            .map_err(|_| D::Error::custom(format!("delimiter {text:?}"))),
+        _ => Err(D::Error::custom("delimiter must be a string")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn old_and_foreign_fields_are_read_leniently() {
+        let json = r#"{"batch_size":10,"body":{"template_id":"t","user_id":null,"metadata":"{}"},
+            "events":["all"],"auth_header_name":"Authorization","signed":true,
+            "schema":"s.json","format":"pulse"}"#;
+        let options = RunOptions::parse("run_1", json).unwrap();
+        assert_eq!(options.batch_size, 10);
+        assert_eq!(options.body.template_id, "t");
+        assert_eq!(options.signing_source(), SigningSource::Generated);
+        assert_eq!(options.delimiter, b',');
+        assert_eq!(options.dialect().unwrap().encoding, Encoding::Utf8);
+        let other = RunOptions::parse("r", r#"{"delimiter":59,"encoding":"windows-1252"}"#);
+        let other = other.unwrap();
+        assert_eq!(other.delimiter, b';');
+        assert_eq!(other.dialect().unwrap().encoding, Encoding::Windows1252);
+        assert!(RunOptions::parse("run_1", "{").is_err());
+    }
+
+    #[test]
+    fn round_trips() {
+        let options = RunOptions {
+            delimiter: b';',
+            signing: Some(SigningSource::Given),
+            ..RunOptions::default()
+        };
+        let back = RunOptions::parse("r", &options.to_json()).unwrap();
+        assert_eq!(back.delimiter, b';');
+        assert!(options.to_json().contains(r#""delimiter":";""#));
+        assert_eq!(encoding_name(Encoding::Latin1), "latin1");
+        assert_eq!(back.signing_source(), SigningSource::Given);
+    }
+}

@@ -1,0 +1,297 @@
+//! Reading the log back: runs, events, batches and attempts as `log`, `resend` and `resume` see
+//! them.
+
+use anyhow::Result;
+use rusqlite::{params, OptionalExtension, Row};
+
+use super::{BatchRef, EventRecord, RowCounts, Store};
+
+/// A run with its batch totals.
+#[derive(Debug, Clone)]
+pub struct RunRow {
+    pub id: String,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    pub source: String,
+    pub source_size: Option<u64>,
+    pub source_hash: Option<String>,
+    pub url: String,
+    /// JSON, see `RunOptions`.
+    pub options: String,
+    /// Kept as text: newer pulse versions may know more statuses.
+    pub status: String,
+    pub rows: RowCounts,
+    pub batches_total: u64,
+    pub batches_delivered: u64,
+    /// Input read and hashed when the last batch was staged (runs killed while staging).
+    pub staged_bytes: Option<u64>,
+    pub staged_hash: Option<String>,
+}
+
+impl RunRow {
+    /// Staging finished: every batch is in the log. The whole input's hash is stored only then.
+    pub fn is_staged(&self) -> bool {
+        self.source_hash.is_some()
+    }
+}
+
+const RUN_COLUMNS: &str = "r.id, r.started_at, r.finished_at, r.source, r.source_size,
+    r.source_hash, r.url, r.options, r.status, r.rows_total, r.rows_valid, r.rows_invalid,
+    r.blank_rows, r.staged_bytes, r.staged_hash,
+    (SELECT count(*) FROM batches b JOIN events e ON e.id = b.event_id WHERE e.run_id = r.id),
+    (SELECT count(*) FROM batches b JOIN events e ON e.id = b.event_id
+     WHERE e.run_id = r.id AND b.status = 'delivered')";
+
+fn run_row(r: &Row) -> rusqlite::Result<RunRow> {
+    let u = |i| r.get::<_, Option<i64>>(i).map(|v| v.map(|v| v as u64));
+    Ok(RunRow {
+        id: r.get(0)?,
+        started_at: r.get(1)?,
+        finished_at: r.get(2)?,
+        source: r.get(3)?,
+        source_size: u(4)?,
+        source_hash: r.get(5)?,
+        url: r.get(6)?,
+        options: r.get(7)?,
+        status: r.get(8)?,
+        rows: RowCounts {
+            total: r.get::<_, i64>(9)? as u64,
+            valid: r.get::<_, i64>(10)? as u64,
+            invalid: r.get::<_, i64>(11)? as u64,
+            blank: r.get::<_, i64>(12)? as u64,
+        },
+        staged_bytes: u(13)?,
+        staged_hash: r.get(14)?,
+        batches_total: r.get::<_, i64>(15)? as u64,
+        batches_delivered: r.get::<_, i64>(16)? as u64,
+    })
+}
+
+/// A batch with its delivery history in brief.
+#[derive(Debug, Clone)]
+pub struct BatchRow {
+    pub id: String,
+    pub event_id: String,
+    pub idx: u64,
+    pub rows: u64,
+    pub first_row: u64,
+    /// `pending`, `delivered` or `failed`.
+    pub status: String,
+    pub delivered_at: Option<i64>,
+    pub attempts: u64,
+    pub last_attempt: Option<LastAttempt>,
+}
+
+/// The latest attempt of a batch.
+#[derive(Debug, Clone)]
+pub struct LastAttempt {
+    pub started_at: i64,
+    pub http_status: u16,
+    pub error: Option<String>,
+}
+
+impl BatchRow {
+    pub fn delivered(&self) -> bool {
+        self.status == "delivered"
+    }
+
+    pub fn as_ref(&self) -> BatchRef {
+        BatchRef {
+            id: self.id.clone(),
+            idx: self.idx,
+            rows: self.rows,
+            delivered: self.delivered(),
+        }
+    }
+}
+
+const BATCH_COLUMNS: &str = "b.id, b.event_id, b.idx, b.rows, b.first_row, b.status,
+    b.delivered_at, (SELECT count(*) FROM attempts a WHERE a.batch_id = b.id),
+    la.started_at, la.http_status, la.error";
+const BATCH_FROM: &str = "batches b LEFT JOIN attempts la
+    ON la.id = (SELECT max(id) FROM attempts a WHERE a.batch_id = b.id)";
+
+fn batch_row(r: &Row) -> rusqlite::Result<BatchRow> {
+    let last_at: Option<i64> = r.get(8)?;
+    Ok(BatchRow {
+        id: r.get(0)?,
+        event_id: r.get(1)?,
+        idx: r.get::<_, i64>(2)? as u64,
+        rows: r.get::<_, i64>(3)? as u64,
+        first_row: r.get::<_, i64>(4)? as u64,
+        status: r.get(5)?,
+        delivered_at: r.get(6)?,
+        attempts: r.get::<_, i64>(7)? as u64,
+        last_attempt: match last_at {
+            Some(started_at) => Some(LastAttempt {
+                started_at,
+                http_status: r.get(9)?,
+                error: r.get(10)?,
+            }),
+            None => None,
+        },
+    })
+}
+
+/// One attempt as recorded.
+#[derive(Debug, Clone)]
+pub struct AttemptRow {
+    pub started_at: i64,
+    pub duration_ms: i64,
+    pub url: String,
+    /// 0 when no response arrived.
+    pub http_status: u16,
+    pub error: Option<String>,
+    pub response: Option<String>,
+    /// JSON object, secret values already redacted when recorded.
+    pub request_headers: String,
+}
+
+/// An undelivered batch found across runs, with where it belongs.
+#[derive(Debug, Clone)]
+pub struct UndeliveredBatch {
+    pub run_id: String,
+    pub event_name: String,
+    pub event_batches: u64,
+    pub batch: BatchRow,
+}
+
+/// What an id names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdRef {
+    Run,
+    Event { run_id: String },
+    Batch { run_id: String, event_id: String },
+}
+
+impl Store {
+    /// Runs started at or after `since`, newest first, at most `limit` (None: all).
+    pub fn runs(&self, since: Option<i64>, limit: Option<u64>) -> Result<Vec<RunRow>> {
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM runs r WHERE r.started_at >= ?1
+             ORDER BY r.started_at DESC, r.id DESC LIMIT ?2"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let limit = limit.map_or(-1, |n| n as i64);
+        let rows = stmt.query_map(params![since.unwrap_or(i64::MIN), limit], run_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn run(&self, id: &str) -> Result<Option<RunRow>> {
+        let sql = format!("SELECT {RUN_COLUMNS} FROM runs r WHERE r.id = ?1");
+        Ok(self.conn.query_row(&sql, [id], run_row).optional()?)
+    }
+
+    /// Runs not delivered yet, newest first: the candidates of `pulse resume`.
+    pub fn unfinished_runs(&self) -> Result<Vec<RunRow>> {
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM runs r WHERE r.status != 'delivered'
+             ORDER BY r.started_at DESC, r.id DESC"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map([], run_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The events of a run in delivery order.
+    pub fn events_of_run(&self, run_id: &str) -> Result<Vec<EventRecord>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, name, total_rows, batch_count FROM events WHERE run_id = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([run_id], |r| {
+            Ok(EventRecord {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                total_rows: r.get::<_, i64>(2)? as u64,
+                batch_count: r.get::<_, i64>(3)? as u64,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The batches of an event in order, with their last attempt.
+    pub fn batch_rows_of_event(&self, event_id: &str) -> Result<Vec<BatchRow>> {
+        let sql = format!(
+            "SELECT {BATCH_COLUMNS} FROM {BATCH_FROM} WHERE b.event_id = ?1 ORDER BY b.idx"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map([event_id], batch_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Every attempt of a batch, oldest first.
+    pub fn attempts_of_batch(&self, batch_id: &str) -> Result<Vec<AttemptRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT started_at, duration_ms, url, http_status, error, response, request_headers
+             FROM attempts WHERE batch_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([batch_id], |r| {
+            Ok(AttemptRow {
+                started_at: r.get(0)?,
+                duration_ms: r.get(1)?,
+                url: r.get(2)?,
+                http_status: r.get(3)?,
+                error: r.get(4)?,
+                response: r.get(5)?,
+                request_headers: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Undelivered batches of runs started at or after `since`, newest run first, in delivery
+    /// order within a run.
+    pub fn undelivered_batches(
+        &self,
+        since: Option<i64>,
+        limit: Option<u64>,
+    ) -> Result<Vec<UndeliveredBatch>> {
+        let sql = format!(
+            "SELECT {BATCH_COLUMNS}, r.id, e.name, e.batch_count
+             FROM {BATCH_FROM} JOIN events e ON e.id = b.event_id JOIN runs r ON r.id = e.run_id
+             WHERE b.status != 'delivered' AND r.started_at >= ?1
+             ORDER BY r.started_at DESC, r.id DESC, e.seq, b.idx LIMIT ?2"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let limit = limit.map_or(-1, |n| n as i64);
+        let rows = stmt.query_map(params![since.unwrap_or(i64::MIN), limit], |r| {
+            Ok(UndeliveredBatch {
+                batch: batch_row(r)?,
+                run_id: r.get(11)?,
+                event_name: r.get(12)?,
+                event_batches: r.get::<_, i64>(13)? as u64,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Finds what an id names: a run, an event or a batch.
+    pub fn resolve(&self, id: &str) -> Result<Option<IdRef>> {
+        let run: Option<String> = self
+            .conn
+            .query_row("SELECT id FROM runs WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?;
+        if run.is_some() {
+            return Ok(Some(IdRef::Run));
+        }
+        let event: Option<String> = self
+            .conn
+            .query_row("SELECT run_id FROM events WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if let Some(run_id) = event {
+            return Ok(Some(IdRef::Event { run_id }));
+        }
+        let batch: Option<(String, String)> = self
+            .conn
+            .query_row(
+                "SELECT e.run_id, e.id FROM batches b JOIN events e ON e.id = b.event_id
+                 WHERE b.id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        Ok(batch.map(|(run_id, event_id)| IdRef::Batch { run_id, event_id }))
+    }
+}
