@@ -46,6 +46,101 @@ impl Sandbox {
     }
 }
 
+impl Sandbox {
+    /// The same pinned `pulse` as a plain process, for tests that signal or race it.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        self.spawn_with(args, &[], std::process::Stdio::null())
+    }
+
+    pub fn spawn_with(
+        &self,
+        args: &[&str],
+        env: &[(&str, &str)],
+        stdin: std::process::Stdio,
+    ) -> std::process::Child {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("pulse"));
+        cmd.env_clear()
+            .env("HOME", self.dir.path())
+            .env("PULSE_DB", self.db())
+            .env("PULSE_TEST_MODE", "1")
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(env.iter().copied())
+            .args(args)
+            .stdin(stdin)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        cmd.spawn().unwrap()
+    }
+
+    /// The log database, opened beside pulse (WAL lets both read and write).
+    pub fn conn(&self) -> rusqlite::Connection {
+        let conn = rusqlite::Connection::open(self.db()).unwrap();
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .unwrap();
+        conn
+    }
+
+    /// One value from the log, or None when the query finds no row (or no table yet).
+    pub fn query<T: rusqlite::types::FromSql>(&self, sql: &str) -> Option<T> {
+        if !self.db().exists() {
+            return None;
+        }
+        self.conn().query_row(sql, [], |r| r.get(0)).ok()
+    }
+
+    /// The id of the only (or newest) run.
+    pub fn last_run(&self) -> String {
+        self.query("SELECT id FROM runs ORDER BY started_at DESC, id DESC LIMIT 1")
+            .expect("a run in the log")
+    }
+
+    /// stdout of a successful pulse command.
+    pub fn stdout_of(&self, args: &[&str]) -> String {
+        let out = self.pulse().args(args).assert().success();
+        String::from_utf8(out.get_output().stdout.clone()).unwrap()
+    }
+}
+
+/// Waits for `done`, polling; a generous deadline only catches hangs, it times nothing.
+pub fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gave up waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Sends a signal by name (INT, TERM) to a child process.
+pub fn signal(child: &std::process::Child, name: &str) {
+    let status = std::process::Command::new("kill")
+        .args([format!("-{name}"), child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Reads a finished child's exit code, stdout and stderr.
+pub fn finish(child: std::process::Child) -> (Option<i32>, String, String) {
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A CSV of `n` rows `id,name`.
+pub fn numbered_csv(n: usize) -> String {
+    let mut csv = String::from("id,name\n");
+    for i in 1..=n {
+        csv.push_str(&format!("{i},name {i}\n"));
+    }
+    csv
+}
+
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures")

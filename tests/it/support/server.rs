@@ -45,6 +45,11 @@ impl Reply {
         }
     }
 
+    pub fn delay(mut self, delay: Duration) -> Reply {
+        self.delay = delay;
+        self
+    }
+
     pub fn body(mut self, body: &str) -> Reply {
         self.body = body.to_string();
         self

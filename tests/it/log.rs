@@ -1,0 +1,260 @@
+//! `pulse log`: run lines, a run/event/batch with its attempts, `--failed`, `--limit`,
+//! `--since`, `--json`, unknown ids and a closed pipe.
+
+use std::io::{BufRead, BufReader};
+
+use serde_json::Value;
+
+use crate::support::server::{Reply, TestServer};
+use crate::support::{finish, numbered_csv, Sandbox};
+
+/// One delivered run (3 batches) and one that failed on its second batch with a 500.
+fn two_runs(sandbox: &Sandbox) -> (String, String) {
+    let ok = TestServer::ok();
+    let input = sandbox.write("d.csv", numbered_csv(5));
+    let path = input.to_str().unwrap();
+    sandbox
+        .pulse()
+        .args([
+            "push",
+            path,
+            "--url",
+            &ok.url(),
+            "--no-sign",
+            "--batch-size",
+            "2",
+        ])
+        .assert()
+        .success();
+    let delivered = sandbox.last_run();
+    let failing = TestServer::start(|n, _| {
+        if n == 0 {
+            Reply::status(200)
+        } else {
+            Reply::status(500).body("database on fire")
+        }
+    });
+    sandbox
+        .pulse()
+        .args(["push", path, "--url", &failing.url(), "--no-sign"])
+        .args(["--batch-size", "2", "--retries", "0"])
+        .assert()
+        .code(4);
+    let failed = sandbox.last_run();
+    assert_ne!(delivered, failed);
+    (delivered, failed)
+}
+
+fn json_lines(text: &str) -> Vec<Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+#[test]
+fn runs_are_listed_newest_first_one_line_each() {
+    let sandbox = Sandbox::new();
+    let (delivered, failed) = two_runs(&sandbox);
+    let out = sandbox.stdout_of(&["log"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[0].starts_with(&failed), "{out}");
+    assert!(
+        lines[0].contains("failed") && lines[0].contains("1/3 batches"),
+        "{out}"
+    );
+    assert!(lines[0].contains("5 rows (5 valid, 0 invalid)"), "{out}");
+    assert!(lines[0].contains("d.csv -> http://127.0.0.1:"), "{out}");
+    assert!(lines[1].starts_with(&delivered), "{out}");
+    assert!(
+        lines[1].contains("delivered") && lines[1].contains("3/3 batches"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_run_shows_its_events_batches_and_attempts() {
+    let sandbox = Sandbox::new();
+    let (_, failed) = two_runs(&sandbox);
+    let out = sandbox.stdout_of(&["log", &failed]);
+    assert!(out.starts_with(&format!("{failed}  failed")), "{out}");
+    assert!(out.contains("batches   1/3 delivered"), "{out}");
+    assert!(
+        out.contains(" all: 5 rows in 3 batches, 1 delivered"),
+        "{out}"
+    );
+    assert!(out.contains("batch 1/3 msg_"), "{out}");
+    assert!(out.contains("HTTP 200"), "{out}");
+    assert!(out.contains("HTTP 500"), "{out}");
+    assert!(out.contains("database on fire"), "{out}");
+    assert!(
+        out.contains("batch 3/3") && out.contains("pending"),
+        "{out}"
+    );
+
+    // An event id shows the same event; a batch id only that batch and its attempts.
+    let lines = json_lines(&sandbox.stdout_of(&["log", &failed, "--json"]));
+    let event = lines.iter().find(|l| l["type"] == "event").unwrap();
+    let event_id = event["id"].as_str().unwrap();
+    let by_event = sandbox.stdout_of(&["log", event_id]);
+    assert!(by_event.contains("batch 3/3"), "{by_event}");
+    let second = lines
+        .iter()
+        .find(|l| l["type"] == "batch" && l["index"] == 2)
+        .unwrap();
+    let batch_id = second["id"].as_str().unwrap();
+    let by_batch = sandbox.stdout_of(&["log", batch_id]);
+    assert!(
+        by_batch.contains(&format!("batch 2/3 {batch_id}")),
+        "{by_batch}"
+    );
+    assert!(!by_batch.contains("batch 1/3"), "{by_batch}");
+    assert!(by_batch.contains("HTTP 500"), "{by_batch}");
+}
+
+#[test]
+fn json_lines_have_stable_fields() {
+    let sandbox = Sandbox::new();
+    let (delivered, failed) = two_runs(&sandbox);
+    let runs = json_lines(&sandbox.stdout_of(&["log", "--json"]));
+    assert_eq!(runs.len(), 2);
+    let run = &runs[1];
+    assert_eq!(run["type"], "run");
+    assert_eq!(run["id"], delivered.as_str());
+    assert_eq!(run["status"], "delivered");
+    assert_eq!(run["running"], false);
+    assert_eq!(run["rows"]["total"], 5);
+    assert_eq!(run["batches"], 3);
+    assert_eq!(run["delivered"], 3);
+    assert!(run["started_at"].as_str().unwrap().ends_with('Z'));
+    for field in ["finished_at", "source", "source_size", "url"] {
+        assert!(!run[field].is_null(), "{field}: {run}");
+    }
+
+    let detail = json_lines(&sandbox.stdout_of(&["log", &failed, "--json"]));
+    let types: Vec<&str> = detail.iter().map(|l| l["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        ["run", "event", "batch", "attempt", "batch", "attempt", "batch"]
+    );
+    let batch = &detail[4];
+    assert_eq!(batch["index"], 2);
+    assert_eq!(batch["count"], 3);
+    assert_eq!(batch["status"], "failed");
+    assert_eq!(batch["last_status"], 500);
+    assert_eq!(batch["attempts"], 1);
+    let attempt = &detail[5];
+    assert_eq!(attempt["batch_id"], batch["id"]);
+    assert_eq!(attempt["http_status"], 500);
+    assert_eq!(attempt["response"], "database on fire");
+    assert!(attempt["duration_ms"].is_u64());
+    assert_eq!(
+        attempt["request_headers"]["webhook-id"], batch["id"],
+        "{attempt}"
+    );
+}
+
+#[test]
+fn failed_lists_undelivered_batches_with_their_last_answer() {
+    let sandbox = Sandbox::new();
+    let (_, failed) = two_runs(&sandbox);
+    let out = sandbox.stdout_of(&["log", "--failed"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines[0].contains(&failed) && lines[0].contains("all 2/3"),
+        "{out}"
+    );
+    assert!(lines[0].contains("HTTP 500"), "{out}");
+    assert!(
+        lines[1].contains("all 3/3") && lines[1].contains("never tried"),
+        "{out}"
+    );
+    // The same for one run, and as JSON.
+    let json = json_lines(&sandbox.stdout_of(&["log", &failed, "--failed", "--json"]));
+    assert_eq!(json.len(), 2);
+    assert_eq!(json[0]["last_status"], 500);
+    assert_eq!(json[1]["last_status"], Value::Null);
+    assert_eq!(json[1]["status"], "pending");
+}
+
+#[test]
+fn limit_and_since_narrow_the_list() {
+    let sandbox = Sandbox::new();
+    two_runs(&sandbox);
+    assert_eq!(
+        sandbox.stdout_of(&["log", "--limit", "1"]).lines().count(),
+        1
+    );
+    assert_eq!(
+        sandbox.stdout_of(&["log", "--limit", "0"]).lines().count(),
+        2
+    );
+    assert_eq!(
+        sandbox.stdout_of(&["log", "--since", "1h"]).lines().count(),
+        2
+    );
+    assert_eq!(
+        sandbox
+            .stdout_of(&["log", "--since", "2999-01-01"])
+            .lines()
+            .count(),
+        0
+    );
+    assert_eq!(
+        sandbox
+            .stdout_of(&["log", "--since", "2001-01-01T00:00:00Z"])
+            .lines()
+            .count(),
+        2
+    );
+    let out = sandbox
+        .pulse()
+        .args(["log", "--since", "last tuesday"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(stderr.starts_with("error: --since"), "{stderr}");
+}
+
+#[test]
+fn unknown_ids_are_one_line_errors_with_exit_1() {
+    let sandbox = Sandbox::new();
+    two_runs(&sandbox);
+    for args in [
+        vec!["log", "evt_nope"],
+        vec!["resend", "msg_nope"],
+        vec!["resume", "run_nope"],
+    ] {
+        let out = sandbox.pulse().args(&args).assert().code(1);
+        let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+        assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
+        assert!(stderr.contains(args[1]), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    // More output than a pipe buffers (64 KiB): one batch per row, each with its attempt.
+    let sandbox = Sandbox::new();
+    let server = TestServer::ok();
+    let input = sandbox.write("d.csv", numbered_csv(700));
+    sandbox
+        .pulse()
+        .args(["push", input.to_str().unwrap(), "--url", &server.url()])
+        .args(["--no-sign", "--batch-size", "1"])
+        .assert()
+        .success();
+    let run = sandbox.last_run();
+    let mut child = sandbox.spawn(&["log", &run]);
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with(&run), "{first}");
+    // The reader is gone now, like `pulse log | head -1`.
+    let (code, _, stderr) = finish(child);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}

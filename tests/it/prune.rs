@@ -1,0 +1,79 @@
+//! `pulse prune`: old runs go with everything they own; newer runs stay; `--vacuum` compacts.
+
+use crate::support::server::TestServer;
+use crate::support::{numbered_csv, Sandbox};
+
+fn push(sandbox: &Sandbox, server: &TestServer, rows: usize) -> String {
+    let input = sandbox.write("d.csv", numbered_csv(rows));
+    sandbox
+        .pulse()
+        .args(["push", input.to_str().unwrap(), "--url", &server.url()])
+        .args(["--no-sign", "--batch-size", "10"])
+        .assert()
+        .success();
+    sandbox.last_run()
+}
+
+fn count(sandbox: &Sandbox, table: &str) -> i64 {
+    sandbox
+        .query(&format!("SELECT count(*) FROM {table}"))
+        .unwrap()
+}
+
+#[test]
+fn old_runs_go_with_their_payloads_and_attempts() {
+    let sandbox = Sandbox::new();
+    let server = TestServer::ok();
+    let old = push(&sandbox, &server, 30);
+    let recent = push(&sandbox, &server, 5);
+    // Age the first run by 40 days.
+    sandbox
+        .conn()
+        .execute(
+            "UPDATE runs SET started_at = started_at - 40 * 86400000 WHERE id = ?1",
+            [&old],
+        )
+        .unwrap();
+
+    let out = sandbox.stdout_of(&["prune", "--older-than", "30d"]);
+    assert!(
+        out.starts_with("pruned 1 runs: 1 events, 3 batches ("),
+        "{out}"
+    );
+    assert!(out.contains("of payloads), 3 attempts"), "{out}");
+    let log = sandbox.stdout_of(&["log"]);
+    assert!(!log.contains(&old) && log.contains(&recent), "{log}");
+    assert_eq!(count(&sandbox, "batches"), 1);
+    assert_eq!(count(&sandbox, "payloads"), 1);
+    assert_eq!(count(&sandbox, "attempts"), 1);
+
+    // Nothing older than 30 days is left.
+    let out = sandbox.stdout_of(&["prune", "--older-than", "30d", "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["runs"], 0);
+
+    // Everything started before now, and the file is compacted.
+    let out = sandbox.stdout_of(&["prune", "--older-than", "0s", "--vacuum"]);
+    assert!(out.starts_with("pruned 1 runs"), "{out}");
+    assert!(out.contains("compacted"), "{out}");
+    for table in ["runs", "events", "batches", "payloads", "attempts"] {
+        assert_eq!(count(&sandbox, table), 0, "{table}");
+    }
+}
+
+#[test]
+fn older_than_must_be_an_age_or_a_date() {
+    let sandbox = Sandbox::new();
+    let out = sandbox
+        .pulse()
+        .args(["prune", "--older-than", "a while"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(stderr.starts_with("error: --older-than"), "{stderr}");
+    sandbox
+        .pulse()
+        .args(["prune", "--older-than", "2026-01-01"])
+        .assert()
+        .success();
+}

@@ -1,0 +1,389 @@
+//! `pulse resume` and crash safety: SIGKILL and SIGINT mid-delivery, Ctrl-C while staging,
+//! restaging an unchanged file, locks against a live process, two processes on one log.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::support::server::{Recorded, Reply, TestServer};
+use crate::support::{finish, numbered_csv, signal, wait_for, Sandbox};
+
+const SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+
+/// A server that answers slowly while `slow` is set, so a test can stop pulse mid-delivery.
+fn slow_server() -> (TestServer, Arc<AtomicBool>) {
+    let slow = Arc::new(AtomicBool::new(true));
+    let flag = slow.clone();
+    let server = TestServer::start(move |_, _| {
+        let reply = Reply::status(200);
+        if flag.load(Ordering::SeqCst) {
+            reply.delay(Duration::from_millis(200))
+        } else {
+            reply
+        }
+    });
+    (server, slow)
+}
+
+/// Every batch of the event arrived, in order, each under exactly one webhook-id; a batch may
+/// arrive twice (the one in flight when pulse died) but never out of order.
+fn assert_complete_in_order(requests: &[Recorded], batches: u64) {
+    let mut id_of_index: HashMap<u64, String> = HashMap::new();
+    let mut index_of_id: HashMap<String, u64> = HashMap::new();
+    let mut last = 0;
+    for r in requests {
+        let index = r.json()["index"].as_u64().unwrap();
+        let id = r.header("webhook-id").unwrap().to_string();
+        assert!(index >= last, "batch {index} arrived after batch {last}");
+        last = index;
+        assert_eq!(id_of_index.entry(index).or_insert(id.clone()), &id);
+        assert_eq!(index_of_id.entry(id).or_insert(index), &index);
+    }
+    assert_eq!(id_of_index.len() as u64, batches, "every batch arrived");
+}
+
+fn delivered_count(sandbox: &Sandbox) -> i64 {
+    sandbox
+        .query("SELECT count(*) FROM batches WHERE status = 'delivered'")
+        .unwrap_or(0)
+}
+
+#[test]
+fn sigkill_during_delivery_then_resume_delivers_every_batch_once_per_id() {
+    let sandbox = Sandbox::new();
+    let (server, slow) = slow_server();
+    let input = sandbox.write("d.csv", numbered_csv(8));
+    let child = sandbox.spawn(&[
+        "push",
+        input.to_str().unwrap(),
+        "--url",
+        &server.url(),
+        "--batch-size",
+        "1",
+        "--secret",
+        SECRET,
+    ]);
+    wait_for("three requests", || server.requests().len() >= 3);
+    let mut child = child;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let run = sandbox.last_run();
+    let status: String = sandbox.query("SELECT status FROM runs").unwrap();
+    assert_eq!(status, "delivering", "SIGKILL leaves the run as it was");
+    let listed = sandbox.stdout_of(&["log"]);
+    assert!(listed.contains("delivering (stopped)"), "{listed}");
+    assert!(delivered_count(&sandbox) < 8);
+
+    slow.store(false, Ordering::SeqCst);
+    let out = sandbox
+        .pulse()
+        .env("PULSE_SECRET", SECRET)
+        .arg("resume")
+        .assert()
+        .success();
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains(&run), "{stderr}");
+    assert_complete_in_order(&server.requests(), 8);
+    assert_eq!(delivered_count(&sandbox), 8);
+    let status: String = sandbox.query("SELECT status FROM runs").unwrap();
+    assert_eq!(status, "delivered");
+    let unmatched: i64 = sandbox
+        .query(
+            "SELECT count(*) FROM batches b WHERE status = 'delivered' AND NOT EXISTS
+             (SELECT 1 FROM attempts a WHERE a.batch_id = b.id AND a.http_status BETWEEN 200 AND 299)",
+        )
+        .unwrap();
+    assert_eq!(unmatched, 0, "no batch is delivered without a 2xx");
+}
+
+#[test]
+fn sigint_stops_with_130_and_the_run_resumes() {
+    let sandbox = Sandbox::new();
+    let (server, slow) = slow_server();
+    let input = sandbox.write("d.csv", numbered_csv(6));
+    let child = sandbox.spawn(&[
+        "push",
+        input.to_str().unwrap(),
+        "--url",
+        &server.url(),
+        "--batch-size",
+        "1",
+        "--no-sign",
+    ]);
+    wait_for("a request", || !server.requests().is_empty());
+    signal(&child, "INT");
+    let (code, _, stderr) = finish(child);
+    assert_eq!(code, Some(130), "{stderr}");
+    let run = sandbox.last_run();
+    assert!(stderr.contains(&format!("pulse resume {run}")), "{stderr}");
+    let status: String = sandbox.query("SELECT status FROM runs").unwrap();
+    assert_eq!(status, "interrupted");
+    let sent = server.requests().len() as i64;
+    let attempts: i64 = sandbox.query("SELECT count(*) FROM attempts").unwrap();
+    assert_eq!(attempts, sent, "the attempt in flight was recorded");
+
+    slow.store(false, Ordering::SeqCst);
+    sandbox.pulse().args(["resume", &run]).assert().success();
+    assert_complete_in_order(&server.requests(), 6);
+    assert_eq!(delivered_count(&sandbox), 6);
+}
+
+#[test]
+fn ctrl_c_while_staging_stdin_stops_and_says_it_cannot_resume() {
+    let sandbox = Sandbox::new();
+    let server = TestServer::ok();
+    let mut child = sandbox.spawn_with(
+        &[
+            "push",
+            "-",
+            "--url",
+            &server.url(),
+            "--no-sign",
+            "--batch-size",
+            "2",
+        ],
+        &[],
+        Stdio::piped(),
+    );
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(numbered_csv(5).as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    wait_for("two staged batches", || {
+        sandbox
+            .query::<i64>("SELECT count(*) FROM batches")
+            .unwrap_or(0)
+            >= 2
+    });
+    signal(&child, "INT");
+    // Staging is blocked reading stdin; the next row lets it see the interruption.
+    wait_for("the interruption to be seen", || {
+        let _ = stdin.write_all(b"9,late\n");
+        let _ = stdin.flush();
+        child.try_wait().unwrap().is_some()
+    });
+    drop(stdin);
+    let (code, _, stderr) = finish(child);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(stderr.contains("stdin"), "{stderr}");
+    assert!(
+        server.requests().is_empty(),
+        "nothing is sent before staging ends"
+    );
+    let run = sandbox.last_run();
+    let status: String = sandbox.query("SELECT status FROM runs").unwrap();
+    assert_eq!(status, "interrupted");
+
+    let out = sandbox.pulse().args(["resume", &run]).assert().code(1);
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains("stdin cannot be read again"), "{stderr}");
+    // The default pick skips it rather than failing on it.
+    let out = sandbox.pulse().arg("resume").assert().success();
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains("nothing to resume"), "{stderr}");
+}
+
+/// A run that was stopped while staging: a failed push turned back into a half-staged run,
+/// as SIGKILL would leave it (status `staging`, no input hash, only its first batch).
+fn half_staged_run(sandbox: &Sandbox, csv: &str) -> (String, String) {
+    let refusing = TestServer::start(|_, _| Reply::status(500));
+    let input = sandbox.write("d.csv", csv);
+    sandbox
+        .pulse()
+        .args(["push", input.to_str().unwrap(), "--url", &refusing.url()])
+        .args(["--no-sign", "--batch-size", "2", "--retries", "0"])
+        .assert()
+        .code(4);
+    let conn = sandbox.conn();
+    conn.execute_batch(
+        "DELETE FROM batches WHERE idx > 1;
+         UPDATE events SET total_rows = 0, batch_count = 0;
+         UPDATE runs SET status = 'staging', source_hash = NULL, finished_at = NULL;",
+    )
+    .unwrap();
+    let event: String = sandbox.query("SELECT id FROM events").unwrap();
+    (sandbox.last_run(), event)
+}
+
+#[test]
+fn a_run_stopped_while_staging_is_restaged_from_its_unchanged_file() {
+    let sandbox = Sandbox::new();
+    let server = TestServer::ok();
+    let (run, event) = half_staged_run(&sandbox, &numbered_csv(5));
+    sandbox
+        .conn()
+        .execute("UPDATE runs SET url = ?1", [server.url()])
+        .unwrap();
+    // Run from elsewhere: the stored absolute path finds the file.
+    sandbox
+        .pulse()
+        .current_dir("/")
+        .args(["resume", &run])
+        .assert()
+        .success();
+    let requests = server.requests();
+    assert_eq!(requests.len(), 3);
+    for (i, r) in requests.iter().enumerate() {
+        let body = r.json();
+        assert_eq!(body["id"], event.as_str(), "the event keeps its id");
+        assert_eq!(body["index"], i as u64 + 1);
+        assert_eq!(body["count"], 3);
+        assert_eq!(body["totalRows"], 5);
+    }
+    let rows: Vec<String> = requests
+        .iter()
+        .flat_map(|r| r.json()["data"].as_array().unwrap().clone())
+        .map(|row| row["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(rows, ["1", "2", "3", "4", "5"]);
+    let (batches, hash): (i64, Option<String>) = sandbox
+        .conn()
+        .query_row(
+            "SELECT (SELECT count(*) FROM batches), source_hash FROM runs",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(batches, 3, "the partial batch was replaced, not kept");
+    assert!(hash.is_some());
+}
+
+#[test]
+fn a_changed_file_is_not_restaged() {
+    let sandbox = Sandbox::new();
+    let csv = numbered_csv(5);
+    let (run, _) = half_staged_run(&sandbox, &csv);
+    // Same size, different bytes.
+    sandbox.write("d.csv", csv.replace("name 1", "nome 1"));
+    let out = sandbox.pulse().args(["resume", &run]).assert().code(1);
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains("changed since it was pushed"), "{stderr}");
+    assert!(stderr.contains("content differs"), "{stderr}");
+    // Another size.
+    sandbox.write("d.csv", format!("{csv}6,name 6\n"));
+    let out = sandbox.pulse().args(["resume", &run]).assert().code(1);
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains("bytes"), "{stderr}");
+    let batches: i64 = sandbox.query("SELECT count(*) FROM batches").unwrap();
+    assert_eq!(batches, 1, "a refused resume changes nothing");
+}
+
+#[test]
+fn a_run_another_process_is_sending_is_left_alone() {
+    let sandbox = Sandbox::new();
+    let (server, slow) = slow_server();
+    let input = sandbox.write("d.csv", numbered_csv(4));
+    let child = sandbox.spawn(&[
+        "push",
+        input.to_str().unwrap(),
+        "--url",
+        &server.url(),
+        "--batch-size",
+        "1",
+        "--no-sign",
+    ]);
+    wait_for("a request", || !server.requests().is_empty());
+    let run = sandbox.last_run();
+    let out = sandbox.pulse().args(["resume", &run]).assert().code(1);
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains("another pulse process"), "{stderr}");
+    let out = sandbox.pulse().arg("resume").assert().success();
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains("nothing to resume"), "{stderr}");
+    let listed = sandbox.stdout_of(&["log", "--json"]);
+    assert!(listed.contains(r#""running":true"#), "{listed}");
+    slow.store(false, Ordering::SeqCst);
+    let (code, _, stderr) = finish(child);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(server.requests().len(), 4, "no batch was sent twice");
+}
+
+#[test]
+fn resume_takes_runs_only_and_is_quiet_when_all_is_delivered() {
+    let sandbox = Sandbox::new();
+    let server = TestServer::ok();
+    let input = sandbox.write("d.csv", numbered_csv(2));
+    sandbox
+        .pulse()
+        .args([
+            "push",
+            input.to_str().unwrap(),
+            "--url",
+            &server.url(),
+            "--no-sign",
+        ])
+        .assert()
+        .success();
+    let event: String = sandbox.query("SELECT id FROM events").unwrap();
+    let out = sandbox.pulse().args(["resume", &event]).assert().code(2);
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains("pulse resend"), "{stderr}");
+    let out = sandbox.pulse().arg("resume").assert().success();
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains("nothing to resume"), "{stderr}");
+    let run = sandbox.last_run();
+    let out = sandbox.pulse().args(["resume", &run]).assert().success();
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains("already delivered"), "{stderr}");
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[test]
+fn two_pushes_and_a_log_share_one_database() {
+    let sandbox = Sandbox::new();
+    let server = TestServer::start(|_, _| Reply::status(200).delay(Duration::from_millis(5)));
+    let a = sandbox.write("a.csv", numbered_csv(40));
+    let b = sandbox.write("b.csv", numbered_csv(40));
+    let push = |path: &std::path::Path| {
+        sandbox.spawn(&[
+            "push",
+            path.to_str().unwrap(),
+            "--url",
+            &server.url(),
+            "--batch-size",
+            "2",
+        ])
+    };
+    // Both generate-or-reuse the URL's secret at once: they must agree on one.
+    let first = push(&a);
+    let second = push(&b);
+    wait_for("both runs to start", || {
+        sandbox
+            .query::<i64>("SELECT count(*) FROM runs")
+            .unwrap_or(0)
+            == 2
+    });
+    for _ in 0..3 {
+        sandbox.pulse().arg("log").assert().success();
+    }
+    for child in [first, second] {
+        let (code, _, stderr) = finish(child);
+        assert_eq!(code, Some(0), "{stderr}");
+    }
+    assert_eq!(delivered_count(&sandbox), 40);
+    let secret: String = sandbox.query("SELECT secret FROM secrets").unwrap();
+    let requests = server.requests();
+    assert_eq!(requests.len(), 40);
+    let mut by_event: HashMap<String, Vec<Recorded>> = HashMap::new();
+    for r in requests {
+        assert!(crate::support::signature_matches(
+            &secret,
+            r.header("webhook-id").unwrap(),
+            r.header("webhook-timestamp").unwrap(),
+            &r.body,
+            r.header("webhook-signature").unwrap()
+        ));
+        by_event
+            .entry(r.json()["id"].as_str().unwrap().to_string())
+            .or_default()
+            .push(r);
+    }
+    assert_eq!(by_event.len(), 2);
+    for requests in by_event.values() {
+        assert_complete_in_order(requests, 20);
+    }
+    let out = sandbox.stdout_of(&["log"]);
+    assert_eq!(out.matches("delivered").count(), 2, "{out}");
+}
