@@ -61,22 +61,20 @@ Examples:
 
 const LOG_EXAMPLES: &str = "\
 Examples:
-  pulse log                          recent runs, newest first
-  pulse log --failed --since 7d      undelivered batches of the last week
-  pulse log run_01J...               a run's events, batches and attempts
-  pulse log msg_01J... --json        one batch and its attempts as JSON lines";
+  pulse log
+  pulse log --failed --since 7d
+  pulse log run_01J... --json";
 
 const RESEND_EXAMPLES: &str = "\
 Examples:
-  pulse resend evt_01J...                      every batch of an event, in order
-  pulse resend msg_01J...                      one batch
-  pulse resend evt_01J... --failed             only the batches never delivered
-  pulse resend msg_01J... --url http://127.0.0.1:8080/   somewhere else (status unchanged)";
+  pulse resend evt_01J...
+  pulse resend evt_01J... --failed
+  pulse resend msg_01J... --url http://127.0.0.1:8080/";
 
 const RESUME_EXAMPLES: &str = "\
 Examples:
-  pulse resume                 the latest run not delivered
-  pulse resume run_01J...      that run";
+  pulse resume
+  pulse resume run_01J... --auth-header-value \"$TOKEN\"";
 
 #[derive(Debug, Args)]
 pub struct LogArgs {

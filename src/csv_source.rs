@@ -360,3 +360,31 @@ impl LineIndex {
         self.lf_passed + 1
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_hash_matches_what_was_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.csv");
+        std::fs::write(&path, "a,b\n1,2\n3,4\n").unwrap();
+        let input = Input::File(path.clone());
+        let mut source =
+            CsvSource::open(&input, Dialect::default(), ByteCounter::default()).unwrap();
+        while source.next_record().unwrap().is_some() {}
+        let (bytes, hash) = source.read_so_far();
+        assert_eq!(bytes, 12);
+        assert_eq!(prefix_hash(&path, bytes).unwrap(), Some(hash));
+        assert_ne!(
+            prefix_hash(&path, 4).unwrap(),
+            prefix_hash(&path, 5).unwrap()
+        );
+        assert_eq!(
+            prefix_hash(&path, 99).unwrap(),
+            None,
+            "file shorter than asked"
+        );
+    }
+}

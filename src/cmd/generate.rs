@@ -96,11 +96,26 @@ attempt) and \fBwebhook\-signature\fR (\fBv1,\fR base64 HMAC\-SHA256 of
 \fIid\fR.\fItimestamp\fR.\fIbody\fR keyed with the base64\-decoded secret after \fBwhsec_\fR;
 one space\-separated signature per \-\-secret). Without a secret, pulse generates one per URL,
 stores it in the log and prints it once.
+.SH "THE LOG, RESUMING AND RESENDING"
+Every batch is written to the log before the first request, and every attempt is recorded
+before the next one starts; a batch is marked delivered only together with the 2xx attempt
+that delivered it. After Ctrl\-C (exit 130), a failure (exit 4) or even SIGKILL,
+\fBpulse resume\fR continues from the first undelivered batch; a run stopped while staging
+is staged again from its file if the file is unchanged (same size and hash). Stdin cannot be
+read twice: such a run must be pushed again. \fBpulse resend\fR sends an event or a batch
+again with the same \fBwebhook\-id\fR. Both take the signing secret from \-\-secret or
+\fBPULSE_SECRET\fR, else the one stored for the URL, and the value of a stored auth header
+name from \-\-auth\-header\-value or \fBPULSE_AUTH_HEADER_VALUE\fR: values are never
+stored. \fBpulse log\fR never prints a secret.
 .SH "FILES"
 .TP
 \fB$XDG_DATA_HOME/pulse/pulse.db\fR (default \fB~/.local/share/pulse/pulse.db\fR)
 the delivery log: runs, events, batches with compressed payloads, attempts, generated secrets.
 Created with mode 0600.
+.TP
+\fBpulse.db.locks/\fR
+one lock file per run, held by the process sending it, so that \fBpulse resume\fR never
+sends a run another live process is sending.
 .SH "ENVIRONMENT"
 .TP
 \fBPULSE_DB\fR
@@ -108,6 +123,9 @@ path of the log database (as \-\-db)
 .TP
 \fBPULSE_SECRET\fR
 signing secret(s), space\-separated (as \-\-secret)
+.TP
+\fBPULSE_AUTH_HEADER_VALUE\fR
+value of the \-\-auth\-header\-name header (as \-\-auth\-header\-value); never stored
 .TP
 \fBXDG_DATA_HOME\fR
 base of the default log path

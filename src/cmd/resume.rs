@@ -152,7 +152,9 @@ fn restage(
                 .ok_or_else(|| anyhow!("{}: unknown stored event {:?}", run.id, e.name))
         })
         .collect::<Result<Vec<_>>>()?;
-    let dialect = options.dialect().with_context(|| format!("{}", run.id))?;
+    let dialect = options
+        .dialect()
+        .with_context(|| format!("{} cannot be resumed", run.id))?;
     let input = Input::File(path);
     let counter = ByteCounter::default();
     let mut source = CsvSource::open(&input, dialect, counter.clone())?;

@@ -91,3 +91,113 @@ impl Store {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::store::{AttemptRecord, NewRun, Stager, Store};
+
+    /// Two runs of one event each, with two batches and one attempt on the first batch.
+    fn store_with_runs() -> Store {
+        let mut store = Store::open_in_memory().unwrap();
+        let mut stager = Stager::new().unwrap();
+        for n in 1..=2 {
+            let run = format!("run_{n}");
+            let event = format!("evt_{n}");
+            let new = NewRun {
+                id: &run,
+                source: "x.csv",
+                source_size: Some(10),
+                url: "http://127.0.0.1/",
+                options: "{}",
+            };
+            store.create_run(&new, &[(event.clone(), "all")]).unwrap();
+            let first = stager
+                .write_batch(&mut store, &event, 1, 1, 1, b"[1]")
+                .unwrap();
+            stager
+                .write_batch(&mut store, &event, 2, 1, 2, b"[2]")
+                .unwrap();
+            let attempt = AttemptRecord {
+                batch_id: &first,
+                started_at: 0,
+                duration_ms: 1,
+                url: "http://127.0.0.1/",
+                http_status: 200,
+                error: None,
+                response: None,
+                request_headers: "{}".into(),
+            };
+            store.record_attempt(&attempt, true).unwrap();
+        }
+        store
+    }
+
+    fn count(store: &Store, table: &str) -> i64 {
+        store
+            .conn
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn reset_staging_clears_one_run_only() {
+        let mut store = store_with_runs();
+        store.reset_staging("run_1").unwrap();
+        assert_eq!(count(&store, "batches"), 2);
+        assert_eq!(count(&store, "payloads"), 2);
+        assert_eq!(count(&store, "attempts"), 1);
+        let run = store.run("run_1").unwrap().unwrap();
+        assert_eq!(run.status, "staging");
+        assert_eq!(run.batches_total, 0);
+        assert!(run.staged_hash.is_none());
+    }
+
+    #[test]
+    fn deleting_runs_cascades_and_counts() {
+        let mut store = store_with_runs();
+        let report = store.delete_runs(&["run_2".to_string()]).unwrap();
+        assert_eq!(
+            (report.runs, report.events, report.batches, report.attempts),
+            (1, 1, 2, 1)
+        );
+        assert!(report.payload_bytes > 0);
+        for (table, left) in [("runs", 1), ("events", 1), ("batches", 2), ("payloads", 2)] {
+            assert_eq!(count(&store, table), left, "{table}");
+        }
+        assert_eq!(count(&store, "attempts"), 1);
+        store.vacuum().unwrap();
+    }
+
+    #[test]
+    fn history_finds_ids_and_undelivered_batches() {
+        use crate::store::IdRef;
+        let store = store_with_runs();
+        assert_eq!(store.resolve("run_1").unwrap(), Some(IdRef::Run));
+        assert_eq!(
+            store.resolve("evt_2").unwrap(),
+            Some(IdRef::Event {
+                run_id: "run_2".into()
+            })
+        );
+        let undelivered = store.undelivered_batches(None, None).unwrap();
+        assert_eq!(undelivered.len(), 2);
+        assert!(undelivered.iter().all(|b| b.batch.idx == 2));
+        let batch = &undelivered[0].batch;
+        assert_eq!(
+            store.resolve(&batch.id).unwrap(),
+            Some(IdRef::Batch {
+                run_id: undelivered[0].run_id.clone(),
+                event_id: batch.event_id.clone()
+            })
+        );
+        assert_eq!(store.resolve("nope").unwrap(), None);
+        assert_eq!(store.undelivered_batches(None, Some(1)).unwrap().len(), 1);
+        assert_eq!(store.runs(Some(i64::MAX), None).unwrap().len(), 0);
+        let runs = store.runs(None, None).unwrap();
+        assert_eq!(runs.len(), 2);
+        assert_eq!((runs[0].batches_total, runs[0].batches_delivered), (2, 1));
+        let first = &store.batch_rows_of_event("evt_1").unwrap()[0];
+        assert_eq!(first.attempts, 1);
+        assert_eq!(first.last_attempt.as_ref().unwrap().http_status, 200);
+    }
+}
