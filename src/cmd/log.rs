@@ -98,8 +98,9 @@ fn show_id(store: &Store, printer: &mut Printer, id: &str, failed: bool) -> Resu
         printer.run_detail(&run)?;
     }
     for event in &events {
-        let batches: Vec<BatchRow> = store
-            .batch_rows_of_event(&event.id)?
+        let all = store.batch_rows_of_event(&event.id)?;
+        let delivered = all.iter().filter(|b| b.delivered()).count();
+        let batches: Vec<BatchRow> = all
             .into_iter()
             .filter(|b| !matches!(&kind, IdRef::Batch { .. }) || b.id == id)
             .collect();
@@ -114,7 +115,7 @@ fn show_id(store: &Store, printer: &mut Printer, id: &str, failed: bool) -> Resu
             }
             continue;
         }
-        printer.event(&run_id, event, &batches)?;
+        printer.event(&run_id, event, delivered)?;
         for batch in &batches {
             printer.batch(&run_id, event, batch)?;
             for attempt in store.attempts_of_batch(&batch.id)? {
@@ -213,8 +214,7 @@ impl Printer<'_> {
         Ok(())
     }
 
-    fn event(&mut self, run_id: &str, event: &EventRecord, batches: &[BatchRow]) -> Result<()> {
-        let delivered = batches.iter().filter(|b| b.delivered()).count();
+    fn event(&mut self, run_id: &str, event: &EventRecord, delivered: usize) -> Result<()> {
         if self.json {
             let line = json!({
                 "type": "event",

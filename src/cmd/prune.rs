@@ -17,7 +17,7 @@ pub fn run(args: &PruneArgs, db: &Path) -> Result<()> {
     let mut store = Store::open(db)?;
     let size_before = file_size(db);
     let mut locks = Vec::new();
-    let mut busy = 0;
+    let mut busy = 0u64;
     for id in store.runs_started_before(cutoff)? {
         match RunLock::try_acquire(db, &id)? {
             Some(lock) => locks.push((id, lock)),
@@ -50,15 +50,18 @@ pub fn run(args: &PruneArgs, db: &Path) -> Result<()> {
         return Ok(());
     }
     println!(
-        "pruned {} runs: {} events, {} batches ({} of payloads), {} attempts",
-        report.runs,
-        report.events,
-        report.batches,
+        "pruned {}: {}, {} ({} of payloads), {}",
+        count(report.runs, "run"),
+        count(report.events, "event"),
+        count(report.batches, "batch"),
         human_bytes(report.payload_bytes),
-        report.attempts
+        count(report.attempts, "attempt")
     );
     if busy > 0 {
-        println!("kept {busy} old runs that another pulse process is sending");
+        println!(
+            "kept {} that another pulse process is sending",
+            count(busy, "old run")
+        );
     }
     if args.vacuum {
         println!(
@@ -83,6 +86,16 @@ fn file_size(db: &Path) -> u64 {
         .sum()
 }
 
+/// `1 run`, `3 batches`.
+fn count(n: u64, one: &str) -> String {
+    let suffix = match (n, one.ends_with("ch")) {
+        (1, _) => "",
+        (_, true) => "es",
+        _ => "s",
+    };
+    format!("{n} {one}{suffix}")
+}
+
 fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
     let mut value = n as f64;
@@ -100,7 +113,14 @@ fn human_bytes(n: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::human_bytes;
+    use super::{count, human_bytes};
+
+    #[test]
+    fn counts_read_well() {
+        assert_eq!(count(1, "run"), "1 run");
+        assert_eq!(count(0, "batch"), "0 batches");
+        assert_eq!(count(2, "attempt"), "2 attempts");
+    }
 
     #[test]
     fn sizes_read_well() {

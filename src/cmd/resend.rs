@@ -92,8 +92,9 @@ pub fn run(args: &ResendArgs, db: &Path) -> Result<()> {
     match outcome {
         Ok(()) => {
             if !args.quiet {
+                let batches = if total == 1 { "batch" } else { "batches" };
                 eprintln!(
-                    "pulse: resent {} rows in {total} batches of {id} to {shown} in {:.2}s",
+                    "pulse: resent {} rows in {total} {batches} of {id} to {shown} in {:.2}s",
                     report.rows_delivered,
                     clock.elapsed().as_secs_f64()
                 );

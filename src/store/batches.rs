@@ -153,7 +153,9 @@ impl Store {
         )?;
         if delivered {
             tx.execute(
-                "UPDATE batches SET status = 'delivered', delivered_at = ?2 WHERE id = ?1",
+                // A resend keeps the time of the first delivery.
+                "UPDATE batches SET status = 'delivered', delivered_at = coalesce(delivered_at, ?2)
+                 WHERE id = ?1",
                 params![attempt.batch_id, now_ms()],
             )?;
         }

@@ -110,6 +110,7 @@ fn a_run_shows_its_events_batches_and_attempts() {
     );
     assert!(!by_batch.contains("batch 1/3"), "{by_batch}");
     assert!(by_batch.contains("HTTP 500"), "{by_batch}");
+    assert!(by_batch.contains("3 batches, 1 delivered"), "{by_batch}");
 }
 
 #[test]

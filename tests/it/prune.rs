@@ -37,7 +37,7 @@ fn old_runs_go_with_their_payloads_and_attempts() {
 
     let out = sandbox.stdout_of(&["prune", "--older-than", "30d"]);
     assert!(
-        out.starts_with("pruned 1 runs: 1 events, 3 batches ("),
+        out.starts_with("pruned 1 run: 1 event, 3 batches ("),
         "{out}"
     );
     assert!(out.contains("of payloads), 3 attempts"), "{out}");
@@ -54,7 +54,7 @@ fn old_runs_go_with_their_payloads_and_attempts() {
 
     // Everything started before now, and the file is compacted.
     let out = sandbox.stdout_of(&["prune", "--older-than", "0s", "--vacuum"]);
-    assert!(out.starts_with("pruned 1 runs"), "{out}");
+    assert!(out.starts_with("pruned 1 run:"), "{out}");
     assert!(out.contains("compacted"), "{out}");
     for table in ["runs", "events", "batches", "payloads", "attempts"] {
         assert_eq!(count(&sandbox, table), 0, "{table}");
