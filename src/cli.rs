@@ -129,7 +129,7 @@ pub struct DeliveryArgs {
     )]
     pub auth_header_value: Option<String>,
 
-    /// Retries per batch after the first try (0 disables) [default: length of the schedule]
+    /// Retries per batch after the first try (0 disables) [default: 5, or the schedule's length]
     #[arg(long, value_name = "N")]
     pub retries: Option<u32>,
 

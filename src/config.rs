@@ -37,6 +37,9 @@ pub enum Signing {
     Unsigned,
 }
 
+/// Retries when `--retries` is not given (or the schedule's length, if longer).
+const DEFAULT_RETRIES: u32 = 5;
+
 /// Checked settings for sending: shared by push, resend and resume.
 pub struct DeliveryConfig {
     pub signing: Signing,
@@ -67,7 +70,9 @@ impl DeliveryConfig {
         let schedule = parse_schedule(&args.retry_schedule)
             .map_err(|e| usage(format!("--retry-schedule: {e}")))?;
         let retry = RetryPolicy {
-            max_retries: args.retries.unwrap_or(schedule.len() as u32),
+            max_retries: args
+                .retries
+                .unwrap_or(DEFAULT_RETRIES.max(schedule.len() as u32)),
             schedule,
             max_retry_after: parse_duration(&args.max_retry_after)
                 .map_err(|e| usage(format!("--max-retry-after: {e}")))?,

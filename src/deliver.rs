@@ -64,13 +64,18 @@ impl Deliverer {
         if let Some(path) = &config.cacert {
             let pem = std::fs::read(path)
                 .with_context(|| format!("--cacert {}: cannot read", path.display()))?;
-            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
-                usage(format!(
-                    "--cacert {}: not a PEM certificate ({e})",
-                    path.display()
-                ))
-            })?;
-            builder = builder.add_root_certificate(cert);
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .ok()
+                .filter(|certs| !certs.is_empty())
+                .ok_or_else(|| {
+                    usage(format!(
+                        "--cacert {}: no PEM certificate in it",
+                        path.display()
+                    ))
+                })?;
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
         }
         if config.insecure {
             eprintln!("pulse: warning: --insecure: TLS certificates are NOT verified");

@@ -2,4 +2,5 @@
 
 mod push;
 mod receive;
+mod retry;
 mod support;
