@@ -2,7 +2,36 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::payload::{Format, Method};
+
+/// What each row means to the receiver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SyncMode {
+    /// Send rows as they are
+    Append,
+    /// Tag every row as an upsert
+    Upsert,
+    /// Tag every row as a create
+    Create,
+    /// Tag every row as a delete
+    Delete,
+    /// Send only what changed since the last delivered push: upserts and deletes
+    Mirror,
+}
+
+impl SyncMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            SyncMode::Append => "append",
+            SyncMode::Upsert => "upsert",
+            SyncMode::Create => "create",
+            SyncMode::Delete => "delete",
+            SyncMode::Mirror => "mirror",
+        }
+    }
+}
 
 /// Push CSV data into webhooks: validated, signed, delivered in order, every attempt logged.
 #[derive(Debug, Parser)]
@@ -76,6 +105,26 @@ pub struct PushArgs {
 
     #[command(flatten)]
     pub delivery: DeliveryArgs,
+
+    /// Body layout
+    #[arg(long, value_enum, default_value_t = Format::Pulse)]
+    pub format: Format,
+
+    /// HTTP method; get sends one row per request as query parameters (formats pulse and valmi)
+    #[arg(long, value_enum, default_value_t = Method::Post)]
+    pub method: Method,
+
+    /// Sync mode: tag rows with an operation, or mirror the file against the last delivery
+    #[arg(long, value_enum, default_value_t = SyncMode::Append)]
+    pub mode: SyncMode,
+
+    /// Key column(s) for --mode mirror, comma-separated [default: the schema's primaryKey]
+    #[arg(long, value_name = "COL[,COL]", value_delimiter = ',')]
+    pub key: Vec<String>,
+
+    /// Name of the mirrored data set [default: derived from the URL and the file name]
+    #[arg(long, value_name = "NAME")]
+    pub sync: Option<String>,
 
     /// Stage and print what would be sent, without sending
     #[arg(long)]

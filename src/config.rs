@@ -6,12 +6,12 @@ use std::time::Duration;
 use anyhow::Result;
 use reqwest::header::{HeaderName, HeaderValue};
 
-use crate::cli::{DeliveryArgs, PushArgs};
+use crate::cli::{DeliveryArgs, PushArgs, SyncMode};
 use crate::csv_source::{Dialect, Encoding, Input};
 use crate::deliver::ExtraHeader;
 use crate::event::{parse_events, EventKind};
 use crate::exit::usage;
-use crate::payload::BodyContext;
+use crate::payload::{BodyContext, Format, Method};
 use crate::retry::{parse_duration, parse_schedule, RetryPolicy};
 use crate::sign::SigningKey;
 
@@ -139,6 +139,7 @@ fn auth_header(name: &str, value: &str) -> Result<ExtraHeader> {
 
 /// Checked settings of `pulse push`.
 pub struct PushConfig {
+    pub run_id: String,
     pub input: Input,
     pub url: reqwest::Url,
     pub batch_size: u64,
@@ -146,6 +147,11 @@ pub struct PushConfig {
     pub delivery: DeliveryConfig,
     pub body: BodyContext,
     pub dialect: Dialect,
+    pub mode: SyncMode,
+    /// `--key` columns for mirror mode (empty: the schema's primaryKey).
+    pub key: Vec<String>,
+    /// The mirror state's name.
+    pub sync_name: String,
     pub dry_run: bool,
     pub quiet: bool,
     pub json: bool,
@@ -164,17 +170,53 @@ impl PushConfig {
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "data".into()),
         });
+        let url = parse_url(&args.url)?;
+        let one_row_per_request = args.format == Format::Valmi || args.method == Method::Get;
+        if args.method == Method::Get && !matches!(args.format, Format::Pulse | Format::Valmi) {
+            return Err(usage("--method get works with --format pulse or valmi"));
+        }
+        if args.mode != SyncMode::Mirror && (!args.key.is_empty() || args.sync.is_some()) {
+            return Err(usage("--key and --sync only apply to --mode mirror"));
+        }
+        let file_name = match &input {
+            Input::Stdin => "-".to_string(),
+            Input::File(path) => path
+                .file_name()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        };
+        let sync_name = args
+            .sync
+            .clone()
+            .unwrap_or_else(|| format!("{url} {file_name}"));
+        // valmi and GET carry one row per request: each row is its own batch in the outbox.
+        let batch_size = if one_row_per_request {
+            1
+        } else {
+            args.batch_size
+        };
+        let run_id = format!("run_{}", ulid::Ulid::new());
         Ok(PushConfig {
+            run_id: run_id.clone(),
             input,
-            url: parse_url(&args.url)?,
-            batch_size: args.batch_size,
+            url,
+            batch_size,
             events: parse_events("all")?,
             delivery: DeliveryConfig::from_args(&args.delivery)?,
             body: BodyContext {
                 template_id,
                 user_id: args.user_id.clone(),
                 metadata: parse_metadata(&args.metadata)?,
+                format: args.format,
+                method: args.method,
+                mode: args.mode.name().to_string(),
+                file_name,
+                run_id,
+                batch_size,
             },
+            mode: args.mode,
+            key: args.key.clone(),
+            sync_name,
             dialect: Dialect {
                 delimiter: parse_delimiter(&args.delimiter)?,
                 encoding: Encoding::Utf8,

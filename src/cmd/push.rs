@@ -37,7 +37,7 @@ pub fn run(args: &PushArgs, db: &Path) -> Result<()> {
         signing_keys(&config.delivery.signing, config.url.as_str(), &store)?
     };
 
-    let run_id = format!("run_{}", ulid::Ulid::new());
+    let run_id = config.run_id.clone();
     let events: Vec<(String, _)> = config
         .events
         .iter()

@@ -1,7 +1,12 @@
 //! JSON bodies: rows written straight into the batch buffer at staging, and the envelope
 //! (`id`, `index`, `count`, ...) wrapped around a stored batch at send time, once totals are known.
 
+mod formats;
+mod query;
+
 use serde::{Deserialize, Serialize};
+
+pub use formats::write_request;
 
 use crate::json_out::{write_json_string, write_u64};
 
@@ -88,6 +93,26 @@ impl RowWriter {
     }
 }
 
+/// Body layouts: `pulse` (Pulter-compatible) and the shapes of hosted importers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    #[default]
+    Pulse,
+    Impler,
+    Flatfile,
+    Valmi,
+}
+
+/// HTTP method: POST with a JSON body, or GET with the row flattened into the query string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    #[default]
+    Post,
+    Get,
+}
+
 /// The run-wide parts of every body, stored with the run so resend and resume rebuild the same
 /// bytes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -96,11 +121,33 @@ pub struct BodyContext {
     pub user_id: Option<String>,
     /// A JSON object, compact.
     pub metadata: String,
+    #[serde(default)]
+    pub format: Format,
+    #[serde(default)]
+    pub method: Method,
+    /// The sync mode (`append`, `upsert`, ...), sent as valmi's `_sync_mode`.
+    #[serde(default = "default_mode")]
+    pub mode: String,
+    /// The input's file name, sent as impler's `fileName`.
+    #[serde(default)]
+    pub file_name: String,
+    /// The run id, sent as impler's `uploadId`.
+    #[serde(default)]
+    pub run_id: String,
+    /// Rows per batch, sent as impler's `chunkSize`.
+    #[serde(default)]
+    pub batch_size: u64,
+}
+
+fn default_mode() -> String {
+    "append".into()
 }
 
 /// Identifies a batch within its event.
 #[derive(Debug, Clone, Copy)]
 pub struct BatchHeader<'a> {
+    /// The batch id (the webhook-id).
+    pub batch_id: &'a str,
     pub event_id: &'a str,
     pub event_name: &'a str,
     pub index: u64,
@@ -109,7 +156,7 @@ pub struct BatchHeader<'a> {
 }
 
 /// Everything of a `pulse` body before `data`'s array.
-pub fn write_body_prefix(out: &mut Vec<u8>, ctx: &BodyContext, batch: &BatchHeader) {
+fn write_body_prefix(out: &mut Vec<u8>, ctx: &BodyContext, batch: &BatchHeader) {
     out.extend_from_slice(b"{\"id\":");
     write_json_string(out, batch.event_id);
     out.extend_from_slice(b",\"templateId\":");
@@ -126,7 +173,7 @@ pub fn write_body_prefix(out: &mut Vec<u8>, ctx: &BodyContext, batch: &BatchHead
 }
 
 /// Everything of a `pulse` body after `data`'s array.
-pub fn write_body_suffix(out: &mut Vec<u8>, ctx: &BodyContext) {
+fn write_body_suffix(out: &mut Vec<u8>, ctx: &BodyContext) {
     out.extend_from_slice(b",\"user\":");
     match &ctx.user_id {
         Some(id) => {
@@ -189,32 +236,5 @@ mod tests {
         );
         let row: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(row["__extra"], json!(["3", "4"]));
-    }
-
-    #[test]
-    fn body_wraps_data() {
-        let ctx = BodyContext {
-            template_id: "customers".into(),
-            user_id: Some("u_42".into()),
-            metadata: r#"{"k":1}"#.into(),
-        };
-        let header = BatchHeader {
-            event_id: "evt_1",
-            event_name: "all",
-            index: 2,
-            count: 3,
-            total_rows: 12,
-        };
-        let mut out = Vec::new();
-        write_body_prefix(&mut out, &ctx, &header);
-        out.extend_from_slice(b"[]");
-        write_body_suffix(&mut out, &ctx);
-        let body: Value = serde_json::from_slice(&out).unwrap();
-        assert_eq!(
-            body,
-            json!({"id": "evt_1", "templateId": "customers", "index": 2, "count": 3,
-                   "totalRows": 12, "event_name": "all", "data": [],
-                   "user": {"id": "u_42"}, "metadata": {"k": 1}})
-        );
     }
 }
