@@ -13,6 +13,8 @@ pub mod types;
 mod validator;
 
 #[cfg(test)]
+mod differential;
+#[cfg(test)]
 mod tests;
 
 pub use crate::json_out::write_json_string;
