@@ -54,7 +54,12 @@ impl Constraints {
             return;
         };
         if let Value::Str(s) = value {
-            let len = s.chars().count();
+            // Counted in characters like Python's len(), and only when a length is constrained.
+            let len = if self.min_length.is_some() || self.max_length.is_some() {
+                s.chars().count()
+            } else {
+                0
+            };
             if let Some(min) = self.min_length.filter(|&min| len < min) {
                 let expected = format!("is shorter than the minimum length {min}");
                 report(Violation {

@@ -16,8 +16,16 @@ fn verdict(csv_path: &Path, schema_path: &Path) -> serde_json::Value {
         Ok(schema) => schema,
         Err(e) => return serde_json::json!({ "schema_error": e.to_string() }),
     };
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_path(csv_path).expect("corpus CSV opens");
-    let headers: Vec<String> = reader.headers().expect("header row").iter().map(String::from).collect();
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(csv_path)
+        .expect("corpus CSV opens");
+    let headers: Vec<String> = reader
+        .headers()
+        .expect("header row")
+        .iter()
+        .map(String::from)
+        .collect();
     let mut validator = match RowValidator::new(Some(&schema), &headers) {
         Ok(v) => v,
         Err(e) => return serde_json::json!({ "header_error": e.to_string() }),
@@ -34,7 +42,11 @@ fn verdict(csv_path: &Path, schema_path: &Path) -> serde_json::Value {
             let found = errors
                 .iter()
                 .map(|e| {
-                    let number = if ROW_LEVEL.contains(&e.kind) { 0 } else { e.field_number };
+                    let number = if ROW_LEVEL.contains(&e.kind) {
+                        0
+                    } else {
+                        e.field_number
+                    };
                     (e.kind.to_string(), number)
                 })
                 .collect();

@@ -8,7 +8,9 @@
 mod constraints;
 mod errors;
 mod header;
+mod keys;
 mod load;
+mod load_field;
 pub mod types;
 mod validator;
 
@@ -16,6 +18,8 @@ mod validator;
 mod differential;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_rows;
 
 pub use crate::json_out::write_json_string;
 pub use errors::{CellError, SchemaError};

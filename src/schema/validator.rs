@@ -5,26 +5,9 @@ use std::collections::HashSet;
 use xxhash_rust::xxh3::Xxh3;
 
 use super::errors::*;
+use super::keys::{key_hash, KeyHash, KeyPart, KeySet};
 use super::{header, Field, Schema};
 use crate::json_out::write_json_string;
-
-/// What a column contributes to key checks (unique fields, primary key, unique keys).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum KeyPart {
-    /// A missing value, a missing cell or a cell that failed to cast: frictionless' `None`.
-    Null,
-    /// NaN never equals anything, so a key containing it is never a duplicate.
-    NaN,
-    Hash(u128),
-}
-
-/// A set of keys seen so far, kept as 128-bit hashes: 16 bytes of payload per distinct key
-/// whatever the text length, and collisions are beyond practical reach.
-#[derive(Debug)]
-struct KeySet {
-    columns: Vec<usize>,
-    seen: HashSet<u128>,
-}
 
 /// One CSV column: its header label, and the schema field it maps to (if any).
 #[derive(Debug)]
@@ -136,7 +119,7 @@ impl RowValidator {
         self.columns.iter().enumerate().all(|(i, c)| {
             cells
                 .get(i)
-                .map_or(true, |raw| c.missing_values.iter().any(|m| m == raw))
+                .is_none_or(|raw| c.missing_values.iter().any(|m| m == raw))
         })
     }
 
@@ -297,7 +280,7 @@ fn check_cell(
     seed: u64,
     errors: &mut Vec<CellError>,
 ) -> (KeyPart, bool) {
-    let is_missing = raw.map_or(true, |r| column.missing_values.iter().any(|m| m == r));
+    let is_missing = raw.is_none_or(|r| column.missing_values.iter().any(|m| m == r));
     let Some(field) = &column.field else {
         return if is_missing {
             (KeyPart::Null, true)
@@ -352,37 +335,4 @@ fn check_cell(
         Some(_) => KeyPart::Hash(0),
     };
     (part, part == KeyPart::Null)
-}
-
-enum KeyHash {
-    /// Every part is null (frictionless reports this for a primary key).
-    AllNull,
-    /// The key can never be a duplicate: it holds NaN, or a null in a unique key (Table
-    /// Schema treats nulls there as distinct).
-    Skip,
-    Hash(u128),
-}
-
-/// One hash for a composite key, from the per-column parts of the current row.
-fn key_hash(columns: &[usize], parts: &[KeyPart], seed: u64, nulls_compare: bool) -> KeyHash {
-    if columns.iter().all(|&i| parts[i] == KeyPart::Null) {
-        return if nulls_compare {
-            KeyHash::AllNull
-        } else {
-            KeyHash::Skip
-        };
-    }
-    let mut h = Xxh3::with_seed(seed);
-    for &i in columns {
-        match parts[i] {
-            KeyPart::NaN => return KeyHash::Skip,
-            KeyPart::Null if !nulls_compare => return KeyHash::Skip,
-            KeyPart::Null => h.update(&[0]),
-            KeyPart::Hash(x) => {
-                h.update(&[1]);
-                h.update(&x.to_le_bytes());
-            }
-        }
-    }
-    KeyHash::Hash(h.digest128())
 }

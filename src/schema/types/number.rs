@@ -28,7 +28,7 @@ impl Dec {
                 exp: 0,
             };
         }
-        while coeff % 10 == 0 {
+        while coeff.is_multiple_of(10) {
             coeff /= 10;
             exp += 1;
         }
@@ -88,12 +88,12 @@ impl Dec {
         let n = text.len() as i64;
         if (0..=20 - n).contains(&exp) {
             out.extend_from_slice(text);
-            out.extend(std::iter::repeat(b'0').take(exp as usize));
+            out.extend(std::iter::repeat_n(b'0', exp as usize));
         } else if exp < 0 && -exp < n + 7 {
             let point = n + exp;
             if point <= 0 {
                 out.extend_from_slice(b"0.");
-                out.extend(std::iter::repeat(b'0').take((-point) as usize));
+                out.extend(std::iter::repeat_n(b'0', (-point) as usize));
                 out.extend_from_slice(text);
             } else {
                 out.extend_from_slice(&text[..point as usize]);
