@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::csv_source::Encoding;
 use crate::payload::{Format, Method};
 
 /// What each row means to the receiver.
@@ -50,6 +51,8 @@ pub enum Command {
     /// Stage a CSV file (or stdin) into the log, then deliver it as signed batches
     #[command(after_help = PUSH_EXAMPLES)]
     Push(PushArgs),
+    /// Validate a CSV file against a schema, without sending or logging anything
+    Validate(ValidateArgs),
     /// Run a local webhook receiver that verifies signatures and prints each batch
     Receive(ReceiveArgs),
     /// Signing secrets
@@ -79,9 +82,16 @@ Examples:
 
 #[derive(Debug, Args)]
 pub struct PushArgs {
-    /// CSV file to push, or - for stdin
-    #[arg(value_name = "FILE|-")]
-    pub input: String,
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// Which events to send, in this order: all, valid (validData), invalid (invalidData)
+    #[arg(long, default_value = "all", value_name = "LIST")]
+    pub events: String,
+
+    /// Send nothing and exit 3 when any row is invalid
+    #[arg(long)]
+    pub fail_on_invalid: bool,
 
     /// Webhook URL (http or https)
     #[arg(long, value_name = "URL")]
@@ -130,10 +140,6 @@ pub struct PushArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Field delimiter (one ASCII character; \t for tab)
-    #[arg(long, default_value = ",", value_name = "C")]
-    pub delimiter: String,
-
     /// Print only errors
     #[arg(long, short)]
     pub quiet: bool,
@@ -141,6 +147,44 @@ pub struct PushArgs {
     /// Print the final summary as JSON on stdout
     #[arg(long)]
     pub json: bool,
+}
+
+/// The input and how to read and check it. Shared by push and validate.
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// CSV file, or - for stdin
+    #[arg(value_name = "FILE|-")]
+    pub input: String,
+
+    /// Frictionless Table Schema (JSON) to validate rows against and cast values with
+    #[arg(long, value_name = "FILE")]
+    pub schema: Option<PathBuf>,
+
+    /// Field delimiter (one ASCII character; \t for tab)
+    #[arg(long, default_value = ",", value_name = "C")]
+    pub delimiter: String,
+
+    /// Text encoding of the input
+    #[arg(long, value_enum, default_value_t = Encoding::Utf8)]
+    pub encoding: Encoding,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// Print the report as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+
+    /// Write the failing rows to FILE as CSV, with an added `errors` column
+    #[arg(long, value_name = "FILE")]
+    pub invalid_out: Option<PathBuf>,
+
+    /// How many errors to list in the human summary
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub max_errors: usize,
 }
 
 /// How requests are made: signing, headers, retries, timeouts, TLS. Shared by every command

@@ -6,8 +6,8 @@ use std::time::Duration;
 use anyhow::Result;
 use reqwest::header::{HeaderName, HeaderValue};
 
-use crate::cli::{DeliveryArgs, PushArgs, SyncMode};
-use crate::csv_source::{Dialect, Encoding, Input};
+use crate::cli::{DeliveryArgs, PushArgs, SourceArgs, SyncMode};
+use crate::csv_source::{Dialect, Input};
 use crate::deliver::ExtraHeader;
 use crate::event::{parse_events, EventKind};
 use crate::exit::usage;
@@ -144,6 +144,8 @@ pub struct PushConfig {
     pub url: reqwest::Url,
     pub batch_size: u64,
     pub events: Vec<EventKind>,
+    pub schema: Option<PathBuf>,
+    pub fail_on_invalid: bool,
     pub delivery: DeliveryConfig,
     pub body: BodyContext,
     pub dialect: Dialect,
@@ -162,7 +164,7 @@ impl PushConfig {
         if args.batch_size == 0 {
             return Err(usage("--batch-size must be at least 1"));
         }
-        let input = Input::parse(&args.input);
+        let input = Input::parse(&args.source.input);
         let template_id = args.template_id.clone().unwrap_or_else(|| match &input {
             Input::Stdin => "stdin".to_string(),
             Input::File(path) => path
@@ -201,7 +203,9 @@ impl PushConfig {
             input,
             url,
             batch_size,
-            events: parse_events("all")?,
+            events: parse_events(&args.events)?,
+            schema: args.source.schema.clone(),
+            fail_on_invalid: args.fail_on_invalid,
             delivery: DeliveryConfig::from_args(&args.delivery)?,
             body: BodyContext {
                 template_id,
@@ -217,15 +221,20 @@ impl PushConfig {
             mode: args.mode,
             key: args.key.clone(),
             sync_name,
-            dialect: Dialect {
-                delimiter: parse_delimiter(&args.delimiter)?,
-                encoding: Encoding::Utf8,
-            },
+            dialect: dialect(&args.source)?,
             dry_run: args.dry_run,
             quiet: args.quiet,
             json: args.json,
         })
     }
+}
+
+/// How to read the input.
+pub fn dialect(args: &SourceArgs) -> Result<Dialect> {
+    Ok(Dialect {
+        delimiter: parse_delimiter(&args.delimiter)?,
+        encoding: args.encoding,
+    })
 }
 
 /// An absolute http(s) URL.

@@ -181,8 +181,9 @@ impl CsvSource {
         format!("xxh3:{digest:032x}")
     }
 
-    /// The next non-blank record and the line it starts on, or None at the end.
-    pub fn next_record(&mut self) -> Result<Option<(u64, &StringRecord)>> {
+    /// Moves to the next non-blank record (see `record`) and returns the line it starts on, or
+    /// None at the end.
+    pub fn advance(&mut self) -> Result<Option<u64>> {
         loop {
             let Some(line) = self.next_raw()? else {
                 return Ok(None);
@@ -192,8 +193,13 @@ impl CsvSource {
                 continue;
             }
             self.decode(line)?;
-            return Ok(Some((line, &self.text)));
+            return Ok(Some(line));
         }
+    }
+
+    /// The record `advance` moved to.
+    pub fn record(&self) -> &StringRecord {
+        &self.text
     }
 
     /// Reads the next raw record into `self.raw`, counting skipped empty lines.

@@ -11,6 +11,8 @@ mod json_out;
 mod payload;
 mod progress;
 mod retry;
+mod rows;
+mod schema;
 mod sign;
 mod signals;
 mod stage;
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Push(args) => cmd::push::run(args, &config::db_path(cli.db.clone())?),
+        Command::Validate(args) => cmd::validate::run(args),
         Command::Receive(args) => cmd::receive::run(args),
         Command::Secret {
             command: SecretCommand::New,

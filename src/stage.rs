@@ -3,9 +3,9 @@
 
 use anyhow::Result;
 
-use crate::csv_source::CsvSource;
 use crate::event::EventKind;
 use crate::payload::{RowPosition, RowWriter};
+use crate::rows::CheckedRows;
 use crate::store::{EventRecord, RowCounts, Stager, Store};
 
 /// An event being filled.
@@ -21,10 +21,11 @@ struct EventBuffer {
 
 impl EventBuffer {
     fn push(&mut self, row_json: &[u8], index: u64) {
-        self.data
-            .push(if self.rows_in_batch == 0 { b'[' } else { b',' });
         if self.rows_in_batch == 0 {
+            self.data.push(b'[');
             self.first_row = index;
+        } else {
+            self.data.push(b',');
         }
         self.data.extend_from_slice(row_json);
         self.rows_in_batch += 1;
@@ -51,36 +52,38 @@ impl EventBuffer {
     }
 }
 
+/// How rows are staged.
+pub struct StageOptions<'a> {
+    pub batch_size: u64,
+    /// The operation every row is tagged with (`__op`), if any.
+    pub op: Option<&'a str>,
+}
+
+/// The first invalid row, for messages.
+#[derive(Debug, Clone)]
+pub struct FirstInvalid {
+    pub line: u64,
+    pub message: String,
+}
+
 /// What staging produced.
 pub struct Staged {
     pub events: Vec<EventRecord>,
     pub counts: RowCounts,
     pub source_hash: String,
+    pub first_invalid: Option<FirstInvalid>,
 }
 
-/// A structural problem with a row, reported in `__errors` (frictionless error shape).
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct RowError {
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    #[serde(rename = "fieldName")]
-    pub field_name: String,
-    #[serde(rename = "fieldNumber")]
-    pub field_number: usize,
-    pub cell: String,
-    pub message: String,
-}
-
-/// Stages every row of `source` into the events given (id, kind), in batches of `batch_size`.
+/// Stages every row into the events given (id, kind), in batches of `options.batch_size`.
+/// `on_row` sees the running row count and may stop staging by returning an error.
 pub fn stage(
     store: &mut Store,
-    source: &mut CsvSource,
+    rows: &mut CheckedRows,
     events: &[(String, EventKind)],
-    batch_size: u64,
-    mut on_row: impl FnMut(u64),
+    options: &StageOptions,
+    mut on_row: impl FnMut(u64) -> Result<()>,
 ) -> Result<Staged> {
-    let writer = RowWriter::new(source.headers());
-    let headers: Vec<String> = source.headers().to_vec();
+    let writer = RowWriter::new(rows.headers());
     let mut stager = Stager::new()?;
     let mut buffers: Vec<EventBuffer> = events
         .iter()
@@ -95,41 +98,48 @@ pub fn stage(
         })
         .collect();
     let mut counts = RowCounts::default();
+    let mut first_invalid = None;
     let mut row_json = Vec::with_capacity(4096);
-    let mut errors: Vec<RowError> = Vec::new();
-    while let Some((line, record)) = source.next_record()? {
+    while let Some(row) = rows.next_row()? {
         counts.total += 1;
-        let position = RowPosition {
-            index: counts.total,
-            line,
-        };
-        check_structure(&headers, record, &mut errors);
-        let valid = errors.is_empty();
+        let valid = row.valid();
         if valid {
             counts.valid += 1;
         } else {
             counts.invalid += 1;
+            if first_invalid.is_none() {
+                first_invalid = Some(FirstInvalid {
+                    line: row.line,
+                    message: row.errors[0].message.clone(),
+                });
+            }
         }
         row_json.clear();
+        let position = RowPosition {
+            index: row.index,
+            line: row.line,
+        };
+        let validator = row.validator;
         writer.write_row(
             &mut row_json,
-            record.iter(),
+            row.record.iter(),
             position,
-            &errors,
-            |_, cell, out| crate::json_out::write_json_string(out, cell),
+            row.errors,
+            options.op,
+            |column, raw, out| validator.write_cast_value(column, raw, out),
         );
         for buffer in buffers.iter_mut().filter(|b| b.kind.takes(valid)) {
             buffer.push(&row_json, position.index);
-            if buffer.rows_in_batch >= batch_size {
+            if buffer.rows_in_batch >= options.batch_size {
                 buffer.flush(store, &mut stager)?;
             }
         }
-        on_row(counts.total);
+        on_row(counts.total)?;
     }
     for buffer in &mut buffers {
         buffer.flush(store, &mut stager)?;
     }
-    counts.blank = source.blank_rows();
+    counts.blank = rows.blank_rows();
     Ok(Staged {
         events: buffers
             .into_iter()
@@ -141,33 +151,7 @@ pub fn stage(
             })
             .collect(),
         counts,
-        source_hash: source.content_hash(),
+        source_hash: rows.content_hash(),
+        first_invalid,
     })
-}
-
-/// Ragged rows: cells missing at the end or beyond the header.
-fn check_structure(headers: &[String], record: &csv::StringRecord, errors: &mut Vec<RowError>) {
-    errors.clear();
-    for (i, name) in headers.iter().enumerate().skip(record.len()) {
-        errors.push(RowError {
-            kind: "missing-cell",
-            field_name: name.clone(),
-            field_number: i + 1,
-            cell: String::new(),
-            message: format!("{name}: missing cell in column {}", i + 1),
-        });
-    }
-    for (i, cell) in record.iter().enumerate().skip(headers.len()) {
-        errors.push(RowError {
-            kind: "extra-cell",
-            field_name: String::new(),
-            field_number: i + 1,
-            cell: cell.to_string(),
-            message: format!(
-                "extra cell in column {} (the header has {})",
-                i + 1,
-                headers.len()
-            ),
-        });
-    }
 }

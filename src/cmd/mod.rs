@@ -4,3 +4,4 @@ pub mod generate;
 pub mod push;
 pub mod receive;
 pub mod secret;
+pub mod validate;

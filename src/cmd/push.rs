@@ -7,19 +7,21 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use serde_json::json;
 
-use crate::cli::PushArgs;
+use crate::cli::{PushArgs, SyncMode};
 use crate::config::{PushConfig, Signing};
 use crate::csv_source::{ByteCounter, CsvSource};
 use crate::deliver::{write_batch_body, Deliverer, DeliveryReport};
 use crate::event::new_event_id;
-use crate::exit::{DeliveryError, InterruptedError};
+use crate::exit::{DeliveryError, InterruptedError, InvalidRowsError};
+use crate::rows::CheckedRows;
 use crate::progress::Progress;
 use crate::sign::SigningKey;
-use crate::stage::{stage, Staged};
+use crate::stage::{stage, StageOptions, Staged};
 use crate::store::{NewRun, RunStatus, Store};
 
 pub fn run(args: &PushArgs, db: &Path) -> Result<()> {
     let config = PushConfig::from_args(args)?;
+    let schema = crate::schema::load_for_flag(config.schema.as_deref())?;
     crate::signals::install();
     let progress = Progress::new(config.quiet);
     let clock = Instant::now();
@@ -30,7 +32,8 @@ pub fn run(args: &PushArgs, db: &Path) -> Result<()> {
         Store::open(db)?
     };
     let counter = ByteCounter::default();
-    let mut source = CsvSource::open(&config.input, config.dialect, counter.clone())?;
+    let source = CsvSource::open(&config.input, config.dialect, counter.clone())?;
+    let mut rows = CheckedRows::new(source, schema.as_ref())?;
     let keys = if config.dry_run {
         Vec::new()
     } else {
@@ -49,6 +52,10 @@ pub fn run(args: &PushArgs, db: &Path) -> Result<()> {
         "events": config.events.iter().map(|k| k.name()).collect::<Vec<_>>(),
         "auth_header_name": config.delivery.auth_header_name,
         "signed": !keys.is_empty(),
+        "schema": config.schema,
+        "delimiter": (config.dialect.delimiter as char).to_string(),
+        "encoding": config.dialect.encoding,
+        "fail_on_invalid": config.fail_on_invalid,
     });
     let label = config.input.label();
     store.create_run(
@@ -68,7 +75,7 @@ pub fn run(args: &PushArgs, db: &Path) -> Result<()> {
     progress.start_staging(config.input.size());
     let staged = match stage_input(
         &mut store,
-        &mut source,
+        &mut rows,
         &events,
         &config,
         &progress,
@@ -87,6 +94,18 @@ pub fn run(args: &PushArgs, db: &Path) -> Result<()> {
         }
     };
     store.finish_staging(&run_id, &staged.events, &staged.counts, &staged.source_hash)?;
+
+    if config.fail_on_invalid && staged.counts.invalid > 0 {
+        progress.finish();
+        // Nothing may ever be sent for this run: drop its outbox, keep the run as a record.
+        store.reject_run(&run_id)?;
+        let first = staged.first_invalid.as_ref().expect("an invalid row was seen");
+        return Err(InvalidRowsError(format!(
+            "{}: {} invalid row(s) of {} with --fail-on-invalid; nothing sent (first: line {}: {})",
+            label, staged.counts.invalid, staged.counts.total, first.line, first.message
+        ))
+        .into());
+    }
 
     if config.dry_run {
         progress.finish();
@@ -154,16 +173,28 @@ pub fn run(args: &PushArgs, db: &Path) -> Result<()> {
 
 fn stage_input(
     store: &mut Store,
-    source: &mut CsvSource,
+    rows: &mut CheckedRows,
     events: &[(String, crate::event::EventKind)],
     config: &PushConfig,
     progress: &Progress,
     counter: &ByteCounter,
 ) -> Result<Staged> {
-    stage(store, source, events, config.batch_size, |rows| {
-        if rows % 4096 == 0 {
-            progress.staged(counter.load(Ordering::Relaxed), rows);
+    let op = match config.mode {
+        SyncMode::Upsert | SyncMode::Create | SyncMode::Delete => Some(config.mode.name()),
+        SyncMode::Append | SyncMode::Mirror => None,
+    };
+    let options = StageOptions {
+        batch_size: config.batch_size,
+        op,
+    };
+    stage(store, rows, events, &options, |n| {
+        if n % 4096 == 0 {
+            progress.staged(counter.load(Ordering::Relaxed), n);
+            if crate::signals::interrupted() {
+                return Err(InterruptedError("interrupted while staging".into()).into());
+            }
         }
+        Ok(())
     })
 }
 

@@ -41,13 +41,14 @@ impl RowWriter {
 
     /// Appends one row object. `cast` writes the JSON value of a valid row's cell; invalid rows
     /// keep their original text. Missing cells of ragged rows are null; extra cells are kept in
-    /// `__extra` so nothing in the file is lost.
+    /// `__extra` so nothing in the file is lost. `op` tags the row with `__op`.
     pub fn write_row<'a, E: Serialize>(
         &self,
         out: &mut Vec<u8>,
         cells: impl Iterator<Item = &'a str>,
         position: RowPosition,
         errors: &[E],
+        op: Option<&str>,
         mut cast: impl FnMut(usize, &str, &mut Vec<u8>),
     ) {
         let valid = errors.is_empty();
@@ -83,6 +84,10 @@ impl RowWriter {
         write_u64(out, position.index);
         out.extend_from_slice(b",\"__row\":");
         write_u64(out, position.line);
+        if let Some(op) = op {
+            out.extend_from_slice(b",\"__op\":");
+            write_json_string(out, op);
+        }
         if valid {
             out.extend_from_slice(b",\"__valid\":true,\"__errors\":[]}");
         } else {
@@ -207,13 +212,14 @@ mod tests {
             ["Zoë", "a,b\nc"].into_iter(),
             pos,
             &[],
+            Some("upsert"),
             as_strings,
         );
         let row: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(
             row,
             json!({"name": "Zoë", "note \"q\"": "a,b\nc", "__index": 3, "__row": 5,
-                   "__valid": true, "__errors": []})
+                   "__op": "upsert", "__valid": true, "__errors": []})
         );
     }
 
@@ -222,7 +228,7 @@ mod tests {
         let writer = RowWriter::new(&["a".into(), "b".into()]);
         let pos = RowPosition { index: 1, line: 2 };
         let mut out = Vec::new();
-        writer.write_row(&mut out, ["1"].into_iter(), pos, &["missing"], as_strings);
+        writer.write_row(&mut out, ["1"].into_iter(), pos, &["missing"], None, as_strings);
         let row: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(row["b"], Value::Null);
         assert_eq!(row["__valid"], false);
@@ -232,6 +238,7 @@ mod tests {
             ["1", "2", "3", "4"].into_iter(),
             pos,
             &["extra"],
+            None,
             as_strings,
         );
         let row: Value = serde_json::from_slice(&out).unwrap();
