@@ -50,7 +50,7 @@ pub struct Cli {
 pub enum Command {
     /// Stage a CSV file (or stdin) into the log, then deliver it as signed batches
     #[command(after_help = PUSH_EXAMPLES)]
-    Push(PushArgs),
+    Push(Box<PushArgs>),
     /// Validate a CSV file against a schema, without sending or logging anything
     Validate(ValidateArgs),
     /// Run a local webhook receiver that verifies signatures and prints each batch

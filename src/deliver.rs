@@ -112,15 +112,8 @@ impl Deliverer {
                 }
                 body.clear();
                 write_batch_body(store, ctx, event, &batch, &mut body)?;
-                self.deliver_batch(
-                    store,
-                    event,
-                    &batch,
-                    ctx.method,
-                    &body,
-                    progress,
-                    &mut report,
-                )?;
+                report.attempts +=
+                    self.deliver_batch(store, event, &batch, ctx.method, &body, progress)?;
                 done += 1;
                 report.batches_delivered += 1;
                 report.rows_delivered += batch.rows;
@@ -131,6 +124,7 @@ impl Deliverer {
     }
 
     /// Sends one batch until it is delivered, retries run out, or the answer is final.
+    /// Returns the attempts it took.
     fn deliver_batch(
         &self,
         store: &mut Store,
@@ -139,8 +133,7 @@ impl Deliverer {
         method: Method,
         body: &[u8],
         progress: &Progress,
-        report: &mut DeliveryReport,
-    ) -> Result<()> {
+    ) -> Result<u64> {
         // For GET the signed content is the whole query string as sent, the URL's own included.
         let body = match (method, self.url.query()) {
             (Method::Get, Some(own)) if !own.is_empty() => {
@@ -155,6 +148,7 @@ impl Deliverer {
             batch.idx, event.batch_count, event.name, batch.id
         );
         let mut retry = 0;
+        let mut attempts = 0;
         loop {
             if crate::signals::interrupted() {
                 return Err(InterruptedError(format!("interrupted before {what}")).into());
@@ -165,7 +159,7 @@ impl Deliverer {
             let exchange = self.exchange(method, headers, body.clone());
             let verdict = classify(exchange.status, exchange.retry_after);
             let delivered = verdict == Verdict::Delivered;
-            report.attempts += 1;
+            attempts += 1;
             store.record_attempt(
                 &AttemptRecord {
                     batch_id: &batch.id,
@@ -181,7 +175,7 @@ impl Deliverer {
             )?;
             let problem = describe(&exchange);
             match verdict {
-                Verdict::Delivered => return Ok(()),
+                Verdict::Delivered => return Ok(attempts),
                 Verdict::Retryable { retry_after } => {
                     retry += 1;
                     match self.retry.delay_before(retry, retry_after) {

@@ -4,8 +4,10 @@
 use anyhow::Result;
 
 use crate::event::EventKind;
+use crate::mirror::{Mirror, MirrorVerdict};
 use crate::payload::{RowPosition, RowWriter};
 use crate::rows::CheckedRows;
+use crate::schema::CellError;
 use crate::store::{EventRecord, RowCounts, Stager, Store};
 
 /// An event being filled.
@@ -81,6 +83,7 @@ pub fn stage(
     rows: &mut CheckedRows,
     events: &[(String, EventKind)],
     options: &StageOptions,
+    mut mirror: Option<&mut Mirror>,
     mut on_row: impl FnMut(u64) -> Result<()>,
 ) -> Result<Staged> {
     let writer = RowWriter::new(rows.headers());
@@ -100,9 +103,31 @@ pub fn stage(
     let mut counts = RowCounts::default();
     let mut first_invalid = None;
     let mut row_json = Vec::with_capacity(4096);
+    let mut own_errors: Vec<CellError> = Vec::new();
     while let Some(row) = rows.next_row()? {
         counts.total += 1;
-        let valid = row.valid();
+        let mut op = options.op;
+        let mut errors = row.errors;
+        if let Some(mirror) = mirror.as_deref_mut() {
+            let cells: Vec<&str> = row.record.iter().collect();
+            match mirror.classify(store, &cells, row.valid(), row.validator)? {
+                MirrorVerdict::Unchanged => {
+                    counts.unchanged += 1;
+                    counts.valid += row.valid() as u64;
+                    counts.invalid += !row.valid() as u64;
+                    on_row(counts.total)?;
+                    continue;
+                }
+                MirrorVerdict::Upsert => op = Some("upsert"),
+                MirrorVerdict::Duplicate(error) => {
+                    own_errors.clear();
+                    own_errors.extend_from_slice(row.errors);
+                    own_errors.push(error);
+                    errors = &own_errors;
+                }
+            }
+        }
+        let valid = errors.is_empty();
         if valid {
             counts.valid += 1;
         } else {
@@ -110,7 +135,7 @@ pub fn stage(
             if first_invalid.is_none() {
                 first_invalid = Some(FirstInvalid {
                     line: row.line,
-                    message: row.errors[0].message.clone(),
+                    message: errors[0].message.clone(),
                 });
             }
         }
@@ -124,8 +149,8 @@ pub fn stage(
             &mut row_json,
             row.record.iter(),
             position,
-            row.errors,
-            options.op,
+            errors,
+            op,
             |column, raw, out| validator.write_cast_value(column, raw, out),
         );
         for buffer in buffers.iter_mut().filter(|b| b.kind.takes(valid)) {
@@ -135,6 +160,27 @@ pub fn stage(
             }
         }
         on_row(counts.total)?;
+    }
+    if let Some(mirror) = mirror {
+        // Keys delivered before and absent now: one delete row each, carrying the key fields.
+        mirror.for_each_vanished(store, |store, key_json| {
+            counts.deleted += 1;
+            row_json.clear();
+            row_json.extend_from_slice(&key_json.as_bytes()[..key_json.len() - 1]);
+            if key_json.len() > 2 {
+                row_json.push(b',');
+            }
+            row_json.extend_from_slice(
+                br#""__index":null,"__row":null,"__op":"delete","__valid":true,"__errors":[]}"#,
+            );
+            for buffer in buffers.iter_mut().filter(|b| b.kind.takes(true)) {
+                buffer.push(&row_json, 0);
+                if buffer.rows_in_batch >= options.batch_size {
+                    buffer.flush(store, &mut stager)?;
+                }
+            }
+            Ok(())
+        })?;
     }
     for buffer in &mut buffers {
         buffer.flush(store, &mut stager)?;

@@ -12,16 +12,24 @@ use crate::config::{PushConfig, Signing};
 use crate::csv_source::{ByteCounter, CsvSource};
 use crate::deliver::{write_batch_body, Deliverer, DeliveryReport};
 use crate::event::new_event_id;
-use crate::exit::{DeliveryError, InterruptedError, InvalidRowsError};
-use crate::rows::CheckedRows;
+use crate::exit::{usage, DeliveryError, InterruptedError, InvalidRowsError};
+use crate::mirror::Mirror;
 use crate::progress::Progress;
+use crate::rows::CheckedRows;
 use crate::sign::SigningKey;
 use crate::stage::{stage, StageOptions, Staged};
 use crate::store::{NewRun, RunStatus, Store};
 
 pub fn run(args: &PushArgs, db: &Path) -> Result<()> {
-    let config = PushConfig::from_args(args)?;
+    let mut config = PushConfig::from_args(args)?;
     let schema = crate::schema::load_for_flag(config.schema.as_deref())?;
+    if config.mode == SyncMode::Mirror && config.key.is_empty() {
+        config.key = schema
+            .as_ref()
+            .map(|s| s.primary_key().to_vec())
+            .filter(|key| !key.is_empty())
+            .ok_or_else(|| usage("--mode mirror needs --key COL or a schema with a primaryKey"))?;
+    }
     crate::signals::install();
     let progress = Progress::new(config.quiet);
     let clock = Instant::now();
@@ -56,6 +64,9 @@ pub fn run(args: &PushArgs, db: &Path) -> Result<()> {
         "delimiter": (config.dialect.delimiter as char).to_string(),
         "encoding": config.dialect.encoding,
         "fail_on_invalid": config.fail_on_invalid,
+        "mode": config.mode.name(),
+        "sync": (config.mode == SyncMode::Mirror).then_some(&config.sync_name),
+        "key": config.key,
     });
     let label = config.input.label();
     store.create_run(
@@ -73,14 +84,7 @@ pub fn run(args: &PushArgs, db: &Path) -> Result<()> {
     )?;
 
     progress.start_staging(config.input.size());
-    let staged = match stage_input(
-        &mut store,
-        &mut rows,
-        &events,
-        &config,
-        &progress,
-        &counter,
-    ) {
+    let staged = match stage_input(&mut store, &mut rows, &events, &config, &progress, &counter) {
         Ok(staged) => staged,
         Err(err) => {
             progress.finish();
@@ -99,7 +103,10 @@ pub fn run(args: &PushArgs, db: &Path) -> Result<()> {
         progress.finish();
         // Nothing may ever be sent for this run: drop its outbox, keep the run as a record.
         store.reject_run(&run_id)?;
-        let first = staged.first_invalid.as_ref().expect("an invalid row was seen");
+        let first = staged
+            .first_invalid
+            .as_ref()
+            .expect("an invalid row was seen");
         return Err(InvalidRowsError(format!(
             "{}: {} invalid row(s) of {} with --fail-on-invalid; nothing sent (first: line {}: {})",
             label, staged.counts.invalid, staged.counts.total, first.line, first.message
@@ -125,7 +132,11 @@ pub fn run(args: &PushArgs, db: &Path) -> Result<()> {
         }
         Err(_) => (RunStatus::Failed, DeliveryReport::default()),
     };
-    store.set_run_status(&run_id, status)?;
+    if status == RunStatus::Delivered {
+        store.finish_delivered(&run_id)?;
+    } else {
+        store.set_run_status(&run_id, status)?;
+    }
     let delivered = store.delivered_batches(&run_id)?;
     let summary = json!({
         "run_id": run_id,
@@ -187,7 +198,16 @@ fn stage_input(
         batch_size: config.batch_size,
         op,
     };
-    stage(store, rows, events, &options, |n| {
+    let mut mirror = match config.mode {
+        SyncMode::Mirror => Some(Mirror::new(
+            &config.sync_name,
+            &config.run_id,
+            &config.key,
+            rows.headers(),
+        )?),
+        _ => None,
+    };
+    stage(store, rows, events, &options, mirror.as_mut(), |n| {
         if n % 4096 == 0 {
             progress.staged(counter.load(Ordering::Relaxed), n);
             if crate::signals::interrupted() {

@@ -115,7 +115,9 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
     }
     out.flush()?;
     if invalid > 0 {
-        return Err(InvalidRowsError(format!("{label}: {invalid} of {total} rows are invalid")).into());
+        return Err(
+            InvalidRowsError(format!("{label}: {invalid} of {total} rows are invalid")).into(),
+        );
     }
     Ok(())
 }

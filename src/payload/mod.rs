@@ -228,7 +228,14 @@ mod tests {
         let writer = RowWriter::new(&["a".into(), "b".into()]);
         let pos = RowPosition { index: 1, line: 2 };
         let mut out = Vec::new();
-        writer.write_row(&mut out, ["1"].into_iter(), pos, &["missing"], None, as_strings);
+        writer.write_row(
+            &mut out,
+            ["1"].into_iter(),
+            pos,
+            &["missing"],
+            None,
+            as_strings,
+        );
         let row: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(row["b"], Value::Null);
         assert_eq!(row["__valid"], false);

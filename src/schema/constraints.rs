@@ -28,9 +28,8 @@ pub struct Constraints {
     pub enumeration: Option<Vec<Constant>>,
 }
 
-/// A failed constraint: its name and what was expected (appended to the field and cell).
+/// A failed constraint: what was expected (appended to the field and cell).
 pub struct Violation {
-    pub constraint: &'static str,
     pub expected: String,
 }
 
@@ -47,7 +46,6 @@ impl Constraints {
         let Some(value) = value else {
             if self.required {
                 report(Violation {
-                    constraint: "required",
                     expected: "a value is required".into(),
                 });
             }
@@ -62,25 +60,16 @@ impl Constraints {
             };
             if let Some(min) = self.min_length.filter(|&min| len < min) {
                 let expected = format!("is shorter than the minimum length {min}");
-                report(Violation {
-                    constraint: "minLength",
-                    expected,
-                });
+                report(Violation { expected });
             }
             if let Some(max) = self.max_length.filter(|&max| len > max) {
                 let expected = format!("is longer than the maximum length {max}");
-                report(Violation {
-                    constraint: "maxLength",
-                    expected,
-                });
+                report(Violation { expected });
             }
             if let Some((text, regex)) = &self.pattern {
                 if !regex.is_match(s) {
                     let expected = format!("does not match the pattern {text:?}");
-                    report(Violation {
-                        constraint: "pattern",
-                        expected,
-                    });
+                    report(Violation { expected });
                 }
             }
         }
@@ -110,14 +99,13 @@ impl Constraints {
                 &[Ordering::Less][..],
             ),
         ];
-        for (bound, constraint, what, allowed) in bounds {
+        for (bound, _name, what, allowed) in bounds {
             if let Some(bound) = bound {
                 let ok = value
                     .compare(&bound.value)
                     .is_some_and(|o| allowed.contains(&o));
                 if !ok {
                     report(Violation {
-                        constraint,
                         expected: format!("{what} {}", bound.text),
                     });
                 }
@@ -127,10 +115,7 @@ impl Constraints {
             if !members.iter().any(|m| value.equals(&m.value)) {
                 let list: Vec<&str> = members.iter().map(|m| m.text.as_str()).collect();
                 let expected = format!("is not one of the allowed values [{}]", list.join(", "));
-                report(Violation {
-                    constraint: "enum",
-                    expected,
-                });
+                report(Violation { expected });
             }
         }
     }

@@ -76,25 +76,13 @@ pub struct Schema {
 }
 
 impl Schema {
+    #[cfg(test)]
     pub fn field_names(&self) -> Vec<&str> {
         self.fields.iter().map(|f| f.name.as_str()).collect()
     }
 
     pub fn primary_key(&self) -> &[String] {
         &self.primary_key
-    }
-
-    pub fn fields(&self) -> &[Field] {
-        &self.fields
-    }
-
-    /// The file (or name) the schema came from, as used in error messages.
-    pub fn origin(&self) -> &str {
-        &self.origin
-    }
-
-    pub fn fields_match(&self) -> FieldsMatch {
-        self.fields_match
     }
 
     fn field_index(&self, name: &str) -> Option<usize> {

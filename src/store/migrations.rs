@@ -4,7 +4,8 @@ use anyhow::{bail, Result};
 use rusqlite::Connection;
 
 /// Each entry moves the schema from version `i` to `i + 1`. Append only; never edit a shipped one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE runs (
     id            TEXT PRIMARY KEY,
     started_at    INTEGER NOT NULL,
@@ -63,7 +64,27 @@ CREATE TABLE secrets (
     secret      TEXT NOT NULL,
     created_at  INTEGER NOT NULL
 );
-"#];
+"#,
+    r#"
+-- Mirror mode: the last delivered state of each sync (key -> row hash), and the state a run will
+-- make current once it is fully delivered.
+CREATE TABLE sync_state (
+    sync      TEXT NOT NULL,
+    key_hash  BLOB NOT NULL,
+    row_hash  BLOB NOT NULL,
+    key_json  TEXT NOT NULL,
+    PRIMARY KEY (sync, key_hash)
+) WITHOUT ROWID;
+CREATE TABLE sync_pending (
+    run_id    TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    sync      TEXT NOT NULL,
+    key_hash  BLOB NOT NULL,
+    row_hash  BLOB NOT NULL,
+    key_json  TEXT NOT NULL,
+    PRIMARY KEY (run_id, key_hash)
+) WITHOUT ROWID;
+"#,
+];
 
 /// Brings the schema up to date inside one transaction per step.
 pub fn migrate(conn: &mut Connection) -> Result<()> {

@@ -4,6 +4,7 @@ mod batches;
 mod migrations;
 mod runs;
 mod secrets;
+mod sync;
 
 use std::path::Path;
 use std::time::Duration;
@@ -13,6 +14,7 @@ use rusqlite::Connection;
 
 pub use batches::{AttemptRecord, BatchRef, Stager, RESPONSE_SNIPPET_BYTES};
 pub use runs::{EventRecord, NewRun, RowCounts, RunStatus};
+pub use sync::PendingKey;
 
 /// How long a writer waits for another pulse process holding the database lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);

@@ -143,4 +143,8 @@ pub struct RowCounts {
     pub valid: u64,
     pub invalid: u64,
     pub blank: u64,
+    /// Mirror mode: rows skipped because they did not change since the last delivery.
+    pub unchanged: u64,
+    /// Mirror mode: delete rows sent for keys that disappeared.
+    pub deleted: u64,
 }

@@ -4,3 +4,4 @@ mod push;
 mod receive;
 mod retry;
 mod support;
+mod validate;
