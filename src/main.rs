@@ -27,6 +27,7 @@ use crate::cli::{Cli, Command, SecretCommand};
 use crate::exit::Exit;
 
 fn main() -> ExitCode {
+    restore_default_sigpipe();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => Exit::Success.into(),
@@ -56,6 +57,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Man { dir } => cmd::generate::man(dir),
+    }
+}
+
+/// Like other Unix tools, stop quietly when the reader of our output goes away (`pulse log |
+/// head`), instead of failing a write on every later line. The log is consistent at every
+/// commit, so stopping anywhere is safe.
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: resetting a signal's disposition to the default before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
