@@ -5,4 +5,5 @@ mod push;
 mod receive;
 mod retry;
 mod support;
+mod tls;
 mod validate;
