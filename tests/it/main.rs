@@ -1,5 +1,6 @@
 //! Integration tests: the real `pulse` binary against real loopback servers and SQLite files.
 
+mod bad_input;
 mod formats;
 mod push;
 mod receive;
