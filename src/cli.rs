@@ -101,6 +101,10 @@ pub struct PushArgs {
     #[arg(long, default_value_t = 5000, value_name = "N")]
     pub batch_size: u64,
 
+    /// Largest request body: a batch that would be larger is cut early
+    #[arg(long, default_value = "64MiB", value_name = "SIZE")]
+    pub max_body_size: String,
+
     /// Value of templateId in the payload [default: the file name without extension]
     #[arg(long, value_name = "ID")]
     pub template_id: Option<String>,
@@ -167,6 +171,10 @@ pub struct SourceArgs {
     /// Text encoding of the input
     #[arg(long, value_enum, default_value_t = Encoding::Utf8)]
     pub encoding: Encoding,
+
+    /// Largest CSV record accepted (e.g. 64MiB, 500KB)
+    #[arg(long, default_value = "64MiB", value_name = "SIZE")]
+    pub max_record_size: String,
 }
 
 #[derive(Debug, Args)]

@@ -149,6 +149,8 @@ pub struct PushConfig {
     pub delivery: DeliveryConfig,
     pub body: BodyContext,
     pub dialect: Dialect,
+    /// Largest request body; batches are cut early to stay under it.
+    pub max_body_bytes: u64,
     pub mode: SyncMode,
     /// `--key` columns for mirror mode (empty: the schema's primaryKey).
     pub key: Vec<String>,
@@ -222,6 +224,8 @@ impl PushConfig {
             key: args.key.clone(),
             sync_name,
             dialect: dialect(&args.source)?,
+            max_body_bytes: parse_size(&args.max_body_size)
+                .map_err(|e| usage(format!("--max-body-size: {e}")))?,
             dry_run: args.dry_run,
             quiet: args.quiet,
             json: args.json,
@@ -234,7 +238,42 @@ pub fn dialect(args: &SourceArgs) -> Result<Dialect> {
     Ok(Dialect {
         delimiter: parse_delimiter(&args.delimiter)?,
         encoding: args.encoding,
+        max_record_bytes: parse_size(&args.max_record_size)
+            .map_err(|e| usage(format!("--max-record-size: {e}")))?,
     })
+}
+
+/// `64MiB`, `500KB`, `1024`: a byte count (decimal and binary units; at least 1 KiB).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (digits, unit) = trimmed.split_at(split);
+    let number: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size like 64MiB"))?;
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1000,
+        "kib" | "k" => 1024,
+        "mb" => 1000 * 1000,
+        "mib" | "m" => 1024 * 1024,
+        "gb" => 1000 * 1000 * 1000,
+        "gib" | "g" => 1024 * 1024 * 1024,
+        _ => {
+            return Err(format!(
+                "{text:?}: unknown unit (use B, KB, KiB, MB, MiB, GB or GiB)"
+            ))
+        }
+    };
+    let bytes = number
+        .checked_mul(factor)
+        .ok_or_else(|| format!("{text:?} is too large"))?;
+    if bytes < 1024 {
+        return Err(format!("{text:?} is below the minimum of 1KiB"));
+    }
+    Ok(bytes)
 }
 
 /// An absolute http(s) URL.
@@ -324,6 +363,16 @@ mod tests {
         assert_eq!(parse_metadata(r#"{ "a": 1 }"#).unwrap(), r#"{"a":1}"#);
         assert!(parse_metadata("[1]").is_err());
         assert!(parse_metadata("{").is_err());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("64MiB").unwrap(), 64 * 1024 * 1024);
+        assert_eq!(parse_size("500KB").unwrap(), 500_000);
+        assert_eq!(parse_size("2048").unwrap(), 2048);
+        assert!(parse_size("12").is_err());
+        assert!(parse_size("3 parsecs").is_err());
+        assert!(parse_size("99999999999GiB").is_err());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The staging pass: read every row once, judge it, write it into the batch buffer of each event
 //! it belongs to, and store full batches in the outbox. Memory holds one batch per event.
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 
 use crate::event::EventKind;
 use crate::mirror::{Mirror, MirrorVerdict};
@@ -57,6 +57,8 @@ impl EventBuffer {
 /// How rows are staged.
 pub struct StageOptions<'a> {
     pub batch_size: u64,
+    /// A batch's rows stop growing before their JSON passes this many bytes.
+    pub max_batch_bytes: u64,
     /// The operation every row is tagged with (`__op`), if any.
     pub op: Option<&'a str>,
 }
@@ -153,7 +155,17 @@ pub fn stage(
             op,
             |column, raw, out| validator.write_cast_value(column, raw, out),
         );
+        if row_json.len() as u64 > options.max_batch_bytes {
+            bail!(
+                "line {}: this row alone is {} bytes of JSON, more than --max-body-size allows",
+                row.line,
+                row_json.len()
+            );
+        }
         for buffer in buffers.iter_mut().filter(|b| b.kind.takes(valid)) {
+            if buffer.data.len() + row_json.len() + 2 > options.max_batch_bytes as usize {
+                buffer.flush(store, &mut stager)?;
+            }
             buffer.push(&row_json, position.index);
             if buffer.rows_in_batch >= options.batch_size {
                 buffer.flush(store, &mut stager)?;

@@ -196,6 +196,10 @@ fn stage_input(
     };
     let options = StageOptions {
         batch_size: config.batch_size,
+        // Room for the envelope around the rows (ids, counts, metadata).
+        max_batch_bytes: config
+            .max_body_bytes
+            .saturating_sub(1024 + config.body.metadata.len() as u64),
         op,
     };
     let mut mirror = match config.mode {

@@ -328,3 +328,81 @@ fn a_huge_cell_streams_through() {
     assert_eq!(rows[0]["blob"].as_str().unwrap().len(), big.len());
     assert_eq!(rows[1]["blob"], "small");
 }
+
+#[test]
+fn record_and_body_limits_have_flags_and_clear_errors() {
+    let sandbox = Sandbox::new();
+    let server = TestServer::ok();
+    let big = "y".repeat(2 * 1024 * 1024);
+    let input = sandbox.write("big.csv", format!("id,blob\n1,small\n2,\"{big}\"\n"));
+    let out = sandbox
+        .pulse()
+        .args([
+            "push",
+            input.to_str().unwrap(),
+            "--url",
+            &server.url(),
+            "--no-sign",
+        ])
+        .args(["--max-record-size", "1MiB"])
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(
+        stderr.contains("big.csv: line 3") && stderr.contains("--max-record-size"),
+        "{stderr}"
+    );
+    assert!(
+        server.requests().is_empty(),
+        "nothing sent when staging fails"
+    );
+
+    // Batches are cut early to stay under --max-body-size; every row still arrives, in order.
+    let mut csv = String::from("id,text\n");
+    for i in 1..=40 {
+        csv.push_str(&format!("{i},{}\n", "z".repeat(200)));
+    }
+    let input = sandbox.write("many.csv", csv);
+    sandbox
+        .pulse()
+        .args([
+            "push",
+            input.to_str().unwrap(),
+            "--url",
+            &server.url(),
+            "--no-sign",
+        ])
+        .args(["--max-body-size", "4KiB", "--batch-size", "1000"])
+        .assert()
+        .success();
+    let requests = server.requests();
+    assert!(requests.len() > 3, "split into {} batches", requests.len());
+    assert!(requests.iter().all(|r| r.body.len() <= 4096));
+    let rows = crate::support::rows_of(&requests);
+    assert_eq!(rows.len(), 40);
+    assert!(rows
+        .iter()
+        .enumerate()
+        .all(|(i, r)| r["__index"] == i as u64 + 1));
+    assert_eq!(requests[0].json()["count"], requests.len());
+
+    // A single row larger than the body limit is refused, naming its line.
+    let input = sandbox.write("wide.csv", format!("id,text\n1,{}\n", "w".repeat(8000)));
+    let out = sandbox
+        .pulse()
+        .args([
+            "push",
+            input.to_str().unwrap(),
+            "--url",
+            &server.url(),
+            "--no-sign",
+        ])
+        .args(["--max-body-size", "4KiB"])
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(
+        stderr.contains("line 2") && stderr.contains("--max-body-size"),
+        "{stderr}"
+    );
+}
