@@ -2,7 +2,37 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::csv_source::Encoding;
+use crate::payload::{Format, Method};
+
+/// What each row means to the receiver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SyncMode {
+    /// Send rows as they are
+    Append,
+    /// Tag every row as an upsert
+    Upsert,
+    /// Tag every row as a create
+    Create,
+    /// Tag every row as a delete
+    Delete,
+    /// Send only what changed since the last delivered push: upserts and deletes
+    Mirror,
+}
+
+impl SyncMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            SyncMode::Append => "append",
+            SyncMode::Upsert => "upsert",
+            SyncMode::Create => "create",
+            SyncMode::Delete => "delete",
+            SyncMode::Mirror => "mirror",
+        }
+    }
+}
 
 /// Push CSV data into webhooks: validated, signed, delivered in order, every attempt logged.
 #[derive(Debug, Parser)]
@@ -20,7 +50,9 @@ pub struct Cli {
 pub enum Command {
     /// Stage a CSV file (or stdin) into the log, then deliver it as signed batches
     #[command(after_help = PUSH_EXAMPLES)]
-    Push(PushArgs),
+    Push(Box<PushArgs>),
+    /// Validate a CSV file against a schema, without sending or logging anything
+    Validate(ValidateArgs),
     /// Show the delivery log: recent runs, or a run, event or batch with every attempt
     #[command(after_help = LOG_EXAMPLES)]
     Log(LogArgs),
@@ -157,9 +189,16 @@ pub struct PruneArgs {
 
 #[derive(Debug, Args)]
 pub struct PushArgs {
-    /// CSV file to push, or - for stdin
-    #[arg(value_name = "FILE|-")]
-    pub input: String,
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// Which events to send, in this order: all, valid (validData), invalid (invalidData)
+    #[arg(long, default_value = "all", value_name = "LIST")]
+    pub events: String,
+
+    /// Send nothing and exit 3 when any row is invalid
+    #[arg(long)]
+    pub fail_on_invalid: bool,
 
     /// Webhook URL (http or https)
     #[arg(long, value_name = "URL")]
@@ -168,6 +207,10 @@ pub struct PushArgs {
     /// Rows per batch (one request each)
     #[arg(long, default_value_t = 5000, value_name = "N")]
     pub batch_size: u64,
+
+    /// Largest request body: a batch that would be larger is cut early
+    #[arg(long, default_value = "64MiB", value_name = "SIZE")]
+    pub max_body_size: String,
 
     /// Value of templateId in the payload [default: the file name without extension]
     #[arg(long, value_name = "ID")]
@@ -184,13 +227,29 @@ pub struct PushArgs {
     #[command(flatten)]
     pub delivery: DeliveryArgs,
 
+    /// Body layout
+    #[arg(long, value_enum, default_value_t = Format::Pulse)]
+    pub format: Format,
+
+    /// HTTP method; get sends one row per request as query parameters (formats pulse and valmi)
+    #[arg(long, value_enum, default_value_t = Method::Post)]
+    pub method: Method,
+
+    /// Sync mode: tag rows with an operation, or mirror the file against the last delivery
+    #[arg(long, value_enum, default_value_t = SyncMode::Append)]
+    pub mode: SyncMode,
+
+    /// Key column(s) for --mode mirror, comma-separated [default: the schema's primaryKey]
+    #[arg(long, value_name = "COL[,COL]", value_delimiter = ',')]
+    pub key: Vec<String>,
+
+    /// Name of the mirrored data set [default: derived from the URL and the file name]
+    #[arg(long, value_name = "NAME")]
+    pub sync: Option<String>,
+
     /// Stage and print what would be sent, without sending
     #[arg(long)]
     pub dry_run: bool,
-
-    /// Field delimiter (one ASCII character; \t for tab)
-    #[arg(long, default_value = ",", value_name = "C")]
-    pub delimiter: String,
 
     /// Print only errors
     #[arg(long, short)]
@@ -199,6 +258,48 @@ pub struct PushArgs {
     /// Print the final summary as JSON on stdout
     #[arg(long)]
     pub json: bool,
+}
+
+/// The input and how to read and check it. Shared by push and validate.
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// CSV file, or - for stdin
+    #[arg(value_name = "FILE|-")]
+    pub input: String,
+
+    /// Frictionless Table Schema (JSON) to validate rows against and cast values with
+    #[arg(long, value_name = "FILE")]
+    pub schema: Option<PathBuf>,
+
+    /// Field delimiter (one ASCII character; \t for tab)
+    #[arg(long, default_value = ",", value_name = "C")]
+    pub delimiter: String,
+
+    /// Text encoding of the input
+    #[arg(long, value_enum, default_value_t = Encoding::Utf8)]
+    pub encoding: Encoding,
+
+    /// Largest CSV record accepted (e.g. 64MiB, 500KB)
+    #[arg(long, default_value = "64MiB", value_name = "SIZE")]
+    pub max_record_size: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// Print the report as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+
+    /// Write the failing rows to FILE as CSV, with an added `errors` column
+    #[arg(long, value_name = "FILE")]
+    pub invalid_out: Option<PathBuf>,
+
+    /// How many errors to list in the human summary
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub max_errors: usize,
 }
 
 /// How requests are made: signing, headers, retries, timeouts, TLS. Shared by every command
@@ -236,7 +337,7 @@ pub struct DeliveryArgs {
     )]
     pub auth_header_value: Option<String>,
 
-    /// Retries per batch after the first try (0 disables) [default: length of the schedule]
+    /// Retries per batch after the first try (0 disables) [default: 5, or the schedule's length]
     #[arg(long, value_name = "N")]
     pub retries: Option<u32>,
 

@@ -6,12 +6,12 @@ use std::time::Duration;
 use anyhow::Result;
 use reqwest::header::{HeaderName, HeaderValue};
 
-use crate::cli::{DeliveryArgs, PushArgs};
-use crate::csv_source::{Dialect, Encoding, Input};
+use crate::cli::{DeliveryArgs, PushArgs, SourceArgs, SyncMode};
+use crate::csv_source::{Dialect, Input};
 use crate::deliver::ExtraHeader;
 use crate::event::{parse_events, EventKind};
 use crate::exit::usage;
-use crate::payload::BodyContext;
+use crate::payload::{BodyContext, Format, Method};
 use crate::retry::{parse_duration, parse_schedule, RetryPolicy};
 use crate::sign::SigningKey;
 
@@ -36,6 +36,9 @@ pub enum Signing {
     Generated,
     Unsigned,
 }
+
+/// Retries when `--retries` is not given (or the schedule's length, if longer).
+const DEFAULT_RETRIES: u32 = 5;
 
 /// Checked settings for sending: shared by push, resend and resume.
 pub struct DeliveryConfig {
@@ -67,7 +70,9 @@ impl DeliveryConfig {
         let schedule = parse_schedule(&args.retry_schedule)
             .map_err(|e| usage(format!("--retry-schedule: {e}")))?;
         let retry = RetryPolicy {
-            max_retries: args.retries.unwrap_or(schedule.len() as u32),
+            max_retries: args
+                .retries
+                .unwrap_or(DEFAULT_RETRIES.max(schedule.len() as u32)),
             schedule,
             max_retry_after: parse_duration(&args.max_retry_after)
                 .map_err(|e| usage(format!("--max-retry-after: {e}")))?,
@@ -133,13 +138,23 @@ fn auth_header(name: &str, value: &str) -> Result<ExtraHeader> {
 
 /// Checked settings of `pulse push`.
 pub struct PushConfig {
+    pub run_id: String,
     pub input: Input,
     pub url: reqwest::Url,
     pub batch_size: u64,
     pub events: Vec<EventKind>,
+    pub schema: Option<PathBuf>,
+    pub fail_on_invalid: bool,
     pub delivery: DeliveryConfig,
     pub body: BodyContext,
     pub dialect: Dialect,
+    /// Largest request body; batches are cut early to stay under it.
+    pub max_body_bytes: u64,
+    pub mode: SyncMode,
+    /// `--key` columns for mirror mode (empty: the schema's primaryKey).
+    pub key: Vec<String>,
+    /// The mirror state's name.
+    pub sync_name: String,
     pub dry_run: bool,
     pub quiet: bool,
     pub json: bool,
@@ -150,7 +165,7 @@ impl PushConfig {
         if args.batch_size == 0 {
             return Err(usage("--batch-size must be at least 1"));
         }
-        let input = Input::parse(&args.input);
+        let input = Input::parse(&args.source.input);
         let template_id = args.template_id.clone().unwrap_or_else(|| match &input {
             Input::Stdin => "stdin".to_string(),
             Input::File(path) => path
@@ -158,26 +173,106 @@ impl PushConfig {
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "data".into()),
         });
+        let url = parse_url(&args.url)?;
+        let one_row_per_request = args.format == Format::Valmi || args.method == Method::Get;
+        if args.method == Method::Get && !matches!(args.format, Format::Pulse | Format::Valmi) {
+            return Err(usage("--method get works with --format pulse or valmi"));
+        }
+        if args.mode != SyncMode::Mirror && (!args.key.is_empty() || args.sync.is_some()) {
+            return Err(usage("--key and --sync only apply to --mode mirror"));
+        }
+        let file_name = match &input {
+            Input::Stdin => "-".to_string(),
+            Input::File(path) => path
+                .file_name()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        };
+        let sync_name = args
+            .sync
+            .clone()
+            .unwrap_or_else(|| format!("{url} {file_name}"));
+        // valmi and GET carry one row per request: each row is its own batch in the outbox.
+        let batch_size = if one_row_per_request {
+            1
+        } else {
+            args.batch_size
+        };
+        let run_id = format!("run_{}", ulid::Ulid::new());
         Ok(PushConfig {
+            run_id: run_id.clone(),
             input,
-            url: parse_url(&args.url)?,
-            batch_size: args.batch_size,
-            events: parse_events("all")?,
+            url,
+            batch_size,
+            events: parse_events(&args.events)?,
+            schema: args.source.schema.clone(),
+            fail_on_invalid: args.fail_on_invalid,
             delivery: DeliveryConfig::from_args(&args.delivery)?,
             body: BodyContext {
                 template_id,
                 user_id: args.user_id.clone(),
                 metadata: parse_metadata(&args.metadata)?,
+                format: args.format,
+                method: args.method,
+                mode: args.mode.name().to_string(),
+                file_name,
+                run_id,
+                batch_size,
             },
-            dialect: Dialect {
-                delimiter: parse_delimiter(&args.delimiter)?,
-                encoding: Encoding::Utf8,
-            },
+            mode: args.mode,
+            key: args.key.clone(),
+            sync_name,
+            dialect: dialect(&args.source)?,
+            max_body_bytes: parse_size(&args.max_body_size)
+                .map_err(|e| usage(format!("--max-body-size: {e}")))?,
             dry_run: args.dry_run,
             quiet: args.quiet,
             json: args.json,
         })
     }
+}
+
+/// How to read the input.
+pub fn dialect(args: &SourceArgs) -> Result<Dialect> {
+    Ok(Dialect {
+        delimiter: parse_delimiter(&args.delimiter)?,
+        encoding: args.encoding,
+        max_record_bytes: parse_size(&args.max_record_size)
+            .map_err(|e| usage(format!("--max-record-size: {e}")))?,
+    })
+}
+
+/// `64MiB`, `500KB`, `1024`: a byte count (decimal and binary units; at least 1 KiB).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (digits, unit) = trimmed.split_at(split);
+    let number: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size like 64MiB"))?;
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1000,
+        "kib" | "k" => 1024,
+        "mb" => 1000 * 1000,
+        "mib" | "m" => 1024 * 1024,
+        "gb" => 1000 * 1000 * 1000,
+        "gib" | "g" => 1024 * 1024 * 1024,
+        _ => {
+            return Err(format!(
+                "{text:?}: unknown unit (use B, KB, KiB, MB, MiB, GB or GiB)"
+            ))
+        }
+    };
+    let bytes = number
+        .checked_mul(factor)
+        .ok_or_else(|| format!("{text:?} is too large"))?;
+    if bytes < 1024 {
+        return Err(format!("{text:?} is below the minimum of 1KiB"));
+    }
+    Ok(bytes)
 }
 
 /// An absolute http(s) URL.
@@ -287,6 +382,16 @@ mod tests {
         assert_eq!(parse_metadata(r#"{ "a": 1 }"#).unwrap(), r#"{"a":1}"#);
         assert!(parse_metadata("[1]").is_err());
         assert!(parse_metadata("{").is_err());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("64MiB").unwrap(), 64 * 1024 * 1024);
+        assert_eq!(parse_size("500KB").unwrap(), 500_000);
+        assert_eq!(parse_size("2048").unwrap(), 2048);
+        assert!(parse_size("12").is_err());
+        assert!(parse_size("3 parsecs").is_err());
+        assert!(parse_size("99999999999GiB").is_err());
     }
 
     #[test]

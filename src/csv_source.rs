@@ -70,16 +70,37 @@ impl Input {
 pub struct Dialect {
     pub delimiter: u8,
     pub encoding: Encoding,
+    /// Largest record accepted, in bytes: one bad file must not exhaust memory.
+    pub max_record_bytes: u64,
 }
+
+/// Default `--max-record-size`.
+pub const DEFAULT_MAX_RECORD_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The CSV reader's own buffer: the tap may run this far ahead of the record being parsed.
+const READ_AHEAD: u64 = 256 * 1024;
 
 impl Default for Dialect {
     fn default() -> Self {
         Dialect {
             delimiter: b',',
             encoding: Encoding::Utf8,
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
         }
     }
 }
+
+/// The tap's signal that the record being read is larger than allowed.
+#[derive(Debug)]
+struct RecordTooLarge;
+
+impl std::fmt::Display for RecordTooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("record too large")
+    }
+}
+
+impl std::error::Error for RecordTooLarge {}
 
 /// Bytes read so far, shared with the progress bar.
 pub type ByteCounter = Arc<AtomicU64>;
@@ -95,6 +116,7 @@ pub struct CsvSource {
     /// Line where the next record would start if no blank line came before it.
     expected_line: u64,
     blank_rows: u64,
+    max_record_bytes: u64,
     tap: Arc<Mutex<TapState>>,
 }
 
@@ -106,7 +128,10 @@ impl CsvSource {
             Input::Stdin => Box::new(io::stdin()),
             Input::File(path) => Box::new(open_file(path)?),
         };
-        let state = Arc::new(Mutex::new(TapState::default()));
+        let state = Arc::new(Mutex::new(TapState {
+            max_record_bytes: dialect.max_record_bytes,
+            ..TapState::default()
+        }));
         let tap = Tap {
             inner,
             counter,
@@ -127,6 +152,7 @@ impl CsvSource {
             encoding: dialect.encoding,
             expected_line: 1,
             blank_rows: 0,
+            max_record_bytes: dialect.max_record_bytes,
             tap: state,
         };
         source.read_header()?;
@@ -183,11 +209,12 @@ impl CsvSource {
     /// How many bytes were read so far and their hash, taken together.
     pub fn read_so_far(&self) -> (u64, String) {
         let state = self.tap.lock().expect("tap lock");
-        (state.bytes, format_hash(state.hasher.digest128()))
+        (state.read, format_hash(state.hasher.digest128()))
     }
 
-    /// The next non-blank record and the line it starts on, or None at the end.
-    pub fn next_record(&mut self) -> Result<Option<(u64, &StringRecord)>> {
+    /// Moves to the next non-blank record (see `record`) and returns the line it starts on, or
+    /// None at the end.
+    pub fn advance(&mut self) -> Result<Option<u64>> {
         loop {
             let Some(line) = self.next_raw()? else {
                 return Ok(None);
@@ -197,16 +224,30 @@ impl CsvSource {
                 continue;
             }
             self.decode(line)?;
-            return Ok(Some((line, &self.text)));
+            return Ok(Some(line));
         }
+    }
+
+    /// The record `advance` moved to.
+    pub fn record(&self) -> &StringRecord {
+        &self.text
     }
 
     /// Reads the next raw record into `self.raw`, counting skipped empty lines.
     fn next_raw(&mut self) -> Result<Option<u64>> {
-        let more = self
-            .reader
-            .read_byte_record(&mut self.raw)
-            .with_context(|| format!("{}: cannot read CSV", self.label))?;
+        let more = match self.reader.read_byte_record(&mut self.raw) {
+            Ok(more) => more,
+            Err(err) if is_too_large(&err) => bail!(
+                "{}: line {}: a record is larger than --max-record-size ({} bytes); raise the limit if the file is right",
+                self.label,
+                self.expected_line,
+                self.max_record_bytes
+            ),
+            Err(err) => {
+                return Err(err).with_context(|| format!("{}: cannot read CSV", self.label));
+            }
+        };
+        self.tap.lock().expect("tap lock").record_start = self.reader.position().byte();
         if !more {
             return Ok(None);
         }
@@ -288,6 +329,15 @@ pub fn prefix_hash(path: &Path, len: u64) -> io::Result<Option<String>> {
     Ok((total == len).then(|| format_hash(hasher.digest128())))
 }
 
+fn is_too_large(err: &csv::Error) -> bool {
+    match err.kind() {
+        csv::ErrorKind::Io(io) => io
+            .get_ref()
+            .is_some_and(|inner| inner.is::<RecordTooLarge>()),
+        _ => false,
+    }
+}
+
 fn open_file(path: &Path) -> Result<File> {
     let meta =
         std::fs::metadata(path).with_context(|| format!("{}: cannot open", path.display()))?;
@@ -307,7 +357,11 @@ struct Tap {
 
 #[derive(Default)]
 struct TapState {
-    bytes: u64,
+    /// Bytes read from the input.
+    read: u64,
+    /// Where the record being parsed starts.
+    record_start: u64,
+    max_record_bytes: u64,
     hasher: xxhash_rust::xxh3::Xxh3,
     lines: LineIndex,
 }
@@ -317,7 +371,10 @@ impl Read for Tap {
         let n = self.inner.read(buf)?;
         self.counter.fetch_add(n as u64, Ordering::Relaxed);
         let mut state = self.state.lock().expect("tap lock");
-        state.bytes += n as u64;
+        state.read += n as u64;
+        if state.read - state.record_start > state.max_record_bytes + READ_AHEAD {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, RecordTooLarge));
+        }
         state.hasher.update(&buf[..n]);
         state.lines.scan(&buf[..n]);
         Ok(n)
@@ -373,7 +430,7 @@ mod tests {
         let input = Input::File(path.clone());
         let mut source =
             CsvSource::open(&input, Dialect::default(), ByteCounter::default()).unwrap();
-        while source.next_record().unwrap().is_some() {}
+        while source.advance().unwrap().is_some() {}
         let (bytes, hash) = source.read_so_far();
         assert_eq!(bytes, 12);
         assert_eq!(prefix_hash(&path, bytes).unwrap(), Some(hash));

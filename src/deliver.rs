@@ -10,7 +10,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, RETRY_AF
 
 use crate::config::DeliveryConfig;
 use crate::exit::{usage, DeliveryError, InterruptedError};
-use crate::payload::{write_body_prefix, write_body_suffix, BatchHeader, BodyContext};
+use crate::payload::{write_request, BatchHeader, BodyContext, Method};
 use crate::progress::Progress;
 use crate::retry::{classify, parse_retry_after, RetryPolicy, Verdict};
 use crate::sign::{signature_header, SigningKey};
@@ -66,13 +66,18 @@ impl Deliverer {
         if let Some(path) = &config.cacert {
             let pem = std::fs::read(path)
                 .with_context(|| format!("--cacert {}: cannot read", path.display()))?;
-            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
-                usage(format!(
-                    "--cacert {}: not a PEM certificate ({e})",
-                    path.display()
-                ))
-            })?;
-            builder = builder.add_root_certificate(cert);
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .ok()
+                .filter(|certs| !certs.is_empty())
+                .ok_or_else(|| {
+                    usage(format!(
+                        "--cacert {}: no PEM certificate in it",
+                        path.display()
+                    ))
+                })?;
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
         }
         if config.insecure {
             eprintln!("pulse: warning: --insecure: TLS certificates are NOT verified");
@@ -117,7 +122,8 @@ impl Deliverer {
                 }
                 body.clear();
                 write_batch_body(store, ctx, event, &batch, &mut body)?;
-                self.deliver_batch(store, event, &batch, &body, progress, &mut report)?;
+                report.attempts +=
+                    self.deliver_batch(store, event, &batch, ctx.method, &body, progress)?;
                 done += 1;
                 report.batches_delivered += 1;
                 report.rows_delivered += batch.rows;
@@ -141,7 +147,8 @@ impl Deliverer {
         for (done, (event, batch)) in batches.iter().enumerate() {
             body.clear();
             write_batch_body(store, ctx, event, batch, &mut body)?;
-            self.deliver_batch(store, event, batch, &body, progress, report)?;
+            report.attempts +=
+                self.deliver_batch(store, event, batch, ctx.method, &body, progress)?;
             report.batches_delivered += 1;
             report.rows_delivered += batch.rows;
             progress.delivered(done as u64 + 1, report.rows_delivered);
@@ -150,32 +157,42 @@ impl Deliverer {
     }
 
     /// Sends one batch until it is delivered, retries run out, or the answer is final.
+    /// Returns the attempts it took.
     fn deliver_batch(
         &self,
         store: &mut Store,
         event: &EventRecord,
         batch: &BatchRef,
+        method: Method,
         body: &[u8],
         progress: &Progress,
-        report: &mut DeliveryReport,
-    ) -> Result<()> {
-        let body = bytes::Bytes::copy_from_slice(body);
+    ) -> Result<u64> {
+        // For GET the signed content is the whole query string as sent, the URL's own included.
+        let body = match (method, self.url.query()) {
+            (Method::Get, Some(own)) if !own.is_empty() => {
+                let mut joined = format!("{own}&").into_bytes();
+                joined.extend_from_slice(body);
+                bytes::Bytes::from(joined)
+            }
+            _ => bytes::Bytes::copy_from_slice(body),
+        };
         let what = format!(
             "batch {}/{} of event {} ({})",
             batch.idx, event.batch_count, event.name, batch.id
         );
         let mut retry = 0;
+        let mut attempts = 0;
         loop {
             if crate::signals::interrupted() {
                 return Err(InterruptedError(format!("interrupted before {what}")).into());
             }
             let started_at = crate::store::now_ms();
             let clock = Instant::now();
-            let (headers, logged_headers) = self.request_headers(&batch.id, &body);
-            let exchange = self.exchange(headers, body.clone());
+            let (headers, logged_headers) = self.request_headers(&batch.id, method, &body);
+            let exchange = self.exchange(method, headers, body.clone());
             let verdict = classify(exchange.status, exchange.retry_after);
             let delivered = verdict == Verdict::Delivered;
-            report.attempts += 1;
+            attempts += 1;
             store.record_attempt(
                 &AttemptRecord {
                     batch_id: &batch.id,
@@ -191,7 +208,7 @@ impl Deliverer {
             )?;
             let problem = describe(&exchange);
             match verdict {
-                Verdict::Delivered => return Ok(()),
+                Verdict::Delivered => return Ok(attempts),
                 Verdict::Retryable { retry_after } => {
                     retry += 1;
                     match self.retry.delay_before(retry, retry_after) {
@@ -244,7 +261,12 @@ impl Deliverer {
     }
 
     /// The request headers, and their JSON for the log with secret values redacted.
-    fn request_headers(&self, webhook_id: &str, body: &[u8]) -> (HeaderMap, String) {
+    fn request_headers(
+        &self,
+        webhook_id: &str,
+        method: Method,
+        body: &[u8],
+    ) -> (HeaderMap, String) {
         let mut headers = HeaderMap::new();
         let mut logged = serde_json::Map::new();
         let mut add = |name: HeaderName, value: HeaderValue, secret: bool| {
@@ -256,11 +278,13 @@ impl Deliverer {
             logged.insert(name.as_str().to_string(), shown.into());
             headers.insert(name, value);
         };
-        add(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-            false,
-        );
+        if method == Method::Post {
+            add(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+                false,
+            );
+        }
         add(
             USER_AGENT,
             HeaderValue::from_static(concat!("pulse/", env!("CARGO_PKG_VERSION"))),
@@ -294,13 +318,17 @@ impl Deliverer {
         (headers, serde_json::Value::Object(logged).to_string())
     }
 
-    fn exchange(&self, headers: HeaderMap, body: bytes::Bytes) -> Exchange {
-        let sent = self
-            .client
-            .post(self.url.clone())
-            .headers(headers)
-            .body(body)
-            .send();
+    /// One request: POST with `content` as the body, or GET with `content` as the whole query.
+    fn exchange(&self, method: Method, headers: HeaderMap, content: bytes::Bytes) -> Exchange {
+        let request = match method {
+            Method::Post => self.client.post(self.url.clone()).body(content),
+            Method::Get => {
+                let mut url = self.url.clone();
+                url.set_query(Some(&String::from_utf8_lossy(&content)));
+                self.client.get(url)
+            }
+        };
+        let sent = request.headers(headers).send();
         let response = match sent {
             Ok(response) => response,
             Err(err) => {
@@ -341,7 +369,8 @@ impl Deliverer {
     }
 }
 
-/// Builds the exact body of a stored batch: the same bytes on every attempt, resend and resume.
+/// Builds the exact body (or GET query) of a stored batch: the same bytes on every attempt,
+/// resend and resume.
 pub fn write_batch_body(
     store: &Store,
     ctx: &BodyContext,
@@ -350,15 +379,16 @@ pub fn write_batch_body(
     out: &mut Vec<u8>,
 ) -> Result<()> {
     let header = BatchHeader {
+        batch_id: &batch.id,
         event_id: &event.id,
         event_name: &event.name,
         index: batch.idx,
         count: event.batch_count,
         total_rows: event.total_rows,
     };
-    write_body_prefix(out, ctx, &header);
-    store.load_payload(&batch.id, out)?;
-    write_body_suffix(out, ctx);
+    let mut data = Vec::new();
+    store.load_payload(&batch.id, &mut data)?;
+    write_request(ctx, &header, &data, out);
     Ok(())
 }
 

@@ -8,12 +8,15 @@ mod deliver;
 mod event;
 mod exit;
 mod json_out;
+mod mirror;
 mod payload;
 mod progress;
 mod retry;
+mod rows;
 mod run_lock;
 mod run_options;
 mod runner;
+mod schema;
 mod sign;
 mod signals;
 mod stage;
@@ -28,6 +31,7 @@ use crate::cli::{Cli, Command, SecretCommand};
 use crate::exit::Exit;
 
 fn main() -> ExitCode {
+    restore_default_sigpipe();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => Exit::Success.into(),
@@ -44,6 +48,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Push(args) => cmd::push::run(args, &config::db_path(cli.db.clone())?),
+        Command::Validate(args) => cmd::validate::run(args),
         Command::Log(args) => cmd::log::run(args, &config::db_path(cli.db.clone())?),
         Command::Resend(args) => cmd::resend::run(args, &config::db_path(cli.db.clone())?),
         Command::Resume(args) => cmd::resume::run(args, &config::db_path(cli.db.clone())?),
@@ -60,6 +65,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Man { dir } => cmd::generate::man(dir),
+    }
+}
+
+/// Like other Unix tools, stop quietly when the reader of our output goes away (`pulse log |
+/// head`), instead of failing a write on every later line. The log is consistent at every
+/// commit, so stopping anywhere is safe.
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: resetting a signal's disposition to the default before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

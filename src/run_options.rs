@@ -4,8 +4,10 @@
 
 use std::path::PathBuf;
 
+use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
 
+use crate::cli::SyncMode;
 use crate::csv_source::{Dialect, Encoding};
 use crate::payload::BodyContext;
 
@@ -38,6 +40,18 @@ pub struct RunOptions {
     pub headers: Vec<String>,
     /// Absolute path of the input file, to restage it from any directory; none for stdin.
     pub source_path: Option<PathBuf>,
+    /// The `--schema` file, absolute.
+    pub schema: Option<PathBuf>,
+    /// Refuse the run (send nothing) when a row is invalid.
+    pub fail_on_invalid: bool,
+    /// The sync mode's name (`append`, `upsert`, `create`, `delete`, `mirror`).
+    pub mode: String,
+    /// Mirror mode: the sync's name (read by the store when the run is delivered) and key columns.
+    pub sync: Option<String>,
+    pub key: Vec<String>,
+    /// `--max-record-size` and `--max-body-size`, in bytes.
+    pub max_record_bytes: Option<u64>,
+    pub max_body_bytes: Option<u64>,
     /// The CSV delimiter, stored as a one-character string (a number is accepted too).
     #[serde(
         deserialize_with = "lenient_delimiter",
@@ -59,6 +73,13 @@ impl Default for RunOptions {
             signing: None,
             headers: Vec::new(),
             source_path: None,
+            schema: None,
+            fail_on_invalid: false,
+            mode: "append".into(),
+            sync: None,
+            key: Vec::new(),
+            max_record_bytes: None,
+            max_body_bytes: None,
             delimiter: b',',
             encoding: "utf8".into(),
         }
@@ -96,7 +117,15 @@ impl RunOptions {
         Ok(Dialect {
             delimiter: self.delimiter,
             encoding,
+            max_record_bytes: self
+                .max_record_bytes
+                .unwrap_or(crate::csv_source::DEFAULT_MAX_RECORD_BYTES),
         })
+    }
+
+    pub fn sync_mode(&self) -> anyhow::Result<SyncMode> {
+        SyncMode::from_str(&self.mode, true)
+            .map_err(|_| anyhow::anyhow!("the stored sync mode {:?} is unknown", self.mode))
     }
 }
 
@@ -133,13 +162,15 @@ mod tests {
     fn old_and_foreign_fields_are_read_leniently() {
         let json = r#"{"batch_size":10,"body":{"template_id":"t","user_id":null,"metadata":"{}"},
             "events":["all"],"auth_header_name":"Authorization","signed":true,
-            "schema":"s.json","format":"pulse"}"#;
+            "schema":"s.json","mode":"mirror","sync":"x","key":["id"],"unknown":1}"#;
         let options = RunOptions::parse("run_1", json).unwrap();
         assert_eq!(options.batch_size, 10);
         assert_eq!(options.body.template_id, "t");
         assert_eq!(options.signing_source(), SigningSource::Generated);
         assert_eq!(options.delimiter, b',');
         assert_eq!(options.dialect().unwrap().encoding, Encoding::Utf8);
+        assert_eq!(options.sync_mode().unwrap(), SyncMode::Mirror);
+        assert_eq!(options.schema, Some(PathBuf::from("s.json")));
         let other = RunOptions::parse("r", r#"{"delimiter":59,"encoding":"windows-1252"}"#);
         let other = other.unwrap();
         assert_eq!(other.delimiter, b';');

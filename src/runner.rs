@@ -8,49 +8,91 @@ use anyhow::Result;
 use serde_json::json;
 
 use crate::cli::DeliveryArgs;
+use crate::cli::SyncMode;
 use crate::config::{parse_headers, DeliveryConfig, Signing};
-use crate::csv_source::{ByteCounter, CsvSource};
+use crate::csv_source::ByteCounter;
 use crate::deliver::{Deliverer, DeliveryReport};
 use crate::event::EventKind;
-use crate::exit::{DeliveryError, InterruptedError};
+use crate::exit::{DeliveryError, InterruptedError, InvalidRowsError};
+use crate::mirror::Mirror;
 use crate::payload::BodyContext;
 use crate::progress::Progress;
+use crate::rows::CheckedRows;
 use crate::run_options::{RunOptions, SigningSource};
 use crate::sign::SigningKey;
-use crate::stage::{stage, Staged};
+use crate::stage::{stage, StageOptions, Staged};
 use crate::store::{EventRecord, RowCounts, RunStatus, Store};
 
-/// What to stage into which run.
+/// What to stage into which run, and how.
 pub struct Staging<'a> {
     pub run_id: &'a str,
+    /// The input as messages name it.
+    pub label: &'a str,
     /// Event ids (kept across restaging) and kinds, in delivery order.
     pub events: &'a [(String, EventKind)],
-    pub batch_size: u64,
+    pub options: StageOptions<'a>,
+    /// Mirror mode: the sync's name and its key columns.
+    pub mirror: Option<(&'a str, &'a [String])>,
+    /// Refuse the whole run when a row is invalid.
+    pub fail_on_invalid: bool,
     /// Stdin cannot be read twice, so a run stopped while staging it cannot be resumed.
     pub stdin: bool,
 }
 
-/// Stages `source` into the run and marks it staged. On failure or Ctrl-C the run is marked
-/// failed or interrupted and the error says whether `pulse resume` can continue it.
+/// The stage options of a sync mode: which `__op` rows carry, and room for the envelope.
+pub fn stage_options(
+    batch_size: u64,
+    max_body_bytes: u64,
+    mode: SyncMode,
+    metadata_len: usize,
+) -> StageOptions<'static> {
+    let op = match mode {
+        SyncMode::Upsert | SyncMode::Create | SyncMode::Delete => Some(mode.name()),
+        SyncMode::Append | SyncMode::Mirror => None,
+    };
+    StageOptions {
+        batch_size,
+        // Room for the envelope around the rows (ids, counts, metadata).
+        max_batch_bytes: max_body_bytes.saturating_sub(1024 + metadata_len as u64),
+        op,
+    }
+}
+
+/// Stages `rows` into the run and marks it staged. On failure or Ctrl-C the run is marked
+/// failed or interrupted and the error says whether `pulse resume` can continue it; with
+/// `fail_on_invalid`, an invalid row refuses the run so that nothing of it is ever sent.
 pub fn stage_run(
     store: &mut Store,
     plan: &Staging,
-    source: &mut CsvSource,
+    rows: &mut CheckedRows,
     counter: &ByteCounter,
     size: Option<u64>,
     progress: &Progress,
 ) -> Result<Staged> {
     progress.start_staging(size);
-    let result = stage(store, source, plan.events, plan.batch_size, |rows| {
-        // An atomic load per row: cheap, and Ctrl-C stops staging within one row.
-        if crate::signals::interrupted() {
-            return Err(InterruptedError("interrupted while staging".into()).into());
-        }
-        if rows % 4096 == 0 {
-            progress.staged(counter.load(Ordering::Relaxed), rows);
-        }
-        Ok(())
-    });
+    let result = plan
+        .mirror
+        .map(|(sync, key)| Mirror::new(sync, plan.run_id, key, rows.headers()))
+        .transpose()
+        .and_then(|mut mirror| {
+            stage(
+                store,
+                rows,
+                plan.events,
+                &plan.options,
+                mirror.as_mut(),
+                |n| {
+                    // An atomic load per row: cheap, and Ctrl-C stops staging within one row.
+                    if crate::signals::interrupted() {
+                        return Err(InterruptedError("interrupted while staging".into()).into());
+                    }
+                    if n % 4096 == 0 {
+                        progress.staged(counter.load(Ordering::Relaxed), n);
+                    }
+                    Ok(())
+                },
+            )
+        });
     let staged = match result {
         Ok(staged) => staged,
         Err(err) => {
@@ -82,6 +124,20 @@ pub fn stage_run(
         &staged.counts,
         &staged.source_hash,
     )?;
+    if plan.fail_on_invalid && staged.counts.invalid > 0 {
+        progress.finish();
+        // Nothing may ever be sent for this run: drop its outbox, keep the run as a record.
+        store.reject_run(plan.run_id)?;
+        let first = staged
+            .first_invalid
+            .as_ref()
+            .expect("an invalid row was seen");
+        return Err(InvalidRowsError(format!(
+            "{}: {} invalid row(s) of {} with --fail-on-invalid; nothing sent (first: line {}: {})",
+            plan.label, staged.counts.invalid, staged.counts.total, first.line, first.message
+        ))
+        .into());
+    }
     Ok(staged)
 }
 
@@ -118,7 +174,12 @@ pub fn deliver_run(
         }
         Err(_) => (RunStatus::Failed, DeliveryReport::default()),
     };
-    store.set_run_status(run.run_id, status)?;
+    if status == RunStatus::Delivered {
+        // For a mirror run this also makes its state current, in the same transaction.
+        store.finish_delivered(run.run_id)?;
+    } else {
+        store.set_run_status(run.run_id, status)?;
+    }
     let delivered = store.delivered_batches(run.run_id)?;
     let url = crate::config::shown_url(run.url.as_str());
     if run.json {

@@ -1,11 +1,13 @@
 //! The staging pass: read every row once, judge it, write it into the batch buffer of each event
 //! it belongs to, and store full batches in the outbox. Memory holds one batch per event.
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 
-use crate::csv_source::CsvSource;
 use crate::event::EventKind;
+use crate::mirror::{Mirror, MirrorVerdict};
 use crate::payload::{RowPosition, RowWriter};
+use crate::rows::CheckedRows;
+use crate::schema::CellError;
 use crate::store::{EventRecord, RowCounts, Stager, Store};
 
 /// An event being filled.
@@ -21,10 +23,11 @@ struct EventBuffer {
 
 impl EventBuffer {
     fn push(&mut self, row_json: &[u8], index: u64) {
-        self.data
-            .push(if self.rows_in_batch == 0 { b'[' } else { b',' });
         if self.rows_in_batch == 0 {
+            self.data.push(b'[');
             self.first_row = index;
+        } else {
+            self.data.push(b',');
         }
         self.data.extend_from_slice(row_json);
         self.rows_in_batch += 1;
@@ -51,38 +54,41 @@ impl EventBuffer {
     }
 }
 
+/// How rows are staged.
+pub struct StageOptions<'a> {
+    pub batch_size: u64,
+    /// A batch's rows stop growing before their JSON passes this many bytes.
+    pub max_batch_bytes: u64,
+    /// The operation every row is tagged with (`__op`), if any.
+    pub op: Option<&'a str>,
+}
+
+/// The first invalid row, for messages.
+#[derive(Debug, Clone)]
+pub struct FirstInvalid {
+    pub line: u64,
+    pub message: String,
+}
+
 /// What staging produced.
 pub struct Staged {
     pub events: Vec<EventRecord>,
     pub counts: RowCounts,
     pub source_hash: String,
+    pub first_invalid: Option<FirstInvalid>,
 }
 
-/// A structural problem with a row, reported in `__errors` (frictionless error shape).
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct RowError {
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    #[serde(rename = "fieldName")]
-    pub field_name: String,
-    #[serde(rename = "fieldNumber")]
-    pub field_number: usize,
-    pub cell: String,
-    pub message: String,
-}
-
-/// Stages every row of `source` into the events given (id, kind), in batches of `batch_size`.
-/// `on_row` sees the row count after each row; its error (an interruption) stops staging, leaving
-/// only whole batches behind.
+/// Stages every row into the events given (id, kind), in batches of `options.batch_size`.
+/// `on_row` sees the running row count and may stop staging by returning an error.
 pub fn stage(
     store: &mut Store,
-    source: &mut CsvSource,
+    rows: &mut CheckedRows,
     events: &[(String, EventKind)],
-    batch_size: u64,
+    options: &StageOptions,
+    mut mirror: Option<&mut Mirror>,
     mut on_row: impl FnMut(u64) -> Result<()>,
 ) -> Result<Staged> {
-    let writer = RowWriter::new(source.headers());
-    let headers: Vec<String> = source.headers().to_vec();
+    let writer = RowWriter::new(rows.headers());
     let mut stager = Stager::new()?;
     let mut buffers: Vec<EventBuffer> = events
         .iter()
@@ -97,43 +103,105 @@ pub fn stage(
         })
         .collect();
     let mut counts = RowCounts::default();
+    let mut first_invalid = None;
     let mut row_json = Vec::with_capacity(4096);
-    let mut errors: Vec<RowError> = Vec::new();
-    while let Some((line, record)) = source.next_record()? {
+    let mut own_errors: Vec<CellError> = Vec::new();
+    while let Some(row) = rows.next_row()? {
         counts.total += 1;
-        let position = RowPosition {
-            index: counts.total,
-            line,
-        };
-        check_structure(&headers, record, &mut errors);
+        let mut op = options.op;
+        let mut errors = row.errors;
+        if let Some(mirror) = mirror.as_deref_mut() {
+            let cells: Vec<&str> = row.record.iter().collect();
+            match mirror.classify(store, &cells, row.valid(), row.validator)? {
+                MirrorVerdict::Unchanged => {
+                    counts.unchanged += 1;
+                    counts.valid += row.valid() as u64;
+                    counts.invalid += !row.valid() as u64;
+                    on_row(counts.total)?;
+                    continue;
+                }
+                MirrorVerdict::Upsert => op = Some("upsert"),
+                MirrorVerdict::Duplicate(error) => {
+                    own_errors.clear();
+                    own_errors.extend_from_slice(row.errors);
+                    own_errors.push(error);
+                    errors = &own_errors;
+                }
+            }
+        }
         let valid = errors.is_empty();
         if valid {
             counts.valid += 1;
         } else {
             counts.invalid += 1;
+            if first_invalid.is_none() {
+                first_invalid = Some(FirstInvalid {
+                    line: row.line,
+                    message: errors[0].message.clone(),
+                });
+            }
         }
         row_json.clear();
+        let position = RowPosition {
+            index: row.index,
+            line: row.line,
+        };
+        let validator = row.validator;
         writer.write_row(
             &mut row_json,
-            record.iter(),
+            row.record.iter(),
             position,
-            &errors,
-            |_, cell, out| crate::json_out::write_json_string(out, cell),
+            errors,
+            op,
+            |column, raw, out| validator.write_cast_value(column, raw, out),
         );
+        if row_json.len() as u64 > options.max_batch_bytes {
+            bail!(
+                "line {}: this row alone is {} bytes of JSON, more than --max-body-size allows",
+                row.line,
+                row_json.len()
+            );
+        }
         for buffer in buffers.iter_mut().filter(|b| b.kind.takes(valid)) {
+            if buffer.data.len() + row_json.len() + 2 > options.max_batch_bytes as usize {
+                stager.source_mark = Some(rows.read_so_far());
+                buffer.flush(store, &mut stager)?;
+            }
             buffer.push(&row_json, position.index);
-            if buffer.rows_in_batch >= batch_size {
-                stager.source_mark = Some(source.read_so_far());
+            if buffer.rows_in_batch >= options.batch_size {
+                stager.source_mark = Some(rows.read_so_far());
                 buffer.flush(store, &mut stager)?;
             }
         }
         on_row(counts.total)?;
     }
-    stager.source_mark = Some(source.read_so_far());
+    // The whole input is read: later batches record all of it as staged.
+    stager.source_mark = Some(rows.read_so_far());
+    if let Some(mirror) = mirror {
+        // Keys delivered before and absent now: one delete row each, carrying the key fields.
+        mirror.for_each_vanished(store, |store, key_json| {
+            counts.deleted += 1;
+            row_json.clear();
+            row_json.extend_from_slice(&key_json.as_bytes()[..key_json.len() - 1]);
+            if key_json.len() > 2 {
+                row_json.push(b',');
+            }
+            row_json.extend_from_slice(
+                br#""__index":null,"__row":null,"__op":"delete","__valid":true,"__errors":[]}"#,
+            );
+            for buffer in buffers.iter_mut().filter(|b| b.kind.takes(true)) {
+                buffer.push(&row_json, 0);
+                if buffer.rows_in_batch >= options.batch_size {
+                    buffer.flush(store, &mut stager)?;
+                }
+            }
+            Ok(())
+        })?;
+    }
     for buffer in &mut buffers {
         buffer.flush(store, &mut stager)?;
     }
-    counts.blank = source.blank_rows();
+    counts.blank = rows.blank_rows();
     Ok(Staged {
         events: buffers
             .into_iter()
@@ -145,33 +213,7 @@ pub fn stage(
             })
             .collect(),
         counts,
-        source_hash: source.content_hash(),
+        source_hash: rows.content_hash(),
+        first_invalid,
     })
-}
-
-/// Ragged rows: cells missing at the end or beyond the header.
-fn check_structure(headers: &[String], record: &csv::StringRecord, errors: &mut Vec<RowError>) {
-    errors.clear();
-    for (i, name) in headers.iter().enumerate().skip(record.len()) {
-        errors.push(RowError {
-            kind: "missing-cell",
-            field_name: name.clone(),
-            field_number: i + 1,
-            cell: String::new(),
-            message: format!("{name}: missing cell in column {}", i + 1),
-        });
-    }
-    for (i, cell) in record.iter().enumerate().skip(headers.len()) {
-        errors.push(RowError {
-            kind: "extra-cell",
-            field_name: String::new(),
-            field_number: i + 1,
-            cell: cell.to_string(),
-            message: format!(
-                "extra cell in column {} (the header has {})",
-                i + 1,
-                headers.len()
-            ),
-        });
-    }
 }

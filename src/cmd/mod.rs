@@ -8,3 +8,4 @@ pub mod receive;
 pub mod resend;
 pub mod resume;
 pub mod secret;
+pub mod validate;

@@ -5,21 +5,31 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use crate::cli::PushArgs;
+use crate::cli::{PushArgs, SyncMode};
 use crate::config::{PushConfig, Signing};
 use crate::csv_source::{ByteCounter, CsvSource, Input};
 use crate::deliver::{write_batch_body, Deliverer};
 use crate::event::new_event_id;
+use crate::exit::usage;
 use crate::progress::Progress;
+use crate::rows::CheckedRows;
 use crate::run_lock::RunLock;
 use crate::run_options::{encoding_name, RunOptions, SigningSource};
-use crate::runner::{deliver_run, stage_run, Delivery, Staging};
+use crate::runner::{deliver_run, stage_options, stage_run, Delivery, Staging};
 use crate::sign::SigningKey;
 use crate::stage::Staged;
 use crate::store::{NewRun, Store};
 
 pub fn run(args: &PushArgs, db: &Path) -> Result<()> {
-    let config = PushConfig::from_args(args)?;
+    let mut config = PushConfig::from_args(args)?;
+    let schema = crate::schema::load_for_flag(config.schema.as_deref())?;
+    if config.mode == SyncMode::Mirror && config.key.is_empty() {
+        config.key = schema
+            .as_ref()
+            .map(|s| s.primary_key().to_vec())
+            .filter(|key| !key.is_empty())
+            .ok_or_else(|| usage("--mode mirror needs --key COL or a schema with a primaryKey"))?;
+    }
     crate::signals::install();
     let progress = Progress::new(config.quiet);
     let clock = Instant::now();
@@ -30,14 +40,15 @@ pub fn run(args: &PushArgs, db: &Path) -> Result<()> {
         Store::open(db)?
     };
     let counter = ByteCounter::default();
-    let mut source = CsvSource::open(&config.input, config.dialect, counter.clone())?;
+    let source = CsvSource::open(&config.input, config.dialect, counter.clone())?;
+    let mut rows = CheckedRows::new(source, schema.as_ref())?;
     let keys = if config.dry_run {
         Vec::new()
     } else {
         signing_keys(&config.delivery.signing, config.url.as_str(), &store)?
     };
 
-    let run_id = format!("run_{}", ulid::Ulid::new());
+    let run_id = config.run_id.clone();
     // Held from before the run exists until pulse exits, so `resume` never picks this run up.
     let _lock = if config.dry_run {
         None
@@ -67,14 +78,23 @@ pub fn run(args: &PushArgs, db: &Path) -> Result<()> {
 
     let plan = Staging {
         run_id: &run_id,
+        label: &label,
         events: &events,
-        batch_size: config.batch_size,
+        options: stage_options(
+            config.batch_size,
+            config.max_body_bytes,
+            config.mode,
+            config.body.metadata.len(),
+        ),
+        mirror: (config.mode == SyncMode::Mirror)
+            .then_some((config.sync_name.as_str(), config.key.as_slice())),
+        fail_on_invalid: config.fail_on_invalid,
         stdin: matches!(config.input, Input::Stdin),
     };
     let staged = stage_run(
         &mut store,
         &plan,
-        &mut source,
+        &mut rows,
         &counter,
         config.input.size(),
         &progress,
@@ -102,6 +122,7 @@ pub fn run(args: &PushArgs, db: &Path) -> Result<()> {
 /// What the run records so that resend and resume rebuild the same bodies, read the input the
 /// same way, and sign and authenticate the same way. Never a secret or an auth value.
 fn run_options(args: &PushArgs, config: &PushConfig, keys: &[SigningKey]) -> RunOptions {
+    let absolute = |path: &Path| std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     RunOptions {
         body: config.body.clone(),
         batch_size: config.batch_size,
@@ -116,8 +137,15 @@ fn run_options(args: &PushArgs, config: &PushConfig, keys: &[SigningKey]) -> Run
         headers: args.delivery.headers.clone(),
         source_path: match &config.input {
             Input::Stdin => None,
-            Input::File(path) => std::path::absolute(path).ok(),
+            Input::File(path) => Some(absolute(path)),
         },
+        schema: config.schema.as_deref().map(absolute),
+        fail_on_invalid: config.fail_on_invalid,
+        mode: config.mode.name().to_string(),
+        sync: (config.mode == SyncMode::Mirror).then(|| config.sync_name.clone()),
+        key: config.key.clone(),
+        max_record_bytes: Some(config.dialect.max_record_bytes),
+        max_body_bytes: Some(config.max_body_bytes),
         delimiter: config.dialect.delimiter,
         encoding: encoding_name(config.dialect.encoding),
     }

@@ -16,7 +16,7 @@ use crate::progress::Progress;
 use crate::run_lock::RunLock;
 use crate::run_options::RunOptions;
 use crate::runner::stored_run_deliverer;
-use crate::store::{BatchRef, EventRecord, IdRef, RunStatus, Store};
+use crate::store::{BatchRef, EventRecord, IdRef, Store};
 
 pub fn run(args: &ResendArgs, db: &Path) -> Result<()> {
     let url_flag = args.url.as_deref().map(parse_url).transpose()?;
@@ -63,7 +63,8 @@ pub fn run(args: &ResendArgs, db: &Path) -> Result<()> {
         let now = store.run(&run_id)?;
         if let Some(now) = now.filter(|r| r.status != "delivered") {
             if now.batches_total > 0 && now.batches_delivered == now.batches_total {
-                store.set_run_status(&run_id, RunStatus::Delivered)?;
+                // As at the end of a push: a mirror run's state becomes current too.
+                store.finish_delivered(&run_id)?;
             }
         }
     }

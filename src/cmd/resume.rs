@@ -7,15 +7,18 @@ use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use crate::cli::ResumeArgs;
+use crate::cli::{ResumeArgs, SyncMode};
 use crate::config::DeliveryConfig;
 use crate::csv_source::{prefix_hash, ByteCounter, CsvSource, Input};
 use crate::event::EventKind;
 use crate::exit::usage;
 use crate::progress::Progress;
+use crate::rows::CheckedRows;
 use crate::run_lock::RunLock;
 use crate::run_options::RunOptions;
-use crate::runner::{deliver_run, stage_run, stored_run_deliverer, Delivery, Staging};
+use crate::runner::{
+    deliver_run, stage_options, stage_run, stored_run_deliverer, Delivery, Staging,
+};
 use crate::store::{IdRef, RunRow, Store};
 
 pub fn run(args: &ResumeArgs, db: &Path) -> Result<()> {
@@ -152,20 +155,34 @@ fn restage(
                 .ok_or_else(|| anyhow!("{}: unknown stored event {:?}", run.id, e.name))
         })
         .collect::<Result<Vec<_>>>()?;
-    let dialect = options
-        .dialect()
-        .with_context(|| format!("{} cannot be resumed", run.id))?;
+    let cannot = |err: anyhow::Error| err.context(format!("{} cannot be resumed", run.id));
+    let dialect = options.dialect().map_err(cannot)?;
+    let mode = options.sync_mode().map_err(cannot)?;
+    let schema = crate::schema::load_for_flag(options.schema.as_deref()).map_err(cannot)?;
     let input = Input::File(path);
     let counter = ByteCounter::default();
-    let mut source = CsvSource::open(&input, dialect, counter.clone())?;
+    let source = CsvSource::open(&input, dialect, counter.clone())?;
+    let mut rows = CheckedRows::new(source, schema.as_ref())?;
     store.reset_staging(&run.id)?;
     let plan = Staging {
         run_id: &run.id,
+        label: &run.source,
         events: &events,
-        batch_size: options.batch_size.max(1),
+        options: stage_options(
+            options.batch_size.max(1),
+            options.max_body_bytes.unwrap_or(u64::MAX),
+            mode,
+            options.body.metadata.len(),
+        ),
+        mirror: match (mode, options.sync.as_deref()) {
+            (SyncMode::Mirror, Some(sync)) => Some((sync, options.key.as_slice())),
+            (SyncMode::Mirror, None) => bail!("{}: mirror run without a stored sync name", run.id),
+            _ => None,
+        },
+        fail_on_invalid: options.fail_on_invalid,
         stdin: false,
     };
-    stage_run(store, &plan, &mut source, &counter, input.size(), progress)
+    stage_run(store, &plan, &mut rows, &counter, input.size(), progress)
 }
 
 /// Refuses a file whose size differs from when the run started, or whose bytes staged before

@@ -59,6 +59,8 @@ fn run_row(r: &Row) -> rusqlite::Result<RunRow> {
             valid: r.get::<_, i64>(10)? as u64,
             invalid: r.get::<_, i64>(11)? as u64,
             blank: r.get::<_, i64>(12)? as u64,
+            // Mirror counts are reported by push; the log does not keep them.
+            ..RowCounts::default()
         },
         staged_bytes: u(13)?,
         staged_hash: r.get(14)?,

@@ -65,7 +65,26 @@ CREATE TABLE secrets (
     created_at  INTEGER NOT NULL
 );
 "#,
-    // 2: a checkpoint of the input read so far while staging (bytes and their hash), so a run
+    r#"
+-- Mirror mode: the last delivered state of each sync (key -> row hash), and the state a run will
+-- make current once it is fully delivered.
+CREATE TABLE sync_state (
+    sync      TEXT NOT NULL,
+    key_hash  BLOB NOT NULL,
+    row_hash  BLOB NOT NULL,
+    key_json  TEXT NOT NULL,
+    PRIMARY KEY (sync, key_hash)
+) WITHOUT ROWID;
+CREATE TABLE sync_pending (
+    run_id    TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    sync      TEXT NOT NULL,
+    key_hash  BLOB NOT NULL,
+    row_hash  BLOB NOT NULL,
+    key_json  TEXT NOT NULL,
+    PRIMARY KEY (run_id, key_hash)
+) WITHOUT ROWID;
+"#,
+    // 3: a checkpoint of the input read so far while staging (bytes and their hash), so a run
     // killed while staging is restaged only from an unchanged file; an index for `log --since`
     // and `prune`.
     r#"

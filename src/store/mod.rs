@@ -5,6 +5,7 @@ mod history;
 mod migrations;
 mod runs;
 mod secrets;
+mod sync;
 mod upkeep;
 
 use std::path::Path;
@@ -16,6 +17,7 @@ use rusqlite::Connection;
 pub use batches::{AttemptRecord, BatchRef, Stager, RESPONSE_SNIPPET_BYTES};
 pub use history::{AttemptRow, BatchRow, IdRef, RunRow, UndeliveredBatch};
 pub use runs::{EventRecord, NewRun, RowCounts, RunStatus};
+pub use sync::PendingKey;
 
 /// How long a writer waits for another pulse process holding the database lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);

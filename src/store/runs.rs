@@ -121,6 +121,21 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Marks a run `invalid` (refused by --fail-on-invalid) and drops its outbox, so no resume
+    /// or resend can ever send it.
+    pub fn reject_run(&mut self, run_id: &str) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM events WHERE run_id = ?1", [run_id])?;
+        tx.execute(
+            "UPDATE runs SET status = 'invalid', finished_at = ?2 WHERE id = ?1",
+            params![run_id, now_ms()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
 /// Row counts of a staged run.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct RowCounts {
@@ -128,4 +143,8 @@ pub struct RowCounts {
     pub valid: u64,
     pub invalid: u64,
     pub blank: u64,
+    /// Mirror mode: rows skipped because they did not change since the last delivery.
+    pub unchanged: u64,
+    /// Mirror mode: delete rows sent for keys that disappeared.
+    pub deleted: u64,
 }

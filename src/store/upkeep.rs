@@ -33,6 +33,8 @@ impl Store {
             "UPDATE events SET total_rows = 0, batch_count = 0 WHERE run_id = ?1",
             [run_id],
         )?;
+        // A mirror run's future state is recomputed by staging again.
+        tx.execute("DELETE FROM sync_pending WHERE run_id = ?1", [run_id])?;
         tx.execute(
             "UPDATE runs SET status = ?2, finished_at = NULL, staged_bytes = NULL,
                  staged_hash = NULL, rows_total = 0, rows_valid = 0, rows_invalid = 0,

@@ -1,9 +1,14 @@
 //! Integration tests: the real `pulse` binary against real loopback servers and SQLite files.
 
+mod bad_input;
+mod formats;
 mod log;
 mod prune;
 mod push;
 mod receive;
 mod resend;
 mod resume;
+mod retry;
 mod support;
+mod tls;
+mod validate;

@@ -1,7 +1,12 @@
 //! JSON bodies: rows written straight into the batch buffer at staging, and the envelope
 //! (`id`, `index`, `count`, ...) wrapped around a stored batch at send time, once totals are known.
 
+mod formats;
+mod query;
+
 use serde::{Deserialize, Serialize};
+
+pub use formats::write_request;
 
 use crate::json_out::{write_json_string, write_u64};
 
@@ -36,13 +41,14 @@ impl RowWriter {
 
     /// Appends one row object. `cast` writes the JSON value of a valid row's cell; invalid rows
     /// keep their original text. Missing cells of ragged rows are null; extra cells are kept in
-    /// `__extra` so nothing in the file is lost.
+    /// `__extra` so nothing in the file is lost. `op` tags the row with `__op`.
     pub fn write_row<'a, E: Serialize>(
         &self,
         out: &mut Vec<u8>,
         cells: impl Iterator<Item = &'a str>,
         position: RowPosition,
         errors: &[E],
+        op: Option<&str>,
         mut cast: impl FnMut(usize, &str, &mut Vec<u8>),
     ) {
         let valid = errors.is_empty();
@@ -78,6 +84,10 @@ impl RowWriter {
         write_u64(out, position.index);
         out.extend_from_slice(b",\"__row\":");
         write_u64(out, position.line);
+        if let Some(op) = op {
+            out.extend_from_slice(b",\"__op\":");
+            write_json_string(out, op);
+        }
         if valid {
             out.extend_from_slice(b",\"__valid\":true,\"__errors\":[]}");
         } else {
@@ -88,20 +98,78 @@ impl RowWriter {
     }
 }
 
+/// Body layouts: `pulse` (Pulter-compatible) and the shapes of hosted importers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    #[default]
+    Pulse,
+    Impler,
+    Flatfile,
+    Valmi,
+}
+
+/// HTTP method: POST with a JSON body, or GET with the row flattened into the query string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    #[default]
+    Post,
+    Get,
+}
+
 /// The run-wide parts of every body, stored with the run so resend and resume rebuild the same
 /// bytes.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BodyContext {
     pub template_id: String,
     pub user_id: Option<String>,
     /// A JSON object, compact.
     pub metadata: String,
+    #[serde(default)]
+    pub format: Format,
+    #[serde(default)]
+    pub method: Method,
+    /// The sync mode (`append`, `upsert`, ...), sent as valmi's `_sync_mode`.
+    #[serde(default = "default_mode")]
+    pub mode: String,
+    /// The input's file name, sent as impler's `fileName`.
+    #[serde(default)]
+    pub file_name: String,
+    /// The run id, sent as impler's `uploadId`.
+    #[serde(default)]
+    pub run_id: String,
+    /// Rows per batch, sent as impler's `chunkSize`.
+    #[serde(default)]
+    pub batch_size: u64,
+}
+
+fn default_mode() -> String {
+    "append".into()
+}
+
+/// For stored runs that lack a body context (read leniently by resend and resume).
+impl Default for BodyContext {
+    fn default() -> Self {
+        BodyContext {
+            template_id: String::new(),
+            user_id: None,
+            metadata: "{}".into(),
+            format: Format::default(),
+            method: Method::default(),
+            mode: default_mode(),
+            file_name: String::new(),
+            run_id: String::new(),
+            batch_size: 0,
+        }
+    }
 }
 
 /// Identifies a batch within its event.
 #[derive(Debug, Clone, Copy)]
 pub struct BatchHeader<'a> {
+    /// The batch id (the webhook-id).
+    pub batch_id: &'a str,
     pub event_id: &'a str,
     pub event_name: &'a str,
     pub index: u64,
@@ -110,7 +178,7 @@ pub struct BatchHeader<'a> {
 }
 
 /// Everything of a `pulse` body before `data`'s array.
-pub fn write_body_prefix(out: &mut Vec<u8>, ctx: &BodyContext, batch: &BatchHeader) {
+fn write_body_prefix(out: &mut Vec<u8>, ctx: &BodyContext, batch: &BatchHeader) {
     out.extend_from_slice(b"{\"id\":");
     write_json_string(out, batch.event_id);
     out.extend_from_slice(b",\"templateId\":");
@@ -127,7 +195,7 @@ pub fn write_body_prefix(out: &mut Vec<u8>, ctx: &BodyContext, batch: &BatchHead
 }
 
 /// Everything of a `pulse` body after `data`'s array.
-pub fn write_body_suffix(out: &mut Vec<u8>, ctx: &BodyContext) {
+fn write_body_suffix(out: &mut Vec<u8>, ctx: &BodyContext) {
     out.extend_from_slice(b",\"user\":");
     match &ctx.user_id {
         Some(id) => {
@@ -161,13 +229,14 @@ mod tests {
             ["Zoë", "a,b\nc"].into_iter(),
             pos,
             &[],
+            Some("upsert"),
             as_strings,
         );
         let row: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(
             row,
             json!({"name": "Zoë", "note \"q\"": "a,b\nc", "__index": 3, "__row": 5,
-                   "__valid": true, "__errors": []})
+                   "__op": "upsert", "__valid": true, "__errors": []})
         );
     }
 
@@ -176,7 +245,14 @@ mod tests {
         let writer = RowWriter::new(&["a".into(), "b".into()]);
         let pos = RowPosition { index: 1, line: 2 };
         let mut out = Vec::new();
-        writer.write_row(&mut out, ["1"].into_iter(), pos, &["missing"], as_strings);
+        writer.write_row(
+            &mut out,
+            ["1"].into_iter(),
+            pos,
+            &["missing"],
+            None,
+            as_strings,
+        );
         let row: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(row["b"], Value::Null);
         assert_eq!(row["__valid"], false);
@@ -186,36 +262,10 @@ mod tests {
             ["1", "2", "3", "4"].into_iter(),
             pos,
             &["extra"],
+            None,
             as_strings,
         );
         let row: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(row["__extra"], json!(["3", "4"]));
-    }
-
-    #[test]
-    fn body_wraps_data() {
-        let ctx = BodyContext {
-            template_id: "customers".into(),
-            user_id: Some("u_42".into()),
-            metadata: r#"{"k":1}"#.into(),
-        };
-        let header = BatchHeader {
-            event_id: "evt_1",
-            event_name: "all",
-            index: 2,
-            count: 3,
-            total_rows: 12,
-        };
-        let mut out = Vec::new();
-        write_body_prefix(&mut out, &ctx, &header);
-        out.extend_from_slice(b"[]");
-        write_body_suffix(&mut out, &ctx);
-        let body: Value = serde_json::from_slice(&out).unwrap();
-        assert_eq!(
-            body,
-            json!({"id": "evt_1", "templateId": "customers", "index": 2, "count": 3,
-                   "totalRows": 12, "event_name": "all", "data": [],
-                   "user": {"id": "u_42"}, "metadata": {"k": 1}})
-        );
     }
 }

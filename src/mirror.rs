@@ -1,0 +1,174 @@
+//! `--mode mirror`: compare each row with the last delivered state of the same sync by key, so
+//! only new and changed rows go out (as upserts) and vanished keys go out as deletes.
+
+use std::collections::HashSet;
+
+use anyhow::Result;
+use xxhash_rust::xxh3::Xxh3;
+
+use crate::exit::usage;
+use crate::json_out::write_json_string;
+use crate::schema::{CellError, RowValidator};
+use crate::store::{PendingKey, Store};
+
+/// Pending keys are written in chunks of this many, each chunk in one transaction.
+const PENDING_CHUNK: usize = 5000;
+
+/// What mirror mode makes of one row.
+pub enum MirrorVerdict {
+    /// New or changed since the last delivery: send as an upsert.
+    Upsert,
+    /// Same as delivered last time: skip.
+    Unchanged,
+    /// Its key appeared earlier in this file: an invalid row.
+    Duplicate(CellError),
+}
+
+/// Mirror bookkeeping of one run.
+pub struct Mirror {
+    sync: String,
+    run_id: String,
+    key_columns: Vec<usize>,
+    key_names: Vec<String>,
+    /// Keys seen in this file (fixed-size hashes, 16 bytes a row), to find duplicates.
+    seen: HashSet<u128>,
+    pending: Vec<PendingKey>,
+}
+
+impl Mirror {
+    /// `keys` are column names; each must be in the header.
+    pub fn new(sync: &str, run_id: &str, keys: &[String], headers: &[String]) -> Result<Mirror> {
+        let key_columns = keys
+            .iter()
+            .map(|key| {
+                headers.iter().position(|h| h == key).ok_or_else(|| {
+                    usage(format!(
+                        "--key {key:?} is not a column of the input (columns: {})",
+                        headers.join(", ")
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Mirror {
+            sync: sync.to_string(),
+            run_id: run_id.to_string(),
+            key_columns,
+            key_names: keys.to_vec(),
+            seen: HashSet::new(),
+            pending: Vec::new(),
+        })
+    }
+
+    /// Judges a row against the delivered state and notes it for this run's future state.
+    pub fn classify(
+        &mut self,
+        store: &mut Store,
+        cells: &[&str],
+        valid: bool,
+        validator: &RowValidator,
+    ) -> Result<MirrorVerdict> {
+        let key_hash = self.key_hash(cells);
+        if !self.seen.insert(u128::from_le_bytes(key_hash)) {
+            let values: Vec<&str> = self.key_columns.iter().map(|&c| cell(cells, c)).collect();
+            return Ok(MirrorVerdict::Duplicate(CellError {
+                kind: "primary-key",
+                field_name: self.key_names.join(","),
+                field_number: self.key_columns[0] + 1,
+                cell: values.join(","),
+                message: format!(
+                    "key ({}) = ({}) appears more than once in the file",
+                    self.key_names.join(", "),
+                    values.join(", ")
+                ),
+            }));
+        }
+        let row_hash = row_hash(cells);
+        let before = store.delivered_row_hash(&self.sync, &key_hash)?;
+        self.pending.push(PendingKey {
+            key_hash,
+            row_hash,
+            key_json: self.key_json(cells, valid, validator),
+        });
+        if self.pending.len() >= PENDING_CHUNK {
+            self.flush(store)?;
+        }
+        Ok(if before == Some(row_hash) {
+            MirrorVerdict::Unchanged
+        } else {
+            MirrorVerdict::Upsert
+        })
+    }
+
+    /// Writes the noted keys to the log.
+    pub fn flush(&mut self, store: &mut Store) -> Result<()> {
+        if !self.pending.is_empty() {
+            store.add_pending_keys(&self.run_id, &self.sync, &self.pending)?;
+            self.pending.clear();
+        }
+        Ok(())
+    }
+
+    /// Calls `emit` with the key object (JSON) of every delivered key this file no longer has,
+    /// a page at a time so memory stays bounded.
+    pub fn for_each_vanished(
+        &mut self,
+        store: &mut Store,
+        mut emit: impl FnMut(&mut Store, &str) -> Result<()>,
+    ) -> Result<()> {
+        self.flush(store)?;
+        let mut after = Vec::new();
+        loop {
+            let page = store.vanished_keys(&self.sync, &self.run_id, &after, 1000)?;
+            let Some((last, _)) = page.last() else {
+                return Ok(());
+            };
+            after = last.clone();
+            for (_, key_json) in &page {
+                emit(store, key_json)?;
+            }
+        }
+    }
+
+    fn key_hash(&self, cells: &[&str]) -> [u8; 16] {
+        let mut hasher = Xxh3::new();
+        for &column in &self.key_columns {
+            let text = cell(cells, column);
+            hasher.update(&(text.len() as u64).to_le_bytes());
+            hasher.update(text.as_bytes());
+        }
+        hasher.digest128().to_le_bytes()
+    }
+
+    /// The key fields as a JSON object: cast values for valid rows, text otherwise.
+    fn key_json(&self, cells: &[&str], valid: bool, validator: &RowValidator) -> String {
+        let mut out = vec![b'{'];
+        for (i, (&column, name)) in self.key_columns.iter().zip(&self.key_names).enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_json_string(&mut out, name);
+            out.push(b':');
+            if valid {
+                validator.write_cast_value(column, cell(cells, column), &mut out);
+            } else {
+                write_json_string(&mut out, cell(cells, column));
+            }
+        }
+        out.push(b'}');
+        String::from_utf8(out).expect("JSON is UTF-8")
+    }
+}
+
+fn cell<'a>(cells: &[&'a str], column: usize) -> &'a str {
+    cells.get(column).copied().unwrap_or("")
+}
+
+/// A stable hash of a row's cells (length-prefixed, so cell boundaries count).
+fn row_hash(cells: &[&str]) -> [u8; 16] {
+    let mut hasher = Xxh3::new();
+    for text in cells {
+        hasher.update(&(text.len() as u64).to_le_bytes());
+        hasher.update(text.as_bytes());
+    }
+    hasher.digest128().to_le_bytes()
+}

@@ -1,0 +1,92 @@
+//! Checked rows: the CSV source and the schema validator together, shared by `push` (staging)
+//! and `validate`. Blank rows are skipped and counted here, ragged rows become invalid rows.
+
+use anyhow::Result;
+use csv::StringRecord;
+
+use crate::csv_source::CsvSource;
+use crate::schema::{CellError, RowValidator, Schema};
+
+/// One data row after checking.
+pub struct CheckedRow<'a> {
+    /// 1-based position among data rows.
+    pub index: u64,
+    /// Line where the record starts (the header is line 1).
+    pub line: u64,
+    pub record: &'a StringRecord,
+    /// Empty when the row is valid.
+    pub errors: &'a [CellError],
+    pub validator: &'a RowValidator,
+}
+
+impl CheckedRow<'_> {
+    pub fn valid(&self) -> bool {
+        self.errors.is_empty()
+    }
+}
+
+/// Streams checked rows out of a CSV source.
+pub struct CheckedRows {
+    source: CsvSource,
+    validator: RowValidator,
+    errors: Vec<CellError>,
+    index: u64,
+    /// Rows whose every cell is a missing value (beyond the empty lines the source skips).
+    blank_by_schema: u64,
+}
+
+impl CheckedRows {
+    /// Pairs the source's header with the schema (or, without one, checks only structure).
+    pub fn new(source: CsvSource, schema: Option<&Schema>) -> Result<CheckedRows> {
+        let validator = RowValidator::new(schema, source.headers())?;
+        Ok(CheckedRows {
+            source,
+            validator,
+            errors: Vec::new(),
+            index: 0,
+            blank_by_schema: 0,
+        })
+    }
+
+    pub fn headers(&self) -> &[String] {
+        self.source.headers()
+    }
+
+    /// Blank rows skipped so far.
+    pub fn blank_rows(&self) -> u64 {
+        self.source.blank_rows() + self.blank_by_schema
+    }
+
+    pub fn content_hash(&self) -> String {
+        self.source.content_hash()
+    }
+
+    /// Input bytes read so far and their hash (see `CsvSource::read_so_far`).
+    pub fn read_so_far(&self) -> (u64, String) {
+        self.source.read_so_far()
+    }
+
+    /// The next non-blank row, checked.
+    pub fn next_row(&mut self) -> Result<Option<CheckedRow<'_>>> {
+        loop {
+            let Some(line) = self.source.advance()? else {
+                return Ok(None);
+            };
+            // A small per-row vector of slices: the validator works on &[&str].
+            let cells: Vec<&str> = self.source.record().iter().collect();
+            if self.validator.is_blank_row(&cells) {
+                self.blank_by_schema += 1;
+                continue;
+            }
+            self.validator.check_row(&cells, &mut self.errors);
+            self.index += 1;
+            return Ok(Some(CheckedRow {
+                index: self.index,
+                line,
+                record: self.source.record(),
+                errors: &self.errors,
+                validator: &self.validator,
+            }));
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! Field constraints (`required`, `minLength`, ..., `enum`) and their checks on cast values.
+
+use std::cmp::Ordering;
+
+use regex::Regex;
+
+use super::types::Value;
+
+/// A bound or enum member: the cast value and the schema's own spelling for messages.
+#[derive(Debug, Clone)]
+pub struct Constant {
+    pub value: Value<'static>,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Constraints {
+    pub required: bool,
+    pub unique: bool,
+    pub min_length: Option<usize>,
+    pub max_length: Option<usize>,
+    /// The pattern as written, and its compiled whole-value form.
+    pub pattern: Option<(String, Regex)>,
+    pub minimum: Option<Constant>,
+    pub maximum: Option<Constant>,
+    pub exclusive_minimum: Option<Constant>,
+    pub exclusive_maximum: Option<Constant>,
+    pub enumeration: Option<Vec<Constant>>,
+}
+
+/// A failed constraint: what was expected (appended to the field and cell).
+pub struct Violation {
+    pub expected: String,
+}
+
+impl Constraints {
+    /// Compiles a pattern the way frictionless does: `^{pattern}$` matched from the start.
+    /// Wrapping in `\A(?:...)` keeps Python's precedence for a top-level `|`.
+    pub fn compile_pattern(pattern: &str) -> Result<Regex, regex::Error> {
+        Regex::new(&format!(r"\A(?:^{pattern}$)"))
+    }
+
+    /// Checks a cell that cast cleanly (`None` = a missing value), in frictionless' order,
+    /// reporting every failed constraint.
+    pub fn check(&self, value: Option<&Value>, mut report: impl FnMut(Violation)) {
+        let Some(value) = value else {
+            if self.required {
+                report(Violation {
+                    expected: "a value is required".into(),
+                });
+            }
+            return;
+        };
+        if let Value::Str(s) = value {
+            // Counted in characters like Python's len(), and only when a length is constrained.
+            let len = if self.min_length.is_some() || self.max_length.is_some() {
+                s.chars().count()
+            } else {
+                0
+            };
+            if let Some(min) = self.min_length.filter(|&min| len < min) {
+                let expected = format!("is shorter than the minimum length {min}");
+                report(Violation { expected });
+            }
+            if let Some(max) = self.max_length.filter(|&max| len > max) {
+                let expected = format!("is longer than the maximum length {max}");
+                report(Violation { expected });
+            }
+            if let Some((text, regex)) = &self.pattern {
+                if !regex.is_match(s) {
+                    let expected = format!("does not match the pattern {text:?}");
+                    report(Violation { expected });
+                }
+            }
+        }
+        let bounds = [
+            (
+                &self.minimum,
+                "minimum",
+                "is below the minimum",
+                &[Ordering::Greater, Ordering::Equal][..],
+            ),
+            (
+                &self.maximum,
+                "maximum",
+                "is above the maximum",
+                &[Ordering::Less, Ordering::Equal][..],
+            ),
+            (
+                &self.exclusive_minimum,
+                "exclusiveMinimum",
+                "is not above the exclusive minimum",
+                &[Ordering::Greater][..],
+            ),
+            (
+                &self.exclusive_maximum,
+                "exclusiveMaximum",
+                "is not below the exclusive maximum",
+                &[Ordering::Less][..],
+            ),
+        ];
+        for (bound, _name, what, allowed) in bounds {
+            if let Some(bound) = bound {
+                let ok = value
+                    .compare(&bound.value)
+                    .is_some_and(|o| allowed.contains(&o));
+                if !ok {
+                    report(Violation {
+                        expected: format!("{what} {}", bound.text),
+                    });
+                }
+            }
+        }
+        if let Some(members) = &self.enumeration {
+            if !members.iter().any(|m| value.equals(&m.value)) {
+                let list: Vec<&str> = members.iter().map(|m| m.text.as_str()).collect();
+                let expected = format!("is not one of the allowed values [{}]", list.join(", "));
+                report(Violation { expected });
+            }
+        }
+    }
+}

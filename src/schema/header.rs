@@ -1,0 +1,97 @@
+//! Pairing CSV header labels with schema fields under `fieldsMatch`.
+//!
+//! frictionless reports header mismatches as label errors and still checks the rows; pulse
+//! refuses the file instead, before sending anything, with one line that names the columns.
+
+use super::validator::Column;
+use super::{FieldsMatch, Schema, SchemaError};
+
+pub(super) fn map_columns(schema: &Schema, labels: &[String]) -> Result<Vec<Column>, SchemaError> {
+    let mode = schema.fields_match;
+    let mut problems: Vec<String> = Vec::new();
+    let mut matched: Vec<Option<usize>> = Vec::with_capacity(labels.len());
+    if mode == FieldsMatch::Exact {
+        for (i, label) in labels.iter().enumerate() {
+            let previous = labels[..i].iter().position(|l| l == label);
+            match schema.fields.get(i) {
+                None => problems.push(format!("column {} {label:?} is not in the schema", i + 1)),
+                Some(_) if label.is_empty() => {
+                    problems.push(format!("column {} has a blank name", i + 1))
+                }
+                Some(_) if previous.is_some() => problems.push(format!(
+                    "column {} {label:?} repeats column {}",
+                    i + 1,
+                    previous.unwrap_or(0) + 1
+                )),
+                Some(field) if field.name != *label => problems.push(format!(
+                    "column {} is {label:?} where the schema has {:?}",
+                    i + 1,
+                    field.name
+                )),
+                Some(_) => {}
+            }
+            matched.push((i < schema.fields.len()).then_some(i));
+        }
+        for field in schema.fields.iter().skip(labels.len()) {
+            problems.push(format!("field {:?} has no column", field.name));
+        }
+    } else {
+        let tolerates_extra = matches!(mode, FieldsMatch::Subset | FieldsMatch::Partial);
+        let tolerates_missing = matches!(mode, FieldsMatch::Superset | FieldsMatch::Partial);
+        for (i, label) in labels.iter().enumerate() {
+            if labels[..i].contains(label) {
+                problems.push(format!(
+                    "column {} {label:?} appears twice, so it cannot be matched by name",
+                    i + 1
+                ));
+            }
+            let field = schema.field_index(label);
+            if field.is_none() && !tolerates_extra {
+                problems.push(format!("column {} {label:?} is not in the schema", i + 1));
+            }
+            matched.push(field);
+        }
+        for (index, field) in schema.fields.iter().enumerate() {
+            let required = field.constraints.required || schema.primary_key.contains(&field.name);
+            if !matched.contains(&Some(index)) && (!tolerates_missing || required) {
+                let why = if tolerates_missing {
+                    " (it is required)"
+                } else {
+                    ""
+                };
+                problems.push(format!("field {:?} has no column{why}", field.name));
+            }
+        }
+        if mode == FieldsMatch::Partial
+            && !schema.fields.is_empty()
+            && matched.iter().all(Option::is_none)
+        {
+            problems.push("no column matches a field of the schema".into());
+        }
+    }
+    if !problems.is_empty() {
+        let detail = problems.join("; ");
+        return Err(SchemaError::Header {
+            origin: schema.origin.clone(),
+            mode: mode.name(),
+            detail,
+        });
+    }
+    Ok(labels
+        .iter()
+        .zip(matched)
+        .map(|(label, index)| {
+            let field = index.map(|i| schema.fields[i].clone());
+            let missing_values = match &field {
+                Some(f) => schema.missing_values_of(f).to_vec(),
+                None => schema.missing_values.clone(),
+            };
+            Column {
+                label: label.clone(),
+                field,
+                missing_values,
+                keyed: false,
+            }
+        })
+        .collect())
+}

@@ -1,0 +1,63 @@
+//! Key bookkeeping for unique fields, the primary key and unique keys: each row's key is
+//! reduced to one 128-bit hash, so memory grows with distinct keys, not with their text.
+
+use std::collections::HashSet;
+
+use xxhash_rust::xxh3::Xxh3;
+
+/// What a column contributes to key checks (unique fields, primary key, unique keys).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum KeyPart {
+    /// A missing value, a missing cell or a cell that failed to cast: frictionless' `None`.
+    Null,
+    /// NaN never equals anything, so a key containing it is never a duplicate.
+    NaN,
+    Hash(u128),
+}
+
+/// A set of keys seen so far, kept as 128-bit hashes: 16 bytes of payload per distinct key
+/// whatever the text length, and collisions are beyond practical reach.
+#[derive(Debug)]
+pub(super) struct KeySet {
+    pub columns: Vec<usize>,
+    pub seen: HashSet<u128>,
+}
+
+/// How a (possibly composite) key reads for one row.
+pub(super) enum KeyHash {
+    /// Every part is null (frictionless reports this for a primary key).
+    AllNull,
+    /// The key can never be a duplicate: it holds NaN, or a null in a unique key (Table
+    /// Schema treats nulls there as distinct).
+    Skip,
+    Hash(u128),
+}
+
+/// One hash for a composite key, from the per-column parts of the current row.
+pub(super) fn key_hash(
+    columns: &[usize],
+    parts: &[KeyPart],
+    seed: u64,
+    nulls_compare: bool,
+) -> KeyHash {
+    if columns.iter().all(|&i| parts[i] == KeyPart::Null) {
+        return if nulls_compare {
+            KeyHash::AllNull
+        } else {
+            KeyHash::Skip
+        };
+    }
+    let mut h = Xxh3::with_seed(seed);
+    for &i in columns {
+        match parts[i] {
+            KeyPart::NaN => return KeyHash::Skip,
+            KeyPart::Null if !nulls_compare => return KeyHash::Skip,
+            KeyPart::Null => h.update(&[0]),
+            KeyPart::Hash(x) => {
+                h.update(&[1]);
+                h.update(&x.to_le_bytes());
+            }
+        }
+    }
+    KeyHash::Hash(h.digest128())
+}

@@ -1,0 +1,154 @@
+//! Operations on cast values: Python's comparison and equality, hashing consistent with that
+//! equality (for unique and primary-key checks), and JSON output.
+
+use std::cmp::Ordering;
+use std::io::Write as _;
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+use xxhash_rust::xxh3::Xxh3;
+
+use super::number::Dec;
+use super::{Stamp, Value};
+use crate::json_out::write_json_string;
+
+/// Seconds since midnight shifted to UTC, the basis of Python's aware-time comparison.
+fn time_key(t: &Stamp<NaiveTime>) -> (i64, u32) {
+    let secs = t.local.num_seconds_from_midnight() as i64 - t.offset.unwrap_or(0) as i64;
+    (secs, t.local.nanosecond())
+}
+
+fn datetime_key(t: &Stamp<NaiveDateTime>) -> NaiveDateTime {
+    match t.offset {
+        Some(offset) => t.local - chrono::Duration::seconds(offset as i64),
+        None => t.local,
+    }
+}
+
+impl Value<'_> {
+    /// Ordering for minimum/maximum. `None` means the bound check fails (NaN).
+    /// Python refuses to order naive against aware times; pulse compares their clock values.
+    pub fn compare(&self, other: &Value) -> Option<Ordering> {
+        match (self, other) {
+            (Value::Num(a), Value::Num(b)) => a.partial_cmp(b),
+            (Value::Str(a), Value::Str(b)) => Some(a.cmp(b)),
+            (Value::Bool(a), Value::Bool(b)) => Some(a.cmp(b)),
+            (Value::Date(a), Value::Date(b)) => Some(a.cmp(b)),
+            (Value::DateTime(a), Value::DateTime(b)) => match (a.offset, b.offset) {
+                (Some(_), Some(_)) => Some(datetime_key(a).cmp(&datetime_key(b))),
+                _ => Some(a.local.cmp(&b.local)),
+            },
+            (Value::Time(a), Value::Time(b)) => match (a.offset, b.offset) {
+                (Some(_), Some(_)) => Some(time_key(a).cmp(&time_key(b))),
+                _ => Some(a.local.cmp(&b.local)),
+            },
+            _ => None,
+        }
+    }
+
+    /// Python's `==`: NaN equals nothing, naive and aware times are never equal.
+    pub fn equals(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Num(Dec::NaN), _) | (_, Value::Num(Dec::NaN)) => false,
+            (Value::DateTime(a), Value::DateTime(b))
+                if a.offset.is_some() != b.offset.is_some() =>
+            {
+                false
+            }
+            (Value::Time(a), Value::Time(b)) if a.offset.is_some() != b.offset.is_some() => false,
+            _ => self.compare(other) == Some(Ordering::Equal),
+        }
+    }
+
+    /// Whether the value can ever equal another one (NaN cannot, so it is never a duplicate).
+    pub fn is_hashable(&self) -> bool {
+        !matches!(self, Value::Num(Dec::NaN))
+    }
+
+    /// Feeds a representation that is equal exactly when `equals` says so.
+    pub fn hash_into(&self, h: &mut Xxh3) {
+        match self {
+            Value::Str(s) => {
+                h.update(&[1]);
+                h.update(&(s.len() as u64).to_le_bytes());
+                h.update(s.as_bytes());
+            }
+            Value::Num(Dec::Finite { neg, coeff, exp }) => {
+                h.update(&[2, *neg as u8]);
+                h.update(&coeff.to_le_bytes());
+                h.update(&exp.to_le_bytes());
+            }
+            Value::Num(Dec::Inf { neg }) => h.update(&[3, *neg as u8]),
+            Value::Num(Dec::NaN) => h.update(&[4]),
+            Value::Bool(b) => h.update(&[5, *b as u8]),
+            Value::Date(d) => {
+                h.update(&[6]);
+                h.update(&d.num_days_from_ce().to_le_bytes());
+            }
+            Value::DateTime(t) => {
+                let k = datetime_key(t);
+                h.update(&[7, t.offset.is_some() as u8]);
+                h.update(&k.and_utc().timestamp().to_le_bytes());
+                h.update(&k.nanosecond().to_le_bytes());
+            }
+            Value::Time(t) => {
+                let (secs, nanos) = time_key(t);
+                h.update(&[8, t.offset.is_some() as u8]);
+                h.update(&secs.to_le_bytes());
+                h.update(&nanos.to_le_bytes());
+            }
+        }
+    }
+
+    /// JSON for a cast value: numbers and booleans bare, temporal values as ISO 8601 text.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        // Writing into a Vec cannot fail, hence the ignored results.
+        match self {
+            Value::Str(s) => write_json_string(out, s),
+            Value::Num(d) => d.write_json(out),
+            Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+            Value::Date(d) => {
+                out.push(b'"');
+                write_date(out, d);
+                out.push(b'"');
+            }
+            Value::DateTime(t) => {
+                out.push(b'"');
+                write_date(out, &t.local.date());
+                out.push(b'T');
+                write_time(out, &t.local.time());
+                write_offset(out, t.offset);
+            }
+            Value::Time(t) => {
+                out.push(b'"');
+                write_time(out, &t.local);
+                write_offset(out, t.offset);
+            }
+        }
+    }
+}
+
+fn write_date(out: &mut Vec<u8>, d: &NaiveDate) {
+    let _ = write!(out, "{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
+}
+
+/// `HH:MM:SS`, plus `.ffffff` only when there are microseconds.
+fn write_time(out: &mut Vec<u8>, t: &NaiveTime) {
+    let _ = write!(out, "{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second());
+    let micros = t.nanosecond() / 1000;
+    if micros != 0 {
+        let _ = write!(out, ".{micros:06}");
+    }
+}
+
+fn write_offset(out: &mut Vec<u8>, offset: Option<i32>) {
+    match offset {
+        None => {}
+        Some(0) => out.push(b'Z'),
+        Some(o) => {
+            let sign = if o < 0 { '-' } else { '+' };
+            let o = o.unsigned_abs();
+            let _ = write!(out, "{sign}{:02}:{:02}", o / 3600, o % 3600 / 60);
+        }
+    }
+    out.push(b'"');
+}

@@ -1,0 +1,338 @@
+//! Row-by-row checking of one CSV file against a schema (or only its shape, without one).
+
+use std::collections::HashSet;
+
+use xxhash_rust::xxh3::Xxh3;
+
+use super::errors::*;
+use super::keys::{key_hash, KeyHash, KeyPart, KeySet};
+use super::{header, Field, Schema};
+use crate::json_out::write_json_string;
+
+/// One CSV column: its header label, and the schema field it maps to (if any).
+#[derive(Debug)]
+pub(super) struct Column {
+    pub label: String,
+    pub field: Option<Field>,
+    pub missing_values: Vec<String>,
+    /// Whether the column takes part in any key check (unique, primary key, unique keys).
+    pub keyed: bool,
+}
+
+/// Checks rows of one CSV file against a schema (or, with `schema = None`, only ragged rows).
+///
+/// Unique, primary-key and unique-key checks keep one 128-bit hash per distinct key, never
+/// the text, so memory stays modest on multi-million-row files.
+#[derive(Debug)]
+pub struct RowValidator {
+    columns: Vec<Column>,
+    unique_fields: Vec<KeySet>,
+    primary_key: Option<KeySet>,
+    primary_key_names: String,
+    unique_keys: Vec<KeySet>,
+    /// Per-row scratch: each keyed column's part, reused to avoid allocating per row.
+    parts: Vec<KeyPart>,
+    /// Random per validator so that nobody can craft colliding keys in advance.
+    seed: u64,
+}
+
+impl RowValidator {
+    /// Maps the header's columns to the schema's fields under its `fieldsMatch` mode; a
+    /// mismatch the mode forbids is an error naming the columns.
+    pub fn new(schema: Option<&Schema>, headers: &[String]) -> Result<RowValidator, SchemaError> {
+        let columns = match schema {
+            Some(schema) => header::map_columns(schema, headers)?,
+            None => headers
+                .iter()
+                .map(|h| Column {
+                    label: h.clone(),
+                    field: None,
+                    missing_values: vec![String::new()],
+                    keyed: false,
+                })
+                .collect(),
+        };
+        let find = |name: &str| {
+            columns
+                .iter()
+                .position(|c| c.field.as_ref().is_some_and(|f| f.name == name))
+        };
+        let key_set = |names: &[String]| -> Option<KeySet> {
+            let columns = names.iter().map(|n| find(n)).collect::<Option<Vec<_>>>()?;
+            Some(KeySet {
+                columns,
+                seen: HashSet::new(),
+            })
+        };
+        let unique_fields = columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.field.as_ref().is_some_and(|f| f.constraints.unique))
+            .map(|(i, _)| KeySet {
+                columns: vec![i],
+                seen: HashSet::new(),
+            })
+            .collect();
+        // Like frictionless, key checks only run when every key field has a column.
+        let (primary_key, primary_key_names, unique_keys) = match schema {
+            Some(s) if !s.primary_key.is_empty() => (
+                key_set(&s.primary_key),
+                s.primary_key.join(","),
+                s.unique_keys.iter().filter_map(|k| key_set(k)).collect(),
+            ),
+            Some(s) => (
+                None,
+                String::new(),
+                s.unique_keys.iter().filter_map(|k| key_set(k)).collect(),
+            ),
+            None => (None, String::new(), Vec::new()),
+        };
+        let mut validator = RowValidator {
+            parts: vec![KeyPart::Null; columns.len()],
+            columns,
+            unique_fields,
+            primary_key,
+            primary_key_names,
+            unique_keys,
+            seed: rand::random(),
+        };
+        let keyed: Vec<usize> = validator
+            .key_sets()
+            .flat_map(|k| k.columns.iter().copied())
+            .collect();
+        for i in keyed {
+            validator.columns[i].keyed = true;
+        }
+        Ok(validator)
+    }
+
+    fn key_sets(&self) -> impl Iterator<Item = &KeySet> {
+        self.unique_fields
+            .iter()
+            .chain(self.primary_key.iter())
+            .chain(self.unique_keys.iter())
+    }
+
+    /// Whether every cell is a missing value: frictionless reports such rows as `blank-row`;
+    /// pulse skips and counts them before calling `check_row`.
+    pub fn is_blank_row(&self, cells: &[&str]) -> bool {
+        self.columns.iter().enumerate().all(|(i, c)| {
+            cells
+                .get(i)
+                .is_none_or(|raw| c.missing_values.iter().any(|m| m == raw))
+        })
+    }
+
+    /// Validates one data row (cells may be fewer or more than the header: ragged).
+    /// Clears then fills `errors`; returns true when the row is valid.
+    pub fn check_row(&mut self, cells: &[&str], errors: &mut Vec<CellError>) -> bool {
+        errors.clear();
+        let mut blank = 0;
+        for (i, column) in self.columns.iter().enumerate() {
+            let (part, is_blank) = check_cell(column, i, cells.get(i).copied(), self.seed, errors);
+            blank += is_blank as usize;
+            self.parts[i] = part;
+        }
+        for (i, cell) in cells.iter().enumerate().skip(self.columns.len()) {
+            let message = format!(
+                "column {}: extra cell {cell:?} (the header has {} columns)",
+                i + 1,
+                self.columns.len()
+            );
+            errors.push(CellError {
+                kind: EXTRA_CELL,
+                field_name: String::new(),
+                field_number: i + 1,
+                cell: cell.to_string(),
+                message,
+            });
+        }
+        for (i, column) in self.columns.iter().enumerate().skip(cells.len()) {
+            let message = format!(
+                "{}: missing cell (the row has {} of {} cells)",
+                column.label,
+                cells.len(),
+                self.columns.len()
+            );
+            errors.push(CellError {
+                kind: MISSING_CELL,
+                field_name: column.label.clone(),
+                field_number: i + 1,
+                cell: String::new(),
+                message,
+            });
+        }
+        if blank == self.columns.len() {
+            errors.clear();
+            let message = "the row is blank: every cell is empty or a missing value".to_string();
+            errors.push(CellError {
+                kind: BLANK_ROW,
+                field_name: String::new(),
+                field_number: 0,
+                cell: String::new(),
+                message,
+            });
+            return false;
+        }
+        self.check_keys(cells, errors);
+        errors.is_empty()
+    }
+
+    fn check_keys(&mut self, cells: &[&str], errors: &mut Vec<CellError>) {
+        let seed = self.seed;
+        for set in &mut self.unique_fields {
+            let i = set.columns[0];
+            if let KeyPart::Hash(h) = self.parts[i] {
+                if !set.seen.insert(h) {
+                    let label = &self.columns[i].label;
+                    let cell = cells[i].to_string();
+                    let message = format!(
+                        "{label}: {cell:?} is not unique (an earlier row has the same value)"
+                    );
+                    errors.push(CellError {
+                        kind: UNIQUE_ERROR,
+                        field_name: label.clone(),
+                        field_number: i + 1,
+                        cell,
+                        message,
+                    });
+                }
+            }
+        }
+        let joined = |columns: &[usize]| {
+            let texts: Vec<&str> = columns
+                .iter()
+                .map(|&i| cells.get(i).copied().unwrap_or(""))
+                .collect();
+            texts.join(",")
+        };
+        if let Some(set) = &mut self.primary_key {
+            let names = &self.primary_key_names;
+            let message = match key_hash(&set.columns, &self.parts, seed, true) {
+                KeyHash::AllNull => Some(format!("primary key ({names}) is empty")),
+                KeyHash::Hash(h) if !set.seen.insert(h) => Some(format!(
+                    "primary key ({names}) = ({}) is not unique (an earlier row has the same key)",
+                    joined(&set.columns)
+                )),
+                _ => None,
+            };
+            if let Some(message) = message {
+                let (field_name, field_number, cell) =
+                    (names.clone(), set.columns[0] + 1, joined(&set.columns));
+                errors.push(CellError {
+                    kind: PRIMARY_KEY,
+                    field_name,
+                    field_number,
+                    cell,
+                    message,
+                });
+            }
+        }
+        for set in &mut self.unique_keys {
+            if let KeyHash::Hash(h) = key_hash(&set.columns, &self.parts, seed, false) {
+                if !set.seen.insert(h) {
+                    let names: Vec<&str> = set
+                        .columns
+                        .iter()
+                        .map(|&i| self.columns[i].label.as_str())
+                        .collect();
+                    let (names, cell) = (names.join(","), joined(&set.columns));
+                    let message = format!("unique key ({names}) = ({cell}) is not unique (an earlier row has the same values)");
+                    errors.push(CellError {
+                        kind: UNIQUE_ERROR,
+                        field_name: names,
+                        field_number: set.columns[0] + 1,
+                        cell,
+                        message,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Writes the JSON value of column `column` with text `raw`, of a row that passed
+    /// `check_row`: cast per the field's type, `null` for missing values, a string otherwise.
+    pub fn write_cast_value(&self, column: usize, raw: &str, out: &mut Vec<u8>) {
+        let Some(Column {
+            field: Some(field),
+            missing_values,
+            ..
+        }) = self.columns.get(column)
+        else {
+            return write_json_string(out, raw);
+        };
+        if missing_values.iter().any(|m| m == raw) {
+            return out.extend_from_slice(b"null");
+        }
+        match field.field_type.cast(raw) {
+            Some(value) => value.write_json(out),
+            None => write_json_string(out, raw),
+        }
+    }
+}
+
+/// Casts and constrains one cell, appending its errors; returns its key part and whether
+/// it counts as blank (frictionless: no value and no type error).
+fn check_cell(
+    column: &Column,
+    i: usize,
+    raw: Option<&str>,
+    seed: u64,
+    errors: &mut Vec<CellError>,
+) -> (KeyPart, bool) {
+    let is_missing = raw.is_none_or(|r| column.missing_values.iter().any(|m| m == r));
+    let Some(field) = &column.field else {
+        return if is_missing {
+            (KeyPart::Null, true)
+        } else {
+            (KeyPart::Hash(0), false)
+        };
+    };
+    let cell = raw.unwrap_or("");
+    let value = if is_missing {
+        None
+    } else {
+        match field.field_type.cast(cell) {
+            Some(v) => Some(v),
+            None => {
+                let message = format!(
+                    "{}: {cell:?} is not {}",
+                    field.name,
+                    field.field_type.expected()
+                );
+                errors.push(CellError {
+                    kind: TYPE_ERROR,
+                    field_name: field.name.clone(),
+                    field_number: i + 1,
+                    cell: cell.to_string(),
+                    message,
+                });
+                return (KeyPart::Null, false);
+            }
+        }
+    };
+    field.constraints.check(value.as_ref(), |v| {
+        let message = match value {
+            Some(_) => format!("{}: {cell:?} {}", field.name, v.expected),
+            None => format!("{}: {}", field.name, v.expected),
+        };
+        errors.push(CellError {
+            kind: CONSTRAINT_ERROR,
+            field_name: field.name.clone(),
+            field_number: i + 1,
+            cell: cell.to_string(),
+            message,
+        });
+    });
+    let part = match value {
+        None => KeyPart::Null,
+        Some(v) if !v.is_hashable() => KeyPart::NaN,
+        Some(v) if column.keyed => {
+            let mut h = Xxh3::with_seed(seed);
+            v.hash_into(&mut h);
+            KeyPart::Hash(h.digest128())
+        }
+        Some(_) => KeyPart::Hash(0),
+    };
+    (part, part == KeyPart::Null)
+}

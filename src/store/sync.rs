@@ -1,0 +1,111 @@
+//! Mirror-mode state: what was last delivered for each sync, and what a run will make current.
+
+use anyhow::Result;
+use rusqlite::{params, OptionalExtension};
+
+use super::{now_ms, Store};
+
+/// One key of a run's future state.
+pub struct PendingKey {
+    pub key_hash: [u8; 16],
+    pub row_hash: [u8; 16],
+    pub key_json: String,
+}
+
+impl Store {
+    /// The row hash last delivered for a key, if the key was there.
+    pub fn delivered_row_hash(&self, sync: &str, key_hash: &[u8; 16]) -> Result<Option<[u8; 16]>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT row_hash FROM sync_state WHERE sync = ?1 AND key_hash = ?2")?;
+        let hash: Option<Vec<u8>> = stmt
+            .query_row(params![sync, &key_hash[..]], |r| r.get(0))
+            .optional()?;
+        Ok(hash.and_then(|h| h.try_into().ok()))
+    }
+
+    /// Records keys of a run's future state, in one transaction.
+    pub fn add_pending_keys(
+        &mut self,
+        run_id: &str,
+        sync: &str,
+        keys: &[PendingKey],
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT OR REPLACE INTO sync_pending (run_id, sync, key_hash, row_hash, key_json)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for key in keys {
+                stmt.execute(params![
+                    run_id,
+                    sync,
+                    &key.key_hash[..],
+                    &key.row_hash[..],
+                    key.key_json
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Up to `limit` delivered keys of `sync` that this run's file no longer has, after
+    /// `after` (key-hash order), as (key_hash, key_json).
+    pub fn vanished_keys(
+        &self,
+        sync: &str,
+        run_id: &str,
+        after: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, String)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT s.key_hash, s.key_json FROM sync_state s
+             WHERE s.sync = ?1 AND s.key_hash > ?3
+               AND NOT EXISTS (SELECT 1 FROM sync_pending p
+                               WHERE p.run_id = ?2 AND p.key_hash = s.key_hash)
+             ORDER BY s.key_hash LIMIT ?4",
+        )?;
+        let rows = stmt.query_map(params![sync, run_id, after, limit as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Marks a run delivered; for a mirror run, its state becomes the sync's current state in
+    /// the same transaction, so a failed or interrupted run never loses a change.
+    pub fn finish_delivered(&mut self, run_id: &str) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let sync: Option<String> = tx
+            .query_row(
+                "SELECT sync FROM sync_pending WHERE run_id = ?1 LIMIT 1",
+                [run_id],
+                |r| r.get(0),
+            )
+            .optional()?
+            .or(tx
+                .query_row(
+                    "SELECT json_extract(options, '$.sync') FROM runs WHERE id = ?1",
+                    [run_id],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .flatten());
+        if let Some(sync) = sync {
+            tx.execute("DELETE FROM sync_state WHERE sync = ?1", [&sync])?;
+            tx.execute(
+                "INSERT INTO sync_state (sync, key_hash, row_hash, key_json)
+                 SELECT sync, key_hash, row_hash, key_json FROM sync_pending WHERE run_id = ?1",
+                [run_id],
+            )?;
+            tx.execute("DELETE FROM sync_pending WHERE run_id = ?1", [run_id])?;
+        }
+        tx.execute(
+            "UPDATE runs SET status = 'delivered', finished_at = ?2 WHERE id = ?1",
+            params![run_id, now_ms()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+}

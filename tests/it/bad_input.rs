@@ -1,0 +1,408 @@
+//! Whatever a user or a file throws at pulse: one clear line naming the culprit, a documented
+//! exit code, no panic, and nothing half-written.
+
+use crate::support::server::TestServer;
+use crate::support::Sandbox;
+
+/// One case: what to run, the exit code, and words the one-line error must contain.
+struct Case {
+    name: &'static str,
+    args: Vec<String>,
+    stdin: Option<Vec<u8>>,
+    code: i32,
+    words: Vec<&'static str>,
+}
+
+fn case(name: &'static str, args: &[&str], code: i32, words: &[&'static str]) -> Case {
+    Case {
+        name,
+        args: args.iter().map(|s| s.to_string()).collect(),
+        stdin: None,
+        code,
+        words: words.to_vec(),
+    }
+}
+
+#[test]
+fn bad_inputs_fail_clearly() {
+    let sandbox = Sandbox::new();
+    let server = TestServer::ok();
+    let url = server.url();
+    let dir = sandbox.dir.path();
+    let p = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    sandbox.write("ok.csv", "a,b\n1,2\n");
+    sandbox.write("empty.csv", "");
+    sandbox.write("header.csv", "a,b\n");
+    sandbox.write("dup.csv", "a,a\n1,2\n");
+    sandbox.write("blank_header.csv", "a,\n1,2\n");
+    sandbox.write("utf8.csv", b"a\nok\n\xff\xfe\n");
+    sandbox.write("not_json.json", "{\"fields\": [}");
+    sandbox.write("not_object.json", "[]");
+    sandbox.write(
+        "bad_type.json",
+        r#"{"fields": [{"name": "a", "type": "money"}]}"#,
+    );
+    sandbox.write(
+        "bad_constraint.json",
+        r#"{"fields": [{"name": "a", "constraints": {"between": 1}}]}"#,
+    );
+    std::fs::create_dir(dir.join("a_dir")).unwrap();
+    let ok = p("ok.csv");
+    let push = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec![
+            "push".to_string(),
+            ok.clone(),
+            "--url".into(),
+            url.clone(),
+            "--no-sign".into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    };
+    let cases = vec![
+        case(
+            "missing file",
+            &["push", &p("nope.csv"), "--url", &url],
+            1,
+            &["nope.csv", "cannot open"],
+        ),
+        case(
+            "directory",
+            &["push", &p("a_dir"), "--url", &url],
+            1,
+            &["a_dir", "directory"],
+        ),
+        case(
+            "empty file",
+            &["push", &p("empty.csv"), "--url", &url],
+            1,
+            &["empty.csv", "empty input"],
+        ),
+        case(
+            "duplicate header",
+            &["validate", &p("dup.csv")],
+            1,
+            &["dup.csv", "line 1", "duplicate header"],
+        ),
+        case(
+            "blank header",
+            &["validate", &p("blank_header.csv")],
+            1,
+            &["blank_header.csv", "column 2"],
+        ),
+        case(
+            "invalid utf-8",
+            &["validate", &p("utf8.csv")],
+            1,
+            &["utf8.csv", "line 3", "invalid UTF-8"],
+        ),
+        case(
+            "schema not json",
+            &["validate", &ok, "--schema", &p("not_json.json")],
+            2,
+            &["not_json.json", "line 1"],
+        ),
+        case(
+            "schema not object",
+            &["validate", &ok, "--schema", &p("not_object.json")],
+            2,
+            &["not_object.json"],
+        ),
+        case(
+            "unsupported type",
+            &["validate", &ok, "--schema", &p("bad_type.json")],
+            2,
+            &["bad_type.json", "money"],
+        ),
+        case(
+            "unsupported constraint",
+            &["validate", &ok, "--schema", &p("bad_constraint.json")],
+            2,
+            &["bad_constraint.json", "between"],
+        ),
+        case(
+            "not a url",
+            &["push", &ok, "--url", "example dot com"],
+            2,
+            &["--url"],
+        ),
+        case(
+            "not http",
+            &["push", &ok, "--url", "file:///etc/passwd"],
+            2,
+            &["--url", "http"],
+        ),
+        Case {
+            name: "batch size 0",
+            args: push(&["--batch-size", "0"]),
+            stdin: None,
+            code: 2,
+            words: vec!["--batch-size"],
+        },
+        Case {
+            name: "negative retries",
+            args: push(&["--retries", "-1"]),
+            stdin: None,
+            code: 2,
+            words: vec!["-1"],
+        },
+        Case {
+            name: "bad timeout",
+            args: push(&["--timeout", "soon"]),
+            stdin: None,
+            code: 2,
+            words: vec!["--timeout"],
+        },
+        Case {
+            name: "zero timeout",
+            args: push(&["--timeout", "0s"]),
+            stdin: None,
+            code: 2,
+            words: vec!["--timeout"],
+        },
+        Case {
+            name: "bad schedule",
+            args: push(&["--retry-schedule", "1s,x"]),
+            stdin: None,
+            code: 2,
+            words: vec!["--retry-schedule"],
+        },
+        Case {
+            name: "metadata not object",
+            args: push(&["--metadata", "42"]),
+            stdin: None,
+            code: 2,
+            words: vec!["--metadata"],
+        },
+        Case {
+            name: "bad delimiter",
+            args: push(&["--delimiter", "ab"]),
+            stdin: None,
+            code: 2,
+            words: vec!["--delimiter"],
+        },
+        Case {
+            name: "bad header flag",
+            args: push(&["--header", "NoColon"]),
+            stdin: None,
+            code: 2,
+            words: vec!["--header"],
+        },
+        Case {
+            name: "bad events",
+            args: push(&["--events", "all,some"]),
+            stdin: None,
+            code: 2,
+            words: vec!["--events", "some"],
+        },
+        Case {
+            name: "mirror without key",
+            args: push(&["--mode", "mirror"]),
+            stdin: None,
+            code: 2,
+            words: vec!["--key"],
+        },
+        Case {
+            name: "unknown key",
+            args: push(&["--mode", "mirror", "--key", "zz"]),
+            stdin: None,
+            code: 2,
+            words: vec!["zz"],
+        },
+        Case {
+            name: "bad secret",
+            args: vec![
+                "push".into(),
+                ok.clone(),
+                "--url".into(),
+                url.clone(),
+                "--secret".into(),
+                "whsec_***".into(),
+            ],
+            stdin: None,
+            code: 2,
+            words: vec!["--secret"],
+        },
+        Case {
+            name: "empty stdin",
+            args: vec!["push".into(), "-".into(), "--url".into(), url.clone()],
+            stdin: Some(Vec::new()),
+            code: 1,
+            words: vec!["<stdin>", "empty input"],
+        },
+        case(
+            "dns name that does not resolve",
+            &[
+                "push",
+                &ok,
+                "--url",
+                "http://pulse-test.invalid/",
+                "--no-sign",
+                "--retries",
+                "0",
+            ],
+            4,
+            &["cannot connect", "batch 1/1"],
+        ),
+    ];
+    for case in cases {
+        let mut cmd = sandbox.pulse();
+        cmd.args(&case.args);
+        if let Some(stdin) = case.stdin {
+            cmd.write_stdin(stdin);
+        }
+        let out = cmd.assert().code(case.code);
+        let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+        let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(
+            errors.len(),
+            1,
+            "{}: one error line expected:\n{stderr}",
+            case.name
+        );
+        for word in &case.words {
+            assert!(
+                errors[0].contains(word),
+                "{}: {word:?} not in {:?}",
+                case.name,
+                errors[0]
+            );
+        }
+        assert!(!stderr.contains("panicked"), "{}: {stderr}", case.name);
+    }
+    // Header only: nothing to send is success, and nothing was sent.
+    sandbox
+        .pulse()
+        .args(["push", &p("header.csv"), "--url", &url, "--no-sign"])
+        .assert()
+        .success();
+    assert!(server.requests().is_empty());
+}
+
+#[test]
+fn a_corrupt_log_database_is_a_clear_error() {
+    let sandbox = Sandbox::new();
+    std::fs::write(
+        sandbox.db(),
+        b"this is not a database, just text that is long enough",
+    )
+    .unwrap();
+    let input = sandbox.write("d.csv", "a\n1\n");
+    let out = sandbox
+        .pulse()
+        .args([
+            "push",
+            input.to_str().unwrap(),
+            "--url",
+            "http://127.0.0.1:9/",
+            "--no-sign",
+        ])
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(
+        stderr.contains("pulse.db") && stderr.contains("not a database"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_huge_cell_streams_through() {
+    // 20 MB in one cell: read, sent and received whole.
+    let sandbox = Sandbox::new();
+    let server = TestServer::ok();
+    let big = "x".repeat(20 * 1024 * 1024);
+    let input = sandbox.write("big.csv", format!("id,blob\n1,{big}\n2,small\n"));
+    sandbox
+        .pulse()
+        .args([
+            "push",
+            input.to_str().unwrap(),
+            "--url",
+            &server.url(),
+            "--no-sign",
+        ])
+        .assert()
+        .success();
+    let rows = crate::support::rows_of(&server.requests());
+    assert_eq!(rows[0]["blob"].as_str().unwrap().len(), big.len());
+    assert_eq!(rows[1]["blob"], "small");
+}
+
+#[test]
+fn record_and_body_limits_have_flags_and_clear_errors() {
+    let sandbox = Sandbox::new();
+    let server = TestServer::ok();
+    let big = "y".repeat(2 * 1024 * 1024);
+    let input = sandbox.write("big.csv", format!("id,blob\n1,small\n2,\"{big}\"\n"));
+    let out = sandbox
+        .pulse()
+        .args([
+            "push",
+            input.to_str().unwrap(),
+            "--url",
+            &server.url(),
+            "--no-sign",
+        ])
+        .args(["--max-record-size", "1MiB"])
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(
+        stderr.contains("big.csv: line 3") && stderr.contains("--max-record-size"),
+        "{stderr}"
+    );
+    assert!(
+        server.requests().is_empty(),
+        "nothing sent when staging fails"
+    );
+
+    // Batches are cut early to stay under --max-body-size; every row still arrives, in order.
+    let mut csv = String::from("id,text\n");
+    for i in 1..=40 {
+        csv.push_str(&format!("{i},{}\n", "z".repeat(200)));
+    }
+    let input = sandbox.write("many.csv", csv);
+    sandbox
+        .pulse()
+        .args([
+            "push",
+            input.to_str().unwrap(),
+            "--url",
+            &server.url(),
+            "--no-sign",
+        ])
+        .args(["--max-body-size", "4KiB", "--batch-size", "1000"])
+        .assert()
+        .success();
+    let requests = server.requests();
+    assert!(requests.len() > 3, "split into {} batches", requests.len());
+    assert!(requests.iter().all(|r| r.body.len() <= 4096));
+    let rows = crate::support::rows_of(&requests);
+    assert_eq!(rows.len(), 40);
+    assert!(rows
+        .iter()
+        .enumerate()
+        .all(|(i, r)| r["__index"] == i as u64 + 1));
+    assert_eq!(requests[0].json()["count"], requests.len());
+
+    // A single row larger than the body limit is refused, naming its line.
+    let input = sandbox.write("wide.csv", format!("id,text\n1,{}\n", "w".repeat(8000)));
+    let out = sandbox
+        .pulse()
+        .args([
+            "push",
+            input.to_str().unwrap(),
+            "--url",
+            &server.url(),
+            "--no-sign",
+        ])
+        .args(["--max-body-size", "4KiB"])
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(
+        stderr.contains("line 2") && stderr.contains("--max-body-size"),
+        "{stderr}"
+    );
+}

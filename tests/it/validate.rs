@@ -1,0 +1,432 @@
+//! `pulse validate` and schema-driven push: casting, errors, events, --fail-on-invalid, input
+//! structure and encodings.
+
+use crate::support::server::TestServer;
+use crate::support::{fixture, rows_of, Sandbox};
+
+const SCHEMA: &str = r#"{
+  "fields": [
+    {"name": "id", "type": "integer", "constraints": {"required": true}},
+    {"name": "email", "type": "string", "format": "email"},
+    {"name": "age", "type": "integer", "constraints": {"minimum": 0}},
+    {"name": "score", "type": "number", "decimalChar": ","},
+    {"name": "active", "type": "boolean", "trueValues": ["yes"], "falseValues": ["no"]},
+    {"name": "born", "type": "date", "format": "%d/%m/%Y"},
+    {"name": "seen", "type": "datetime"},
+    {"name": "code", "type": "string", "constraints": {"pattern": "[A-Z]{2}", "enum": ["SE", "US"]}}
+  ],
+  "primaryKey": "id",
+  "missingValues": ["", "NA"]
+}"#;
+
+const CSV: &str = "id,email,age,score,active,born,seen,code
+1,a@example.com,44,\"3,5\",yes,02/01/1980,2024-05-06T07:08:09Z,SE
+2,bad-email,12.5,x,maybe,1980-01-02,yesterday,se
+3,c@example.com,NA,,no,,,US
+1,d@example.com,5,1,no,01/01/2000,2024-01-01T00:00:00Z,US
+";
+
+fn setup() -> (Sandbox, std::path::PathBuf, std::path::PathBuf) {
+    let sandbox = Sandbox::new();
+    let schema = sandbox.write("schema.json", SCHEMA);
+    let csv = sandbox.write("people.csv", CSV);
+    (sandbox, schema, csv)
+}
+
+#[test]
+fn valid_rows_are_cast_and_invalid_rows_keep_their_text() {
+    let (sandbox, schema, csv) = setup();
+    let server = TestServer::ok();
+    sandbox
+        .pulse()
+        .args([
+            "push",
+            csv.to_str().unwrap(),
+            "--url",
+            &server.url(),
+            "--no-sign",
+        ])
+        .args(["--schema", schema.to_str().unwrap()])
+        .assert()
+        .success();
+    let rows = rows_of(&server.requests());
+    assert_eq!(rows.len(), 4);
+    assert_eq!(
+        rows[0],
+        serde_json::json!({"id": 1, "email": "a@example.com", "age": 44, "score": 3.5,
+            "active": true, "born": "1980-01-02", "seen": "2024-05-06T07:08:09Z", "code": "SE",
+            "__index": 1, "__row": 2, "__valid": true, "__errors": []})
+    );
+    // Missing values are null in valid rows.
+    assert_eq!(rows[2]["age"], serde_json::Value::Null);
+    assert_eq!(rows[2]["active"], false);
+    // Invalid rows keep every cell's original text and list their errors.
+    assert_eq!(rows[1]["__valid"], false);
+    assert_eq!(rows[1]["id"], "2");
+    assert_eq!(rows[1]["age"], "12.5");
+    let types: Vec<(&str, &str)> = rows[1]["__errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap(),
+                e["fieldName"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        types,
+        vec![
+            ("type-error", "email"),
+            ("type-error", "age"),
+            ("type-error", "score"),
+            ("type-error", "active"),
+            ("type-error", "born"),
+            ("type-error", "seen"),
+            // "se" breaks both the pattern and the enum: frictionless reports each.
+            ("constraint-error", "code"),
+            ("constraint-error", "code"),
+        ]
+    );
+    let age = &rows[1]["__errors"][1];
+    assert_eq!(age["message"], "age: \"12.5\" is not an integer");
+    assert_eq!(age["fieldNumber"], 3);
+    assert_eq!(age["cell"], "12.5");
+    // The repeated primary key.
+    assert_eq!(rows[3]["__errors"][0]["type"], "primary-key");
+}
+
+#[test]
+fn events_go_out_in_the_order_given_with_their_own_totals() {
+    let (sandbox, schema, csv) = setup();
+    let server = TestServer::ok();
+    sandbox
+        .pulse()
+        .args([
+            "push",
+            csv.to_str().unwrap(),
+            "--url",
+            &server.url(),
+            "--no-sign",
+        ])
+        .args([
+            "--schema",
+            schema.to_str().unwrap(),
+            "--events",
+            "invalid,validData,all",
+        ])
+        .args(["--batch-size", "1"])
+        .assert()
+        .success();
+    let bodies: Vec<serde_json::Value> = server.requests().iter().map(|r| r.json()).collect();
+    let names: Vec<&str> = bodies
+        .iter()
+        .map(|b| b["event_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "invalidData",
+            "invalidData",
+            "validData",
+            "validData",
+            "all",
+            "all",
+            "all",
+            "all"
+        ]
+    );
+    assert_eq!(bodies[0]["totalRows"], 2);
+    assert_eq!(bodies[0]["count"], 2);
+    assert_eq!(bodies[2]["totalRows"], 2);
+    assert_eq!(bodies[4]["count"], 4);
+    let ids: std::collections::BTreeSet<&str> =
+        bodies.iter().map(|b| b["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 3, "one id per event");
+    assert!(bodies[..2].iter().all(|b| b["data"][0]["__valid"] == false));
+}
+
+#[test]
+fn an_empty_event_sends_nothing_and_is_recorded() {
+    let sandbox = Sandbox::new();
+    let server = TestServer::ok();
+    let out = sandbox
+        .pulse()
+        .args([
+            "push",
+            fixture("customers.csv").to_str().unwrap(),
+            "--url",
+            &server.url(),
+        ])
+        .args([
+            "--schema",
+            fixture("customers.schema.json").to_str().unwrap(),
+        ])
+        .args(["--events", "valid,invalid", "--no-sign", "--json"])
+        .assert()
+        .success();
+    let summary: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(summary["events"][1]["name"], "invalidData");
+    assert_eq!(summary["events"][1]["rows"], 0);
+    assert_eq!(summary["events"][1]["batches"], 0);
+    assert_eq!(server.requests().len(), 1);
+    let conn = rusqlite::Connection::open(sandbox.db()).unwrap();
+    let events: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM events WHERE name = 'invalidData'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(events, 1);
+}
+
+#[test]
+fn fail_on_invalid_sends_nothing_and_exits_3() {
+    let (sandbox, schema, csv) = setup();
+    let server = TestServer::ok();
+    let out = sandbox
+        .pulse()
+        .args([
+            "push",
+            csv.to_str().unwrap(),
+            "--url",
+            &server.url(),
+            "--no-sign",
+        ])
+        .args(["--schema", schema.to_str().unwrap(), "--fail-on-invalid"])
+        .assert()
+        .code(3);
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains("2 invalid row(s) of 4"), "{stderr}");
+    assert!(stderr.contains("line 3"), "{stderr}");
+    assert!(server.requests().is_empty());
+    let conn = rusqlite::Connection::open(sandbox.db()).unwrap();
+    let (status, batches): (String, i64) = conn
+        .query_row(
+            "SELECT status, (SELECT count(*) FROM batches) FROM runs",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((status.as_str(), batches), ("invalid", 0));
+}
+
+#[test]
+fn validate_summarises_and_exits_by_validity() {
+    let (sandbox, schema, csv) = setup();
+    let invalid_out = sandbox.path("invalid.csv");
+    let out = sandbox
+        .pulse()
+        .args([
+            "validate",
+            csv.to_str().unwrap(),
+            "--schema",
+            schema.to_str().unwrap(),
+        ])
+        .args(["--invalid-out", invalid_out.to_str().unwrap()])
+        .assert()
+        .code(3);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(
+        stdout.contains("4 rows, 2 valid, 2 invalid, 0 blank rows skipped"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("line 3: age: \"12.5\" is not an integer"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("primary-key"), "{stdout}");
+    let mut reader = csv::Reader::from_path(&invalid_out).unwrap();
+    assert_eq!(reader.headers().unwrap().iter().next_back(), Some("errors"));
+    let failing: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(failing.len(), 2);
+    assert_eq!(&failing[0][0], "2");
+    assert!(failing[0][8].contains("is not an email address"));
+    // No log was written.
+    assert!(!sandbox.db().exists());
+    // All valid: exit 0.
+    sandbox
+        .pulse()
+        .args(["validate", fixture("customers.csv").to_str().unwrap()])
+        .args([
+            "--schema",
+            fixture("customers.schema.json").to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+}
+
+#[test]
+fn validate_json_lists_every_error_with_its_line() {
+    let (sandbox, schema, csv) = setup();
+    let out = sandbox
+        .pulse()
+        .args([
+            "validate",
+            csv.to_str().unwrap(),
+            "--schema",
+            schema.to_str().unwrap(),
+            "--json",
+        ])
+        .assert()
+        .code(3);
+    let report: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(report["valid"], false);
+    assert_eq!(report["rows"], 4);
+    assert_eq!(report["invalid_rows"], 2);
+    assert_eq!(report["error_count"], 9);
+    assert_eq!(report["errors"].as_array().unwrap().len(), 9);
+    assert_eq!(report["errors"][0]["line"], 3);
+    assert_eq!(report["errors"][8]["type"], "primary-key");
+    assert_eq!(report["errors"][8]["line"], 5);
+}
+
+#[test]
+fn unreadable_input_exits_1_and_bad_schemas_exit_2() {
+    let (sandbox, schema, _) = setup();
+    sandbox
+        .pulse()
+        .args([
+            "validate",
+            "/nonexistent/x.csv",
+            "--schema",
+            schema.to_str().unwrap(),
+        ])
+        .assert()
+        .code(1);
+    let cases = [
+        ("{\"fields\": [", "line 1"),
+        ("[1, 2]", "schema.json"),
+        (
+            r#"{"fields": [{"name": "a", "type": "geopoint"}]}"#,
+            "geopoint",
+        ),
+        (
+            r#"{"fields": [{"name": "a", "constraints": {"foo": 1}}]}"#,
+            "foo",
+        ),
+    ];
+    for (text, words) in cases {
+        let bad = sandbox.write("schema.json", text);
+        let out = sandbox
+            .pulse()
+            .args(["validate", fixture("tricky.csv").to_str().unwrap()])
+            .args(["--schema", bad.to_str().unwrap()])
+            .assert()
+            .code(2);
+        let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+        assert!(
+            stderr.contains("schema.json") && stderr.contains(words),
+            "{text}: {stderr}"
+        );
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    }
+}
+
+#[test]
+fn ragged_rows_are_invalid_rows_not_crashes() {
+    let sandbox = Sandbox::new();
+    let server = TestServer::ok();
+    let csv = sandbox.write("r.csv", "a,b,c\n1,2\n1,2,3,4\n1,2,3\n");
+    sandbox
+        .pulse()
+        .args([
+            "push",
+            csv.to_str().unwrap(),
+            "--url",
+            &server.url(),
+            "--no-sign",
+        ])
+        .args(["--events", "invalid"])
+        .assert()
+        .success();
+    let rows = rows_of(&server.requests());
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["__errors"][0]["type"], "missing-cell");
+    assert_eq!(rows[0]["c"], serde_json::Value::Null);
+    assert_eq!(rows[1]["__errors"][0]["type"], "extra-cell");
+    assert_eq!(rows[1]["__extra"], serde_json::json!(["4"]));
+}
+
+#[test]
+fn bad_headers_and_bad_utf8_are_clear_errors() {
+    let sandbox = Sandbox::new();
+    for (name, bytes, words) in [
+        (
+            "dup.csv",
+            b"a,b,a\n1,2,3\n".to_vec(),
+            "duplicate header name \"a\" in columns 1 and 3",
+        ),
+        (
+            "blank.csv",
+            b"a,,c\n1,2,3\n".to_vec(),
+            "column 2 has a blank header name",
+        ),
+        (
+            "latin.csv",
+            b"name\nok\nZo\xeb\n".to_vec(),
+            "line 3, column 1: invalid UTF-8",
+        ),
+    ] {
+        let path = sandbox.write(name, bytes);
+        let out = sandbox
+            .pulse()
+            .args(["validate", path.to_str().unwrap()])
+            .assert()
+            .code(1);
+        let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+        assert!(stderr.contains(name) && stderr.contains(words), "{stderr}");
+    }
+}
+
+#[test]
+fn latin1_and_windows_1252_are_decoded_on_request() {
+    let sandbox = Sandbox::new();
+    let server = TestServer::ok();
+    let path = sandbox.write("latin.csv", b"name,price\nZo\xeb,\x80 5\n");
+    for (encoding, price) in [("latin1", "\u{80} 5"), ("windows-1252", "€ 5")] {
+        sandbox
+            .pulse()
+            .args([
+                "push",
+                path.to_str().unwrap(),
+                "--url",
+                &server.url(),
+                "--no-sign",
+            ])
+            .args(["--encoding", encoding])
+            .assert()
+            .success();
+        let rows = rows_of(&server.requests());
+        let row = rows.last().unwrap();
+        assert_eq!(row["name"], "Zoë");
+        assert_eq!(row["price"], price, "{encoding}");
+    }
+}
+
+#[test]
+fn blank_rows_by_missing_values_are_skipped_and_counted() {
+    let sandbox = Sandbox::new();
+    let schema = sandbox.write(
+        "s.json",
+        r#"{"fields": [{"name": "a"}, {"name": "b"}], "missingValues": ["", "NA"]}"#,
+    );
+    let csv = sandbox.write("b.csv", "a,b\n1,2\nNA,NA\n,\n\n3,4\n");
+    let out = sandbox
+        .pulse()
+        .args([
+            "validate",
+            csv.to_str().unwrap(),
+            "--schema",
+            schema.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(
+        stdout.contains("2 rows, 2 valid, 0 invalid, 3 blank rows skipped"),
+        "{stdout}"
+    );
+}
