@@ -36,6 +36,9 @@ pub fn run(args: &ResendArgs, db: &Path) -> Result<()> {
     let run = store
         .run(&run_id)?
         .ok_or_else(|| anyhow!("{run_id} vanished from the log"))?;
+    if run.status == "invalid" {
+        bail!("{run_id} was refused by --fail-on-invalid: nothing of it is ever sent");
+    }
     if !run.is_staged() {
         bail!("{run_id} was stopped while staging; `pulse resume {run_id}` stages and delivers it");
     }

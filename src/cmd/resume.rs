@@ -44,6 +44,12 @@ pub fn run(args: &ResumeArgs, db: &Path) -> Result<()> {
         }
         return Ok(());
     }
+    if run.status == "invalid" {
+        bail!(
+            "{} was refused by --fail-on-invalid: nothing of it is ever sent; fix the input and push it again",
+            run.id
+        );
+    }
     let options = RunOptions::parse(&run.id, &run.options)?;
     let url = reqwest::Url::parse(&run.url)
         .map_err(|e| anyhow!("{}: stored URL {:?} is damaged ({e})", run.id, run.url))?;

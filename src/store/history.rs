@@ -184,10 +184,11 @@ impl Store {
         Ok(self.conn.query_row(&sql, [id], run_row).optional()?)
     }
 
-    /// Runs not delivered yet, newest first: the candidates of `pulse resume`.
+    /// Runs not delivered yet, newest first: the candidates of `pulse resume`. Runs refused by
+    /// `--fail-on-invalid` (`invalid`) have no outbox and are never candidates.
     pub fn unfinished_runs(&self) -> Result<Vec<RunRow>> {
         let sql = format!(
-            "SELECT {RUN_COLUMNS} FROM runs r WHERE r.status != 'delivered'
+            "SELECT {RUN_COLUMNS} FROM runs r WHERE r.status NOT IN ('delivered', 'invalid')
              ORDER BY r.started_at DESC, r.id DESC"
         );
         let mut stmt = self.conn.prepare(&sql)?;

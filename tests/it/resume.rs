@@ -387,3 +387,69 @@ fn two_pushes_and_a_log_share_one_database() {
     let out = sandbox.stdout_of(&["log"]);
     assert_eq!(out.matches("delivered").count(), 2, "{out}");
 }
+
+#[test]
+fn a_resumed_mirror_run_makes_its_state_current() {
+    let sandbox = Sandbox::new();
+    let refusing = TestServer::start(|_, _| Reply::status(500));
+    let input = sandbox.write("people.csv", "id,email\n1,a@x.io\n2,b@x.io\n");
+    let path = input.to_str().unwrap();
+    let mirror = [
+        "--mode",
+        "mirror",
+        "--key",
+        "id",
+        "--sync",
+        "people",
+        "--no-sign",
+    ];
+    sandbox
+        .pulse()
+        .args(["push", path, "--url", &refusing.url(), "--retries", "0"])
+        .args(mirror)
+        .assert()
+        .code(4);
+    let server = TestServer::ok();
+    sandbox
+        .conn()
+        .execute("UPDATE runs SET url = ?1", [server.url()])
+        .unwrap();
+    sandbox.pulse().arg("resume").assert().success();
+    let ops: Vec<String> = crate::support::rows_of(&server.requests())
+        .iter()
+        .map(|r| r["__op"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ops, ["upsert", "upsert"]);
+    // The resumed run's state is the sync's state now: the same file again sends nothing.
+    sandbox
+        .pulse()
+        .args(["push", path, "--url", &server.url()])
+        .args(mirror)
+        .assert()
+        .success();
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[test]
+fn a_run_refused_for_invalid_rows_is_never_resumed() {
+    let sandbox = Sandbox::new();
+    let server = TestServer::ok();
+    let input = sandbox.write("d.csv", "a,b\n1,2\n3\n");
+    sandbox
+        .pulse()
+        .args(["push", input.to_str().unwrap(), "--url", &server.url()])
+        .args(["--no-sign", "--fail-on-invalid"])
+        .assert()
+        .code(3);
+    let run = sandbox.last_run();
+    let out = sandbox.pulse().arg("resume").assert().success();
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains("nothing to resume"), "{stderr}");
+    let out = sandbox.pulse().args(["resume", &run]).assert().code(1);
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains("--fail-on-invalid"), "{stderr}");
+    sandbox.pulse().args(["resend", &run]).assert().code(1);
+    assert!(server.requests().is_empty());
+    let status: String = sandbox.query("SELECT status FROM runs").unwrap();
+    assert_eq!(status, "invalid");
+}
