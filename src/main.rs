@@ -8,6 +8,7 @@ mod deliver;
 mod event;
 mod exit;
 mod json_out;
+mod keyset;
 mod mirror;
 mod payload;
 mod progress;

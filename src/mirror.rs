@@ -1,13 +1,12 @@
 //! `--mode mirror`: compare each row with the last delivered state of the same sync by key, so
 //! only new and changed rows go out (as upserts) and vanished keys go out as deletes.
 
-use std::collections::HashSet;
-
 use anyhow::Result;
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::exit::usage;
 use crate::json_out::write_json_string;
+use crate::keyset::KeySet;
 use crate::schema::{CellError, RowValidator};
 use crate::store::{PendingKey, Store};
 
@@ -30,8 +29,8 @@ pub struct Mirror {
     run_id: String,
     key_columns: Vec<usize>,
     key_names: Vec<String>,
-    /// Keys seen in this file (fixed-size hashes, 16 bytes a row), to find duplicates.
-    seen: HashSet<u128>,
+    /// Keys seen in this file, to find duplicates (bounded memory, see `keyset`).
+    seen: KeySet,
     pending: Vec<PendingKey>,
 }
 
@@ -54,7 +53,7 @@ impl Mirror {
             run_id: run_id.to_string(),
             key_columns,
             key_names: keys.to_vec(),
-            seen: HashSet::new(),
+            seen: KeySet::new(),
             pending: Vec::new(),
         })
     }

@@ -1,8 +1,6 @@
 //! Key bookkeeping for unique fields, the primary key and unique keys: each row's key is
 //! reduced to one 128-bit hash, so memory grows with distinct keys, not with their text.
 
-use std::collections::HashSet;
-
 use xxhash_rust::xxh3::Xxh3;
 
 /// What a column contributes to key checks (unique fields, primary key, unique keys).
@@ -15,12 +13,12 @@ pub(super) enum KeyPart {
     Hash(u128),
 }
 
-/// A set of keys seen so far, kept as 128-bit hashes: 16 bytes of payload per distinct key
-/// whatever the text length, and collisions are beyond practical reach.
+/// The keys seen so far for one check, as 128-bit hashes: 16 bytes per distinct key whatever
+/// the text length (collisions are beyond practical reach), in bounded memory (see `keyset`).
 #[derive(Debug)]
 pub(super) struct KeySet {
     pub columns: Vec<usize>,
-    pub seen: HashSet<u128>,
+    pub seen: crate::keyset::KeySet,
 }
 
 /// How a (possibly composite) key reads for one row.

@@ -1,7 +1,5 @@
 //! Row-by-row checking of one CSV file against a schema (or only its shape, without one).
 
-use std::collections::HashSet;
-
 use xxhash_rust::xxh3::Xxh3;
 
 use super::errors::*;
@@ -61,7 +59,7 @@ impl RowValidator {
             let columns = names.iter().map(|n| find(n)).collect::<Option<Vec<_>>>()?;
             Some(KeySet {
                 columns,
-                seen: HashSet::new(),
+                seen: crate::keyset::KeySet::new(),
             })
         };
         let unique_fields = columns
@@ -70,7 +68,7 @@ impl RowValidator {
             .filter(|(_, c)| c.field.as_ref().is_some_and(|f| f.constraints.unique))
             .map(|(i, _)| KeySet {
                 columns: vec![i],
-                seen: HashSet::new(),
+                seen: crate::keyset::KeySet::new(),
             })
             .collect();
         // Like frictionless, key checks only run when every key field has a column.

@@ -1,0 +1,162 @@
+//! A set of 128-bit key hashes with bounded memory, for unique/primary-key checks and mirror
+//! mode on files of any size. The most recent keys live in memory; past a fixed count they spill
+//! into a temporary SQLite file, with a Bloom filter in front so that most new keys never need
+//! a lookup there.
+
+use std::collections::HashSet;
+
+use rusqlite::{params, Connection};
+
+/// Keys kept in memory before spilling: about 4.5 MB at 17 bytes a slot.
+const MEMORY_KEYS: usize = 1 << 18;
+/// Bloom filter over spilled keys: 2^25 bits = 4 MiB, 4 probes.
+const BLOOM_BITS_LOG2: u32 = 25;
+const BLOOM_PROBES: u32 = 4;
+
+/// Distinct key hashes seen so far.
+#[derive(Default)]
+pub struct KeySet {
+    recent: HashSet<u128>,
+    spilled: Option<Spilled>,
+    /// Set when spilling failed (e.g. no temp space): keys then stay in memory.
+    spill_failed: bool,
+}
+
+impl std::fmt::Debug for KeySet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeySet")
+            .field("in_memory", &self.recent.len())
+            .field("spilled", &self.spilled.as_ref().map(|s| s.count))
+            .finish()
+    }
+}
+
+struct Spilled {
+    conn: Connection,
+    bloom: Vec<u64>,
+    count: u64,
+    /// Removes the file when the set is dropped.
+    _file: tempfile::TempPath,
+}
+
+impl KeySet {
+    pub fn new() -> KeySet {
+        KeySet::default()
+    }
+
+    /// Adds a key; false when it was there already.
+    pub fn insert(&mut self, key: u128) -> bool {
+        if self.recent.contains(&key) {
+            return false;
+        }
+        if let Some(spilled) = &self.spilled {
+            if spilled.may_contain(key) && spilled.contains(key) {
+                return false;
+            }
+        }
+        if self.recent.len() >= MEMORY_KEYS && !self.spill_failed {
+            if let Err(err) = self.spill() {
+                eprintln!(
+                    "pulse: warning: cannot spill key hashes to a temporary file ({err}); keeping them in memory"
+                );
+                self.spill_failed = true;
+            }
+        }
+        self.recent.insert(key);
+        true
+    }
+
+    /// Moves the in-memory keys into the spill file, sorted for B-tree locality.
+    fn spill(&mut self) -> Result<(), Box<dyn std::error::Error>> {
+        if self.spilled.is_none() {
+            self.spilled = Some(Spilled::create()?);
+        }
+        let spilled = self.spilled.as_mut().expect("just created");
+        let mut keys: Vec<u128> = self.recent.drain().collect();
+        keys.sort_unstable();
+        let tx = spilled.conn.transaction()?;
+        {
+            let mut insert = tx.prepare_cached("INSERT OR IGNORE INTO k (h) VALUES (?1)")?;
+            for key in &keys {
+                insert.execute(params![&key.to_be_bytes()[..]])?;
+            }
+        }
+        tx.commit()?;
+        spilled.count += keys.len() as u64;
+        for key in keys {
+            spilled.add_to_bloom(key);
+        }
+        Ok(())
+    }
+}
+
+impl Spilled {
+    fn create() -> Result<Spilled, Box<dyn std::error::Error>> {
+        let file = tempfile::Builder::new()
+            .prefix("pulse-keys-")
+            .suffix(".db")
+            .tempfile()?
+            .into_temp_path();
+        let conn = Connection::open(&file)?;
+        // A scratch file: no journal, no fsync, a small page cache.
+        conn.execute_batch(
+            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -2048;
+             CREATE TABLE k (h BLOB PRIMARY KEY) WITHOUT ROWID;",
+        )?;
+        Ok(Spilled {
+            conn,
+            bloom: vec![0; 1 << (BLOOM_BITS_LOG2 - 6)],
+            count: 0,
+            _file: file,
+        })
+    }
+
+    /// The key is already a good hash: its bits give the probe positions.
+    fn probes(key: u128) -> impl Iterator<Item = usize> {
+        let mask = (1u128 << BLOOM_BITS_LOG2) - 1;
+        (0..BLOOM_PROBES).map(move |i| ((key >> (i * 32)) & mask) as usize)
+    }
+
+    fn add_to_bloom(&mut self, key: u128) {
+        for bit in Spilled::probes(key) {
+            self.bloom[bit / 64] |= 1 << (bit % 64);
+        }
+    }
+
+    fn may_contain(&self, key: u128) -> bool {
+        Spilled::probes(key).all(|bit| self.bloom[bit / 64] & (1 << (bit % 64)) != 0)
+    }
+
+    fn contains(&self, key: u128) -> bool {
+        let mut stmt = match self.conn.prepare_cached("SELECT 1 FROM k WHERE h = ?1") {
+            Ok(stmt) => stmt,
+            Err(_) => return false,
+        };
+        stmt.exists(params![&key.to_be_bytes()[..]])
+            .unwrap_or(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(i: u64) -> u128 {
+        xxhash_rust::xxh3::xxh3_128(&i.to_le_bytes())
+    }
+
+    #[test]
+    fn finds_duplicates_in_memory_and_after_spilling() {
+        let mut set = KeySet::new();
+        let n = MEMORY_KEYS as u64 * 2 + 10;
+        for i in 0..n {
+            assert!(set.insert(key(i)), "{i} is new");
+        }
+        assert!(set.spilled.is_some(), "spilled past the memory limit");
+        assert!(set.recent.len() <= MEMORY_KEYS);
+        for i in [0, 1, MEMORY_KEYS as u64 + 3, n - 1] {
+            assert!(!set.insert(key(i)), "{i} is a duplicate");
+        }
+        assert!(set.insert(key(n + 1)));
+    }
+}
