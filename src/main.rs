@@ -1,35 +1,12 @@
 //! pulse: push CSV data into webhooks. Parse, dispatch, and map errors to exit codes.
 
-mod cli;
-mod cmd;
-mod config;
-mod csv_source;
-mod deliver;
-mod event;
-mod exit;
-mod json_out;
-mod keyset;
-mod mirror;
-mod payload;
-mod progress;
-mod retry;
-mod rows;
-mod run_lock;
-mod run_options;
-mod runner;
-mod schema;
-mod sign;
-mod signals;
-mod stage;
-mod store;
-mod when;
-
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, SecretCommand};
-use crate::exit::Exit;
+use pulse::cli::{Cli, Command, SecretCommand};
+use pulse::exit::Exit;
+use pulse::{cmd, config, exit};
 
 fn main() -> ExitCode {
     restore_default_sigpipe();

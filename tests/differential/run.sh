@@ -13,5 +13,5 @@ corpus="$(mktemp -d)"
 trap 'rm -rf "$corpus"' EXIT
 "$python" "$here/gen_corpus.py" "$corpus"
 "$python" "$here/frictionless_verdicts.py" "$corpus"
-(cd "$root" && PULSE_DIFF_DIR="$corpus" cargo test --quiet --bin pulse -- --ignored write_pulse_verdicts >/dev/null)
+(cd "$root" && PULSE_DIFF_DIR="$corpus" cargo test --quiet --lib -- --ignored write_pulse_verdicts >/dev/null)
 "$python" "$here/compare.py" "$corpus"
