@@ -46,9 +46,8 @@ impl EventBuffer {
             self.batches,
             self.rows_in_batch,
             self.first_row,
-            &self.data,
+            &mut self.data,
         )?;
-        self.data.clear();
         self.rows_in_batch = 0;
         Ok(())
     }
@@ -89,7 +88,7 @@ pub fn stage(
     mut on_row: impl FnMut(u64) -> Result<()>,
 ) -> Result<Staged> {
     let writer = RowWriter::new(rows.headers());
-    let mut stager = Stager::new()?;
+    let mut stager = Stager::for_store(store)?;
     let mut buffers: Vec<EventBuffer> = events
         .iter()
         .map(|(id, kind)| EventBuffer {
@@ -201,6 +200,8 @@ pub fn stage(
     for buffer in &mut buffers {
         buffer.flush(store, &mut stager)?;
     }
+    // Every batch is stored before the run can be marked staged.
+    stager.finish()?;
     counts.blank = rows.blank_rows();
     Ok(Staged {
         events: buffers

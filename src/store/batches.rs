@@ -1,6 +1,10 @@
 //! Batches in the outbox: staging them with their compressed payloads, reading them back for
 //! delivery, and recording every attempt.
 
+use std::path::Path;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::thread::JoinHandle;
+
 use anyhow::{Context, Result};
 use rusqlite::params;
 
@@ -12,40 +16,61 @@ const ZSTD_LEVEL: i32 = 1;
 /// Most of a response body kept in the log.
 pub const RESPONSE_SNIPPET_BYTES: usize = 4096;
 
-/// Writes batches into the outbox, each batch and its payload in one transaction.
+/// Writes batches into the outbox, each batch and its payload in one transaction. With a file
+/// database, compression and writing run on a second thread fed through a short bounded queue,
+/// so parsing and compressing overlap on two cores; `finish` waits until every batch is stored.
 pub struct Stager {
-    compressor: zstd::bulk::Compressor<'static>,
-    compressed: Vec<u8>,
+    mode: Mode,
     /// Input bytes read so far and their hash, saved with each batch (see `runs.staged_hash`).
     pub source_mark: Option<(u64, String)>,
 }
 
-impl Stager {
-    pub fn new() -> Result<Stager> {
-        Ok(Stager {
+enum Mode {
+    Inline(BatchWriter),
+    Threaded {
+        jobs: Option<SyncSender<Job>>,
+        /// Emptied buffers coming back, so batches reuse their allocations.
+        recycled: Receiver<Vec<u8>>,
+        worker: Option<JoinHandle<Result<()>>>,
+    },
+}
+
+/// Batches queued for the writer thread: with one being written, memory holds at most
+/// `QUEUE + 2` batch buffers beyond the ones being filled.
+const QUEUE: usize = 2;
+
+/// One batch on its way to the outbox.
+struct Job {
+    id: String,
+    event_id: String,
+    idx: u64,
+    rows: u64,
+    first_row: u64,
+    data: Vec<u8>,
+    source_mark: Option<(u64, String)>,
+}
+
+/// Compresses and inserts batches through one connection.
+struct BatchWriter {
+    compressor: zstd::bulk::Compressor<'static>,
+    compressed: Vec<u8>,
+}
+
+impl BatchWriter {
+    fn new() -> Result<BatchWriter> {
+        Ok(BatchWriter {
             compressor: zstd::bulk::Compressor::new(ZSTD_LEVEL)?,
             compressed: Vec::new(),
-            source_mark: None,
         })
     }
 
-    /// Stores one batch of an event; `data` is the JSON array of its rows. Returns its id.
-    pub fn write_batch(
-        &mut self,
-        store: &mut Store,
-        event_id: &str,
-        idx: u64,
-        rows: u64,
-        first_row: u64,
-        data: &[u8],
-    ) -> Result<String> {
+    fn write(&mut self, store: &mut Store, job: &Job) -> Result<()> {
         self.compressed.clear();
         self.compressed
-            .reserve(zstd::zstd_safe::compress_bound(data.len()));
+            .reserve(zstd::zstd_safe::compress_bound(job.data.len()));
         self.compressor
-            .compress_to_buffer(data, &mut self.compressed)
+            .compress_to_buffer(&job.data, &mut self.compressed)
             .context("compressing a batch")?;
-        let id = new_batch_id();
         // Short write transactions, one per batch: another pulse process waits at most one batch.
         let tx = store
             .conn
@@ -53,21 +78,127 @@ impl Stager {
         tx.execute(
             "INSERT INTO batches (id, event_id, idx, rows, first_row, status)
              VALUES (?1, ?2, ?3, ?4, ?5, 'pending')",
-            params![id, event_id, idx as i64, rows as i64, first_row as i64],
+            params![job.id, job.event_id, job.idx as i64, job.rows as i64, job.first_row as i64],
         )?;
         tx.execute(
             "INSERT INTO payloads (batch_id, raw_len, data) VALUES (?1, ?2, ?3)",
-            params![id, data.len() as i64, self.compressed],
+            params![job.id, job.data.len() as i64, self.compressed],
         )?;
-        if let Some((bytes, hash)) = &self.source_mark {
+        if let Some((bytes, hash)) = &job.source_mark {
             tx.execute(
                 "UPDATE runs SET staged_bytes = ?2, staged_hash = ?3
                  WHERE id = (SELECT run_id FROM events WHERE id = ?1)",
-                params![event_id, *bytes as i64, hash],
+                params![job.event_id, *bytes as i64, hash],
             )?;
         }
         tx.commit()?;
-        Ok(id)
+        Ok(())
+    }
+}
+
+impl Stager {
+    /// A stager writing through `store` itself, on the calling thread.
+    pub fn new() -> Result<Stager> {
+        Ok(Stager {
+            mode: Mode::Inline(BatchWriter::new()?),
+            source_mark: None,
+        })
+    }
+
+    /// A stager for `store`: threaded when the log is a file another connection can open.
+    pub fn for_store(store: &Store) -> Result<Stager> {
+        let Some(path) = store.path().map(Path::to_path_buf) else {
+            return Stager::new();
+        };
+        let (jobs, queue) = sync_channel::<Job>(QUEUE);
+        let (give_back, recycled) = sync_channel::<Vec<u8>>(QUEUE + 2);
+        let worker = std::thread::Builder::new()
+            .name("pulse-outbox".into())
+            .spawn(move || -> Result<()> {
+                let mut store = Store::open(&path)?;
+                let mut writer = BatchWriter::new()?;
+                for mut job in queue {
+                    writer.write(&mut store, &job)?;
+                    job.data.clear();
+                    let _ = give_back.try_send(job.data);
+                }
+                Ok(())
+            })
+            .context("cannot start the outbox writer")?;
+        Ok(Stager {
+            mode: Mode::Threaded {
+                jobs: Some(jobs),
+                recycled,
+                worker: Some(worker),
+            },
+            source_mark: None,
+        })
+    }
+
+    /// Stores one batch of an event and returns its id; `data` holds the JSON array of its rows
+    /// and is left empty (possibly a different, recycled buffer) for the next batch.
+    pub fn write_batch(
+        &mut self,
+        store: &mut Store,
+        event_id: &str,
+        idx: u64,
+        rows: u64,
+        first_row: u64,
+        data: &mut Vec<u8>,
+    ) -> Result<String> {
+        let id = new_batch_id();
+        let next = match &mut self.mode {
+            Mode::Threaded { recycled, .. } => recycled.try_recv().unwrap_or_default(),
+            Mode::Inline(_) => Vec::new(),
+        };
+        let job = Job {
+            id: id.clone(),
+            event_id: event_id.to_string(),
+            idx,
+            rows,
+            first_row,
+            data: std::mem::replace(data, next),
+            source_mark: self.source_mark.clone(),
+        };
+        match &mut self.mode {
+            Mode::Inline(writer) => {
+                writer.write(store, &job)?;
+                *data = job.data;
+                data.clear();
+                Ok(id)
+            }
+            Mode::Threaded { jobs, .. } => {
+                let sent = jobs.as_ref().map(|jobs| jobs.send(job));
+                match sent {
+                    Some(Ok(())) => Ok(id),
+                    // The writer stopped: its own error says why.
+                    _ => Err(self.finish().err().unwrap_or_else(|| {
+                        anyhow::anyhow!("the outbox writer stopped unexpectedly")
+                    })),
+                }
+            }
+        }
+    }
+
+    /// Waits until every batch handed over is stored; the writer's error, if it failed.
+    pub fn finish(&mut self) -> Result<()> {
+        if let Mode::Threaded { jobs, worker, .. } = &mut self.mode {
+            jobs.take();
+            if let Some(worker) = worker.take() {
+                return worker
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("the outbox writer panicked"))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Stager {
+    /// Even on an error or Ctrl-C, the batches already handed over are stored before the run's
+    /// status changes, so the outbox never has a batch its run does not know about.
+    fn drop(&mut self) {
+        let _ = self.finish();
     }
 }
 
@@ -210,7 +341,7 @@ mod tests {
         let mut stager = Stager::new().unwrap();
         let data = br#"[{"a":"1"},{"a":"2"}]"#.repeat(100);
         let id = stager
-            .write_batch(&mut store, "evt_1", 1, 200, 1, &data)
+            .write_batch(&mut store, "evt_1", 1, 200, 1, &mut data.clone())
             .unwrap();
         let mut out = b"prefix".to_vec();
         store.load_payload(&id, &mut out).unwrap();
@@ -227,7 +358,7 @@ mod tests {
         let mut store = store_with_event();
         let mut stager = Stager::new().unwrap();
         let id = stager
-            .write_batch(&mut store, "evt_1", 1, 1, 1, b"[]")
+            .write_batch(&mut store, "evt_1", 1, 1, 1, &mut b"[]".to_vec())
             .unwrap();
         let mut attempt = AttemptRecord {
             batch_id: &id,

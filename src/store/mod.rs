@@ -8,7 +8,7 @@ mod secrets;
 mod sync;
 mod upkeep;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -25,6 +25,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 /// An open log database.
 pub struct Store {
     conn: Connection,
+    /// The database file; None for an in-memory log.
+    path: Option<PathBuf>,
 }
 
 impl Store {
@@ -37,12 +39,18 @@ impl Store {
         create_private(path)?;
         let conn = Connection::open(path)
             .with_context(|| format!("cannot open the log database {}", path.display()))?;
-        let store =
+        let mut store =
             Store::configure(conn).with_context(|| format!("log database {}", path.display()))?;
+        store.path = Some(path.to_path_buf());
         Ok(store)
     }
 
-    /// A throwaway in-memory log, for unit tests and `--dry-run`.
+    /// The database file, so that another thread can open its own connection to it.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// A throwaway in-memory log, for unit tests.
     pub fn open_in_memory() -> Result<Store> {
         Store::configure(Connection::open_in_memory()?)
     }
@@ -57,7 +65,7 @@ impl Store {
         // last commits, never corrupt the file.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
-        let mut store = Store { conn };
+        let mut store = Store { conn, path: None };
         migrations::migrate(&mut store.conn)?;
         Ok(store)
     }

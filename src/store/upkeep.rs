@@ -114,10 +114,10 @@ mod tests {
             };
             store.create_run(&new, &[(event.clone(), "all")]).unwrap();
             let first = stager
-                .write_batch(&mut store, &event, 1, 1, 1, b"[1]")
+                .write_batch(&mut store, &event, 1, 1, 1, &mut b"[1]".to_vec())
                 .unwrap();
             stager
-                .write_batch(&mut store, &event, 2, 1, 2, b"[2]")
+                .write_batch(&mut store, &event, 2, 1, 2, &mut b"[2]".to_vec())
                 .unwrap();
             let attempt = AttemptRecord {
                 batch_id: &first,
