@@ -50,7 +50,8 @@ def payload_bytes(db: str) -> dict:
 
 
 def record(args) -> None:
-    rec = {"name": args.name, "rows": args.rows, "input_bytes": args.input_bytes, "rc": args.rc}
+    rec = {"name": args.name, "rows": args.rows, "input_bytes": args.input_bytes, "rc": args.rc,
+           "load1": float(Path("/proc/loadavg").read_text().split()[0])}
     rec.update(parse_time_v(Path(args.time_file).read_text(errors="replace")))
     if args.sink_before and args.sink_after:
         before, after = json.loads(args.sink_before), json.loads(args.sink_after)
@@ -64,7 +65,7 @@ def record(args) -> None:
         f.write(json.dumps(rec) + "\n")
     wall = rec.get("wall_s") or float("nan")
     print(f"  {args.name:<16} {wall:7.2f} s  {args.rows / wall:>10,.0f} rows/s  "
-          f"RSS {rec.get('max_rss_kib', 0) / 1024:6.1f} MiB  rc={args.rc}", flush=True)
+          f"RSS {rec.get('max_rss_kib', 0) / 1024:6.1f} MiB  load {rec['load1']:.2f}  rc={args.rc}", flush=True)
 
 
 def med(values):
