@@ -81,16 +81,20 @@ done
 [[ -n "$url" ]] || die "the sink did not start within 10 s"
 sink_stats() { python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1] + "stats").read().decode())' "$url"; }
 
+# CPU seconds the sink has used so far (utime + stime), to show it is never the bottleneck
+clk_tck=$(getconf CLK_TCK)
+sink_cpu() { awk -v t="$clk_tck" '{printf "%.2f", ($14 + $15) / t}' "/proc/$sink_pid/stat"; }
+
 secret=$("$PULSE" secret new)
 results="$work/results.jsonl"
 
 # measure NAME ROWS INPUT_BYTES DB|- CMD...: runs CMD under /usr/bin/time -v, records one result.
 measure() {
   local name=$1 n=$2 bytes=$3 db=$4; shift 4
-  local before after rc=0
-  before=$(sink_stats)
+  local before after cpu0 cpu1 rc=0
+  before=$(sink_stats); cpu0=$(sink_cpu)
   "$TIME" -v -o "$work/time.txt" "$@" >"$work/out.txt" 2>"$work/err.txt" || rc=$?
-  after=$(sink_stats)
+  cpu1=$(sink_cpu); after=$(sink_stats)
   if [[ $rc != 0 ]]; then
     echo "  $name failed (exit $rc):" >&2; tail -n 5 "$work/err.txt" >&2
   fi
@@ -98,24 +102,26 @@ measure() {
   [[ "$db" != - ]] && db_args=(--db "$db")
   python3 "$here/summarize.py" record "$results" --name "$name" --time-file "$work/time.txt" \
     --rows "$n" --input-bytes "$bytes" --rc "$rc" --sink-before "$before" --sink-after "$after" \
+    --sink-cpu "$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN {printf "%.2f", b - a}')" \
     "${db_args[@]}"
 }
 
 # measure_stream NAME DB|- PULSE_ARGS...: like measure, for pulse reading the generator's stream.
 measure_stream() {
   local name=$1 db=$2; shift 2
-  local before after rc=0 db_args=() pulse_args=("$@")
+  local before after cpu0 cpu1 rc=0 db_args=() pulse_args=("$@")
   if [[ "$db" != - ]]; then db_args=(--db "$db"); pulse_args+=(--db "$db"); fi
-  before=$(sink_stats)
+  before=$(sink_stats); cpu0=$(sink_cpu)
   python3 "$here/gen_csv.py" --rows "$rss_rows" --block 100000 \
     | "$TIME" -v -o "$work/time.txt" "$PULSE" "${pulse_args[@]}" >"$work/out.txt" 2>"$work/err.txt" \
     || rc=$?
-  after=$(sink_stats)
+  cpu1=$(sink_cpu); after=$(sink_stats)
   if [[ $rc != 0 ]]; then
     echo "  $name failed (exit $rc):" >&2; tail -n 5 "$work/err.txt" >&2
   fi
   python3 "$here/summarize.py" record "$results" --name "$name" --time-file "$work/time.txt" \
     --rows "$rss_rows" --input-bytes 0 --rc "$rc" --sink-before "$before" --sink-after "$after" \
+    --sink-cpu "$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN {printf "%.2f", b - a}')" \
     "${db_args[@]}"
 }
 

@@ -57,6 +57,8 @@ def record(args) -> None:
         before, after = json.loads(args.sink_before), json.loads(args.sink_after)
         rec["requests"] = after["requests"] - before["requests"]
         rec["sent_bytes"] = after["body_bytes"] - before["body_bytes"]
+    if args.sink_cpu is not None:
+        rec["sink_cpu_s"] = args.sink_cpu
     if args.db:
         rec.update(payload_bytes(args.db))
         db_files = [Path(args.db + suffix) for suffix in ("", "-wal", "-shm")]
@@ -65,7 +67,7 @@ def record(args) -> None:
         f.write(json.dumps(rec) + "\n")
     wall = rec.get("wall_s") or float("nan")
     print(f"  {args.name:<16} {wall:7.2f} s  {args.rows / wall:>10,.0f} rows/s  "
-          f"RSS {rec.get('max_rss_kib', 0) / 1024:6.1f} MiB  load {rec['load1']:.2f}  rc={args.rc}", flush=True)
+          f"RSS {rec.get('max_rss_kib', 0) / 1024:6.1f} MiB  sink CPU {rec.get('sink_cpu_s', 0):.2f} s  load {rec['load1']:.2f}  rc={args.rc}", flush=True)
 
 
 def med(values):
@@ -78,7 +80,7 @@ def report(args) -> None:
     names = list(dict.fromkeys(r["name"] for r in recs))
     summary = {}
     print(f"\n{'benchmark':<16} {'runs':>4} {'median s':>9} {'rows/s':>11} {'MB/s in':>8} "
-          f"{'CPU s':>6} {'peak RSS':>9} {'sent MB':>8} {'stored/JSON':>11}  failures")
+          f"{'CPU s':>6} {'peak RSS':>9} {'sent MB':>8} {'sink CPU s':>10} {'stored/JSON':>11}  failures")
     for name in names:
         rs = [r for r in recs if r["name"] == name]
         ok = [r for r in rs if r.get("rc") == 0 and r.get("wall_s")]
@@ -90,15 +92,17 @@ def report(args) -> None:
         cpu = med([r.get("user_s", 0) + r.get("sys_s", 0) for r in ok])
         rss = max(r.get("max_rss_kib", 0) for r in ok) / 1024
         sent = med([r.get("sent_bytes") for r in ok])
+        sink_cpu = med([r.get("sink_cpu_s") for r in ok])
         ratio = med([r["stored_bytes"] / r["raw_json_bytes"] for r in ok
                      if r.get("stored_bytes") and r.get("raw_json_bytes")])
         summary[name] = {"wall": wall, "rows": rows, "rss": rss, "ratio": ratio}
         print(f"{name:<16} {len(ok):>4} {wall:9.2f} {rows / wall:11,.0f} "
               f"{ok[0]['input_bytes'] / wall / 1e6:8.1f} {cpu:6.2f} {rss:6.1f} MiB "
-              f"{(sent or 0) / 1e6:8.1f} {'' if ratio is None else f'{ratio:11.1%}'}  "
+              f"{(sent or 0) / 1e6:8.1f} {sink_cpu or 0:10.2f} {'' if ratio is None else f'{ratio:11.1%}'}  "
               f"{len(rs) - len(ok)}")
     print("(median over successful runs; peak RSS is the maximum over runs; "
-          "MB/s in = CSV input bytes / wall time)")
+          "MB/s in = CSV input bytes / wall time;\n CPU s = user+sys of the measured process; "
+          "sink CPU s = CPU the sink used meanwhile)")
 
     def line(label, value, target, ok):
         print(f"  {label:<46} {value:<22} target {target:<14} {'MET' if ok else 'NOT MET'}")
@@ -141,6 +145,7 @@ def main() -> int:
     r.add_argument("--sink-before")
     r.add_argument("--sink-after")
     r.add_argument("--db")
+    r.add_argument("--sink-cpu", type=float, help="CPU seconds the sink used during the run")
     p = sub.add_parser("report")
     p.add_argument("results")
     args = ap.parse_args()
