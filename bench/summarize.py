@@ -50,9 +50,12 @@ def payload_bytes(db: str) -> dict:
 
 
 def record(args) -> None:
-    rec = {"name": args.name, "rows": args.rows, "input_bytes": args.input_bytes, "rc": args.rc,
+    ok = args.rc in {int(c) for c in args.ok_rcs.split(",")}
+    rec = {"name": args.name, "rows": args.rows, "input_bytes": args.input_bytes, "rc": args.rc, "ok": ok,
            "load1": float(Path("/proc/loadavg").read_text().split()[0])}
     rec.update(parse_time_v(Path(args.time_file).read_text(errors="replace")))
+    if args.wall_ns:
+        rec["wall_s"] = args.wall_ns / 1e9
     if args.sink_before and args.sink_after:
         before, after = json.loads(args.sink_before), json.loads(args.sink_after)
         rec["requests"] = after["requests"] - before["requests"]
@@ -66,7 +69,7 @@ def record(args) -> None:
     with open(args.results, "a") as f:
         f.write(json.dumps(rec) + "\n")
     wall = rec.get("wall_s") or float("nan")
-    print(f"  {args.name:<16} {wall:7.2f} s  {args.rows / wall:>10,.0f} rows/s  "
+    print(f"  {args.name:<18} {wall:7.2f} s  {args.rows / wall:>10,.0f} rows/s  "
           f"RSS {rec.get('max_rss_kib', 0) / 1024:6.1f} MiB  sink CPU {rec.get('sink_cpu_s', 0):.2f} s  load {rec['load1']:.2f}  rc={args.rc}", flush=True)
 
 
@@ -79,15 +82,15 @@ def report(args) -> None:
     recs = [json.loads(line) for line in Path(args.results).read_text().splitlines() if line.strip()]
     names = list(dict.fromkeys(r["name"] for r in recs))
     summary = {}
-    print(f"\n{'benchmark':<16} {'runs':>4} {'median s':>9} {'rows/s':>11} {'MB/s in':>8} "
+    print(f"\n{'benchmark':<18} {'runs':>4} {'median s':>9} {'rows/s':>11} {'MB/s in':>8} "
           f"{'CPU s':>6} {'peak RSS':>9} {'sent MB':>8} {'sink CPU s':>10} {'stored/JSON':>11}  failures")
     for name in names:
         rs = [r for r in recs if r["name"] == name]
-        ok = [r for r in rs if r.get("rc") == 0 and r.get("wall_s")]
+        ok = [r for r in rs if r.get("ok", r.get("rc") == 0) and r.get("wall_s") is not None]
         if not ok:
-            print(f"{name:<16} {len(rs):>4}  (every run failed: rc={[r.get('rc') for r in rs]})")
+            print(f"{name:<18} {len(rs):>4}  (every run failed: rc={[r.get('rc') for r in rs]})")
             continue
-        wall = med([r["wall_s"] for r in ok])
+        wall = max(med([r["wall_s"] for r in ok]), 1e-3)
         rows = ok[0]["rows"]
         cpu = med([r.get("user_s", 0) + r.get("sys_s", 0) for r in ok])
         rss = max(r.get("max_rss_kib", 0) for r in ok) / 1024
@@ -96,7 +99,7 @@ def report(args) -> None:
         ratio = med([r["stored_bytes"] / r["raw_json_bytes"] for r in ok
                      if r.get("stored_bytes") and r.get("raw_json_bytes")])
         summary[name] = {"wall": wall, "rows": rows, "rss": rss, "ratio": ratio}
-        print(f"{name:<16} {len(ok):>4} {wall:9.2f} {rows / wall:11,.0f} "
+        print(f"{name:<18} {len(ok):>4} {wall:9.2f} {rows / wall:11,.0f} "
               f"{ok[0]['input_bytes'] / wall / 1e6:8.1f} {cpu:6.2f} {rss:6.1f} MiB "
               f"{(sent or 0) / 1e6:8.1f} {sink_cpu or 0:10.2f} {'' if ratio is None else f'{ratio:11.1%}'}  "
               f"{len(rs) - len(ok)}")
@@ -142,9 +145,12 @@ def main() -> int:
     r.add_argument("--rows", type=int, required=True)
     r.add_argument("--input-bytes", type=int, required=True)
     r.add_argument("--rc", type=int, default=0)
+    r.add_argument("--ok-rcs", default="0", help="exit codes that count as success, e.g. 0,3")
     r.add_argument("--sink-before")
     r.add_argument("--sink-after")
     r.add_argument("--db")
+    r.add_argument("--wall-ns", type=int, help="wall time measured around the command (ns); "
+                   "preferred over /usr/bin/time's 10 ms resolution")
     r.add_argument("--sink-cpu", type=float, help="CPU seconds the sink used during the run")
     p = sub.add_parser("report")
     p.add_argument("results")
