@@ -154,6 +154,7 @@ if [[ $rss_only == 1 ]]; then
   fi
   python3 "$here/summarize.py" report "$results"
   echo "note: rows/s here is bounded by the generator feeding the pipe; see the full run for speed"
+  cp "$results" "$here/data/last-rss-results.jsonl"
   exit 0
 fi
 
