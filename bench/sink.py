@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""A minimal loopback HTTP/1.1 sink for the pulse benchmark.
+
+Reads every request body completely (Content-Length or chunked), throws it away and answers
+`200 OK` with keep-alive. One thread per connection, blocking sockets, `recv_into` a reused
+buffer: no per-request allocation beyond the header parse, so it stays far above what the
+clients under test can send (see bench/README.md for its measured ceiling, and
+bench/sink_ceiling.py to measure it again).
+
+    python3 bench/sink.py --port 0        # prints: listening on http://127.0.0.1:PORT/
+
+`GET /stats` answers {"requests": N, "body_bytes": B} (counting POST/PUT bodies only), so a
+benchmark can check that everything arrived.
+"""
+
+import argparse
+import json
+import signal
+import socket
+import sys
+import threading
+
+RESPONSE_OK = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"
+RESPONSE_OK_CLOSE = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n"
+    b"Connection: close\r\n\r\nok"
+)
+MAX_HEADER = 64 * 1024
+RECV_SIZE = 1 << 20
+
+stats_lock = threading.Lock()
+stats = {"requests": 0, "body_bytes": 0}
+
+
+class ClientGone(Exception):
+    pass
+
+
+class Conn:
+    """Buffered reader over a socket: `pending` holds bytes read but not consumed yet."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.pending = bytearray()
+        self.buf = bytearray(RECV_SIZE)
+        self.view = memoryview(self.buf)
+
+    def read_more(self) -> None:
+        n = self.sock.recv_into(self.view)
+        if n == 0:
+            raise ClientGone
+        self.pending += self.view[:n]
+
+    def read_until(self, marker: bytes) -> bytes:
+        start = 0
+        while True:
+            i = self.pending.find(marker, start)
+            if i >= 0:
+                line = bytes(self.pending[: i + len(marker)])
+                del self.pending[: i + len(marker)]
+                return line
+            if len(self.pending) > MAX_HEADER:
+                raise ValueError("header too large")
+            start = max(0, len(self.pending) - len(marker) + 1)
+            self.read_more()
+
+    def discard(self, n: int) -> None:
+        """Read and drop exactly n bytes."""
+        take = min(n, len(self.pending))
+        del self.pending[:take]
+        n -= take
+        while n > 0:
+            got = self.sock.recv_into(self.view, min(n, RECV_SIZE))
+            if got == 0:
+                raise ClientGone
+            n -= got
+
+
+def handle(sock: socket.socket) -> None:
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    conn = Conn(sock)
+    try:
+        while True:
+            try:
+                head = conn.read_until(b"\r\n\r\n")
+            except ClientGone:
+                return
+            lines = head.decode("latin-1").split("\r\n")
+            method, target, _version = lines[0].split(" ", 2)
+            headers = {}
+            for line in lines[1:]:
+                if line:
+                    name, _, value = line.partition(":")
+                    headers[name.strip().lower()] = value.strip()
+            if headers.get("expect", "").lower() == "100-continue":
+                sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+            body_len = 0
+            if "chunked" in headers.get("transfer-encoding", "").lower():
+                while True:
+                    size = int(conn.read_until(b"\r\n").split(b";")[0], 16)
+                    conn.discard(size + 2)  # data + CRLF
+                    body_len += size
+                    if size == 0:
+                        break  # (no trailers expected)
+            else:
+                body_len = int(headers.get("content-length", "0"))
+                conn.discard(body_len)
+            close = headers.get("connection", "").lower() == "close"
+            if method == "GET" and target == "/stats":
+                with stats_lock:
+                    body = json.dumps(stats).encode()
+                sock.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                    + str(len(body)).encode() + b"\r\n\r\n" + body
+                )
+            else:
+                with stats_lock:
+                    stats["requests"] += 1
+                    stats["body_bytes"] += body_len
+                sock.sendall(RESPONSE_OK_CLOSE if close else RESPONSE_OK)
+            if close:
+                return
+    except (ClientGone, ConnectionError):
+        return
+    except Exception as e:  # a malformed request: answer 400 and drop the connection
+        try:
+            sock.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        except OSError:
+            pass
+        print(f"sink: bad request: {e!r}", file=sys.stderr)
+    finally:
+        sock.close()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--port", type=int, default=8099, help="0 picks a free port (default 8099)")
+    ap.add_argument("--bind", default="127.0.0.1")
+    args = ap.parse_args()
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind((args.bind, args.port))
+    srv.listen(128)
+    host, port = srv.getsockname()
+    print(f"listening on http://{host}:{port}/", flush=True)
+    try:
+        while True:
+            sock, _ = srv.accept()
+            threading.Thread(target=handle, args=(sock,), daemon=True).start()
+    except (KeyboardInterrupt, SystemExit):
+        return 0
+    finally:
+        srv.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
