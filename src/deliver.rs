@@ -2,6 +2,7 @@
 //! next one starts. One request in flight; order kept.
 
 use std::io::Read;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
@@ -111,26 +112,44 @@ impl Deliverer {
         progress: &Progress,
     ) -> Result<DeliveryReport> {
         let mut report = DeliveryReport::default();
-        let mut body = Vec::new();
+        let mut plan = Vec::new();
         let mut done = 0;
         for event in events {
             for batch in store.batches_of_event(&event.id)? {
                 if batch.delivered {
                     done += 1;
-                    progress.delivered(done, report.rows_delivered);
-                    continue;
+                } else {
+                    plan.push((event.clone(), batch));
                 }
-                body.clear();
-                write_batch_body(store, ctx, event, &batch, &mut body)?;
-                report.attempts +=
-                    self.deliver_batch(store, event, &batch, ctx.method, &body, progress)?;
-                done += 1;
-                report.batches_delivered += 1;
-                report.rows_delivered += batch.rows;
-                progress.delivered(done, report.rows_delivered);
             }
         }
+        progress.delivered(done, 0);
+        self.send_all(store, ctx, &plan, done, progress, &mut report)?;
         Ok(report)
+    }
+
+    /// Sends `plan` in order; the next body is built (read, decompressed, wrapped) on another
+    /// thread while the current request is in flight.
+    fn send_all(
+        &self,
+        store: &mut Store,
+        ctx: &BodyContext,
+        plan: &[(EventRecord, BatchRef)],
+        done_before: u64,
+        progress: &Progress,
+        report: &mut DeliveryReport,
+    ) -> Result<()> {
+        let mut bodies = BodyLoader::start(store, ctx, plan)?;
+        for (done, (event, batch)) in plan.iter().enumerate() {
+            let body = bodies.next_body(store, ctx, event, batch)?;
+            report.attempts +=
+                self.deliver_batch(store, event, batch, ctx.method, &body, progress)?;
+            bodies.recycle(body);
+            report.batches_delivered += 1;
+            report.rows_delivered += batch.rows;
+            progress.delivered(done_before + done as u64 + 1, report.rows_delivered);
+        }
+        Ok(())
     }
 
     /// Sends the given batches in order whatever their status (resend), stopping at the first
@@ -143,17 +162,7 @@ impl Deliverer {
         progress: &Progress,
         report: &mut DeliveryReport,
     ) -> Result<()> {
-        let mut body = Vec::new();
-        for (done, (event, batch)) in batches.iter().enumerate() {
-            body.clear();
-            write_batch_body(store, ctx, event, batch, &mut body)?;
-            report.attempts +=
-                self.deliver_batch(store, event, batch, ctx.method, &body, progress)?;
-            report.batches_delivered += 1;
-            report.rows_delivered += batch.rows;
-            progress.delivered(done as u64 + 1, report.rows_delivered);
-        }
-        Ok(())
+        self.send_all(store, ctx, batches, 0, progress, report)
     }
 
     /// Sends one batch until it is delivered, retries run out, or the answer is final.
@@ -365,6 +374,88 @@ impl Deliverer {
             retry_after,
             error,
             response: Some(String::from_utf8_lossy(&snippet).into_owned()),
+        }
+    }
+}
+
+/// Builds request bodies ahead of the sender: on a thread with its own connection when the log
+/// is a file, otherwise on demand. At most two bodies wait, so memory stays bounded.
+enum BodyLoader {
+    Inline,
+    Ahead {
+        bodies: Receiver<Result<Vec<u8>>>,
+        recycled: SyncSender<Vec<u8>>,
+        _worker: std::thread::JoinHandle<()>,
+    },
+}
+
+impl BodyLoader {
+    fn start(
+        store: &Store,
+        ctx: &BodyContext,
+        plan: &[(EventRecord, BatchRef)],
+    ) -> Result<BodyLoader> {
+        let Some(path) = store.path().map(std::path::Path::to_path_buf) else {
+            return Ok(BodyLoader::Inline);
+        };
+        if plan.len() < 2 {
+            return Ok(BodyLoader::Inline);
+        }
+        let (send, bodies) = sync_channel::<Result<Vec<u8>>>(1);
+        let (recycled, spare) = sync_channel::<Vec<u8>>(2);
+        let (ctx, plan) = (ctx.clone(), plan.to_vec());
+        let worker = std::thread::Builder::new()
+            .name("pulse-bodies".into())
+            .spawn(move || {
+                let store = match Store::open(&path) {
+                    Ok(store) => store,
+                    Err(err) => {
+                        let _ = send.send(Err(err));
+                        return;
+                    }
+                };
+                for (event, batch) in &plan {
+                    let mut body = spare.try_recv().unwrap_or_default();
+                    body.clear();
+                    let built =
+                        write_batch_body(&store, &ctx, event, batch, &mut body).map(|_| body);
+                    let failed = built.is_err();
+                    // The sender stopped (an error or Ctrl-C): stop building.
+                    if send.send(built).is_err() || failed {
+                        return;
+                    }
+                }
+            })
+            .context("cannot start the body loader")?;
+        Ok(BodyLoader::Ahead {
+            bodies,
+            recycled,
+            _worker: worker,
+        })
+    }
+
+    fn next_body(
+        &mut self,
+        store: &Store,
+        ctx: &BodyContext,
+        event: &EventRecord,
+        batch: &BatchRef,
+    ) -> Result<Vec<u8>> {
+        match self {
+            BodyLoader::Inline => {
+                let mut body = Vec::new();
+                write_batch_body(store, ctx, event, batch, &mut body)?;
+                Ok(body)
+            }
+            BodyLoader::Ahead { bodies, .. } => bodies
+                .recv()
+                .map_err(|_| anyhow::anyhow!("the body loader stopped unexpectedly"))?,
+        }
+    }
+
+    fn recycle(&self, body: Vec<u8>) {
+        if let BodyLoader::Ahead { recycled, .. } = self {
+            let _ = recycled.try_send(body);
         }
     }
 }

@@ -34,11 +34,21 @@ pub fn run(args: &PushArgs, db: &Path) -> Result<()> {
     let progress = Progress::new(config.quiet);
     let clock = Instant::now();
 
-    let mut store = if config.dry_run {
-        Store::open_in_memory()?
+    // A dry run stages into a scratch file, not memory, so its memory stays bounded too; the
+    // file is removed when the run ends.
+    let scratch = if config.dry_run {
+        Some(
+            tempfile::Builder::new()
+                .prefix("pulse-dry-run-")
+                .suffix(".db")
+                .tempfile()
+                .context("cannot create a scratch database for --dry-run")?
+                .into_temp_path(),
+        )
     } else {
-        Store::open(db)?
+        None
     };
+    let mut store = Store::open(scratch.as_deref().unwrap_or(db))?;
     let counter = ByteCounter::default();
     let source = CsvSource::open(&config.input, config.dialect, counter.clone())?;
     let mut rows = CheckedRows::new(source, schema.as_ref())?;

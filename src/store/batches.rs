@@ -78,7 +78,13 @@ impl BatchWriter {
         tx.execute(
             "INSERT INTO batches (id, event_id, idx, rows, first_row, status)
              VALUES (?1, ?2, ?3, ?4, ?5, 'pending')",
-            params![job.id, job.event_id, job.idx as i64, job.rows as i64, job.first_row as i64],
+            params![
+                job.id,
+                job.event_id,
+                job.idx as i64,
+                job.rows as i64,
+                job.first_row as i64
+            ],
         )?;
         tx.execute(
             "INSERT INTO payloads (batch_id, raw_len, data) VALUES (?1, ?2, ?3)",
@@ -168,14 +174,14 @@ impl Stager {
                 Ok(id)
             }
             Mode::Threaded { jobs, .. } => {
-                let sent = jobs.as_ref().map(|jobs| jobs.send(job));
-                match sent {
-                    Some(Ok(())) => Ok(id),
-                    // The writer stopped: its own error says why.
-                    _ => Err(self.finish().err().unwrap_or_else(|| {
-                        anyhow::anyhow!("the outbox writer stopped unexpectedly")
-                    })),
+                if jobs.as_ref().is_some_and(|jobs| jobs.send(job).is_ok()) {
+                    return Ok(id);
                 }
+                // The writer stopped: its own error says why.
+                Err(self
+                    .finish()
+                    .err()
+                    .unwrap_or_else(|| anyhow::anyhow!("the outbox writer stopped unexpectedly")))
             }
         }
     }
