@@ -4,6 +4,7 @@
 //! a lookup there.
 
 use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use rusqlite::{params, Connection};
 
@@ -13,10 +14,32 @@ const MEMORY_KEYS: usize = 1 << 18;
 const BLOOM_BITS_LOG2: u32 = 25;
 const BLOOM_PROBES: u32 = 4;
 
+/// The keys are hashes already: fold them to 64 bits instead of hashing them again.
+#[derive(Default)]
+struct FoldHasher(u64);
+
+impl Hasher for FoldHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u128(&mut self, key: u128) {
+        self.0 = (key as u64) ^ ((key >> 64) as u64);
+    }
+}
+
+type Keys = HashSet<u128, BuildHasherDefault<FoldHasher>>;
+
 /// Distinct key hashes seen so far.
 #[derive(Default)]
 pub struct KeySet {
-    recent: HashSet<u128>,
+    recent: Keys,
     spilled: Option<Spilled>,
     /// Set when spilling failed (e.g. no temp space): keys then stay in memory.
     spill_failed: bool,
@@ -61,6 +84,10 @@ impl KeySet {
                 );
                 self.spill_failed = true;
             }
+        }
+        if self.recent.capacity() == 0 {
+            // Allocated once, at its final size: growing by rehashing cost more than the hashing.
+            self.recent.reserve(MEMORY_KEYS);
         }
         self.recent.insert(key);
         true

@@ -26,6 +26,8 @@ pub struct Constraints {
     pub exclusive_minimum: Option<Constant>,
     pub exclusive_maximum: Option<Constant>,
     pub enumeration: Option<Vec<Constant>>,
+    /// When every enum member is a string: the members as a set, for one lookup per cell.
+    pub enum_strings: Option<std::collections::HashSet<String>>,
 }
 
 /// A failed constraint: what was expected (appended to the field and cell).
@@ -53,10 +55,17 @@ impl Constraints {
         };
         if let Value::Str(s) = value {
             // Counted in characters like Python's len(), and only when a length is constrained.
-            let len = if self.min_length.is_some() || self.max_length.is_some() {
-                s.chars().count()
+            // A string's byte length bounds its character count from above (and from below by a
+            // quarter), so most cells skip the count.
+            let bytes = s.len();
+            let clear_of_max = self.max_length.is_none_or(|max| bytes <= max);
+            let clear_of_min = self.min_length.is_none_or(|min| bytes / 4 >= min);
+            let len = if clear_of_max && clear_of_min {
+                self.min_length
+                    .unwrap_or(0)
+                    .max(bytes.min(self.max_length.unwrap_or(bytes)))
             } else {
-                0
+                s.chars().count()
             };
             if let Some(min) = self.min_length.filter(|&min| len < min) {
                 let expected = format!("is shorter than the minimum length {min}");
@@ -112,7 +121,11 @@ impl Constraints {
             }
         }
         if let Some(members) = &self.enumeration {
-            if !members.iter().any(|m| value.equals(&m.value)) {
+            let allowed = match (&self.enum_strings, value) {
+                (Some(set), Value::Str(text)) => set.contains(text.as_ref()),
+                _ => members.iter().any(|m| value.equals(&m.value)),
+            };
+            if !allowed {
                 let list: Vec<&str> = members.iter().map(|m| m.text.as_str()).collect();
                 let expected = format!("is not one of the allowed values [{}]", list.join(", "));
                 report(Violation { expected });

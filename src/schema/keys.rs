@@ -1,7 +1,7 @@
 //! Key bookkeeping for unique fields, the primary key and unique keys: each row's key is
 //! reduced to one 128-bit hash, so memory grows with distinct keys, not with their text.
 
-use xxhash_rust::xxh3::Xxh3;
+use xxhash_rust::xxh3::xxh3_128_with_seed;
 
 /// What a column contributes to key checks (unique fields, primary key, unique keys).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +36,7 @@ pub(super) fn key_hash(
     columns: &[usize],
     parts: &[KeyPart],
     seed: u64,
+    scratch: &mut Vec<u8>,
     nulls_compare: bool,
 ) -> KeyHash {
     if columns.iter().all(|&i| parts[i] == KeyPart::Null) {
@@ -45,17 +46,24 @@ pub(super) fn key_hash(
             KeyHash::Skip
         };
     }
-    let mut h = Xxh3::with_seed(seed);
+    // One column: its part is a seeded hash of the value already.
+    if let [only] = columns {
+        return match parts[*only] {
+            KeyPart::Hash(x) => KeyHash::Hash(x),
+            _ => KeyHash::Skip,
+        };
+    }
+    scratch.clear();
     for &i in columns {
         match parts[i] {
             KeyPart::NaN => return KeyHash::Skip,
             KeyPart::Null if !nulls_compare => return KeyHash::Skip,
-            KeyPart::Null => h.update(&[0]),
+            KeyPart::Null => scratch.push(0),
             KeyPart::Hash(x) => {
-                h.update(&[1]);
-                h.update(&x.to_le_bytes());
+                scratch.push(1);
+                scratch.extend_from_slice(&x.to_le_bytes());
             }
         }
     }
-    KeyHash::Hash(h.digest128())
+    KeyHash::Hash(xxh3_128_with_seed(scratch, seed))
 }

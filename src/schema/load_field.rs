@@ -5,7 +5,7 @@ use serde_json::{Map, Value as Json};
 
 use super::constraints::{Constant, Constraints};
 use super::load::{Loader, Result};
-use super::types::{FieldType, NumberStyle, StringFormat, Strptime};
+use super::types::{FieldType, NumberStyle, StringFormat, Strptime, Value};
 use super::Field;
 
 /// Field properties that describe but do not constrain; accepted and ignored.
@@ -277,7 +277,15 @@ impl Loader<'_> {
                     let items = value
                         .as_array()
                         .ok_or_else(|| self.err(&here, "must be a list"))?;
-                    c.enumeration = Some(items.iter().map(bound).collect::<Result<_>>()?);
+                    let members: Vec<Constant> = items.iter().map(bound).collect::<Result<_>>()?;
+                    c.enum_strings = members
+                        .iter()
+                        .map(|m| match &m.value {
+                            Value::Str(s) => Some(s.to_string()),
+                            _ => None,
+                        })
+                        .collect();
+                    c.enumeration = Some(members);
                 }
             }
         }

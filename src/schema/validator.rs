@@ -1,6 +1,6 @@
 //! Row-by-row checking of one CSV file against a schema (or only its shape, without one).
 
-use xxhash_rust::xxh3::Xxh3;
+use xxhash_rust::xxh3::xxh3_128_with_seed;
 
 use super::errors::*;
 use super::keys::{key_hash, KeyHash, KeyPart, KeySet};
@@ -30,8 +30,21 @@ pub struct RowValidator {
     unique_keys: Vec<KeySet>,
     /// Per-row scratch: each keyed column's part, reused to avoid allocating per row.
     parts: Vec<KeyPart>,
-    /// Random per validator so that nobody can craft colliding keys in advance.
+    /// Seeded at random per validator so that nobody can craft colliding keys in advance;
+    /// made once and reset per key, because deriving a seeded secret costs more than hashing.
+    hasher: SeededHasher,
+}
+
+/// The seed, and a buffer reused for each key's bytes.
+struct SeededHasher {
     seed: u64,
+    scratch: Vec<u8>,
+}
+
+impl std::fmt::Debug for SeededHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SeededHasher")
+    }
 }
 
 impl RowValidator {
@@ -92,7 +105,10 @@ impl RowValidator {
             primary_key,
             primary_key_names,
             unique_keys,
-            seed: rand::random(),
+            hasher: SeededHasher {
+                seed: rand::random(),
+                scratch: Vec::new(),
+            },
         };
         let keyed: Vec<usize> = validator
             .key_sets()
@@ -127,7 +143,8 @@ impl RowValidator {
         errors.clear();
         let mut blank = 0;
         for (i, column) in self.columns.iter().enumerate() {
-            let (part, is_blank) = check_cell(column, i, cells.get(i).copied(), self.seed, errors);
+            let (part, is_blank) =
+                check_cell(column, i, cells.get(i).copied(), &mut self.hasher, errors);
             blank += is_blank as usize;
             self.parts[i] = part;
         }
@@ -177,7 +194,7 @@ impl RowValidator {
     }
 
     fn check_keys(&mut self, cells: &[&str], errors: &mut Vec<CellError>) {
-        let seed = self.seed;
+        let hasher = &mut self.hasher;
         for set in &mut self.unique_fields {
             let i = set.columns[0];
             if let KeyPart::Hash(h) = self.parts[i] {
@@ -206,7 +223,13 @@ impl RowValidator {
         };
         if let Some(set) = &mut self.primary_key {
             let names = &self.primary_key_names;
-            let message = match key_hash(&set.columns, &self.parts, seed, true) {
+            let message = match key_hash(
+                &set.columns,
+                &self.parts,
+                hasher.seed,
+                &mut hasher.scratch,
+                true,
+            ) {
                 KeyHash::AllNull => Some(format!("primary key ({names}) is empty")),
                 KeyHash::Hash(h) if !set.seen.insert(h) => Some(format!(
                     "primary key ({names}) = ({}) is not unique (an earlier row has the same key)",
@@ -227,7 +250,13 @@ impl RowValidator {
             }
         }
         for set in &mut self.unique_keys {
-            if let KeyHash::Hash(h) = key_hash(&set.columns, &self.parts, seed, false) {
+            if let KeyHash::Hash(h) = key_hash(
+                &set.columns,
+                &self.parts,
+                hasher.seed,
+                &mut hasher.scratch,
+                false,
+            ) {
                 if !set.seen.insert(h) {
                     let names: Vec<&str> = set
                         .columns
@@ -275,7 +304,7 @@ fn check_cell(
     column: &Column,
     i: usize,
     raw: Option<&str>,
-    seed: u64,
+    hasher: &mut SeededHasher,
     errors: &mut Vec<CellError>,
 ) -> (KeyPart, bool) {
     let is_missing = raw.is_none_or(|r| column.missing_values.iter().any(|m| m == r));
@@ -326,9 +355,9 @@ fn check_cell(
         None => KeyPart::Null,
         Some(v) if !v.is_hashable() => KeyPart::NaN,
         Some(v) if column.keyed => {
-            let mut h = Xxh3::with_seed(seed);
-            v.hash_into(&mut h);
-            KeyPart::Hash(h.digest128())
+            hasher.scratch.clear();
+            v.encode_key(&mut hasher.scratch);
+            KeyPart::Hash(xxh3_128_with_seed(&hasher.scratch, hasher.seed))
         }
         Some(_) => KeyPart::Hash(0),
     };

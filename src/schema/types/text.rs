@@ -12,11 +12,13 @@ use regex::Regex;
 pub fn is_email(value: &str) -> bool {
     static LOCAL: OnceLock<Regex> = OnceLock::new();
     static DOMAIN: OnceLock<Regex> = OnceLock::new();
-    if value.is_empty() || value.matches('@').count() != 1 {
+    if value.is_empty() || memchr::memchr_iter(b'@', value.as_bytes()).count() != 1 {
         return false;
     }
     let (local, domain) = value.split_once('@').unwrap_or_default();
-    if local.chars().count() > 64 || domain.chars().count() > 253 {
+    if (local.len() > 64 && local.chars().count() > 64)
+        || (domain.len() > 253 && domain.chars().count() > 253)
+    {
         return false;
     }
     // Python's `$` also matches before a final newline, hence `\n?\z`.

@@ -5,7 +5,6 @@ use std::cmp::Ordering;
 use std::io::Write as _;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
-use xxhash_rust::xxh3::Xxh3;
 
 use super::number::Dec;
 use super::{Stamp, Value};
@@ -64,37 +63,38 @@ impl Value<'_> {
         !matches!(self, Value::Num(Dec::NaN))
     }
 
-    /// Feeds a representation that is equal exactly when `equals` says so.
-    pub fn hash_into(&self, h: &mut Xxh3) {
+    /// Appends a byte representation that is equal exactly when `equals` says so (hashed by
+    /// the caller).
+    pub fn encode_key(&self, h: &mut Vec<u8>) {
         match self {
             Value::Str(s) => {
-                h.update(&[1]);
-                h.update(&(s.len() as u64).to_le_bytes());
-                h.update(s.as_bytes());
+                h.extend_from_slice(&[1]);
+                h.extend_from_slice(&(s.len() as u64).to_le_bytes());
+                h.extend_from_slice(s.as_bytes());
             }
             Value::Num(Dec::Finite { neg, coeff, exp }) => {
-                h.update(&[2, *neg as u8]);
-                h.update(&coeff.to_le_bytes());
-                h.update(&exp.to_le_bytes());
+                h.extend_from_slice(&[2, *neg as u8]);
+                h.extend_from_slice(&coeff.to_le_bytes());
+                h.extend_from_slice(&exp.to_le_bytes());
             }
-            Value::Num(Dec::Inf { neg }) => h.update(&[3, *neg as u8]),
-            Value::Num(Dec::NaN) => h.update(&[4]),
-            Value::Bool(b) => h.update(&[5, *b as u8]),
+            Value::Num(Dec::Inf { neg }) => h.extend_from_slice(&[3, *neg as u8]),
+            Value::Num(Dec::NaN) => h.extend_from_slice(&[4]),
+            Value::Bool(b) => h.extend_from_slice(&[5, *b as u8]),
             Value::Date(d) => {
-                h.update(&[6]);
-                h.update(&d.num_days_from_ce().to_le_bytes());
+                h.extend_from_slice(&[6]);
+                h.extend_from_slice(&d.num_days_from_ce().to_le_bytes());
             }
             Value::DateTime(t) => {
                 let k = datetime_key(t);
-                h.update(&[7, t.offset.is_some() as u8]);
-                h.update(&k.and_utc().timestamp().to_le_bytes());
-                h.update(&k.nanosecond().to_le_bytes());
+                h.extend_from_slice(&[7, t.offset.is_some() as u8]);
+                h.extend_from_slice(&k.and_utc().timestamp().to_le_bytes());
+                h.extend_from_slice(&k.nanosecond().to_le_bytes());
             }
             Value::Time(t) => {
                 let (secs, nanos) = time_key(t);
-                h.update(&[8, t.offset.is_some() as u8]);
-                h.update(&secs.to_le_bytes());
-                h.update(&nanos.to_le_bytes());
+                h.extend_from_slice(&[8, t.offset.is_some() as u8]);
+                h.extend_from_slice(&secs.to_le_bytes());
+                h.extend_from_slice(&nanos.to_le_bytes());
             }
         }
     }
