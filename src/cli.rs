@@ -39,7 +39,13 @@ impl SyncMode {
 #[command(name = "pulse", version, about, long_about = None)]
 pub struct Cli {
     /// The delivery log database [default: $XDG_DATA_HOME/pulse/pulse.db]
-    #[arg(long, global = true, env = "PULSE_DB", value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        env = "PULSE_DB",
+        value_name = "PATH",
+        hide_env_values = true
+    )]
     pub db: Option<PathBuf>,
 
     #[command(subcommand)]
@@ -52,6 +58,7 @@ pub enum Command {
     #[command(after_help = PUSH_EXAMPLES)]
     Push(Box<PushArgs>),
     /// Validate a CSV file against a schema, without sending or logging anything
+    #[command(after_help = VALIDATE_EXAMPLES)]
     Validate(ValidateArgs),
     /// Show the delivery log: recent runs, or a run, event or batch with every attempt
     #[command(after_help = LOG_EXAMPLES)]
@@ -63,8 +70,10 @@ pub enum Command {
     #[command(after_help = RESUME_EXAMPLES)]
     Resume(ResumeArgs),
     /// Delete old runs with their payloads and attempts from the log
+    #[command(after_help = PRUNE_EXAMPLES)]
     Prune(PruneArgs),
     /// Run a local webhook receiver that verifies signatures and prints each batch
+    #[command(after_help = RECEIVE_EXAMPLES)]
     Receive(ReceiveArgs),
     /// Signing secrets
     Secret {
@@ -72,6 +81,7 @@ pub enum Command {
         command: SecretCommand,
     },
     /// Print a shell completion script
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
     Completions {
         /// The shell to complete for
         shell: clap_complete::Shell,
@@ -89,7 +99,34 @@ const PUSH_EXAMPLES: &str = "\
 Examples:
   pulse push customers.csv --url https://api.example.com/hooks/import
   pulse push customers.csv --url http://127.0.0.1:8080/ --batch-size 1000 --json
-  PULSE_SECRET=whsec_... pulse push - --url https://example.com/hook < export.csv";
+  PULSE_SECRET=whsec_... pulse push - --url https://example.com/hook < export.csv
+  pulse push customers.csv --schema customers.schema.json --events valid,invalid --url URL
+  pulse push customers.csv --schema customers.schema.json --fail-on-invalid --json --url URL
+  pulse push customers.csv --mode mirror --key id --url https://example.com/sync
+  pulse push customers.csv --format valmi --method get --url https://example.com/row
+  pulse resume    # after exit 4 or 130: continue from the first undelivered batch";
+
+const VALIDATE_EXAMPLES: &str = "\
+Examples:
+  pulse validate customers.csv --schema customers.schema.json
+  pulse validate customers.csv --schema customers.schema.json --invalid-out bad.csv
+  pulse validate - --schema customers.schema.json --json < export.csv";
+
+const PRUNE_EXAMPLES: &str = "\
+Examples:
+  pulse prune --older-than 30d
+  pulse prune --older-than 2026-01-01 --vacuum";
+
+const RECEIVE_EXAMPLES: &str = "\
+Examples:
+  pulse receive --port 8080 --secret whsec_... --out rows.jsonl
+  pulse receive --port 0 --fail-first 1 --retry-after 1";
+
+const COMPLETIONS_EXAMPLES: &str = "\
+Examples:
+  pulse completions bash > ~/.local/share/bash-completion/completions/pulse
+  pulse completions zsh > \"${fpath[1]}/_pulse\"
+  pulse completions fish > ~/.config/fish/completions/pulse.fish";
 
 const LOG_EXAMPLES: &str = "\
 Examples:
@@ -125,7 +162,7 @@ pub struct LogArgs {
     #[arg(long, value_name = "WHEN")]
     pub since: Option<String>,
 
-    /// One JSON object per line (fields documented in README.md)
+    /// One JSON object per line: run, event, batch and attempt lines (fields in README.md)
     #[arg(long)]
     pub json: bool,
 }
@@ -227,7 +264,7 @@ pub struct PushArgs {
     #[command(flatten)]
     pub delivery: DeliveryArgs,
 
-    /// Body layout
+    /// Body layout (see PAYLOAD in `man pulse`)
     #[arg(long, value_enum, default_value_t = Format::Pulse)]
     pub format: Format,
 
@@ -390,11 +427,11 @@ pub struct ReceiveArgs {
     #[arg(long, value_name = "CODE")]
     pub status: Option<u16>,
 
-    /// Answer this fraction of requests with --status (default 503) (fault injection)
+    /// Answer this fraction (0 to 1) of requests with --status, else 503 (fault injection)
     #[arg(long, default_value_t = 0.0, value_name = "P")]
     pub fail_rate: f64,
 
-    /// Fail the first N deliveries of each webhook-id with --status (default 503)
+    /// Fail the first N deliveries of each webhook-id with --status, else 503
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub fail_first: u32,
 
@@ -406,7 +443,7 @@ pub struct ReceiveArgs {
     #[arg(long, value_name = "DURATION")]
     pub delay: Option<String>,
 
-    /// Close this fraction of connections without answering
+    /// Close this fraction (0 to 1) of connections without answering
     #[arg(long, default_value_t = 0.0, value_name = "P")]
     pub drop_rate: f64,
 

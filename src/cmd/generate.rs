@@ -21,7 +21,8 @@ pub fn man(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The whole man page: every subcommand and flag, from clap, in one file.
+/// The whole man page: every subcommand and flag, from clap, in one file, then the
+/// hand-written sections (payload, signing, sync modes, exit status, files, environment).
 pub fn man_page() -> Result<Vec<u8>> {
     let command = Cli::command();
     let mut out = Vec::new();
@@ -29,7 +30,7 @@ pub fn man_page() -> Result<Vec<u8>> {
     man.render_title(&mut out)?;
     man.render_name_section(&mut out)?;
     man.render_synopsis_section(&mut out)?;
-    man.render_description_section(&mut out)?;
+    out.extend_from_slice(DESCRIPTION.as_bytes());
     man.render_options_section(&mut out)?;
     for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
         render_subcommand(&mut out, sub, "pulse")?;
@@ -48,54 +49,213 @@ fn render_subcommand(out: &mut Vec<u8>, sub: &clap::Command, parent: &str) -> Re
     man.render_synopsis_section(&mut section)?;
     man.render_description_section(&mut section)?;
     man.render_options_section(&mut section)?;
-    man.render_extra_section(&mut section)?;
     // Demote the sub-page's headings so they nest under this command's section.
     let text = String::from_utf8_lossy(&section).replace(".SH ", ".SS ");
     out.extend_from_slice(text.as_bytes());
+    if let Some(examples) = sub.get_after_help() {
+        render_examples(out, &examples.to_string());
+    }
     for nested in sub.get_subcommands().filter(|s| !s.is_hide_set()) {
         render_subcommand(out, nested, &name)?;
     }
     Ok(())
 }
 
-const EXTRA_SECTIONS: &str = r#".SH "EXIT STATUS"
+/// The `after_help` examples of a command (an `Examples:` line, then indented command lines)
+/// as an EXAMPLES subsection, verbatim.
+fn render_examples(out: &mut Vec<u8>, after_help: &str) {
+    let body = after_help.strip_prefix("Examples:\n").unwrap_or(after_help);
+    out.extend_from_slice(b".SS EXAMPLES\n.nf\n");
+    for line in body.lines() {
+        out.extend_from_slice(roff_literal(line.trim_start()).as_bytes());
+        out.push(b'\n');
+    }
+    out.extend_from_slice(b".fi\n");
+}
+
+/// One line of text for a no-fill block: backslashes and dashes escaped, and a leading `.` or
+/// `'` guarded so roff does not read it as a request.
+fn roff_literal(line: &str) -> String {
+    let escaped = line.replace('\\', "\\e").replace('-', "\\-");
+    if escaped.starts_with('.') || escaped.starts_with('\'') {
+        format!("\\&{escaped}")
+    } else {
+        escaped
+    }
+}
+
+const DESCRIPTION: &str = r#".SH DESCRIPTION
+\fBpulse\fR pushes CSV data into webhooks. \fBpulse push\fR first stages the whole input into a
+local SQLite log (the outbox): it reads the CSV, validates each row against an optional
+Frictionless Table Schema, groups the rows into events (\fBall\fR, \fBvalidData\fR,
+\fBinvalidData\fR), cuts each event into batches of \fB\-\-batch\-size\fR rows and stores every
+batch. Only then does delivery start: one signed request per batch, in order, the next one only
+after the receiver answered 2xx. Every attempt is recorded, so a failed or interrupted run can be
+inspected with \fBpulse log\fR, continued with \fBpulse resume\fR and replayed with
+\fBpulse resend\fR.
+.PP
+\fBpulse receive\fR is a local receiver for trying pulse and testing integrations,
+\fBpulse validate\fR checks a file without sending anything, and \fBpulse completions\fR
+prints a completion script for bash, zsh, fish, powershell or elvish, e.g.
+\fBpulse completions bash > ~/.local/share/bash\-completion/completions/pulse\fR.
+"#;
+
+const EXTRA_SECTIONS: &str = r#".SH PAYLOAD
+\fB\-\-format\fR changes only the request body; batching, signing, logging, resume and resend
+are the same for every format. The examples below are what
+\fBpulse push two.csv \-\-schema team.schema.json \-\-template\-id team \-\-user\-id u_42
+\-\-metadata '{"source":"crm"}' \-\-mode upsert \-\-dry\-run \-\-format\fR \fIFORMAT\fR prints
+for this file, where the second row is invalid:
+.PP
+.nf
+id,name,email,age
+1,Ada,ada@example.com,36
+2,Linus,linus\-at\-example.com,abc
+.fi
+.PP
+Every row is an object keyed by the header names. With a schema, the cells of a valid row are
+cast to their JSON type (integer, number, boolean; dates stay ISO strings); an invalid row keeps
+all its cells as the original text. \fB__index\fR is the row's 1\-based position among data
+rows, \fB__row\fR the line where it starts (the header is line 1), \fB__valid\fR and
+\fB__errors\fR (\fBtype\fR, \fBfieldName\fR, \fBfieldNumber\fR, \fBcell\fR, \fBmessage\fR; the
+types are frictionless error types such as \fBtype\-error\fR, \fBconstraint\-error\fR,
+\fBunique\-error\fR, \fBmissing\-cell\fR, \fBextra\-cell\fR) say why it is invalid, and
+\fB__op\fR is the operation of \fB\-\-mode upsert|create|delete|mirror\fR (absent with
+\fBappend\fR). Cells beyond the header are kept in \fB__extra\fR.
+.SS "pulse (default, Pulter\-compatible)"
+One body per batch. \fBid\fR is the event id, \fBindex\fR the 1\-based batch number in the
+event, \fBcount\fR the batches in the event, \fBtotalRows\fR the rows in the event,
+\fBevent_name\fR one of \fBall\fR, \fBvalidData\fR, \fBinvalidData\fR (see \fB\-\-events\fR).
+\fBtemplateId\fR defaults to the file name without extension, \fBuser\fR is null without
+\fB\-\-user\-id\fR, \fBmetadata\fR is \fB\-\-metadata\fR.
+.PP
+.nf
+{"id":"evt_01M8441TZWSFVD4WH84YH8JDHX","templateId":"team",
+ "index":1,"count":1,"totalRows":2,"event_name":"all",
+ "data":[
+  {"id":1,"name":"Ada","email":"ada@example.com","age":36,
+   "__index":1,"__row":2,"__op":"upsert","__valid":true,"__errors":[]},
+  {"id":"2","name":"Linus","email":"linus\-at\-example.com","age":"abc",
+   "__index":2,"__row":3,"__op":"upsert","__valid":false,"__errors":[
+    {"type":"type\-error","fieldName":"email","fieldNumber":3,
+     "cell":"linus\-at\-example.com",
+     "message":"email: \e"linus\-at\-example.com\e" is not an email address"},
+    {"type":"type\-error","fieldName":"age","fieldNumber":4,"cell":"abc",
+     "message":"age: \e"abc\e" is not an integer"}]}],
+ "user":{"id":"u_42"},"metadata":{"source":"crm"}}
+.fi
+.SS "impler"
+One body per batch: \fBpage\fR is the batch number from 1, \fBtotalPages\fR the batches in the
+event, \fBuploadId\fR the run id, \fBtemplate\fR the template id, \fBchunkSize\fR
+\fB\-\-batch\-size\fR, \fBextra\fR \fB\-\-metadata\fR, \fBtotalRecords\fR the rows in the event.
+.PP
+.nf
+{"page":1,"fileName":"two.csv","template":"team",
+ "uploadId":"run_01M8441V0SW3Q7STZ0CFDV0RF8",
+ "data":[ ...the same rows as in the pulse format... ],
+ "totalRecords":2,"chunkSize":5000,"extra":{"source":"crm"},"totalPages":1}
+.fi
+.SS "flatfile"
+One body per batch, the batch's valid and invalid rows apart:
+.PP
+.nf
+{"event":{"type":"batch.upload","id":"evt_01M8441V29X10HTM3F33468HQV",
+          "sequence":{"count":1,"index":1}},
+ "data":{"meta":{"batch":{"id":"msg_01M8441V35PR5QGWKTEENV4KQ6"},
+                 "schema":{"id":"team"},"count":2},
+         "validRows":[{"id":1,"name":"Ada", ...,"__valid":true,"__errors":[]}],
+         "invalidRows":[{"id":"2","name":"Linus", ...,"__valid":false,
+                         "__errors":[...]}]}}
+.fi
+.SS "valmi"
+One row per request (\fB\-\-batch\-size\fR is ignored): \fB_message_id\fR is the batch id (also
+the \fBwebhook\-id\fR), \fB_sync_mode\fR the \fB\-\-mode\fR, \fB_valmi_row_num\fR the row's
+\fB__index\fR and \fB_valmi_sync_op\fR its operation (\fBupsert\fR or \fBdelete\fR in mirror
+mode). The \fB__\fR fields are left out.
+.PP
+.nf
+{"_message_id":"msg_01M8441V495EA1BXGJRTYTMV4N","_sync_mode":"upsert",
+ "_type":"object",
+ "payload":{"id":1,"name":"Ada","email":"ada@example.com","age":36,
+            "_valmi_meta":{"_valmi_row_num":1,"_valmi_sync_op":"upsert"}}}
+.fi
+.SS "GET requests"
+With \fB\-\-method get\fR (formats \fBpulse\fR and \fBvalmi\fR only; others are a usage
+error) every row is one GET request with no body. The row (for \fBvalmi\fR, its
+\fBpayload\fR object) is flattened into query parameters: nested keys are joined with \fB_\fR,
+array items get their index, null is an empty value and empty arrays add nothing; values are
+form\-encoded.
+.PP
+.nf
+?id=1&name=Ada&email=ada%40example.com&age=36&_valmi_meta__valmi_row_num=1&_valmi_meta__valmi_sync_op=upsert
+?id=2&name=Linus&...&__valid=false&__errors_0_type=type\-error&__errors_0_fieldName=email&...
+.fi
+.PP
+A GET request is signed like a POST with the query string (the bytes after \fB?\fR) in place of
+the body: \fIid\fR.\fItimestamp\fR.\fIquery\fR.
+.SH SIGNING
+Requests follow the Standard Webhooks specification (https://www.standardwebhooks.com/), so
+a receiver can verify them with an off\-the\-shelf library. Each request carries:
+.TP
+\fBwebhook\-id\fR
+the batch id (\fBmsg_\fR...): the same on every retry, resume and resend, so receivers can use
+it as an idempotency key
+.TP
+\fBwebhook\-timestamp\fR
+unix seconds, fresh on every attempt
+.TP
+\fBwebhook\-signature\fR
+\fBv1,\fR followed by the base64 HMAC\-SHA256 of \fIid\fR\fB.\fR\fItimestamp\fR\fB.\fR\fIbody\fR
+(the exact bytes sent; the query string for GET), keyed with the base64\-decoded bytes of the
+secret after \fBwhsec_\fR. With several \fB\-\-secret\fR values (key rotation) there is one
+signature per secret, separated by spaces; a receiver accepts the request when any of them
+matches.
+.PP
+A receiver should recompute the signature over the raw body before parsing it, compare in
+constant time, and reject timestamps more than a few minutes from its clock (\fBpulse
+receive\fR allows 5 minutes).
+.PP
+Without \fB\-\-secret\fR or \fBPULSE_SECRET\fR, pulse generates a secret for the URL, stores it
+in the log, prints it once on stderr and reuses it for that URL afterwards.
+\fBpulse secret new\fR prints a fresh secret. \fB\-\-no\-sign\fR sends unsigned requests.
+.SH "SYNC MODES"
+.TP
+\fB\-\-mode append\fR (default)
+rows are sent as they are, without \fB__op\fR.
+.TP
+\fB\-\-mode upsert\fR, \fBcreate\fR, \fBdelete\fR
+every row is tagged with that operation: \fB__op\fR in the \fBpulse\fR, \fBimpler\fR and
+\fBflatfile\fR rows, \fB_valmi_sync_op\fR in \fBvalmi\fR.
+.TP
+\fB\-\-mode mirror\fR
+needs \fB\-\-key COL[,COL]\fR or a schema with a \fBprimaryKey\fR. The file is compared with the
+last fully delivered state of the same sync (\fB\-\-sync NAME\fR; by default derived from the
+URL and the file name): new and changed rows go out as \fBupsert\fR, rows whose key is gone go
+out as \fBdelete\fR carrying their key fields, unchanged rows are not sent. The state (key and
+row hash) lives in the log and is replaced only once the run is fully delivered, so a failed or
+interrupted run loses no change: \fBpulse resume\fR sends it. Duplicate keys in one file are
+invalid rows.
+.SH "EXIT STATUS"
 .TP
 \fB0\fR
-everything was delivered (or there was nothing to send)
+everything was delivered (or there was nothing to send, e.g. \fBpulse resume\fR with no
+unfinished run)
 .TP
 \fB1\fR
-runtime error: unreadable input, I/O or database error
+runtime error: unreadable or empty input, I/O or database error, an unknown run, event or batch id
 .TP
 \fB2\fR
 usage error: a bad flag or value
 .TP
 \fB3\fR
-invalid rows with \-\-fail\-on\-invalid (nothing was sent)
+invalid rows: \fBpulse validate\fR found some, or \fBpulse push \-\-fail\-on\-invalid\fR
+refused the file (nothing was sent)
 .TP
 \fB4\fR
 delivery failed: some batches are undelivered; \fBpulse resume\fR continues
 .TP
 \fB130\fR
 interrupted (Ctrl\-C or SIGTERM); the run is resumable
-.SH "PAYLOAD"
-Each batch is one POST with a JSON body:
-.PP
-.nf
-{"id":"evt_01JD...","templateId":"customers","index":1,"count":3,"totalRows":12000,
- "event_name":"all","data":[{"first_name":"Christy","email":"c@example.com",
- "__index":1,"__row":2,"__valid":true,"__errors":[]}],"user":null,"metadata":{}}
-.fi
-.PP
-\fBid\fR is the event id, \fBindex\fR the 1\-based batch number, \fBcount\fR the batches in the
-event, \fBtotalRows\fR the rows in the event. \fB__index\fR is the row's position among data
-rows, \fB__row\fR the line where it starts (the header is line 1).
-.SH "SIGNING"
-Requests follow the Standard Webhooks specification: headers \fBwebhook\-id\fR (the batch id,
-stable across retries and resends), \fBwebhook\-timestamp\fR (unix seconds, fresh on every
-attempt) and \fBwebhook\-signature\fR (\fBv1,\fR base64 HMAC\-SHA256 of
-\fIid\fR.\fItimestamp\fR.\fIbody\fR keyed with the base64\-decoded secret after \fBwhsec_\fR;
-one space\-separated signature per \-\-secret). Without a secret, pulse generates one per URL,
-stores it in the log and prints it once.
 .SH "THE LOG, RESUMING AND RESENDING"
 Every batch is written to the log before the first request, and every attempt is recorded
 before the next one starts; a batch is marked delivered only together with the 2xx attempt
@@ -107,28 +267,86 @@ again with the same \fBwebhook\-id\fR. Both take the signing secret from \-\-sec
 \fBPULSE_SECRET\fR, else the one stored for the URL, and the value of a stored auth header
 name from \-\-auth\-header\-value or \fBPULSE_AUTH_HEADER_VALUE\fR: values are never
 stored. \fBpulse log\fR never prints a secret.
-.SH "FILES"
+.PP
+Retried: connection errors, timeouts, 408, 429 and 5xx, after 1s, 5s, 30s, 2m, 5m (each
+\(+-20%; \fB\-\-retry\-schedule\fR, \fB\-\-retries\fR), honouring \fBRetry\-After\fR up to
+\fB\-\-max\-retry\-after\fR. Not retried: other 4xx, 3xx (redirects are not followed) and 410.
+.SH LIMITS
+Memory depends on the batch size, not on the file size: a batch is at most
+\fB\-\-batch\-size\fR rows and \fB\-\-max\-body\-size\fR bytes (a batch that would be larger is
+cut early), and one CSV record at most \fB\-\-max\-record\-size\fR bytes. Unique, primary\-key
+and mirror checks keep 16 bytes per distinct key in memory up to 262144 keys per check, then
+spill to a temporary SQLite file behind a 4 MiB Bloom filter.
+.SH FILES
 .TP
 \fB$XDG_DATA_HOME/pulse/pulse.db\fR (default \fB~/.local/share/pulse/pulse.db\fR)
-the delivery log: runs, events, batches with compressed payloads, attempts, generated secrets.
-Created with mode 0600.
+the delivery log: runs, events, batches with compressed payloads, attempts, mirror state,
+generated secrets. Created with mode 0600, in WAL mode. \fB\-\-db\fR or \fBPULSE_DB\fR choose
+another file; \fBpulse prune\fR deletes old runs.
 .TP
 \fBpulse.db.locks/\fR
-one lock file per run, held by the process sending it, so that \fBpulse resume\fR never
-sends a run another live process is sending.
-.SH "ENVIRONMENT"
+next to the database: one lock file per run, held by the process sending it, so that
+\fBpulse resume\fR never sends a run another live process is sending.
+.SH ENVIRONMENT
 .TP
 \fBPULSE_DB\fR
-path of the log database (as \-\-db)
+path of the log database (as \fB\-\-db\fR)
 .TP
 \fBPULSE_SECRET\fR
-signing secret(s), space\-separated (as \-\-secret)
+signing secret(s), space\-separated (as \fB\-\-secret\fR); \fBpulse receive\fR verifies with it
 .TP
 \fBPULSE_AUTH_HEADER_VALUE\fR
-value of the \-\-auth\-header\-name header (as \-\-auth\-header\-value); never stored
+value of the \fB\-\-auth\-header\-name\fR header (as \fB\-\-auth\-header\-value\fR); never stored
 .TP
 \fBXDG_DATA_HOME\fR
 base of the default log path
+.SH EXAMPLES
+Try pulse locally: a receiver in one terminal, a push in another.
+.PP
+.nf
+export PULSE_SECRET=$(pulse secret new)
+pulse receive \-\-port 8080 \-\-out rows.jsonl
+pulse push customers.csv \-\-url http://127.0.0.1:8080/ \-\-batch\-size 50
+.fi
+.PP
+Validate first, send only valid rows, then the invalid ones as a separate event:
+.PP
+.nf
+pulse validate customers.csv \-\-schema customers.schema.json \-\-invalid\-out bad.csv
+pulse push customers.csv \-\-schema customers.schema.json \-\-events valid,invalid \e
+    \-\-url https://api.example.com/hooks/import
+.fi
+.PP
+In CI, refuse a file with invalid rows and keep a JSON summary:
+.PP
+.nf
+pulse push export.csv \-\-schema schema.json \-\-fail\-on\-invalid \-\-json \e
+    \-\-url "$WEBHOOK_URL" > pulse\-summary.json
+.fi
+.PP
+Mirror a table: send only what changed since the last delivered push, deletes included:
+.PP
+.nf
+pulse push customers.csv \-\-mode mirror \-\-key id \-\-url https://api.example.com/sync
+.fi
+.PP
+From cron, every 15 minutes, continue any failed run (exits 0 when there is nothing to do):
+.PP
+.nf
+*/15 * * * * pulse resume \-\-quiet
+.fi
+.PP
+Shell completions:
+.PP
+.nf
+pulse completions bash > ~/.local/share/bash\-completion/completions/pulse
+pulse completions zsh > "${fpath[1]}/_pulse"
+pulse completions fish > ~/.config/fish/completions/pulse.fish
+.fi
+.SH "SEE ALSO"
+README.md in the pulse sources: a tour with real output, receiver snippets for the Python and
+Node \fBstandardwebhooks\fR libraries, CI and cron examples, and the fields of
+\fBpulse log \-\-json\fR.
 "#;
 
 #[cfg(test)]
@@ -141,6 +359,48 @@ mod tests {
             committed == super::man_page().unwrap(),
             "man/pulse.1 is stale: run `cargo run -- man man` and commit it"
         );
+    }
+
+    #[test]
+    fn man_page_has_every_section_and_command() {
+        let page = String::from_utf8(super::man_page().unwrap()).unwrap();
+        for section in [
+            "PAYLOAD",
+            "SIGNING",
+            "\"SYNC MODES\"",
+            "\"EXIT STATUS\"",
+            "LIMITS",
+            "FILES",
+            "ENVIRONMENT",
+            "EXAMPLES",
+        ] {
+            assert!(page.contains(&format!(".SH {section}\n")), "{section}");
+        }
+        for command in [
+            "PUSH",
+            "VALIDATE",
+            "LOG",
+            "RESEND",
+            "RESUME",
+            "PRUNE",
+            "RECEIVE",
+            "SECRET NEW",
+            "COMPLETIONS",
+        ] {
+            assert!(
+                page.contains(&format!(".SH \"PULSE {command}\"\n")),
+                "{command}"
+            );
+        }
+        for var in [
+            "PULSE_DB",
+            "PULSE_SECRET",
+            "PULSE_AUTH_HEADER_VALUE",
+            "XDG_DATA_HOME",
+        ] {
+            assert!(page.contains(var), "{var}");
+        }
+        assert!(!page.contains("EXTRA"), "after_help renders as EXAMPLES");
     }
 
     #[test]

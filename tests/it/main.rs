@@ -5,6 +5,7 @@ mod formats;
 mod log;
 mod prune;
 mod push;
+mod readme;
 mod receive;
 mod resend;
 mod resume;
