@@ -37,6 +37,8 @@ pub struct Staging<'a> {
     pub fail_on_invalid: bool,
     /// Stdin cannot be read twice, so a run stopped while staging it cannot be resumed.
     pub stdin: bool,
+    /// Print a JSON summary on stdout when the run is refused (`--json`).
+    pub json: bool,
 }
 
 /// The stage options of a sync mode: which `__op` rows carry, and room for the envelope.
@@ -132,6 +134,21 @@ pub fn stage_run(
             .first_invalid
             .as_ref()
             .expect("an invalid row was seen");
+        if plan.json {
+            // CI reads this: the same summary shape as a delivery, with nothing sent.
+            let summary = json!({
+                "run_id": plan.run_id,
+                "status": "invalid",
+                "source": plan.label,
+                "rows": staged.counts,
+                "events": [],
+                "batches": 0,
+                "delivered": 0,
+                "attempts": 0,
+                "first_invalid": {"line": first.line, "message": first.message},
+            });
+            println!("{summary}");
+        }
         return Err(InvalidRowsError(format!(
             "{}: {} invalid row(s) of {} with --fail-on-invalid; nothing sent (first: line {}: {})",
             plan.label, staged.counts.invalid, staged.counts.total, first.line, first.message
@@ -202,9 +219,21 @@ pub fn deliver_run(
     match outcome {
         Ok(_) => {
             if !run.quiet {
+                // Rows sent: the `all` event has every row; otherwise the events are disjoint.
+                let sent = match run.events.iter().find(|e| e.name == "all") {
+                    Some(all) => all.total_rows,
+                    None => run.events.iter().map(|e| e.total_rows).sum(),
+                };
+                let mirror = if run.counts.unchanged + run.counts.deleted > 0 {
+                    format!(
+                        " ({} unchanged rows skipped, {} deletes)",
+                        run.counts.unchanged, run.counts.deleted
+                    )
+                } else {
+                    String::new()
+                };
                 eprintln!(
-                    "pulse: delivered {} rows in {delivered}/{total_batches} batches to {url} in {:.2}s (run {})",
-                    run.counts.total,
+                    "pulse: delivered {sent} rows{mirror} in {delivered}/{total_batches} batches to {url} in {:.2}s (run {})",
                     clock.elapsed().as_secs_f64(),
                     run.run_id
                 );

@@ -49,6 +49,10 @@ pub fn run(args: &PushArgs, db: &Path) -> Result<()> {
         None
     };
     let mut store = Store::open(scratch.as_deref().unwrap_or(db))?;
+    if config.dry_run && config.mode == SyncMode::Mirror && db.exists() {
+        // A dry run compares with the real last delivered state, read from the real log.
+        store.import_sync_state(db, &config.sync_name)?;
+    }
     let counter = ByteCounter::default();
     let source = CsvSource::open(&config.input, config.dialect, counter.clone())?;
     let mut rows = CheckedRows::new(source, schema.as_ref())?;
@@ -100,6 +104,7 @@ pub fn run(args: &PushArgs, db: &Path) -> Result<()> {
             .then_some((config.sync_name.as_str(), config.key.as_slice())),
         fail_on_invalid: config.fail_on_invalid,
         stdin: matches!(config.input, Input::Stdin),
+        json: config.json,
     };
     let staged = stage_run(
         &mut store,

@@ -187,6 +187,7 @@ fn restage(
         },
         fail_on_invalid: options.fail_on_invalid,
         stdin: false,
+        json: false,
     };
     stage_run(store, &plan, &mut rows, &counter, input.size(), progress)
 }

@@ -107,9 +107,11 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
                 let field = if field.is_empty() { "(row)" } else { field };
                 writeln!(out, "  {field:<20} {kind:<18} {n}")?;
             }
-            writeln!(out, "first {} errors:", first_errors.len())?;
-            for line in &first_errors {
-                writeln!(out, "  {line}")?;
+            if !first_errors.is_empty() {
+                writeln!(out, "first {} errors:", first_errors.len())?;
+                for line in &first_errors {
+                    writeln!(out, "  {line}")?;
+                }
             }
         }
     }

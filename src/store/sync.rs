@@ -73,6 +73,21 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Copies a sync's delivered state from another log file (for `--dry-run`, whose scratch
+    /// log must compare with the real one).
+    pub fn import_sync_state(&self, other: &std::path::Path, sync: &str) -> Result<()> {
+        let path = other.to_string_lossy();
+        self.conn
+            .execute("ATTACH DATABASE ?1 AS live", [path.as_ref()])?;
+        let copied = self.conn.execute(
+            "INSERT OR REPLACE INTO sync_state SELECT * FROM live.sync_state WHERE sync = ?1",
+            [sync],
+        );
+        self.conn.execute("DETACH DATABASE live", [])?;
+        copied?;
+        Ok(())
+    }
+
     /// Marks a run delivered; for a mirror run, its state becomes the sync's current state in
     /// the same transaction, so a failed or interrupted run never loses a change.
     pub fn finish_delivered(&mut self, run_id: &str) -> Result<()> {

@@ -299,3 +299,48 @@ fn mirror_needs_a_key_and_flags_duplicate_keys() {
     assert_eq!(rows[2]["__valid"], false);
     assert_eq!(rows[2]["__errors"][0]["type"], "primary-key");
 }
+
+#[test]
+fn a_dry_run_mirror_compares_with_the_real_state() {
+    let sandbox = Sandbox::new();
+    let server = TestServer::ok();
+    push(
+        &sandbox,
+        &server,
+        "id,email,score\n1,a,1\n2,b,2\n",
+        &["--mode", "mirror", "--sync", "s"],
+    )
+    .success();
+    let out = push(
+        &sandbox,
+        &server,
+        "id,email,score\n1,a,1\n4,d,4\n",
+        &["--mode", "mirror", "--sync", "s", "--dry-run"],
+    )
+    .success();
+    let bodies: Vec<serde_json::Value> = String::from_utf8(out.get_output().stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ops: Vec<(String, String)> = bodies
+        .iter()
+        .flat_map(|b| b["data"].as_array().unwrap().clone())
+        .map(|r| (r["id"].to_string(), r["__op"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(
+        ops,
+        [("4", "upsert"), ("2", "delete")].map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    assert_eq!(server.requests().len(), 1, "the dry run sent nothing");
+    // ...and changed nothing: a real push now sends the same.
+    let server2 = TestServer::ok();
+    push(
+        &sandbox,
+        &server2,
+        "id,email,score\n1,a,1\n4,d,4\n",
+        &["--mode", "mirror", "--sync", "s"],
+    )
+    .success();
+    assert_eq!(sent_ops(&server2).len(), 2);
+}

@@ -202,10 +202,29 @@ fn fail_on_invalid_sends_nothing_and_exits_3() {
     assert!(stderr.contains("2 invalid row(s) of 4"), "{stderr}");
     assert!(stderr.contains("line 3"), "{stderr}");
     assert!(server.requests().is_empty());
+    // CI gets a JSON summary on stdout even when the file is refused.
+    let out = sandbox
+        .pulse()
+        .args([
+            "push",
+            csv.to_str().unwrap(),
+            "--url",
+            &server.url(),
+            "--no-sign",
+            "--json",
+        ])
+        .args(["--schema", schema.to_str().unwrap(), "--fail-on-invalid"])
+        .assert()
+        .code(3);
+    let summary: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(summary["status"], "invalid");
+    assert_eq!(summary["rows"]["invalid"], 2);
+    assert_eq!(summary["delivered"], 0);
+    assert_eq!(summary["first_invalid"]["line"], 3);
     let conn = rusqlite::Connection::open(sandbox.db()).unwrap();
     let (status, batches): (String, i64) = conn
         .query_row(
-            "SELECT status, (SELECT count(*) FROM batches) FROM runs",
+            "SELECT status, (SELECT count(*) FROM batches) FROM runs LIMIT 1",
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
