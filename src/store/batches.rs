@@ -2,7 +2,7 @@
 //! delivery, and recording every attempt.
 
 use std::path::Path;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::thread::JoinHandle;
 
 use anyhow::{Context, Result};
@@ -29,6 +29,9 @@ enum Mode {
     Inline(BatchWriter),
     Threaded {
         jobs: Option<SyncSender<Job>>,
+        /// Compresses on the sending thread when the writer is behind, so both cores share
+        /// the compression work (the most expensive part of staging).
+        local: BatchWriter,
         /// Emptied buffers coming back, so batches reuse their allocations.
         recycled: Receiver<Vec<u8>>,
         worker: Option<JoinHandle<Result<()>>>,
@@ -46,7 +49,10 @@ struct Job {
     idx: u64,
     rows: u64,
     first_row: u64,
+    /// The JSON; empty when `compressed` was already made by the sender.
     data: Vec<u8>,
+    raw_len: usize,
+    compressed: Option<Vec<u8>>,
     source_mark: Option<(u64, String)>,
 }
 
@@ -64,13 +70,24 @@ impl BatchWriter {
         })
     }
 
-    fn write(&mut self, store: &mut Store, job: &Job) -> Result<()> {
+    fn compress(&mut self, data: &[u8]) -> Result<()> {
         self.compressed.clear();
         self.compressed
-            .reserve(zstd::zstd_safe::compress_bound(job.data.len()));
+            .reserve(zstd::zstd_safe::compress_bound(data.len()));
         self.compressor
-            .compress_to_buffer(&job.data, &mut self.compressed)
+            .compress_to_buffer(data, &mut self.compressed)
             .context("compressing a batch")?;
+        Ok(())
+    }
+
+    fn write(&mut self, store: &mut Store, job: &Job) -> Result<()> {
+        let compressed = match &job.compressed {
+            Some(done) => done,
+            None => {
+                self.compress(&job.data)?;
+                &self.compressed
+            }
+        };
         // Short write transactions, one per batch: another pulse process waits at most one batch.
         let tx = store
             .conn
@@ -88,7 +105,7 @@ impl BatchWriter {
         )?;
         tx.execute(
             "INSERT INTO payloads (batch_id, raw_len, data) VALUES (?1, ?2, ?3)",
-            params![job.id, job.data.len() as i64, self.compressed],
+            params![job.id, job.raw_len as i64, compressed],
         )?;
         if let Some((bytes, hash)) = &job.source_mark {
             tx.execute(
@@ -134,6 +151,7 @@ impl Stager {
         Ok(Stager {
             mode: Mode::Threaded {
                 jobs: Some(jobs),
+                local: BatchWriter::new()?,
                 recycled,
                 worker: Some(worker),
             },
@@ -163,7 +181,9 @@ impl Stager {
             idx,
             rows,
             first_row,
+            raw_len: data.len(),
             data: std::mem::replace(data, next),
+            compressed: None,
             source_mark: self.source_mark.clone(),
         };
         match &mut self.mode {
@@ -173,8 +193,23 @@ impl Stager {
                 data.clear();
                 Ok(id)
             }
-            Mode::Threaded { jobs, .. } => {
-                if jobs.as_ref().is_some_and(|jobs| jobs.send(job).is_ok()) {
+            Mode::Threaded { jobs, local, .. } => {
+                let Some(queue) = jobs.as_ref() else {
+                    return Err(anyhow::anyhow!("the outbox writer is finished"));
+                };
+                let sent = match queue.try_send(job) {
+                    Ok(()) => true,
+                    Err(TrySendError::Full(mut job)) => {
+                        // The writer is busy: compress here, then wait for room.
+                        local.compress(&job.data)?;
+                        job.compressed = Some(std::mem::take(&mut local.compressed));
+                        *data = std::mem::take(&mut job.data);
+                        data.clear();
+                        queue.send(job).is_ok()
+                    }
+                    Err(TrySendError::Disconnected(_)) => false,
+                };
+                if sent {
                     return Ok(id);
                 }
                 // The writer stopped: its own error says why.
