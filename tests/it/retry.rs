@@ -390,3 +390,63 @@ fn insecure_warns_and_bad_cacert_is_a_usage_error() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn resume_after_a_failure_completes_in_order() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let sandbox = Sandbox::new();
+    let healthy = Arc::new(AtomicBool::new(false));
+    let switch = healthy.clone();
+    // Batch 2 fails until the receiver is "fixed".
+    let server = TestServer::start(move |n, _| {
+        if n == 0 || switch.load(Ordering::SeqCst) {
+            Reply::status(200)
+        } else {
+            Reply::status(503)
+        }
+    });
+    let input = sandbox.write("d.csv", csv(6));
+    sandbox
+        .pulse()
+        .args([
+            "push",
+            input.to_str().unwrap(),
+            "--url",
+            &server.url(),
+            "--no-sign",
+        ])
+        .args([
+            "--batch-size",
+            "2",
+            "--retries",
+            "1",
+            "--retry-schedule",
+            "5ms",
+            "--quiet",
+        ])
+        .assert()
+        .code(4);
+    healthy.store(true, Ordering::SeqCst);
+    sandbox
+        .pulse()
+        .args(["resume", "--retry-schedule", "5ms", "--quiet"])
+        .assert()
+        .success();
+    // Requests: batch 1 (200), batch 2 twice (503), then after resume batch 2 and 3 (200).
+    let requests = server.requests();
+    let indexes: Vec<u64> = requests
+        .iter()
+        .map(|r| r.json()["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(indexes, vec![1, 2, 2, 2, 3]);
+    let ids: Vec<&str> = requests
+        .iter()
+        .map(|r| r.header("webhook-id").unwrap())
+        .collect();
+    assert_eq!(
+        ids[1], ids[2],
+        "retries and the resume share the webhook-id"
+    );
+    assert_eq!(ids[2], ids[3]);
+}
