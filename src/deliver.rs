@@ -222,8 +222,16 @@ impl Deliverer {
                     retry += 1;
                     match self.retry.delay_before(retry, retry_after) {
                         Some(wait) => {
+                            // Short enough for one terminal line: the status, not the body.
+                            let status = match exchange.status {
+                                0 => "no response".to_string(),
+                                code => code.to_string(),
+                            };
                             progress.waiting(&format!(
-                                "{what}: {problem}, retry {retry}/{} in {:.1}s",
+                                "batch {}/{} ({}): {status}, retry {retry}/{} in {:.1}s",
+                                batch.idx,
+                                event.batch_count,
+                                event.name,
                                 self.retry.max_retries,
                                 wait.as_secs_f64()
                             ));
