@@ -69,15 +69,16 @@ impl KeySet {
 
     /// Adds a key; false when it was there already.
     pub fn insert(&mut self, key: u128) -> bool {
-        if self.recent.contains(&key) {
-            return false;
-        }
         if let Some(spilled) = &self.spilled {
             if spilled.may_contain(key) && spilled.contains(key) {
                 return false;
             }
         }
         if self.recent.len() >= MEMORY_KEYS && !self.spill_failed {
+            // The key may be among those about to move to the file.
+            if self.recent.contains(&key) {
+                return false;
+            }
             if let Err(err) = self.spill() {
                 eprintln!(
                     "pulse: warning: cannot spill key hashes to a temporary file ({err}); keeping them in memory"
@@ -89,8 +90,8 @@ impl KeySet {
             // Allocated once, at its final size: growing by rehashing cost more than the hashing.
             self.recent.reserve(MEMORY_KEYS);
         }
-        self.recent.insert(key);
-        true
+        // One probe: `insert` says whether the key was there.
+        self.recent.insert(key)
     }
 
     /// Moves the in-memory keys into the spill file, sorted for B-tree locality.
@@ -185,5 +186,19 @@ mod tests {
             assert!(!set.insert(key(i)), "{i} is a duplicate");
         }
         assert!(set.insert(key(n + 1)));
+    }
+
+    #[test]
+    fn a_duplicate_arriving_exactly_at_the_spill_is_caught() {
+        let mut set = KeySet::new();
+        for i in 0..MEMORY_KEYS as u64 {
+            assert!(set.insert(key(i)));
+        }
+        assert!(
+            !set.insert(key(7)),
+            "memory is full; the duplicate triggers no spill"
+        );
+        assert!(set.insert(key(u64::MAX)), "a new key spills and is kept");
+        assert!(!set.insert(key(7)), "now found in the spill file");
     }
 }

@@ -19,6 +19,9 @@ pub(super) enum KeyPart {
 pub(super) struct KeySet {
     pub columns: Vec<usize>,
     pub seen: crate::keyset::KeySet,
+    /// A one-column primary key whose column is also `unique`: the unique check's set answers
+    /// for both, and this one stays empty.
+    pub shares_unique: bool,
 }
 
 /// How a (possibly composite) key reads for one row.

@@ -73,15 +73,17 @@ impl RowValidator {
             Some(KeySet {
                 columns,
                 seen: crate::keyset::KeySet::new(),
+                shares_unique: false,
             })
         };
-        let unique_fields = columns
+        let unique_fields: Vec<KeySet> = columns
             .iter()
             .enumerate()
             .filter(|(_, c)| c.field.as_ref().is_some_and(|f| f.constraints.unique))
             .map(|(i, _)| KeySet {
                 columns: vec![i],
                 seen: crate::keyset::KeySet::new(),
+                shares_unique: false,
             })
             .collect();
         // Like frictionless, key checks only run when every key field has a column.
@@ -98,6 +100,11 @@ impl RowValidator {
             ),
             None => (None, String::new(), Vec::new()),
         };
+        let mut primary_key = primary_key;
+        if let Some(pk) = primary_key.as_mut() {
+            pk.shares_unique =
+                pk.columns.len() == 1 && unique_fields.iter().any(|u| u.columns == pk.columns);
+        }
         let mut validator = RowValidator {
             parts: vec![KeyPart::Null; columns.len()],
             columns,
@@ -195,10 +202,19 @@ impl RowValidator {
 
     fn check_keys(&mut self, cells: &[&str], errors: &mut Vec<CellError>) {
         let hasher = &mut self.hasher;
+        // A one-column primary key on a unique field sees the same keys as the unique check:
+        // it reuses that check's answer instead of keeping a second set.
+        let shared_pk_column = self
+            .primary_key
+            .as_ref()
+            .filter(|pk| pk.shares_unique)
+            .map(|pk| pk.columns[0]);
+        let mut shared_pk_duplicate = false;
         for set in &mut self.unique_fields {
             let i = set.columns[0];
             if let KeyPart::Hash(h) = self.parts[i] {
                 if !set.seen.insert(h) {
+                    shared_pk_duplicate |= shared_pk_column == Some(i);
                     let label = &self.columns[i].label;
                     let cell = cells[i].to_string();
                     let message = format!(
@@ -231,7 +247,9 @@ impl RowValidator {
                 true,
             ) {
                 KeyHash::AllNull => Some(format!("primary key ({names}) is empty")),
-                KeyHash::Hash(h) if !set.seen.insert(h) => Some(format!(
+                KeyHash::Hash(_) if set.shares_unique && !shared_pk_duplicate => None,
+                KeyHash::Hash(h) if !set.shares_unique && set.seen.insert(h) => None,
+                KeyHash::Hash(_) => Some(format!(
                     "primary key ({names}) = ({}) is not unique (an earlier row has the same key)",
                     joined(&set.columns)
                 )),
