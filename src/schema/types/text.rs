@@ -29,7 +29,44 @@ pub fn is_email(value: &str) -> bool {
         ))
         .expect("email local-part pattern is valid")
     });
-    local_re.is_match(local) && is_domain(domain, DOMAIN.get_or_init(domain_regex))
+    // Most addresses are plain dot-atoms at plain host names: decided without the regexes,
+    // which stay the reference for everything else.
+    (is_plain_dot_atom(local) || local_re.is_match(local))
+        && is_domain(domain, DOMAIN.get_or_init(domain_regex))
+}
+
+/// A local part the pattern certainly accepts: ASCII atoms of the allowed characters joined by
+/// single dots.
+fn is_plain_dot_atom(local: &str) -> bool {
+    const ALLOWED: &[u8] = b"!#$%&'*+/=?^_`{|}~-";
+    !local.is_empty()
+        && local.split('.').all(|atom| {
+            !atom.is_empty()
+                && atom
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || ALLOWED.contains(&b))
+        })
+}
+
+/// A domain the pattern certainly accepts: two or more labels of letters, digits and inner
+/// hyphens, at most 63 long, the last one 2+ long and ending in a letter.
+fn is_plain_domain(domain: &str) -> bool {
+    let labels: Vec<&str> = domain.split('.').collect();
+    let label_ok = |label: &str| {
+        let b = label.as_bytes();
+        (1..=63).contains(&b.len())
+            && b[0].is_ascii_alphanumeric()
+            && b[b.len() - 1].is_ascii_alphanumeric()
+            && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+    };
+    let Some((last, rest)) = labels.split_last() else {
+        return false;
+    };
+    !rest.is_empty()
+        && rest.iter().all(|l| label_ok(l))
+        && label_ok(last)
+        && last.len() >= 2
+        && last.as_bytes()[last.len() - 1].is_ascii_alphabetic()
 }
 
 fn domain_regex() -> Regex {
@@ -48,7 +85,7 @@ fn is_domain(domain: &str, pattern: &Regex) -> bool {
     if domain.contains(char::is_whitespace) || domain.contains("__") {
         return false;
     }
-    pattern.is_match(domain)
+    is_plain_domain(domain) || pattern.is_match(domain)
 }
 
 /// rfc3986 `uri_reference()` + a validator requiring a scheme: the only test is that the text
@@ -182,5 +219,36 @@ mod tests {
         ] {
             assert!(!is_uuid(bad), "{bad}");
         }
+    }
+}
+
+#[cfg(test)]
+mod fast_path_tests {
+    use super::*;
+
+    /// The shortcuts may only accept what the reference patterns accept.
+    #[test]
+    fn shortcuts_never_accept_what_the_patterns_refuse() {
+        let samples = [
+            "a", "a.b", ".a", "a.", "a..b", "a+b", "a_b-c", "x!#$%&'*+/=?^_`{|}~-", "é", "a b",
+            "\"q\"", "a\n", "ab.c-d", "-a", "a-", "a.-b", "1.2", "a.b1", "a.1", "xn--p1ai.com",
+            "a_b.com", "a.b.c.de", "aa", "a.b.", "", ".",
+        ];
+        let local_re = Regex::new(
+            r#"(?i)\A(?:[0-9a-z!#$%&'*+/=?^_`{}|~\-]+(?:\.[0-9a-z!#$%&'*+/=?^_`{}|~\-]+)*\n?\z)"#,
+        )
+        .unwrap();
+        let domain_re = domain_regex();
+        for s in samples {
+            if is_plain_dot_atom(s) {
+                assert!(local_re.is_match(s), "local {s:?}");
+            }
+            if is_plain_domain(s) {
+                assert!(domain_re.is_match(s), "domain {s:?}");
+            }
+        }
+        assert!(is_email("first.last+tag@mail.example.com"));
+        assert!(!is_email("first..last@example.com"));
+        assert!(!is_email("a@b"));
     }
 }
