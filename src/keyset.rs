@@ -36,9 +36,23 @@ impl Hasher for FoldHasher {
 
 type Keys = HashSet<u128, BuildHasherDefault<FoldHasher>>;
 
+/// The top half of a key made by `int_key`: whole-number keys are exact, not hashed, so they
+/// can be kept as intervals. A real hash has this top half with probability 2^-64.
+const INT_TAG: u64 = 0x5075_6c73_6549_6e74;
+
+/// The key of a whole number (see `INT_TAG`).
+pub fn int_key(n: i64) -> u128 {
+    (u128::from(INT_TAG) << 64) | u128::from(n as u64)
+}
+
+/// Most runs of whole numbers kept as intervals; past this, new numbers go to the hash set.
+const MAX_INTERVALS: usize = 1 << 16;
+
 /// Distinct key hashes seen so far.
 #[derive(Default)]
 pub struct KeySet {
+    /// Whole-number keys as inclusive intervals, start -> end: sequential ids take one entry.
+    intervals: std::collections::BTreeMap<i64, i64>,
     recent: Keys,
     spilled: Option<Spilled>,
     /// Set when spilling failed (e.g. no temp space): keys then stay in memory.
@@ -69,6 +83,57 @@ impl KeySet {
 
     /// Adds a key; false when it was there already.
     pub fn insert(&mut self, key: u128) -> bool {
+        if (key >> 64) as u64 == INT_TAG {
+            let n = key as u64 as i64;
+            if self.in_intervals(n) {
+                return false;
+            }
+            if self.intervals.len() < MAX_INTERVALS {
+                self.add_to_intervals(n);
+                return true;
+            }
+        }
+        self.insert_hashed(key)
+    }
+
+    fn in_intervals(&self, n: i64) -> bool {
+        self.intervals
+            .range(..=n)
+            .next_back()
+            .is_some_and(|(_, &end)| n <= end)
+    }
+
+    /// Adds `n` (not yet present), joining the intervals it touches.
+    fn add_to_intervals(&mut self, n: i64) {
+        let left = n.checked_sub(1).and_then(|below| {
+            self.intervals
+                .range(..=below)
+                .next_back()
+                .filter(|(_, &end)| end == below)
+                .map(|(&start, _)| start)
+        });
+        let right = n
+            .checked_add(1)
+            .and_then(|above| self.intervals.get(&above).map(|&end| (above, end)));
+        match (left, right) {
+            (Some(start), Some((above, end))) => {
+                self.intervals.remove(&above);
+                self.intervals.insert(start, end);
+            }
+            (Some(start), None) => {
+                self.intervals.insert(start, n);
+            }
+            (None, Some((above, end))) => {
+                self.intervals.remove(&above);
+                self.intervals.insert(n, end);
+            }
+            (None, None) => {
+                self.intervals.insert(n, n);
+            }
+        }
+    }
+
+    fn insert_hashed(&mut self, key: u128) -> bool {
         if let Some(spilled) = &self.spilled {
             if spilled.may_contain(key) && spilled.contains(key) {
                 return false;
@@ -186,6 +251,38 @@ mod tests {
             assert!(!set.insert(key(i)), "{i} is a duplicate");
         }
         assert!(set.insert(key(n + 1)));
+    }
+
+    #[test]
+    fn whole_numbers_are_kept_as_intervals() {
+        let mut set = KeySet::new();
+        for n in (1..=100_000).chain([-5, i64::MIN, i64::MAX, 200_000]) {
+            assert!(set.insert(int_key(n)), "{n}");
+        }
+        assert_eq!(set.intervals.len(), 5);
+        for n in [1, 50_000, 100_000, -5, i64::MIN, i64::MAX, 200_000] {
+            assert!(!set.insert(int_key(n)), "{n} is a duplicate");
+        }
+        // Filling a gap joins the intervals around it.
+        assert!(set.insert(int_key(100_001)));
+        assert!(set.insert(int_key(-4)));
+        assert_eq!(set.intervals.len(), 5);
+        assert!(set.recent.is_empty(), "no hash needed");
+    }
+
+    #[test]
+    fn past_the_interval_limit_numbers_go_to_the_hash_set() {
+        let mut set = KeySet::new();
+        for n in 0..(MAX_INTERVALS as i64 + 10) {
+            assert!(set.insert(int_key(n * 2)));
+        }
+        assert_eq!(set.intervals.len(), MAX_INTERVALS);
+        assert!(!set.insert(int_key(0)), "found among the intervals");
+        assert!(
+            !set.insert(int_key(MAX_INTERVALS as i64 * 2 + 4)),
+            "found in the hash set"
+        );
+        assert!(set.insert(int_key(1)));
     }
 
     #[test]

@@ -48,6 +48,11 @@ impl CheckedRows {
         })
     }
 
+    /// Keep each row's cast values as JSON while checking it, for writing valid rows.
+    pub fn render_cast_values(&mut self) {
+        self.validator.render_cast_values();
+    }
+
     pub fn headers(&self) -> &[String] {
         self.source.headers()
     }

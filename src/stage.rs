@@ -88,6 +88,7 @@ pub fn stage(
     mut on_row: impl FnMut(u64) -> Result<()>,
 ) -> Result<Staged> {
     let writer = RowWriter::new(rows.headers());
+    rows.render_cast_values();
     let mut stager = Stager::for_store(store)?;
     let mut buffers: Vec<EventBuffer> = events
         .iter()

@@ -4,6 +4,7 @@ use xxhash_rust::xxh3::xxh3_128_with_seed;
 
 use super::errors::*;
 use super::keys::{key_hash, KeyHash, KeyPart, KeySet};
+use super::types::Value;
 use super::{header, Field, Schema};
 use crate::json_out::write_json_string;
 
@@ -33,7 +34,20 @@ pub struct RowValidator {
     /// Seeded at random per validator so that nobody can craft colliding keys in advance;
     /// made once and reset per key, because deriving a seeded secret costs more than hashing.
     hasher: SeededHasher,
+    /// Set by `render_cast_values` (push), not by `validate`, which never writes values.
+    rendered: Option<Rendered>,
 }
+
+/// The JSON of the last checked row's cast values, made while casting them for the checks, so
+/// that writing a valid row does not cast every cell a second time.
+#[derive(Debug)]
+struct Rendered {
+    json: Vec<u8>,
+    /// Per column: its value's bytes in `json`, or `NOT_RENDERED`.
+    spans: Vec<(u32, u32)>,
+}
+
+const NOT_RENDERED: (u32, u32) = (u32::MAX, u32::MAX);
 
 /// The seed, and a buffer reused for each key's bytes.
 struct SeededHasher {
@@ -116,6 +130,7 @@ impl RowValidator {
                 seed: rand::random(),
                 scratch: Vec::new(),
             },
+            rendered: None,
         };
         let keyed: Vec<usize> = validator
             .key_sets()
@@ -134,6 +149,14 @@ impl RowValidator {
             .chain(self.unique_keys.iter())
     }
 
+    /// Makes `check_row` keep the JSON of the values it casts, for `write_cast_value`.
+    pub fn render_cast_values(&mut self) {
+        self.rendered = Some(Rendered {
+            json: Vec::new(),
+            spans: vec![NOT_RENDERED; self.columns.len()],
+        });
+    }
+
     /// Whether every cell is a missing value: frictionless reports such rows as `blank-row`;
     /// pulse skips and counts them before calling `check_row`.
     pub fn is_blank_row(&self, cells: &[&str]) -> bool {
@@ -148,10 +171,20 @@ impl RowValidator {
     /// Clears then fills `errors`; returns true when the row is valid.
     pub fn check_row(&mut self, cells: &[&str], errors: &mut Vec<CellError>) -> bool {
         errors.clear();
+        if let Some(rendered) = self.rendered.as_mut() {
+            rendered.json.clear();
+            rendered.spans.fill(NOT_RENDERED);
+        }
         let mut blank = 0;
         for (i, column) in self.columns.iter().enumerate() {
-            let (part, is_blank) =
-                check_cell(column, i, cells.get(i).copied(), &mut self.hasher, errors);
+            let (part, is_blank) = check_cell(
+                column,
+                i,
+                cells.get(i).copied(),
+                &mut self.hasher,
+                errors,
+                self.rendered.as_mut(),
+            );
             blank += is_blank as usize;
             self.parts[i] = part;
         }
@@ -298,6 +331,12 @@ impl RowValidator {
     /// Writes the JSON value of column `column` with text `raw`, of a row that passed
     /// `check_row`: cast per the field's type, `null` for missing values, a string otherwise.
     pub fn write_cast_value(&self, column: usize, raw: &str, out: &mut Vec<u8>) {
+        if let Some(rendered) = &self.rendered {
+            if let Some(&(start, end)) = rendered.spans.get(column).filter(|s| **s != NOT_RENDERED)
+            {
+                return out.extend_from_slice(&rendered.json[start as usize..end as usize]);
+            }
+        }
         let Some(Column {
             field: Some(field),
             missing_values,
@@ -324,6 +363,7 @@ fn check_cell(
     raw: Option<&str>,
     hasher: &mut SeededHasher,
     errors: &mut Vec<CellError>,
+    render: Option<&mut Rendered>,
 ) -> (KeyPart, bool) {
     let is_missing = raw.is_none_or(|r| column.missing_values.iter().any(|m| m == r));
     let Some(field) = &column.field else {
@@ -369,9 +409,21 @@ fn check_cell(
             message,
         });
     });
+    if let Some(render) = render {
+        let start = render.json.len();
+        match &value {
+            Some(v) => v.write_json(&mut render.json),
+            None => render.json.extend_from_slice(b"null"),
+        }
+        render.spans[i] = (start as u32, render.json.len() as u32);
+    }
     let part = match value {
         None => KeyPart::Null,
         Some(v) if !v.is_hashable() => KeyPart::NaN,
+        Some(Value::Num(d)) if column.keyed && d.as_i64().is_some() => {
+            // Whole numbers are exact keys: the key set keeps runs of them as intervals.
+            KeyPart::Hash(crate::keyset::int_key(d.as_i64().expect("checked")))
+        }
         Some(v) if column.keyed => {
             hasher.scratch.clear();
             v.encode_key(&mut hasher.scratch);

@@ -20,6 +20,22 @@ pub enum Dec {
 }
 
 impl Dec {
+    /// The value as an i64, when it is a whole number in range (values are normalized, so
+    /// equal numbers give the same answer).
+    pub fn as_i64(&self) -> Option<i64> {
+        let Dec::Finite { neg, coeff, exp } = *self else {
+            return None;
+        };
+        if exp < 0 {
+            return None;
+        }
+        let magnitude = 10u128
+            .checked_pow(u32::try_from(exp).ok()?)?
+            .checked_mul(coeff)?;
+        let magnitude = i128::try_from(magnitude).ok()?;
+        i64::try_from(if neg { -magnitude } else { magnitude }).ok()
+    }
+
     fn finite(neg: bool, mut coeff: u128, mut exp: i64) -> Dec {
         if coeff == 0 {
             return Dec::Finite {
