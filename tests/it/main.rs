@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod formats;
+mod fuzz_regressions;
 mod log;
 mod prune;
 mod push;

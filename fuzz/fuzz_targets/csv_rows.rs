@@ -1,0 +1,8 @@
+//! The CSV reader with validation (see `harness::csv_rows`).
+
+#![no_main]
+
+#[path = "../harness.rs"]
+mod harness;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| harness::csv_rows(data));

@@ -1,0 +1,8 @@
+//! The schema loader (see `harness::schema`).
+
+#![no_main]
+
+#[path = "../harness.rs"]
+mod harness;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| harness::schema(data));
