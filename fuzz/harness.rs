@@ -6,6 +6,7 @@ use pulse::csv_source::{ByteCounter, CsvSource, Dialect, Encoding};
 use pulse::payload::{RowPosition, RowWriter};
 use pulse::rows::CheckedRows;
 use pulse::schema::{RowValidator, Schema};
+use std::sync::OnceLock;
 
 const SCHEMAS: &[&str] = &[
     // Every type, positional.
@@ -61,26 +62,29 @@ pub fn csv_rows(data: &[u8]) {
     let Some((&flags, rest)) = data.split_first() else {
         return;
     };
+    // The fixed schemas are parsed once: compiling their patterns each time would dominate.
+    static FIXED: OnceLock<Vec<Schema>> = OnceLock::new();
+    let fixed = FIXED.get_or_init(|| {
+        SCHEMAS
+            .iter()
+            .map(|text| Schema::parse(text, "fixed").expect("fixed schema loads"))
+            .collect()
+    });
     let inline;
-    let (schema_text, csv): (Option<&str>, &[u8]) = match flags >> 4 {
-        0 => (None, rest),
+    let (schema, csv): (Option<&Schema>, &[u8]) = match flags >> 4 {
         15 => {
             let split = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
             let Ok(text) = std::str::from_utf8(&rest[..split]) else {
                 return;
             };
-            inline = text;
-            (Some(inline), rest.get(split + 1..).unwrap_or_default())
+            let Ok(schema) = Schema::parse(text, "fuzz") else {
+                return;
+            };
+            inline = schema;
+            (Some(&inline), rest.get(split + 1..).unwrap_or_default())
         }
-        n => (SCHEMAS.get(n as usize - 1).copied(), rest),
-    };
-    let schema = match schema_text {
-        None => None,
-        Some(text) => match Schema::parse(text, "fuzz") {
-            Ok(schema) => Some(schema),
-            Err(_) if flags >> 4 == 15 => return,
-            Err(err) => panic!("fixed schema does not load: {err}"),
-        },
+        0 => (None, rest),
+        n => (fixed.get(n as usize - 1), rest),
     };
     let dialect = Dialect {
         delimiter: if flags & 4 != 0 { b';' } else { b',' },
@@ -101,7 +105,7 @@ pub fn csv_rows(data: &[u8]) {
         Ok(source) => source,
         Err(_) => return,
     };
-    let Ok(mut rows) = CheckedRows::new(source, schema.as_ref()) else {
+    let Ok(mut rows) = CheckedRows::new(source, schema) else {
         return;
     };
     let writer = RowWriter::new(rows.headers());

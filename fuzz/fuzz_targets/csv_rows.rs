@@ -2,6 +2,8 @@
 
 #![no_main]
 
+// Each target uses its own part of the shared harness.
+#[allow(dead_code)]
 #[path = "../harness.rs"]
 mod harness;
 

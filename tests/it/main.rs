@@ -10,6 +10,7 @@ mod receive;
 mod resend;
 mod resume;
 mod retry;
+mod secrets;
 mod support;
 mod tls;
 mod validate;

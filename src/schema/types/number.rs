@@ -346,7 +346,7 @@ mod tests {
             ("nan", "\"NaN\""),
             // Beyond a double: a string, as JSON parsers refuse such numbers or make them inf.
             ("1e400", "\"1e400\""),
-            ("-12.5e307", "\"-1.25e308\""),
+            ("-12.5e308", "\"-1.25e309\""),
             ("1.7976931348623157e308", "1.7976931348623157e308"),
             ("1e-400", "1e-400"),
         ];
