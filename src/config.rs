@@ -29,6 +29,38 @@ pub fn db_path(flag: Option<PathBuf>) -> Result<PathBuf> {
     Ok(data_home.join("pulse").join("pulse.db"))
 }
 
+/// Secret-carrying flags and the environment variable to use instead of each.
+const SECRET_FLAGS: [(&str, &str, &str); 2] = [
+    ("secrets", "--secret", "PULSE_SECRET"),
+    (
+        "auth_header_value",
+        "--auth-header-value",
+        "PULSE_AUTH_HEADER_VALUE",
+    ),
+];
+
+/// Warnings for secrets given on the command line, where other local users can read them in
+/// the process list and the shell keeps them in its history. Values from the environment are
+/// fine; the warnings never quote a value.
+pub fn command_line_secret_warnings(matches: &clap::ArgMatches) -> Vec<String> {
+    let Some((_, sub)) = matches.subcommand() else {
+        return Vec::new();
+    };
+    SECRET_FLAGS
+        .iter()
+        // `value_source` panics on an id the subcommand does not define; `ids` lists only
+        // arguments that got a value.
+        .filter(|(id, _, _)| sub.ids().any(|given| given.as_str() == *id))
+        .filter(|(id, _, _)| sub.value_source(id) == Some(clap::parser::ValueSource::CommandLine))
+        .map(|(_, flag, env)| {
+            format!(
+                "warning: {flag} on the command line can be read by other users (process list) \
+                 and stays in shell history; set {env} instead"
+            )
+        })
+        .collect()
+}
+
 /// How requests are signed.
 pub enum Signing {
     Keys(Vec<SigningKey>),
@@ -353,6 +385,36 @@ pub fn parse_delimiter(text: &str) -> Result<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_on_the_command_line_are_warned_about_by_flag_never_by_value() {
+        use clap::CommandFactory;
+        let warnings = |args: &[&str]| {
+            let matches = crate::cli::Cli::command()
+                .try_get_matches_from(std::iter::once("pulse").chain(args.iter().copied()))
+                .unwrap();
+            command_line_secret_warnings(&matches)
+        };
+        let push = ["push", "d.csv", "--url", "http://127.0.0.1:9/"];
+        let both = [
+            &push[..],
+            &["--secret", "whsec_c2VjcmV0", "--auth-header-name", "A"],
+            &["--auth-header-value", "tok-value"],
+        ]
+        .concat();
+        let given = warnings(&both);
+        assert_eq!(given.len(), 2, "{given:?}");
+        assert!(given[0].contains("--secret") && given[0].contains("PULSE_SECRET"));
+        assert!(given[1].contains("--auth-header-value"));
+        assert!(!given.concat().contains("c2VjcmV0") && !given.concat().contains("tok-value"));
+        assert_eq!(
+            warnings(&["receive", "--secret", "whsec_c2VjcmV0"]).len(),
+            1
+        );
+        assert!(warnings(&push).is_empty());
+        assert!(warnings(&["log"]).is_empty());
+        assert!(warnings(&["secret", "new"]).is_empty());
+    }
 
     #[test]
     fn urls_must_be_http() {

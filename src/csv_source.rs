@@ -123,11 +123,21 @@ pub struct CsvSource {
 impl CsvSource {
     /// Opens the input and reads its header line.
     pub fn open(input: &Input, dialect: Dialect, counter: ByteCounter) -> Result<CsvSource> {
-        let label = input.label();
         let inner: Box<dyn Read + Send> = match input {
             Input::Stdin => Box::new(io::stdin()),
             Input::File(path) => Box::new(open_file(path)?),
         };
+        CsvSource::from_reader(inner, input.label(), dialect, counter)
+    }
+
+    /// Reads CSV from any reader (the fuzz targets feed bytes from memory); `label` names it in
+    /// messages.
+    pub fn from_reader(
+        inner: Box<dyn Read + Send>,
+        label: String,
+        dialect: Dialect,
+        counter: ByteCounter,
+    ) -> Result<CsvSource> {
         let state = Arc::new(Mutex::new(TapState {
             max_record_bytes: dialect.max_record_bytes,
             ..TapState::default()
@@ -262,7 +272,7 @@ impl CsvSource {
             .lines
             .start_line(read_from);
         self.blank_rows += line.saturating_sub(self.expected_line);
-        let inner_breaks = memchr::memchr_iter(b'\n', self.raw.as_slice()).count() as u64;
+        let inner_breaks: u64 = self.raw.iter().map(line_breaks).sum();
         self.expected_line = line + inner_breaks + 1;
         Ok(Some(line))
     }
@@ -381,22 +391,42 @@ impl Read for Tap {
     }
 }
 
+/// Line breaks in `bytes`: LF, CR (old Mac files; the CSV reader ends records there too) and
+/// CRLF, which counts once.
+fn line_breaks(bytes: &[u8]) -> u64 {
+    memchr::memchr2_iter(b'\n', b'\r', bytes)
+        .filter(|&i| !(bytes[i] == b'\n' && i > 0 && bytes[i - 1] == b'\r'))
+        .count() as u64
+}
+
 /// Offsets of the line breaks read but not yet passed by the CSV reader. Bounded by the reader's
 /// read-ahead buffer, not by the file.
 #[derive(Default)]
 struct LineIndex {
-    /// (offset, is LF) of each CR or LF byte not yet passed.
+    /// (offset, starts a line) of each CR or LF byte not yet passed; the LF of a CRLF does not
+    /// start a line.
     pending: VecDeque<(u64, bool)>,
     scanned: u64,
-    /// LF bytes already passed.
-    lf_passed: u64,
+    /// Whether the last byte scanned was a CR (a CRLF may straddle two reads).
+    last_cr: bool,
+    /// Line breaks already passed.
+    breaks_passed: u64,
 }
 
 impl LineIndex {
     fn scan(&mut self, bytes: &[u8]) {
         for i in memchr::memchr2_iter(b'\n', b'\r', bytes) {
+            let after_cr = if i == 0 {
+                self.last_cr
+            } else {
+                bytes[i - 1] == b'\r'
+            };
+            let starts_line = bytes[i] == b'\r' || !after_cr;
             self.pending
-                .push_back((self.scanned + i as u64, bytes[i] == b'\n'));
+                .push_back((self.scanned + i as u64, starts_line));
+        }
+        if let Some(&last) = bytes.last() {
+            self.last_cr = last == b'\r';
         }
         self.scanned += bytes.len() as u64;
     }
@@ -404,17 +434,17 @@ impl LineIndex {
     /// The 1-based line of the first byte at or after `offset` that is not a line break.
     fn start_line(&mut self, offset: u64) -> u64 {
         let mut next = offset;
-        while let Some(&(at, lf)) = self.pending.front() {
+        while let Some(&(at, starts_line)) = self.pending.front() {
             if at > next {
                 break;
             }
             if at == next {
                 next += 1;
             }
-            self.lf_passed += lf as u64;
+            self.breaks_passed += starts_line as u64;
             self.pending.pop_front();
         }
-        self.lf_passed + 1
+        self.breaks_passed + 1
     }
 }
 
@@ -443,5 +473,73 @@ mod tests {
             None,
             "file shorter than asked"
         );
+    }
+
+    #[test]
+    fn lone_cr_and_crlf_end_a_line_once() {
+        // Header on line 1; a CR-only line, a CRLF blank line, a quoted CR inside a cell, and a
+        // CRLF split nowhere special.
+        let bytes: &'static [u8] = b"a,b\r1,2\r\n\r\n\"x\ry\",3\r4,5\n";
+        // Whole, and one byte per read so that every CRLF straddles two reads.
+        let readers: [Box<dyn Read + Send>; 2] = [Box::new(bytes), Box::new(OneByte(bytes))];
+        for reader in readers {
+            let mut source = CsvSource::from_reader(
+                reader,
+                "mem".to_string(),
+                Dialect::default(),
+                ByteCounter::default(),
+            )
+            .unwrap();
+            let mut lines = Vec::new();
+            while let Some(line) = source.advance().unwrap() {
+                lines.push(line);
+            }
+            assert_eq!(lines, [2, 4, 6]);
+            assert_eq!(source.blank_rows(), 1);
+        }
+        assert_eq!(line_breaks(b"\r\n\r\n\n\r"), 4);
+    }
+
+    struct OneByte(&'static [u8]);
+
+    impl Read for OneByte {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let Some((&first, rest)) = self.0.split_first() else {
+                return Ok(0);
+            };
+            buf[0] = first;
+            self.0 = rest;
+            Ok(1)
+        }
+    }
+
+    #[test]
+    fn from_reader_reads_like_a_file() {
+        let bytes: &'static [u8] = b"\xef\xbb\xbfa,b\r\n\r\n1,2\n3,4";
+        let mut source = CsvSource::from_reader(
+            Box::new(bytes),
+            "mem".to_string(),
+            Dialect::default(),
+            ByteCounter::default(),
+        )
+        .unwrap();
+        assert_eq!(source.headers(), ["a", "b"]);
+        assert_eq!(source.advance().unwrap(), Some(3));
+        assert_eq!(source.record(), vec!["1", "2"]);
+        assert_eq!(source.advance().unwrap(), Some(4));
+        assert_eq!(source.advance().unwrap(), None);
+        assert_eq!(source.blank_rows(), 1);
+        assert_eq!(source.read_so_far().0, bytes.len() as u64);
+
+        let empty: &'static [u8] = b"";
+        let err = CsvSource::from_reader(
+            Box::new(empty),
+            "mem".to_string(),
+            Dialect::default(),
+            ByteCounter::default(),
+        )
+        .err()
+        .unwrap();
+        assert_eq!(err.to_string(), "mem: empty input (no header line)");
     }
 }

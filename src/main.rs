@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use pulse::cli::{Cli, Command, SecretCommand};
 use pulse::exit::Exit;
@@ -10,7 +10,11 @@ use pulse::{cmd, config, exit};
 
 fn main() -> ExitCode {
     restore_default_sigpipe();
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
+    for warning in config::command_line_secret_warnings(&matches) {
+        eprintln!("{warning}");
+    }
     match run(cli) {
         Ok(()) => Exit::Success.into(),
         Err(err) => {

@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod formats;
+mod fuzz_regressions;
 mod log;
 mod prune;
 mod push;
@@ -10,6 +11,7 @@ mod receive;
 mod resend;
 mod resume;
 mod retry;
+mod secrets;
 mod support;
 mod tls;
 mod validate;

@@ -392,15 +392,23 @@ fn usage_errors_exit_2() {
     let sandbox = Sandbox::new();
     let input = sandbox.write("d.csv", ugly_csv(1));
     let path = input.to_str().unwrap();
-    for args in [
-        vec!["--url", "http://127.0.0.1:9/", "--batch-size", "0"],
-        vec!["--url", "ftp://127.0.0.1/"],
-        vec!["--url", "not a url"],
-        vec!["--url", "http://127.0.0.1:9/", "--metadata", "[1,2]"],
-        vec!["--url", "http://127.0.0.1:9/", "--secret", "whsec_!!"],
+    // The bad secret comes from the environment: on the command line it adds a warning line.
+    for (args, secret) in [
+        (
+            vec!["--url", "http://127.0.0.1:9/", "--batch-size", "0"],
+            "",
+        ),
+        (vec!["--url", "ftp://127.0.0.1/"], ""),
+        (vec!["--url", "not a url"], ""),
+        (
+            vec!["--url", "http://127.0.0.1:9/", "--metadata", "[1,2]"],
+            "",
+        ),
+        (vec!["--url", "http://127.0.0.1:9/"], "whsec_!!"),
     ] {
         let out = sandbox
             .pulse()
+            .env("PULSE_SECRET", secret)
             .arg("push")
             .arg(path)
             .args(&args)

@@ -132,6 +132,58 @@ fn sigint_stops_with_130_and_the_run_resumes() {
 }
 
 #[test]
+fn sigterm_during_a_retry_wait_stops_promptly_and_the_run_resumes() {
+    let sandbox = Sandbox::new();
+    let failing = Arc::new(AtomicBool::new(true));
+    let flag = failing.clone();
+    let server = TestServer::start(move |_, _| {
+        Reply::status(if flag.load(Ordering::SeqCst) {
+            503
+        } else {
+            200
+        })
+    });
+    let input = sandbox.write("d.csv", numbered_csv(4));
+    let child = sandbox.spawn(&[
+        "push",
+        input.to_str().unwrap(),
+        "--url",
+        &server.url(),
+        "--batch-size",
+        "2",
+        "--no-sign",
+        "--retry-schedule",
+        "1h",
+    ]);
+    wait_for("the first try", || !server.requests().is_empty());
+    // Let pulse record the attempt and start waiting an hour for the retry.
+    wait_for("the attempt recorded", || {
+        sandbox.query::<i64>("SELECT count(*) FROM attempts") == Some(1)
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let signalled = std::time::Instant::now();
+    signal(&child, "TERM");
+    let (code, _, stderr) = finish(child);
+    let took = signalled.elapsed();
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(took < Duration::from_secs(10), "took {took:?} to stop");
+    let run = sandbox.last_run();
+    assert!(stderr.contains(&format!("pulse resume {run}")), "{stderr}");
+    let status: String = sandbox.query("SELECT status FROM runs").unwrap();
+    assert_eq!(status, "interrupted");
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "no retry was sent after SIGTERM"
+    );
+
+    failing.store(false, Ordering::SeqCst);
+    sandbox.pulse().args(["resume", &run]).assert().success();
+    assert_complete_in_order(&server.requests(), 2);
+    assert_eq!(delivered_count(&sandbox), 2);
+}
+
+#[test]
 fn ctrl_c_while_staging_stdin_stops_and_says_it_cannot_resume() {
     let sandbox = Sandbox::new();
     let server = TestServer::ok();

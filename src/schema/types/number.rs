@@ -88,8 +88,24 @@ impl Dec {
     }
 
     /// Writes the value as a JSON number. NaN and infinities have no JSON number form, so
-    /// they are written as the strings Python prints for them.
+    /// they are written as the strings Python prints for them; so are numbers too large for a
+    /// double (`1e400`), which most JSON parsers refuse or turn into infinity.
     pub fn write_json(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        self.write_json_number(out);
+        // Only the exponent form can be that large; the plain form has at most 21 digits.
+        if !out[start..].contains(&b'e') {
+            return;
+        }
+        let too_large = std::str::from_utf8(&out[start..])
+            .is_ok_and(|text| text.parse::<f64>().is_ok_and(f64::is_infinite));
+        if too_large {
+            out.insert(start, b'"');
+            out.push(b'"');
+        }
+    }
+
+    fn write_json_number(&self, out: &mut Vec<u8>) {
         let (neg, coeff, exp) = match *self {
             Dec::NaN => return out.extend_from_slice(b"\"NaN\""),
             Dec::Inf { neg: false } => return out.extend_from_slice(b"\"Infinity\""),
@@ -344,6 +360,11 @@ mod tests {
             ("12e30", "1.2e31"),
             ("Infinity", "\"Infinity\""),
             ("nan", "\"NaN\""),
+            // Beyond a double: a string, as JSON parsers refuse such numbers or make them inf.
+            ("1e400", "\"1e400\""),
+            ("-12.5e308", "\"-1.25e309\""),
+            ("1.7976931348623157e308", "1.7976931348623157e308"),
+            ("1e-400", "1e-400"),
         ];
         for (raw, expected) in cases {
             assert_eq!(json(parse_py_decimal(raw).unwrap()), expected, "{raw}");
