@@ -63,7 +63,8 @@ impl Deliverer {
             .timeout(config.timeout)
             .connect_timeout(config.timeout)
             // Redirects are reported, never followed: a webhook that moved is a misconfiguration.
-            .redirect(reqwest::redirect::Policy::none());
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(std::sync::Arc::new(crate::resolve::SystemResolver));
         if let Some(path) = &config.cacert {
             let pem = std::fs::read(path)
                 .with_context(|| format!("--cacert {}: cannot read", path.display()))?;
