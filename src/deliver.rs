@@ -416,7 +416,7 @@ impl BodyLoader {
         let worker = std::thread::Builder::new()
             .name("pulse-bodies".into())
             .spawn(move || {
-                let store = match Store::open(&path) {
+                let store = match Store::open_to_read(&path) {
                     Ok(store) => store,
                     Err(err) => {
                         let _ = send.send(Err(err));

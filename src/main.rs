@@ -28,13 +28,17 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    let with_log = |command: &dyn Fn(&std::path::Path) -> anyhow::Result<()>| {
+        let db = config::db_path(cli.db.clone())?;
+        command(&db).map_err(|err| pulse::store::explain_busy(err, &db))
+    };
     match &cli.command {
-        Command::Push(args) => cmd::push::run(args, &config::db_path(cli.db.clone())?),
+        Command::Push(args) => with_log(&|db| cmd::push::run(args, db)),
         Command::Validate(args) => cmd::validate::run(args),
-        Command::Log(args) => cmd::log::run(args, &config::db_path(cli.db.clone())?),
-        Command::Resend(args) => cmd::resend::run(args, &config::db_path(cli.db.clone())?),
-        Command::Resume(args) => cmd::resume::run(args, &config::db_path(cli.db.clone())?),
-        Command::Prune(args) => cmd::prune::run(args, &config::db_path(cli.db.clone())?),
+        Command::Log(args) => with_log(&|db| cmd::log::run(args, db)),
+        Command::Resend(args) => with_log(&|db| cmd::resend::run(args, db)),
+        Command::Resume(args) => with_log(&|db| cmd::resume::run(args, db)),
+        Command::Prune(args) => with_log(&|db| cmd::prune::run(args, db)),
         Command::Receive(args) => cmd::receive::run(args),
         Command::Secret {
             command: SecretCommand::New,

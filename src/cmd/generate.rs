@@ -298,6 +298,10 @@ signing secret(s), space\-separated (as \fB\-\-secret\fR); \fBpulse receive\fR v
 \fBPULSE_AUTH_HEADER_VALUE\fR
 value of the \fB\-\-auth\-header\-name\fR header (as \fB\-\-auth\-header\-value\fR); never stored
 .TP
+\fBPULSE_BUSY_TIMEOUT\fR
+how long to wait for another process holding the log database's lock before failing (default
+30s)
+.TP
 \fBXDG_DATA_HOME\fR
 base of the default log path
 .SH EXAMPLES
@@ -396,6 +400,7 @@ mod tests {
             "PULSE_DB",
             "PULSE_SECRET",
             "PULSE_AUTH_HEADER_VALUE",
+            "PULSE_BUSY_TIMEOUT",
             "XDG_DATA_HOME",
         ] {
             assert!(page.contains(var), "{var}");

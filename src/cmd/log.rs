@@ -35,7 +35,7 @@ pub fn run(args: &LogArgs, db: &Path) -> Result<()> {
         .map(|text| parse_since(text, now_ms()))
         .transpose()?;
     let limit = (args.limit > 0).then_some(args.limit);
-    let store = Store::open(db)?;
+    let store = Store::open_to_read(db)?;
     let mut printer = Printer {
         out: BufWriter::new(std::io::stdout().lock()),
         json: args.json,

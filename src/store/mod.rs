@@ -19,8 +19,40 @@ pub use history::{AttemptRow, BatchRow, IdRef, RunRow, UndeliveredBatch};
 pub use runs::{EventRecord, NewRun, RowCounts, RunStatus};
 pub use sync::PendingKey;
 
-/// How long a writer waits for another pulse process holding the database lock.
+/// How long a writer waits for another pulse process holding the database lock, unless
+/// `PULSE_BUSY_TIMEOUT` says otherwise.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn busy_timeout() -> Result<Duration> {
+    match std::env::var("PULSE_BUSY_TIMEOUT") {
+        Ok(text) => humantime::parse_duration(text.trim()).map_err(|err| {
+            crate::exit::usage(format!(
+                "PULSE_BUSY_TIMEOUT: {text:?} is not a duration like 30s or 500ms ({err})"
+            ))
+        }),
+        Err(_) => Ok(BUSY_TIMEOUT),
+    }
+}
+
+/// Says which file was locked and how to wait longer, when `err` is SQLite's "database is
+/// locked" after the busy timeout: another pulse (or a tool such as `sqlite3`) held it.
+pub fn explain_busy(err: anyhow::Error, db: &Path) -> anyhow::Error {
+    let busy = err.chain().any(|cause| {
+        cause
+            .downcast_ref::<rusqlite::Error>()
+            .and_then(rusqlite::Error::sqlite_error_code)
+            .is_some_and(|code| code == rusqlite::ErrorCode::DatabaseBusy)
+    });
+    if !busy {
+        return err;
+    }
+    let waited = busy_timeout().unwrap_or(BUSY_TIMEOUT);
+    anyhow::anyhow!(
+        "the log database {} stayed locked by another process for {} (PULSE_BUSY_TIMEOUT waits longer)",
+        db.display(),
+        humantime::format_duration(waited)
+    )
+}
 
 /// An open log database.
 pub struct Store {
@@ -30,8 +62,22 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating with mode 0600 and its parent directory if needed) and migrates the log.
+    /// Opens (creating with mode 0600 and its parent directory if needed) and migrates the log,
+    /// for a command that writes to it: a log this process may not write to is an error now,
+    /// before any work, rather than at the first write.
     pub fn open(path: &Path) -> Result<Store> {
+        let store = Store::open_to_read(path)?;
+        if store.conn.is_readonly(rusqlite::DatabaseName::Main)? {
+            anyhow::bail!(
+                "the log database {} is read-only: check its permissions, or choose another log with --db or PULSE_DB",
+                path.display()
+            );
+        }
+        Ok(store)
+    }
+
+    /// Like `open`, for a command that only reads the log (`pulse log`): a read-only file will do.
+    pub fn open_to_read(path: &Path) -> Result<Store> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("cannot create {}", parent.display()))?;
@@ -56,7 +102,7 @@ impl Store {
     }
 
     fn configure(conn: Connection) -> Result<Store> {
-        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.busy_timeout(busy_timeout()?)?;
         // Large pages keep multi-megabyte payload blobs in few overflow pages; only effective on
         // a new file, before the first table exists.
         conn.pragma_update(None, "page_size", 65536)?;

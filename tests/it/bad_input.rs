@@ -412,3 +412,108 @@ fn record_and_body_limits_have_flags_and_clear_errors() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_log_database_locked_past_the_busy_timeout_is_a_clear_error() {
+    let sandbox = Sandbox::new();
+    let server = TestServer::ok();
+    let input = sandbox.write("d.csv", "a\n1\n");
+    let push = |sandbox: &Sandbox| {
+        let mut cmd = sandbox.pulse();
+        cmd.args(["push", input.to_str().unwrap(), "--url", &server.url()])
+            .args(["--no-sign"])
+            .env("PULSE_BUSY_TIMEOUT", "200ms");
+        cmd
+    };
+    push(&sandbox).assert().success();
+
+    // Another process (here: the test) holds the write lock longer than pulse waits.
+    let holder = sandbox.conn();
+    holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let out = push(&sandbox).assert().code(1);
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let db = sandbox.db();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: the log database")
+            && stderr.contains(db.to_str().unwrap())
+            && stderr.contains("locked")
+            && stderr.contains("200ms")
+            && stderr.contains("PULSE_BUSY_TIMEOUT"),
+        "{stderr}"
+    );
+    holder.execute_batch("COMMIT").unwrap();
+    assert_eq!(server.requests().len(), 1, "the locked push sent nothing");
+
+    // Nothing was half-written: the next push works and the log holds both good runs only.
+    push(&sandbox).assert().success();
+    assert_eq!(server.requests().len(), 2);
+    assert_eq!(
+        sandbox.query::<i64>("SELECT count(*) FROM runs WHERE status = 'delivered'"),
+        sandbox.query::<i64>("SELECT count(*) FROM runs")
+    );
+
+    // A duration that does not parse is a usage error naming the variable.
+    let out = sandbox
+        .pulse()
+        .arg("log")
+        .env("PULSE_BUSY_TIMEOUT", "soon")
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains("PULSE_BUSY_TIMEOUT"), "{stderr}");
+}
+
+#[test]
+fn a_read_only_log_database_is_a_clear_error_and_still_readable() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let sandbox = Sandbox::new();
+    let server = TestServer::ok();
+    let input = sandbox.write("d.csv", "a\n1\n");
+    sandbox
+        .pulse()
+        .args(["push", input.to_str().unwrap(), "--url", &server.url()])
+        .arg("--no-sign")
+        .assert()
+        .success();
+    let db = sandbox.db();
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).unwrap();
+    // The folder stays writable, as usual for a log someone made read-only with chmod.
+    std::fs::set_permissions(sandbox.dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    std::fs::set_permissions(&input, std::fs::Permissions::from_mode(0o644)).unwrap();
+    // Root writes to any file: run pulse as an unprivileged user then, so permissions count.
+    // A copy of the binary in the sandbox, so the other user can run it wherever target/ is.
+    let binary = sandbox.path("pulse");
+    std::fs::copy(assert_cmd::cargo::cargo_bin("pulse"), &binary).unwrap();
+    std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let as_reader = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(&binary);
+        cmd.env_clear()
+            .env("HOME", sandbox.dir.path())
+            .env("PULSE_DB", &db)
+            .env("PULSE_TEST_MODE", "1")
+            .args(args);
+        if unsafe { libc::geteuid() } == 0 {
+            cmd.uid(65534).gid(65534);
+        }
+        cmd.output().unwrap()
+    };
+    let url = server.url();
+    let out = as_reader(&["push", input.to_str().unwrap(), "--url", &url, "--no-sign"]);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(db.to_str().unwrap()) && stderr.contains("read-only"),
+        "{stderr}"
+    );
+    assert_eq!(server.requests().len(), 1, "nothing sent");
+
+    // Reading the log needs no write access.
+    let out = as_reader(&["log"]);
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.contains("delivered"), "{stdout}");
+}
