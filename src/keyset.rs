@@ -8,8 +8,9 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use rusqlite::{params, Connection};
 
-/// Keys kept in memory before spilling: about 4.5 MB at 17 bytes a slot.
-const MEMORY_KEYS: usize = 1 << 18;
+/// Keys kept in memory before spilling: 7/8 of 2^18, the most that fits a table of 2^18 slots
+/// at hashbrown's load factor (4.5 MB at 17 bytes a slot; one key more doubles it).
+const MEMORY_KEYS: usize = (1 << 18) / 8 * 7;
 /// Bloom filter over spilled keys: 2^25 bits = 4 MiB, 4 probes.
 const BLOOM_BITS_LOG2: u32 = 25;
 const BLOOM_PROBES: u32 = 4;
@@ -96,6 +97,21 @@ impl KeySet {
         self.insert_hashed(key)
     }
 
+    /// Whether a key was added; an error only when the spill file cannot be read, where a
+    /// wrong "no" would do harm (mirror deletes).
+    pub fn contains(&self, key: u128) -> rusqlite::Result<bool> {
+        if (key >> 64) as u64 == INT_TAG && self.in_intervals(key as u64 as i64) {
+            return Ok(true);
+        }
+        if self.recent.contains(&key) {
+            return Ok(true);
+        }
+        match &self.spilled {
+            Some(spilled) if spilled.may_contain(key) => spilled.contains(key),
+            _ => Ok(false),
+        }
+    }
+
     fn in_intervals(&self, n: i64) -> bool {
         self.intervals
             .range(..=n)
@@ -135,7 +151,7 @@ impl KeySet {
 
     fn insert_hashed(&mut self, key: u128) -> bool {
         if let Some(spilled) = &self.spilled {
-            if spilled.may_contain(key) && spilled.contains(key) {
+            if spilled.may_contain(key) && spilled.contains(key).unwrap_or(false) {
                 return false;
             }
         }
@@ -190,6 +206,7 @@ impl Spilled {
             .suffix(".db")
             .tempfile()?
             .into_temp_path();
+        crate::store::limit_sqlite_memory();
         let conn = Connection::open(&file)?;
         // A scratch file: no journal, no fsync, a small page cache.
         conn.execute_batch(
@@ -220,13 +237,10 @@ impl Spilled {
         Spilled::probes(key).all(|bit| self.bloom[bit / 64] & (1 << (bit % 64)) != 0)
     }
 
-    fn contains(&self, key: u128) -> bool {
-        let mut stmt = match self.conn.prepare_cached("SELECT 1 FROM k WHERE h = ?1") {
-            Ok(stmt) => stmt,
-            Err(_) => return false,
-        };
-        stmt.exists(params![&key.to_be_bytes()[..]])
-            .unwrap_or(false)
+    fn contains(&self, key: u128) -> rusqlite::Result<bool> {
+        self.conn
+            .prepare_cached("SELECT 1 FROM k WHERE h = ?1")?
+            .exists(params![&key.to_be_bytes()[..]])
     }
 }
 
@@ -283,6 +297,25 @@ mod tests {
             "found in the hash set"
         );
         assert!(set.insert(int_key(1)));
+    }
+
+    #[test]
+    fn contains_finds_keys_in_memory_in_the_spill_and_in_intervals() {
+        let mut set = KeySet::new();
+        let n = MEMORY_KEYS as u64 + 1000;
+        for i in 0..n {
+            set.insert(key(i));
+        }
+        set.insert(int_key(7));
+        assert!(set.spilled.is_some());
+        for i in [0, 1, MEMORY_KEYS as u64 - 1, MEMORY_KEYS as u64, n - 1] {
+            assert!(set.contains(key(i)).unwrap(), "{i}");
+        }
+        assert!(set.contains(int_key(7)).unwrap());
+        for i in [n, n + 1, n * 3] {
+            assert!(!set.contains(key(i)).unwrap(), "{i}");
+        }
+        assert!(!set.contains(int_key(8)).unwrap());
     }
 
     #[test]

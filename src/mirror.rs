@@ -1,7 +1,7 @@
 //! `--mode mirror`: compare each row with the last delivered state of the same sync by key, so
 //! only new and changed rows go out (as upserts) and vanished keys go out as deletes.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::exit::usage;
@@ -10,8 +10,9 @@ use crate::keyset::KeySet;
 use crate::schema::{CellError, RowValidator};
 use crate::store::{PendingKey, Store};
 
-/// Pending keys are written in chunks of this many, each chunk in one transaction.
-const PENDING_CHUNK: usize = 5000;
+/// Pending keys are written in chunks of this many (about 2 MB), each chunk in one
+/// transaction: few transactions, so little waiting on the batch writer's lock.
+const PENDING_CHUNK: usize = 20_000;
 
 /// What mirror mode makes of one row.
 pub enum MirrorVerdict {
@@ -32,6 +33,8 @@ pub struct Mirror {
     /// Keys seen in this file, to find duplicates (bounded memory, see `keyset`).
     seen: KeySet,
     pending: Vec<PendingKey>,
+    /// Whether the sync has a delivered state to compare with; asked once.
+    has_state: Option<bool>,
 }
 
 impl Mirror {
@@ -55,6 +58,7 @@ impl Mirror {
             key_names: keys.to_vec(),
             seen: KeySet::new(),
             pending: Vec::new(),
+            has_state: None,
         })
     }
 
@@ -82,7 +86,17 @@ impl Mirror {
             }));
         }
         let row_hash = row_hash(cells);
-        let before = store.delivered_row_hash(&self.sync, &key_hash)?;
+        let has_state = match self.has_state {
+            Some(known) => known,
+            None => *self
+                .has_state
+                .insert(store.has_delivered_state(&self.sync)?),
+        };
+        let before = if has_state {
+            store.delivered_row_hash(&self.sync, &key_hash)?
+        } else {
+            None
+        };
         self.pending.push(PendingKey {
             key_hash,
             row_hash,
@@ -117,13 +131,25 @@ impl Mirror {
         self.flush(store)?;
         let mut after = Vec::new();
         loop {
-            let page = store.vanished_keys(&self.sync, &self.run_id, &after, 1000)?;
+            let page = store.delivered_keys(&self.sync, &after, 1000)?;
             let Some((last, _)) = page.last() else {
                 return Ok(());
             };
             after = last.clone();
-            for (_, key_json) in &page {
-                emit(store, key_json)?;
+            for (key_hash, key_json) in &page {
+                // `seen` holds exactly the keys noted for this run's state.
+                let key = <[u8; 16]>::try_from(key_hash.as_slice())
+                    .map(u128::from_le_bytes)
+                    .map_err(|_| {
+                        anyhow::anyhow!("sync {}: a stored key hash is not 16 bytes", self.sync)
+                    })?;
+                let present = self
+                    .seen
+                    .contains(key)
+                    .context("cannot read the spilled mirror keys")?;
+                if !present {
+                    emit(store, key_json)?;
+                }
             }
         }
     }

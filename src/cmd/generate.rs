@@ -275,7 +275,7 @@ Retried: connection errors, timeouts, 408, 429 and 5xx, after 1s, 5s, 30s, 2m, 5
 Memory depends on the batch size, not on the file size: a batch is at most
 \fB\-\-batch\-size\fR rows and \fB\-\-max\-body\-size\fR bytes (a batch that would be larger is
 cut early), and one CSV record at most \fB\-\-max\-record\-size\fR bytes. Unique, primary\-key
-and mirror checks keep 16 bytes per distinct key in memory up to 262144 keys per check, then
+and mirror checks keep 16 bytes per distinct key in memory up to 229376 keys per check, then
 spill to a temporary SQLite file behind a 4 MiB Bloom filter.
 .SH FILES
 .TP

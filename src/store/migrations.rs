@@ -92,6 +92,23 @@ ALTER TABLE runs ADD COLUMN staged_bytes INTEGER;
 ALTER TABLE runs ADD COLUMN staged_hash TEXT;
 CREATE INDEX runs_started ON runs(started_at);
 "#,
+    // 4: a run's future mirror state is appended in file order, without a key index: inserting
+    // random key hashes into a B-tree of 64 KiB pages rewrote a page per key. It is sorted once,
+    // when the run is delivered and it becomes the sync's state.
+    r#"
+CREATE TABLE sync_pending_v4 (
+    run_id    TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    sync      TEXT NOT NULL,
+    key_hash  BLOB NOT NULL,
+    row_hash  BLOB NOT NULL,
+    key_json  TEXT NOT NULL
+);
+INSERT INTO sync_pending_v4 (run_id, sync, key_hash, row_hash, key_json)
+    SELECT run_id, sync, key_hash, row_hash, key_json FROM sync_pending;
+DROP TABLE sync_pending;
+ALTER TABLE sync_pending_v4 RENAME TO sync_pending;
+CREATE INDEX sync_pending_run ON sync_pending(run_id);
+"#,
 ];
 
 /// Brings the schema up to date inside one transaction per step.

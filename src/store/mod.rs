@@ -102,6 +102,7 @@ impl Store {
     }
 
     fn configure(conn: Connection) -> Result<Store> {
+        limit_sqlite_memory();
         conn.busy_timeout(busy_timeout()?)?;
         // Large pages keep multi-megabyte payload blobs in few overflow pages; only effective on
         // a new file, before the first table exists.
@@ -115,6 +116,23 @@ impl Store {
         migrations::migrate(&mut store.conn)?;
         Ok(store)
     }
+}
+
+/// SQLite's heap in this process, beyond which it recycles cached pages rather than grow.
+const SQLITE_SOFT_HEAP_LIMIT: i64 = 12 << 20;
+
+/// Bounds SQLite's page caches as a whole. The bundled SQLite shares one page pool among all
+/// connections (SQLITE_ENABLE_MEMORY_MANAGEMENT), sized by the sum of their `cache_size` in
+/// pages: the key spill file's many small pages let the log's 64 KiB pages take 30+ MB. A soft
+/// heap limit makes SQLite recycle pages instead.
+pub fn limit_sqlite_memory() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: a plain setter of a process-wide limit; callable at any time from any thread.
+        unsafe {
+            rusqlite::ffi::sqlite3_soft_heap_limit64(SQLITE_SOFT_HEAP_LIMIT);
+        }
+    });
 }
 
 /// Creates the database file readable by its owner only, before SQLite opens it.

@@ -24,7 +24,16 @@ impl Store {
         Ok(hash.and_then(|h| h.try_into().ok()))
     }
 
-    /// Records keys of a run's future state, in one transaction.
+    /// Whether a sync has any delivered state (a first mirror push need not look keys up).
+    pub fn has_delivered_state(&self, sync: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM sync_state WHERE sync = ?1 LIMIT 1")?
+            .exists([sync])?)
+    }
+
+    /// Records keys of a run's future state, in one transaction. A run's keys are distinct
+    /// (a repeated key is an invalid row, not noted) and a restaged run starts afresh.
     pub fn add_pending_keys(
         &mut self,
         run_id: &str,
@@ -34,7 +43,7 @@ impl Store {
         let tx = self.conn.transaction()?;
         {
             let mut stmt = tx.prepare_cached(
-                "INSERT OR REPLACE INTO sync_pending (run_id, sync, key_hash, row_hash, key_json)
+                "INSERT INTO sync_pending (run_id, sync, key_hash, row_hash, key_json)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
             for key in keys {
@@ -51,23 +60,19 @@ impl Store {
         Ok(())
     }
 
-    /// Up to `limit` delivered keys of `sync` that this run's file no longer has, after
-    /// `after` (key-hash order), as (key_hash, key_json).
-    pub fn vanished_keys(
+    /// Up to `limit` delivered keys of `sync` after `after`, in key-hash order, as
+    /// (key_hash, key_json): a sequential walk of the state, one page at a time.
+    pub fn delivered_keys(
         &self,
         sync: &str,
-        run_id: &str,
         after: &[u8],
         limit: usize,
     ) -> Result<Vec<(Vec<u8>, String)>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT s.key_hash, s.key_json FROM sync_state s
-             WHERE s.sync = ?1 AND s.key_hash > ?3
-               AND NOT EXISTS (SELECT 1 FROM sync_pending p
-                               WHERE p.run_id = ?2 AND p.key_hash = s.key_hash)
-             ORDER BY s.key_hash LIMIT ?4",
+            "SELECT key_hash, key_json FROM sync_state
+             WHERE sync = ?1 AND key_hash > ?2 ORDER BY key_hash LIMIT ?3",
         )?;
-        let rows = stmt.query_map(params![sync, run_id, after, limit as i64], |r| {
+        let rows = stmt.query_map(params![sync, after, limit as i64], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -108,13 +113,20 @@ impl Store {
                 .optional()?
                 .flatten());
         if let Some(sync) = sync {
-            tx.execute("DELETE FROM sync_state WHERE sync = ?1", [&sync])?;
+            delete_in_chunks(
+                &tx,
+                "DELETE FROM sync_state WHERE sync = ?1 AND key_hash IN
+                     (SELECT key_hash FROM sync_state WHERE sync = ?1 LIMIT 10000)",
+                &sync,
+            )?;
+            // Sorted first, so the state's B-tree is built left to right, not page by page.
             tx.execute(
-                "INSERT INTO sync_state (sync, key_hash, row_hash, key_json)
-                 SELECT sync, key_hash, row_hash, key_json FROM sync_pending WHERE run_id = ?1",
+                "INSERT OR REPLACE INTO sync_state (sync, key_hash, row_hash, key_json)
+                 SELECT sync, key_hash, row_hash, key_json FROM sync_pending WHERE run_id = ?1
+                 ORDER BY key_hash",
                 [run_id],
             )?;
-            tx.execute("DELETE FROM sync_pending WHERE run_id = ?1", [run_id])?;
+            delete_pending_keys(&tx, run_id)?;
         }
         tx.execute(
             "UPDATE runs SET status = 'delivered', finished_at = ?2 WHERE id = ?1",
@@ -123,4 +135,22 @@ impl Store {
         tx.commit()?;
         Ok(())
     }
+}
+
+/// Deletes a run's pending keys. Run inside the caller's transaction.
+pub(super) fn delete_pending_keys(tx: &rusqlite::Transaction, run_id: &str) -> Result<()> {
+    delete_in_chunks(
+        tx,
+        "DELETE FROM sync_pending WHERE rowid IN
+             (SELECT rowid FROM sync_pending WHERE run_id = ?1 LIMIT 10000)",
+        run_id,
+    )
+}
+
+/// Repeats a `DELETE` that removes at most a chunk of rows until nothing is left: one DELETE
+/// of millions of rows first collects every row it will delete in memory.
+fn delete_in_chunks(tx: &rusqlite::Transaction, sql: &str, param: &str) -> Result<()> {
+    let mut stmt = tx.prepare(sql)?;
+    while stmt.execute([param])? > 0 {}
+    Ok(())
 }

@@ -34,7 +34,7 @@ impl Store {
             [run_id],
         )?;
         // A mirror run's future state is recomputed by staging again.
-        tx.execute("DELETE FROM sync_pending WHERE run_id = ?1", [run_id])?;
+        super::sync::delete_pending_keys(&tx, run_id)?;
         tx.execute(
             "UPDATE runs SET status = ?2, finished_at = NULL, staged_bytes = NULL,
                  staged_hash = NULL, rows_total = 0, rows_valid = 0, rows_invalid = 0,
@@ -74,7 +74,9 @@ impl Store {
                 [id],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )?;
-            // Foreign keys cascade from runs to events, batches, payloads and attempts.
+            // Foreign keys cascade from runs to events, batches, payloads and attempts; a
+            // failed mirror run's many pending keys go first, a chunk at a time.
+            super::sync::delete_pending_keys(&tx, id)?;
             report.runs += tx.execute("DELETE FROM runs WHERE id = ?1", [id])? as u64;
             report.events += events as u64;
             report.batches += batches as u64;

@@ -4,6 +4,7 @@ mod bad_input;
 mod formats;
 mod fuzz_regressions;
 mod log;
+mod memory;
 mod prune;
 mod push;
 mod readme;

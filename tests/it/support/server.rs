@@ -69,15 +69,24 @@ impl TestServer {
         TestServer::start(|_, _| Reply::status(200))
     }
 
+    /// Answers 200 to everything and keeps no bodies (their headers only): for pushes too
+    /// big to hold in the test's memory.
+    pub fn sink() -> TestServer {
+        TestServer::launch(Arc::new(|_, _| Reply::status(200)), false)
+    }
+
     /// `handler(n, request)` decides the reply to the n-th request (0-based).
     pub fn start(
         handler: impl Fn(usize, &Recorded) -> Reply + Send + Sync + 'static,
     ) -> TestServer {
+        TestServer::launch(Arc::new(handler), true)
+    }
+
+    fn launch(handler: Arc<Handler>, keep_bodies: bool) -> TestServer {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let handler: Arc<Handler> = Arc::new(handler);
         let recorded = requests.clone();
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -119,7 +128,14 @@ impl TestServer {
                                     };
                                     let n = {
                                         let mut all = recorded.lock().unwrap();
-                                        all.push(request.clone());
+                                        all.push(if keep_bodies {
+                                            request.clone()
+                                        } else {
+                                            Recorded {
+                                                body: Vec::new(),
+                                                ..request.clone()
+                                            }
+                                        });
                                         all.len() - 1
                                     };
                                     let reply = handler(n, &request);

@@ -1,0 +1,112 @@
+//! Memory is bounded by the batch size, not by the file: unique checks, the primary key and
+//! mirror state keep a bounded number of keys in memory and spill the rest to disk. The real
+//! binary's peak RSS is measured at N and 4N rows (N past the in-memory key limit, so both
+//! spill); what grows with the file shows as the difference.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::support::server::TestServer;
+use crate::support::Sandbox;
+
+/// Rows of the smaller file; more than the 229,376 keys a key set keeps in memory.
+const N: usize = 300_000;
+/// Growth allowed from N to 4N rows. Keeping the extra 900k keys of each of the three key
+/// sets in memory would take 14+ MiB per set at 16 bytes a key.
+const SLACK_KIB: i64 = 8 * 1024;
+
+const SCHEMA: &str = r#"{
+  "fields": [
+    {"name": "id", "type": "integer", "constraints": {"unique": true}},
+    {"name": "email", "type": "string", "format": "email", "constraints": {"unique": true}},
+    {"name": "note", "type": "string"}
+  ],
+  "primaryKey": ["email"]
+}"#;
+
+/// `rows` rows with distinct ids and emails (the emails in scrambled order, as real keys are).
+fn write_csv(path: &Path, rows: usize) {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    writeln!(out, "id,email,note").unwrap();
+    for i in 1..=rows as u64 {
+        let scrambled = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 20;
+        writeln!(out, "{i},u{scrambled:x}.{i}@example.com,\"note, {i}\"").unwrap();
+    }
+    out.flush().unwrap();
+}
+
+/// Runs pulse to completion; returns its exit code and peak resident memory in KiB.
+fn peak_rss_kib(sandbox: &Sandbox, args: &[&str]) -> (i32, i64) {
+    let child = sandbox.spawn(args);
+    let mut status = 0;
+    // SAFETY: rusage is plain data that wait4 fills for the child it reaps.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = child.id() as libc::pid_t;
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(reaped, pid, "wait4: {}", std::io::Error::last_os_error());
+    // The child's pipes are not read: pulse writes little with --quiet.
+    std::mem::forget(child);
+    (libc::WEXITSTATUS(status), usage.ru_maxrss)
+}
+
+#[test]
+fn peak_memory_does_not_grow_with_the_file() {
+    let sandbox = Sandbox::new();
+    let server = TestServer::sink();
+    let url = server.url();
+    let schema = sandbox.write("schema.json", SCHEMA);
+    let schema = schema.to_str().unwrap();
+    let mut peaks = Vec::new();
+    for (name, rows) in [("small.csv", N), ("large.csv", 4 * N)] {
+        let input = sandbox.path(name);
+        write_csv(&input, rows);
+        let input = input.to_str().unwrap();
+        let validate = peak_rss_kib(&sandbox, &["validate", input, "--schema", schema]);
+        assert_eq!(validate.0, 0, "validate {name}");
+        // Mirror mode on top: a third key set, and the state stored and made current.
+        let sync = format!("memory-{rows}");
+        let push = peak_rss_kib(
+            &sandbox,
+            &[
+                "push",
+                input,
+                "--url",
+                &url,
+                "--no-sign",
+                "--quiet",
+                "--schema",
+                schema,
+                "--mode",
+                "mirror",
+                "--sync",
+                &sync,
+            ],
+        );
+        assert_eq!(push.0, 0, "push {name}");
+        eprintln!(
+            "{rows} rows: validate peak {} KiB, push --mode mirror peak {} KiB",
+            validate.1, push.1
+        );
+        peaks.push((validate.1, push.1));
+    }
+    let (small, large) = (peaks[0], peaks[1]);
+    assert!(
+        large.0 - small.0 <= SLACK_KIB,
+        "validate grew from {} KiB to {} KiB",
+        small.0,
+        large.0
+    );
+    assert!(
+        large.1 - small.1 <= SLACK_KIB,
+        "push grew from {} KiB to {} KiB",
+        small.1,
+        large.1
+    );
+    let delivered =
+        sandbox.query::<i64>("SELECT count(*) FROM sync_state WHERE sync = 'memory-1200000'");
+    assert_eq!(
+        delivered,
+        Some(4 * N as i64),
+        "the large file's state is current"
+    );
+}
