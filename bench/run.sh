@@ -165,7 +165,7 @@ if [[ ! -s "$data" ]]; then
   python3 "$here/gen_csv.py" --rows "$rows" --out "$data.tmp"
   mv "$data.tmp" "$data"
 fi
-bytes=$(stat -c %s "$data")
+bytes=$(stat -L -c %s "$data")
 
 # --- the runs, alternating -------------------------------------------------------------------
 machine
