@@ -488,12 +488,8 @@ fn a_read_only_log_database_is_a_clear_error_and_still_readable() {
     std::fs::copy(assert_cmd::cargo::cargo_bin("pulse"), &binary).unwrap();
     std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
     let as_reader = |args: &[&str]| {
-        let mut cmd = std::process::Command::new(&binary);
-        cmd.env_clear()
-            .env("HOME", sandbox.dir.path())
-            .env("PULSE_DB", &db)
-            .env("PULSE_TEST_MODE", "1")
-            .args(args);
+        let mut cmd = sandbox.command(&binary);
+        cmd.args(args);
         if unsafe { libc::geteuid() } == 0 {
             cmd.uid(65534).gid(65534);
         }

@@ -58,18 +58,24 @@ impl Sandbox {
         env: &[(&str, &str)],
         stdin: std::process::Stdio,
     ) -> std::process::Child {
-        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("pulse"));
-        cmd.env_clear()
-            .env("HOME", self.dir.path())
-            .env("PULSE_DB", self.db())
-            .env("PULSE_TEST_MODE", "1")
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .envs(env.iter().copied())
+        let mut cmd = self.command(&assert_cmd::cargo::cargo_bin("pulse"));
+        cmd.envs(env.iter().copied())
             .args(args)
             .stdin(stdin)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
         cmd.spawn().unwrap()
+    }
+
+    /// `program` (a pulse binary) as a plain process with the pinned environment.
+    pub fn command(&self, program: &Path) -> std::process::Command {
+        let mut cmd = std::process::Command::new(program);
+        cmd.env_clear()
+            .env("HOME", self.dir.path())
+            .env("PULSE_DB", self.db())
+            .env("PULSE_TEST_MODE", "1")
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        cmd
     }
 
     /// The log database, opened beside pulse (WAL lets both read and write).
