@@ -218,8 +218,17 @@ impl CsvSource {
 
     /// How many bytes were read so far and their hash, taken together.
     pub fn read_so_far(&self) -> (u64, String) {
-        let state = self.tap.lock().expect("tap lock");
-        (state.read, format_hash(state.hasher.digest128()))
+        self.position().read_so_far()
+    }
+
+    /// A handle on how far this source has read, for another thread.
+    pub fn position(&self) -> SourcePosition {
+        SourcePosition(self.tap.clone())
+    }
+
+    /// Hands the record `advance` moved to over to `other`, taking `other`'s buffers for reuse.
+    pub fn swap_record(&mut self, other: &mut StringRecord) {
+        std::mem::swap(&mut self.text, other);
     }
 
     /// Moves to the next non-blank record (see `record`) and returns the line it starts on, or
@@ -314,6 +323,19 @@ impl CsvSource {
             }
         }
         Ok(())
+    }
+}
+
+/// How far a source has read, shared with the thread reading it.
+#[derive(Clone)]
+pub struct SourcePosition(Arc<Mutex<TapState>>);
+
+impl SourcePosition {
+    /// Bytes read so far and their hash, taken together; after the last record, of the whole
+    /// input.
+    pub fn read_so_far(&self) -> (u64, String) {
+        let state = self.0.lock().expect("tap lock");
+        (state.read, format_hash(state.hasher.digest128()))
     }
 }
 

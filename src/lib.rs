@@ -12,6 +12,7 @@ pub mod keyset;
 pub mod mirror;
 pub mod payload;
 pub mod progress;
+pub mod read_ahead;
 pub mod resolve;
 pub mod retry;
 pub mod rows;

@@ -5,6 +5,7 @@ use anyhow::Result;
 use csv::StringRecord;
 
 use crate::csv_source::CsvSource;
+use crate::read_ahead::ReadAhead;
 use crate::schema::{CellError, RowValidator, Schema};
 
 /// One data row after checking.
@@ -25,9 +26,31 @@ impl CheckedRow<'_> {
     }
 }
 
+/// Where records come from: parsed on this thread, or on a thread of its own.
+enum Source {
+    Inline(CsvSource),
+    Ahead(ReadAhead),
+}
+
+impl Source {
+    fn advance(&mut self) -> Result<Option<u64>> {
+        match self {
+            Source::Inline(source) => source.advance(),
+            Source::Ahead(ahead) => ahead.advance(),
+        }
+    }
+
+    fn record(&self) -> &StringRecord {
+        match self {
+            Source::Inline(source) => source.record(),
+            Source::Ahead(ahead) => ahead.record(),
+        }
+    }
+}
+
 /// Streams checked rows out of a CSV source.
 pub struct CheckedRows {
-    source: CsvSource,
+    source: Source,
     validator: RowValidator,
     errors: Vec<CellError>,
     index: u64,
@@ -40,12 +63,22 @@ impl CheckedRows {
     pub fn new(source: CsvSource, schema: Option<&Schema>) -> Result<CheckedRows> {
         let validator = RowValidator::new(schema, source.headers())?;
         Ok(CheckedRows {
-            source,
+            source: Source::Inline(source),
             validator,
             errors: Vec::new(),
             index: 0,
             blank_by_schema: 0,
         })
+    }
+
+    /// Parse on a thread of its own, overlapping with the checks: for `validate`, whose
+    /// second core is otherwise idle (push keeps both busy already, staging and storing).
+    pub fn read_ahead(mut self) -> Result<CheckedRows> {
+        self.source = match self.source {
+            Source::Inline(source) => Source::Ahead(ReadAhead::start(source)?),
+            ahead => ahead,
+        };
+        Ok(self)
     }
 
     /// Keep each row's cast values as JSON while checking it, for writing valid rows.
@@ -54,21 +87,34 @@ impl CheckedRows {
     }
 
     pub fn headers(&self) -> &[String] {
-        self.source.headers()
+        match &self.source {
+            Source::Inline(source) => source.headers(),
+            Source::Ahead(ahead) => ahead.headers(),
+        }
     }
 
     /// Blank rows skipped so far.
     pub fn blank_rows(&self) -> u64 {
-        self.source.blank_rows() + self.blank_by_schema
+        let skipped = match &self.source {
+            Source::Inline(source) => source.blank_rows(),
+            Source::Ahead(ahead) => ahead.blank_rows(),
+        };
+        skipped + self.blank_by_schema
     }
 
+    /// The hash of every byte read; after the last row, of the whole input.
     pub fn content_hash(&self) -> String {
-        self.source.content_hash()
+        self.read_so_far().1
     }
 
-    /// Input bytes read so far and their hash (see `CsvSource::read_so_far`).
+    /// Input bytes read so far and their hash (see `CsvSource::read_so_far`). The reading
+    /// thread may be ahead of the rows handed out: the mark then covers a longer prefix of
+    /// the file, which is only a stricter check when resuming.
     pub fn read_so_far(&self) -> (u64, String) {
-        self.source.read_so_far()
+        match &self.source {
+            Source::Inline(source) => source.read_so_far(),
+            Source::Ahead(ahead) => ahead.position().read_so_far(),
+        }
     }
 
     /// The next non-blank row, checked.

@@ -17,7 +17,7 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
     let input = Input::parse(&args.source.input);
     let label = input.label();
     let source = CsvSource::open(&input, dialect(&args.source)?, ByteCounter::default())?;
-    let mut rows = CheckedRows::new(source, schema.as_ref())?;
+    let mut rows = CheckedRows::new(source, schema.as_ref())?.read_ahead()?;
     let mut invalid_out = match &args.invalid_out {
         Some(path) => {
             let mut writer = csv::Writer::from_path(path)
