@@ -211,11 +211,6 @@ impl CsvSource {
         self.blank_rows
     }
 
-    /// A hash of every byte read so far; after the last record, of the whole input.
-    pub fn content_hash(&self) -> String {
-        self.read_so_far().1
-    }
-
     /// How many bytes were read so far and their hash, taken together.
     pub fn read_so_far(&self) -> (u64, String) {
         self.position().read_so_far()

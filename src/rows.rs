@@ -46,6 +46,27 @@ impl Source {
             Source::Ahead(ahead) => ahead.record(),
         }
     }
+
+    fn headers(&self) -> &[String] {
+        match self {
+            Source::Inline(source) => source.headers(),
+            Source::Ahead(ahead) => ahead.headers(),
+        }
+    }
+
+    fn blank_rows(&self) -> u64 {
+        match self {
+            Source::Inline(source) => source.blank_rows(),
+            Source::Ahead(ahead) => ahead.blank_rows(),
+        }
+    }
+
+    fn read_so_far(&self) -> (u64, String) {
+        match self {
+            Source::Inline(source) => source.read_so_far(),
+            Source::Ahead(ahead) => ahead.position().read_so_far(),
+        }
+    }
 }
 
 /// Streams checked rows out of a CSV source.
@@ -87,19 +108,12 @@ impl CheckedRows {
     }
 
     pub fn headers(&self) -> &[String] {
-        match &self.source {
-            Source::Inline(source) => source.headers(),
-            Source::Ahead(ahead) => ahead.headers(),
-        }
+        self.source.headers()
     }
 
     /// Blank rows skipped so far.
     pub fn blank_rows(&self) -> u64 {
-        let skipped = match &self.source {
-            Source::Inline(source) => source.blank_rows(),
-            Source::Ahead(ahead) => ahead.blank_rows(),
-        };
-        skipped + self.blank_by_schema
+        self.source.blank_rows() + self.blank_by_schema
     }
 
     /// The hash of every byte read; after the last row, of the whole input.
@@ -111,10 +125,7 @@ impl CheckedRows {
     /// thread may be ahead of the rows handed out: the mark then covers a longer prefix of
     /// the file, which is only a stricter check when resuming.
     pub fn read_so_far(&self) -> (u64, String) {
-        match &self.source {
-            Source::Inline(source) => source.read_so_far(),
-            Source::Ahead(ahead) => ahead.position().read_so_far(),
-        }
+        self.source.read_so_far()
     }
 
     /// The next non-blank row, checked.

@@ -2,7 +2,7 @@
 //! exit code, no panic, and nothing half-written.
 
 use crate::support::server::TestServer;
-use crate::support::Sandbox;
+use crate::support::{stderr_of, Sandbox};
 
 /// One case: what to run, the exit code, and words the one-line error must contain.
 struct Case {
@@ -14,9 +14,19 @@ struct Case {
 }
 
 fn case(name: &'static str, args: &[&str], code: i32, words: &[&'static str]) -> Case {
+    case_with(
+        name,
+        args.iter().map(|s| s.to_string()).collect(),
+        code,
+        words,
+    )
+}
+
+/// A case whose arguments are built, not literal.
+fn case_with(name: &'static str, args: Vec<String>, code: i32, words: &[&'static str]) -> Case {
     Case {
         name,
-        args: args.iter().map(|s| s.to_string()).collect(),
+        args,
         stdin: None,
         code,
         words: words.to_vec(),
@@ -132,83 +142,67 @@ fn bad_inputs_fail_clearly() {
             2,
             &["--url", "http"],
         ),
-        Case {
-            name: "batch size 0",
-            args: push(&["--batch-size", "0"]),
-            stdin: None,
-            code: 2,
-            words: vec!["--batch-size"],
-        },
-        Case {
-            name: "negative retries",
-            args: push(&["--retries", "-1"]),
-            stdin: None,
-            code: 2,
-            words: vec!["-1"],
-        },
-        Case {
-            name: "bad timeout",
-            args: push(&["--timeout", "soon"]),
-            stdin: None,
-            code: 2,
-            words: vec!["--timeout"],
-        },
-        Case {
-            name: "zero timeout",
-            args: push(&["--timeout", "0s"]),
-            stdin: None,
-            code: 2,
-            words: vec!["--timeout"],
-        },
-        Case {
-            name: "bad schedule",
-            args: push(&["--retry-schedule", "1s,x"]),
-            stdin: None,
-            code: 2,
-            words: vec!["--retry-schedule"],
-        },
-        Case {
-            name: "metadata not object",
-            args: push(&["--metadata", "42"]),
-            stdin: None,
-            code: 2,
-            words: vec!["--metadata"],
-        },
-        Case {
-            name: "bad delimiter",
-            args: push(&["--delimiter", "ab"]),
-            stdin: None,
-            code: 2,
-            words: vec!["--delimiter"],
-        },
-        Case {
-            name: "bad header flag",
-            args: push(&["--header", "NoColon"]),
-            stdin: None,
-            code: 2,
-            words: vec!["--header"],
-        },
-        Case {
-            name: "bad events",
-            args: push(&["--events", "all,some"]),
-            stdin: None,
-            code: 2,
-            words: vec!["--events", "some"],
-        },
-        Case {
-            name: "mirror without key",
-            args: push(&["--mode", "mirror"]),
-            stdin: None,
-            code: 2,
-            words: vec!["--key"],
-        },
-        Case {
-            name: "unknown key",
-            args: push(&["--mode", "mirror", "--key", "zz"]),
-            stdin: None,
-            code: 2,
-            words: vec!["zz"],
-        },
+        case_with(
+            "batch size 0",
+            push(&["--batch-size", "0"]),
+            2,
+            &["--batch-size"],
+        ),
+        case_with("negative retries", push(&["--retries", "-1"]), 2, &["-1"]),
+        case_with(
+            "bad timeout",
+            push(&["--timeout", "soon"]),
+            2,
+            &["--timeout"],
+        ),
+        case_with(
+            "zero timeout",
+            push(&["--timeout", "0s"]),
+            2,
+            &["--timeout"],
+        ),
+        case_with(
+            "bad schedule",
+            push(&["--retry-schedule", "1s,x"]),
+            2,
+            &["--retry-schedule"],
+        ),
+        case_with(
+            "metadata not object",
+            push(&["--metadata", "42"]),
+            2,
+            &["--metadata"],
+        ),
+        case_with(
+            "bad delimiter",
+            push(&["--delimiter", "ab"]),
+            2,
+            &["--delimiter"],
+        ),
+        case_with(
+            "bad header flag",
+            push(&["--header", "NoColon"]),
+            2,
+            &["--header"],
+        ),
+        case_with(
+            "bad events",
+            push(&["--events", "all,some"]),
+            2,
+            &["--events", "some"],
+        ),
+        case_with(
+            "mirror without key",
+            push(&["--mode", "mirror"]),
+            2,
+            &["--key"],
+        ),
+        case_with(
+            "unknown key",
+            push(&["--mode", "mirror", "--key", "zz"]),
+            2,
+            &["zz"],
+        ),
         Case {
             name: "bad secret",
             args: vec![
@@ -258,7 +252,7 @@ fn bad_inputs_fail_clearly() {
             cmd.write_stdin(stdin);
         }
         let out = cmd.assert().code(case.code);
-        let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+        let stderr = stderr_of(&out);
         let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
         assert_eq!(
             errors.len(),
@@ -305,7 +299,7 @@ fn a_corrupt_log_database_is_a_clear_error() {
         ])
         .assert()
         .code(1);
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = stderr_of(&out);
     assert!(
         stderr.contains("pulse.db") && stderr.contains("not a database"),
         "{stderr}"
@@ -320,14 +314,7 @@ fn a_huge_cell_streams_through() {
     let big = "x".repeat(20 * 1024 * 1024);
     let input = sandbox.write("big.csv", format!("id,blob\n1,{big}\n2,small\n"));
     sandbox
-        .pulse()
-        .args([
-            "push",
-            input.to_str().unwrap(),
-            "--url",
-            &server.url(),
-            "--no-sign",
-        ])
+        .push_unsigned(&input, &server.url())
         .assert()
         .success();
     let rows = crate::support::rows_of(&server.requests());
@@ -342,18 +329,11 @@ fn record_and_body_limits_have_flags_and_clear_errors() {
     let big = "y".repeat(2 * 1024 * 1024);
     let input = sandbox.write("big.csv", format!("id,blob\n1,small\n2,\"{big}\"\n"));
     let out = sandbox
-        .pulse()
-        .args([
-            "push",
-            input.to_str().unwrap(),
-            "--url",
-            &server.url(),
-            "--no-sign",
-        ])
+        .push_unsigned(&input, &server.url())
         .args(["--max-record-size", "1MiB"])
         .assert()
         .code(1);
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = stderr_of(&out);
     assert!(
         stderr.contains("big.csv: line 3") && stderr.contains("--max-record-size"),
         "{stderr}"
@@ -370,14 +350,7 @@ fn record_and_body_limits_have_flags_and_clear_errors() {
     }
     let input = sandbox.write("many.csv", csv);
     sandbox
-        .pulse()
-        .args([
-            "push",
-            input.to_str().unwrap(),
-            "--url",
-            &server.url(),
-            "--no-sign",
-        ])
+        .push_unsigned(&input, &server.url())
         .args(["--max-body-size", "4KiB", "--batch-size", "1000"])
         .assert()
         .success();
@@ -395,18 +368,11 @@ fn record_and_body_limits_have_flags_and_clear_errors() {
     // A single row larger than the body limit is refused, naming its line.
     let input = sandbox.write("wide.csv", format!("id,text\n1,{}\n", "w".repeat(8000)));
     let out = sandbox
-        .pulse()
-        .args([
-            "push",
-            input.to_str().unwrap(),
-            "--url",
-            &server.url(),
-            "--no-sign",
-        ])
+        .push_unsigned(&input, &server.url())
         .args(["--max-body-size", "4KiB"])
         .assert()
         .code(1);
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = stderr_of(&out);
     assert!(
         stderr.contains("line 2") && stderr.contains("--max-body-size"),
         "{stderr}"
@@ -431,7 +397,7 @@ fn a_log_database_locked_past_the_busy_timeout_is_a_clear_error() {
     let holder = sandbox.conn();
     holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
     let out = push(&sandbox).assert().code(1);
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = stderr_of(&out);
     let db = sandbox.db();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
@@ -460,7 +426,7 @@ fn a_log_database_locked_past_the_busy_timeout_is_a_clear_error() {
         .env("PULSE_BUSY_TIMEOUT", "soon")
         .assert()
         .code(2);
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = stderr_of(&out);
     assert!(stderr.contains("PULSE_BUSY_TIMEOUT"), "{stderr}");
 }
 

@@ -145,14 +145,7 @@ fn get_puts_the_row_in_the_query_and_signs_it() {
     // pulse format with GET: one row per request too.
     let server = TestServer::ok();
     sandbox
-        .pulse()
-        .args([
-            "push",
-            input.to_str().unwrap(),
-            "--url",
-            &server.url(),
-            "--no-sign",
-        ])
+        .push_unsigned(&input, &server.url())
         .args(["--method", "get"])
         .assert()
         .success();
@@ -271,26 +264,12 @@ fn mirror_needs_a_key_and_flags_duplicate_keys() {
     let server = TestServer::ok();
     let input = sandbox.write("k.csv", "code,name\nA,x\nB,y\nA,z\n");
     sandbox
-        .pulse()
-        .args([
-            "push",
-            input.to_str().unwrap(),
-            "--url",
-            &server.url(),
-            "--no-sign",
-        ])
+        .push_unsigned(&input, &server.url())
         .args(["--mode", "mirror"])
         .assert()
         .code(2);
     sandbox
-        .pulse()
-        .args([
-            "push",
-            input.to_str().unwrap(),
-            "--url",
-            &server.url(),
-            "--no-sign",
-        ])
+        .push_unsigned(&input, &server.url())
         .args(["--mode", "mirror", "--key", "code"])
         .assert()
         .success();

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use serde_json::Value;
 
 use crate::support::server::{Reply, TestServer};
-use crate::support::{numbered_csv, Sandbox};
+use crate::support::{numbered_csv, stderr_of, Sandbox};
 
 /// One delivered run (3 batches) and one that failed on its second batch with a 500.
 fn two_runs(sandbox: &Sandbox) -> (String, String) {
@@ -214,7 +214,7 @@ fn limit_and_since_narrow_the_list() {
         .args(["log", "--since", "last tuesday"])
         .assert()
         .code(2);
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = stderr_of(&out);
     assert!(stderr.starts_with("error: --since"), "{stderr}");
 }
 
@@ -228,7 +228,7 @@ fn unknown_ids_are_one_line_errors_with_exit_1() {
         vec!["resume", "run_nope"],
     ] {
         let out = sandbox.pulse().args(&args).assert().code(1);
-        let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+        let stderr = stderr_of(&out);
         assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
         assert!(stderr.contains(args[1]), "{args:?}: {stderr}");
         assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");

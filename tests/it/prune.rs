@@ -1,7 +1,7 @@
 //! `pulse prune`: old runs go with everything they own; newer runs stay; `--vacuum` compacts.
 
 use crate::support::server::TestServer;
-use crate::support::{numbered_csv, Sandbox};
+use crate::support::{numbered_csv, stderr_of, Sandbox};
 
 fn push(sandbox: &Sandbox, server: &TestServer, rows: usize) -> String {
     let input = sandbox.write("d.csv", numbered_csv(rows));
@@ -69,7 +69,7 @@ fn older_than_must_be_an_age_or_a_date() {
         .args(["prune", "--older-than", "a while"])
         .assert()
         .code(2);
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = stderr_of(&out);
     assert!(stderr.starts_with("error: --older-than"), "{stderr}");
     sandbox
         .pulse()

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use crate::support::server::{Reply, TestServer};
-use crate::support::{fixture, rows_of, signature_matches, Sandbox};
+use crate::support::{fixture, rows_of, signature_matches, stderr_of, Sandbox};
 
 const SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
 
@@ -161,14 +161,7 @@ fn no_sign_sends_no_signature_headers() {
     let server = TestServer::ok();
     let input = sandbox.write("d.csv", ugly_csv(1));
     sandbox
-        .pulse()
-        .args([
-            "push",
-            input.to_str().unwrap(),
-            "--url",
-            &server.url(),
-            "--no-sign",
-        ])
+        .push_unsigned(&input, &server.url())
         .assert()
         .success();
     let r = &server.requests()[0];
@@ -187,7 +180,7 @@ fn generated_secret_is_printed_once_and_reused() {
         .args(["push", input.to_str().unwrap(), "--url", &server.url()])
         .assert()
         .success();
-    let stderr = String::from_utf8(first.get_output().stderr.clone()).unwrap();
+    let stderr = stderr_of(&first);
     let secret = stderr
         .split_whitespace()
         .find(|w| w.starts_with("whsec_"))
@@ -199,7 +192,7 @@ fn generated_secret_is_printed_once_and_reused() {
         .args(["push", input.to_str().unwrap(), "--url", &server.url()])
         .assert()
         .success();
-    let stderr2 = String::from_utf8(second.get_output().stderr.clone()).unwrap();
+    let stderr2 = stderr_of(&second);
     assert!(!stderr2.contains("whsec_"), "printed only once: {stderr2}");
     let requests = server.requests();
     assert_eq!(requests.len(), 2);
@@ -287,18 +280,11 @@ fn server_error_stops_with_exit_4_and_names_the_batch() {
     });
     let input = sandbox.write("d.csv", ugly_csv(5));
     let out = sandbox
-        .pulse()
-        .args([
-            "push",
-            input.to_str().unwrap(),
-            "--url",
-            &server.url(),
-            "--no-sign",
-        ])
+        .push_unsigned(&input, &server.url())
         .args(["--batch-size", "2", "--retries", "0"])
         .assert()
         .code(4);
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = stderr_of(&out);
     let line = stderr.lines().find(|l| l.starts_with("error:")).unwrap();
     assert!(line.contains("batch 2/3"), "{line}");
     assert!(line.contains("HTTP 500"), "{line}");
@@ -327,14 +313,7 @@ fn json_summary_on_stdout() {
     let server = TestServer::ok();
     let input = sandbox.write("d.csv", ugly_csv(7));
     let out = sandbox
-        .pulse()
-        .args([
-            "push",
-            input.to_str().unwrap(),
-            "--url",
-            &server.url(),
-            "--no-sign",
-        ])
+        .push_unsigned(&input, &server.url())
         .args(["--batch-size", "3", "--json", "--quiet"])
         .assert()
         .success();
@@ -380,7 +359,7 @@ fn header_only_sends_nothing_and_empty_input_is_an_error() {
         ])
         .assert()
         .code(1);
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = stderr_of(&out);
     assert!(
         stderr.contains("e.csv") && stderr.contains("empty input"),
         "{stderr}"
@@ -414,7 +393,7 @@ fn usage_errors_exit_2() {
             .args(&args)
             .assert()
             .code(2);
-        let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+        let stderr = stderr_of(&out);
         assert!(stderr.starts_with("error:"), "{args:?}: {stderr}");
         assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
     }
@@ -426,14 +405,7 @@ fn metadata_and_user_travel_in_every_batch() {
     let server = TestServer::ok();
     let input = sandbox.write("d.csv", ugly_csv(3));
     sandbox
-        .pulse()
-        .args([
-            "push",
-            input.to_str().unwrap(),
-            "--url",
-            &server.url(),
-            "--no-sign",
-        ])
+        .push_unsigned(&input, &server.url())
         .args([
             "--batch-size",
             "2",

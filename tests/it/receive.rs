@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use crate::support::{fixture, Sandbox};
+use crate::support::{fixture, stderr_of, Sandbox};
 
 const SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
 
@@ -112,7 +112,7 @@ fn receiver_refuses_bad_signatures_with_401() {
         .args(["--secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"])
         .assert()
         .code(4);
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = stderr_of(&out);
     assert!(stderr.contains("HTTP 401"), "{stderr}");
     assert!(receiver.lines()[0].starts_with("401"));
     // Unsigned requests are refused too when the receiver has a secret.

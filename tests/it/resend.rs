@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::support::server::{Recorded, Reply, TestServer};
-use crate::support::{numbered_csv, signature_matches, Sandbox};
+use crate::support::{numbered_csv, signature_matches, stderr_of, Sandbox};
 
 const SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
 
@@ -139,7 +139,7 @@ fn failed_resends_only_undelivered_batches_and_completes_the_run() {
         .args(["resend", &run, "--failed"])
         .assert()
         .success();
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = stderr_of(&out);
     assert!(stderr.contains("nothing to resend"), "{stderr}");
     assert_eq!(server.requests().len(), 2);
 }
@@ -162,7 +162,7 @@ fn a_delivered_batch_stays_delivered_when_its_resend_fails() {
         .args(["resend", batch, "--retries", "0"])
         .assert()
         .code(4);
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = stderr_of(&out);
     assert!(stderr.contains("HTTP 500"), "{stderr}");
     let (status, attempts): (String, i64) = sandbox
         .conn()
@@ -228,7 +228,7 @@ fn the_stored_generated_secret_signs_again_and_a_given_one_must_be_given_again()
         .success();
     let batch = &batch_ids(&other)[0];
     let out = other.pulse().args(["resend", batch]).assert().code(2);
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = stderr_of(&out);
     assert!(stderr.contains("--secret"), "{stderr}");
     assert_eq!(
         server.requests().len(),
@@ -266,7 +266,7 @@ fn auth_header_values_are_asked_again_and_never_stored_or_shown() {
         .args(["resend", &run, "--failed"])
         .assert()
         .code(2);
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = stderr_of(&out);
     assert!(stderr.contains("--auth-header-value"), "{stderr}");
     assert_eq!(server.requests().len(), 1);
 

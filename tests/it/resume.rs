@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::support::server::{Recorded, Reply, TestServer};
-use crate::support::{finish, numbered_csv, signal, wait_for, Sandbox};
+use crate::support::{finish, numbered_csv, signal, stderr_of, wait_for, Sandbox};
 
 const SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
 
@@ -84,7 +84,7 @@ fn sigkill_during_delivery_then_resume_delivers_every_batch_once_per_id() {
         .arg("resume")
         .assert()
         .success();
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = stderr_of(&out);
     assert!(stderr.contains(&run), "{stderr}");
     assert_complete_in_order(&server.requests(), 8);
     assert_eq!(delivered_count(&sandbox), 8);
@@ -229,11 +229,11 @@ fn ctrl_c_while_staging_stdin_stops_and_says_it_cannot_resume() {
     assert_eq!(status, "interrupted");
 
     let out = sandbox.pulse().args(["resume", &run]).assert().code(1);
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = stderr_of(&out);
     assert!(stderr.contains("stdin cannot be read again"), "{stderr}");
     // The default pick skips it rather than failing on it.
     let out = sandbox.pulse().arg("resume").assert().success();
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = stderr_of(&out);
     assert!(stderr.contains("nothing to resume"), "{stderr}");
 }
 
@@ -310,13 +310,13 @@ fn a_changed_file_is_not_restaged() {
     // Same size, different bytes.
     sandbox.write("d.csv", csv.replace("name 1", "nome 1"));
     let out = sandbox.pulse().args(["resume", &run]).assert().code(1);
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = stderr_of(&out);
     assert!(stderr.contains("changed since it was pushed"), "{stderr}");
     assert!(stderr.contains("content differs"), "{stderr}");
     // Another size.
     sandbox.write("d.csv", format!("{csv}6,name 6\n"));
     let out = sandbox.pulse().args(["resume", &run]).assert().code(1);
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = stderr_of(&out);
     assert!(stderr.contains("bytes"), "{stderr}");
     let batches: i64 = sandbox.query("SELECT count(*) FROM batches").unwrap();
     assert_eq!(batches, 1, "a refused resume changes nothing");
@@ -339,10 +339,10 @@ fn a_run_another_process_is_sending_is_left_alone() {
     wait_for("a request", || !server.requests().is_empty());
     let run = sandbox.last_run();
     let out = sandbox.pulse().args(["resume", &run]).assert().code(1);
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = stderr_of(&out);
     assert!(stderr.contains("another pulse process"), "{stderr}");
     let out = sandbox.pulse().arg("resume").assert().success();
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = stderr_of(&out);
     assert!(stderr.contains("nothing to resume"), "{stderr}");
     let listed = sandbox.stdout_of(&["log", "--json"]);
     assert!(listed.contains(r#""running":true"#), "{listed}");
@@ -358,26 +358,19 @@ fn resume_takes_runs_only_and_is_quiet_when_all_is_delivered() {
     let server = TestServer::ok();
     let input = sandbox.write("d.csv", numbered_csv(2));
     sandbox
-        .pulse()
-        .args([
-            "push",
-            input.to_str().unwrap(),
-            "--url",
-            &server.url(),
-            "--no-sign",
-        ])
+        .push_unsigned(&input, &server.url())
         .assert()
         .success();
     let event: String = sandbox.query("SELECT id FROM events").unwrap();
     let out = sandbox.pulse().args(["resume", &event]).assert().code(2);
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = stderr_of(&out);
     assert!(stderr.contains("pulse resend"), "{stderr}");
     let out = sandbox.pulse().arg("resume").assert().success();
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = stderr_of(&out);
     assert!(stderr.contains("nothing to resume"), "{stderr}");
     let run = sandbox.last_run();
     let out = sandbox.pulse().args(["resume", &run]).assert().success();
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = stderr_of(&out);
     assert!(stderr.contains("already delivered"), "{stderr}");
     assert_eq!(server.requests().len(), 1);
 }
@@ -495,10 +488,10 @@ fn a_run_refused_for_invalid_rows_is_never_resumed() {
         .code(3);
     let run = sandbox.last_run();
     let out = sandbox.pulse().arg("resume").assert().success();
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = stderr_of(&out);
     assert!(stderr.contains("nothing to resume"), "{stderr}");
     let out = sandbox.pulse().args(["resume", &run]).assert().code(1);
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = stderr_of(&out);
     assert!(stderr.contains("--fail-on-invalid"), "{stderr}");
     sandbox.pulse().args(["resend", &run]).assert().code(1);
     assert!(server.requests().is_empty());

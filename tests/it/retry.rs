@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use crate::receive::Receiver;
 use crate::support::server::{Reply, TestServer};
-use crate::support::Sandbox;
+use crate::support::{stderr_of, Sandbox};
 
 fn csv(rows: usize) -> String {
     let mut text = String::from("id,name\n");
@@ -36,18 +36,11 @@ fn retryable_answers_are_retried_until_delivered() {
     });
     let input = sandbox.write("d.csv", csv(3));
     let out = sandbox
-        .pulse()
-        .args([
-            "push",
-            input.to_str().unwrap(),
-            "--url",
-            &server.url(),
-            "--no-sign",
-        ])
+        .push_unsigned(&input, &server.url())
         .args(["--retry-schedule", "10ms", "--retries", "5"])
         .assert()
         .success();
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = stderr_of(&out);
     assert!(stderr.contains("batch 1/1"), "{stderr}");
     assert!(
         stderr.contains("503, retry 1/5"),
@@ -87,14 +80,7 @@ fn retry_after_seconds_and_dates_are_honoured() {
         let input = sandbox.write("d.csv", csv(1));
         let clock = Instant::now();
         sandbox
-            .pulse()
-            .args([
-                "push",
-                input.to_str().unwrap(),
-                "--url",
-                &server.url(),
-                "--no-sign",
-            ])
+            .push_unsigned(&input, &server.url())
             .args(["--retry-schedule", "10ms", "--quiet"])
             .assert()
             .success();
@@ -123,14 +109,7 @@ fn retry_after_is_capped() {
     });
     let input = sandbox.write("d.csv", csv(1));
     sandbox
-        .pulse()
-        .args([
-            "push",
-            input.to_str().unwrap(),
-            "--url",
-            &server.url(),
-            "--no-sign",
-        ])
+        .push_unsigned(&input, &server.url())
         .args(["--retry-schedule", "10ms", "--max-retry-after", "50ms"])
         .timeout(Duration::from_secs(60))
         .assert()
@@ -155,18 +134,11 @@ fn final_answers_fail_fast_with_one_attempt() {
         });
         let input = sandbox.write("d.csv", csv(4));
         let out = sandbox
-            .pulse()
-            .args([
-                "push",
-                input.to_str().unwrap(),
-                "--url",
-                &server.url(),
-                "--no-sign",
-            ])
+            .push_unsigned(&input, &server.url())
             .args(["--batch-size", "2", "--retry-schedule", "10ms"])
             .assert()
             .code(4);
-        let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+        let stderr = stderr_of(&out);
         assert!(stderr.contains(words), "{status}: {stderr}");
         assert!(stderr.contains("nope"), "response snippet shown: {stderr}");
         assert_eq!(
@@ -184,18 +156,11 @@ fn retries_run_out_then_exit_4() {
     let server = TestServer::start(|_, _| Reply::status(502).body("bad gateway"));
     let input = sandbox.write("d.csv", csv(2));
     let out = sandbox
-        .pulse()
-        .args([
-            "push",
-            input.to_str().unwrap(),
-            "--url",
-            &server.url(),
-            "--no-sign",
-        ])
+        .push_unsigned(&input, &server.url())
         .args(["--retry-schedule", "1ms,2ms", "--retries", "3", "--quiet"])
         .assert()
         .code(4);
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = stderr_of(&out);
     assert!(stderr.contains("after 4 attempts"), "{stderr}");
     assert!(
         !stderr.contains("retry 1/"),
@@ -214,14 +179,7 @@ fn hung_receiver_hits_the_timeout() {
     });
     let input = sandbox.write("d.csv", csv(1));
     let out = sandbox
-        .pulse()
-        .args([
-            "push",
-            input.to_str().unwrap(),
-            "--url",
-            &server.url(),
-            "--no-sign",
-        ])
+        .push_unsigned(&input, &server.url())
         .args([
             "--timeout",
             "200ms",
@@ -233,7 +191,7 @@ fn hung_receiver_hits_the_timeout() {
         .timeout(Duration::from_secs(25))
         .assert()
         .code(4);
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = stderr_of(&out);
     assert!(stderr.contains("timed out"), "{stderr}");
     let attempts = attempts_in_log(&sandbox);
     assert_eq!(attempts.len(), 2);
@@ -261,7 +219,7 @@ fn nothing_listening_is_a_network_error_after_retries() {
         .args(["--no-sign", "--retries", "2", "--retry-schedule", "5ms"])
         .assert()
         .code(4);
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = stderr_of(&out);
     assert!(stderr.contains("cannot connect"), "{stderr}");
     assert_eq!(attempts_in_log(&sandbox).len(), 3);
 }
@@ -374,18 +332,11 @@ fn insecure_warns_and_bad_cacert_is_a_usage_error() {
         ])
         .assert()
         .success();
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = stderr_of(&out);
     assert!(stderr.contains("warning: --insecure"), "{stderr}");
     let bad = sandbox.write("ca.pem", "not a certificate");
     sandbox
-        .pulse()
-        .args([
-            "push",
-            input.to_str().unwrap(),
-            "--url",
-            &server.url(),
-            "--no-sign",
-        ])
+        .push_unsigned(&input, &server.url())
         .args(["--cacert", bad.to_str().unwrap()])
         .assert()
         .code(2);
@@ -408,14 +359,7 @@ fn resume_after_a_failure_completes_in_order() {
     });
     let input = sandbox.write("d.csv", csv(6));
     sandbox
-        .pulse()
-        .args([
-            "push",
-            input.to_str().unwrap(),
-            "--url",
-            &server.url(),
-            "--no-sign",
-        ])
+        .push_unsigned(&input, &server.url())
         .args([
             "--batch-size",
             "2",

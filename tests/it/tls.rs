@@ -6,7 +6,7 @@ use std::sync::Arc;
 use http_body_util::Full;
 use hyper::body::Bytes;
 
-use crate::support::Sandbox;
+use crate::support::{stderr_of, Sandbox};
 
 /// A private CA (PEM) and an HTTPS server on 127.0.0.1 with a certificate it signed.
 fn https_server() -> (String, u16) {
@@ -81,13 +81,13 @@ fn certificates_are_verified_and_a_private_ca_can_be_trusted() {
         cmd
     };
     let out = push().assert().code(4);
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = stderr_of(&out);
     assert!(stderr.to_lowercase().contains("certificate"), "{stderr}");
     push()
         .args(["--cacert", ca.to_str().unwrap()])
         .assert()
         .success();
     let out = push().arg("--insecure").assert().success();
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = stderr_of(&out);
     assert!(stderr.contains("warning: --insecure"), "{stderr}");
 }

@@ -2,7 +2,7 @@
 //! structure and encodings.
 
 use crate::support::server::TestServer;
-use crate::support::{fixture, rows_of, Sandbox};
+use crate::support::{fixture, rows_of, stderr_of, Sandbox};
 
 const SCHEMA: &str = r#"{
   "fields": [
@@ -198,7 +198,7 @@ fn fail_on_invalid_sends_nothing_and_exits_3() {
         .args(["--schema", schema.to_str().unwrap(), "--fail-on-invalid"])
         .assert()
         .code(3);
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = stderr_of(&out);
     assert!(stderr.contains("2 invalid row(s) of 4"), "{stderr}");
     assert!(stderr.contains("line 3"), "{stderr}");
     assert!(server.requests().is_empty());
@@ -335,7 +335,7 @@ fn unreadable_input_exits_1_and_bad_schemas_exit_2() {
             .args(["--schema", bad.to_str().unwrap()])
             .assert()
             .code(2);
-        let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+        let stderr = stderr_of(&out);
         assert!(
             stderr.contains("schema.json") && stderr.contains(words),
             "{text}: {stderr}"
@@ -395,7 +395,7 @@ fn bad_headers_and_bad_utf8_are_clear_errors() {
             .args(["validate", path.to_str().unwrap()])
             .assert()
             .code(1);
-        let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+        let stderr = stderr_of(&out);
         assert!(stderr.contains(name) && stderr.contains(words), "{stderr}");
     }
 }

@@ -34,6 +34,13 @@ impl Sandbox {
         path
     }
 
+    /// `pulse push INPUT --url URL --no-sign`, to add flags to.
+    pub fn push_unsigned(&self, input: &Path, url: &str) -> Command {
+        let mut cmd = self.pulse();
+        cmd.args(["push", input.to_str().unwrap(), "--url", url, "--no-sign"]);
+        cmd
+    }
+
     /// `pulse` with a pinned environment: temp HOME and database, no inherited secrets.
     pub fn pulse(&self) -> Command {
         let mut cmd = Command::cargo_bin("pulse").unwrap();
@@ -181,4 +188,9 @@ pub fn rows_of(requests: &[server::Recorded]) -> Vec<serde_json::Value> {
         .iter()
         .flat_map(|r| r.json()["data"].as_array().unwrap().clone())
         .collect()
+}
+
+/// What a finished command wrote on stderr.
+pub fn stderr_of(out: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8(out.get_output().stderr.clone()).unwrap()
 }
