@@ -2,19 +2,19 @@
 //! next one starts. One request in flight; order kept.
 
 use std::io::Read;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
 use reqwest::blocking::Client;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
 
+use crate::body_loader::{sign_now, unix_now, BodyLoader, BodyMaker, PreparedBody, Signature};
 use crate::config::DeliveryConfig;
 use crate::exit::{usage, DeliveryError, InterruptedError};
-use crate::payload::{write_request, BatchHeader, BodyContext, Method};
+use crate::payload::{BodyContext, Method};
 use crate::progress::Progress;
 use crate::retry::{classify, parse_retry_after, RetryPolicy, Verdict};
-use crate::sign::{signature_header, SigningKey};
+use crate::sign::SigningKey;
 use crate::store::{AttemptRecord, BatchRef, EventRecord, Store, RESPONSE_SNIPPET_BYTES};
 
 /// A header to send with every request; `secret` ones are redacted in the log.
@@ -129,8 +129,8 @@ impl Deliverer {
         Ok(report)
     }
 
-    /// Sends `plan` in order; the next body is built (read, decompressed, wrapped) on another
-    /// thread while the current request is in flight.
+    /// Sends `plan` in order; the next bodies are built (read, decompressed, wrapped, signed) on
+    /// loader threads while the current request is in flight.
     fn send_all(
         &self,
         store: &mut Store,
@@ -140,12 +140,10 @@ impl Deliverer {
         progress: &Progress,
         report: &mut DeliveryReport,
     ) -> Result<()> {
-        let mut bodies = BodyLoader::start(store, ctx, plan)?;
+        let mut bodies = BodyLoader::start(store, self.body_maker(ctx), plan)?;
         for (done, (event, batch)) in plan.iter().enumerate() {
-            let body = bodies.next_body(store, ctx, event, batch)?;
-            report.attempts +=
-                self.deliver_batch(store, event, batch, ctx.method, &body, progress)?;
-            bodies.recycle(body);
+            let body = bodies.next_body(store, event, batch)?;
+            report.attempts += self.deliver_batch(store, event, batch, ctx, body, progress)?;
             report.batches_delivered += 1;
             report.rows_delivered += batch.rows;
             progress.delivered(done_before + done as u64 + 1, report.rows_delivered);
@@ -166,6 +164,15 @@ impl Deliverer {
         self.send_all(store, ctx, batches, 0, progress, report)
     }
 
+    /// What the body loaders need to build and sign this deliverer's bodies.
+    fn body_maker(&self, ctx: &BodyContext) -> BodyMaker {
+        BodyMaker {
+            ctx: ctx.clone(),
+            url_query: self.url.query().map(str::to_string),
+            keys: self.keys.clone(),
+        }
+    }
+
     /// Sends one batch until it is delivered, retries run out, or the answer is final.
     /// Returns the attempts it took.
     fn deliver_batch(
@@ -173,19 +180,15 @@ impl Deliverer {
         store: &mut Store,
         event: &EventRecord,
         batch: &BatchRef,
-        method: Method,
-        body: &[u8],
+        ctx: &BodyContext,
+        body: PreparedBody,
         progress: &Progress,
     ) -> Result<u64> {
-        // For GET the signed content is the whole query string as sent, the URL's own included.
-        let body = match (method, self.url.query()) {
-            (Method::Get, Some(own)) if !own.is_empty() => {
-                let mut joined = format!("{own}&").into_bytes();
-                joined.extend_from_slice(body);
-                bytes::Bytes::from(joined)
-            }
-            _ => bytes::Bytes::copy_from_slice(body),
-        };
+        let method = ctx.method;
+        let PreparedBody {
+            content: body,
+            mut signed,
+        } = body;
         let what = format!(
             "batch {}/{} of event {} ({})",
             batch.idx, event.batch_count, event.name, batch.id
@@ -198,7 +201,12 @@ impl Deliverer {
             }
             let started_at = crate::store::now_ms();
             let clock = Instant::now();
-            let (headers, logged_headers) = self.request_headers(&batch.id, method, &body);
+            // A signature made ahead is used while its second is current; retries sign anew.
+            let signature = match signed.take() {
+                Some(early) if unix_now() - early.timestamp <= 1 => Some(early),
+                _ => sign_now(&self.keys, &batch.id, &body),
+            };
+            let (headers, logged_headers) = self.request_headers(&batch.id, method, signature);
             let exchange = self.exchange(method, headers, body.clone());
             let verdict = classify(exchange.status, exchange.retry_after);
             let delivered = verdict == Verdict::Delivered;
@@ -283,7 +291,7 @@ impl Deliverer {
         &self,
         webhook_id: &str,
         method: Method,
-        body: &[u8],
+        signature: Option<Signature>,
     ) -> (HeaderMap, String) {
         let mut headers = HeaderMap::new();
         let mut logged = serde_json::Map::new();
@@ -313,20 +321,15 @@ impl Deliverer {
             HeaderValue::from_str(webhook_id).expect("ids are ASCII"),
             false,
         );
-        if !self.keys.is_empty() {
-            let timestamp = SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map(|d| d.as_secs() as i64)
-                .unwrap_or(0);
+        if let Some(signature) = signature {
             add(
                 HeaderName::from_static("webhook-timestamp"),
-                HeaderValue::from(timestamp),
+                HeaderValue::from(signature.timestamp),
                 false,
             );
-            let signature = signature_header(&self.keys, webhook_id, timestamp, body);
             add(
                 HeaderName::from_static("webhook-signature"),
-                HeaderValue::from_str(&signature).expect("base64 is ASCII"),
+                HeaderValue::from_str(&signature.header).expect("base64 is ASCII"),
                 false,
             );
         }
@@ -385,111 +388,6 @@ impl Deliverer {
             response: Some(String::from_utf8_lossy(&snippet).into_owned()),
         }
     }
-}
-
-/// Builds request bodies ahead of the sender: on a thread with its own connection when the log
-/// is a file, otherwise on demand. At most two bodies wait, so memory stays bounded.
-enum BodyLoader {
-    Inline,
-    Ahead {
-        bodies: Receiver<Result<Vec<u8>>>,
-        recycled: SyncSender<Vec<u8>>,
-        _worker: std::thread::JoinHandle<()>,
-    },
-}
-
-impl BodyLoader {
-    fn start(
-        store: &Store,
-        ctx: &BodyContext,
-        plan: &[(EventRecord, BatchRef)],
-    ) -> Result<BodyLoader> {
-        let Some(path) = store.path().map(std::path::Path::to_path_buf) else {
-            return Ok(BodyLoader::Inline);
-        };
-        if plan.len() < 2 {
-            return Ok(BodyLoader::Inline);
-        }
-        let (send, bodies) = sync_channel::<Result<Vec<u8>>>(1);
-        let (recycled, spare) = sync_channel::<Vec<u8>>(2);
-        let (ctx, plan) = (ctx.clone(), plan.to_vec());
-        let worker = std::thread::Builder::new()
-            .name("pulse-bodies".into())
-            .spawn(move || {
-                let store = match Store::open_to_read(&path) {
-                    Ok(store) => store,
-                    Err(err) => {
-                        let _ = send.send(Err(err));
-                        return;
-                    }
-                };
-                for (event, batch) in &plan {
-                    let mut body = spare.try_recv().unwrap_or_default();
-                    body.clear();
-                    let built =
-                        write_batch_body(&store, &ctx, event, batch, &mut body).map(|_| body);
-                    let failed = built.is_err();
-                    // The sender stopped (an error or Ctrl-C): stop building.
-                    if send.send(built).is_err() || failed {
-                        return;
-                    }
-                }
-            })
-            .context("cannot start the body loader")?;
-        Ok(BodyLoader::Ahead {
-            bodies,
-            recycled,
-            _worker: worker,
-        })
-    }
-
-    fn next_body(
-        &mut self,
-        store: &Store,
-        ctx: &BodyContext,
-        event: &EventRecord,
-        batch: &BatchRef,
-    ) -> Result<Vec<u8>> {
-        match self {
-            BodyLoader::Inline => {
-                let mut body = Vec::new();
-                write_batch_body(store, ctx, event, batch, &mut body)?;
-                Ok(body)
-            }
-            BodyLoader::Ahead { bodies, .. } => bodies
-                .recv()
-                .map_err(|_| anyhow::anyhow!("the body loader stopped unexpectedly"))?,
-        }
-    }
-
-    fn recycle(&self, body: Vec<u8>) {
-        if let BodyLoader::Ahead { recycled, .. } = self {
-            let _ = recycled.try_send(body);
-        }
-    }
-}
-
-/// Builds the exact body (or GET query) of a stored batch: the same bytes on every attempt,
-/// resend and resume.
-pub fn write_batch_body(
-    store: &Store,
-    ctx: &BodyContext,
-    event: &EventRecord,
-    batch: &BatchRef,
-    out: &mut Vec<u8>,
-) -> Result<()> {
-    let header = BatchHeader {
-        batch_id: &batch.id,
-        event_id: &event.id,
-        event_name: &event.name,
-        index: batch.idx,
-        count: event.batch_count,
-        total_rows: event.total_rows,
-    };
-    let mut data = Vec::new();
-    store.load_payload(&batch.id, &mut data)?;
-    write_request(ctx, &header, &data, out);
-    Ok(())
 }
 
 /// One line on what went wrong with an exchange: status and response start, or the network error.

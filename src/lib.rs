@@ -1,5 +1,6 @@
 //! pulse as a library: the modules behind the `pulse` binary, also used by the fuzz targets.
 
+pub mod body_loader;
 pub mod cli;
 pub mod cmd;
 pub mod config;

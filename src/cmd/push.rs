@@ -5,10 +5,11 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
+use crate::body_loader::write_batch_body;
 use crate::cli::{PushArgs, SyncMode};
 use crate::config::{PushConfig, Signing};
 use crate::csv_source::{ByteCounter, CsvSource, Input};
-use crate::deliver::{write_batch_body, Deliverer};
+use crate::deliver::Deliverer;
 use crate::event::new_event_id;
 use crate::exit::usage;
 use crate::progress::Progress;

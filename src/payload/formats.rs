@@ -7,6 +7,29 @@ use super::query::flatten_query;
 use super::{write_body_prefix, write_body_suffix, BatchHeader, BodyContext, Format, Method};
 use crate::json_out::{write_json_string, write_u64};
 
+/// As `write_request`, with the batch's rows appended by `load(out, room_after)` instead of
+/// given: a `pulse` POST body takes them verbatim, so they are decompressed straight into place,
+/// with room left for the rest of the body.
+pub fn write_request_with(
+    ctx: &BodyContext,
+    batch: &BatchHeader,
+    out: &mut Vec<u8>,
+    load: impl FnOnce(&mut Vec<u8>, usize) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    if (ctx.method, ctx.format) == (Method::Post, Format::Pulse) {
+        write_body_prefix(out, ctx, batch);
+        // The suffix: `,"user":{"id":...}` (an escape is at most 6 bytes a byte), `,"metadata":...}`.
+        let suffix = 32 + 6 * ctx.user_id.as_ref().map_or(0, String::len) + ctx.metadata.len();
+        load(out, suffix)?;
+        write_body_suffix(out, ctx);
+    } else {
+        let mut data = Vec::new();
+        load(&mut data, 0)?;
+        write_request(ctx, batch, &data, out);
+    }
+    Ok(())
+}
+
 /// Writes what is sent for one batch into `out`: the JSON body for POST, or the query string
 /// (without `?`) for GET. Signatures cover exactly these bytes.
 pub fn write_request(ctx: &BodyContext, batch: &BatchHeader, data: &[u8], out: &mut Vec<u8>) {

@@ -6,7 +6,7 @@ mod query;
 
 use serde::{Deserialize, Serialize};
 
-pub use formats::write_request;
+pub use formats::{write_request, write_request_with};
 
 use crate::json_out::{write_json_string, write_u64};
 

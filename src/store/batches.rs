@@ -289,18 +289,25 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The uncompressed JSON array of a batch's rows, appended to `out`.
-    pub fn load_payload(&self, batch_id: &str, out: &mut Vec<u8>) -> Result<()> {
-        let (raw_len, data): (i64, Vec<u8>) = self.conn.query_row(
+    /// The uncompressed JSON array of a batch's rows, appended to `out`, leaving room for
+    /// `room_after` more bytes so that what follows does not reallocate (and copy) the body.
+    pub fn load_payload(&self, batch_id: &str, out: &mut Vec<u8>, room_after: usize) -> Result<()> {
+        let start = out.len();
+        let decompressed = self.conn.query_row(
             "SELECT raw_len, data FROM payloads WHERE batch_id = ?1",
             [batch_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| {
+                let raw_len: i64 = r.get(0)?;
+                let data = r.get_ref(1)?.as_blob()?;
+                // Straight into `out`'s spare room, past what it holds: no zeroing, no copy.
+                out.reserve(raw_len.max(0) as usize + room_after);
+                let mut into = std::io::Cursor::new(&mut *out);
+                into.set_position(start as u64);
+                Ok(zstd::bulk::Decompressor::new()
+                    .and_then(|mut unpack| unpack.decompress_to_buffer(data, &mut into)))
+            },
         )?;
-        let start = out.len();
-        out.resize(start + raw_len as usize, 0);
-        let n = zstd::bulk::decompress_to_buffer(&data, &mut out[start..])
-            .with_context(|| format!("payload of batch {batch_id} is damaged"))?;
-        out.truncate(start + n);
+        decompressed.with_context(|| format!("payload of batch {batch_id} is damaged"))?;
         Ok(())
     }
 
@@ -385,7 +392,7 @@ mod tests {
             .write_batch(&mut store, "evt_1", 1, 200, 1, &mut data.clone())
             .unwrap();
         let mut out = b"prefix".to_vec();
-        store.load_payload(&id, &mut out).unwrap();
+        store.load_payload(&id, &mut out, 0).unwrap();
         assert_eq!(&out[6..], &data[..]);
         let stored: i64 = store
             .conn

@@ -134,6 +134,49 @@ fn signatures_verify_independently_and_rotate() {
     assert_ne!(ids[0], ids[1], "each batch has its own webhook-id");
 }
 
+/// Bodies are signed ahead, while the previous request is in flight; a slow answer must not
+/// let an early signature go out stale: each request carries a timestamp of when it was sent.
+#[test]
+fn signatures_made_ahead_are_renewed_after_a_slow_answer() {
+    let sandbox = Sandbox::new();
+    let arrivals = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = arrivals.clone();
+    let server = TestServer::start(move |n, _| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        seen.lock().unwrap().push(now);
+        // Long enough for the next bodies, built and signed meanwhile, to grow old.
+        Reply::status(200).delay(std::time::Duration::from_millis(if n == 0 {
+            2500
+        } else {
+            0
+        }))
+    });
+    let input = sandbox.write("d.csv", ugly_csv(4));
+    sandbox
+        .pulse()
+        .args(["push", input.to_str().unwrap(), "--url", &server.url()])
+        .args(["--batch-size", "1", "--secret", SECRET])
+        .assert()
+        .success();
+    let requests = server.requests();
+    let arrivals = arrivals.lock().unwrap().clone();
+    assert_eq!(requests.len(), 4);
+    for (request, arrived) in requests.iter().zip(&arrivals) {
+        let id = request.header("webhook-id").unwrap();
+        let ts = request.header("webhook-timestamp").unwrap();
+        let sig = request.header("webhook-signature").unwrap();
+        assert!(signature_matches(SECRET, id, ts, &request.body, sig));
+        let age = arrived - ts.parse::<i64>().unwrap();
+        assert!(
+            (0..=1).contains(&age),
+            "{id} arrived {age} s after its timestamp"
+        );
+    }
+}
+
 #[test]
 fn secret_from_environment() {
     let sandbox = Sandbox::new();
