@@ -145,7 +145,7 @@ impl BodyLoader {
             std::thread::Builder::new()
                 .name(format!("pulse-bodies-{first}"))
                 .spawn(move || {
-                    let store = match Store::open_to_read(&path) {
+                    let store = match Store::open_to_read(&path).and_then(Store::streaming) {
                         Ok(store) => store,
                         Err(err) => {
                             let _ = send.send(Err(err));

@@ -261,7 +261,8 @@ impl CsvSource {
                 return Err(err).with_context(|| format!("{}: cannot read CSV", self.label));
             }
         };
-        self.tap.lock().expect("tap lock").record_start = self.reader.position().byte();
+        let mut tap = self.tap.lock().expect("tap lock");
+        tap.record_start = self.reader.position().byte();
         if !more {
             return Ok(None);
         }
@@ -269,14 +270,15 @@ impl CsvSource {
         // (a CRLF's LF, empty lines), and it skips empty lines silently: find the real start line
         // from the line breaks the tap saw, and count the gap as blank rows.
         let read_from = self.raw.position().map(|p| p.byte()).unwrap_or(0);
-        let line = self
-            .tap
-            .lock()
-            .expect("tap lock")
-            .lines
-            .start_line(read_from);
+        let line = tap.lines.start_line(read_from);
+        drop(tap);
         self.blank_rows += line.saturating_sub(self.expected_line);
-        let inner_breaks: u64 = self.raw.iter().map(line_breaks).sum();
+        // Most records hold no line break at all: one scan of the whole record says so.
+        let inner_breaks: u64 = if memchr::memchr2(b'\n', b'\r', self.raw.as_slice()).is_none() {
+            0
+        } else {
+            self.raw.iter().map(line_breaks).sum()
+        };
         self.expected_line = line + inner_breaks + 1;
         Ok(Some(line))
     }

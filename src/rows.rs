@@ -3,6 +3,7 @@
 
 use anyhow::Result;
 use csv::StringRecord;
+use smallvec::SmallVec;
 
 use crate::csv_source::CsvSource;
 use crate::read_ahead::ReadAhead;
@@ -134,8 +135,9 @@ impl CheckedRows {
             let Some(line) = self.source.advance()? else {
                 return Ok(None);
             };
-            // A small per-row vector of slices: the validator works on &[&str].
-            let cells: Vec<&str> = self.source.record().iter().collect();
+            // The validator works on &[&str]: slices on the stack for up to 32 columns, so a
+            // row costs no allocation.
+            let cells: SmallVec<[&str; 32]> = self.source.record().iter().collect();
             if self.validator.is_blank_row(&cells) {
                 self.blank_by_schema += 1;
                 continue;
