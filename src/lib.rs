@@ -10,6 +10,7 @@ pub mod event;
 pub mod exit;
 pub mod json_out;
 pub mod keyset;
+pub mod memory;
 pub mod mirror;
 pub mod payload;
 pub mod progress;
