@@ -127,16 +127,46 @@ impl Value<'_> {
     }
 }
 
+/// `YYYY-MM-DD`. Digits are written by hand: `write!` costs more than the rest of a row's
+/// casting together.
 fn write_date(out: &mut Vec<u8>, d: &NaiveDate) {
-    let _ = write!(out, "{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
+    match u32::try_from(d.year()) {
+        Ok(year) => write_padded(out, year, 4),
+        Err(_) => {
+            let _ = write!(out, "{:04}", d.year());
+        }
+    }
+    out.push(b'-');
+    write_padded(out, d.month(), 2);
+    out.push(b'-');
+    write_padded(out, d.day(), 2);
 }
 
 /// `HH:MM:SS`, plus `.ffffff` only when there are microseconds.
 fn write_time(out: &mut Vec<u8>, t: &NaiveTime) {
-    let _ = write!(out, "{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second());
+    write_padded(out, t.hour(), 2);
+    out.push(b':');
+    write_padded(out, t.minute(), 2);
+    out.push(b':');
+    write_padded(out, t.second(), 2);
     let micros = t.nanosecond() / 1000;
     if micros != 0 {
-        let _ = write!(out, ".{micros:06}");
+        out.push(b'.');
+        write_padded(out, micros, 6);
+    }
+}
+
+/// `value` in at least `width` decimal digits, zero-padded.
+fn write_padded(out: &mut Vec<u8>, mut value: u32, width: usize) {
+    if u64::from(value) >= 10u64.pow(width as u32) {
+        let _ = write!(out, "{value:0width$}");
+        return;
+    }
+    let start = out.len();
+    out.resize(start + width, b'0');
+    for digit in out[start..].iter_mut().rev() {
+        *digit = b'0' + (value % 10) as u8;
+        value /= 10;
     }
 }
 
@@ -151,4 +181,49 @@ fn write_offset(out: &mut Vec<u8>, offset: Option<i32>) {
         }
     }
     out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padded_digits_match_format() {
+        for (value, width) in [
+            (0, 2),
+            (7, 2),
+            (59, 2),
+            (2024, 4),
+            (12, 4),
+            (123456, 6),
+            (5, 6),
+        ] {
+            let mut out = Vec::new();
+            write_padded(&mut out, value, width);
+            assert_eq!(String::from_utf8(out).unwrap(), format!("{value:0width$}"));
+        }
+        // More digits than the width (a leap second's microseconds): all of them.
+        let mut out = Vec::new();
+        write_padded(&mut out, 1_000_500, 6);
+        assert_eq!(out, b"1000500");
+    }
+
+    #[test]
+    fn dates_and_times_as_iso_text() {
+        let mut out = Vec::new();
+        write_date(&mut out, &NaiveDate::from_ymd_opt(987, 3, 4).unwrap());
+        out.push(b' ');
+        write_date(&mut out, &NaiveDate::from_ymd_opt(-44, 3, 15).unwrap());
+        out.push(b' ');
+        write_time(
+            &mut out,
+            &NaiveTime::from_hms_micro_opt(7, 8, 9, 42).unwrap(),
+        );
+        out.push(b' ');
+        write_time(&mut out, &NaiveTime::from_hms_opt(23, 59, 1).unwrap());
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "0987-03-04 -044-03-15 07:08:09.000042 23:59:01"
+        );
+    }
 }
