@@ -3,7 +3,7 @@
 //! sender only sends. Bodies come back in plan order; one waits per loader, so memory stays
 //! bounded by the batch size.
 
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::time::SystemTime;
 
 use anyhow::{Context, Result};
@@ -44,7 +44,31 @@ impl BodyMaker {
         event: &EventRecord,
         batch: &BatchRef,
     ) -> Result<PreparedBody> {
-        let mut content = Vec::new();
+        let content = self.build(Vec::new(), store, event, batch)?;
+        Ok(self.signed(&batch.id, Bytes::from(content)))
+    }
+
+    /// As `make`, in a buffer of `pool` that goes back to it once the body is no longer held.
+    fn make_pooled(
+        &self,
+        pool: &BufferPool,
+        store: &Store,
+        event: &EventRecord,
+        batch: &BatchRef,
+    ) -> Result<PreparedBody> {
+        let content = self.build(pool.take(), store, event, batch)?;
+        Ok(self.signed(&batch.id, pool.wrap(content)))
+    }
+
+    /// The request content of a batch, in `content` (emptied first).
+    fn build(
+        &self,
+        mut content: Vec<u8>,
+        store: &Store,
+        event: &EventRecord,
+        batch: &BatchRef,
+    ) -> Result<Vec<u8>> {
+        content.clear();
         if let (Method::Get, Some(own)) = (self.ctx.method, self.url_query.as_deref()) {
             if !own.is_empty() {
                 content.extend_from_slice(own.as_bytes());
@@ -52,9 +76,12 @@ impl BodyMaker {
             }
         }
         write_batch_body(store, &self.ctx, event, batch, &mut content)?;
-        let content = Bytes::from(content);
-        let signed = self.sign(&batch.id, &content);
-        Ok(PreparedBody { content, signed })
+        Ok(content)
+    }
+
+    fn signed(&self, webhook_id: &str, content: Bytes) -> PreparedBody {
+        let signed = self.sign(webhook_id, &content);
+        PreparedBody { content, signed }
     }
 
     /// A signature for `content` as of now, or None when the run does not sign.
@@ -105,6 +132,56 @@ pub fn write_batch_body(
     })
 }
 
+/// A loader's few body buffers, reused for the whole run: a body's buffer comes back when the
+/// last reference to it is dropped, on whichever thread (the HTTP client may let go of it after
+/// the sender). Fresh batch-sized allocations on every batch, of slightly different sizes and
+/// freed on other threads, left the heap growing by a body's size every few hundred batches.
+struct BufferPool {
+    spare: Receiver<Vec<u8>>,
+    home: SyncSender<Vec<u8>>,
+}
+
+/// A body's buffer on its way back to its pool when dropped.
+struct Pooled {
+    content: Vec<u8>,
+    home: SyncSender<Vec<u8>>,
+}
+
+impl AsRef<[u8]> for Pooled {
+    fn as_ref(&self) -> &[u8] {
+        &self.content
+    }
+}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        // A full pool or a finished loader: the buffer is simply freed.
+        let _ = self.home.try_send(std::mem::take(&mut self.content));
+    }
+}
+
+impl BufferPool {
+    /// Room for the bodies one loader has in hand at once: the one being sent, the one handed
+    /// over, the one being built.
+    const BUFFERS: usize = 3;
+
+    fn new() -> BufferPool {
+        let (home, spare) = sync_channel(BufferPool::BUFFERS);
+        BufferPool { spare, home }
+    }
+
+    fn take(&self) -> Vec<u8> {
+        self.spare.try_recv().unwrap_or_default()
+    }
+
+    fn wrap(&self, content: Vec<u8>) -> Bytes {
+        Bytes::from_owner(Pooled {
+            content,
+            home: self.home.clone(),
+        })
+    }
+}
+
 /// Loader threads at most: one reads and signs while another's body is being sent; more cannot
 /// help on two cores, where the sender, the kernel and the receiver need the rest.
 const MAX_LOADERS: usize = 2;
@@ -152,8 +229,9 @@ impl BodyLoader {
                             return;
                         }
                     };
+                    let pool = BufferPool::new();
                     for (event, batch) in &share {
-                        let built = maker.make(&store, event, batch);
+                        let built = maker.make_pooled(&pool, &store, event, batch);
                         let failed = built.is_err();
                         // The sender stopped (an error or Ctrl-C): stop building.
                         if send.send(built).is_err() || failed {
@@ -190,6 +268,24 @@ impl BodyLoader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pooled_body_comes_back_when_its_last_reference_goes() {
+        let pool = BufferPool::new();
+        let mut first = pool.take();
+        first.extend_from_slice(b"[1,2,3]");
+        let at = first.as_ptr();
+        let body = pool.wrap(first);
+        let held_elsewhere = body.clone();
+        drop(body);
+        assert!(pool.spare.try_recv().is_err(), "still held by the clone");
+        std::thread::spawn(move || drop(held_elsewhere))
+            .join()
+            .unwrap();
+        let again = pool.take();
+        assert_eq!(again.as_ptr(), at, "the same allocation, reused");
+        assert!(again.capacity() >= 7);
+    }
 
     #[test]
     fn a_maker_without_keys_does_not_sign() {
