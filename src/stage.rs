@@ -23,13 +23,22 @@ struct EventBuffer {
 
 impl EventBuffer {
     fn push(&mut self, row_json: &[u8], index: u64) {
+        self.open_row(index);
+        self.data.extend_from_slice(row_json);
+        self.close_row();
+    }
+
+    /// Starts a row: the array's `[` or the `,` before it. The row's JSON follows in `data`.
+    fn open_row(&mut self, index: u64) {
         if self.rows_in_batch == 0 {
             self.data.push(b'[');
             self.first_row = index;
         } else {
             self.data.push(b',');
         }
-        self.data.extend_from_slice(row_json);
+    }
+
+    fn close_row(&mut self) {
         self.rows_in_batch += 1;
         self.total_rows += 1;
     }
@@ -141,36 +150,73 @@ pub fn stage(
                 });
             }
         }
-        row_json.clear();
         let position = RowPosition {
             index: row.index,
             line: row.line,
         };
         let validator = row.validator;
-        writer.write_row(
-            &mut row_json,
-            row.record.iter(),
-            position,
-            errors,
-            op,
-            |column, raw, out| validator.write_cast_value(column, raw, out),
-        );
-        if row_json.len() as u64 > options.max_batch_bytes {
-            bail!(
-                "line {}: this row alone is {} bytes of JSON, more than --max-body-size allows",
-                row.line,
-                row_json.len()
+        let line = row.line;
+        let write = |out: &mut Vec<u8>| {
+            let start = out.len();
+            writer.write_row(
+                out,
+                row.record.iter(),
+                position,
+                errors,
+                op,
+                |column, raw, out| validator.write_cast_value(column, raw, out),
             );
-        }
-        for buffer in buffers.iter_mut().filter(|b| b.kind.takes(valid)) {
-            if buffer.data.len() + row_json.len() + 2 > options.max_batch_bytes as usize {
-                stager.source_mark = Some(rows.read_so_far());
-                buffer.flush(store, &mut stager)?;
+            let len = out.len() - start;
+            if len as u64 > options.max_batch_bytes {
+                bail!(
+                    "line {line}: this row alone is {len} bytes of JSON, more than --max-body-size allows"
+                );
             }
-            buffer.push(&row_json, position.index);
-            if buffer.rows_in_batch >= options.batch_size {
-                stager.source_mark = Some(rows.read_so_far());
-                buffer.flush(store, &mut stager)?;
+            Ok(start)
+        };
+        match buffers.iter().filter(|b| b.kind.takes(valid)).count() {
+            0 => {}
+            1 => {
+                // One event takes the row (the usual case): its JSON goes straight into the
+                // batch, without a copy.
+                let buffer = buffers
+                    .iter_mut()
+                    .find(|b| b.kind.takes(valid))
+                    .expect("one taker");
+                let before = buffer.data.len();
+                buffer.open_row(position.index);
+                let start = write(&mut buffer.data)?;
+                let max = options.max_batch_bytes as usize;
+                if buffer.data.len() < max || buffer.rows_in_batch == 0 {
+                    buffer.close_row();
+                } else {
+                    // One byte short for the closing `]`: the row starts the next batch.
+                    row_json.clear();
+                    row_json.extend_from_slice(&buffer.data[start..]);
+                    buffer.data.truncate(before);
+                    stager.source_mark = Some(rows.read_so_far());
+                    buffer.flush(store, &mut stager)?;
+                    buffer.push(&row_json, position.index);
+                }
+                if buffer.rows_in_batch >= options.batch_size {
+                    stager.source_mark = Some(rows.read_so_far());
+                    buffer.flush(store, &mut stager)?;
+                }
+            }
+            _ => {
+                row_json.clear();
+                write(&mut row_json)?;
+                for buffer in buffers.iter_mut().filter(|b| b.kind.takes(valid)) {
+                    if buffer.data.len() + row_json.len() + 2 > options.max_batch_bytes as usize {
+                        stager.source_mark = Some(rows.read_so_far());
+                        buffer.flush(store, &mut stager)?;
+                    }
+                    buffer.push(&row_json, position.index);
+                    if buffer.rows_in_batch >= options.batch_size {
+                        stager.source_mark = Some(rows.read_so_far());
+                        buffer.flush(store, &mut stager)?;
+                    }
+                }
             }
         }
         on_row(counts.total)?;

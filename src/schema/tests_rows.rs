@@ -280,3 +280,26 @@ fn fields_match_modes() {
     assert!(!validator.check_row(&["1", "abc"], &mut errors));
     assert_eq!(errors[0].field_number, 2);
 }
+
+#[test]
+fn without_a_schema_only_the_shape_of_a_row_is_checked() {
+    let rows: &[&[&str]] = &[
+        &["1", "a", ""],
+        &["2", "b"],
+        &["3", "c", "", "x"],
+        &["", "", ""],
+        &["", ""],
+        &["not a number", "\u{0}", " "],
+    ];
+    assert_eq!(
+        kinds(None, &["id", "name", "note"], rows),
+        vec![
+            vec![],
+            vec!["missing-cell"],
+            vec!["extra-cell"],
+            vec!["blank-row"],
+            vec!["blank-row"],
+            vec![],
+        ]
+    );
+}

@@ -36,6 +36,8 @@ pub struct RowValidator {
     hasher: SeededHasher,
     /// Set by `render_cast_values` (push), not by `validate`, which never writes values.
     rendered: Option<Rendered>,
+    /// No column has a schema field: only a row's shape is checked.
+    shape_only: bool,
 }
 
 /// The JSON of the last checked row's cast values, made while casting them for the checks, so
@@ -119,6 +121,7 @@ impl RowValidator {
             pk.shares_unique =
                 pk.columns.len() == 1 && unique_fields.iter().any(|u| u.columns == pk.columns);
         }
+        let columns_without_fields = columns.iter().all(|c| c.field.is_none());
         let mut validator = RowValidator {
             parts: vec![KeyPart::Null; columns.len()],
             columns,
@@ -131,6 +134,7 @@ impl RowValidator {
                 scratch: Vec::new(),
             },
             rendered: None,
+            shape_only: columns_without_fields,
         };
         let keyed: Vec<usize> = validator
             .key_sets()
@@ -171,6 +175,16 @@ impl RowValidator {
     /// Clears then fills `errors`; returns true when the row is valid.
     pub fn check_row(&mut self, cells: &[&str], errors: &mut Vec<CellError>) -> bool {
         errors.clear();
+        if self.shape_only {
+            // Without fields only the row's shape can be wrong: nothing to cast, render or key.
+            let blank = (0..self.columns.len()).all(|i| cells.get(i).is_none_or(|c| c.is_empty()));
+            return if blank {
+                self.blank_row(errors)
+            } else {
+                self.check_shape(cells, errors);
+                errors.is_empty()
+            };
+        }
         if let Some(rendered) = self.rendered.as_mut() {
             rendered.json.clear();
             rendered.spans.fill(NOT_RENDERED);
@@ -188,6 +202,30 @@ impl RowValidator {
             blank += is_blank as usize;
             self.parts[i] = part;
         }
+        self.check_shape(cells, errors);
+        if blank == self.columns.len() {
+            return self.blank_row(errors);
+        }
+        self.check_keys(cells, errors);
+        errors.is_empty()
+    }
+
+    /// Reports a row whose every cell is empty or a missing value; returns false.
+    fn blank_row(&self, errors: &mut Vec<CellError>) -> bool {
+        errors.clear();
+        let message = "the row is blank: every cell is empty or a missing value".to_string();
+        errors.push(CellError {
+            kind: BLANK_ROW,
+            field_name: String::new(),
+            field_number: 0,
+            cell: String::new(),
+            message,
+        });
+        false
+    }
+
+    /// Cells beyond the header (`extra-cell`) and columns the row lacks (`missing-cell`).
+    fn check_shape(&self, cells: &[&str], errors: &mut Vec<CellError>) {
         for (i, cell) in cells.iter().enumerate().skip(self.columns.len()) {
             let message = format!(
                 "column {}: extra cell {cell:?} (the header has {} columns)",
@@ -217,20 +255,6 @@ impl RowValidator {
                 message,
             });
         }
-        if blank == self.columns.len() {
-            errors.clear();
-            let message = "the row is blank: every cell is empty or a missing value".to_string();
-            errors.push(CellError {
-                kind: BLANK_ROW,
-                field_name: String::new(),
-                field_number: 0,
-                cell: String::new(),
-                message,
-            });
-            return false;
-        }
-        self.check_keys(cells, errors);
-        errors.is_empty()
     }
 
     fn check_keys(&mut self, cells: &[&str], errors: &mut Vec<CellError>) {
