@@ -51,7 +51,6 @@ fn is_plain_dot_atom(local: &str) -> bool {
 /// A domain the pattern certainly accepts: two or more labels of letters, digits and inner
 /// hyphens, at most 63 long, the last one 2+ long and ending in a letter.
 fn is_plain_domain(domain: &str) -> bool {
-    let labels: Vec<&str> = domain.split('.').collect();
     let label_ok = |label: &str| {
         let b = label.as_bytes();
         (1..=63).contains(&b.len())
@@ -59,14 +58,17 @@ fn is_plain_domain(domain: &str) -> bool {
             && b[b.len() - 1].is_ascii_alphanumeric()
             && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
     };
-    let Some((last, rest)) = labels.split_last() else {
-        return false;
-    };
-    !rest.is_empty()
-        && rest.iter().all(|l| label_ok(l))
-        && label_ok(last)
-        && last.len() >= 2
-        && last.as_bytes()[last.len() - 1].is_ascii_alphabetic()
+    // One pass over the labels, no list of them: this runs for every e-mail cell.
+    let mut labels = 0;
+    let mut last = "";
+    for label in domain.split('.') {
+        if !label_ok(label) {
+            return false;
+        }
+        labels += 1;
+        last = label;
+    }
+    labels >= 2 && last.len() >= 2 && last.as_bytes()[last.len() - 1].is_ascii_alphabetic()
 }
 
 fn domain_regex() -> Regex {
@@ -82,7 +84,8 @@ fn is_domain(domain: &str, pattern: &Regex) -> bool {
     if domain.is_empty() || !domain.is_ascii() || domain.trim_end_matches('.').len() > 253 {
         return false;
     }
-    if domain.contains(char::is_whitespace) || domain.contains("__") {
+    // ASCII by now: a byte at a time.
+    if domain.bytes().any(|b| char::from(b).is_whitespace()) || domain.contains("__") {
         return false;
     }
     is_plain_domain(domain) || pattern.is_match(domain)
