@@ -80,13 +80,8 @@ impl BodyMaker {
     }
 
     fn signed(&self, webhook_id: &str, content: Bytes) -> PreparedBody {
-        let signed = self.sign(webhook_id, &content);
+        let signed = sign_now(&self.keys, webhook_id, &content);
         PreparedBody { content, signed }
-    }
-
-    /// A signature for `content` as of now, or None when the run does not sign.
-    pub fn sign(&self, webhook_id: &str, content: &[u8]) -> Option<Signature> {
-        sign_now(&self.keys, webhook_id, content)
     }
 }
 
@@ -222,7 +217,7 @@ impl BodyLoader {
             std::thread::Builder::new()
                 .name(format!("pulse-bodies-{first}"))
                 .spawn(move || {
-                    let store = match Store::open_to_read(&path).and_then(Store::streaming) {
+                    let store = match Store::open_to_read(&path) {
                         Ok(store) => store,
                         Err(err) => {
                             let _ = send.send(Err(err));
@@ -288,25 +283,15 @@ mod tests {
     }
 
     #[test]
-    fn a_maker_without_keys_does_not_sign() {
-        let maker = BodyMaker {
-            ctx: BodyContext::default(),
-            url_query: None,
-            keys: Vec::new(),
-        };
-        assert!(maker.sign("msg_1", b"[]").is_none());
+    fn without_keys_nothing_is_signed() {
+        assert!(sign_now(&[], "msg_1", b"[]").is_none());
     }
 
     #[test]
     fn a_signature_is_for_the_current_second() {
         let (key, _) = SigningKey::generate();
-        let maker = BodyMaker {
-            ctx: BodyContext::default(),
-            url_query: None,
-            keys: vec![key.clone()],
-        };
         let before = unix_now();
-        let signed = maker.sign("msg_1", b"[1]").unwrap();
+        let signed = sign_now(std::slice::from_ref(&key), "msg_1", b"[1]").unwrap();
         assert!(signed.timestamp >= before && signed.timestamp <= unix_now());
         assert!(crate::sign::verify(
             &[key],

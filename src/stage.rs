@@ -43,6 +43,17 @@ impl EventBuffer {
         self.total_rows += 1;
     }
 
+    /// Stores the batch as one that covers the input up to `mark` (for resuming).
+    fn flush_marked(
+        &mut self,
+        mark: (u64, String),
+        store: &mut Store,
+        stager: &mut Stager,
+    ) -> Result<()> {
+        stager.source_mark = Some(mark);
+        self.flush(store, stager)
+    }
+
     fn flush(&mut self, store: &mut Store, stager: &mut Stager) -> Result<()> {
         if self.rows_in_batch == 0 {
             return Ok(());
@@ -190,17 +201,15 @@ pub fn stage(
                 if buffer.data.len() < max || buffer.rows_in_batch == 0 {
                     buffer.close_row();
                 } else {
-                    // One byte short for the closing `]`: the row starts the next batch.
+                    // No room left for the closing `]`: the row starts the next batch.
                     row_json.clear();
                     row_json.extend_from_slice(&buffer.data[start..]);
                     buffer.data.truncate(before);
-                    stager.source_mark = Some(rows.read_so_far());
-                    buffer.flush(store, &mut stager)?;
+                    buffer.flush_marked(rows.read_so_far(), store, &mut stager)?;
                     buffer.push(&row_json, position.index);
                 }
                 if buffer.rows_in_batch >= options.batch_size {
-                    stager.source_mark = Some(rows.read_so_far());
-                    buffer.flush(store, &mut stager)?;
+                    buffer.flush_marked(rows.read_so_far(), store, &mut stager)?;
                 }
             }
             _ => {
@@ -208,13 +217,11 @@ pub fn stage(
                 write(&mut row_json)?;
                 for buffer in buffers.iter_mut().filter(|b| b.kind.takes(valid)) {
                     if buffer.data.len() + row_json.len() + 2 > options.max_batch_bytes as usize {
-                        stager.source_mark = Some(rows.read_so_far());
-                        buffer.flush(store, &mut stager)?;
+                        buffer.flush_marked(rows.read_so_far(), store, &mut stager)?;
                     }
                     buffer.push(&row_json, position.index);
                     if buffer.rows_in_batch >= options.batch_size {
-                        stager.source_mark = Some(rows.read_so_far());
-                        buffer.flush(store, &mut stager)?;
+                        buffer.flush_marked(rows.read_so_far(), store, &mut stager)?;
                     }
                 }
             }

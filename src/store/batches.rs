@@ -142,7 +142,7 @@ impl Stager {
         let worker = std::thread::Builder::new()
             .name("pulse-outbox".into())
             .spawn(move || -> Result<()> {
-                let mut store = Store::open(&path)?.streaming()?;
+                let mut store = Store::open(&path)?;
                 let mut writer = BatchWriter::new()?;
                 for mut job in queue {
                     writer.write(&mut store, &job)?;

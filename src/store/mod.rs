@@ -96,14 +96,6 @@ impl Store {
         self.path.as_deref()
     }
 
-    /// For a connection that streams payloads through once (the outbox writer, the body
-    /// loaders): a small page cache, since nothing it reads or writes is read again.
-    pub fn streaming(self) -> Result<Store> {
-        self.conn
-            .pragma_update(None, "cache_size", -STREAMING_CACHE_KIB)?;
-        Ok(self)
-    }
-
     /// A throwaway in-memory log, for unit tests.
     pub fn open_in_memory() -> Result<Store> {
         Store::configure(Connection::open_in_memory()?)
@@ -125,9 +117,6 @@ impl Store {
         Ok(store)
     }
 }
-
-/// Page cache of a streaming connection, in KiB: a few 64 KiB pages.
-const STREAMING_CACHE_KIB: i64 = 512;
 
 /// SQLite's heap in this process, beyond which it recycles cached pages rather than grow.
 const SQLITE_SOFT_HEAP_LIMIT: i64 = 12 << 20;
