@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::thread::JoinHandle;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use rusqlite::params;
 
 use super::{now_ms, Store};
@@ -307,12 +307,16 @@ impl Store {
                 out.reserve(raw_len.max(0) as usize + room_after);
                 let mut into = std::io::Cursor::new(&mut *out);
                 into.set_position(start as u64);
-                Ok(zstd::bulk::Decompressor::new()
-                    .and_then(|mut unpack| unpack.decompress_to_buffer(data, &mut into)))
+                let unpacked = zstd::bulk::Decompressor::new()
+                    .and_then(|mut unpack| unpack.decompress_to_buffer(data, &mut into));
+                Ok(unpacked.map(|n| n as i64 == raw_len))
             },
         )?;
-        decompressed.with_context(|| format!("payload of batch {batch_id} is damaged"))?;
-        Ok(())
+        match decompressed {
+            Ok(true) => Ok(()),
+            Ok(false) => bail!("payload of batch {batch_id} is damaged: not its recorded size"),
+            Err(err) => Err(err).with_context(|| format!("payload of batch {batch_id} is damaged")),
+        }
     }
 
     /// Records an attempt and, when it delivered the batch, marks the batch delivered in the same
@@ -403,6 +407,34 @@ mod tests {
             .query_row("SELECT length(data) FROM payloads", [], |r| r.get(0))
             .unwrap();
         assert!((stored as usize) < data.len() / 5, "stored {stored} bytes");
+    }
+
+    #[test]
+    fn a_payload_not_of_its_recorded_size_is_damaged() {
+        let mut store = store_with_event();
+        let mut stager = Stager::new().unwrap();
+        let id = stager
+            .write_batch(
+                &mut store,
+                "evt_1",
+                1,
+                1,
+                1,
+                &mut br#"[{"a":"1"}]"#.to_vec(),
+            )
+            .unwrap();
+        store
+            .conn
+            .execute("UPDATE payloads SET raw_len = raw_len - 1", [])
+            .unwrap();
+        let err = store.load_payload(&id, &mut Vec::new(), 64).unwrap_err();
+        assert!(err.to_string().contains("is damaged"), "{err}");
+        store
+            .conn
+            .execute("UPDATE payloads SET data = x'00112233'", [])
+            .unwrap();
+        let err = store.load_payload(&id, &mut Vec::new(), 0).unwrap_err();
+        assert!(err.to_string().contains("is damaged"), "{err}");
     }
 
     #[test]
