@@ -12,10 +12,14 @@ use regex::Regex;
 pub fn is_email(value: &str) -> bool {
     static LOCAL: OnceLock<Regex> = OnceLock::new();
     static DOMAIN: OnceLock<Regex> = OnceLock::new();
-    if value.is_empty() || memchr::memchr_iter(b'@', value.as_bytes()).count() != 1 {
+    // Exactly one `@`.
+    let Some(at) = memchr::memchr(b'@', value.as_bytes()) else {
+        return false;
+    };
+    if memchr::memchr(b'@', &value.as_bytes()[at + 1..]).is_some() {
         return false;
     }
-    let (local, domain) = value.split_once('@').unwrap_or_default();
+    let (local, domain) = (&value[..at], &value[at + 1..]);
     if (local.len() > 64 && local.chars().count() > 64)
         || (domain.len() > 253 && domain.chars().count() > 253)
     {
@@ -39,20 +43,20 @@ pub fn is_email(value: &str) -> bool {
 /// single dots.
 fn is_plain_dot_atom(local: &str) -> bool {
     const ALLOWED: &[u8] = b"!#$%&'*+/=?^_`{|}~-";
+    // Split as bytes: `.` is ASCII, and byte slices split without a string searcher.
     !local.is_empty()
-        && local.split('.').all(|atom| {
+        && local.as_bytes().split(|&b| b == b'.').all(|atom| {
             !atom.is_empty()
                 && atom
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || ALLOWED.contains(&b))
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || ALLOWED.contains(b))
         })
 }
 
 /// A domain the pattern certainly accepts: two or more labels of letters, digits and inner
 /// hyphens, at most 63 long, the last one 2+ long and ending in a letter.
 fn is_plain_domain(domain: &str) -> bool {
-    let label_ok = |label: &str| {
-        let b = label.as_bytes();
+    let label_ok = |b: &[u8]| {
         (1..=63).contains(&b.len())
             && b[0].is_ascii_alphanumeric()
             && b[b.len() - 1].is_ascii_alphanumeric()
@@ -60,15 +64,15 @@ fn is_plain_domain(domain: &str) -> bool {
     };
     // One pass over the labels, no list of them: this runs for every e-mail cell.
     let mut labels = 0;
-    let mut last = "";
-    for label in domain.split('.') {
+    let mut last: &[u8] = b"";
+    for label in domain.as_bytes().split(|&b| b == b'.') {
         if !label_ok(label) {
             return false;
         }
         labels += 1;
         last = label;
     }
-    labels >= 2 && last.len() >= 2 && last.as_bytes()[last.len() - 1].is_ascii_alphabetic()
+    labels >= 2 && last.len() >= 2 && last[last.len() - 1].is_ascii_alphabetic()
 }
 
 fn domain_regex() -> Regex {
