@@ -355,6 +355,9 @@ impl RowValidator {
     /// Writes the JSON value of column `column` with text `raw`, of a row that passed
     /// `check_row`: cast per the field's type, `null` for missing values, a string otherwise.
     pub fn write_cast_value(&self, column: usize, raw: &str, out: &mut Vec<u8>) {
+        if self.shape_only {
+            return write_json_string(out, raw);
+        }
         if let Some(rendered) = &self.rendered {
             if let Some(&(start, end)) = rendered.spans.get(column).filter(|s| **s != NOT_RENDERED)
             {
