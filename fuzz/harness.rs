@@ -135,12 +135,7 @@ pub fn csv_rows(data: &[u8]) {
             None,
             |column, raw, out| validator.write_cast_value(column, raw, out),
         );
-        if let Err(err) = serde_json::from_slice::<serde_json::Value>(&out) {
-            panic!(
-                "row JSON does not parse ({err}): {}",
-                String::from_utf8_lossy(&out)
-            );
-        }
+        assert_json(&out);
     }
     let (read, _) = rows.read_so_far();
     assert_eq!(
@@ -213,12 +208,17 @@ pub fn schema(data: &[u8]) {
             None,
             |column, raw, out| validator.write_cast_value(column, raw, out),
         );
-        if let Err(err) = serde_json::from_slice::<serde_json::Value>(&out) {
-            panic!(
-                "row JSON does not parse ({err}): {}",
-                String::from_utf8_lossy(&out)
-            );
-        }
+        assert_json(&out);
+    }
+}
+
+/// Every row pulse writes must be JSON a receiver can parse.
+fn assert_json(row: &[u8]) {
+    if let Err(err) = serde_json::from_slice::<serde_json::Value>(row) {
+        panic!(
+            "row JSON does not parse ({err}): {}",
+            String::from_utf8_lossy(row)
+        );
     }
 }
 

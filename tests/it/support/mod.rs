@@ -43,13 +43,7 @@ impl Sandbox {
 
     /// `pulse` with a pinned environment: temp HOME and database, no inherited secrets.
     pub fn pulse(&self) -> Command {
-        let mut cmd = Command::cargo_bin("pulse").unwrap();
-        cmd.env_clear()
-            .env("HOME", self.dir.path())
-            .env("PULSE_DB", self.db())
-            .env("PULSE_TEST_MODE", "1")
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default());
-        cmd
+        Command::from_std(self.command(&assert_cmd::cargo::cargo_bin("pulse")))
     }
 }
 
