@@ -169,14 +169,18 @@ pub fn stage(
         let line = row.line;
         let write = |out: &mut Vec<u8>| {
             let start = out.len();
-            writer.write_row(
-                out,
-                row.record.iter(),
-                position,
-                errors,
-                op,
-                |column, raw, out| validator.write_cast_value(column, raw, out),
-            );
+            if valid && validator.writes_cells_as_text() {
+                writer.write_text_row(out, row.record, position, op);
+            } else {
+                writer.write_row(
+                    out,
+                    row.record.iter(),
+                    position,
+                    errors,
+                    op,
+                    |column, raw, out| validator.write_cast_value(column, raw, out),
+                );
+            }
             let len = out.len() - start;
             if len as u64 > options.max_batch_bytes {
                 bail!(

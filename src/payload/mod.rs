@@ -8,12 +8,15 @@ use serde::{Deserialize, Serialize};
 
 pub use formats::{write_request, write_request_with};
 
-use crate::json_out::{write_json_string, write_u64};
+use crate::json_out::{is_plain_json_text, write_json_string, write_u64};
 
 /// Writes rows as JSON objects keyed by header name.
 pub struct RowWriter {
     /// `"name":` for each header, encoded once.
     keys: Vec<Vec<u8>>,
+    /// `"name":"` for each header, and `,"name":"` after the first: the fixed bytes before a
+    /// cell written as a string.
+    text_keys: Vec<Vec<u8>>,
 }
 
 /// Where a row stands in the input.
@@ -35,8 +38,52 @@ impl RowWriter {
                 key.push(b':');
                 key
             })
+            .collect::<Vec<Vec<u8>>>();
+        let text_keys = keys
+            .iter()
+            .enumerate()
+            .map(|(column, key)| {
+                let comma: &[u8] = if column == 0 { b"" } else { b"," };
+                [comma, key, b"\""].concat()
+            })
             .collect();
-        RowWriter { keys }
+        RowWriter { keys, text_keys }
+    }
+
+    /// Appends a valid row whose cells are all strings (no schema types them). When no cell
+    /// needs escaping, which one scan of the whole record tells, each cell is a single copy
+    /// between fixed bytes; otherwise the row is written as by `write_row`.
+    pub fn write_text_row(
+        &self,
+        out: &mut Vec<u8>,
+        record: &csv::StringRecord,
+        position: RowPosition,
+        op: Option<&str>,
+    ) {
+        if record.len() != self.keys.len() || !is_plain_json_text(record.as_slice().as_bytes()) {
+            let no_errors: &[()] = &[];
+            return self.write_row(
+                out,
+                record.iter(),
+                position,
+                no_errors,
+                op,
+                |_, raw, out| write_json_string(out, raw),
+            );
+        }
+        out.reserve(
+            record.as_slice().len() + self.text_keys.iter().map(Vec::len).sum::<usize>() + 96,
+        );
+        out.push(b'{');
+        for (key, cell) in self.text_keys.iter().zip(record.iter()) {
+            out.extend_from_slice(key);
+            out.extend_from_slice(cell.as_bytes());
+            out.push(b'"');
+        }
+        if !self.keys.is_empty() {
+            out.push(b',');
+        }
+        self.write_row_end::<()>(out, position, op, Ok(()));
     }
 
     /// Appends one row object. `cast` writes the JSON value of a valid row's cell; invalid rows
@@ -80,6 +127,18 @@ impl RowWriter {
             out.extend_from_slice(key);
             out.extend_from_slice(b"null,");
         }
+        let verdict = if valid { Ok(()) } else { Err(errors) };
+        self.write_row_end(out, position, op, verdict);
+    }
+
+    /// The bookkeeping fields that end every row, after its cells and a comma.
+    fn write_row_end<E: Serialize>(
+        &self,
+        out: &mut Vec<u8>,
+        position: RowPosition,
+        op: Option<&str>,
+        verdict: Result<(), &[E]>,
+    ) {
         out.extend_from_slice(b"\"__index\":");
         write_u64(out, position.index);
         out.extend_from_slice(b",\"__row\":");
@@ -88,12 +147,13 @@ impl RowWriter {
             out.extend_from_slice(b",\"__op\":");
             write_json_string(out, op);
         }
-        if valid {
-            out.extend_from_slice(b",\"__valid\":true,\"__errors\":[]}");
-        } else {
-            out.extend_from_slice(b",\"__valid\":false,\"__errors\":");
-            serde_json::to_writer(&mut *out, errors).expect("errors serialize");
-            out.push(b'}');
+        match verdict {
+            Ok(()) => out.extend_from_slice(b",\"__valid\":true,\"__errors\":[]}"),
+            Err(errors) => {
+                out.extend_from_slice(b",\"__valid\":false,\"__errors\":");
+                serde_json::to_writer(&mut *out, errors).expect("errors serialize");
+                out.push(b'}');
+            }
         }
     }
 }
@@ -217,6 +277,45 @@ mod tests {
 
     fn as_strings(_column: usize, cell: &str, out: &mut Vec<u8>) {
         write_json_string(out, cell);
+    }
+
+    #[test]
+    fn text_rows_are_written_as_by_write_row() {
+        let headers: Vec<String> = ["id", "name \"q\"", "note"].map(String::from).into();
+        let writer = RowWriter::new(&headers);
+        let records: [&[&str]; 7] = [
+            &["1", "Zoë", "plain, with a comma"],
+            &["2", "", ""],
+            &["3", "Ann", "says \"hi\""],
+            &["4", "back\\slash", "line\nbreak\u{1}"],
+            &["5", "short"],
+            &["6", "one", "two", "three"],
+            &["7", "€€€€€€€€", "東京 → ÿ"],
+        ];
+        for (i, cells) in records.into_iter().enumerate() {
+            for op in [None, Some("upsert")] {
+                let pos = RowPosition {
+                    index: i as u64 + 1,
+                    line: i as u64 + 2,
+                };
+                let mut expected = b"[".to_vec();
+                writer.write_row::<()>(
+                    &mut expected,
+                    cells.iter().copied(),
+                    pos,
+                    &[],
+                    op,
+                    as_strings,
+                );
+                let mut written = b"[".to_vec();
+                let record = csv::StringRecord::from(cells.to_vec());
+                writer.write_text_row(&mut written, &record, pos, op);
+                assert_eq!(
+                    String::from_utf8(written).unwrap(),
+                    String::from_utf8(expected).unwrap()
+                );
+            }
+        }
     }
 
     #[test]

@@ -352,6 +352,11 @@ impl RowValidator {
         }
     }
 
+    /// Whether every cell of a valid row is written as a JSON string (no column has a field).
+    pub fn writes_cells_as_text(&self) -> bool {
+        self.shape_only
+    }
+
     /// Writes the JSON value of column `column` with text `raw`, of a row that passed
     /// `check_row`: cast per the field's type, `null` for missing values, a string otherwise.
     pub fn write_cast_value(&self, column: usize, raw: &str, out: &mut Vec<u8>) {
