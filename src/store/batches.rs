@@ -15,6 +15,11 @@ use super::{now_ms, Store};
 /// is the largest single cost of staging (see bench/README.md).
 const ZSTD_LEVEL: i32 = -2;
 
+/// Shortest match zstd looks for (the level's default is 6). Rows repeat their keys, which are
+/// longer: with 7, fewer short matches are tried and fewer sequences decoded, so compressing
+/// and decompressing are both about 6% faster for 1% more stored bytes.
+const ZSTD_MIN_MATCH: u32 = 7;
+
 /// Most of a response body kept in the log.
 pub const RESPONSE_SNIPPET_BYTES: usize = 4096;
 
@@ -68,8 +73,10 @@ struct BatchWriter {
 
 impl BatchWriter {
     fn new() -> Result<BatchWriter> {
+        let mut compressor = zstd::bulk::Compressor::new(ZSTD_LEVEL)?;
+        compressor.set_parameter(zstd::zstd_safe::CParameter::MinMatch(ZSTD_MIN_MATCH))?;
         Ok(BatchWriter {
-            compressor: zstd::bulk::Compressor::new(ZSTD_LEVEL)?,
+            compressor,
             compressed: Vec::new(),
         })
     }
