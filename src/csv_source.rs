@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex};
 use anyhow::{bail, Context, Result};
 use csv::{ByteRecord, StringRecord};
 
+use crate::csv_records::RecordReader;
+
 /// Text encodings accepted for input.
 #[derive(
     Debug,
@@ -107,7 +109,7 @@ pub type ByteCounter = Arc<AtomicU64>;
 
 /// A CSV reader that yields records with the line they start on.
 pub struct CsvSource {
-    reader: csv::Reader<Box<dyn Read + Send>>,
+    reader: RecordReader<Box<dyn Read + Send>>,
     label: String,
     headers: Vec<String>,
     text: StringRecord,
@@ -147,12 +149,11 @@ impl CsvSource {
             counter,
             state: state.clone(),
         };
-        let reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(dialect.delimiter)
-            .buffer_capacity(256 * 1024)
-            .from_reader(Box::new(tap) as Box<dyn Read + Send>);
+        let reader = RecordReader::new(
+            Box::new(tap) as Box<dyn Read + Send>,
+            dialect.delimiter,
+            READ_AHEAD as usize,
+        );
         let mut source = CsvSource {
             reader,
             label,
@@ -249,7 +250,7 @@ impl CsvSource {
 
     /// Reads the next raw record into `self.raw`, counting skipped empty lines.
     fn next_raw(&mut self) -> Result<Option<u64>> {
-        let more = match self.reader.read_byte_record(&mut self.raw) {
+        let more = match self.reader.read_record(&mut self.raw) {
             Ok(more) => more,
             Err(err) if is_too_large(&err) => bail!(
                 "{}: line {}: a record is larger than --max-record-size ({} bytes); raise the limit if the file is right",
@@ -262,7 +263,7 @@ impl CsvSource {
             }
         };
         let mut tap = self.tap.lock().expect("tap lock");
-        tap.record_start = self.reader.position().byte();
+        tap.record_start = self.reader.offset();
         if !more {
             return Ok(None);
         }
@@ -358,13 +359,9 @@ pub fn prefix_hash(path: &Path, len: u64) -> io::Result<Option<String>> {
     Ok((total == len).then(|| format_hash(hasher.digest128())))
 }
 
-fn is_too_large(err: &csv::Error) -> bool {
-    match err.kind() {
-        csv::ErrorKind::Io(io) => io
-            .get_ref()
-            .is_some_and(|inner| inner.is::<RecordTooLarge>()),
-        _ => false,
-    }
+fn is_too_large(err: &io::Error) -> bool {
+    err.get_ref()
+        .is_some_and(|inner| inner.is::<RecordTooLarge>())
 }
 
 fn open_file(path: &Path) -> Result<File> {

@@ -4,6 +4,7 @@ pub mod body_loader;
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod csv_records;
 pub mod csv_source;
 pub mod deliver;
 pub mod event;
