@@ -84,11 +84,18 @@ impl Checkpointer {
             .name("pulse-checkpoint".into())
             .spawn(move || {
                 for () in nudged {
-                    // PASSIVE: copies what it can without waiting for anyone. A failure only
-                    // leaves the WAL longer; the next checkpoint (or SQLite's own) copies it.
-                    let _ = store
-                        .conn
-                        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                    // PASSIVE copies the bulk without holding anyone up. It never catches up
+                    // with a writer that commits every few milliseconds, though, and the WAL
+                    // only starts over once all of it is copied: RESTART then copies the few
+                    // frames written meanwhile, holding the writer for that much only. A
+                    // failure only leaves the WAL longer until the next checkpoint.
+                    for mode in ["PASSIVE", "RESTART"] {
+                        let _ = store.conn.query_row(
+                            &format!("PRAGMA wal_checkpoint({mode})"),
+                            [],
+                            |_| Ok(()),
+                        );
+                    }
                 }
             })
             .context("cannot start the log checkpointer")?;
