@@ -537,6 +537,17 @@ mod tests {
             "{before} -> {} bytes",
             in_database()
         );
+        // And the WAL starts over: the next commit is one of its first frames, not appended
+        // after the 2 MB already copied.
+        store
+            .conn
+            .execute("INSERT INTO filler VALUES (x'00')", [])
+            .unwrap();
+        let frames: i64 = store
+            .conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
+            .unwrap();
+        assert!(frames <= 4, "{frames} frames in the WAL");
     }
 
     #[test]
