@@ -16,6 +16,10 @@ use crate::retry::{classify, parse_retry_after, RetryPolicy, Verdict};
 use crate::sign::SigningKey;
 use crate::store::{AttemptRecord, BatchRef, EventRecord, Store, RESPONSE_SNIPPET_BYTES};
 
+/// Batches sent between two checkpoints of the log: each attempt's commit adds a few 64 KiB
+/// pages to the WAL, so this keeps it near 16 MB.
+const CHECKPOINT_BATCHES: usize = 64;
+
 /// A header to send with every request; `secret` ones are redacted in the log.
 #[derive(Debug, Clone)]
 pub struct ExtraHeader {
@@ -153,14 +157,21 @@ impl Deliverer {
         report: &mut DeliveryReport,
     ) -> Result<()> {
         let mut bodies = BodyLoader::start(store, self.body_maker(ctx), plan)?;
-        for (done, (event, batch)) in plan.iter().enumerate() {
-            let body = bodies.next_body(store, event, batch)?;
-            report.attempts += self.deliver_batch(store, event, batch, ctx, body, progress)?;
-            report.batches_delivered += 1;
-            report.rows_delivered += batch.rows;
-            progress.delivered(done_before + done as u64 + 1, report.rows_delivered);
-        }
-        Ok(())
+        store.with_checkpointer(|store, checkpointer| {
+            for (done, (event, batch)) in plan.iter().enumerate() {
+                let body = bodies.next_body(store, event, batch)?;
+                report.attempts += self.deliver_batch(store, event, batch, ctx, body, progress)?;
+                report.batches_delivered += 1;
+                report.rows_delivered += batch.rows;
+                progress.delivered(done_before + done as u64 + 1, report.rows_delivered);
+                if let Some(checkpointer) =
+                    checkpointer.filter(|_| (done + 1) % CHECKPOINT_BATCHES == 0)
+                {
+                    checkpointer.nudge();
+                }
+            }
+            Ok(())
+        })
     }
 
     /// Sends the given batches in order whatever their status (resend), stopping at the first

@@ -68,59 +68,6 @@ struct Job {
 /// JSON bytes staged between two checkpoints (about a fifth of it is written, compressed).
 const CHECKPOINT_EVERY: usize = 64 << 20;
 
-/// Copies the WAL into the database on a thread and connection of its own while batches are
-/// staged. A checkpoint made by the writer's own commit (SQLite's default) holds the writer
-/// through two fsyncs, ~40 ms here, during which parsing stops too once the queue is full.
-struct Checkpointer {
-    nudges: Option<SyncSender<()>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Checkpointer {
-    fn start(path: &Path) -> Result<Checkpointer> {
-        let store = Store::open(path)?;
-        let (nudges, nudged) = sync_channel::<()>(1);
-        let thread = std::thread::Builder::new()
-            .name("pulse-checkpoint".into())
-            .spawn(move || {
-                for () in nudged {
-                    // PASSIVE copies the bulk without holding anyone up. It never catches up
-                    // with a writer that commits every few milliseconds, though, and the WAL
-                    // only starts over once all of it is copied: RESTART then copies the few
-                    // frames written meanwhile, holding the writer for that much only. A
-                    // failure only leaves the WAL longer until the next checkpoint.
-                    for mode in ["PASSIVE", "RESTART"] {
-                        let _ = store.conn.query_row(
-                            &format!("PRAGMA wal_checkpoint({mode})"),
-                            [],
-                            |_| Ok(()),
-                        );
-                    }
-                }
-            })
-            .context("cannot start the log checkpointer")?;
-        Ok(Checkpointer {
-            nudges: Some(nudges),
-            thread: Some(thread),
-        })
-    }
-
-    /// Asks for a checkpoint, unless one is already asked for.
-    fn nudge(&self) {
-        if let Some(nudges) = &self.nudges {
-            let _ = nudges.try_send(());
-        }
-    }
-
-    /// Waits for the checkpoint under way, if any.
-    fn finish(mut self) {
-        self.nudges.take();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
 /// Compresses and inserts batches through one connection.
 struct BatchWriter {
     compressor: zstd::bulk::Compressor<'static>,
@@ -202,27 +149,27 @@ impl Stager {
         };
         let (jobs, queue) = sync_channel::<Job>(QUEUE);
         let (give_back, recycled) = sync_channel::<Vec<u8>>(QUEUE + 1);
-        let checkpointer = Checkpointer::start(&path)?;
         let worker = std::thread::Builder::new()
             .name("pulse-outbox".into())
             .spawn(move || -> Result<()> {
                 let mut store = Store::open(&path)?;
-                // The checkpointer copies the log's WAL into the database meanwhile.
-                store.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-                let mut writer = BatchWriter::new()?;
-                let mut since_checkpoint = 0;
-                for mut job in queue {
-                    writer.write(&mut store, &job)?;
-                    since_checkpoint += job.raw_len;
-                    if since_checkpoint >= CHECKPOINT_EVERY {
-                        checkpointer.nudge();
-                        since_checkpoint = 0;
+                store.with_checkpointer(|store, checkpointer| {
+                    let mut writer = BatchWriter::new()?;
+                    let mut since_checkpoint = 0;
+                    for mut job in queue {
+                        writer.write(store, &job)?;
+                        since_checkpoint += job.raw_len;
+                        if let Some(checkpointer) =
+                            checkpointer.filter(|_| since_checkpoint >= CHECKPOINT_EVERY)
+                        {
+                            checkpointer.nudge();
+                            since_checkpoint = 0;
+                        }
+                        job.data.clear();
+                        let _ = give_back.try_send(job.data);
                     }
-                    job.data.clear();
-                    let _ = give_back.try_send(job.data);
-                }
-                checkpointer.finish();
-                Ok(())
+                    Ok(())
+                })
             })
             .context("cannot start the outbox writer")?;
         Ok(Stager {
@@ -508,46 +455,6 @@ mod tests {
             .unwrap();
         let err = store.load_payload(&id, &mut Vec::new(), 0).unwrap_err();
         assert!(err.to_string().contains("is damaged"), "{err}");
-    }
-
-    #[test]
-    fn the_checkpointer_copies_the_wal_into_the_database() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("log.db");
-        let store = Store::open(&path).unwrap();
-        store
-            .conn
-            .pragma_update(None, "wal_autocheckpoint", 0)
-            .unwrap();
-        store
-            .conn
-            .execute_batch("CREATE TABLE filler (data BLOB)")
-            .unwrap();
-        store
-            .conn
-            .execute("INSERT INTO filler VALUES (zeroblob(2000000))", [])
-            .unwrap();
-        let in_database = || std::fs::metadata(&path).unwrap().len();
-        let before = in_database();
-        let checkpointer = Checkpointer::start(&path).unwrap();
-        checkpointer.nudge();
-        checkpointer.finish();
-        assert!(
-            in_database() >= before + 2_000_000,
-            "{before} -> {} bytes",
-            in_database()
-        );
-        // And the WAL starts over: the next commit is one of its first frames, not appended
-        // after the 2 MB already copied.
-        store
-            .conn
-            .execute("INSERT INTO filler VALUES (x'00')", [])
-            .unwrap();
-        let frames: i64 = store
-            .conn
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
-            .unwrap();
-        assert!(frames <= 4, "{frames} frames in the WAL");
     }
 
     #[test]

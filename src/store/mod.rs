@@ -1,6 +1,7 @@
 //! The SQLite delivery log: opening it safely, and the queries grouped by what they own.
 
 mod batches;
+mod checkpoint;
 mod history;
 mod migrations;
 mod runs;
@@ -15,6 +16,7 @@ use anyhow::{Context, Result};
 use rusqlite::Connection;
 
 pub use batches::{AttemptRecord, BatchRef, Stager, RESPONSE_SNIPPET_BYTES};
+pub use checkpoint::Checkpointer;
 pub use history::{AttemptRow, BatchRow, IdRef, RunRow, UndeliveredBatch};
 pub use runs::{EventRecord, NewRun, RowCounts, RunStatus};
 pub use sync::PendingKey;
