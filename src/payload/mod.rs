@@ -17,6 +17,8 @@ pub struct RowWriter {
     /// `"name":"` for each header, and `,"name":"` after the first: the fixed bytes before a
     /// cell written as a string.
     text_keys: Vec<Vec<u8>>,
+    /// The bytes of all `text_keys`.
+    text_keys_len: usize,
 }
 
 /// Where a row stands in the input.
@@ -46,8 +48,13 @@ impl RowWriter {
                 let comma: &[u8] = if column == 0 { b"" } else { b"," };
                 [comma, key, b"\""].concat()
             })
-            .collect();
-        RowWriter { keys, text_keys }
+            .collect::<Vec<Vec<u8>>>();
+        let text_keys_len = text_keys.iter().map(Vec::len).sum();
+        RowWriter {
+            keys,
+            text_keys,
+            text_keys_len,
+        }
     }
 
     /// Appends a valid row whose cells are all strings (no schema types them). When no cell
@@ -71,9 +78,8 @@ impl RowWriter {
                 |_, raw, out| write_json_string(out, raw),
             );
         }
-        out.reserve(
-            record.as_slice().len() + self.text_keys.iter().map(Vec::len).sum::<usize>() + 96,
-        );
+        // Cells, keys, quotes and the bookkeeping fields: one growth at most.
+        out.reserve(record.as_slice().len() + self.text_keys_len + 128);
         out.push(b'{');
         for (key, cell) in self.text_keys.iter().zip(record.iter()) {
             out.extend_from_slice(key);

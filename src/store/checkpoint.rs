@@ -103,18 +103,24 @@ const SQLITE_AUTOCHECKPOINT: i64 = 1000;
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_checkpointer_copies_the_wal_into_the_database() {
+    /// A file log with a table to fill, and its path (valid while the directory lives).
+    fn log_to_fill() -> (tempfile::TempDir, std::path::PathBuf, Store) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log.db");
         let store = Store::open(&path).unwrap();
         store
             .conn
-            .pragma_update(None, "wal_autocheckpoint", 0)
+            .execute_batch("CREATE TABLE filler (data BLOB); INSERT INTO filler VALUES (x'00')")
             .unwrap();
+        (dir, path, store)
+    }
+
+    #[test]
+    fn the_checkpointer_copies_the_wal_into_the_database() {
+        let (_dir, path, store) = log_to_fill();
         store
             .conn
-            .execute_batch("CREATE TABLE filler (data BLOB)")
+            .pragma_update(None, "wal_autocheckpoint", 0)
             .unwrap();
         store
             .conn
@@ -145,13 +151,7 @@ mod tests {
 
     #[test]
     fn a_reader_in_another_process_does_not_hold_up_the_writer() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("log.db");
-        let mut store = Store::open(&path).unwrap();
-        store
-            .conn
-            .execute_batch("CREATE TABLE filler (data BLOB); INSERT INTO filler VALUES (x'00')")
-            .unwrap();
+        let (_dir, path, mut store) = log_to_fill();
         // Another reader (a `sqlite3` shell, say) keeps a snapshot open.
         let reader = rusqlite::Connection::open(&path).unwrap();
         reader
