@@ -7,6 +7,10 @@ use std::io::{self, Read};
 
 use csv::{ByteRecord, Position};
 
+/// The parser's first output buffer, and the most it keeps after a record that needed more.
+const OUTPUT_BYTES: usize = 1024;
+const KEEP_OUTPUT_BYTES: usize = 1 << 20;
+
 /// Records of a stream, with the byte offset each read starts at.
 pub struct RecordReader<R> {
     inner: R,
@@ -47,7 +51,7 @@ impl<R: Read> RecordReader<R> {
             offset: 0,
             at_line_start: false,
             finished: false,
-            fields: vec![0; 1024],
+            fields: vec![0; OUTPUT_BYTES],
             ends: vec![0; 64],
         }
     }
@@ -141,6 +145,10 @@ impl<R: Read> RecordReader<R> {
                     for &field_end in &self.ends[..ends_len] {
                         record.push_field(&self.fields[field_start..field_end]);
                         field_start = field_end;
+                    }
+                    if self.fields.len() > KEEP_OUTPUT_BYTES {
+                        // One huge record does not keep its memory for the rest of the file.
+                        self.fields = vec![0; OUTPUT_BYTES];
                     }
                     return Ok(true);
                 }
@@ -277,6 +285,20 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_huge_record_does_not_keep_its_memory() {
+        let mut input = b"\"".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 3 << 20));
+        input.extend_from_slice(b"\"\nsmall\n");
+        let mut reader = RecordReader::new(&input[..], b',', 64 * 1024);
+        let mut record = ByteRecord::new();
+        assert!(reader.read_record(&mut record).unwrap());
+        assert_eq!(record[0].len(), 3 << 20);
+        assert!(reader.fields.len() <= OUTPUT_BYTES);
+        assert!(reader.read_record(&mut record).unwrap());
+        assert_eq!(&record[0], b"small");
     }
 
     #[test]
