@@ -164,9 +164,7 @@ impl Deliverer {
                 report.batches_delivered += 1;
                 report.rows_delivered += batch.rows;
                 progress.delivered(done_before + done as u64 + 1, report.rows_delivered);
-                if let Some(checkpointer) =
-                    checkpointer.filter(|_| (done + 1) % CHECKPOINT_BATCHES == 0)
-                {
+                if (done + 1) % CHECKPOINT_BATCHES == 0 {
                     checkpointer.nudge();
                 }
             }

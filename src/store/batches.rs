@@ -159,9 +159,7 @@ impl Stager {
                     for mut job in queue {
                         writer.write(store, &job)?;
                         since_checkpoint += job.raw_len;
-                        if let Some(checkpointer) =
-                            checkpointer.filter(|_| since_checkpoint >= CHECKPOINT_EVERY)
-                        {
+                        if since_checkpoint >= CHECKPOINT_EVERY {
                             checkpointer.nudge();
                             since_checkpoint = 0;
                         }

@@ -14,11 +14,19 @@ use super::Store;
 /// WAL pages) holds the writer through two fsyncs, ~40 ms here: staging's parsing stops too once
 /// the outbox queue is full, and delivery's next request waits.
 pub struct Checkpointer {
+    /// None for an in-memory log, which has no WAL: nudges then do nothing.
     nudges: Option<SyncSender<()>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Checkpointer {
+    fn none() -> Checkpointer {
+        Checkpointer {
+            nudges: None,
+            thread: None,
+        }
+    }
+
     fn start(path: &Path) -> Result<Checkpointer> {
         let store = Store::open(path)?;
         // RESTART waits for readers of older snapshots while it keeps writers out: another
@@ -71,18 +79,18 @@ impl Drop for Checkpointer {
 
 impl Store {
     /// Runs `write` with this connection's checkpoints made by a `Checkpointer` instead of after
-    /// its own commits; `write` nudges it as the WAL grows. An in-memory log has no WAL: `write`
-    /// gets no checkpointer.
+    /// its own commits; `write` nudges it as the WAL grows. SQLite's own checkpoints come back
+    /// afterwards, whatever `write` returned.
     pub fn with_checkpointer<T>(
         &mut self,
-        write: impl FnOnce(&mut Store, Option<&Checkpointer>) -> Result<T>,
+        write: impl FnOnce(&mut Store, &Checkpointer) -> Result<T>,
     ) -> Result<T> {
         let Some(path) = self.path().map(Path::to_path_buf) else {
-            return write(self, None);
+            return write(self, &Checkpointer::none());
         };
         let checkpointer = Checkpointer::start(&path)?;
         self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-        let written = write(self, Some(&checkpointer));
+        let written = write(self, &checkpointer);
         let restored = self
             .conn
             .pragma_update(None, "wal_autocheckpoint", SQLITE_AUTOCHECKPOINT);
@@ -163,7 +171,7 @@ mod tests {
                 store
                     .conn
                     .execute("INSERT INTO filler VALUES (zeroblob(100000))", [])?;
-                checkpointer.expect("a file log").nudge();
+                checkpointer.nudge();
                 // The writer goes on while the checkpoint waits for the reader.
                 store
                     .conn
@@ -174,5 +182,22 @@ mod tests {
         // Far below the 30 s busy timeout a RESTART would otherwise wait for the reader.
         assert!(started.elapsed() < std::time::Duration::from_secs(10));
         drop(reader);
+    }
+
+    #[test]
+    fn sqlite_checkpoints_again_after_the_writer_even_when_it_failed() {
+        let (_dir, _path, mut store) = log_to_fill();
+        let autocheckpoint = |store: &Store| -> i64 {
+            store
+                .conn
+                .pragma_query_value(None, "wal_autocheckpoint", |r| r.get(0))
+                .unwrap()
+        };
+        let failed = store.with_checkpointer(|store, _| -> Result<()> {
+            assert_eq!(autocheckpoint(store), 0);
+            anyhow::bail!("the writer failed")
+        });
+        assert!(failed.is_err());
+        assert_eq!(autocheckpoint(&store), SQLITE_AUTOCHECKPOINT);
     }
 }
