@@ -10,7 +10,7 @@ use pulse::{cmd, config, exit};
 
 fn main() -> ExitCode {
     restore_default_sigpipe();
-    pulse::memory::use_one_malloc_arena();
+    pulse::memory::tune_allocator();
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
     for warning in config::command_line_secret_warnings(&matches) {

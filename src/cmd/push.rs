@@ -115,6 +115,8 @@ pub fn run(args: &PushArgs, db: &Path) -> Result<()> {
         config.input.size(),
         &progress,
     )?;
+    // The reader's buffers are not needed for delivery.
+    drop(rows);
 
     if config.dry_run {
         progress.finish();

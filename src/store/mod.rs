@@ -93,6 +93,14 @@ impl Store {
         Ok(store)
     }
 
+    /// For a connection that reads each page once (a body loader streams payload blobs): a
+    /// page cache of a few pages, instead of megabytes of pages it will not read again.
+    pub fn stream_pages(&self) -> Result<()> {
+        self.conn
+            .pragma_update(None, "cache_size", STREAMING_CACHE_KIB)?;
+        Ok(())
+    }
+
     /// The database file, so that another thread can open its own connection to it.
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
@@ -119,6 +127,9 @@ impl Store {
         Ok(store)
     }
 }
+
+/// Page cache of a streaming connection, in KiB (negative `cache_size`): eight 64 KiB pages.
+const STREAMING_CACHE_KIB: i64 = -512;
 
 /// SQLite's heap in this process, beyond which it recycles cached pages rather than grow.
 const SQLITE_SOFT_HEAP_LIMIT: i64 = 12 << 20;
