@@ -234,7 +234,8 @@ impl CsvSource {
             let Some(line) = self.next_raw()? else {
                 return Ok(None);
             };
-            if self.raw.iter().all(|cell| cell.is_empty()) {
+            // All cells are empty exactly when the record holds no bytes at all.
+            if self.raw.as_slice().is_empty() {
                 self.blank_rows += 1;
                 continue;
             }

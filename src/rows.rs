@@ -74,6 +74,8 @@ impl Source {
 pub struct CheckedRows {
     source: Source,
     validator: RowValidator,
+    /// Whether a row with a non-empty cell is valid when it has one cell per column.
+    full_rows_are_valid: bool,
     errors: Vec<CellError>,
     index: u64,
     /// Rows whose every cell is a missing value (beyond the empty lines the source skips).
@@ -86,6 +88,7 @@ impl CheckedRows {
         let validator = RowValidator::new(schema, source.headers())?;
         Ok(CheckedRows {
             source: Source::Inline(source),
+            full_rows_are_valid: validator.full_nonempty_rows_are_valid(),
             validator,
             errors: Vec::new(),
             index: 0,
@@ -135,14 +138,21 @@ impl CheckedRows {
             let Some(line) = self.source.advance()? else {
                 return Ok(None);
             };
-            // The validator works on &[&str]: slices on the stack for up to 32 columns, so a
-            // row costs no allocation.
-            let cells: SmallVec<[&str; 32]> = self.source.record().iter().collect();
-            if self.validator.is_blank_row(&cells) {
-                self.blank_by_schema += 1;
-                continue;
+            let record = self.source.record();
+            if self.full_rows_are_valid && record.len() == self.validator.column_count() {
+                // The source already skipped rows whose cells are all empty: this one is
+                // neither blank nor ragged, so valid.
+                self.errors.clear();
+            } else {
+                // The validator works on &[&str]: slices on the stack for up to 32 columns, so
+                // a row costs no allocation.
+                let cells: SmallVec<[&str; 32]> = record.iter().collect();
+                if self.validator.is_blank_row(&cells) {
+                    self.blank_by_schema += 1;
+                    continue;
+                }
+                self.validator.check_row(&cells, &mut self.errors);
             }
-            self.validator.check_row(&cells, &mut self.errors);
             self.index += 1;
             return Ok(Some(CheckedRow {
                 index: self.index,
@@ -152,5 +162,59 @@ impl CheckedRows {
                 validator: &self.validator,
             }));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::csv_source::{ByteCounter, Dialect};
+
+    /// (line, cells, error kinds) of every row, and the blank rows skipped.
+    type Checked = (Vec<(u64, String, Vec<&'static str>)>, u64);
+
+    fn check(csv: &str, schema: Option<&str>) -> Checked {
+        let source = CsvSource::from_reader(
+            Box::new(std::io::Cursor::new(csv.as_bytes().to_vec())),
+            "t.csv".into(),
+            Dialect::default(),
+            ByteCounter::default(),
+        )
+        .unwrap();
+        let schema = schema.map(|text| Schema::parse(text, "schema.json").unwrap());
+        let mut rows = CheckedRows::new(source, schema.as_ref()).unwrap();
+        let mut seen = Vec::new();
+        while let Some(row) = rows.next_row().unwrap() {
+            let cells = row.record.iter().collect::<Vec<_>>().join("|");
+            let kinds = row.errors.iter().map(|e| e.kind).collect();
+            seen.push((row.line, cells, kinds));
+        }
+        (seen, rows.blank_rows())
+    }
+
+    #[test]
+    fn without_a_schema_full_rows_are_valid_and_ragged_or_blank_ones_are_not() {
+        let (rows, blank) = check("a,b\n1,2\n,\n3\n,x\n4,5,6\n\n,,\n7,\n", None);
+        assert_eq!(
+            rows,
+            vec![
+                (2, "1|2".into(), vec![]),
+                (4, "3".into(), vec!["missing-cell"]),
+                (5, "|x".into(), vec![]),
+                (6, "4|5|6".into(), vec!["extra-cell"]),
+                (9, "7|".into(), vec![]),
+            ]
+        );
+        assert_eq!(blank, 3, "lines 3, 7 and 8");
+    }
+
+    #[test]
+    fn cells_of_columns_without_a_field_can_still_be_missing_values() {
+        // No column has a field, yet the schema's missing values make a row of them blank.
+        let schema = r#"{"fields": [], "fieldsMatch": "subset",
+            "missingValues": ["", "NA"]}"#;
+        let (rows, blank) = check("a,b\nNA,NA\n1,NA\n", Some(schema));
+        assert_eq!(rows, vec![(3, "1|NA".into(), vec![])]);
+        assert_eq!(blank, 1);
     }
 }

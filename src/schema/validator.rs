@@ -352,6 +352,21 @@ impl RowValidator {
         }
     }
 
+    /// Cells a row should have: the header's columns.
+    pub fn column_count(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// Whether a row with one cell per column and any cell non-empty is valid and not blank:
+    /// only its shape is checked, and only the empty string is a missing value.
+    pub fn full_nonempty_rows_are_valid(&self) -> bool {
+        self.shape_only
+            && self
+                .columns
+                .iter()
+                .all(|c| c.missing_values.iter().all(String::is_empty))
+    }
+
     /// Whether every cell of a valid row is written as a JSON string (no column has a field).
     pub fn writes_cells_as_text(&self) -> bool {
         self.shape_only
