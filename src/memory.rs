@@ -7,6 +7,12 @@
 /// fragmented: 31 MiB peak for a push of 2M rows, 25 MiB with the threshold fixed.
 const MMAP_THRESHOLD: libc::c_int = 1 << 20;
 
+/// Free memory the heap keeps at its top. Fixing the mmap threshold also fixes this one at its
+/// default of 128 KiB, and the few hundred KiB that a compressed payload takes, freed and taken
+/// again for every batch, went back to the kernel each time and faulted in again (80k page
+/// faults a push); glibc's sliding default had been twice the largest buffer freed.
+const TRIM_THRESHOLD: libc::c_int = 2 << 20;
+
 /// One malloc arena for all threads, and big buffers mapped on their own. glibc gives each
 /// thread that allocates its own arena and lets each keep megabytes of freed batch buffers;
 /// with the stager, the outbox writer, two body loaders and the HTTP client each holding some,
@@ -18,5 +24,6 @@ pub fn tune_allocator() {
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 1);
         libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD);
     }
 }
