@@ -56,6 +56,11 @@ impl<R: Read> RecordReader<R> {
         }
     }
 
+    /// The stream being read.
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.inner
+    }
+
     /// Bytes consumed so far: where the next read starts.
     pub fn offset(&self) -> u64 {
         self.offset

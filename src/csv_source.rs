@@ -109,7 +109,7 @@ pub type ByteCounter = Arc<AtomicU64>;
 
 /// A CSV reader that yields records with the line they start on.
 pub struct CsvSource {
-    reader: RecordReader<Box<dyn Read + Send>>,
+    reader: RecordReader<Tap>,
     label: String,
     headers: Vec<String>,
     text: StringRecord,
@@ -140,20 +140,17 @@ impl CsvSource {
         dialect: Dialect,
         counter: ByteCounter,
     ) -> Result<CsvSource> {
-        let state = Arc::new(Mutex::new(TapState {
-            max_record_bytes: dialect.max_record_bytes,
-            ..TapState::default()
-        }));
+        let state = Arc::new(Mutex::new(TapState::default()));
         let tap = Tap {
             inner,
             counter,
             state: state.clone(),
+            read: 0,
+            record_start: 0,
+            max_record_bytes: dialect.max_record_bytes,
+            lines: LineIndex::default(),
         };
-        let reader = RecordReader::new(
-            Box::new(tap) as Box<dyn Read + Send>,
-            dialect.delimiter,
-            READ_AHEAD as usize,
-        );
+        let reader = RecordReader::new(tap, dialect.delimiter, READ_AHEAD as usize);
         let mut source = CsvSource {
             reader,
             label,
@@ -263,8 +260,9 @@ impl CsvSource {
                 return Err(err).with_context(|| format!("{}: cannot read CSV", self.label));
             }
         };
-        let mut tap = self.tap.lock().expect("tap lock");
-        tap.record_start = self.reader.offset();
+        let record_start = self.reader.offset();
+        let tap = self.reader.get_mut();
+        tap.record_start = record_start;
         if !more {
             return Ok(None);
         }
@@ -273,7 +271,6 @@ impl CsvSource {
         // from the line breaks the tap saw, and count the gap as blank rows.
         let read_from = self.raw.position().map(|p| p.byte()).unwrap_or(0);
         let line = tap.lines.start_line(read_from);
-        drop(tap);
         self.blank_rows += line.saturating_sub(self.expected_line);
         // Most records hold no line break at all: one scan of the whole record says so.
         let inner_breaks: u64 = if memchr::memchr2(b'\n', b'\r', self.raw.as_slice()).is_none() {
@@ -376,34 +373,41 @@ fn open_file(path: &Path) -> Result<File> {
 
 /// Counts, hashes and indexes line breaks of bytes as they stream past, so none of it needs a
 /// second pass over the file.
+/// The line index and the record's start belong to the reading thread alone (the source
+/// reaches them through its reader, without a lock per record); the count and hash of what was
+/// read are shared, for another thread to ask how far reading got.
 struct Tap {
     inner: Box<dyn Read + Send>,
     counter: ByteCounter,
     state: Arc<Mutex<TapState>>,
-}
-
-#[derive(Default)]
-struct TapState {
     /// Bytes read from the input.
     read: u64,
     /// Where the record being parsed starts.
     record_start: u64,
     max_record_bytes: u64,
-    hasher: xxhash_rust::xxh3::Xxh3,
     lines: LineIndex,
+}
+
+#[derive(Default)]
+struct TapState {
+    /// Bytes read from the input, and their hash.
+    read: u64,
+    hasher: xxhash_rust::xxh3::Xxh3,
 }
 
 impl Read for Tap {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.counter.fetch_add(n as u64, Ordering::Relaxed);
+        self.read += n as u64;
         let mut state = self.state.lock().expect("tap lock");
-        state.read += n as u64;
-        if state.read - state.record_start > state.max_record_bytes + READ_AHEAD {
+        state.read = self.read;
+        if self.read - self.record_start > self.max_record_bytes + READ_AHEAD {
             return Err(io::Error::new(io::ErrorKind::InvalidData, RecordTooLarge));
         }
         state.hasher.update(&buf[..n]);
-        state.lines.scan(&buf[..n]);
+        drop(state);
+        self.lines.scan(&buf[..n]);
         Ok(n)
     }
 }
