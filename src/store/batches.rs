@@ -47,9 +47,11 @@ enum Mode {
 
 /// Batches queued for the writer thread. Besides the ones being filled, memory holds at most
 /// `QUEUE + 1` batches in flight (queued, being written) and `QUEUE + 1` emptied buffers
-/// waiting for reuse. One is enough: when it is full the stager compresses the next batch
-/// itself, so a deeper queue only holds more memory.
-const QUEUE: usize = 1;
+/// waiting for reuse. When the queue is full the stager compresses the next batch itself, but
+/// the parsing thread is the busier one: with room for two, the writer's hiccups (a commit, a
+/// page fault) no longer push compression onto it, and the writer can store two queued batches
+/// in one transaction. Staging alone 1.69 -> 1.58 s; one more batch buffer (~1.5 MB) in memory.
+const QUEUE: usize = 2;
 
 /// One batch on its way to the outbox.
 struct Job {
