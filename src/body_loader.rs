@@ -156,8 +156,8 @@ impl Drop for Pooled {
 }
 
 impl BufferPool {
-    /// Room for the bodies one loader has in hand at once: the one being sent, the one waiting
-    /// in the queue, the one being handed over, the one being built.
+    /// Room for the buffers of one loader's bodies: the one being sent, the one waiting in the
+    /// queue, the one being built or handed over, and one spare while the HTTP client lets go.
     const BUFFERS: usize = 4;
 
     fn new() -> BufferPool {
@@ -214,7 +214,8 @@ impl BodyLoader {
             // One body queued per loader: with bodies only handed over, a loader that finished
             // early sat idle while the sender waited for the receiver, and delivery used ~75%
             // of the two cores; one more body each keeps them busier (delivery ~6% faster).
-            // Memory holds at most three bodies per loader plus the one being sent.
+            // Memory holds at most two bodies per loader (one queued, one being built or handed
+            // over) plus the one being sent.
             let (send, bodies) = sync_channel::<Result<PreparedBody>>(LOADER_QUEUE);
             let (maker, path) = (maker.clone(), path.clone());
             let share: Vec<(EventRecord, BatchRef)> =

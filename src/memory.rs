@@ -5,12 +5,14 @@
 /// back to the system instead of leaving a hole in the heap. With glibc's sliding threshold they
 /// came from the heap after the first was freed, and delivery's few bodies in flight left it
 /// fragmented: 31 MiB peak for a push of 2M rows, 25 MiB with the threshold fixed.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
 const MMAP_THRESHOLD: libc::c_int = 1 << 20;
 
 /// Free memory the heap keeps at its top. Fixing the mmap threshold also fixes this one at its
 /// default of 128 KiB, and the few hundred KiB that a compressed payload takes, freed and taken
 /// again for every batch, went back to the kernel each time and faulted in again (80k page
 /// faults a push); glibc's sliding default had been twice the largest buffer freed.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
 const TRIM_THRESHOLD: libc::c_int = 2 << 20;
 
 /// One malloc arena for all threads, and big buffers mapped on their own. glibc gives each
