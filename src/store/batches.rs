@@ -449,8 +449,8 @@ mod tests {
     use super::*;
     use crate::store::NewRun;
 
-    fn store_with_event() -> Store {
-        let mut store = Store::open_in_memory().unwrap();
+    /// `store` with run `run_1` and its event `evt_1`.
+    fn with_event(mut store: Store) -> Store {
         let run = NewRun {
             id: "run_1",
             source: "x.csv",
@@ -464,19 +464,12 @@ mod tests {
         store
     }
 
+    fn store_with_event() -> Store {
+        with_event(Store::open_in_memory().unwrap())
+    }
+
     fn file_store_with_event(dir: &tempfile::TempDir) -> Store {
-        let mut store = Store::open(&dir.path().join("log.db")).unwrap();
-        let run = NewRun {
-            id: "run_1",
-            source: "x.csv",
-            source_size: None,
-            url: "http://127.0.0.1/",
-            options: "{}",
-        };
-        store
-            .create_run(&run, &[("evt_1".to_string(), "all")])
-            .unwrap();
-        store
+        with_event(Store::open(&dir.path().join("log.db")).unwrap())
     }
 
     fn job(idx: u64, raw_len: usize) -> Job {
