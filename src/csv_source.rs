@@ -373,6 +373,7 @@ fn open_file(path: &Path) -> Result<File> {
 
 /// Counts, hashes and indexes line breaks of bytes as they stream past, so none of it needs a
 /// second pass over the file.
+///
 /// The line index and the record's start belong to the reading thread alone (the source
 /// reaches them through its reader, without a lock per record); the count and hash of what was
 /// read are shared, for another thread to ask how far reading got.
