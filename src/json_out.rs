@@ -80,6 +80,41 @@ fn write_escape(out: &mut Vec<u8>, b: u8, escape: &[u8]) {
     }
 }
 
+/// Appends `bytes`, inline when short: rows are made of many short copies (cells, tokens), and
+/// `extend_from_slice` calls `memcpy` for each, which cost more than the copying (4% of
+/// staging's samples). Up to 16 bytes are copied as two overlapping words.
+#[inline(always)]
+pub fn put(out: &mut Vec<u8>, bytes: &[u8]) {
+    let len = bytes.len();
+    if len > 16 || out.capacity() - out.len() < 16 {
+        out.extend_from_slice(bytes);
+        return;
+    }
+    let at = out.len();
+    // SAFETY: 16 bytes of spare capacity were checked above and at most `len <= 16` bytes are
+    // written; every read stays within `bytes`.
+    unsafe {
+        let src = bytes.as_ptr();
+        let dst = out.as_mut_ptr().add(at);
+        if len >= 8 {
+            let head = std::ptr::read_unaligned(src as *const u64);
+            let tail = std::ptr::read_unaligned(src.add(len - 8) as *const u64);
+            std::ptr::write_unaligned(dst as *mut u64, head);
+            std::ptr::write_unaligned(dst.add(len - 8) as *mut u64, tail);
+        } else if len >= 4 {
+            let head = std::ptr::read_unaligned(src as *const u32);
+            let tail = std::ptr::read_unaligned(src.add(len - 4) as *const u32);
+            std::ptr::write_unaligned(dst as *mut u32, head);
+            std::ptr::write_unaligned(dst.add(len - 4) as *mut u32, tail);
+        } else {
+            for i in 0..len {
+                *dst.add(i) = *src.add(i);
+            }
+        }
+        out.set_len(at + len);
+    }
+}
+
 /// Appends an unsigned integer in decimal.
 pub fn write_u64(out: &mut Vec<u8>, n: u64) {
     let mut buf = itoa::Buffer::new();
@@ -94,6 +129,20 @@ mod tests {
         let mut out = Vec::new();
         write_json_string(&mut out, s);
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn short_and_long_copies_append_exactly() {
+        let source: Vec<u8> = (0..40u8).collect();
+        for room in [0, 15, 16, 64] {
+            for len in 0..=source.len() {
+                let mut out = Vec::with_capacity(3 + room);
+                out.extend_from_slice(b"abc");
+                put(&mut out, &source[..len]);
+                assert_eq!(&out[..3], b"abc");
+                assert_eq!(&out[3..], &source[..len], "len {len}, room {room}");
+            }
+        }
     }
 
     #[test]

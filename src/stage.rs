@@ -14,7 +14,10 @@ use crate::store::{EventRecord, RowCounts, Stager, Store};
 struct EventBuffer {
     id: String,
     kind: EventKind,
+    /// The batch's rows as written, keys as tokens (see `payload::KeyTable`).
     data: Vec<u8>,
+    /// The JSON size of `data`, its tokens expanded: what batch limits and the log count.
+    json_len: usize,
     rows_in_batch: u64,
     first_row: u64,
     batches: u64,
@@ -22,9 +25,11 @@ struct EventBuffer {
 }
 
 impl EventBuffer {
-    fn push(&mut self, row_json: &[u8], index: u64) {
+    /// Appends a written row that grows by `growth` bytes when expanded.
+    fn push(&mut self, row: &[u8], growth: usize, index: u64) {
         self.open_row(index);
-        self.data.extend_from_slice(row_json);
+        self.data.extend_from_slice(row);
+        self.json_len += row.len() + growth;
         self.close_row();
     }
 
@@ -36,6 +41,7 @@ impl EventBuffer {
         } else {
             self.data.push(b',');
         }
+        self.json_len += 1;
     }
 
     fn close_row(&mut self) {
@@ -59,6 +65,7 @@ impl EventBuffer {
             return Ok(());
         }
         self.data.push(b']');
+        self.json_len += 1;
         self.batches += 1;
         stager.write_batch(
             store,
@@ -67,8 +74,10 @@ impl EventBuffer {
             self.rows_in_batch,
             self.first_row,
             &mut self.data,
+            self.json_len,
         )?;
         self.rows_in_batch = 0;
+        self.json_len = 0;
         Ok(())
     }
 }
@@ -109,13 +118,14 @@ pub fn stage(
 ) -> Result<Staged> {
     let writer = RowWriter::new(rows.headers());
     rows.render_cast_values();
-    let mut stager = Stager::for_store(store)?;
+    let mut stager = Stager::for_store(store, writer.key_table())?;
     let mut buffers: Vec<EventBuffer> = events
         .iter()
         .map(|(id, kind)| EventBuffer {
             id: id.clone(),
             kind: *kind,
             data: Vec::new(),
+            json_len: 0,
             rows_in_batch: 0,
             first_row: 0,
             batches: 0,
@@ -167,10 +177,11 @@ pub fn stage(
         };
         let validator = row.validator;
         let line = row.line;
+        // Writes the row; returns where it starts in `out` and its JSON size once expanded.
         let write = |out: &mut Vec<u8>| {
             let start = out.len();
-            if valid && validator.writes_cells_as_text() {
-                writer.write_text_row(out, row.record, position, op);
+            let growth = if valid && validator.writes_cells_as_text() {
+                writer.write_text_row(out, row.record, position, op)
             } else {
                 writer.write_row(
                     out,
@@ -179,15 +190,15 @@ pub fn stage(
                     errors,
                     op,
                     |column, raw, out| validator.write_cast_value(column, raw, out),
-                );
-            }
-            let len = out.len() - start;
+                )
+            };
+            let len = out.len() - start + growth;
             if len as u64 > options.max_batch_bytes {
                 bail!(
                     "line {line}: this row alone is {len} bytes of JSON, more than --max-body-size allows"
                 );
             }
-            Ok(start)
+            Ok((start, len))
         };
         match buffers.iter().filter(|b| b.kind.takes(valid)).count() {
             0 => {}
@@ -198,19 +209,21 @@ pub fn stage(
                     .iter_mut()
                     .find(|b| b.kind.takes(valid))
                     .expect("one taker");
-                let before = buffer.data.len();
+                let (before, json_before) = (buffer.data.len(), buffer.json_len);
                 buffer.open_row(position.index);
-                let start = write(&mut buffer.data)?;
+                let (start, len) = write(&mut buffer.data)?;
+                buffer.json_len += len;
                 let max = options.max_batch_bytes as usize;
-                if buffer.data.len() < max || buffer.rows_in_batch == 0 {
+                if buffer.json_len < max || buffer.rows_in_batch == 0 {
                     buffer.close_row();
                 } else {
                     // No room left for the closing `]`: the row starts the next batch.
                     row_json.clear();
                     row_json.extend_from_slice(&buffer.data[start..]);
                     buffer.data.truncate(before);
+                    buffer.json_len = json_before;
                     buffer.flush_marked(rows.read_so_far(), store, &mut stager)?;
-                    buffer.push(&row_json, position.index);
+                    buffer.push(&row_json, len - row_json.len(), position.index);
                 }
                 if buffer.rows_in_batch >= options.batch_size {
                     buffer.flush_marked(rows.read_so_far(), store, &mut stager)?;
@@ -218,12 +231,12 @@ pub fn stage(
             }
             _ => {
                 row_json.clear();
-                write(&mut row_json)?;
+                let (_, len) = write(&mut row_json)?;
                 for buffer in buffers.iter_mut().filter(|b| b.kind.takes(valid)) {
-                    if buffer.data.len() + row_json.len() + 2 > options.max_batch_bytes as usize {
+                    if buffer.json_len + len + 2 > options.max_batch_bytes as usize {
                         buffer.flush_marked(rows.read_so_far(), store, &mut stager)?;
                     }
-                    buffer.push(&row_json, position.index);
+                    buffer.push(&row_json, len - row_json.len(), position.index);
                     if buffer.rows_in_batch >= options.batch_size {
                         buffer.flush_marked(rows.read_so_far(), store, &mut stager)?;
                     }
@@ -247,7 +260,8 @@ pub fn stage(
                 br#""__index":null,"__row":null,"__op":"delete","__valid":true,"__errors":[]}"#,
             );
             for buffer in buffers.iter_mut().filter(|b| b.kind.takes(true)) {
-                buffer.push(&row_json, 0);
+                // Written out in full, without tokens.
+                buffer.push(&row_json, 0, 0);
                 if buffer.rows_in_batch >= options.batch_size {
                     buffer.flush(store, &mut stager)?;
                 }

@@ -2,23 +2,58 @@
 //! (`id`, `index`, `count`, ...) wrapped around a stored batch at send time, once totals are known.
 
 mod formats;
+mod keys;
 mod query;
 
 use serde::{Deserialize, Serialize};
 
 pub use formats::{write_request, write_request_with};
+pub use keys::KeyTable;
 
-use crate::json_out::{is_plain_json_text, write_json_string, write_u64};
+use crate::json_out::{is_plain_json_text, put, write_json_string, write_u64};
 
-/// Writes rows as JSON objects keyed by header name.
+/// Writes rows as JSON objects keyed by header name, for storage: the keys and the other fixed
+/// strings are written as tokens of `table` (see `keys`), and every write returns how many bytes
+/// the row grows by when expanded, so that batches know their JSON size.
 pub struct RowWriter {
-    /// `"name":` for each header, encoded once.
-    keys: Vec<Vec<u8>>,
+    /// `"name":` for each header.
+    keys: Vec<Piece>,
     /// `"name":"` for each header, and `,"name":"` after the first: the fixed bytes before a
     /// cell written as a string.
-    text_keys: Vec<Vec<u8>>,
-    /// The bytes of all `text_keys`.
+    text_keys: Vec<Piece>,
+    /// The written bytes of all `text_keys`, and their growth.
     text_keys_len: usize,
+    text_keys_growth: usize,
+    /// The fixed strings of a row's end.
+    index: Piece,
+    row: Piece,
+    op: Piece,
+    valid: Piece,
+    invalid: Piece,
+    table: KeyTable,
+}
+
+/// A fixed string as written (usually a token) and what expanding it adds.
+struct Piece {
+    written: Vec<u8>,
+    growth: usize,
+}
+
+impl Piece {
+    fn new(table: &mut KeyTable, text: &[u8]) -> Piece {
+        let written = table.add(text);
+        Piece {
+            growth: text.len() - written.len(),
+            written,
+        }
+    }
+
+    /// Appends the piece and returns its growth.
+    #[inline]
+    fn write(&self, out: &mut Vec<u8>) -> usize {
+        put(out, &self.written);
+        self.growth
+    }
 }
 
 /// Where a row stands in the input.
@@ -32,7 +67,14 @@ pub struct RowPosition {
 
 impl RowWriter {
     pub fn new(headers: &[String]) -> RowWriter {
-        let keys = headers
+        let mut table = KeyTable::default();
+        // The strings every row has come first: they get one-byte tokens whatever the width.
+        let index = Piece::new(&mut table, b"\"__index\":");
+        let row = Piece::new(&mut table, b",\"__row\":");
+        let valid = Piece::new(&mut table, b",\"__valid\":true,\"__errors\":[]}");
+        let invalid = Piece::new(&mut table, b",\"__valid\":false,\"__errors\":");
+        let op = Piece::new(&mut table, b",\"__op\":");
+        let keys: Vec<Vec<u8>> = headers
             .iter()
             .map(|h| {
                 let mut key = Vec::with_capacity(h.len() + 3);
@@ -40,21 +82,33 @@ impl RowWriter {
                 key.push(b':');
                 key
             })
-            .collect::<Vec<Vec<u8>>>();
-        let text_keys = keys
+            .collect();
+        let text_keys: Vec<Piece> = keys
             .iter()
             .enumerate()
             .map(|(column, key)| {
                 let comma: &[u8] = if column == 0 { b"" } else { b"," };
-                [comma, key, b"\""].concat()
+                Piece::new(&mut table, &[comma, key, b"\""].concat())
             })
-            .collect::<Vec<Vec<u8>>>();
-        let text_keys_len = text_keys.iter().map(Vec::len).sum();
+            .collect();
+        let keys: Vec<Piece> = keys.iter().map(|key| Piece::new(&mut table, key)).collect();
         RowWriter {
+            text_keys_len: text_keys.iter().map(|k| k.written.len()).sum(),
+            text_keys_growth: text_keys.iter().map(|k| k.growth).sum(),
             keys,
             text_keys,
-            text_keys_len,
+            index,
+            row,
+            op,
+            valid,
+            invalid,
+            table,
         }
+    }
+
+    /// What the tokens of written rows stand for.
+    pub fn key_table(&self) -> &KeyTable {
+        &self.table
     }
 
     /// Appends a valid row whose cells are all strings (no schema types them). When no cell
@@ -66,7 +120,7 @@ impl RowWriter {
         record: &csv::StringRecord,
         position: RowPosition,
         op: Option<&str>,
-    ) {
+    ) -> usize {
         if record.len() != self.keys.len() || !is_plain_json_text(record.as_slice().as_bytes()) {
             let no_errors: &[()] = &[];
             return self.write_row(
@@ -82,19 +136,20 @@ impl RowWriter {
         out.reserve(record.as_slice().len() + self.text_keys_len + 128);
         out.push(b'{');
         for (key, cell) in self.text_keys.iter().zip(record.iter()) {
-            out.extend_from_slice(key);
-            out.extend_from_slice(cell.as_bytes());
+            put(out, &key.written);
+            put(out, cell.as_bytes());
             out.push(b'"');
         }
         if !self.keys.is_empty() {
             out.push(b',');
         }
-        self.write_row_end::<()>(out, position, op, Ok(()));
+        self.text_keys_growth + self.write_row_end::<()>(out, position, op, Ok(()))
     }
 
     /// Appends one row object. `cast` writes the JSON value of a valid row's cell; invalid rows
     /// keep their original text. Missing cells of ragged rows are null; extra cells are kept in
-    /// `__extra` so nothing in the file is lost. `op` tags the row with `__op`.
+    /// `__extra` so nothing in the file is lost. `op` tags the row with `__op`. Returns the
+    /// row's growth when expanded.
     pub fn write_row<'a, E: Serialize>(
         &self,
         out: &mut Vec<u8>,
@@ -103,14 +158,15 @@ impl RowWriter {
         errors: &[E],
         op: Option<&str>,
         mut cast: impl FnMut(usize, &str, &mut Vec<u8>),
-    ) {
+    ) -> usize {
         let valid = errors.is_empty();
         out.push(b'{');
+        let mut growth = 0;
         let mut written = 0;
         let mut extra_open = false;
         for (column, cell) in cells.enumerate() {
             if let Some(key) = self.keys.get(column) {
-                out.extend_from_slice(key);
+                growth += key.write(out);
                 if valid {
                     cast(column, cell, out);
                 } else {
@@ -130,35 +186,37 @@ impl RowWriter {
             out.extend_from_slice(b"],");
         }
         for key in self.keys.iter().skip(written) {
-            out.extend_from_slice(key);
+            growth += key.write(out);
             out.extend_from_slice(b"null,");
         }
         let verdict = if valid { Ok(()) } else { Err(errors) };
-        self.write_row_end(out, position, op, verdict);
+        growth + self.write_row_end(out, position, op, verdict)
     }
 
-    /// The bookkeeping fields that end every row, after its cells and a comma.
+    /// The bookkeeping fields that end every row, after its cells and a comma; returns their
+    /// growth.
     fn write_row_end<E: Serialize>(
         &self,
         out: &mut Vec<u8>,
         position: RowPosition,
         op: Option<&str>,
         verdict: Result<(), &[E]>,
-    ) {
-        out.extend_from_slice(b"\"__index\":");
+    ) -> usize {
+        let mut growth = self.index.write(out);
         write_u64(out, position.index);
-        out.extend_from_slice(b",\"__row\":");
+        growth += self.row.write(out);
         write_u64(out, position.line);
         if let Some(op) = op {
-            out.extend_from_slice(b",\"__op\":");
+            growth += self.op.write(out);
             write_json_string(out, op);
         }
         match verdict {
-            Ok(()) => out.extend_from_slice(b",\"__valid\":true,\"__errors\":[]}"),
+            Ok(()) => growth + self.valid.write(out),
             Err(errors) => {
-                out.extend_from_slice(b",\"__valid\":false,\"__errors\":");
+                growth += self.invalid.write(out);
                 serde_json::to_writer(&mut *out, errors).expect("errors serialize");
                 out.push(b'}');
+                growth
             }
         }
     }
@@ -285,6 +343,16 @@ mod tests {
         write_json_string(out, cell);
     }
 
+    /// The JSON of rows written with `growth` bytes to expand.
+    fn expanded(writer: &RowWriter, written: &[u8], growth: usize) -> Vec<u8> {
+        let mut json = Vec::new();
+        writer
+            .key_table()
+            .expand(written, written.len() + growth, &mut json)
+            .unwrap();
+        json
+    }
+
     #[test]
     fn text_rows_are_written_as_by_write_row() {
         let headers: Vec<String> = ["id", "name \"q\"", "note"].map(String::from).into();
@@ -305,7 +373,7 @@ mod tests {
                     line: i as u64 + 2,
                 };
                 let mut expected = b"[".to_vec();
-                writer.write_row::<()>(
+                let expected_growth = writer.write_row::<()>(
                     &mut expected,
                     cells.iter().copied(),
                     pos,
@@ -315,11 +383,15 @@ mod tests {
                 );
                 let mut written = b"[".to_vec();
                 let record = csv::StringRecord::from(cells.to_vec());
-                writer.write_text_row(&mut written, &record, pos, op);
+                let growth = writer.write_text_row(&mut written, &record, pos, op);
+                assert_eq!(written.len() + growth, expected.len() + expected_growth);
                 assert_eq!(
-                    String::from_utf8(written).unwrap(),
-                    String::from_utf8(expected).unwrap()
+                    String::from_utf8(expanded(&writer, &written, growth)).unwrap(),
+                    String::from_utf8(expanded(&writer, &expected, expected_growth)).unwrap()
                 );
+                let row: Value =
+                    serde_json::from_slice(&expanded(&writer, &written[1..], growth)).unwrap();
+                assert_eq!(row["__index"], i + 1);
             }
         }
     }
@@ -329,7 +401,7 @@ mod tests {
         let writer = RowWriter::new(&["name".into(), "note \"q\"".into()]);
         let mut out = Vec::new();
         let pos = RowPosition { index: 3, line: 5 };
-        writer.write_row::<()>(
+        let growth = writer.write_row::<()>(
             &mut out,
             ["Zoë", "a,b\nc"].into_iter(),
             pos,
@@ -337,7 +409,8 @@ mod tests {
             Some("upsert"),
             as_strings,
         );
-        let row: Value = serde_json::from_slice(&out).unwrap();
+        assert!(out.len() < 40, "keys are stored as tokens: {out:?}");
+        let row: Value = serde_json::from_slice(&expanded(&writer, &out, growth)).unwrap();
         assert_eq!(
             row,
             json!({"name": "Zoë", "note \"q\"": "a,b\nc", "__index": 3, "__row": 5,
@@ -350,7 +423,7 @@ mod tests {
         let writer = RowWriter::new(&["a".into(), "b".into()]);
         let pos = RowPosition { index: 1, line: 2 };
         let mut out = Vec::new();
-        writer.write_row(
+        let growth = writer.write_row(
             &mut out,
             ["1"].into_iter(),
             pos,
@@ -358,11 +431,11 @@ mod tests {
             None,
             as_strings,
         );
-        let row: Value = serde_json::from_slice(&out).unwrap();
+        let row: Value = serde_json::from_slice(&expanded(&writer, &out, growth)).unwrap();
         assert_eq!(row["b"], Value::Null);
         assert_eq!(row["__valid"], false);
         let mut out = Vec::new();
-        writer.write_row(
+        let growth = writer.write_row(
             &mut out,
             ["1", "2", "3", "4"].into_iter(),
             pos,
@@ -370,7 +443,7 @@ mod tests {
             None,
             as_strings,
         );
-        let row: Value = serde_json::from_slice(&out).unwrap();
+        let row: Value = serde_json::from_slice(&expanded(&writer, &out, growth)).unwrap();
         assert_eq!(row["__extra"], json!(["3", "4"]));
     }
 }

@@ -5,20 +5,11 @@ use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::thread::JoinHandle;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use rusqlite::params;
 
-use super::{now_ms, Store};
-
-/// Compression level for stored payloads. On the benchmark's JSON, level -2 stores 24% of the
-/// bytes (level 1: 20%) and compresses about a fifth faster, which both cores feel: compression
-/// is the largest single cost of staging (see bench/README.md).
-const ZSTD_LEVEL: i32 = -2;
-
-/// Shortest match zstd looks for (the level's default is 6). Rows repeat their keys, which are
-/// longer: with 7, fewer short matches are tried and fewer sequences decoded, so compressing
-/// and decompressing are both about 6% faster for 1% more stored bytes.
-const ZSTD_MIN_MATCH: u32 = 7;
+use super::{codec, now_ms, Store};
+use crate::payload::KeyTable;
 
 /// Most of a response body kept in the log.
 pub const RESPONSE_SNIPPET_BYTES: usize = 4096;
@@ -60,8 +51,10 @@ struct Job {
     idx: u64,
     rows: u64,
     first_row: u64,
-    /// The JSON; empty when `compressed` was already made by the sender.
+    /// The rows, tokenized (see `payload::KeyTable`); empty when `compressed` was already made
+    /// by the sender.
     data: Vec<u8>,
+    /// Their JSON size.
     raw_len: usize,
     compressed: Option<Vec<u8>>,
     source_mark: Option<(u64, String)>,
@@ -72,28 +65,21 @@ const CHECKPOINT_EVERY: usize = 64 << 20;
 
 /// Compresses and inserts batches through one connection.
 struct BatchWriter {
-    compressor: zstd::bulk::Compressor<'static>,
+    /// The encoded key table of the rows, stored with each payload.
+    table: std::sync::Arc<[u8]>,
     compressed: Vec<u8>,
 }
 
 impl BatchWriter {
-    fn new() -> Result<BatchWriter> {
-        let mut compressor = zstd::bulk::Compressor::new(ZSTD_LEVEL)?;
-        compressor.set_parameter(zstd::zstd_safe::CParameter::MinMatch(ZSTD_MIN_MATCH))?;
-        Ok(BatchWriter {
-            compressor,
+    fn new(table: std::sync::Arc<[u8]>) -> BatchWriter {
+        BatchWriter {
+            table,
             compressed: Vec::new(),
-        })
+        }
     }
 
     fn compress(&mut self, data: &[u8]) -> Result<()> {
-        self.compressed.clear();
-        self.compressed
-            .reserve(zstd::zstd_safe::compress_bound(data.len()));
-        self.compressor
-            .compress_to_buffer(data, &mut self.compressed)
-            .context("compressing a batch")?;
-        Ok(())
+        codec::pack(&self.table, data, &mut self.compressed)
     }
 
     /// Stores one batch in a transaction of its own.
@@ -182,19 +168,22 @@ impl BatchWriter {
 const GROUP_BYTES: usize = 8 << 20;
 
 impl Stager {
-    /// A stager writing through `store` itself, on the calling thread.
-    pub fn new() -> Result<Stager> {
+    /// A stager writing through `store` itself, on the calling thread, of rows written with
+    /// the tokens of `keys`.
+    pub fn new(keys: &KeyTable) -> Result<Stager> {
         Ok(Stager {
-            mode: Mode::Inline(BatchWriter::new()?),
+            mode: Mode::Inline(BatchWriter::new(keys.encode().into())),
             source_mark: None,
         })
     }
 
     /// A stager for `store`: threaded when the log is a file another connection can open.
-    pub fn for_store(store: &Store) -> Result<Stager> {
+    pub fn for_store(store: &Store, keys: &KeyTable) -> Result<Stager> {
         let Some(path) = store.path().map(Path::to_path_buf) else {
-            return Stager::new();
+            return Stager::new(keys);
         };
+        let table: std::sync::Arc<[u8]> = keys.encode().into();
+        let local = BatchWriter::new(table.clone());
         let (jobs, queue) = sync_channel::<Job>(QUEUE);
         let (give_back, recycled) = sync_channel::<Vec<u8>>(QUEUE + 1);
         let worker = std::thread::Builder::new()
@@ -202,7 +191,7 @@ impl Stager {
             .spawn(move || -> Result<()> {
                 let mut store = Store::open(&path)?;
                 store.with_checkpointer(|store, checkpointer| {
-                    let mut writer = BatchWriter::new()?;
+                    let mut writer = BatchWriter::new(table);
                     let mut since_checkpoint = 0;
                     let mut recycle = |mut job: Job| {
                         job.data.clear();
@@ -223,7 +212,7 @@ impl Stager {
         Ok(Stager {
             mode: Mode::Threaded {
                 jobs: Some(jobs),
-                local: BatchWriter::new()?,
+                local,
                 recycled,
                 worker: Some(worker),
             },
@@ -232,7 +221,9 @@ impl Stager {
     }
 
     /// Stores one batch of an event and returns its id; `data` holds the JSON array of its rows
-    /// and is left empty (possibly a different, recycled buffer) for the next batch.
+    /// with keys as tokens, `json_len` bytes once expanded, and is left empty (possibly a
+    /// different, recycled buffer) for the next batch.
+    #[allow(clippy::too_many_arguments)]
     pub fn write_batch(
         &mut self,
         store: &mut Store,
@@ -241,6 +232,7 @@ impl Stager {
         rows: u64,
         first_row: u64,
         data: &mut Vec<u8>,
+        json_len: usize,
     ) -> Result<String> {
         let id = new_batch_id();
         let next = match &mut self.mode {
@@ -253,7 +245,7 @@ impl Stager {
             idx,
             rows,
             first_row,
-            raw_len: data.len(),
+            raw_len: json_len,
             data: std::mem::replace(data, next),
             compressed: None,
             source_mark: self.source_mark.clone(),
@@ -369,28 +361,16 @@ impl Store {
     /// The uncompressed JSON array of a batch's rows, appended to `out`, leaving room for
     /// `room_after` more bytes so that what follows does not reallocate (and copy) the body.
     pub fn load_payload(&self, batch_id: &str, out: &mut Vec<u8>, room_after: usize) -> Result<()> {
-        let start = out.len();
-        let decompressed = self.conn.query_row(
+        let unpacked = self.conn.query_row(
             "SELECT raw_len, data FROM payloads WHERE batch_id = ?1",
             [batch_id],
             |r| {
-                let raw_len: i64 = r.get(0)?;
-                let data = r.get_ref(1)?.as_blob()?;
-                // Straight into `out`'s spare room, past what it holds: no zeroing, no copy. Exactly
-                // that room: `reserve` would double a reused buffer for a slightly larger batch.
-                out.reserve_exact(raw_len.max(0) as usize + room_after);
-                let mut into = std::io::Cursor::new(&mut *out);
-                into.set_position(start as u64);
-                let unpacked = zstd::bulk::Decompressor::new()
-                    .and_then(|mut unpack| unpack.decompress_to_buffer(data, &mut into));
-                Ok(unpacked.map(|n| n as i64 == raw_len))
+                let raw_len = r.get::<_, i64>(0)?.max(0) as usize;
+                let blob = r.get_ref(1)?.as_blob()?;
+                Ok(codec::unpack(blob, raw_len, out, room_after))
             },
         )?;
-        match decompressed {
-            Ok(true) => Ok(()),
-            Ok(false) => bail!("payload of batch {batch_id} is damaged: not its recorded size"),
-            Err(err) => Err(err).with_context(|| format!("payload of batch {batch_id} is damaged")),
-        }
+        unpacked.with_context(|| format!("payload of batch {batch_id} is damaged"))
     }
 
     /// Records an attempt and, when it delivered the batch, marks the batch delivered in the same
@@ -498,7 +478,7 @@ mod tests {
     fn queued_batches_are_stored_together_up_to_the_group_size() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = file_store_with_event(&dir);
-        let mut writer = BatchWriter::new().unwrap();
+        let mut writer = BatchWriter::new(KeyTable::default().encode().into());
         let (jobs, queue) = sync_channel(8);
         for idx in 2..=4 {
             jobs.send(job(idx, 10)).unwrap();
@@ -532,11 +512,11 @@ mod tests {
     fn the_outbox_writer_does_not_hold_the_write_lock_while_it_waits() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = file_store_with_event(&dir);
-        let mut stager = Stager::for_store(&store).unwrap();
+        let mut stager = Stager::for_store(&store, &KeyTable::default()).unwrap();
         for idx in 1..=2 {
             let mut data = br#"[{"a":"1"}]"#.to_vec();
             stager
-                .write_batch(&mut store, "evt_1", idx, 1, idx, &mut data)
+                .write_batch(&mut store, "evt_1", idx, 1, idx, &mut data, 11)
                 .unwrap();
         }
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
@@ -557,19 +537,31 @@ mod tests {
         // stager itself (the queue is full) and some by the writer: both must round-trip.
         let dir = tempfile::tempdir().unwrap();
         let mut store = file_store_with_event(&dir);
-        let mut stager = Stager::for_store(&store).unwrap();
+        let mut keys = KeyTable::default();
+        let batch_key = keys.add(br#"{"batch":"#);
+        let row_key = keys.add(br#","row":"#);
+        let mut stager = Stager::for_store(&store, &keys).unwrap();
         let mut data = Vec::new();
         let mut written = Vec::new();
         for idx in 1..=40u64 {
             data.clear();
             data.push(b'[');
+            let mut expected = b"[".to_vec();
             for row in 0..2000 {
-                data.extend_from_slice(format!(r#"{{"batch":{idx},"row":{row}}},"#).as_bytes());
+                for (out, batch, row_) in [
+                    (&mut data, &batch_key[..], &row_key[..]),
+                    (&mut expected, &br#"{"batch":"#[..], &br#","row":"#[..]),
+                ] {
+                    out.extend_from_slice(batch);
+                    out.extend_from_slice(idx.to_string().as_bytes());
+                    out.extend_from_slice(row_);
+                    out.extend_from_slice(format!("{row}}},").as_bytes());
+                }
             }
             data.push(b']');
-            let expected = data.clone();
+            expected.push(b']');
             let id = stager
-                .write_batch(&mut store, "evt_1", idx, 2000, 1, &mut data)
+                .write_batch(&mut store, "evt_1", idx, 2000, 1, &mut data, expected.len())
                 .unwrap();
             assert!(data.is_empty(), "handed back empty for the next batch");
             written.push((id, expected));
@@ -585,10 +577,18 @@ mod tests {
     #[test]
     fn payload_round_trips_compressed() {
         let mut store = store_with_event();
-        let mut stager = Stager::new().unwrap();
+        let mut stager = Stager::new(&KeyTable::default()).unwrap();
         let data = br#"[{"a":"1"},{"a":"2"}]"#.repeat(100);
         let id = stager
-            .write_batch(&mut store, "evt_1", 1, 200, 1, &mut data.clone())
+            .write_batch(
+                &mut store,
+                "evt_1",
+                1,
+                200,
+                1,
+                &mut data.clone(),
+                data.len(),
+            )
             .unwrap();
         let mut out = b"prefix".to_vec();
         store.load_payload(&id, &mut out, 0).unwrap();
@@ -603,7 +603,7 @@ mod tests {
     #[test]
     fn a_payload_not_of_its_recorded_size_is_damaged() {
         let mut store = store_with_event();
-        let mut stager = Stager::new().unwrap();
+        let mut stager = Stager::new(&KeyTable::default()).unwrap();
         let id = stager
             .write_batch(
                 &mut store,
@@ -612,6 +612,7 @@ mod tests {
                 1,
                 1,
                 &mut br#"[{"a":"1"}]"#.to_vec(),
+                11,
             )
             .unwrap();
         store
@@ -631,9 +632,9 @@ mod tests {
     #[test]
     fn delivered_only_with_its_attempt() {
         let mut store = store_with_event();
-        let mut stager = Stager::new().unwrap();
+        let mut stager = Stager::new(&KeyTable::default()).unwrap();
         let id = stager
-            .write_batch(&mut store, "evt_1", 1, 1, 1, &mut b"[]".to_vec())
+            .write_batch(&mut store, "evt_1", 1, 1, 1, &mut b"[]".to_vec(), 2)
             .unwrap();
         let mut attempt = AttemptRecord {
             batch_id: &id,

@@ -2,6 +2,7 @@
 
 mod batches;
 mod checkpoint;
+mod codec;
 mod history;
 mod migrations;
 mod runs;

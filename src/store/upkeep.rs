@@ -103,7 +103,7 @@ mod tests {
     /// Two runs of one event each, with two batches and one attempt on the first batch.
     fn store_with_runs() -> Store {
         let mut store = Store::open_in_memory().unwrap();
-        let mut stager = Stager::new().unwrap();
+        let mut stager = Stager::new(&crate::payload::KeyTable::default()).unwrap();
         for n in 1..=2 {
             let run = format!("run_{n}");
             let event = format!("evt_{n}");
@@ -116,10 +116,10 @@ mod tests {
             };
             store.create_run(&new, &[(event.clone(), "all")]).unwrap();
             let first = stager
-                .write_batch(&mut store, &event, 1, 1, 1, &mut b"[1]".to_vec())
+                .write_batch(&mut store, &event, 1, 1, 1, &mut b"[1]".to_vec(), 3)
                 .unwrap();
             stager
-                .write_batch(&mut store, &event, 2, 1, 2, &mut b"[2]".to_vec())
+                .write_batch(&mut store, &event, 2, 1, 2, &mut b"[2]".to_vec(), 3)
                 .unwrap();
             let attempt = AttemptRecord {
                 batch_id: &first,
