@@ -397,6 +397,36 @@ mod tests {
     }
 
     #[test]
+    fn wide_headers_expand_past_the_one_byte_and_two_byte_tokens() {
+        // 5 row-end strings + 2 per column: one-byte tokens run out at 13 columns, two-byte
+        // ones at 140; the rest are written out in full.
+        let headers: Vec<String> = (0..200).map(|i| format!("col {i}")).collect();
+        let writer = RowWriter::new(&headers);
+        let cells: Vec<String> = (0..200).map(|i| format!("v{i}")).collect();
+        let record = csv::StringRecord::from(cells.clone());
+        let pos = RowPosition { index: 1, line: 2 };
+        let mut out = Vec::new();
+        let growth = writer.write_text_row(&mut out, &record, pos, None);
+        let row: Value = serde_json::from_slice(&expanded(&writer, &out, growth)).unwrap();
+        for (header, cell) in headers.iter().zip(&cells) {
+            assert_eq!(row[header], Value::String(cell.clone()));
+        }
+        assert_eq!(row["__row"], 2);
+        let mut out = Vec::new();
+        let growth = writer.write_row(
+            &mut out,
+            cells.iter().map(String::as_str),
+            pos,
+            &["an error"],
+            None,
+            as_strings,
+        );
+        let row: Value = serde_json::from_slice(&expanded(&writer, &out, growth)).unwrap();
+        assert_eq!(row["col 199"], "v199");
+        assert_eq!(row["__errors"], json!(["an error"]));
+    }
+
+    #[test]
     fn rows_keep_header_keys_and_positions() {
         let writer = RowWriter::new(&["name".into(), "note \"q\"".into()]);
         let mut out = Vec::new();
