@@ -18,14 +18,15 @@ use crate::json_out::{is_plain_json_text, put, write_json_string, write_u64};
 pub struct RowWriter {
     /// `"name":` for each header.
     keys: Vec<Piece>,
-    /// `"name":"` for each header, and `,"name":"` after the first: the fixed bytes before a
-    /// cell written as a string.
+    /// `"name":"` for the first header and `","name":"` for the others: the fixed bytes
+    /// before a cell written as a string, the previous cell's closing quote included.
     text_keys: Vec<Piece>,
     /// The written bytes of all `text_keys`, and their growth.
     text_keys_len: usize,
     text_keys_growth: usize,
-    /// The fixed strings of a row's end.
+    /// The fixed strings of a row's end; `text_end` closes a string row's last cell too.
     index: Piece,
+    text_end: Piece,
     row: Piece,
     op: Piece,
     valid: Piece,
@@ -70,6 +71,7 @@ impl RowWriter {
         let mut table = KeyTable::default();
         // The strings every row has come first: they get one-byte tokens whatever the width.
         let index = Piece::new(&mut table, b"\"__index\":");
+        let text_end = Piece::new(&mut table, b"\",\"__index\":");
         let row = Piece::new(&mut table, b",\"__row\":");
         let valid = Piece::new(&mut table, b",\"__valid\":true,\"__errors\":[]}");
         let invalid = Piece::new(&mut table, b",\"__valid\":false,\"__errors\":");
@@ -87,8 +89,8 @@ impl RowWriter {
             .iter()
             .enumerate()
             .map(|(column, key)| {
-                let comma: &[u8] = if column == 0 { b"" } else { b"," };
-                Piece::new(&mut table, &[comma, key, b"\""].concat())
+                let close: &[u8] = if column == 0 { b"" } else { b"\"," };
+                Piece::new(&mut table, &[close, key, b"\""].concat())
             })
             .collect();
         let keys: Vec<Piece> = keys.iter().map(|key| Piece::new(&mut table, key)).collect();
@@ -98,6 +100,7 @@ impl RowWriter {
             keys,
             text_keys,
             index,
+            text_end,
             row,
             op,
             valid,
@@ -138,12 +141,13 @@ impl RowWriter {
         for (key, cell) in self.text_keys.iter().zip(record.iter()) {
             put(out, &key.written);
             put(out, cell.as_bytes());
-            out.push(b'"');
         }
-        if !self.keys.is_empty() {
-            out.push(b',');
-        }
-        self.text_keys_growth + self.write_row_end::<()>(out, position, op, Ok(()))
+        let end = if self.keys.is_empty() {
+            &self.index
+        } else {
+            &self.text_end
+        };
+        self.text_keys_growth + self.write_row_end::<()>(out, end, position, op, Ok(()))
     }
 
     /// Appends one row object. `cast` writes the JSON value of a valid row's cell; invalid rows
@@ -190,19 +194,20 @@ impl RowWriter {
             out.extend_from_slice(b"null,");
         }
         let verdict = if valid { Ok(()) } else { Err(errors) };
-        growth + self.write_row_end(out, position, op, verdict)
+        growth + self.write_row_end(out, &self.index, position, op, verdict)
     }
 
-    /// The bookkeeping fields that end every row, after its cells and a comma; returns their
-    /// growth.
+    /// The bookkeeping fields that end every row, from `index` (the `__index` key and what
+    /// comes before it) on; returns their growth.
     fn write_row_end<E: Serialize>(
         &self,
         out: &mut Vec<u8>,
+        index: &Piece,
         position: RowPosition,
         op: Option<&str>,
         verdict: Result<(), &[E]>,
     ) -> usize {
-        let mut growth = self.index.write(out);
+        let mut growth = index.write(out);
         write_u64(out, position.index);
         growth += self.row.write(out);
         write_u64(out, position.line);
