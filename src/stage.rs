@@ -193,7 +193,8 @@ pub fn stage(
                 )
             };
             let len = out.len() - start + growth;
-            if len as u64 > options.max_batch_bytes {
+            // A batch of this row alone adds its brackets.
+            if len as u64 + 2 > options.max_batch_bytes {
                 bail!(
                     "line {line}: this row alone is {len} bytes of JSON, more than --max-body-size allows"
                 );
@@ -260,6 +261,9 @@ pub fn stage(
                 br#""__index":null,"__row":null,"__op":"delete","__valid":true,"__errors":[]}"#,
             );
             for buffer in buffers.iter_mut().filter(|b| b.kind.takes(true)) {
+                if buffer.json_len + row_json.len() + 2 > options.max_batch_bytes as usize {
+                    buffer.flush(store, &mut stager)?;
+                }
                 // Written out in full, without tokens.
                 buffer.push(&row_json, 0, 0);
                 if buffer.rows_in_batch >= options.batch_size {

@@ -27,7 +27,8 @@ impl KeyTable {
     /// table is full.
     pub fn add(&mut self, text: &[u8]) -> Vec<u8> {
         let index = self.entries.len();
-        if index >= MOST_ENTRIES {
+        // An entry's length is stored in 16 bits: a longer one (a header of 64 KiB) stays text.
+        if index >= MOST_ENTRIES || text.len() > u16::MAX as usize {
             return text.to_vec();
         }
         self.entries.push(text.to_vec());
@@ -67,6 +68,12 @@ impl KeyTable {
             entries.push(take(len)?.to_vec());
         }
         Ok((KeyTable { entries }, rest))
+    }
+
+    /// The most bytes `tokens` can expand to.
+    pub fn most_expanded(&self, tokens: usize) -> usize {
+        let longest = self.entries.iter().map(Vec::len).max().unwrap_or(0);
+        tokens.saturating_mul(longest.max(1))
     }
 
     /// Appends `tokens` to `out` with every token replaced by its entry. `expanded_len` is the
@@ -256,6 +263,11 @@ mod tests {
         ] {
             assert!(table.expand(&damaged, len, &mut Vec::new()).is_err());
         }
+        // An entry too long for its stored length is written out as text, not as a token.
+        let long = vec![b'x'; u16::MAX as usize + 1];
+        assert_eq!(table.add(&long), long);
+        let (again, _) = KeyTable::decode(&table.encode()).unwrap();
+        assert_eq!(again, table);
         // Far more tokens than the recorded size allows: stopped before writing past it.
         let many = token.repeat(1000);
         assert!(table.expand(&many, 20, &mut Vec::new()).is_err());

@@ -44,14 +44,25 @@ thread_local! {
 /// Appends the JSON of a stored payload to `out`, which must come to `raw_len` bytes, leaving
 /// room for `room_after` more so that what follows does not reallocate (and copy) the body.
 pub fn unpack(blob: &[u8], raw_len: usize, out: &mut Vec<u8>, room_after: usize) -> Result<()> {
+    // The sizes come from the log: a damaged one is an error, not an allocation that aborts.
     // Exactly that room: `reserve` would double a reused buffer for a slightly larger batch.
-    out.reserve_exact(raw_len + room_after.max(EXPAND_OVERRUN));
+    let room = |out: &mut Vec<u8>| {
+        out.try_reserve_exact(raw_len.saturating_add(room_after.max(EXPAND_OVERRUN)))
+            .context("its recorded size cannot be allocated")
+    };
     if let Some(rest) = blob.strip_prefix(MAGIC) {
         let (table, rest) = KeyTable::decode(rest)?;
         ensure!(rest.len() >= 4, "cut short");
         let (len, block) = rest.split_at(4);
         let len = u32::from_le_bytes(len.try_into().expect("4 bytes")) as usize;
         ensure!(len <= raw_len, "more tokens than JSON");
+        // LZ4 expands a byte at most 255 times; each token at most to the longest key.
+        ensure!(
+            len <= block.len().saturating_mul(255).saturating_add(16)
+                && raw_len <= table.most_expanded(len),
+            "its recorded sizes do not fit its contents"
+        );
+        room(out)?;
         TOKENS.with_borrow_mut(|tokens| {
             if tokens.len() < len {
                 tokens.resize(len, 0);
@@ -62,12 +73,18 @@ pub fn unpack(blob: &[u8], raw_len: usize, out: &mut Vec<u8>, room_after: usize)
             table.expand(&tokens[..len], raw_len, out)
         })
     } else if blob.starts_with(ZSTD_MAGIC) {
+        room(out)?;
         let start = out.len();
         let mut into = std::io::Cursor::new(&mut *out);
         into.set_position(start as u64);
         let unpacked = zstd::bulk::Decompressor::new()
-            .and_then(|mut unpack| unpack.decompress_to_buffer(blob, &mut into))?;
-        ensure!(unpacked == raw_len, "not its recorded size");
+            .and_then(|mut unpack| unpack.decompress_to_buffer(blob, &mut into));
+        if !matches!(unpacked, Ok(n) if n == raw_len) {
+            // Nothing of a damaged payload is left behind.
+            out.truncate(start);
+            unpacked?;
+            bail!("not its recorded size");
+        }
         Ok(())
     } else {
         bail!("not a payload this version of pulse knows")
@@ -115,7 +132,24 @@ mod tests {
         let mut out = Vec::new();
         unpack(&blob, json.len(), &mut out, 0).unwrap();
         assert_eq!(out, json);
-        assert!(unpack(&blob, json.len() + 1, &mut Vec::new(), 0).is_err());
+        let mut out = b"kept".to_vec();
+        assert!(unpack(&blob, json.len() + 1, &mut out, 0).is_err());
+        assert_eq!(out, b"kept", "nothing of a damaged payload is left behind");
+    }
+
+    #[test]
+    fn absurd_recorded_sizes_are_errors_not_aborts() {
+        let (table, token) = table();
+        let mut blob = Vec::new();
+        pack(&table.encode(), &token, &mut blob).unwrap();
+        assert!(unpack(&blob, 1 << 46, &mut Vec::new(), 0).is_err());
+        let zstd = zstd::bulk::compress(b"[]", 1).unwrap();
+        assert!(unpack(&zstd, usize::MAX / 2, &mut Vec::new(), 0).is_err());
+        // A tokenized length far beyond what the LZ4 block can hold.
+        let mut grown = blob.clone();
+        let at = 4 + table.encode().len();
+        grown[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(unpack(&grown, u32::MAX as usize, &mut Vec::new(), 0).is_err());
     }
 
     #[test]
