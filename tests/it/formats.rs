@@ -259,6 +259,56 @@ fn mirror_sends_only_changes_and_deletes_and_survives_a_failed_run() {
 }
 
 #[test]
+fn mirror_deletes_stay_within_the_body_limit() {
+    let sandbox = Sandbox::new();
+    // Long keys, so that a few delete rows fill a body.
+    let key = |i: usize| format!("k{i:0>300}");
+    let mut first = String::from("id,note\n");
+    for i in 1..=30 {
+        first.push_str(&format!("{},n\n", key(i)));
+    }
+    let args = [
+        "--mode",
+        "mirror",
+        "--key",
+        "id",
+        "--sync",
+        "wide",
+        "--max-body-size",
+        "4KiB",
+        "--batch-size",
+        "1000",
+    ];
+    let push = |csv: &str, server: &TestServer| {
+        let input = sandbox.write("wide.csv", csv);
+        sandbox
+            .push_unsigned(&input, &server.url())
+            .args(args)
+            .assert()
+            .success();
+    };
+    push(&first, &TestServer::ok());
+    // All thirty gone but one, whose changed row nearly fills a body of its own.
+    let server = TestServer::ok();
+    push(
+        &format!("id,note\n{},{}\n", key(1), "m".repeat(2400)),
+        &server,
+    );
+    let requests = server.requests();
+    assert!(
+        requests.iter().all(|r| r.body.len() <= 4096),
+        "bodies of {:?} bytes",
+        requests.iter().map(|r| r.body.len()).collect::<Vec<_>>()
+    );
+    let ops: Vec<String> = crate::support::rows_of(&requests)
+        .iter()
+        .map(|r| r["__op"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ops.len(), 30);
+    assert_eq!(ops.iter().filter(|op| *op == "delete").count(), 29);
+}
+
+#[test]
 fn mirror_needs_a_key_and_flags_duplicate_keys() {
     let sandbox = Sandbox::new();
     let server = TestServer::ok();
