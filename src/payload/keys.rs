@@ -14,7 +14,7 @@ const MOST_ENTRIES: usize = ONE_BYTE + 256;
 
 /// Bytes written past the end of the output while expanding (whole words and whole short
 /// entries are copied, then the write position moves by the real length).
-const OVERRUN: usize = 40;
+pub const OVERRUN: usize = 40;
 
 /// The strings a batch's tokens stand for, in token order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -79,7 +79,7 @@ impl KeyTable {
     /// Appends `tokens` to `out` with every token replaced by its entry. `expanded_len` is the
     /// result's length, as recorded when the rows were written; a different one is an error.
     pub fn expand(&self, tokens: &[u8], expanded_len: usize, out: &mut Vec<u8>) -> Result<()> {
-        // Entries padded to a multiple of 8 bytes, so short ones are copied as whole words.
+        // Entries of up to 32 bytes padded to 32, so that each is one fixed-size copy.
         let padded: Vec<([u8; 32], usize)> = self
             .entries
             .iter()

@@ -9,13 +9,10 @@ use std::cell::RefCell;
 
 use anyhow::{bail, ensure, Context, Result};
 
-use crate::payload::KeyTable;
+use crate::payload::{KeyTable, EXPAND_OVERRUN};
 
 const MAGIC: &[u8; 4] = b"PLZ4";
 const ZSTD_MAGIC: &[u8; 4] = &[0x28, 0xB5, 0x2F, 0xFD];
-
-/// Bytes `KeyTable::expand` may write past the end of what it expands.
-const EXPAND_OVERRUN: usize = 40;
 
 /// Packs tokenized rows for storage, `table` being the encoded key table they were written with.
 pub fn pack(table: &[u8], tokens: &[u8], out: &mut Vec<u8>) -> Result<()> {
