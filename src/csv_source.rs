@@ -114,6 +114,9 @@ pub struct CsvSource {
     headers: Vec<String>,
     text: StringRecord,
     raw: ByteRecord,
+    /// A third record buffer, so that decoding rotates the three without allocating (an empty
+    /// `ByteRecord` is a boxed allocation of its own).
+    spare: Option<ByteRecord>,
     encoding: Encoding,
     /// Line where the next record would start if no blank line came before it.
     expected_line: u64,
@@ -157,6 +160,7 @@ impl CsvSource {
             headers: Vec::new(),
             text: StringRecord::new(),
             raw: ByteRecord::new(),
+            spare: Some(ByteRecord::new()),
             encoding: dialect.encoding,
             expected_line: 1,
             blank_rows: 0,
@@ -287,15 +291,16 @@ impl CsvSource {
         let record = &mut self.text;
         match self.encoding {
             Encoding::Utf8 => {
-                let raw = std::mem::take(&mut self.raw);
+                let spare = self.spare.take().unwrap_or_default();
+                let raw = std::mem::replace(&mut self.raw, spare);
                 match StringRecord::from_byte_record(raw) {
                     Ok(text) => {
                         let old = std::mem::replace(record, text);
-                        self.raw = old.into_byte_record();
+                        self.spare = Some(old.into_byte_record());
                     }
                     Err(err) => {
                         let field = err.utf8_error().field() + 1;
-                        self.raw = err.into_byte_record();
+                        self.spare = Some(std::mem::replace(&mut self.raw, err.into_byte_record()));
                         bail!(
                             "{}: line {line}, column {field}: invalid UTF-8 (use --encoding latin1 or windows-1252 for other encodings)",
                             self.label
