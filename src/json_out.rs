@@ -21,13 +21,13 @@ pub fn write_json_string(out: &mut Vec<u8>, s: &str) {
         }
         let b = bytes[i];
         if let Some(escape) = escape_for(b) {
-            out.extend_from_slice(&bytes[start..i]);
+            put(out, &bytes[start..i]);
             write_escape(out, b, escape);
             start = i + 1;
         }
         i += 1;
     }
-    out.extend_from_slice(&bytes[start..]);
+    put(out, &bytes[start..]);
     out.push(b'"');
 }
 
@@ -118,7 +118,7 @@ pub fn put(out: &mut Vec<u8>, bytes: &[u8]) {
 /// Appends an unsigned integer in decimal.
 pub fn write_u64(out: &mut Vec<u8>, n: u64) {
     let mut buf = itoa::Buffer::new();
-    out.extend_from_slice(buf.format(n).as_bytes());
+    put(out, buf.format(n).as_bytes());
 }
 
 #[cfg(test)]
