@@ -6,9 +6,15 @@
 /// non-ASCII UTF-8, is copied verbatim. Eight bytes are checked at a time (SWAR), so plain text
 /// costs a few instructions per word and one bulk copy per run.
 pub fn write_json_string(out: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
-    out.reserve(bytes.len() + 2);
+    out.reserve(s.len() + 2);
     out.push(b'"');
+    write_json_string_body(out, s);
+    out.push(b'"');
+}
+
+/// Appends `s` escaped for a JSON string literal, without the quotes around it.
+pub fn write_json_string_body(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {
@@ -28,7 +34,6 @@ pub fn write_json_string(out: &mut Vec<u8>, s: &str) {
         i += 1;
     }
     put(out, &bytes[start..]);
-    out.push(b'"');
 }
 
 /// Whether `bytes` can go between JSON quotes as they are: no `"`, `\\` or control byte. One

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 pub use formats::{write_request, write_request_with};
 pub use keys::{KeyTable, OVERRUN as EXPAND_OVERRUN};
 
-use crate::json_out::{is_plain_json_text, put, write_json_string, write_u64};
+use crate::json_out::{
+    is_plain_json_text, put, write_json_string, write_json_string_body, write_u64,
+};
 
 /// Writes rows as JSON objects keyed by header name, for storage: the keys and the other fixed
 /// strings are written as tokens of `table` (see `keys`), and every write returns how many bytes
@@ -114,9 +116,9 @@ impl RowWriter {
         &self.table
     }
 
-    /// Appends a valid row whose cells are all strings (no schema types them). When no cell
-    /// needs escaping, which one scan of the whole record tells, each cell is a single copy
-    /// between fixed bytes; otherwise the row is written as by `write_row`.
+    /// Appends a valid row whose cells are all strings (no schema types them): each cell
+    /// between fixed bytes, copied as it is when no cell needs escaping (which one scan of the
+    /// whole record tells), escaped otherwise. A row of another width is written by `write_row`.
     pub fn write_text_row(
         &self,
         out: &mut Vec<u8>,
@@ -124,7 +126,7 @@ impl RowWriter {
         position: RowPosition,
         op: Option<&str>,
     ) -> usize {
-        if record.len() != self.keys.len() || !is_plain_json_text(record.as_slice().as_bytes()) {
+        if record.len() != self.keys.len() {
             let no_errors: &[()] = &[];
             return self.write_row(
                 out,
@@ -138,9 +140,16 @@ impl RowWriter {
         // Cells, keys, quotes and the bookkeeping fields: one growth at most.
         out.reserve(record.as_slice().len() + self.text_keys_len + 128);
         out.push(b'{');
-        for (key, cell) in self.text_keys.iter().zip(record.iter()) {
-            put(out, &key.written);
-            put(out, cell.as_bytes());
+        if is_plain_json_text(record.as_slice().as_bytes()) {
+            for (key, cell) in self.text_keys.iter().zip(record.iter()) {
+                put(out, &key.written);
+                put(out, cell.as_bytes());
+            }
+        } else {
+            for (key, cell) in self.text_keys.iter().zip(record.iter()) {
+                put(out, &key.written);
+                write_json_string_body(out, cell);
+            }
         }
         let end = if self.keys.is_empty() {
             &self.index
