@@ -8,7 +8,7 @@ mod query;
 use serde::{Deserialize, Serialize};
 
 pub use formats::{write_request, write_request_with};
-pub use keys::{KeyTable, OVERRUN as EXPAND_OVERRUN};
+pub use keys::{KeyTable, EXPAND_OVERRUN};
 
 use crate::json_out::{
     is_plain_json_text, put, write_json_string, write_json_string_body, write_u64,
