@@ -14,7 +14,9 @@ use crate::payload::{BodyContext, Method};
 use crate::progress::Progress;
 use crate::retry::{classify, parse_retry_after, RetryPolicy, Verdict};
 use crate::sign::SigningKey;
-use crate::store::{AttemptRecord, BatchRef, EventRecord, Store, RESPONSE_SNIPPET_BYTES};
+use crate::store::{
+    AttemptRecord, BatchRef, EventRecord, Store, WalRestart, RESPONSE_SNIPPET_BYTES,
+};
 
 /// Batches sent between two checkpoints of the log: each attempt's commit adds a few 64 KiB
 /// pages to the WAL, so this keeps it near 16 MB.
@@ -157,7 +159,7 @@ impl Deliverer {
         report: &mut DeliveryReport,
     ) -> Result<()> {
         let mut bodies = BodyLoader::start(store, self.body_maker(ctx), plan)?;
-        store.with_checkpointer(|store, checkpointer| {
+        store.with_checkpointer(WalRestart::ByCheckpointer, |store, checkpointer| {
             for (done, (event, batch)) in plan.iter().enumerate() {
                 let body = bodies.next_body(store, event, batch)?;
                 report.attempts += self.deliver_batch(store, event, batch, ctx, body, progress)?;

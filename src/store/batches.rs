@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 use anyhow::{Context, Result};
 use rusqlite::params;
 
-use super::{codec, now_ms, Store};
+use super::{codec, now_ms, Store, WalRestart};
 use crate::payload::KeyTable;
 
 /// Most of a response body kept in the log.
@@ -190,7 +190,7 @@ impl Stager {
             .name("pulse-outbox".into())
             .spawn(move || -> Result<()> {
                 let mut store = Store::open(&path)?;
-                store.with_checkpointer(|store, checkpointer| {
+                store.with_checkpointer(WalRestart::ByWriter, |store, checkpointer| {
                     let mut writer = BatchWriter::new(table);
                     let mut since_checkpoint = 0;
                     let mut recycle = |mut job: Job| {
@@ -200,6 +200,7 @@ impl Stager {
                     while let Ok(first) = queue.recv() {
                         since_checkpoint +=
                             writer.write_queued(store, first, &queue, &mut recycle)?;
+                        checkpointer.catch_up(store);
                         if since_checkpoint >= CHECKPOINT_EVERY {
                             checkpointer.nudge();
                             since_checkpoint = 0;

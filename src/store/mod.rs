@@ -17,7 +17,7 @@ use anyhow::{Context, Result};
 use rusqlite::Connection;
 
 pub use batches::{AttemptRecord, BatchRef, Stager, RESPONSE_SNIPPET_BYTES};
-pub use checkpoint::Checkpointer;
+pub use checkpoint::{Checkpointer, WalRestart};
 pub use history::{AttemptRow, BatchRow, IdRef, RunRow, UndeliveredBatch};
 pub use runs::{EventRecord, NewRun, RowCounts, RunStatus};
 pub use sync::PendingKey;
