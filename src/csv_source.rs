@@ -276,8 +276,11 @@ impl CsvSource {
         let read_from = self.raw.position().map(|p| p.byte()).unwrap_or(0);
         let line = tap.lines.start_line(read_from);
         self.blank_rows += line.saturating_sub(self.expected_line);
-        // Most records hold no line break at all: one scan of the whole record says so.
-        let inner_breaks: u64 = if memchr::memchr2(b'\n', b'\r', self.raw.as_slice()).is_none() {
+        // Most records hold no line break at all: the reader knows it of a plain line, and one
+        // scan of the whole record says so of the others.
+        let inner_breaks: u64 = if self.reader.record_was_plain()
+            || memchr::memchr2(b'\n', b'\r', self.raw.as_slice()).is_none()
+        {
             0
         } else {
             self.raw.iter().map(line_breaks).sum()
