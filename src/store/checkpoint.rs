@@ -69,7 +69,7 @@ impl Checkpointer {
                     // written meanwhile are copied by RESTART, holding the writer for that much
                     // only, or by the writer itself. A failure only leaves the WAL longer until
                     // the next checkpoint.
-                    let _ = store.checkpoint("PASSIVE");
+                    store.copy_bulk();
                     match &copied {
                         Some(copied) => copied.store(true, Ordering::Release),
                         None => {
@@ -144,12 +144,34 @@ impl Store {
         Ok(value)
     }
 
-    /// `PRAGMA wal_checkpoint(mode)`.
-    fn checkpoint(&self, mode: &str) -> rusqlite::Result<()> {
+    /// `PRAGMA wal_checkpoint(mode)`; the frames in the WAL.
+    fn checkpoint(&self, mode: &str) -> rusqlite::Result<i64> {
         self.conn
-            .query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))
+            .query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| r.get(1))
+    }
+
+    /// PASSIVE checkpoints until one finds only a few frames written during the one before:
+    /// what is left for whoever finishes (a RESTART, or the writer between two transactions,
+    /// which waits for it) is what a short copy let through, not what a long one did.
+    fn copy_bulk(&self) {
+        let mut copied_to = 0;
+        for _ in 0..BULK_PASSES {
+            let Ok(frames) = self.checkpoint("PASSIVE") else {
+                return;
+            };
+            let found = frames - copied_to;
+            copied_to = frames;
+            if found <= SMALL_TAIL_FRAMES {
+                return;
+            }
+        }
     }
 }
+
+/// Most PASSIVE passes per checkpoint, and the frames (64 KiB) a pass may find written during
+/// the one before for it to be the last.
+const BULK_PASSES: usize = 4;
+const SMALL_TAIL_FRAMES: i64 = 16;
 
 /// How long a RESTART checkpoint waits for other connections.
 const RESTART_PATIENCE: std::time::Duration = std::time::Duration::from_millis(100);
