@@ -522,3 +522,53 @@ fn auth_header_is_sent_but_never_stored() {
         }
     }
 }
+
+/// The nice level of `pid`'s thread named `name`, from `/proc`.
+#[cfg(target_os = "linux")]
+fn nice_of_thread(pid: u32, name: &str) -> Option<i64> {
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+        let task = task.ok()?.path();
+        let comm = std::fs::read_to_string(task.join("comm")).unwrap_or_default();
+        if comm.trim() != name {
+            continue;
+        }
+        let stat = std::fs::read_to_string(task.join("stat")).ok()?;
+        // After "tid (comm) ", the fields from the 3rd on; the 19th is the nice level.
+        let fields: Vec<&str> = stat.rsplit_once(") ")?.1.split_whitespace().collect();
+        return fields.get(16)?.parse().ok();
+    }
+    None
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn body_loaders_run_behind_the_sender() {
+    use crate::support::{finish, numbered_csv, wait_for};
+    let sandbox = Sandbox::new();
+    // The first answer takes its time: meanwhile the loaders have built bodies ahead and wait.
+    let server = TestServer::start(|n, _| {
+        let reply = Reply::status(200);
+        if n == 0 {
+            reply.delay(std::time::Duration::from_secs(3))
+        } else {
+            reply
+        }
+    });
+    let input = sandbox.write("d.csv", numbered_csv(20));
+    let child = sandbox.spawn(&[
+        "push",
+        input.to_str().unwrap(),
+        "--url",
+        &server.url(),
+        "--batch-size",
+        "2",
+        "--no-sign",
+    ]);
+    wait_for("the first request", || !server.requests().is_empty());
+    let sender = nice_of_thread(child.id(), "pulse").expect("the main thread");
+    let loader = nice_of_thread(child.id(), "pulse-bodies-0").expect("a body loader");
+    assert_eq!(loader, (sender + 3).min(19), "sender at {sender}");
+    let (code, _, stderr) = finish(child);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(server.requests().len(), 10);
+}
