@@ -38,7 +38,7 @@ pub enum WalRestart {
     /// The writer itself, between two of its transactions (`Checkpointer::catch_up`), once the
     /// checkpointer has copied the bulk. For staging's outbox writer, whose transactions follow
     /// each other so closely that a RESTART from another connection rarely got in: the WAL of
-    /// the benchmark's 2M rows grew to 265 MB; it now starts over every ~50 MB.
+    /// the benchmark's 2M rows grew to 97-265 MB; it now peaks at ~42 MB.
     ByWriter,
 }
 
@@ -95,8 +95,8 @@ impl Checkpointer {
 
     /// With `WalRestart::ByWriter`, to be called by the writer between its transactions, on
     /// its own connection: once the checkpointer has copied the bulk, copies the frames written
-    /// since (a few MB: ~10-20 ms with its two fsyncs), so that the writer's next transaction
-    /// starts the WAL over. PASSIVE, so it never waits: a reader in another process that still
+    /// since its last pass (a few, see `copy_bulk`; the writer waits for that copy and its two
+    /// fsyncs), so that the writer's next transaction starts the WAL over. PASSIVE, so it never waits: a reader in another process that still
     /// needs old frames only leaves the WAL longer. Returns whether it copied.
     pub fn catch_up(&self, writer: &Store) -> bool {
         let due = self
