@@ -241,9 +241,9 @@ mod tests {
             .unwrap()
     }
 
-    #[test]
-    fn a_writer_that_catches_up_starts_the_wal_over() {
-        let (_dir, path, store) = log_to_fill();
+    /// A log whose writer left 2 MB in the WAL and nudged a `ByWriter` checkpointer.
+    fn bulk_in_the_wal() -> (tempfile::TempDir, Store, Checkpointer) {
+        let (dir, path, store) = log_to_fill();
         store
             .conn
             .pragma_update(None, "wal_autocheckpoint", 0)
@@ -255,12 +255,26 @@ mod tests {
             .execute("INSERT INTO filler VALUES (zeroblob(2000000))", [])
             .unwrap();
         checkpointer.nudge();
-        let copied = checkpointer.bulk_copied.clone().unwrap();
+        (dir, store, checkpointer)
+    }
+
+    /// Waits (a minute at most) until a `ByWriter` checkpointer has copied the bulk.
+    fn wait_for_the_bulk(checkpointer: &Checkpointer) {
+        let copied = checkpointer
+            .bulk_copied
+            .as_ref()
+            .expect("a ByWriter checkpointer");
         let asked = std::time::Instant::now();
         while !copied.load(Ordering::Acquire) {
             assert!(asked.elapsed().as_secs() < 60, "the bulk was never copied");
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
+    }
+
+    #[test]
+    fn a_writer_that_catches_up_starts_the_wal_over() {
+        let (_dir, store, checkpointer) = bulk_in_the_wal();
+        wait_for_the_bulk(&checkpointer);
         // Written after the checkpointer's copy, as a busy writer does: only the writer's own
         // catching up copies these, and without it they stay and the WAL keeps growing.
         store
@@ -276,17 +290,7 @@ mod tests {
     #[test]
     fn without_catching_up_the_frames_written_meanwhile_stay() {
         // The counterpart of the test above: the same writes, no catching up.
-        let (_dir, path, store) = log_to_fill();
-        store
-            .conn
-            .pragma_update(None, "wal_autocheckpoint", 0)
-            .unwrap();
-        let checkpointer = Checkpointer::start(&path, WalRestart::ByWriter).unwrap();
-        store
-            .conn
-            .execute("INSERT INTO filler VALUES (zeroblob(2000000))", [])
-            .unwrap();
-        checkpointer.nudge();
+        let (_dir, store, checkpointer) = bulk_in_the_wal();
         drop(checkpointer);
         store
             .conn
@@ -317,11 +321,8 @@ mod tests {
                     store
                         .conn
                         .execute("INSERT INTO filler VALUES (zeroblob(100000))", [])?;
-                    if let Some(copied) = &checkpointer.bulk_copied {
-                        while !copied.load(Ordering::Acquire) {
-                            assert!(started.elapsed().as_secs() < 60, "never copied");
-                            std::thread::sleep(std::time::Duration::from_millis(1));
-                        }
+                    if restart == WalRestart::ByWriter {
+                        wait_for_the_bulk(checkpointer);
                         assert!(checkpointer.catch_up(store));
                     }
                     store
