@@ -178,7 +178,7 @@ impl BufferPool {
 }
 
 /// How much lower the loaders' scheduling priority is than the sender's (nice levels).
-pub const LOADER_NICENESS: i32 = 3;
+const LOADER_NICENESS: i32 = 3;
 
 /// Lowers the calling thread's priority by `LOADER_NICENESS`. Loaders are throughput work
 /// that runs ahead of the sender; the sender and the receiver are latency-bound, and each

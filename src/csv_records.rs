@@ -390,23 +390,27 @@ mod tests {
         assert_eq!(&record[0], b"small");
     }
 
-    #[test]
-    fn reads_random_input_as_csv_reader_does() {
-        // A fixed-seed generator over the bytes that matter to CSV: thousands of inputs.
-        let alphabet = b"ab,;\"\r\n \xc3\xa9";
-        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = move || {
+    /// A fixed-seed xorshift generator: the same inputs on every run.
+    fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
             seed
-        };
+        }
+    }
+
+    #[test]
+    fn reads_random_input_as_csv_reader_does() {
+        // A fixed-seed generator over the bytes that matter to CSV: thousands of inputs.
+        let alphabet = b"ab,;\"\r\n \xc3\xa9";
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         for _ in 0..4000 {
             let len = (next() % 60) as usize;
             let input: Vec<u8> = (0..len)
                 .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
                 .collect();
-            let delimiter = if next() % 4 == 0 { b';' } else { b',' };
+            let delimiter = if next().is_multiple_of(4) { b';' } else { b',' };
             let expected = by_csv_reader(&input, delimiter);
             for capacity in [1, 4, 16, 1024] {
                 assert_eq!(
@@ -424,13 +428,7 @@ mod tests {
     fn reads_random_long_lines_as_csv_reader_does() {
         // Lines longer than the shortcut's 16-byte steps, the bytes that matter anywhere in
         // them (at a step's edge too), read whole and in short reads.
-        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
         for _ in 0..1500 {
             let len = (next() % 400) as usize;
             let input: Vec<u8> = (0..len)
@@ -445,7 +443,7 @@ mod tests {
                     n => b'a' + (n % 26) as u8,
                 })
                 .collect();
-            let delimiter = if next() % 4 == 0 { b';' } else { b',' };
+            let delimiter = if next().is_multiple_of(4) { b';' } else { b',' };
             let expected = by_csv_reader_from(&input[..], delimiter);
             for capacity in [17, 64, 4096] {
                 assert_eq!(
