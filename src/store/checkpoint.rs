@@ -53,10 +53,8 @@ impl Checkpointer {
 
     fn start(path: &Path, restart: WalRestart) -> Result<Checkpointer> {
         let store = Store::open(path)?;
-        // RESTART waits for readers of older snapshots while it keeps writers out: another
-        // process's long read would hold our writer for the whole busy timeout. Give up soon
-        // instead; the WAL then starts over at a later checkpoint.
-        store.conn.busy_timeout(RESTART_PATIENCE)?;
+        // RESTART waits for readers of older snapshots while it keeps writers out.
+        super::lock_wait::wait_briefly_for_locks(&store.conn)?;
         let (nudges, nudged) = sync_channel::<()>(1);
         let bulk_copied = (restart == WalRestart::ByWriter).then(Arc::<AtomicBool>::default);
         let copied = bulk_copied.clone();
@@ -172,9 +170,6 @@ impl Store {
 /// the one before for it to be the last.
 const BULK_PASSES: usize = 4;
 const SMALL_TAIL_FRAMES: i64 = 16;
-
-/// How long a RESTART checkpoint waits for other connections.
-const RESTART_PATIENCE: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// SQLite's default auto-checkpoint threshold, in WAL pages.
 const SQLITE_AUTOCHECKPOINT: i64 = 1000;

@@ -4,6 +4,7 @@ mod batches;
 mod checkpoint;
 mod codec;
 mod history;
+mod lock_wait;
 mod migrations;
 mod runs;
 mod secrets;
@@ -114,7 +115,7 @@ impl Store {
 
     fn configure(conn: Connection) -> Result<Store> {
         limit_sqlite_memory();
-        conn.busy_timeout(busy_timeout()?)?;
+        lock_wait::wait_for_locks(&conn, busy_timeout()?)?;
         // Large pages keep multi-megabyte payload blobs in few overflow pages; only effective on
         // a new file, before the first table exists.
         conn.pragma_update(None, "page_size", 65536)?;
