@@ -130,6 +130,8 @@ pub fn csv_rows(data: &[u8]) {
             RowPosition {
                 index: row.index,
                 line: row.line,
+                // Each row is expanded alone.
+                previous: None,
             },
             row.errors,
             None,
@@ -203,6 +205,7 @@ pub fn schema(data: &[u8]) {
             RowPosition {
                 index: index as u64 + 1,
                 line: index as u64 + 2,
+                previous: None,
             },
             &errors,
             None,

@@ -5,7 +5,7 @@ use anyhow::Result;
 use csv::StringRecord;
 use smallvec::SmallVec;
 
-use crate::csv_source::CsvSource;
+use crate::csv_source::{CsvSource, SourcePosition};
 use crate::read_ahead::ReadAhead;
 use crate::schema::{CellError, RowValidator, Schema};
 
@@ -62,10 +62,10 @@ impl Source {
         }
     }
 
-    fn read_so_far(&self) -> (u64, String) {
+    fn position(&self) -> SourcePosition {
         match self {
-            Source::Inline(source) => source.read_so_far(),
-            Source::Ahead(ahead) => ahead.position().read_so_far(),
+            Source::Inline(source) => source.position(),
+            Source::Ahead(ahead) => ahead.position().clone(),
         }
     }
 }
@@ -129,7 +129,12 @@ impl CheckedRows {
     /// thread may be ahead of the rows handed out: the mark then covers a longer prefix of
     /// the file, which is only a stricter check when resuming.
     pub fn read_so_far(&self) -> (u64, String) {
-        self.source.read_so_far()
+        self.source.position().read_so_far()
+    }
+
+    /// Where the reading stands, to ask `read_so_far` of while a row is borrowed.
+    pub fn position(&self) -> SourcePosition {
+        self.source.position()
     }
 
     /// The next non-blank row, checked.

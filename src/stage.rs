@@ -19,18 +19,21 @@ struct EventBuffer {
     /// The JSON size of `data`, its tokens expanded: what batch limits and the log count.
     json_len: usize,
     rows_in_batch: u64,
+    /// The index and line of the batch's last row, which the next row's may follow.
+    last_numbers: Option<(u64, u64)>,
     first_row: u64,
     batches: u64,
     total_rows: u64,
 }
 
 impl EventBuffer {
-    /// Appends a written row that grows by `growth` bytes when expanded.
-    fn push(&mut self, row: &[u8], growth: usize, index: u64) {
+    /// Appends a written row that grows by `growth` bytes when expanded; `numbers` are its
+    /// index and line, if it has them.
+    fn push(&mut self, row: &[u8], growth: usize, index: u64, numbers: Option<(u64, u64)>) {
         self.open_row(index);
         self.data.extend_from_slice(row);
         self.json_len += row.len() + growth;
-        self.close_row();
+        self.close_row(numbers);
     }
 
     /// Starts a row: the array's `[` or the `,` before it. The row's JSON follows in `data`.
@@ -44,7 +47,8 @@ impl EventBuffer {
         self.json_len += 1;
     }
 
-    fn close_row(&mut self) {
+    fn close_row(&mut self, numbers: Option<(u64, u64)>) {
+        self.last_numbers = numbers;
         self.rows_in_batch += 1;
         self.total_rows += 1;
     }
@@ -77,6 +81,7 @@ impl EventBuffer {
             self.json_len,
         )?;
         self.rows_in_batch = 0;
+        self.last_numbers = None;
         self.json_len = 0;
         Ok(())
     }
@@ -127,6 +132,7 @@ pub fn stage(
             data: Vec::new(),
             json_len: 0,
             rows_in_batch: 0,
+            last_numbers: None,
             first_row: 0,
             batches: 0,
             total_rows: 0,
@@ -136,6 +142,7 @@ pub fn stage(
     let mut first_invalid = None;
     let mut row_json = Vec::with_capacity(4096);
     let mut own_errors: Vec<CellError> = Vec::new();
+    let reading = rows.position();
     while let Some(row) = rows.next_row()? {
         counts.total += 1;
         let mut op = options.op;
@@ -171,14 +178,17 @@ pub fn stage(
                 });
             }
         }
-        let position = RowPosition {
-            index: row.index,
-            line: row.line,
-        };
+        let numbers = Some((row.index, row.line));
         let validator = row.validator;
         let line = row.line;
-        // Writes the row; returns where it starts in `out` and its JSON size once expanded.
-        let write = |out: &mut Vec<u8>| {
+        // Writes the row after one numbered `previous`; returns where it starts in `out` and its
+        // JSON size once expanded.
+        let write = |out: &mut Vec<u8>, previous: Option<(u64, u64)>| {
+            let position = RowPosition {
+                index: row.index,
+                line: row.line,
+                previous,
+            };
             let start = out.len();
             let growth = if valid && validator.writes_cells_as_text() {
                 writer.write_text_row(out, row.record, position, op)
@@ -211,35 +221,53 @@ pub fn stage(
                     .find(|b| b.kind.takes(valid))
                     .expect("one taker");
                 let (before, json_before) = (buffer.data.len(), buffer.json_len);
-                buffer.open_row(position.index);
-                let (start, len) = write(&mut buffer.data)?;
+                buffer.open_row(row.index);
+                let (_, len) = write(&mut buffer.data, buffer.last_numbers)?;
                 buffer.json_len += len;
                 let max = options.max_batch_bytes as usize;
                 if buffer.json_len < max || buffer.rows_in_batch == 0 {
-                    buffer.close_row();
+                    buffer.close_row(numbers);
                 } else {
-                    // No room left for the closing `]`: the row starts the next batch.
-                    row_json.clear();
-                    row_json.extend_from_slice(&buffer.data[start..]);
+                    // No room left for the closing `]`: the row starts the next batch, written
+                    // again there with its numbers in full.
                     buffer.data.truncate(before);
                     buffer.json_len = json_before;
-                    buffer.flush_marked(rows.read_so_far(), store, &mut stager)?;
-                    buffer.push(&row_json, len - row_json.len(), position.index);
+                    buffer.flush_marked(reading.read_so_far(), store, &mut stager)?;
+                    buffer.open_row(row.index);
+                    let (_, len) = write(&mut buffer.data, None)?;
+                    buffer.json_len += len;
+                    buffer.close_row(numbers);
                 }
                 if buffer.rows_in_batch >= options.batch_size {
-                    buffer.flush_marked(rows.read_so_far(), store, &mut stager)?;
+                    buffer.flush_marked(reading.read_so_far(), store, &mut stager)?;
                 }
             }
             _ => {
+                // Written once for all the events that take it, its numbers following the
+                // row before only if that row is the same in all of them.
+                let mut lasts = buffers
+                    .iter()
+                    .filter(|b| b.kind.takes(valid))
+                    .map(|b| b.last_numbers);
+                let first = lasts.next().flatten();
+                let previous = first.filter(|_| lasts.all(|last| last == first));
                 row_json.clear();
-                let (_, len) = write(&mut row_json)?;
+                let (_, len) = write(&mut row_json, previous)?;
                 for buffer in buffers.iter_mut().filter(|b| b.kind.takes(valid)) {
                     if buffer.json_len + len + 2 > options.max_batch_bytes as usize {
-                        buffer.flush_marked(rows.read_so_far(), store, &mut stager)?;
+                        buffer.flush_marked(reading.read_so_far(), store, &mut stager)?;
                     }
-                    buffer.push(&row_json, len - row_json.len(), position.index);
+                    if previous.is_none() || buffer.last_numbers == previous {
+                        buffer.push(&row_json, len - row_json.len(), row.index, numbers);
+                    } else {
+                        // The batch started over: the row is written again, numbers in full.
+                        buffer.open_row(row.index);
+                        let (_, len) = write(&mut buffer.data, None)?;
+                        buffer.json_len += len;
+                        buffer.close_row(numbers);
+                    }
                     if buffer.rows_in_batch >= options.batch_size {
-                        buffer.flush_marked(rows.read_so_far(), store, &mut stager)?;
+                        buffer.flush_marked(reading.read_so_far(), store, &mut stager)?;
                     }
                 }
             }
@@ -265,7 +293,7 @@ pub fn stage(
                     buffer.flush(store, &mut stager)?;
                 }
                 // Written out in full, without tokens.
-                buffer.push(&row_json, 0, 0);
+                buffer.push(&row_json, 0, 0, None);
                 if buffer.rows_in_batch >= options.batch_size {
                     buffer.flush(store, &mut stager)?;
                 }

@@ -66,7 +66,14 @@ pub struct RowPosition {
     pub index: u64,
     /// Line where the record starts (the header is line 1).
     pub line: u64,
+    /// The index and line of the row written before it in the same payload, if any: numbers
+    /// one more than those are stored in a byte each (see `KeyTable::write_counter`).
+    pub previous: Option<(u64, u64)>,
 }
+
+/// The `KeyTable` counters of a row's numbers.
+const INDEX_COUNTER: usize = 0;
+const LINE_COUNTER: usize = 1;
 
 impl RowWriter {
     pub fn new(headers: &[String]) -> RowWriter {
@@ -216,10 +223,14 @@ impl RowWriter {
         op: Option<&str>,
         verdict: Result<(), &[E]>,
     ) -> usize {
-        let mut growth = index.write(out);
-        write_u64(out, position.index);
-        growth += self.row.write(out);
-        write_u64(out, position.line);
+        let previous = position.previous;
+        let mut growth = index.write(out) as isize;
+        growth +=
+            KeyTable::write_counter(out, INDEX_COUNTER, position.index, previous.map(|p| p.0));
+        growth += self.row.write(out) as isize;
+        growth += KeyTable::write_counter(out, LINE_COUNTER, position.line, previous.map(|p| p.1));
+        let mut growth =
+            usize::try_from(growth).expect("the first entry, `__index`, is a token that grows");
         if let Some(op) = op {
             growth += self.op.write(out);
             write_json_string(out, op);
@@ -385,6 +396,7 @@ mod tests {
                 let pos = RowPosition {
                     index: i as u64 + 1,
                     line: i as u64 + 2,
+                    previous: None,
                 };
                 let mut expected = b"[".to_vec();
                 let expected_growth = writer.write_row::<()>(
@@ -418,7 +430,11 @@ mod tests {
         let writer = RowWriter::new(&headers);
         let cells: Vec<String> = (0..200).map(|i| format!("v{i}")).collect();
         let record = csv::StringRecord::from(cells.clone());
-        let pos = RowPosition { index: 1, line: 2 };
+        let pos = RowPosition {
+            index: 1,
+            line: 2,
+            previous: None,
+        };
         let mut out = Vec::new();
         let growth = writer.write_text_row(&mut out, &record, pos, None);
         let row: Value = serde_json::from_slice(&expanded(&writer, &out, growth)).unwrap();
@@ -444,7 +460,11 @@ mod tests {
     fn rows_keep_header_keys_and_positions() {
         let writer = RowWriter::new(&["name".into(), "note \"q\"".into()]);
         let mut out = Vec::new();
-        let pos = RowPosition { index: 3, line: 5 };
+        let pos = RowPosition {
+            index: 3,
+            line: 5,
+            previous: None,
+        };
         let growth = writer.write_row::<()>(
             &mut out,
             ["Zoë", "a,b\nc"].into_iter(),
@@ -465,7 +485,11 @@ mod tests {
     #[test]
     fn ragged_rows_lose_nothing() {
         let writer = RowWriter::new(&["a".into(), "b".into()]);
-        let pos = RowPosition { index: 1, line: 2 };
+        let pos = RowPosition {
+            index: 1,
+            line: 2,
+            previous: None,
+        };
         let mut out = Vec::new();
         let growth = writer.write_row(
             &mut out,
@@ -489,5 +513,54 @@ mod tests {
         );
         let row: Value = serde_json::from_slice(&expanded(&writer, &out, growth)).unwrap();
         assert_eq!(row["__extra"], json!(["3", "4"]));
+    }
+
+    #[test]
+    fn numbers_that_follow_the_row_before_take_a_byte_each() {
+        let writer = RowWriter::new(&["a".into()]);
+        let record = csv::StringRecord::from(vec!["x"]);
+        // Rows 9 to 12; the record of row 10 spans three lines.
+        let rows = [(9, 99), (10, 100), (11, 103), (12, 104)];
+        let mut written = b"[".to_vec();
+        let mut growth = 0;
+        let mut previous = None;
+        let mut sizes = Vec::new();
+        for (index, line) in rows {
+            let start = written.len();
+            let position = RowPosition {
+                index,
+                line,
+                previous,
+            };
+            growth += writer.write_text_row(&mut written, &record, position, None);
+            sizes.push(written.len() - start);
+            written.push(b',');
+            previous = Some((index, line));
+        }
+        written.pop();
+        written.push(b']');
+        assert_eq!(
+            sizes[1],
+            sizes[0] - 3,
+            "one byte each instead of a token and digits"
+        );
+        assert_eq!(
+            sizes[2],
+            sizes[1] + 3,
+            "the line jumps: its digits are written"
+        );
+        let rows: Value = serde_json::from_slice(&expanded(&writer, &written, growth)).unwrap();
+        let numbers: Vec<(u64, u64)> = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| {
+                (
+                    row["__index"].as_u64().unwrap(),
+                    row["__row"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(numbers, [(9, 99), (10, 100), (11, 103), (12, 104)]);
     }
 }

@@ -1,8 +1,9 @@
-//! Stored payloads: a batch's rows with their keys as tokens (see `payload::KeyTable`),
-//! compressed with LZ4, behind the key table that expands them. Logs written before this format
-//! hold zstd frames of the JSON itself; those are still read.
+//! Stored payloads: a batch's rows with their keys and row numbers as tokens (see
+//! `payload::KeyTable`), compressed with LZ4, behind the key table that expands them. Logs
+//! written before this format hold the same without the row-number counters (`PLZ4`), or zstd
+//! frames of the JSON itself; those are still read.
 //!
-//! Layout: `PLZ4`, the encoded key table, the tokenized length (u32, little-endian), the LZ4
+//! Layout: `PLZ5`, the encoded key table, the tokenized length (u32, little-endian), the LZ4
 //! block.
 
 use std::cell::RefCell;
@@ -11,7 +12,9 @@ use anyhow::{bail, ensure, Context, Result};
 
 use crate::payload::{KeyTable, EXPAND_OVERRUN};
 
-const MAGIC: &[u8; 4] = b"PLZ4";
+const MAGIC: &[u8; 4] = b"PLZ5";
+/// Tokens without counters.
+const MAGIC_WITHOUT_COUNTERS: &[u8; 4] = b"PLZ4";
 const ZSTD_MAGIC: &[u8; 4] = &[0x28, 0xB5, 0x2F, 0xFD];
 
 /// Packs tokenized rows for storage, `table` being the encoded key table they were written with.
@@ -47,8 +50,13 @@ pub fn unpack(blob: &[u8], raw_len: usize, out: &mut Vec<u8>, room_after: usize)
         out.try_reserve_exact(raw_len.saturating_add(room_after.max(EXPAND_OVERRUN)))
             .context("its recorded size cannot be allocated")
     };
-    if let Some(rest) = blob.strip_prefix(MAGIC) {
-        let (table, rest) = KeyTable::decode(rest)?;
+    let tokenized = match blob.get(..4) {
+        Some(magic) if magic == MAGIC => Some(true),
+        Some(magic) if magic == MAGIC_WITHOUT_COUNTERS => Some(false),
+        _ => None,
+    };
+    if let Some(counters) = tokenized {
+        let (table, rest) = KeyTable::decode(&blob[4..], counters)?;
         ensure!(rest.len() >= 4, "cut short");
         let (len, block) = rest.split_at(4);
         let len = u32::from_le_bytes(len.try_into().expect("4 bytes")) as usize;
@@ -120,6 +128,23 @@ mod tests {
         unpack(&blob, json.len(), &mut out, 100).unwrap();
         assert_eq!(&out[8..], json.as_bytes());
         assert!(out.capacity() >= out.len() + 100, "room left for the rest");
+    }
+
+    #[test]
+    fn payloads_stored_before_the_counters_are_read() {
+        let mut table = KeyTable::default();
+        for i in 0..28 {
+            table.add(format!("<{i}>").as_bytes());
+        }
+        // 0x1B stands for the 27th entry there, not for a counter.
+        let tokens = [0x1B, b'!'];
+        let mut blob = MAGIC_WITHOUT_COUNTERS.to_vec();
+        blob.extend_from_slice(&table.encode());
+        blob.extend_from_slice(&(tokens.len() as u32).to_le_bytes());
+        blob.extend_from_slice(&lz4_flex::block::compress(&tokens));
+        let mut out = Vec::new();
+        unpack(&blob, 5, &mut out, 0).unwrap();
+        assert_eq!(out, b"<26>!");
     }
 
     #[test]

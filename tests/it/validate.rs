@@ -148,6 +148,72 @@ fn events_go_out_in_the_order_given_with_their_own_totals() {
 }
 
 #[test]
+fn rows_shared_by_events_keep_their_numbers_in_each() {
+    // Every third row invalid, every fifth spanning two lines: the events' rows follow each
+    // other in `all` but not in `validData` or `invalidData`, and batches start over, cut by
+    // row count or by size (a row that does not fit is moved to the next batch).
+    let sandbox = Sandbox::new();
+    let schema = sandbox.write(
+        "schema.json",
+        r#"{"fields": [{"name": "id", "type": "integer"}, {"name": "note"}]}"#,
+    );
+    let mut csv = String::from("id,note\n");
+    let mut expected = Vec::new();
+    let mut line = 2;
+    for n in 1..=40u64 {
+        let id = if n % 3 == 0 {
+            format!("x{n}")
+        } else {
+            n.to_string()
+        };
+        let note = if n % 5 == 0 { "\"two\nlines\"" } else { "one" };
+        csv.push_str(&format!("{id},{note}\n"));
+        expected.push((n, line, n % 3 != 0));
+        line += if n % 5 == 0 { 2 } else { 1 };
+    }
+    let csv = sandbox.write("mixed.csv", csv);
+    for cut in [["--batch-size", "4"], ["--max-body-size", "2KiB"]] {
+        let server = TestServer::ok();
+        sandbox
+            .pulse()
+            .args(["push", csv.to_str().unwrap(), "--url", &server.url()])
+            .args(["--schema", schema.to_str().unwrap()])
+            .args(["--events", "all,valid,invalid", "--no-sign"])
+            .args(cut)
+            .assert()
+            .success();
+        let requests = server.requests();
+        assert!(requests.len() > 5, "{cut:?}: {} batches", requests.len());
+        for (event, takes) in [
+            ("all", None),
+            ("validData", Some(true)),
+            ("invalidData", Some(false)),
+        ] {
+            let of_event: Vec<_> = requests
+                .iter()
+                .filter(|r| r.json()["event_name"] == event)
+                .cloned()
+                .collect();
+            let numbers: Vec<(u64, u64)> = rows_of(&of_event)
+                .iter()
+                .map(|row| {
+                    (
+                        row["__index"].as_u64().unwrap(),
+                        row["__row"].as_u64().unwrap(),
+                    )
+                })
+                .collect();
+            let wanted: Vec<(u64, u64)> = expected
+                .iter()
+                .filter(|(_, _, valid)| takes.is_none_or(|t| t == *valid))
+                .map(|&(n, line, _)| (n, line))
+                .collect();
+            assert_eq!(numbers, wanted, "{event} {cut:?}");
+        }
+    }
+}
+
+#[test]
 fn an_empty_event_sends_nothing_and_is_recorded() {
     let sandbox = Sandbox::new();
     let server = TestServer::ok();
