@@ -9,9 +9,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{bail, Context, Result};
-use csv::{ByteRecord, StringRecord};
+use csv::ByteRecord;
 
 use crate::csv_records::RecordReader;
+use crate::text_record::TextRecord;
 
 /// Text encodings accepted for input.
 #[derive(
@@ -112,7 +113,7 @@ pub struct CsvSource {
     reader: RecordReader<Tap>,
     label: String,
     headers: Vec<String>,
-    text: StringRecord,
+    text: TextRecord,
     raw: ByteRecord,
     /// A third record buffer, so that decoding rotates the three without allocating (an empty
     /// `ByteRecord` is a boxed allocation of its own).
@@ -158,7 +159,7 @@ impl CsvSource {
             reader,
             label,
             headers: Vec::new(),
-            text: StringRecord::new(),
+            text: TextRecord::new(),
             raw: ByteRecord::new(),
             spare: Some(ByteRecord::new()),
             encoding: dialect.encoding,
@@ -224,7 +225,7 @@ impl CsvSource {
     }
 
     /// Hands the record `advance` moved to over to `other`, taking `other`'s buffers for reuse.
-    pub fn swap_record(&mut self, other: &mut StringRecord) {
+    pub fn swap_record(&mut self, other: &mut TextRecord) {
         std::mem::swap(&mut self.text, other);
     }
 
@@ -246,7 +247,7 @@ impl CsvSource {
     }
 
     /// The record `advance` moved to.
-    pub fn record(&self) -> &StringRecord {
+    pub fn record(&self) -> &TextRecord {
         &self.text
     }
 
@@ -296,14 +297,14 @@ impl CsvSource {
             Encoding::Utf8 => {
                 let spare = self.spare.take().unwrap_or_default();
                 let raw = std::mem::replace(&mut self.raw, spare);
-                match StringRecord::from_byte_record(raw) {
+                match TextRecord::from_byte_record(raw) {
                     Ok(text) => {
                         let old = std::mem::replace(record, text);
                         self.spare = Some(old.into_byte_record());
                     }
                     Err(err) => {
-                        let field = err.utf8_error().field() + 1;
-                        self.spare = Some(std::mem::replace(&mut self.raw, err.into_byte_record()));
+                        let field = err.field + 1;
+                        self.spare = Some(std::mem::replace(&mut self.raw, err.record));
                         bail!(
                             "{}: line {line}, column {field}: invalid UTF-8 (use --encoding latin1 or windows-1252 for other encodings)",
                             self.label
@@ -555,7 +556,7 @@ mod tests {
         .unwrap();
         assert_eq!(source.headers(), ["a", "b"]);
         assert_eq!(source.advance().unwrap(), Some(3));
-        assert_eq!(source.record(), vec!["1", "2"]);
+        assert_eq!(source.record().iter().collect::<Vec<_>>(), ["1", "2"]);
         assert_eq!(source.advance().unwrap(), Some(4));
         assert_eq!(source.advance().unwrap(), None);
         assert_eq!(source.blank_rows(), 1);

@@ -27,4 +27,5 @@ pub mod sign;
 pub mod signals;
 pub mod stage;
 pub mod store;
+pub mod text_record;
 pub mod when;

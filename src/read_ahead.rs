@@ -7,8 +7,8 @@
 
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
+use crate::text_record::TextRecord;
 use anyhow::{anyhow, Result};
-use csv::StringRecord;
 
 use crate::csv_source::{CsvSource, SourcePosition};
 
@@ -36,7 +36,7 @@ pub struct ReadAhead {
 
 #[derive(Default)]
 struct Chunk {
-    records: Vec<StringRecord>,
+    records: Vec<TextRecord>,
     lines: Vec<u64>,
     /// Records in use (`records` keeps more, for reuse).
     len: usize,
@@ -121,7 +121,7 @@ impl ReadAhead {
     }
 
     /// The record `advance` moved to.
-    pub fn record(&self) -> &StringRecord {
+    pub fn record(&self) -> &TextRecord {
         &self.current.records[self.at]
     }
 }
@@ -137,11 +137,11 @@ fn fill(source: &mut CsvSource, chunk: &mut Chunk) {
         match source.advance() {
             Ok(Some(line)) => {
                 if chunk.records.len() == chunk.len {
-                    chunk.records.push(StringRecord::new());
+                    chunk.records.push(TextRecord::new());
                 }
                 let slot = &mut chunk.records[chunk.len];
                 if slot.as_byte_record().as_slice().len() > KEEP_RECORD_BYTES {
-                    *slot = StringRecord::new();
+                    *slot = TextRecord::new();
                 }
                 source.swap_record(slot);
                 bytes += slot.as_byte_record().as_slice().len();

@@ -2,12 +2,12 @@
 //! and `validate`. Blank rows are skipped and counted here, ragged rows become invalid rows.
 
 use anyhow::Result;
-use csv::StringRecord;
 use smallvec::SmallVec;
 
 use crate::csv_source::{CsvSource, SourcePosition};
 use crate::read_ahead::ReadAhead;
 use crate::schema::{CellError, RowValidator, Schema};
+use crate::text_record::TextRecord;
 
 /// One data row after checking.
 pub struct CheckedRow<'a> {
@@ -15,7 +15,7 @@ pub struct CheckedRow<'a> {
     pub index: u64,
     /// Line where the record starts (the header is line 1).
     pub line: u64,
-    pub record: &'a StringRecord,
+    pub record: &'a TextRecord,
     /// Empty when the row is valid.
     pub errors: &'a [CellError],
     pub validator: &'a RowValidator,
@@ -41,7 +41,7 @@ impl Source {
         }
     }
 
-    fn record(&self) -> &StringRecord {
+    fn record(&self) -> &TextRecord {
         match self {
             Source::Inline(source) => source.record(),
             Source::Ahead(ahead) => ahead.record(),

@@ -13,6 +13,7 @@ pub use keys::{KeyTable, EXPAND_OVERRUN};
 use crate::json_out::{
     is_plain_json_text, put, write_json_string, write_json_string_body, write_u64,
 };
+use crate::text_record::TextRecord;
 
 /// Writes rows as JSON objects keyed by header name, for storage: the keys and the other fixed
 /// strings are written as tokens of `table` (see `keys`), and every write returns how many bytes
@@ -129,7 +130,7 @@ impl RowWriter {
     pub fn write_text_row(
         &self,
         out: &mut Vec<u8>,
-        record: &csv::StringRecord,
+        record: &TextRecord,
         position: RowPosition,
         op: Option<&str>,
     ) -> usize {
@@ -145,9 +146,9 @@ impl RowWriter {
             );
         }
         // Cells, keys, quotes and the bookkeeping fields: one growth at most.
-        out.reserve(record.as_slice().len() + self.text_keys_len + 128);
+        out.reserve(record.as_bytes().len() + self.text_keys_len + 128);
         out.push(b'{');
-        if is_plain_json_text(record.as_slice().as_bytes()) {
+        if is_plain_json_text(record.as_bytes()) {
             for (key, cell) in self.text_keys.iter().zip(record.iter()) {
                 put(out, &key.written);
                 put(out, cell.as_bytes());
@@ -408,7 +409,7 @@ mod tests {
                     as_strings,
                 );
                 let mut written = b"[".to_vec();
-                let record = csv::StringRecord::from(cells.to_vec());
+                let record: TextRecord = cells.iter().copied().collect();
                 let growth = writer.write_text_row(&mut written, &record, pos, op);
                 assert_eq!(written.len() + growth, expected.len() + expected_growth);
                 assert_eq!(
@@ -429,7 +430,7 @@ mod tests {
         let headers: Vec<String> = (0..200).map(|i| format!("col {i}")).collect();
         let writer = RowWriter::new(&headers);
         let cells: Vec<String> = (0..200).map(|i| format!("v{i}")).collect();
-        let record = csv::StringRecord::from(cells.clone());
+        let record: TextRecord = cells.iter().map(String::as_str).collect();
         let pos = RowPosition {
             index: 1,
             line: 2,
@@ -518,7 +519,7 @@ mod tests {
     #[test]
     fn numbers_that_follow_the_row_before_take_a_byte_each() {
         let writer = RowWriter::new(&["a".into()]);
-        let record = csv::StringRecord::from(vec!["x"]);
+        let record: TextRecord = ["x"].into_iter().collect();
         // Rows 9 to 12; the record of row 10 spans three lines.
         let rows = [(9, 99), (10, 100), (11, 103), (12, 104)];
         let mut written = b"[".to_vec();
