@@ -37,6 +37,12 @@ pub struct RecordReader<R> {
     cuts: Vec<usize>,
     /// Whether the last record read was a shortcut line (no quote, CR or LF inside it).
     plain: bool,
+    /// Line breaks (LF, CR, and a CRLF once) in the bytes consumed so far.
+    breaks: u64,
+    /// Whether the last byte consumed was a CR: an LF right after it ends no other line.
+    after_cr: bool,
+    /// The line (1-based) where the last record read starts, past the empty lines skipped.
+    record_line: u64,
 }
 
 impl<R: Read> RecordReader<R> {
@@ -59,7 +65,20 @@ impl<R: Read> RecordReader<R> {
             ends: vec![0; 64],
             cuts: Vec::with_capacity(64),
             plain: false,
+            breaks: 0,
+            after_cr: false,
+            record_line: 1,
         }
+    }
+
+    /// The line (1-based) where the last record read starts.
+    pub fn record_line(&self) -> u64 {
+        self.record_line
+    }
+
+    /// Line breaks read so far: the line after the last record read starts at this plus one.
+    pub fn line_breaks_read(&self) -> u64 {
+        self.breaks
     }
 
     /// Whether the last record read held no quote and no line break (CR or LF): one line split
@@ -111,10 +130,14 @@ impl<R: Read> RecordReader<R> {
                 return false;
             };
             let start = self.pos;
+            let line = self.breaks + 1;
             self.consume(len + 1);
+            // Its LF; the line holds no CR, and the byte before it was an LF.
+            self.breaks += 1;
             if len == 0 {
                 continue;
             }
+            self.record_line = line;
             let line = &self.buf[start..start + len];
             let mut field_start = 0;
             for &at in &self.cuts {
@@ -131,6 +154,7 @@ impl<R: Read> RecordReader<R> {
     fn read_parsed(&mut self, record: &mut ByteRecord) -> io::Result<bool> {
         use csv_core::ReadRecordResult::*;
         let (mut out_len, mut ends_len) = (0, 0);
+        let mut started = false;
         loop {
             if self.pos == self.end {
                 self.fill()?;
@@ -142,6 +166,16 @@ impl<R: Read> RecordReader<R> {
                 &mut self.ends[ends_len..],
             );
             let last = (read > 0).then(|| input[read - 1]);
+            let consumed = &self.buf[self.pos..self.pos + read];
+            let (breaks, first) = count_lines(consumed, self.after_cr, started);
+            if let Some(at) = first {
+                self.record_line = self.breaks + at + 1;
+                started = true;
+            }
+            self.breaks += breaks;
+            if let Some(last) = last {
+                self.after_cr = last == b'\r';
+            }
             self.consume(read);
             out_len += written;
             ends_len += ended;
@@ -270,6 +304,45 @@ fn plain_line_from(
     None
 }
 
+/// Line breaks in `bytes` (LF, CR, and a CRLF once; `after_cr` when the byte before them was
+/// a CR), and, unless `started`, how many of them come before the first byte that is none (where
+/// a record starts: the parser skips empty lines), if there is one.
+fn count_lines(bytes: &[u8], after_cr: bool, started: bool) -> (u64, Option<u64>) {
+    let leading = if started {
+        0
+    } else {
+        bytes
+            .iter()
+            .position(|&b| b != b'\n' && b != b'\r')
+            .unwrap_or(bytes.len())
+    };
+    let before = line_breaks(&bytes[..leading], after_cr);
+    let first = (leading < bytes.len() && !started).then_some(before);
+    let cr_before_rest = match leading {
+        0 => after_cr,
+        n => bytes[n - 1] == b'\r',
+    };
+    (
+        before + line_breaks(&bytes[leading..], cr_before_rest),
+        first,
+    )
+}
+
+/// Line breaks in `bytes`: LF, CR (old Mac files; the parser ends records there too) and CRLF,
+/// which counts once; `after_cr` when the byte before them was a CR.
+pub fn line_breaks(bytes: &[u8], after_cr: bool) -> u64 {
+    memchr::memchr2_iter(b'\n', b'\r', bytes)
+        .filter(|&i| {
+            let cr_before = if i == 0 {
+                after_cr
+            } else {
+                bytes[i - 1] == b'\r'
+            };
+            bytes[i] == b'\r' || !cr_before
+        })
+        .count() as u64
+}
+
 fn position_at(byte: u64) -> Position {
     let mut position = Position::new();
     position.set_byte(byte);
@@ -323,6 +396,27 @@ mod tests {
         (records, reader.offset())
     }
 
+    /// Checks the line each record of `input` starts on against a count of the line breaks
+    /// before its first byte (past the line breaks where its read started), and the breaks
+    /// read in all against those of the whole input.
+    fn check_lines(input: &[u8], delimiter: u8, capacity: usize) {
+        let mut reader = RecordReader::new(Trickle(input, 0), delimiter, capacity);
+        let mut record = ByteRecord::new();
+        while reader.read_record(&mut record).unwrap() {
+            let mut first = record.position().unwrap().byte() as usize;
+            while first < input.len() && matches!(input[first], b'\n' | b'\r') {
+                first += 1;
+            }
+            assert_eq!(
+                reader.record_line(),
+                1 + line_breaks(&input[..first], false),
+                "record at byte {first} of {:?}, {capacity}-byte buffer",
+                String::from_utf8_lossy(input)
+            );
+        }
+        assert_eq!(reader.line_breaks_read(), line_breaks(input, false));
+    }
+
     /// Hands out at most 1..=7 bytes a read, varying.
     struct Trickle<'a>(&'a [u8], usize);
 
@@ -366,6 +460,7 @@ mod tests {
             );
             let expected = by_csv_reader(input, b',');
             for capacity in [1, 2, 3, 5, 8, 64, 4096] {
+                check_lines(input, b',', capacity);
                 assert_eq!(
                     by_record_reader(input, b',', capacity),
                     expected,
@@ -413,6 +508,7 @@ mod tests {
             let delimiter = if next().is_multiple_of(4) { b';' } else { b',' };
             let expected = by_csv_reader(&input, delimiter);
             for capacity in [1, 4, 16, 1024] {
+                check_lines(&input, delimiter, capacity);
                 assert_eq!(
                     by_record_reader(&input, delimiter, capacity),
                     expected,

@@ -1,7 +1,6 @@
 //! Streaming CSV input: the header, records with their line numbers, BOM and encodings, blank
 //! rows, and the byte count and content hash of what was read.
 
-use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
@@ -152,7 +151,6 @@ impl CsvSource {
             read: 0,
             record_start: 0,
             max_record_bytes: dialect.max_record_bytes,
-            lines: LineIndex::default(),
         };
         let reader = RecordReader::new(tap, dialect.delimiter, READ_AHEAD as usize);
         let mut source = CsvSource {
@@ -266,27 +264,15 @@ impl CsvSource {
             }
         };
         let record_start = self.reader.offset();
-        let tap = self.reader.get_mut();
-        tap.record_start = record_start;
+        self.reader.get_mut().record_start = record_start;
         if !more {
             return Ok(None);
         }
-        // The csv crate reports where its read started, which may be before skipped line breaks
-        // (a CRLF's LF, empty lines), and it skips empty lines silently: find the real start line
-        // from the line breaks the tap saw, and count the gap as blank rows.
-        let read_from = self.raw.position().map(|p| p.byte()).unwrap_or(0);
-        let line = tap.lines.start_line(read_from);
+        // The reader skips empty lines silently: the gap between the line it says the record
+        // starts on and the line after the record before is blank rows.
+        let line = self.reader.record_line();
         self.blank_rows += line.saturating_sub(self.expected_line);
-        // Most records hold no line break at all: the reader knows it of a plain line, and one
-        // scan of the whole record says so of the others.
-        let inner_breaks: u64 = if self.reader.record_was_plain()
-            || memchr::memchr2(b'\n', b'\r', self.raw.as_slice()).is_none()
-        {
-            0
-        } else {
-            self.raw.iter().map(line_breaks).sum()
-        };
-        self.expected_line = line + inner_breaks + 1;
+        self.expected_line = self.reader.line_breaks_read() + 1;
         Ok(Some(line))
     }
 
@@ -380,12 +366,11 @@ fn open_file(path: &Path) -> Result<File> {
     File::open(path).with_context(|| format!("{}: cannot open", path.display()))
 }
 
-/// Counts, hashes and indexes line breaks of bytes as they stream past, so none of it needs a
-/// second pass over the file.
+/// Counts and hashes bytes as they stream past, so none of it needs a second pass over the file.
 ///
-/// The line index and the record's start belong to the reading thread alone (the source
-/// reaches them through its reader, without a lock per record); the count and hash of what was
-/// read are shared, for another thread to ask how far reading got.
+/// The record's start belongs to the reading thread alone (the source reaches it through its
+/// reader, without a lock per record); the count and hash of what was read are shared, for
+/// another thread to ask how far reading got.
 struct Tap {
     inner: Box<dyn Read + Send>,
     counter: ByteCounter,
@@ -395,7 +380,6 @@ struct Tap {
     /// Where the record being parsed starts.
     record_start: u64,
     max_record_bytes: u64,
-    lines: LineIndex,
 }
 
 #[derive(Default)]
@@ -417,65 +401,7 @@ impl Read for Tap {
         }
         state.hasher.update(&buf[..n]);
         drop(state);
-        self.lines.scan(&buf[..n]);
         Ok(n)
-    }
-}
-
-/// Line breaks in `bytes`: LF, CR (old Mac files; the CSV reader ends records there too) and
-/// CRLF, which counts once.
-fn line_breaks(bytes: &[u8]) -> u64 {
-    memchr::memchr2_iter(b'\n', b'\r', bytes)
-        .filter(|&i| !(bytes[i] == b'\n' && i > 0 && bytes[i - 1] == b'\r'))
-        .count() as u64
-}
-
-/// Offsets of the line breaks read but not yet passed by the CSV reader. Bounded by the reader's
-/// read-ahead buffer, not by the file.
-#[derive(Default)]
-struct LineIndex {
-    /// (offset, starts a line) of each CR or LF byte not yet passed; the LF of a CRLF does not
-    /// start a line.
-    pending: VecDeque<(u64, bool)>,
-    scanned: u64,
-    /// Whether the last byte scanned was a CR (a CRLF may straddle two reads).
-    last_cr: bool,
-    /// Line breaks already passed.
-    breaks_passed: u64,
-}
-
-impl LineIndex {
-    fn scan(&mut self, bytes: &[u8]) {
-        for i in memchr::memchr2_iter(b'\n', b'\r', bytes) {
-            let after_cr = if i == 0 {
-                self.last_cr
-            } else {
-                bytes[i - 1] == b'\r'
-            };
-            let starts_line = bytes[i] == b'\r' || !after_cr;
-            self.pending
-                .push_back((self.scanned + i as u64, starts_line));
-        }
-        if let Some(&last) = bytes.last() {
-            self.last_cr = last == b'\r';
-        }
-        self.scanned += bytes.len() as u64;
-    }
-
-    /// The 1-based line of the first byte at or after `offset` that is not a line break.
-    fn start_line(&mut self, offset: u64) -> u64 {
-        let mut next = offset;
-        while let Some(&(at, starts_line)) = self.pending.front() {
-            if at > next {
-                break;
-            }
-            if at == next {
-                next += 1;
-            }
-            self.breaks_passed += starts_line as u64;
-            self.pending.pop_front();
-        }
-        self.breaks_passed + 1
     }
 }
 
@@ -528,7 +454,8 @@ mod tests {
             assert_eq!(lines, [2, 4, 6]);
             assert_eq!(source.blank_rows(), 1);
         }
-        assert_eq!(line_breaks(b"\r\n\r\n\n\r"), 4);
+        assert_eq!(crate::csv_records::line_breaks(b"\r\n\r\n\n\r", false), 4);
+        assert_eq!(crate::csv_records::line_breaks(b"\n\r", true), 1);
     }
 
     struct OneByte(&'static [u8]);
