@@ -8,9 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{bail, Context, Result};
-use csv::ByteRecord;
 
-use crate::csv_records::RecordReader;
+use crate::csv_records::{RawRecord, RecordReader};
 use crate::text_record::TextRecord;
 
 /// Text encodings accepted for input.
@@ -113,10 +112,10 @@ pub struct CsvSource {
     label: String,
     headers: Vec<String>,
     text: TextRecord,
-    raw: ByteRecord,
-    /// A third record buffer, so that decoding rotates the three without allocating (an empty
-    /// `ByteRecord` is a boxed allocation of its own).
-    spare: Option<ByteRecord>,
+    raw: RawRecord,
+    /// A third record buffer, so that decoding rotates the three, keeping their grown buffers,
+    /// without allocating.
+    spare: Option<RawRecord>,
     encoding: Encoding,
     /// Line where the next record would start if no blank line came before it.
     expected_line: u64,
@@ -158,8 +157,8 @@ impl CsvSource {
             label,
             headers: Vec::new(),
             text: TextRecord::new(),
-            raw: ByteRecord::new(),
-            spare: Some(ByteRecord::new()),
+            raw: RawRecord::default(),
+            spare: Some(RawRecord::default()),
             encoding: dialect.encoding,
             expected_line: 1,
             blank_rows: 0,
@@ -235,7 +234,7 @@ impl CsvSource {
                 return Ok(None);
             };
             // All cells are empty exactly when the record holds no bytes at all.
-            if self.raw.as_slice().is_empty() {
+            if self.raw.cells_are_empty() {
                 self.blank_rows += 1;
                 continue;
             }
@@ -283,10 +282,10 @@ impl CsvSource {
             Encoding::Utf8 => {
                 let spare = self.spare.take().unwrap_or_default();
                 let raw = std::mem::replace(&mut self.raw, spare);
-                match TextRecord::from_byte_record(raw) {
+                match TextRecord::from_raw(raw) {
                     Ok(text) => {
                         let old = std::mem::replace(record, text);
-                        self.spare = Some(old.into_byte_record());
+                        self.spare = Some(old.into_raw());
                     }
                     Err(err) => {
                         let field = err.field + 1;

@@ -140,11 +140,11 @@ fn fill(source: &mut CsvSource, chunk: &mut Chunk) {
                     chunk.records.push(TextRecord::new());
                 }
                 let slot = &mut chunk.records[chunk.len];
-                if slot.as_byte_record().as_slice().len() > KEEP_RECORD_BYTES {
+                if slot.as_bytes().len() > KEEP_RECORD_BYTES {
                     *slot = TextRecord::new();
                 }
                 source.swap_record(slot);
-                bytes += slot.as_byte_record().as_slice().len();
+                bytes += slot.as_bytes().len();
                 chunk.lines.push(line);
                 chunk.len += 1;
             }

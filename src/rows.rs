@@ -29,7 +29,7 @@ impl CheckedRow<'_> {
 
 /// Where records come from: parsed on this thread, or on a thread of its own.
 enum Source {
-    Inline(CsvSource),
+    Inline(Box<CsvSource>),
     Ahead(ReadAhead),
 }
 
@@ -87,7 +87,7 @@ impl CheckedRows {
     pub fn new(source: CsvSource, schema: Option<&Schema>) -> Result<CheckedRows> {
         let validator = RowValidator::new(schema, source.headers())?;
         Ok(CheckedRows {
-            source: Source::Inline(source),
+            source: Source::Inline(Box::new(source)),
             full_rows_are_valid: validator.full_nonempty_rows_are_valid(),
             validator,
             errors: Vec::new(),
@@ -100,7 +100,7 @@ impl CheckedRows {
     /// second core is otherwise idle (push keeps both busy already, staging and storing).
     pub fn read_ahead(mut self) -> Result<CheckedRows> {
         self.source = match self.source {
-            Source::Inline(source) => Source::Ahead(ReadAhead::start(source)?),
+            Source::Inline(source) => Source::Ahead(ReadAhead::start(*source)?),
             ahead => ahead,
         };
         Ok(self)

@@ -95,6 +95,47 @@ fn bom_crlf_quotes_and_blank_lines_are_read_exactly() {
 }
 
 #[test]
+fn other_delimiters_split_cells_and_nothing_else() {
+    let sandbox = Sandbox::new();
+    for (delimiter, name) in [(";", "semicolon"), ("\t", "tab")] {
+        let server = TestServer::ok();
+        let d = if delimiter == "\t" { "\t" } else { delimiter };
+        // Plain lines, a quoted cell holding the delimiter, commas and a tab, and a cell with a
+        // quote and a backslash to escape.
+        let csv = format!(
+            "id{d}name{d}note\n1{d}Zoë{d}a, b\n2{d}\"x{d}y\ttab\"{d}\n3{d}q\"uote{d}back\\slash\n"
+        );
+        let input = sandbox.write(&format!("{name}.csv"), csv);
+        sandbox
+            .push_unsigned(&input, &server.url())
+            .args(["--delimiter", delimiter])
+            .assert()
+            .success();
+        let rows = rows_of(&server.requests());
+        let cells: Vec<[&str; 3]> = rows
+            .iter()
+            .map(|r| {
+                [
+                    r["id"].as_str().unwrap(),
+                    r["name"].as_str().unwrap(),
+                    r["note"].as_str().unwrap(),
+                ]
+            })
+            .collect();
+        let tab_cell = format!("x{d}y\ttab");
+        assert_eq!(
+            cells,
+            [
+                ["1", "Zoë", "a, b"],
+                ["2", tab_cell.as_str(), ""],
+                ["3", "q\"uote", "back\\slash"]
+            ],
+            "{name}"
+        );
+    }
+}
+
+#[test]
 fn signatures_verify_independently_and_rotate() {
     let sandbox = Sandbox::new();
     let server = TestServer::ok();
