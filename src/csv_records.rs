@@ -121,8 +121,6 @@ pub struct RecordReader<R> {
     ends: Vec<usize>,
     /// Offsets of the delimiters in the line the shortcut is taking.
     cuts: Vec<usize>,
-    /// Whether the last record read was a shortcut line (no quote, CR or LF inside it).
-    plain: bool,
     /// Line breaks (LF, CR, and a CRLF once) in the bytes consumed so far.
     breaks: u64,
     /// Whether the last byte consumed was a CR: an LF right after it ends no other line.
@@ -150,7 +148,6 @@ impl<R: Read> RecordReader<R> {
             fields: vec![0; OUTPUT_BYTES],
             ends: vec![0; 64],
             cuts: Vec::with_capacity(64),
-            plain: false,
             breaks: 0,
             after_cr: false,
             record_line: 1,
@@ -165,12 +162,6 @@ impl<R: Read> RecordReader<R> {
     /// Line breaks read so far: the line after the last record read starts at this plus one.
     pub fn line_breaks_read(&self) -> u64 {
         self.breaks
-    }
-
-    /// Whether the last record read held no quote and no line break (CR or LF): one line split
-    /// at its delimiters.
-    pub fn record_was_plain(&self) -> bool {
-        self.plain
     }
 
     /// The stream being read.
@@ -188,7 +179,6 @@ impl<R: Read> RecordReader<R> {
     pub fn read_record(&mut self, record: &mut RawRecord) -> io::Result<bool> {
         record.clear();
         record.start = self.offset;
-        self.plain = false;
         if self.finished {
             return Ok(false);
         }
@@ -225,7 +215,6 @@ impl<R: Read> RecordReader<R> {
             }
             self.record_line = line;
             record.push_line(&self.buf[start..start + len], &self.cuts);
-            self.plain = true;
             return true;
         }
     }

@@ -233,7 +233,7 @@ impl CsvSource {
             let Some(line) = self.next_raw()? else {
                 return Ok(None);
             };
-            // All cells are empty exactly when the record holds no bytes at all.
+            // A record whose cells are all empty is a blank row.
             if self.raw.cells_are_empty() {
                 self.blank_rows += 1;
                 continue;

@@ -7,10 +7,10 @@
 
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
-use crate::text_record::TextRecord;
 use anyhow::{anyhow, Result};
 
 use crate::csv_source::{CsvSource, SourcePosition};
+use crate::text_record::TextRecord;
 
 /// A chunk ends after this many records or this many bytes of cells, whichever comes first;
 /// with the channel's one queued chunk, at most three chunks exist at a time.

@@ -181,8 +181,7 @@ pub fn stage(
         let numbers = Some((row.index, row.line));
         let validator = row.validator;
         let line = row.line;
-        // Writes the row after one numbered `previous`; returns where it starts in `out` and its
-        // JSON size once expanded.
+        // Writes the row after one numbered `previous`; returns its JSON size once expanded.
         let write = |out: &mut Vec<u8>, previous: Option<(u64, u64)>| {
             let position = RowPosition {
                 index: row.index,
@@ -209,7 +208,7 @@ pub fn stage(
                     "line {line}: this row alone is {len} bytes of JSON, more than --max-body-size allows"
                 );
             }
-            Ok((start, len))
+            Ok(len)
         };
         match buffers.iter().filter(|b| b.kind.takes(valid)).count() {
             0 => {}
@@ -222,7 +221,7 @@ pub fn stage(
                     .expect("one taker");
                 let (before, json_before) = (buffer.data.len(), buffer.json_len);
                 buffer.open_row(row.index);
-                let (_, len) = write(&mut buffer.data, buffer.last_numbers)?;
+                let len = write(&mut buffer.data, buffer.last_numbers)?;
                 buffer.json_len += len;
                 let max = options.max_batch_bytes as usize;
                 if buffer.json_len < max || buffer.rows_in_batch == 0 {
@@ -234,7 +233,7 @@ pub fn stage(
                     buffer.json_len = json_before;
                     buffer.flush_marked(reading.read_so_far(), store, &mut stager)?;
                     buffer.open_row(row.index);
-                    let (_, len) = write(&mut buffer.data, None)?;
+                    let len = write(&mut buffer.data, None)?;
                     buffer.json_len += len;
                     buffer.close_row(numbers);
                 }
@@ -252,7 +251,7 @@ pub fn stage(
                 let first = lasts.next().flatten();
                 let previous = first.filter(|_| lasts.all(|last| last == first));
                 row_json.clear();
-                let (_, len) = write(&mut row_json, previous)?;
+                let len = write(&mut row_json, previous)?;
                 for buffer in buffers.iter_mut().filter(|b| b.kind.takes(valid)) {
                     if buffer.json_len + len + 2 > options.max_batch_bytes as usize {
                         buffer.flush_marked(reading.read_so_far(), store, &mut stager)?;
@@ -262,7 +261,7 @@ pub fn stage(
                     } else {
                         // The batch started over: the row is written again, numbers in full.
                         buffer.open_row(row.index);
-                        let (_, len) = write(&mut buffer.data, None)?;
+                        let len = write(&mut buffer.data, None)?;
                         buffer.json_len += len;
                         buffer.close_row(numbers);
                     }

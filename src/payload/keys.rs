@@ -21,7 +21,7 @@ const TWO_BYTE_LEAD: u8 = 0x1F;
 /// 0x1E); either way the counter's value is what the token expands to.
 const COUNTER_NEXT: u8 = 0x1B;
 const COUNTER_SET: u8 = 0x1D;
-pub const COUNTERS: usize = 2;
+const COUNTERS: usize = 2;
 /// Most digits of a counter: those of `u64::MAX`.
 const COUNTER_DIGITS: usize = 20;
 

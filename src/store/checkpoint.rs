@@ -53,7 +53,7 @@ impl Checkpointer {
 
     fn start(path: &Path, restart: WalRestart) -> Result<Checkpointer> {
         let store = Store::open(path)?;
-        // RESTART waits for readers of older snapshots while it keeps writers out.
+        // RESTART waits for readers of older snapshots while it keeps writers out: briefly.
         super::lock_wait::wait_briefly_for_locks(&store.conn)?;
         let (nudges, nudged) = sync_channel::<()>(1);
         let bulk_copied = (restart == WalRestart::ByWriter).then(Arc::<AtomicBool>::default);
