@@ -234,8 +234,8 @@ impl<R: Read> RecordReader<R> {
                 &mut self.fields[out_len..],
                 &mut self.ends[ends_len..],
             );
-            let last = (read > 0).then(|| input[read - 1]);
-            let consumed = &self.buf[self.pos..self.pos + read];
+            let consumed = &input[..read];
+            let last = consumed.last().copied();
             let (breaks, first) = count_lines(consumed, self.after_cr, started);
             if let Some(at) = first {
                 self.record_line = self.breaks + at + 1;
