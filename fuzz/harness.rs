@@ -2,10 +2,10 @@
 //! every crash input found so far (`tests/it/fuzz_regressions.rs`) on a stable toolchain.
 //! A check that fails panics.
 
-use pulse::csv_source::{ByteCounter, CsvSource, Dialect, Encoding};
 use pulse::payload::{RowPosition, RowWriter};
-use pulse::rows::CheckedRows;
+use pulse::read::source::{ByteCounter, CsvSource, Dialect, Encoding};
 use pulse::schema::{RowValidator, Schema};
+use pulse::stage::checked_rows::CheckedRows;
 use std::sync::OnceLock;
 
 const SCHEMAS: &[&str] = &[
@@ -219,7 +219,7 @@ pub fn schema(data: &[u8]) {
 fn assert_json(writer: &RowWriter, written: &[u8], growth: usize) {
     let mut row = Vec::new();
     writer
-        .key_table()
+        .token_table()
         .expand(written, written.len() + growth, &mut row)
         .expect("row tokens expand to their recorded size");
     if let Err(err) = serde_json::from_slice::<serde_json::Value>(&row) {

@@ -4,9 +4,10 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
 
+use pulse::cli::settings as config;
 use pulse::cli::{Cli, Command, SecretCommand};
 use pulse::exit::Exit;
-use pulse::{cmd, config, exit};
+use pulse::{cmd, exit};
 
 fn main() -> ExitCode {
     restore_default_sigpipe();

@@ -1,4 +1,4 @@
-//! Process-wide allocator settings.
+//! Process-wide memory settings: the allocator's, and SQLite's page pool.
 
 /// Big buffers straight from the kernel: batch and body buffers (a megabyte and more) are
 /// reused through pools, so each is mapped once and grows with `mremap`, and a freed one goes
@@ -28,4 +28,21 @@ pub fn tune_allocator() {
         libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
         libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD);
     }
+}
+
+/// SQLite's heap in this process, beyond which it recycles cached pages rather than grow.
+const SQLITE_SOFT_HEAP_LIMIT: i64 = 12 << 20;
+
+/// Bounds SQLite's page caches as a whole. The bundled SQLite shares one page pool among all
+/// connections (SQLITE_ENABLE_MEMORY_MANAGEMENT), sized by the sum of their `cache_size` in
+/// pages: the key spill file's many small pages let the log's 64 KiB pages take 30+ MB. A soft
+/// heap limit makes SQLite recycle pages instead.
+pub fn limit_sqlite_memory() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: a plain setter of a process-wide limit; callable at any time from any thread.
+        unsafe {
+            rusqlite::ffi::sqlite3_soft_heap_limit64(SQLITE_SOFT_HEAP_LIMIT);
+        }
+    });
 }

@@ -10,11 +10,11 @@ const PREFIX: &str = "whsec_";
 
 /// One signing key: the secret's base64-decoded bytes.
 #[derive(Clone)]
-pub struct SigningKey(Vec<u8>);
+pub struct SigningSecret(Vec<u8>);
 
-impl SigningKey {
+impl SigningSecret {
     /// Parses `whsec_<base64>` (the prefix is optional, as in the reference libraries).
-    pub fn parse(secret: &str) -> Result<SigningKey, String> {
+    pub fn parse(secret: &str) -> Result<SigningSecret, String> {
         let encoded = secret.trim().strip_prefix(PREFIX).unwrap_or(secret.trim());
         let bytes = B64
             .decode(encoded)
@@ -22,15 +22,15 @@ impl SigningKey {
         if bytes.is_empty() {
             return Err("a secret must not be empty".into());
         }
-        Ok(SigningKey(bytes))
+        Ok(SigningSecret(bytes))
     }
 
     /// A fresh 24-byte key, as the reference libraries generate.
-    pub fn generate() -> (SigningKey, String) {
+    pub fn generate() -> (SigningSecret, String) {
         let mut bytes = vec![0u8; 24];
         rand::thread_rng().fill_bytes(&mut bytes);
         let text = format!("{PREFIX}{}", B64.encode(&bytes));
-        (SigningKey(bytes), text)
+        (SigningSecret(bytes), text)
     }
 
     /// `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`.
@@ -46,7 +46,7 @@ impl SigningKey {
 }
 
 /// The `webhook-signature` header value: one signature per key, space-separated (rotation).
-pub fn signature_header(keys: &[SigningKey], id: &str, timestamp: i64, body: &[u8]) -> String {
+pub fn signature_header(keys: &[SigningSecret], id: &str, timestamp: i64, body: &[u8]) -> String {
     keys.iter()
         .map(|key| key.sign(id, timestamp, body))
         .collect::<Vec<_>>()
@@ -54,7 +54,7 @@ pub fn signature_header(keys: &[SigningKey], id: &str, timestamp: i64, body: &[u
 }
 
 /// True when any `v1,` signature in `header` matches any key (constant-time comparison).
-pub fn verify(keys: &[SigningKey], header: &str, id: &str, timestamp: i64, body: &[u8]) -> bool {
+pub fn verify(keys: &[SigningSecret], header: &str, id: &str, timestamp: i64, body: &[u8]) -> bool {
     let expected: Vec<String> = keys.iter().map(|k| k.sign(id, timestamp, body)).collect();
     header.split_whitespace().any(|given| {
         expected
@@ -78,7 +78,7 @@ mod tests {
 
     #[test]
     fn standard_webhooks_test_vector() {
-        let key = SigningKey::parse(SECRET).unwrap();
+        let key = SigningSecret::parse(SECRET).unwrap();
         assert_eq!(
             key.sign(ID, TS, BODY),
             "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw="
@@ -87,8 +87,8 @@ mod tests {
 
     #[test]
     fn rotation_gives_one_signature_per_key_and_verifies_with_either() {
-        let old = SigningKey::parse(SECRET).unwrap();
-        let (new, _) = SigningKey::generate();
+        let old = SigningSecret::parse(SECRET).unwrap();
+        let (new, _) = SigningSecret::generate();
         let header = signature_header(&[old.clone(), new.clone()], ID, TS, BODY);
         assert_eq!(header.split(' ').count(), 2);
         assert!(verify(&[new], &header, ID, TS, BODY));
@@ -98,15 +98,15 @@ mod tests {
 
     #[test]
     fn generated_secrets_round_trip() {
-        let (key, text) = SigningKey::generate();
+        let (key, text) = SigningSecret::generate();
         assert!(text.starts_with("whsec_"));
-        let parsed = SigningKey::parse(&text).unwrap();
+        let parsed = SigningSecret::parse(&text).unwrap();
         assert_eq!(parsed.sign(ID, TS, BODY), key.sign(ID, TS, BODY));
     }
 
     #[test]
     fn bad_secrets_are_refused() {
-        assert!(SigningKey::parse("whsec_not base64!").is_err());
-        assert!(SigningKey::parse("whsec_").is_err());
+        assert!(SigningSecret::parse("whsec_not base64!").is_err());
+        assert!(SigningSecret::parse("whsec_").is_err());
     }
 }

@@ -9,13 +9,13 @@ use anyhow::{anyhow, Result};
 use serde_json::{json, Value};
 
 use crate::cli::LogArgs;
-use crate::config::shown_url;
 use crate::exit::usage;
-use crate::run_lock::RunLock;
+use crate::redact::shown_url;
+use crate::run::lock::RunLock;
 use crate::store::{
     now_ms, AttemptRow, BatchRow, EventRecord, IdRef, RunRow, Store, UndeliveredBatch,
 };
-use crate::when::{show, show_duration, show_ms};
+use crate::time_text::{show, show_duration, show_ms};
 
 /// How much of a response body a human line shows.
 const SNIPPET_CHARS: usize = 120;
@@ -67,7 +67,7 @@ pub fn run(args: &LogArgs, db: &Path) -> Result<()> {
 }
 
 fn parse_since(text: &str, now: i64) -> Result<i64> {
-    crate::when::parse_point(text, now).map_err(|e| usage(format!("--since {e}")))
+    crate::time_text::parse_point(text, now).map_err(|e| usage(format!("--since {e}")))
 }
 
 /// A run, event or batch with everything under it; with `failed`, only its undelivered batches.

@@ -8,11 +8,11 @@ use serde_json::json;
 
 use crate::cli::PruneArgs;
 use crate::exit::usage;
-use crate::run_lock::RunLock;
+use crate::run::lock::RunLock;
 use crate::store::{now_ms, Store};
 
 pub fn run(args: &PruneArgs, db: &Path) -> Result<()> {
-    let cutoff = crate::when::parse_point(&args.older_than, now_ms())
+    let cutoff = crate::time_text::parse_point(&args.older_than, now_ms())
         .map_err(|e| usage(format!("--older-than {e}")))?;
     let mut store = Store::open(db)?;
     let size_before = file_size(db);

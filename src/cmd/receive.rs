@@ -17,16 +17,16 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::cli::ReceiveArgs;
+use crate::deliver::retry::parse_duration;
 use crate::exit::usage;
-use crate::retry::parse_duration;
-use crate::sign::{verify, SigningKey};
+use crate::sign::{verify, SigningSecret};
 
 /// Signatures older or newer than this are refused, as the reference libraries do.
 const TIMESTAMP_TOLERANCE_SECS: i64 = 5 * 60;
 
 /// Checked settings.
 struct Settings {
-    keys: Vec<SigningKey>,
+    keys: Vec<SigningSecret>,
     fail_status: u16,
     always_status: Option<u16>,
     fail_rate: f64,
@@ -84,7 +84,7 @@ fn settings(args: &ReceiveArgs) -> Result<Settings> {
         .secrets
         .iter()
         .filter(|s| !s.trim().is_empty())
-        .map(|s| SigningKey::parse(s).map_err(|e| usage(format!("--secret: {e}"))))
+        .map(|s| SigningSecret::parse(s).map_err(|e| usage(format!("--secret: {e}"))))
         .collect::<Result<_>>()?;
     if let Some(code) = args.status {
         if StatusCode::from_u16(code).is_err() || code < 200 {
@@ -277,7 +277,7 @@ fn answer(status: u16, retry_after: Option<&str>, body: &str) -> Response<Full<B
 
 /// Verifies the three Standard Webhooks headers; the error says which part is wrong.
 fn check_signature(
-    keys: &[SigningKey],
+    keys: &[SigningSecret],
     id: Option<&str>,
     timestamp: Option<&str>,
     signature: Option<&str>,

@@ -1,8 +1,8 @@
 //! `pulse secret new`: a fresh Standard Webhooks signing secret.
 
-use crate::sign::SigningKey;
+use crate::sign::SigningSecret;
 
 pub fn new() {
-    let (_, text) = SigningKey::generate();
+    let (_, text) = SigningSecret::generate();
     println!("{text}");
 }

@@ -2,18 +2,18 @@
 //! (`id`, `index`, `count`, ...) wrapped around a stored batch at send time, once totals are known.
 
 mod formats;
-mod keys;
 mod query;
+pub mod stored;
 
 use serde::{Deserialize, Serialize};
 
 pub use formats::{write_request, write_request_with};
-pub use keys::{KeyTable, EXPAND_OVERRUN};
+pub use stored::{TokenTable, EXPAND_OVERRUN};
 
 use crate::json_out::{
     is_plain_json_text, put, write_json_string, write_json_string_body, write_u64,
 };
-use crate::text_record::TextRecord;
+use crate::read::text_record::TextRecord;
 
 /// Writes rows as JSON objects keyed by header name, for storage: the keys and the other fixed
 /// strings are written as tokens of `table` (see `keys`), and every write returns how many bytes
@@ -34,7 +34,7 @@ pub struct RowWriter {
     op: Piece,
     valid: Piece,
     invalid: Piece,
-    table: KeyTable,
+    table: TokenTable,
 }
 
 /// A fixed string as written (usually a token) and what expanding it adds.
@@ -44,7 +44,7 @@ struct Piece {
 }
 
 impl Piece {
-    fn new(table: &mut KeyTable, text: &[u8]) -> Piece {
+    fn new(table: &mut TokenTable, text: &[u8]) -> Piece {
         let written = table.add(text);
         Piece {
             growth: text.len() - written.len(),
@@ -68,17 +68,17 @@ pub struct RowPosition {
     /// Line where the record starts (the header is line 1).
     pub line: u64,
     /// The index and line of the row written before it in the same payload, if any: numbers
-    /// one more than those are stored in a byte each (see `KeyTable::write_counter`).
+    /// one more than those are stored in a byte each (see `TokenTable::write_counter`).
     pub previous: Option<(u64, u64)>,
 }
 
-/// The `KeyTable` counters of a row's numbers.
+/// The `TokenTable` counters of a row's numbers.
 const INDEX_COUNTER: usize = 0;
 const LINE_COUNTER: usize = 1;
 
 impl RowWriter {
     pub fn new(headers: &[String]) -> RowWriter {
-        let mut table = KeyTable::default();
+        let mut table = TokenTable::default();
         // The strings every row has come first: they get one-byte tokens whatever the width.
         let index = Piece::new(&mut table, b"\"__index\":");
         let text_end = Piece::new(&mut table, b"\",\"__index\":");
@@ -120,7 +120,7 @@ impl RowWriter {
     }
 
     /// What the tokens of written rows stand for.
-    pub fn key_table(&self) -> &KeyTable {
+    pub fn token_table(&self) -> &TokenTable {
         &self.table
     }
 
@@ -227,9 +227,10 @@ impl RowWriter {
         let previous = position.previous;
         let mut growth = index.write(out) as isize;
         growth +=
-            KeyTable::write_counter(out, INDEX_COUNTER, position.index, previous.map(|p| p.0));
+            TokenTable::write_counter(out, INDEX_COUNTER, position.index, previous.map(|p| p.0));
         growth += self.row.write(out) as isize;
-        growth += KeyTable::write_counter(out, LINE_COUNTER, position.line, previous.map(|p| p.1));
+        growth +=
+            TokenTable::write_counter(out, LINE_COUNTER, position.line, previous.map(|p| p.1));
         let mut growth =
             usize::try_from(growth).expect("the first entry, `__index`, is a token that grows");
         if let Some(op) = op {
@@ -373,7 +374,7 @@ mod tests {
     fn expanded(writer: &RowWriter, written: &[u8], growth: usize) -> Vec<u8> {
         let mut json = Vec::new();
         writer
-            .key_table()
+            .token_table()
             .expand(written, written.len() + growth, &mut json)
             .unwrap();
         json

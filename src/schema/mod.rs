@@ -7,11 +7,12 @@
 
 mod constraints;
 mod errors;
+pub mod fingerprint_set;
 mod header;
-mod keys;
 mod load;
 mod load_field;
 pub mod types;
+mod unique;
 mod validator;
 
 #[cfg(test)]

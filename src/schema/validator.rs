@@ -3,8 +3,8 @@
 use xxhash_rust::xxh3::xxh3_128_with_seed;
 
 use super::errors::*;
-use super::keys::{key_hash, KeyHash, KeyPart, KeySet};
 use super::types::Value;
+use super::unique::{key_hash, KeyHash, KeyPart, UniqueConstraint};
 use super::{header, Field, Schema};
 use crate::json_out::write_json_string;
 
@@ -25,10 +25,10 @@ pub(super) struct Column {
 #[derive(Debug)]
 pub struct RowValidator {
     columns: Vec<Column>,
-    unique_fields: Vec<KeySet>,
-    primary_key: Option<KeySet>,
+    unique_fields: Vec<UniqueConstraint>,
+    primary_key: Option<UniqueConstraint>,
     primary_key_names: String,
-    unique_keys: Vec<KeySet>,
+    unique_keys: Vec<UniqueConstraint>,
     /// Per-row scratch: each keyed column's part, reused to avoid allocating per row.
     parts: Vec<KeyPart>,
     /// Seeded at random per validator so that nobody can craft colliding keys in advance;
@@ -84,21 +84,21 @@ impl RowValidator {
                 .iter()
                 .position(|c| c.field.as_ref().is_some_and(|f| f.name == name))
         };
-        let key_set = |names: &[String]| -> Option<KeySet> {
+        let key_set = |names: &[String]| -> Option<UniqueConstraint> {
             let columns = names.iter().map(|n| find(n)).collect::<Option<Vec<_>>>()?;
-            Some(KeySet {
+            Some(UniqueConstraint {
                 columns,
-                seen: crate::keyset::KeySet::new(),
+                seen: crate::schema::fingerprint_set::FingerprintSet::new(),
                 shares_unique: false,
             })
         };
-        let unique_fields: Vec<KeySet> = columns
+        let unique_fields: Vec<UniqueConstraint> = columns
             .iter()
             .enumerate()
             .filter(|(_, c)| c.field.as_ref().is_some_and(|f| f.constraints.unique))
-            .map(|(i, _)| KeySet {
+            .map(|(i, _)| UniqueConstraint {
                 columns: vec![i],
-                seen: crate::keyset::KeySet::new(),
+                seen: crate::schema::fingerprint_set::FingerprintSet::new(),
                 shares_unique: false,
             })
             .collect();
@@ -137,7 +137,7 @@ impl RowValidator {
             shape_only: columns_without_fields,
         };
         let keyed: Vec<usize> = validator
-            .key_sets()
+            .unique_constraints()
             .flat_map(|k| k.columns.iter().copied())
             .collect();
         for i in keyed {
@@ -146,7 +146,7 @@ impl RowValidator {
         Ok(validator)
     }
 
-    fn key_sets(&self) -> impl Iterator<Item = &KeySet> {
+    fn unique_constraints(&self) -> impl Iterator<Item = &UniqueConstraint> {
         self.unique_fields
             .iter()
             .chain(self.primary_key.iter())
@@ -469,7 +469,9 @@ fn check_cell(
         Some(v) if !v.is_hashable() => KeyPart::NaN,
         Some(Value::Num(d)) if column.keyed && d.as_i64().is_some() => {
             // Whole numbers are exact keys: the key set keeps runs of them as intervals.
-            KeyPart::Hash(crate::keyset::int_key(d.as_i64().expect("checked")))
+            KeyPart::Hash(crate::schema::fingerprint_set::int_fingerprint(
+                d.as_i64().expect("checked"),
+            ))
         }
         Some(v) if column.keyed => {
             hasher.scratch.clear();

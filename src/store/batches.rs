@@ -1,317 +1,9 @@
-//! Batches in the outbox: staging them with their compressed payloads, reading them back for
-//! delivery, and recording every attempt.
-
-use std::path::Path;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
-use std::thread::JoinHandle;
+//! Batches in the outbox as delivery sees them: their ids and order, their stored payloads,
+//! and their status.
 
 use anyhow::{Context, Result};
-use rusqlite::params;
 
-use super::{codec, now_ms, Store, WalRestart};
-use crate::payload::KeyTable;
-
-/// Most of a response body kept in the log.
-pub const RESPONSE_SNIPPET_BYTES: usize = 4096;
-
-/// Writes batches into the outbox, each batch and its payload in one transaction. With a file
-/// database, compression and writing run on a second thread fed through a short bounded queue,
-/// so parsing and compressing overlap on two cores; `finish` waits until every batch is stored.
-pub struct Stager {
-    mode: Mode,
-    /// Input bytes read so far and their hash, saved with each batch (see `runs.staged_hash`).
-    pub source_mark: Option<(u64, String)>,
-}
-
-enum Mode {
-    Inline(BatchWriter),
-    Threaded {
-        jobs: Option<SyncSender<Job>>,
-        /// Compresses on the sending thread when the writer is behind, so both cores share
-        /// the compression work (the most expensive part of staging).
-        local: BatchWriter,
-        /// Emptied buffers coming back, so batches reuse their allocations.
-        recycled: Receiver<Vec<u8>>,
-        worker: Option<JoinHandle<Result<()>>>,
-    },
-}
-
-/// Batches queued for the writer thread. Besides the ones being filled, memory holds at most
-/// `QUEUE + 1` batches in flight (queued, being written) and `QUEUE + 1` emptied buffers
-/// waiting for reuse. When the queue is full the stager compresses the next batch itself, but
-/// the parsing thread is the busier one: with room for two, the writer's hiccups (a commit, a
-/// page fault) no longer push compression onto it, and the writer can store two queued batches
-/// in one transaction. Staging alone 1.69 -> 1.58 s; one more batch buffer (~1.5 MB) in memory.
-const QUEUE: usize = 2;
-
-/// One batch on its way to the outbox.
-struct Job {
-    id: String,
-    event_id: String,
-    idx: u64,
-    rows: u64,
-    first_row: u64,
-    /// The rows, tokenized (see `payload::KeyTable`); empty when `compressed` was already made
-    /// by the sender.
-    data: Vec<u8>,
-    /// Their JSON size.
-    raw_len: usize,
-    compressed: Option<Vec<u8>>,
-    source_mark: Option<(u64, String)>,
-}
-
-/// JSON bytes staged between two checkpoints (about a fifth of it is written, compressed).
-const CHECKPOINT_EVERY: usize = 64 << 20;
-
-/// Compresses and inserts batches through one connection.
-struct BatchWriter {
-    /// The encoded key table of the rows, stored with each payload.
-    table: std::sync::Arc<[u8]>,
-    compressed: Vec<u8>,
-}
-
-impl BatchWriter {
-    fn new(table: std::sync::Arc<[u8]>) -> BatchWriter {
-        BatchWriter {
-            table,
-            compressed: Vec::new(),
-        }
-    }
-
-    fn compress(&mut self, data: &[u8]) -> Result<()> {
-        codec::pack(&self.table, data, &mut self.compressed)
-    }
-
-    /// Stores one batch in a transaction of its own.
-    fn write(&mut self, store: &mut Store, job: &Job) -> Result<()> {
-        let tx = store
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        self.insert(&tx, job)?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Inserts one batch and its payload (compressing it unless the stager already did) inside
-    /// the caller's transaction.
-    fn insert(&mut self, tx: &rusqlite::Transaction, job: &Job) -> Result<()> {
-        let compressed = match &job.compressed {
-            Some(done) => done,
-            None => {
-                self.compress(&job.data)?;
-                &self.compressed
-            }
-        };
-        tx.execute(
-            "INSERT INTO batches (id, event_id, idx, rows, first_row, status)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'pending')",
-            params![
-                job.id,
-                job.event_id,
-                job.idx as i64,
-                job.rows as i64,
-                job.first_row as i64
-            ],
-        )?;
-        tx.execute(
-            "INSERT INTO payloads (batch_id, raw_len, data) VALUES (?1, ?2, ?3)",
-            params![job.id, job.raw_len as i64, compressed],
-        )?;
-        if let Some((bytes, hash)) = &job.source_mark {
-            tx.execute(
-                "UPDATE runs SET staged_bytes = ?2, staged_hash = ?3
-                 WHERE id = (SELECT run_id FROM events WHERE id = ?1)",
-                params![job.event_id, *bytes as i64, hash],
-            )?;
-        }
-        Ok(())
-    }
-
-    /// Stores `first` and the batches queued behind it in one transaction, up to
-    /// `GROUP_BYTES` of JSON; returns the JSON bytes stored. Every transaction rewrites the
-    /// pages it touches besides the payload (the tables' and indexes' leaves, the run's row,
-    /// the header: about 7 of 64 KiB for 5 of payload), so grouping cuts what goes through the
-    /// WAL (staging the benchmark file: 307 -> 192 MB). It never waits for a batch while holding
-    /// the write lock: the stager (or another process) may need the lock before it can hand
-    /// over the next one.
-    fn write_queued(
-        &mut self,
-        store: &mut Store,
-        first: Job,
-        queue: &Receiver<Job>,
-        done: &mut impl FnMut(Job),
-    ) -> Result<usize> {
-        let tx = store
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let mut stored = 0;
-        let mut job = first;
-        loop {
-            self.insert(&tx, &job)?;
-            stored += job.raw_len;
-            done(job);
-            if stored >= GROUP_BYTES {
-                break;
-            }
-            match queue.try_recv() {
-                Ok(next) => job = next,
-                Err(_) => break,
-            }
-        }
-        tx.commit()?;
-        Ok(stored)
-    }
-}
-
-/// Most JSON bytes staged in one outbox transaction (about five default batches of the
-/// benchmark's rows): another pulse process waiting to write waits for at most that much.
-const GROUP_BYTES: usize = 8 << 20;
-
-impl Stager {
-    /// A stager writing through `store` itself, on the calling thread, of rows written with
-    /// the tokens of `keys`.
-    pub fn new(keys: &KeyTable) -> Result<Stager> {
-        Ok(Stager {
-            mode: Mode::Inline(BatchWriter::new(keys.encode().into())),
-            source_mark: None,
-        })
-    }
-
-    /// A stager for `store`: threaded when the log is a file another connection can open.
-    pub fn for_store(store: &Store, keys: &KeyTable) -> Result<Stager> {
-        let Some(path) = store.path().map(Path::to_path_buf) else {
-            return Stager::new(keys);
-        };
-        let table: std::sync::Arc<[u8]> = keys.encode().into();
-        let local = BatchWriter::new(table.clone());
-        let (jobs, queue) = sync_channel::<Job>(QUEUE);
-        let (give_back, recycled) = sync_channel::<Vec<u8>>(QUEUE + 1);
-        let worker = std::thread::Builder::new()
-            .name("pulse-outbox".into())
-            .spawn(move || -> Result<()> {
-                let mut store = Store::open(&path)?;
-                store.with_checkpointer(WalRestart::ByWriter, |store, checkpointer| {
-                    let mut writer = BatchWriter::new(table);
-                    let mut since_checkpoint = 0;
-                    let mut recycle = |mut job: Job| {
-                        job.data.clear();
-                        let _ = give_back.try_send(job.data);
-                    };
-                    while let Ok(first) = queue.recv() {
-                        since_checkpoint +=
-                            writer.write_queued(store, first, &queue, &mut recycle)?;
-                        checkpointer.catch_up(store);
-                        if since_checkpoint >= CHECKPOINT_EVERY {
-                            checkpointer.nudge();
-                            since_checkpoint = 0;
-                        }
-                    }
-                    Ok(())
-                })
-            })
-            .context("cannot start the outbox writer")?;
-        Ok(Stager {
-            mode: Mode::Threaded {
-                jobs: Some(jobs),
-                local,
-                recycled,
-                worker: Some(worker),
-            },
-            source_mark: None,
-        })
-    }
-
-    /// Stores one batch of an event and returns its id; `data` holds the JSON array of its rows
-    /// with keys as tokens, `json_len` bytes once expanded, and is left empty (possibly a
-    /// different, recycled buffer) for the next batch.
-    #[allow(clippy::too_many_arguments)]
-    pub fn write_batch(
-        &mut self,
-        store: &mut Store,
-        event_id: &str,
-        idx: u64,
-        rows: u64,
-        first_row: u64,
-        data: &mut Vec<u8>,
-        json_len: usize,
-    ) -> Result<String> {
-        let id = new_batch_id();
-        let next = match &mut self.mode {
-            Mode::Threaded { recycled, .. } => recycled.try_recv().unwrap_or_default(),
-            Mode::Inline(_) => Vec::new(),
-        };
-        let job = Job {
-            id: id.clone(),
-            event_id: event_id.to_string(),
-            idx,
-            rows,
-            first_row,
-            raw_len: json_len,
-            data: std::mem::replace(data, next),
-            compressed: None,
-            source_mark: self.source_mark.clone(),
-        };
-        match &mut self.mode {
-            Mode::Inline(writer) => {
-                writer.write(store, &job)?;
-                *data = job.data;
-                data.clear();
-                Ok(id)
-            }
-            Mode::Threaded { jobs, local, .. } => {
-                let Some(queue) = jobs.as_ref() else {
-                    return Err(anyhow::anyhow!("the outbox writer is finished"));
-                };
-                let sent = match queue.try_send(job) {
-                    Ok(()) => true,
-                    Err(TrySendError::Full(mut job)) => {
-                        // The writer is busy: compress here, then wait for room. The JSON's
-                        // buffer stays here for the next batch and the empty one handed out
-                        // travels with the job back to the pool; the compressed bytes are
-                        // copied out so that the compressor keeps its big buffer. Batch-sized
-                        // buffers are mapped on their own (see `memory`): a dropped one costs
-                        // the next batch a fresh mapping and a page fault every 4 KiB.
-                        local.compress(&job.data)?;
-                        job.compressed = Some(local.compressed.clone());
-                        std::mem::swap(data, &mut job.data);
-                        data.clear();
-                        queue.send(job).is_ok()
-                    }
-                    Err(TrySendError::Disconnected(_)) => false,
-                };
-                if sent {
-                    return Ok(id);
-                }
-                // The writer stopped: its own error says why.
-                Err(self
-                    .finish()
-                    .err()
-                    .unwrap_or_else(|| anyhow::anyhow!("the outbox writer stopped unexpectedly")))
-            }
-        }
-    }
-
-    /// Waits until every batch handed over is stored; the writer's error, if it failed.
-    pub fn finish(&mut self) -> Result<()> {
-        if let Mode::Threaded { jobs, worker, .. } = &mut self.mode {
-            jobs.take();
-            if let Some(worker) = worker.take() {
-                return worker
-                    .join()
-                    .map_err(|_| anyhow::anyhow!("the outbox writer panicked"))?;
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Stager {
-    /// Even on an error or Ctrl-C, the batches already handed over are stored before the run's
-    /// status changes, so the outbox never has a batch its run does not know about.
-    fn drop(&mut self) {
-        let _ = self.finish();
-    }
-}
+use super::Store;
 
 /// A batch id, used as the `webhook-id`: stable for the batch's life and free of `.`.
 pub fn new_batch_id() -> String {
@@ -325,21 +17,6 @@ pub struct BatchRef {
     pub idx: u64,
     pub rows: u64,
     pub delivered: bool,
-}
-
-/// One delivery attempt, as recorded.
-#[derive(Debug, Clone)]
-pub struct AttemptRecord<'a> {
-    pub batch_id: &'a str,
-    pub started_at: i64,
-    pub duration_ms: i64,
-    pub url: &'a str,
-    /// HTTP status, or 0 when no response arrived.
-    pub http_status: u16,
-    pub error: Option<String>,
-    pub response: Option<String>,
-    /// JSON object of the request headers, secrets redacted.
-    pub request_headers: String,
 }
 
 impl Store {
@@ -359,50 +36,23 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The uncompressed JSON array of a batch's rows, appended to `out`, leaving room for
-    /// `room_after` more bytes so that what follows does not reallocate (and copy) the body.
-    pub fn load_payload(&self, batch_id: &str, out: &mut Vec<u8>, room_after: usize) -> Result<()> {
-        let unpacked = self.conn.query_row(
+    /// Hands `read` a batch's stored payload (opaque here: see `payload::stored`) and its
+    /// recorded JSON length; an error from `read` says the payload is damaged.
+    pub fn with_payload<T>(
+        &self,
+        batch_id: &str,
+        read: impl FnOnce(&[u8], usize) -> Result<T>,
+    ) -> Result<T> {
+        let result = self.conn.query_row(
             "SELECT raw_len, data FROM payloads WHERE batch_id = ?1",
             [batch_id],
             |r| {
                 let raw_len = r.get::<_, i64>(0)?.max(0) as usize;
                 let blob = r.get_ref(1)?.as_blob()?;
-                Ok(codec::unpack(blob, raw_len, out, room_after))
+                Ok(read(blob, raw_len))
             },
         )?;
-        unpacked.with_context(|| format!("payload of batch {batch_id} is damaged"))
-    }
-
-    /// Records an attempt and, when it delivered the batch, marks the batch delivered in the same
-    /// transaction: a batch is never marked delivered without the attempt that did it.
-    pub fn record_attempt(&mut self, attempt: &AttemptRecord, delivered: bool) -> Result<()> {
-        let tx = self.conn.transaction()?;
-        tx.execute(
-            "INSERT INTO attempts (batch_id, started_at, duration_ms, url, http_status, error,
-                 response, request_headers)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
-                attempt.batch_id,
-                attempt.started_at,
-                attempt.duration_ms,
-                attempt.url,
-                attempt.http_status,
-                attempt.error,
-                attempt.response,
-                attempt.request_headers
-            ],
-        )?;
-        if delivered {
-            tx.execute(
-                // A resend keeps the time of the first delivery.
-                "UPDATE batches SET status = 'delivered', delivered_at = coalesce(delivered_at, ?2)
-                 WHERE id = ?1",
-                params![attempt.batch_id, now_ms()],
-            )?;
-        }
-        tx.commit()?;
-        Ok(())
+        result.with_context(|| format!("payload of batch {batch_id} is damaged"))
     }
 
     /// How many batches of a run are delivered.
@@ -428,157 +78,15 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::store::NewRun;
-
-    /// `store` with run `run_1` and its event `evt_1`.
-    fn with_event(mut store: Store) -> Store {
-        let run = NewRun {
-            id: "run_1",
-            source: "x.csv",
-            source_size: None,
-            url: "http://127.0.0.1/",
-            options: "{}",
-        };
-        store
-            .create_run(&run, &[("evt_1".to_string(), "all")])
-            .unwrap();
-        store
-    }
-
-    fn store_with_event() -> Store {
-        with_event(Store::open_in_memory().unwrap())
-    }
-
-    fn file_store_with_event(dir: &tempfile::TempDir) -> Store {
-        with_event(Store::open(&dir.path().join("log.db")).unwrap())
-    }
-
-    fn job(idx: u64, raw_len: usize) -> Job {
-        Job {
-            id: new_batch_id(),
-            event_id: "evt_1".to_string(),
-            idx,
-            rows: 1,
-            first_row: idx,
-            data: br#"[{"a":"1"}]"#.to_vec(),
-            raw_len,
-            compressed: None,
-            source_mark: None,
-        }
-    }
-
-    fn batch_count(store: &Store) -> i64 {
-        store
-            .conn
-            .query_row("SELECT count(*) FROM batches", [], |r| r.get(0))
-            .unwrap()
-    }
-
-    #[test]
-    fn queued_batches_are_stored_together_up_to_the_group_size() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = file_store_with_event(&dir);
-        let mut writer = BatchWriter::new(KeyTable::default().encode().into());
-        let (jobs, queue) = sync_channel(8);
-        for idx in 2..=4 {
-            jobs.send(job(idx, 10)).unwrap();
-        }
-        let mut done = Vec::new();
-        let stored = writer
-            .write_queued(&mut store, job(1, 10), &queue, &mut |job: Job| {
-                done.push(job.idx)
-            })
-            .unwrap();
-        assert_eq!(
-            (stored, done),
-            (40, vec![1, 2, 3, 4]),
-            "all that was queued"
-        );
-        assert_eq!(batch_count(&store), 4);
-
-        // A group ends once it holds GROUP_BYTES of JSON; the rest waits for the next one.
-        for idx in 6..=7 {
-            jobs.send(job(idx, GROUP_BYTES / 2)).unwrap();
-        }
-        let stored = writer
-            .write_queued(&mut store, job(5, GROUP_BYTES / 2), &queue, &mut drop)
-            .unwrap();
-        assert_eq!(stored, GROUP_BYTES);
-        assert_eq!(batch_count(&store), 6);
-        assert_eq!(queue.try_recv().unwrap().idx, 7);
-    }
-
-    #[test]
-    fn the_outbox_writer_does_not_hold_the_write_lock_while_it_waits() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = file_store_with_event(&dir);
-        let mut stager = Stager::for_store(&store, &KeyTable::default()).unwrap();
-        for idx in 1..=2 {
-            let mut data = br#"[{"a":"1"}]"#.to_vec();
-            stager
-                .write_batch(&mut store, "evt_1", idx, 1, idx, &mut data, 11)
-                .unwrap();
-        }
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while batch_count(&store) < 2 {
-            assert!(std::time::Instant::now() < deadline, "batches never stored");
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-        // The writer is idle, waiting for a third batch: another writer gets the lock at once.
-        let other = rusqlite::Connection::open(dir.path().join("log.db")).unwrap();
-        other.busy_timeout(std::time::Duration::ZERO).unwrap();
-        other.execute_batch("BEGIN IMMEDIATE; COMMIT;").unwrap();
-        stager.finish().unwrap();
-    }
-
-    #[test]
-    fn every_batch_staged_on_two_threads_reads_back_as_written() {
-        // Batches come faster than the writer stores them, so some are compressed by the
-        // stager itself (the queue is full) and some by the writer: both must round-trip.
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = file_store_with_event(&dir);
-        let mut keys = KeyTable::default();
-        let batch_key = keys.add(br#"{"batch":"#);
-        let row_key = keys.add(br#","row":"#);
-        let mut stager = Stager::for_store(&store, &keys).unwrap();
-        let mut data = Vec::new();
-        let mut written = Vec::new();
-        for idx in 1..=40u64 {
-            data.clear();
-            data.push(b'[');
-            let mut expected = b"[".to_vec();
-            for row in 0..2000 {
-                for (out, batch, row_) in [
-                    (&mut data, &batch_key[..], &row_key[..]),
-                    (&mut expected, &br#"{"batch":"#[..], &br#","row":"#[..]),
-                ] {
-                    out.extend_from_slice(batch);
-                    out.extend_from_slice(idx.to_string().as_bytes());
-                    out.extend_from_slice(row_);
-                    out.extend_from_slice(format!("{row}}},").as_bytes());
-                }
-            }
-            data.push(b']');
-            expected.push(b']');
-            let id = stager
-                .write_batch(&mut store, "evt_1", idx, 2000, 1, &mut data, expected.len())
-                .unwrap();
-            assert!(data.is_empty(), "handed back empty for the next batch");
-            written.push((id, expected));
-        }
-        stager.finish().unwrap();
-        for (id, expected) in written {
-            let mut out = Vec::new();
-            store.load_payload(&id, &mut out, 0).unwrap();
-            assert!(out == expected, "batch {id} differs");
-        }
-    }
+    use crate::payload::stored::Packer;
+    use crate::payload::TokenTable;
+    use crate::store::test_support::{load, store_with_event};
+    use crate::store::Stager;
 
     #[test]
     fn payload_round_trips_compressed() {
         let mut store = store_with_event();
-        let mut stager = Stager::new(&KeyTable::default()).unwrap();
+        let mut stager = Stager::new(Packer::new(&TokenTable::default())).unwrap();
         let data = br#"[{"a":"1"},{"a":"2"}]"#.repeat(100);
         let id = stager
             .write_batch(
@@ -592,7 +100,7 @@ mod tests {
             )
             .unwrap();
         let mut out = b"prefix".to_vec();
-        store.load_payload(&id, &mut out, 0).unwrap();
+        load(&store, &id, &mut out).unwrap();
         assert_eq!(&out[6..], &data[..]);
         let stored: i64 = store
             .conn
@@ -604,7 +112,7 @@ mod tests {
     #[test]
     fn a_payload_not_of_its_recorded_size_is_damaged() {
         let mut store = store_with_event();
-        let mut stager = Stager::new(&KeyTable::default()).unwrap();
+        let mut stager = Stager::new(Packer::new(&TokenTable::default())).unwrap();
         let id = stager
             .write_batch(
                 &mut store,
@@ -620,42 +128,13 @@ mod tests {
             .conn
             .execute("UPDATE payloads SET raw_len = raw_len - 1", [])
             .unwrap();
-        let err = store.load_payload(&id, &mut Vec::new(), 64).unwrap_err();
+        let err = load(&store, &id, &mut Vec::new()).unwrap_err();
         assert!(err.to_string().contains("is damaged"), "{err}");
         store
             .conn
             .execute("UPDATE payloads SET data = x'00112233'", [])
             .unwrap();
-        let err = store.load_payload(&id, &mut Vec::new(), 0).unwrap_err();
+        let err = load(&store, &id, &mut Vec::new()).unwrap_err();
         assert!(err.to_string().contains("is damaged"), "{err}");
-    }
-
-    #[test]
-    fn delivered_only_with_its_attempt() {
-        let mut store = store_with_event();
-        let mut stager = Stager::new(&KeyTable::default()).unwrap();
-        let id = stager
-            .write_batch(&mut store, "evt_1", 1, 1, 1, &mut b"[]".to_vec(), 2)
-            .unwrap();
-        let mut attempt = AttemptRecord {
-            batch_id: &id,
-            started_at: 0,
-            duration_ms: 1,
-            url: "http://127.0.0.1/",
-            http_status: 500,
-            error: None,
-            response: Some("oops".into()),
-            request_headers: "{}".into(),
-        };
-        store.record_attempt(&attempt, false).unwrap();
-        assert!(!store.batches_of_event("evt_1").unwrap()[0].delivered);
-        attempt.http_status = 200;
-        store.record_attempt(&attempt, true).unwrap();
-        assert!(store.batches_of_event("evt_1").unwrap()[0].delivered);
-        let attempts: i64 = store
-            .conn
-            .query_row("SELECT count(*) FROM attempts", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(attempts, 2);
     }
 }

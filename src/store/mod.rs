@@ -1,15 +1,18 @@
 //! The SQLite delivery log: opening it safely, and the queries grouped by what they own.
 
+mod attempts;
 mod batches;
-mod checkpoint;
-mod codec;
 mod history;
-mod lock_wait;
 mod migrations;
+mod outbox;
 mod runs;
 mod secrets;
 mod sync;
 mod upkeep;
+mod wal;
+
+#[cfg(test)]
+mod test_support;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -17,11 +20,13 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use rusqlite::Connection;
 
-pub use batches::{AttemptRecord, BatchRef, Stager, RESPONSE_SNIPPET_BYTES};
-pub use checkpoint::{Checkpointer, WalRestart};
+pub use attempts::{AttemptRecord, RESPONSE_SNIPPET_BYTES};
+pub use batches::BatchRef;
 pub use history::{AttemptRow, BatchRow, IdRef, RunRow, UndeliveredBatch};
+pub use outbox::Stager;
 pub use runs::{EventRecord, NewRun, RowCounts, RunStatus};
 pub use sync::PendingKey;
+pub use wal::checkpoint::{Checkpointer, WalRestart};
 
 /// How long a writer waits for another pulse process holding the database lock, unless
 /// `PULSE_BUSY_TIMEOUT` says otherwise.
@@ -114,8 +119,8 @@ impl Store {
     }
 
     fn configure(conn: Connection) -> Result<Store> {
-        limit_sqlite_memory();
-        lock_wait::wait_for_locks(&conn, busy_timeout()?)?;
+        crate::memory::limit_sqlite_memory();
+        wal::lock_wait::wait_for_locks(&conn, busy_timeout()?)?;
         // Large pages keep multi-megabyte payload blobs in few overflow pages; only effective on
         // a new file, before the first table exists.
         conn.pragma_update(None, "page_size", 65536)?;
@@ -132,23 +137,6 @@ impl Store {
 
 /// Page cache of a streaming connection, in KiB (negative `cache_size`): eight 64 KiB pages.
 const STREAMING_CACHE_KIB: i64 = -512;
-
-/// SQLite's heap in this process, beyond which it recycles cached pages rather than grow.
-const SQLITE_SOFT_HEAP_LIMIT: i64 = 12 << 20;
-
-/// Bounds SQLite's page caches as a whole. The bundled SQLite shares one page pool among all
-/// connections (SQLITE_ENABLE_MEMORY_MANAGEMENT), sized by the sum of their `cache_size` in
-/// pages: the key spill file's many small pages let the log's 64 KiB pages take 30+ MB. A soft
-/// heap limit makes SQLite recycle pages instead.
-pub fn limit_sqlite_memory() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // SAFETY: a plain setter of a process-wide limit; callable at any time from any thread.
-        unsafe {
-            rusqlite::ffi::sqlite3_soft_heap_limit64(SQLITE_SOFT_HEAP_LIMIT);
-        }
-    });
-}
 
 /// Creates the database file readable by its owner only, before SQLite opens it.
 fn create_private(path: &Path) -> Result<()> {

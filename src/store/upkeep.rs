@@ -103,7 +103,10 @@ mod tests {
     /// Two runs of one event each, with two batches and one attempt on the first batch.
     fn store_with_runs() -> Store {
         let mut store = Store::open_in_memory().unwrap();
-        let mut stager = Stager::new(&crate::payload::KeyTable::default()).unwrap();
+        let mut stager = Stager::new(crate::payload::stored::Packer::new(
+            &crate::payload::TokenTable::default(),
+        ))
+        .unwrap();
         for n in 1..=2 {
             let run = format!("run_{n}");
             let event = format!("evt_{n}");

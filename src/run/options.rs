@@ -4,12 +4,11 @@
 
 use std::path::PathBuf;
 
-use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
 
-use crate::cli::SyncMode;
-use crate::csv_source::{Dialect, Encoding};
 use crate::payload::BodyContext;
+use crate::read::source::{parse_delimiter, Dialect, Encoding};
+use crate::stage::SyncMode;
 
 /// How a run's requests were signed, so resend and resume sign the same way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,9 +45,11 @@ pub struct RunOptions {
     pub fail_on_invalid: bool,
     /// The sync mode's name (`append`, `upsert`, `create`, `delete`, `mirror`).
     pub mode: String,
-    /// Mirror mode: the sync's name (read by the store when the run is delivered) and key columns.
+    /// Mirror mode: the sync's name (read by the store when the run is delivered) and the
+    /// columns that identify a row (`--key`).
     pub sync: Option<String>,
-    pub key: Vec<String>,
+    #[serde(rename = "key")]
+    pub id_columns: Vec<String>,
     /// `--max-record-size` and `--max-body-size`, in bytes.
     pub max_record_bytes: Option<u64>,
     pub max_body_bytes: Option<u64>,
@@ -77,7 +78,7 @@ impl Default for RunOptions {
             fail_on_invalid: false,
             mode: "append".into(),
             sync: None,
-            key: Vec::new(),
+            id_columns: Vec::new(),
             max_record_bytes: None,
             max_body_bytes: None,
             delimiter: b',',
@@ -119,13 +120,13 @@ impl RunOptions {
             encoding,
             max_record_bytes: self
                 .max_record_bytes
-                .unwrap_or(crate::csv_source::DEFAULT_MAX_RECORD_BYTES),
+                .unwrap_or(crate::read::source::DEFAULT_MAX_RECORD_BYTES),
         })
     }
 
     pub fn sync_mode(&self) -> anyhow::Result<SyncMode> {
-        SyncMode::from_str(&self.mode, true)
-            .map_err(|_| anyhow::anyhow!("the stored sync mode {:?} is unknown", self.mode))
+        SyncMode::from_name(&self.mode)
+            .ok_or_else(|| anyhow::anyhow!("the stored sync mode {:?} is unknown", self.mode))
     }
 }
 
@@ -148,8 +149,9 @@ fn lenient_delimiter<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u8, D::Er
             .as_u64()
             .and_then(|n| u8::try_from(n).ok())
             .ok_or_else(|| D::Error::custom("delimiter out of range")),
-        serde_json::Value::String(text) => crate::config::parse_delimiter(&text)
-            .map_err(|_| D::Error::custom(format!("delimiter {text:?}"))),
+        serde_json::Value::String(text) => {
+            parse_delimiter(&text).map_err(|_| D::Error::custom(format!("delimiter {text:?}")))
+        }
         _ => Err(D::Error::custom("delimiter must be a string")),
     }
 }

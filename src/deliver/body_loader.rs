@@ -9,8 +9,9 @@ use std::time::SystemTime;
 use anyhow::{Context, Result};
 use bytes::Bytes;
 
+use crate::payload::stored::unpack;
 use crate::payload::{write_request_with, BatchHeader, BodyContext, Method};
-use crate::sign::{signature_header, SigningKey};
+use crate::sign::{signature_header, SigningSecret};
 use crate::store::{BatchRef, EventRecord, Store};
 
 /// A signature made for one timestamp.
@@ -33,7 +34,7 @@ pub struct BodyMaker {
     pub ctx: BodyContext,
     /// For GET the signed content is the whole query string as sent, the URL's own included.
     pub url_query: Option<String>,
-    pub keys: Vec<SigningKey>,
+    pub keys: Vec<SigningSecret>,
 }
 
 impl BodyMaker {
@@ -86,7 +87,7 @@ impl BodyMaker {
 }
 
 /// A signature by every key for `content` as of now, or None without keys (unsigned).
-pub fn sign_now(keys: &[SigningKey], webhook_id: &str, content: &[u8]) -> Option<Signature> {
+pub fn sign_now(keys: &[SigningSecret], webhook_id: &str, content: &[u8]) -> Option<Signature> {
     if keys.is_empty() {
         return None;
     }
@@ -123,7 +124,9 @@ pub fn write_batch_body(
         total_rows: event.total_rows,
     };
     write_request_with(ctx, &header, out, |rows, room_after| {
-        store.load_payload(&batch.id, rows, room_after)
+        store.with_payload(&batch.id, |blob, raw_len| {
+            unpack(blob, raw_len, rows, room_after)
+        })
     })
 }
 
@@ -340,7 +343,7 @@ mod tests {
 
     #[test]
     fn a_signature_is_for_the_current_second() {
-        let (key, _) = SigningKey::generate();
+        let (key, _) = SigningSecret::generate();
         let before = unix_now();
         let signed = sign_now(std::slice::from_ref(&key), "msg_1", b"[1]").unwrap();
         assert!(signed.timestamp >= before && signed.timestamp <= unix_now());

@@ -14,11 +14,11 @@ pub(super) enum KeyPart {
 }
 
 /// The keys seen so far for one check, as 128-bit hashes: 16 bytes per distinct key whatever
-/// the text length (collisions are beyond practical reach), in bounded memory (see `keyset`).
+/// the text length (collisions are beyond practical reach), in bounded memory (see `fingerprint_set`).
 #[derive(Debug)]
-pub(super) struct KeySet {
+pub(super) struct UniqueConstraint {
     pub columns: Vec<usize>,
-    pub seen: crate::keyset::KeySet,
+    pub seen: crate::schema::fingerprint_set::FingerprintSet,
     /// A one-column primary key whose column is also `unique`: the unique check's set answers
     /// for both, and this one stays empty.
     pub shares_unique: bool,

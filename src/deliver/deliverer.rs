@@ -7,13 +7,13 @@ use anyhow::{Context, Result};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
 use reqwest::Client;
 
-use crate::body_loader::{sign_now, unix_now, BodyLoader, BodyMaker, PreparedBody, Signature};
-use crate::config::DeliveryConfig;
+use super::body_loader::{sign_now, unix_now, BodyLoader, BodyMaker, PreparedBody, Signature};
+use super::retry::{classify, parse_retry_after, RetryPolicy, Verdict};
+use super::settings::{DeliverySettings, ExtraHeader};
 use crate::exit::{usage, DeliveryError, InterruptedError};
 use crate::payload::{BodyContext, Method};
 use crate::progress::Progress;
-use crate::retry::{classify, parse_retry_after, RetryPolicy, Verdict};
-use crate::sign::SigningKey;
+use crate::sign::SigningSecret;
 use crate::store::{
     AttemptRecord, BatchRef, EventRecord, Store, WalRestart, RESPONSE_SNIPPET_BYTES,
 };
@@ -21,14 +21,6 @@ use crate::store::{
 /// Batches sent between two checkpoints of the log: each attempt's commit adds a few 64 KiB
 /// pages to the WAL, so this keeps it near 16 MB.
 const CHECKPOINT_BATCHES: usize = 64;
-
-/// A header to send with every request; `secret` ones are redacted in the log.
-#[derive(Debug, Clone)]
-pub struct ExtraHeader {
-    pub name: HeaderName,
-    pub value: HeaderValue,
-    pub secret: bool,
-}
 
 /// Delivery settings of one run, resend or resume.
 pub struct Deliverer {
@@ -39,7 +31,7 @@ pub struct Deliverer {
     /// 1.005 -> 0.926 s without them; see bench/README.md).
     runtime: tokio::runtime::Runtime,
     url: reqwest::Url,
-    keys: Vec<SigningKey>,
+    keys: Vec<SigningSecret>,
     headers: Vec<ExtraHeader>,
     retry: RetryPolicy,
     /// Whether answers change batch status: not when resending to another URL than the run's.
@@ -66,15 +58,15 @@ impl Deliverer {
     /// A deliverer for `url` signing with `keys` (none: unsigned).
     pub fn new(
         url: reqwest::Url,
-        keys: Vec<SigningKey>,
-        config: &DeliveryConfig,
+        keys: Vec<SigningSecret>,
+        config: &DeliverySettings,
     ) -> Result<Deliverer> {
         let mut builder = Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout)
             // Redirects are reported, never followed: a webhook that moved is a misconfiguration.
             .redirect(reqwest::redirect::Policy::none())
-            .dns_resolver(std::sync::Arc::new(crate::resolve::SystemResolver));
+            .dns_resolver(std::sync::Arc::new(super::dns::SystemResolver));
         if let Some(path) = &config.cacert {
             let pem = std::fs::read(path)
                 .with_context(|| format!("--cacert {}: cannot read", path.display()))?;

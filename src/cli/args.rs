@@ -2,37 +2,11 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
-use crate::csv_source::Encoding;
 use crate::payload::{Format, Method};
-
-/// What each row means to the receiver.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SyncMode {
-    /// Send rows as they are
-    Append,
-    /// Tag every row as an upsert
-    Upsert,
-    /// Tag every row as a create
-    Create,
-    /// Tag every row as a delete
-    Delete,
-    /// Send only what changed since the last delivered push: upserts and deletes
-    Mirror,
-}
-
-impl SyncMode {
-    pub fn name(self) -> &'static str {
-        match self {
-            SyncMode::Append => "append",
-            SyncMode::Upsert => "upsert",
-            SyncMode::Create => "create",
-            SyncMode::Delete => "delete",
-            SyncMode::Mirror => "mirror",
-        }
-    }
-}
+use crate::read::source::Encoding;
+use crate::stage::SyncMode;
 
 /// Push CSV data into webhooks: validated, signed, delivered in order, every attempt logged.
 #[derive(Debug, Parser)]

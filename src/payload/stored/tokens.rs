@@ -6,15 +6,14 @@
 //!
 //! Four token bytes drive two counters instead: a row's `__index` and `__row` are usually one
 //! more than the row's before, and are then stored as one byte each rather than as digits to
-//! write and compress (9% fewer bytes to compress on the benchmark, push 2% faster). Payloads
-//! stored before the counters (`PLZ4`, see `store::codec`) have a table without them.
+//! write and compress.
 
 use anyhow::{bail, ensure, Result};
 
-/// Tokens of one byte in a table with counters: 0x01..=0x1A stand for entries 0..26.
+/// Tokens of one byte: 0x01..=0x1A stand for entries 0..26.
 const ONE_BYTE: usize = 0x1A;
-/// In a table without counters (payloads stored before them): 0x01..=0x1E, entries 0..30.
-const ONE_BYTE_WITHOUT_COUNTERS: usize = 0x1E;
+/// Most entries of a table: the one-byte ones and 256 of two bytes.
+const MOST_ENTRIES: usize = ONE_BYTE + 256;
 /// 0x1F and a second byte stand for the next 256 entries.
 const TWO_BYTE_LEAD: u8 = 0x1F;
 /// Counter `k`'s value plus one (0x1B, 0x1C), or the value written after it in digits (0x1D,
@@ -30,48 +29,25 @@ const COUNTER_DIGITS: usize = 20;
 pub const EXPAND_OVERRUN: usize = 40;
 
 /// The strings a batch's tokens stand for, in token order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyTable {
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenTable {
     entries: Vec<Vec<u8>>,
-    /// Whether 0x1B..=0x1E are counters (every table pulse writes now) or entries.
-    counters: bool,
 }
 
-impl Default for KeyTable {
-    fn default() -> Self {
-        KeyTable {
-            entries: Vec::new(),
-            counters: true,
-        }
-    }
-}
-
-impl KeyTable {
-    fn one_byte(&self) -> usize {
-        if self.counters {
-            ONE_BYTE
-        } else {
-            ONE_BYTE_WITHOUT_COUNTERS
-        }
-    }
-
-    fn most_entries(&self) -> usize {
-        self.one_byte() + 256
-    }
-
+impl TokenTable {
     /// Adds `text` and returns what rows write for it: its token, or `text` itself once the
     /// table is full.
     pub fn add(&mut self, text: &[u8]) -> Vec<u8> {
         let index = self.entries.len();
         // An entry's length is stored in 16 bits: a longer one (a header of 64 KiB) stays text.
-        if index >= self.most_entries() || text.len() > u16::MAX as usize {
+        if index >= MOST_ENTRIES || text.len() > u16::MAX as usize {
             return text.to_vec();
         }
         self.entries.push(text.to_vec());
-        if index < self.one_byte() {
+        if index < ONE_BYTE {
             vec![index as u8 + 1]
         } else {
-            vec![TWO_BYTE_LEAD, (index - self.one_byte()) as u8]
+            vec![TWO_BYTE_LEAD, (index - ONE_BYTE) as u8]
         }
     }
 
@@ -103,9 +79,8 @@ impl KeyTable {
         out
     }
 
-    /// Reads a table written by `encode` from the front of `bytes`, for tokens with counters
-    /// or (a payload stored before them) without; returns it and the rest.
-    pub fn decode(bytes: &[u8], counters: bool) -> Result<(KeyTable, &[u8])> {
+    /// Reads a table written by `encode` from the front of `bytes`; returns it and the rest.
+    pub fn decode(bytes: &[u8]) -> Result<(TokenTable, &[u8])> {
         let mut rest = bytes;
         let mut take = |n: usize| -> Result<&[u8]> {
             ensure!(rest.len() >= n, "key table cut short");
@@ -113,12 +88,9 @@ impl KeyTable {
             rest = tail;
             Ok(head)
         };
-        let mut table = KeyTable {
-            entries: Vec::new(),
-            counters,
-        };
+        let mut table = TokenTable::default();
         let count = u16::from_le_bytes(take(2)?.try_into()?) as usize;
-        ensure!(count <= table.most_entries(), "key table too long");
+        ensure!(count <= MOST_ENTRIES, "key table too long");
         table.entries.reserve(count);
         for _ in 0..count {
             let len = u16::from_le_bytes(take(2)?.try_into()?) as usize;
@@ -148,7 +120,7 @@ impl KeyTable {
             })
             .collect();
         let mut counters = [Counter::UNSET; COUNTERS];
-        let one_byte = self.one_byte();
+        let one_byte = ONE_BYTE;
         let start = out.len();
         out.reserve(expanded_len + EXPAND_OVERRUN);
         let room = start + expanded_len + EXPAND_OVERRUN;
@@ -194,7 +166,7 @@ impl KeyTable {
                     one_byte + low as usize
                 }
                 0 => bail!("a zero byte where a token was expected"),
-                token if self.counters && token >= COUNTER_NEXT => {
+                token if token >= COUNTER_NEXT => {
                     i += 1;
                     let counter = if token >= COUNTER_SET {
                         let digits = tokens[i..]
@@ -330,7 +302,7 @@ mod tests {
     use rand::{Rng, SeedableRng};
 
     /// Replaces tokens one byte at a time: the reference `expand` is checked against.
-    fn expand_slowly(table: &KeyTable, tokens: &[u8]) -> Vec<u8> {
+    fn expand_slowly(table: &TokenTable, tokens: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
         let mut counters = [0u64; COUNTERS];
         let mut i = 0;
@@ -340,9 +312,9 @@ mod tests {
                 out.push(b);
                 i += 1;
             } else if b == TWO_BYTE_LEAD {
-                out.extend_from_slice(&table.entries[table.one_byte() + tokens[i + 1] as usize]);
+                out.extend_from_slice(&table.entries[ONE_BYTE + tokens[i + 1] as usize]);
                 i += 2;
-            } else if table.counters && b >= COUNTER_SET {
+            } else if b >= COUNTER_SET {
                 let digits: Vec<u8> = tokens[i + 1..]
                     .iter()
                     .copied()
@@ -352,7 +324,7 @@ mod tests {
                     String::from_utf8(digits.clone()).unwrap().parse().unwrap();
                 out.extend_from_slice(&digits);
                 i += 1 + digits.len();
-            } else if table.counters && b >= COUNTER_NEXT {
+            } else if b >= COUNTER_NEXT {
                 let counter = &mut counters[(b - COUNTER_NEXT) as usize];
                 *counter += 1;
                 out.extend_from_slice(counter.to_string().as_bytes());
@@ -365,14 +337,14 @@ mod tests {
         out
     }
 
-    fn table_of(n: usize, rng: &mut impl Rng) -> (KeyTable, Vec<Vec<u8>>) {
-        let mut table = KeyTable::default();
+    fn table_of(n: usize, rng: &mut impl Rng) -> (TokenTable, Vec<Vec<u8>>) {
+        let mut table = TokenTable::default();
         let written = (0..n)
             .map(|k| {
                 let len = rng.gen_range(0..48);
                 let text: Vec<u8> = (0..len).map(|_| rng.gen_range(0x20..=0xFF)).collect();
                 let token = table.add(&text);
-                if k >= table.most_entries() {
+                if k >= MOST_ENTRIES {
                     assert_eq!(token, text, "a full table writes the text itself");
                 }
                 token
@@ -385,28 +357,21 @@ mod tests {
     fn expansion_agrees_with_a_byte_by_byte_replacement() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
         for round in 0..400 {
-            let (mut table, written) = table_of(rng.gen_range(0..300), &mut rng);
-            // Every other table without counters, as stored before them.
-            table.counters = round % 2 == 0;
+            let (table, written) = table_of(rng.gen_range(0..300), &mut rng);
             let mut counted = [None; COUNTERS];
             let mut tokens = Vec::new();
             for _ in 0..rng.gen_range(0..200) {
                 if !written.is_empty() && rng.gen_bool(0.4) {
                     let token = &written[rng.gen_range(0..written.len())];
-                    // Tokens of the same entry differ between the two kinds of table.
-                    let entry_of_its_byte =
-                        token[0] != TWO_BYTE_LEAD && (token[0] as usize) <= table.entries.len();
-                    if table.counters || token[0] >= 0x20 || entry_of_its_byte {
-                        tokens.extend_from_slice(token);
-                    }
-                } else if table.counters && rng.gen_bool(0.3) {
+                    tokens.extend_from_slice(token);
+                } else if rng.gen_bool(0.3) {
                     let k = rng.gen_range(0..COUNTERS);
                     // Across the powers of ten, where adding one makes a digit more.
                     let value = match counted[k] {
                         Some(last) if rng.gen_bool(0.8) => last + 1,
                         _ => 10u64.pow(rng.gen_range(0..19)) - rng.gen_range(0..3).min(1),
                     };
-                    KeyTable::write_counter(&mut tokens, k, value, counted[k]);
+                    TokenTable::write_counter(&mut tokens, k, value, counted[k]);
                     counted[k] = Some(value);
                     // Digits never follow a counter: a key or a comma does.
                     tokens.push(b',');
@@ -429,15 +394,15 @@ mod tests {
         let (table, _) = table_of(100, &mut rng);
         let mut stored = table.encode();
         stored.extend_from_slice(b"rest");
-        let (again, rest) = KeyTable::decode(&stored, true).unwrap();
+        let (again, rest) = TokenTable::decode(&stored).unwrap();
         assert_eq!(again, table);
         assert_eq!(rest, b"rest");
-        assert!(KeyTable::decode(&stored[..stored.len() / 2], true).is_err());
+        assert!(TokenTable::decode(&stored[..stored.len() / 2]).is_err());
     }
 
     #[test]
     fn damaged_input_is_an_error_not_a_wrong_body() {
-        let mut table = KeyTable::default();
+        let mut table = TokenTable::default();
         let token = table.add(b",\"name\":\"");
         let mut tokens = token.clone();
         tokens.extend_from_slice(b"Ann\"");
@@ -462,7 +427,7 @@ mod tests {
         // An entry too long for its stored length is written out as text, not as a token.
         let long = vec![b'x'; u16::MAX as usize + 1];
         assert_eq!(table.add(&long), long);
-        let (again, _) = KeyTable::decode(&table.encode(), true).unwrap();
+        let (again, _) = TokenTable::decode(&table.encode()).unwrap();
         assert_eq!(again, table);
         // Far more tokens than the recorded size allows: stopped before writing past it.
         let many = token.repeat(1000);
@@ -480,29 +445,5 @@ mod tests {
             let text = &counter.text[COUNTER_END - counter.len..COUNTER_END];
             assert_eq!(text, expected.to_string().as_bytes());
         }
-    }
-
-    #[test]
-    fn a_table_without_counters_reads_their_bytes_as_entries() {
-        let mut table = KeyTable {
-            counters: false,
-            ..KeyTable::default()
-        };
-        let written: Vec<Vec<u8>> = (0..40)
-            .map(|i| table.add(format!("<{i}>").as_bytes()))
-            .collect();
-        assert_eq!(
-            written[26],
-            vec![COUNTER_NEXT],
-            "one-byte tokens up to 0x1E"
-        );
-        assert_eq!(written[30], vec![TWO_BYTE_LEAD, 0]);
-        let mut out = Vec::new();
-        table
-            .expand(&[COUNTER_NEXT, COUNTER_SET + 1], 8, &mut out)
-            .unwrap();
-        assert_eq!(out, b"<26><29>");
-        let (again, _) = KeyTable::decode(&table.encode(), false).unwrap();
-        assert_eq!(again, table);
     }
 }

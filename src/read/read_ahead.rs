@@ -9,8 +9,8 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use anyhow::{anyhow, Result};
 
-use crate::csv_source::{CsvSource, SourcePosition};
-use crate::text_record::TextRecord;
+use crate::read::source::{CsvSource, SourcePosition};
+use crate::read::text_record::TextRecord;
 
 /// A chunk ends after this many records or this many bytes of cells, whichever comes first;
 /// with the channel's one queued chunk, at most three chunks exist at a time.
@@ -164,7 +164,7 @@ fn fill(source: &mut CsvSource, chunk: &mut Chunk) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::csv_source::{ByteCounter, Dialect};
+    use crate::read::source::{ByteCounter, Dialect};
 
     fn source(bytes: Vec<u8>) -> CsvSource {
         CsvSource::from_reader(

@@ -1,4 +1,4 @@
-//! A set of 128-bit key hashes with bounded memory, for unique/primary-key checks and mirror
+//! A set of 128-bit fingerprints (key hashes) with bounded memory, for unique/primary-key checks and mirror
 //! mode on files of any size. The most recent keys live in memory; past a fixed count they spill
 //! into a temporary SQLite file, with a Bloom filter in front so that most new keys never need
 //! a lookup there.
@@ -37,12 +37,12 @@ impl Hasher for FoldHasher {
 
 type Keys = HashSet<u128, BuildHasherDefault<FoldHasher>>;
 
-/// The top half of a key made by `int_key`: whole-number keys are exact, not hashed, so they
+/// The top half of a key made by `int_fingerprint`: whole-number keys are exact, not hashed, so they
 /// can be kept as intervals. A real hash has this top half with probability 2^-64.
 const INT_TAG: u64 = 0x5075_6c73_6549_6e74;
 
 /// The key of a whole number (see `INT_TAG`).
-pub fn int_key(n: i64) -> u128 {
+pub fn int_fingerprint(n: i64) -> u128 {
     (u128::from(INT_TAG) << 64) | u128::from(n as u64)
 }
 
@@ -51,7 +51,7 @@ const MAX_INTERVALS: usize = 1 << 16;
 
 /// Distinct key hashes seen so far.
 #[derive(Default)]
-pub struct KeySet {
+pub struct FingerprintSet {
     /// Whole-number keys as inclusive intervals, start -> end: sequential ids take one entry.
     intervals: std::collections::BTreeMap<i64, i64>,
     recent: Keys,
@@ -60,9 +60,9 @@ pub struct KeySet {
     spill_failed: bool,
 }
 
-impl std::fmt::Debug for KeySet {
+impl std::fmt::Debug for FingerprintSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeySet")
+        f.debug_struct("FingerprintSet")
             .field("in_memory", &self.recent.len())
             .field("spilled", &self.spilled.as_ref().map(|s| s.count))
             .finish()
@@ -77,9 +77,9 @@ struct Spilled {
     _file: tempfile::TempPath,
 }
 
-impl KeySet {
-    pub fn new() -> KeySet {
-        KeySet::default()
+impl FingerprintSet {
+    pub fn new() -> FingerprintSet {
+        FingerprintSet::default()
     }
 
     /// Adds a key; false when it was there already.
@@ -206,7 +206,7 @@ impl Spilled {
             .suffix(".db")
             .tempfile()?
             .into_temp_path();
-        crate::store::limit_sqlite_memory();
+        crate::memory::limit_sqlite_memory();
         let conn = Connection::open(&file)?;
         // A scratch file: no journal, no fsync, a small page cache.
         conn.execute_batch(
@@ -254,7 +254,7 @@ mod tests {
 
     #[test]
     fn finds_duplicates_in_memory_and_after_spilling() {
-        let mut set = KeySet::new();
+        let mut set = FingerprintSet::new();
         let n = MEMORY_KEYS as u64 * 2 + 10;
         for i in 0..n {
             assert!(set.insert(key(i)), "{i} is new");
@@ -269,58 +269,58 @@ mod tests {
 
     #[test]
     fn whole_numbers_are_kept_as_intervals() {
-        let mut set = KeySet::new();
+        let mut set = FingerprintSet::new();
         for n in (1..=100_000).chain([-5, i64::MIN, i64::MAX, 200_000]) {
-            assert!(set.insert(int_key(n)), "{n}");
+            assert!(set.insert(int_fingerprint(n)), "{n}");
         }
         assert_eq!(set.intervals.len(), 5);
         for n in [1, 50_000, 100_000, -5, i64::MIN, i64::MAX, 200_000] {
-            assert!(!set.insert(int_key(n)), "{n} is a duplicate");
+            assert!(!set.insert(int_fingerprint(n)), "{n} is a duplicate");
         }
         // Filling a gap joins the intervals around it.
-        assert!(set.insert(int_key(100_001)));
-        assert!(set.insert(int_key(-4)));
+        assert!(set.insert(int_fingerprint(100_001)));
+        assert!(set.insert(int_fingerprint(-4)));
         assert_eq!(set.intervals.len(), 5);
         assert!(set.recent.is_empty(), "no hash needed");
     }
 
     #[test]
     fn past_the_interval_limit_numbers_go_to_the_hash_set() {
-        let mut set = KeySet::new();
+        let mut set = FingerprintSet::new();
         for n in 0..(MAX_INTERVALS as i64 + 10) {
-            assert!(set.insert(int_key(n * 2)));
+            assert!(set.insert(int_fingerprint(n * 2)));
         }
         assert_eq!(set.intervals.len(), MAX_INTERVALS);
-        assert!(!set.insert(int_key(0)), "found among the intervals");
+        assert!(!set.insert(int_fingerprint(0)), "found among the intervals");
         assert!(
-            !set.insert(int_key(MAX_INTERVALS as i64 * 2 + 4)),
+            !set.insert(int_fingerprint(MAX_INTERVALS as i64 * 2 + 4)),
             "found in the hash set"
         );
-        assert!(set.insert(int_key(1)));
+        assert!(set.insert(int_fingerprint(1)));
     }
 
     #[test]
     fn contains_finds_keys_in_memory_in_the_spill_and_in_intervals() {
-        let mut set = KeySet::new();
+        let mut set = FingerprintSet::new();
         let n = MEMORY_KEYS as u64 + 1000;
         for i in 0..n {
             set.insert(key(i));
         }
-        set.insert(int_key(7));
+        set.insert(int_fingerprint(7));
         assert!(set.spilled.is_some());
         for i in [0, 1, MEMORY_KEYS as u64 - 1, MEMORY_KEYS as u64, n - 1] {
             assert!(set.contains(key(i)).unwrap(), "{i}");
         }
-        assert!(set.contains(int_key(7)).unwrap());
+        assert!(set.contains(int_fingerprint(7)).unwrap());
         for i in [n, n + 1, n * 3] {
             assert!(!set.contains(key(i)).unwrap(), "{i}");
         }
-        assert!(!set.contains(int_key(8)).unwrap());
+        assert!(!set.contains(int_fingerprint(8)).unwrap());
     }
 
     #[test]
     fn a_duplicate_arriving_exactly_at_the_spill_is_caught() {
-        let mut set = KeySet::new();
+        let mut set = FingerprintSet::new();
         for i in 0..MEMORY_KEYS as u64 {
             assert!(set.insert(key(i)));
         }

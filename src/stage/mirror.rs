@@ -6,7 +6,7 @@ use xxhash_rust::xxh3::Xxh3;
 
 use crate::exit::usage;
 use crate::json_out::write_json_string;
-use crate::keyset::KeySet;
+use crate::schema::fingerprint_set::FingerprintSet;
 use crate::schema::{CellError, RowValidator};
 use crate::store::{PendingKey, Store};
 
@@ -31,7 +31,7 @@ pub struct Mirror {
     key_columns: Vec<usize>,
     key_names: Vec<String>,
     /// Keys seen in this file, to find duplicates (bounded memory, see `keyset`).
-    seen: KeySet,
+    seen: FingerprintSet,
     pending: Vec<PendingKey>,
     /// Whether the sync has a delivered state to compare with; asked once.
     has_state: Option<bool>,
@@ -56,7 +56,7 @@ impl Mirror {
             run_id: run_id.to_string(),
             key_columns,
             key_names: keys.to_vec(),
-            seen: KeySet::new(),
+            seen: FingerprintSet::new(),
             pending: Vec::new(),
             has_state: None,
         })

@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 
 use anyhow::{Context, Result};
 
-use super::Store;
+use crate::store::Store;
 
 /// Copies the WAL into the database on a thread and connection of its own while another
 /// connection writes. A checkpoint made by the writer's own commit (SQLite's default, past 1,000

@@ -4,10 +4,10 @@
 use anyhow::Result;
 use smallvec::SmallVec;
 
-use crate::csv_source::{CsvSource, SourcePosition};
-use crate::read_ahead::ReadAhead;
+use crate::read::read_ahead::ReadAhead;
+use crate::read::source::{CsvSource, SourcePosition};
+use crate::read::text_record::TextRecord;
 use crate::schema::{CellError, RowValidator, Schema};
-use crate::text_record::TextRecord;
 
 /// One data row after checking.
 pub struct CheckedRow<'a> {
@@ -173,7 +173,7 @@ impl CheckedRows {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::csv_source::{ByteCounter, Dialect};
+    use crate::read::source::{ByteCounter, Dialect};
 
     /// (line, cells, error kinds) of every row, and the blank rows skipped.
     type Checked = (Vec<(u64, String, Vec<&'static str>)>, u64);

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{bail, Context, Result};
 
-use crate::csv_records::{RawRecord, RecordReader};
-use crate::text_record::TextRecord;
+use crate::read::records::{RawRecord, RecordReader};
+use crate::read::text_record::TextRecord;
 
 /// Text encodings accepted for input.
 #[derive(
@@ -88,6 +88,19 @@ impl Default for Dialect {
             encoding: Encoding::Utf8,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
         }
+    }
+}
+
+/// A `--delimiter` value: one ASCII character, or `\t` for tab.
+pub fn parse_delimiter(text: &str) -> Result<u8> {
+    match text {
+        "\\t" | "\t" | "tab" => Ok(b'\t'),
+        _ if text.len() == 1 && text.is_ascii() && text != "\"" && text != "\n" => {
+            Ok(text.as_bytes()[0])
+        }
+        _ => Err(crate::exit::usage(format!(
+            "--delimiter {text:?} must be one ASCII character (or \\t)"
+        ))),
     }
 }
 
@@ -406,6 +419,14 @@ impl Read for Tap {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn delimiters() {
+        assert_eq!(parse_delimiter(";").unwrap(), b';');
+        assert_eq!(parse_delimiter("\\t").unwrap(), b'\t');
+        assert!(parse_delimiter("ab").is_err());
+    }
+
     use super::*;
 
     #[test]
@@ -453,8 +474,8 @@ mod tests {
             assert_eq!(lines, [2, 4, 6]);
             assert_eq!(source.blank_rows(), 1);
         }
-        assert_eq!(crate::csv_records::line_breaks(b"\r\n\r\n\n\r", false), 4);
-        assert_eq!(crate::csv_records::line_breaks(b"\n\r", true), 1);
+        assert_eq!(crate::read::records::line_breaks(b"\r\n\r\n\n\r", false), 4);
+        assert_eq!(crate::read::records::line_breaks(b"\n\r", true), 1);
     }
 
     struct OneByte(&'static [u8]);

@@ -6,7 +6,7 @@
 //! once; checking that every cell starts on a character boundary then makes each cell valid
 //! UTF-8 on its own. Staging 1.100 -> 1.010 s, push 1.816 -> 1.721 s.
 
-use crate::csv_records::RawRecord;
+use crate::read::records::RawRecord;
 
 /// A record of cells that are valid UTF-8 (the type's invariant: only `from_raw` and
 /// `push_field` add cells).

@@ -1,0 +1,124 @@
+//! Checked delivery settings, shared by push, resend and resume: how requests are signed,
+//! which headers go with them, retries, timeouts and trust. Built from flags by `cli::settings`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Result;
+use reqwest::header::{HeaderName, HeaderValue};
+
+use super::retry::RetryPolicy;
+use crate::exit::usage;
+use crate::sign::SigningSecret;
+
+/// How requests are signed.
+pub enum Signing {
+    Secrets(Vec<SigningSecret>),
+    /// No secret given: use (or create) the one stored for the URL.
+    Generated,
+    Unsigned,
+}
+
+/// A header to send with every request; `secret` ones are redacted in the log.
+#[derive(Debug, Clone)]
+pub struct ExtraHeader {
+    pub name: HeaderName,
+    pub value: HeaderValue,
+    pub secret: bool,
+}
+
+/// Checked settings for sending.
+pub struct DeliverySettings {
+    pub signing: Signing,
+    /// `--header` values plus the auth header (marked secret).
+    pub headers: Vec<ExtraHeader>,
+    /// `--header` values as given (`Name: value`), stored with a run to be sent again.
+    pub header_lines: Vec<String>,
+    pub auth_header_name: Option<String>,
+    /// `--auth-header-value`, kept for a stored run whose auth header name was stored.
+    pub auth_header_value: Option<String>,
+    pub retry: RetryPolicy,
+    pub timeout: Duration,
+    pub cacert: Option<PathBuf>,
+    pub insecure: bool,
+}
+
+impl DeliverySettings {
+    /// Adds the auth header of a stored run, its value given again (values are never stored).
+    /// A missing value is an error, not an unauthenticated request.
+    pub fn with_stored_auth_header(&mut self, stored_name: Option<&str>) -> Result<()> {
+        if self.auth_header_name.is_some() {
+            return Ok(());
+        }
+        if let Some(name) = stored_name {
+            let value = self.auth_header_value.as_deref().ok_or_else(|| {
+                usage(format!(
+                    "this run sent the auth header {name:?}: give its value with --auth-header-value or PULSE_AUTH_HEADER_VALUE"
+                ))
+            })?;
+            let header = auth_header(name, value)?;
+            self.headers.push(header);
+            self.auth_header_name = Some(name.to_string());
+        }
+        Ok(())
+    }
+
+    /// Adds a stored run's `--header` lines, unless headers were given now.
+    pub fn with_stored_headers(&mut self, lines: &[String]) -> Result<()> {
+        if self.header_lines.is_empty() {
+            self.headers.extend(parse_headers(lines)?);
+        }
+        Ok(())
+    }
+}
+
+/// The auth header, its value marked sensitive.
+pub fn auth_header(name: &str, value: &str) -> Result<ExtraHeader> {
+    let name = HeaderName::from_bytes(name.trim().as_bytes())
+        .map_err(|_| usage(format!("--auth-header-name {name:?} is not a header name")))?;
+    let mut value = HeaderValue::from_str(value.trim())
+        .map_err(|_| usage("--auth-header-value is not a valid header value"))?;
+    value.set_sensitive(true);
+    Ok(ExtraHeader {
+        name,
+        value,
+        secret: true,
+    })
+}
+
+/// `Name: value` pairs; values may contain `:`.
+pub fn parse_headers(items: &[String]) -> Result<Vec<ExtraHeader>> {
+    items
+        .iter()
+        .map(|item| {
+            let (name, value) = item
+                .split_once(':')
+                .ok_or_else(|| usage(format!("--header {item:?} must look like 'Name: value'")))?;
+            let name = HeaderName::from_bytes(name.trim().as_bytes())
+                .map_err(|_| usage(format!("--header {item:?}: invalid header name")))?;
+            let value = HeaderValue::from_str(value.trim()).map_err(|_| {
+                usage(format!(
+                    "--header {:?}: invalid header value",
+                    name.as_str()
+                ))
+            })?;
+            Ok(ExtraHeader {
+                name,
+                value,
+                secret: false,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_values_may_hold_colons() {
+        let h = parse_headers(&["X-Time: 12:30:00".into()]).unwrap();
+        assert_eq!(h[0].value, "12:30:00");
+        assert!(parse_headers(&["NoColon".into()]).is_err());
+    }
+}

@@ -1,0 +1,7 @@
+//! Bytes to records: the input source (file, stdin, BOM, encoding), the fast record reader,
+//! and reading ahead on a thread of its own.
+
+pub mod read_ahead;
+pub mod records;
+pub mod source;
+pub mod text_record;

@@ -1,0 +1,111 @@
+//! Delivering a run: its undelivered batches in order, the outcome recorded as the run's status,
+//! and the summary printed.
+
+use std::time::Instant;
+
+use anyhow::Result;
+use serde_json::json;
+
+use crate::deliver::{Deliverer, DeliveryReport};
+use crate::exit::{DeliveryError, InterruptedError};
+use crate::payload::BodyContext;
+use crate::progress::Progress;
+use crate::store::{EventRecord, RowCounts, RunStatus, Store};
+
+/// What to deliver and how to report it.
+pub struct Delivery<'a> {
+    pub run_id: &'a str,
+    pub url: &'a reqwest::Url,
+    pub source: &'a str,
+    pub body: &'a BodyContext,
+    pub events: &'a [EventRecord],
+    pub counts: &'a RowCounts,
+    pub quiet: bool,
+    pub json: bool,
+}
+
+/// Delivers the run's undelivered batches in order, records the outcome as the run's status,
+/// prints the summary, and turns a stop into an error that says how to continue.
+pub fn deliver_run(
+    store: &mut Store,
+    deliverer: &Deliverer,
+    run: &Delivery,
+    progress: &Progress,
+    clock: Instant,
+) -> Result<()> {
+    let total_batches: u64 = run.events.iter().map(|e| e.batch_count).sum();
+    progress.start_delivery(total_batches);
+    store.set_run_status(run.run_id, RunStatus::Delivering)?;
+    let outcome = deliverer.deliver(store, run.body, run.events, progress);
+    progress.finish();
+    let (status, report) = match &outcome {
+        Ok(report) => (RunStatus::Delivered, report.clone()),
+        Err(err) if err.is::<InterruptedError>() => {
+            (RunStatus::Interrupted, DeliveryReport::default())
+        }
+        Err(_) => (RunStatus::Failed, DeliveryReport::default()),
+    };
+    if status == RunStatus::Delivered {
+        // For a mirror run this also makes its state current, in the same transaction.
+        store.finish_delivered(run.run_id)?;
+    } else {
+        store.set_run_status(run.run_id, status)?;
+    }
+    let delivered = store.delivered_batches(run.run_id)?;
+    let url = crate::redact::shown_url(run.url.as_str());
+    if run.json {
+        let summary = json!({
+            "run_id": run.run_id,
+            "status": status.as_str(),
+            "url": url,
+            "source": run.source,
+            "rows": run.counts,
+            "events": run.events.iter().map(|e| json!({
+                "id": e.id, "name": e.name, "rows": e.total_rows, "batches": e.batch_count,
+            })).collect::<Vec<_>>(),
+            "batches": total_batches,
+            "delivered": delivered,
+            "attempts": report.attempts,
+            "seconds": (clock.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+        });
+        println!("{summary}");
+    }
+    match outcome {
+        Ok(_) => {
+            if !run.quiet {
+                // Rows sent: the `all` event has every row; otherwise the events are disjoint.
+                let sent = match run.events.iter().find(|e| e.name == "all") {
+                    Some(all) => all.total_rows,
+                    None => run.events.iter().map(|e| e.total_rows).sum(),
+                };
+                let mirror = if run.counts.unchanged + run.counts.deleted > 0 {
+                    format!(
+                        " ({} unchanged rows skipped, {} deletes)",
+                        run.counts.unchanged, run.counts.deleted
+                    )
+                } else {
+                    String::new()
+                };
+                eprintln!(
+                    "pulse: delivered {sent} rows{mirror} in {delivered}/{total_batches} batches to {url} in {:.2}s (run {})",
+                    clock.elapsed().as_secs_f64(),
+                    run.run_id
+                );
+            }
+            Ok(())
+        }
+        Err(err) => {
+            let hint = format!(
+                "{delivered}/{total_batches} batches delivered; continue with `pulse resume {}`",
+                run.run_id
+            );
+            if err.is::<InterruptedError>() {
+                Err(InterruptedError(format!("{err:#}; {hint}")).into())
+            } else if err.is::<DeliveryError>() {
+                Err(DeliveryError(format!("{err:#}; {hint}")).into())
+            } else {
+                Err(err)
+            }
+        }
+    }
+}

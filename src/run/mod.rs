@@ -1,0 +1,14 @@
+//! A run's lifecycle: a push stages its input into the outbox, then delivers it; resume and
+//! resend continue or repeat a stored run. Also the options stored with a run, its signing
+//! secrets, and the lock that keeps one process per run. `validate` is the dry pass: the
+//! same reading and checking, nothing stored or sent.
+
+pub mod delivery;
+pub mod lock;
+pub mod options;
+pub mod push;
+pub mod resend;
+pub mod resume;
+pub mod signing;
+pub mod staging;
+pub mod validate;

@@ -1,0 +1,222 @@
+//! `pulse push` as a run: a new run created, its input staged into the outbox, then delivered
+//! batch by batch (or, with `--dry-run`, staged into a scratch log and printed).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+
+use super::delivery::{deliver_run, Delivery};
+use super::lock::RunLock;
+use super::options::{encoding_name, RunOptions, SigningSource};
+use super::signing::signing_secrets;
+use super::staging::{stage_options, stage_run, Staging};
+use crate::deliver::body_loader::write_batch_body;
+use crate::deliver::settings::{DeliverySettings, Signing};
+use crate::deliver::Deliverer;
+use crate::exit::usage;
+use crate::payload::BodyContext;
+use crate::progress::Progress;
+use crate::read::source::{ByteCounter, CsvSource, Dialect, Input};
+use crate::stage::checked_rows::CheckedRows;
+use crate::stage::event::{new_event_id, EventKind};
+use crate::stage::{Staged, SyncMode};
+use crate::store::{NewRun, Store};
+
+/// Checked settings of `pulse push`.
+pub struct PushSettings {
+    pub run_id: String,
+    pub input: Input,
+    pub url: reqwest::Url,
+    pub batch_size: u64,
+    pub events: Vec<EventKind>,
+    pub schema: Option<PathBuf>,
+    pub fail_on_invalid: bool,
+    pub delivery: DeliverySettings,
+    pub body: BodyContext,
+    pub dialect: Dialect,
+    /// Largest request body; batches are cut early to stay under it.
+    pub max_body_bytes: u64,
+    pub mode: SyncMode,
+    /// Mirror mode: the columns that identify a row (`--key`; empty: the schema's primaryKey).
+    pub id_columns: Vec<String>,
+    /// The mirror state's name.
+    pub sync_name: String,
+    pub dry_run: bool,
+    pub quiet: bool,
+    pub json: bool,
+}
+
+/// Stages the input into a new run, then delivers it (or, for a dry run, prints its bodies).
+pub fn push(mut config: PushSettings, db: &Path) -> Result<()> {
+    let schema = crate::schema::load_for_flag(config.schema.as_deref())?;
+    if config.mode == SyncMode::Mirror && config.id_columns.is_empty() {
+        config.id_columns = schema
+            .as_ref()
+            .map(|s| s.primary_key().to_vec())
+            .filter(|key| !key.is_empty())
+            .ok_or_else(|| usage("--mode mirror needs --key COL or a schema with a primaryKey"))?;
+    }
+    crate::signals::install();
+    let progress = Progress::new(config.quiet);
+    let clock = Instant::now();
+
+    // A dry run stages into a scratch file, not memory, so its memory stays bounded too; the
+    // file is removed when the run ends.
+    let scratch = if config.dry_run {
+        Some(
+            tempfile::Builder::new()
+                .prefix("pulse-dry-run-")
+                .suffix(".db")
+                .tempfile()
+                .context("cannot create a scratch database for --dry-run")?
+                .into_temp_path(),
+        )
+    } else {
+        None
+    };
+    let mut store = Store::open(scratch.as_deref().unwrap_or(db))?;
+    if config.dry_run && config.mode == SyncMode::Mirror && db.exists() {
+        // A dry run compares with the real last delivered state, read from the real log.
+        store.import_sync_state(db, &config.sync_name)?;
+    }
+    let counter = ByteCounter::default();
+    let source = CsvSource::open(&config.input, config.dialect, counter.clone())?;
+    let mut rows = CheckedRows::new(source, schema.as_ref())?;
+    let secrets = if config.dry_run {
+        Vec::new()
+    } else {
+        signing_secrets(&config.delivery.signing, config.url.as_str(), &store)?
+    };
+
+    let run_id = config.run_id.clone();
+    // Held from before the run exists until pulse exits, so `resume` never picks this run up.
+    let _lock = if config.dry_run {
+        None
+    } else {
+        Some(RunLock::acquire(db, &run_id)?)
+    };
+    let events: Vec<(String, _)> = config
+        .events
+        .iter()
+        .map(|kind| (new_event_id(), *kind))
+        .collect();
+    let options = run_options(&config, !secrets.is_empty());
+    let label = config.input.label();
+    store.create_run(
+        &NewRun {
+            id: &run_id,
+            source: &label,
+            source_size: config.input.size(),
+            url: config.url.as_str(),
+            options: &options.to_json(),
+        },
+        &events
+            .iter()
+            .map(|(id, kind)| (id.clone(), kind.name()))
+            .collect::<Vec<_>>(),
+    )?;
+
+    let plan = Staging {
+        run_id: &run_id,
+        label: &label,
+        events: &events,
+        options: stage_options(
+            config.batch_size,
+            config.max_body_bytes,
+            config.mode,
+            config.body.metadata.len(),
+        ),
+        mirror: (config.mode == SyncMode::Mirror)
+            .then_some((config.sync_name.as_str(), config.id_columns.as_slice())),
+        fail_on_invalid: config.fail_on_invalid,
+        stdin: matches!(config.input, Input::Stdin),
+        json: config.json,
+    };
+    let staged = stage_run(
+        &mut store,
+        &plan,
+        &mut rows,
+        &counter,
+        config.input.size(),
+        &progress,
+    )?;
+    // The reader's buffers are not needed for delivery.
+    drop(rows);
+
+    if config.dry_run {
+        progress.finish();
+        return print_dry_run(&mut store, &config, &staged);
+    }
+
+    let deliverer = Deliverer::new(config.url.clone(), secrets, &config.delivery)?;
+    let delivery = Delivery {
+        run_id: &run_id,
+        url: &config.url,
+        source: &label,
+        body: &config.body,
+        events: &staged.events,
+        counts: &staged.counts,
+        quiet: config.quiet,
+        json: config.json,
+    };
+    deliver_run(&mut store, &deliverer, &delivery, &progress, clock)
+}
+
+/// What the run records so that resend and resume rebuild the same bodies, read the input the
+/// same way, and sign and authenticate the same way. Never a secret or an auth value.
+fn run_options(config: &PushSettings, signed: bool) -> RunOptions {
+    let absolute = |path: &Path| std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    RunOptions {
+        body: config.body.clone(),
+        batch_size: config.batch_size,
+        events: config.events.iter().map(|k| k.name().to_string()).collect(),
+        auth_header_name: config.delivery.auth_header_name.clone(),
+        signed,
+        signing: Some(match config.delivery.signing {
+            Signing::Secrets(_) => SigningSource::Given,
+            Signing::Generated => SigningSource::Generated,
+            Signing::Unsigned => SigningSource::None,
+        }),
+        headers: config.delivery.header_lines.clone(),
+        source_path: match &config.input {
+            Input::Stdin => None,
+            Input::File(path) => Some(absolute(path)),
+        },
+        schema: config.schema.as_deref().map(absolute),
+        fail_on_invalid: config.fail_on_invalid,
+        mode: config.mode.name().to_string(),
+        sync: (config.mode == SyncMode::Mirror).then(|| config.sync_name.clone()),
+        id_columns: config.id_columns.clone(),
+        max_record_bytes: Some(config.dialect.max_record_bytes),
+        max_body_bytes: Some(config.max_body_bytes),
+        delimiter: config.dialect.delimiter,
+        encoding: encoding_name(config.dialect.encoding),
+    }
+}
+
+/// `--dry-run`: every body that would be sent, one per line on stdout.
+fn print_dry_run(store: &mut Store, config: &PushSettings, staged: &Staged) -> Result<()> {
+    use std::io::Write;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut body = Vec::new();
+    for event in &staged.events {
+        for batch in store.batches_of_event(&event.id)? {
+            body.clear();
+            write_batch_body(store, &config.body, event, &batch, &mut body)?;
+            body.push(b'\n');
+            out.write_all(&body)?;
+        }
+    }
+    out.flush()?;
+    if !config.quiet {
+        eprintln!(
+            "pulse: dry run: {} rows in {} batches would go to {}; nothing sent, nothing logged",
+            staged.counts.total,
+            staged.events.iter().map(|e| e.batch_count).sum::<u64>(),
+            config.url
+        );
+    }
+    Ok(())
+}

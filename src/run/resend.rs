@@ -1,0 +1,166 @@
+//! `pulse resend` as a run: deliver an event (all its batches, in order), a single batch, or a whole run
+//! again. Same `webhook-id`, fresh timestamp and signature; every attempt is logged against the
+//! batch.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{anyhow, bail, Result};
+use serde_json::json;
+
+use super::lock::RunLock;
+use super::options::RunOptions;
+use super::signing::stored_run_deliverer;
+use crate::deliver::settings::DeliverySettings;
+use crate::deliver::DeliveryReport;
+use crate::exit::{DeliveryError, InterruptedError};
+use crate::progress::Progress;
+use crate::redact::shown_url;
+use crate::store::{BatchRef, EventRecord, IdRef, Store};
+
+/// What `pulse resend` was asked.
+pub struct ResendSettings {
+    /// A run, event or batch id.
+    pub id: String,
+    /// Another URL than the run's own: answers then change no batch's status.
+    pub url: Option<reqwest::Url>,
+    /// Only the batches never delivered.
+    pub failed: bool,
+    pub delivery: DeliverySettings,
+    pub quiet: bool,
+    pub json: bool,
+}
+
+/// Sends the batches an id names again, and reports what happened.
+pub fn resend(asked: ResendSettings, db: &Path) -> Result<()> {
+    crate::signals::install();
+    let progress = Progress::new(asked.quiet);
+    let clock = Instant::now();
+    let mut store = Store::open(db)?;
+    let id = asked.id.as_str();
+    let kind = store
+        .resolve(id)?
+        .ok_or_else(|| anyhow!("no event, batch or run {id:?} in the log {}", db.display()))?;
+    let run_id = match &kind {
+        IdRef::Run => id.to_string(),
+        IdRef::Event { run_id } | IdRef::Batch { run_id, .. } => run_id.clone(),
+    };
+    let _lock = RunLock::acquire(db, &run_id)?;
+    let run = store
+        .run(&run_id)?
+        .ok_or_else(|| anyhow!("{run_id} vanished from the log"))?;
+    if run.status == "invalid" {
+        bail!("{run_id} was refused by --fail-on-invalid: nothing of it is ever sent");
+    }
+    if !run.is_staged() {
+        bail!("{run_id} was stopped while staging; `pulse resume {run_id}` stages and delivers it");
+    }
+    let options = RunOptions::parse(&run_id, &run.options)?;
+    let run_url = reqwest::Url::parse(&run.url)
+        .map_err(|e| anyhow!("{run_id}: stored URL {:?} is damaged ({e})", run.url))?;
+    let url = asked.url.clone().unwrap_or_else(|| run_url.clone());
+    let own_url = url == run_url;
+
+    let queue = select_batches(&store, &kind, id, &run_id, asked.failed)?;
+    if queue.is_empty() {
+        if !asked.quiet {
+            eprintln!("pulse: nothing to resend: every batch of {id} is delivered");
+        }
+        return Ok(());
+    }
+    let deliverer = stored_run_deliverer(asked.delivery, &run_id, &options, &url, own_url, &store)?;
+
+    progress.start_delivery(queue.len() as u64);
+    let mut report = DeliveryReport::default();
+    let outcome = deliverer.resend(&mut store, &options.body, &queue, &progress, &mut report);
+    progress.finish();
+    if own_url {
+        // Resending the last undelivered batches completes the run.
+        let now = store.run(&run_id)?;
+        if let Some(now) = now.filter(|r| r.status != "delivered") {
+            if now.batches_total > 0 && now.batches_delivered == now.batches_total {
+                // As at the end of a push: a mirror run's state becomes current too.
+                store.finish_delivered(&run_id)?;
+            }
+        }
+    }
+
+    let total = queue.len() as u64;
+    let status = match &outcome {
+        Ok(()) => "delivered",
+        Err(err) if err.is::<InterruptedError>() => "interrupted",
+        Err(_) => "failed",
+    };
+    let shown = shown_url(url.as_str());
+    if asked.json {
+        let summary = json!({
+            "id": id,
+            "run_id": run_id,
+            "status": status,
+            "url": shown,
+            "batches": total,
+            "delivered": report.batches_delivered,
+            "rows": report.rows_delivered,
+            "attempts": report.attempts,
+            "seconds": (clock.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+        });
+        println!("{summary}");
+    }
+    match outcome {
+        Ok(()) => {
+            if !asked.quiet {
+                let batches = if total == 1 { "batch" } else { "batches" };
+                eprintln!(
+                    "pulse: resent {} rows in {total} {batches} of {id} to {shown} in {:.2}s",
+                    report.rows_delivered,
+                    clock.elapsed().as_secs_f64()
+                );
+            }
+            Ok(())
+        }
+        Err(err) => {
+            let hint = format!(
+                "{}/{total} batches resent; `pulse resend {id} --failed` tries the rest",
+                report.batches_delivered
+            );
+            if err.is::<InterruptedError>() {
+                Err(InterruptedError(format!("{err:#}; {hint}")).into())
+            } else if err.is::<DeliveryError>() {
+                Err(DeliveryError(format!("{err:#}; {hint}")).into())
+            } else {
+                Err(err)
+            }
+        }
+    }
+}
+
+/// The batches an id names, in delivery order; with `failed`, only those never delivered.
+fn select_batches(
+    store: &Store,
+    kind: &IdRef,
+    id: &str,
+    run_id: &str,
+    failed: bool,
+) -> Result<Vec<(EventRecord, BatchRef)>> {
+    let mut queue = Vec::new();
+    for event in store.events_of_run(run_id)? {
+        let wanted = match kind {
+            IdRef::Run => true,
+            IdRef::Event { .. } => event.id == id,
+            IdRef::Batch { event_id, .. } => &event.id == event_id,
+        };
+        if !wanted {
+            continue;
+        }
+        for batch in store.batch_rows_of_event(&event.id)? {
+            if matches!(kind, IdRef::Batch { .. }) && batch.id != id {
+                continue;
+            }
+            if failed && batch.delivered() {
+                continue;
+            }
+            queue.push((event.clone(), batch.as_ref()));
+        }
+    }
+    Ok(queue)
+}

@@ -1,0 +1,83 @@
+//! Signing secrets of a run: the ones given, or the one pulse generated and stored for the URL;
+//! and a deliverer that sends a stored run again, signed and authenticated as it was first sent.
+
+use anyhow::{Context, Result};
+
+use super::options::{RunOptions, SigningSource};
+use crate::deliver::settings::{DeliverySettings, Signing};
+use crate::deliver::Deliverer;
+use crate::exit::usage;
+use crate::sign::SigningSecret;
+use crate::store::Store;
+
+/// The secrets to sign with: the given secrets, none, or the stored/generated one for the URL.
+pub fn signing_secrets(signing: &Signing, url: &str, store: &Store) -> Result<Vec<SigningSecret>> {
+    match signing {
+        Signing::Secrets(secrets) => Ok(secrets.clone()),
+        Signing::Unsigned => Ok(Vec::new()),
+        Signing::Generated => {
+            if let Some(secret) = store.secret_for_url(url)? {
+                let parsed = SigningSecret::parse(&secret)
+                    .map_err(anyhow::Error::msg)
+                    .context("the stored secret for this URL is damaged")?;
+                return Ok(vec![parsed]);
+            }
+            let (_, fresh) = SigningSecret::generate();
+            let kept = store.keep_secret(url, &fresh)?;
+            if kept == fresh {
+                // Printed once, even under --quiet: it is never shown again.
+                eprintln!(
+                    "pulse: generated signing secret for {url}: {kept}\n\
+                     pulse: it is stored in the log and reused for this URL; receivers verify \
+                     webhook-signature with it (Standard Webhooks), e.g. `pulse receive --secret {kept}`"
+                );
+            }
+            Ok(vec![
+                SigningSecret::parse(&kept).map_err(anyhow::Error::msg)?
+            ])
+        }
+    }
+}
+
+/// A deliverer that sends a stored run the way it was first sent: its stored `--header` values
+/// (unless new ones are given), its auth header name with the value given again, and signed
+/// as before. `own_url`: sending to the run's URL, where answers change batch status.
+pub fn stored_run_deliverer(
+    mut settings: DeliverySettings,
+    run_id: &str,
+    options: &RunOptions,
+    url: &reqwest::Url,
+    own_url: bool,
+    store: &Store,
+) -> Result<Deliverer> {
+    settings.with_stored_auth_header(options.auth_header_name.as_deref())?;
+    settings.with_stored_headers(&options.headers)?;
+    let secrets = stored_run_secrets(&settings.signing, run_id, options, url.as_str(), store)?;
+    let deliverer = Deliverer::new(url.clone(), secrets, &settings)?;
+    Ok(if own_url {
+        deliverer
+    } else {
+        deliverer.without_status_updates()
+    })
+}
+
+/// Secrets for sending a stored run again: the ones given now, else as the run was signed.
+fn stored_run_secrets(
+    signing: &Signing,
+    run_id: &str,
+    options: &RunOptions,
+    url: &str,
+    store: &Store,
+) -> Result<Vec<SigningSecret>> {
+    if !matches!(signing, Signing::Generated) {
+        return signing_secrets(signing, url, store);
+    }
+    match options.signing_source() {
+        SigningSource::None => Ok(Vec::new()),
+        SigningSource::Generated => signing_secrets(signing, url, store),
+        SigningSource::Given => Err(usage(format!(
+            "{run_id} was signed with a secret given on the command line, which is never \
+             stored: give it again with --secret or PULSE_SECRET (or --no-sign)"
+        ))),
+    }
+}

@@ -1,0 +1,147 @@
+//! Staging a run: every row of the input into the outbox, the run's status kept in step, and a
+//! run refused whole under `--fail-on-invalid`.
+
+use std::sync::atomic::Ordering;
+
+use anyhow::Result;
+use serde_json::json;
+
+use crate::exit::{InterruptedError, InvalidRowsError};
+use crate::progress::Progress;
+use crate::read::source::ByteCounter;
+use crate::stage::checked_rows::CheckedRows;
+use crate::stage::event::EventKind;
+use crate::stage::mirror::Mirror;
+use crate::stage::{stage, StageOptions, Staged, SyncMode};
+use crate::store::{RunStatus, Store};
+
+/// What to stage into which run, and how.
+pub struct Staging<'a> {
+    pub run_id: &'a str,
+    /// The input as messages name it.
+    pub label: &'a str,
+    /// Event ids (kept across restaging) and kinds, in delivery order.
+    pub events: &'a [(String, EventKind)],
+    pub options: StageOptions<'a>,
+    /// Mirror mode: the sync's name and the columns that identify a row.
+    pub mirror: Option<(&'a str, &'a [String])>,
+    /// Refuse the whole run when a row is invalid.
+    pub fail_on_invalid: bool,
+    /// Stdin cannot be read twice, so a run stopped while staging it cannot be resumed.
+    pub stdin: bool,
+    /// Print a JSON summary on stdout when the run is refused (`--json`).
+    pub json: bool,
+}
+
+/// The stage options of a sync mode: which `__op` rows carry, and room for the envelope.
+pub fn stage_options(
+    batch_size: u64,
+    max_body_bytes: u64,
+    mode: SyncMode,
+    metadata_len: usize,
+) -> StageOptions<'static> {
+    StageOptions {
+        batch_size,
+        // Room for the envelope around the rows (ids, counts, metadata).
+        max_batch_bytes: max_body_bytes.saturating_sub(1024 + metadata_len as u64),
+        op: mode.row_op(),
+    }
+}
+
+/// Stages `rows` into the run and marks it staged. On failure or Ctrl-C the run is marked
+/// failed or interrupted and the error says whether `pulse resume` can continue it; with
+/// `fail_on_invalid`, an invalid row refuses the run so that nothing of it is ever sent.
+pub fn stage_run(
+    store: &mut Store,
+    plan: &Staging,
+    rows: &mut CheckedRows,
+    counter: &ByteCounter,
+    size: Option<u64>,
+    progress: &Progress,
+) -> Result<Staged> {
+    progress.start_staging(size);
+    let result = plan
+        .mirror
+        .map(|(sync, key)| Mirror::new(sync, plan.run_id, key, rows.headers()))
+        .transpose()
+        .and_then(|mut mirror| {
+            stage(
+                store,
+                rows,
+                plan.events,
+                &plan.options,
+                mirror.as_mut(),
+                |n| {
+                    // An atomic load per row: cheap, and Ctrl-C stops staging within one row.
+                    if crate::signals::interrupted() {
+                        return Err(InterruptedError("interrupted while staging".into()).into());
+                    }
+                    if n % 4096 == 0 {
+                        progress.staged(counter.load(Ordering::Relaxed), n);
+                    }
+                    Ok(())
+                },
+            )
+        });
+    let staged = match result {
+        Ok(staged) => staged,
+        Err(err) => {
+            progress.finish();
+            let interrupted = err.is::<InterruptedError>() || crate::signals::interrupted();
+            let status = if interrupted {
+                RunStatus::Interrupted
+            } else {
+                RunStatus::Failed
+            };
+            store.set_run_status(plan.run_id, status)?;
+            if !interrupted {
+                return Err(err);
+            }
+            let hint = if plan.stdin {
+                format!(
+                    "{} read stdin, which cannot be read again: push it again",
+                    plan.run_id
+                )
+            } else {
+                format!("continue with `pulse resume {}`", plan.run_id)
+            };
+            return Err(InterruptedError(format!("{err:#}; {hint}")).into());
+        }
+    };
+    store.finish_staging(
+        plan.run_id,
+        &staged.events,
+        &staged.counts,
+        &staged.source_hash,
+    )?;
+    if plan.fail_on_invalid && staged.counts.invalid > 0 {
+        progress.finish();
+        // Nothing may ever be sent for this run: drop its outbox, keep the run as a record.
+        store.reject_run(plan.run_id)?;
+        let first = staged
+            .first_invalid
+            .as_ref()
+            .expect("an invalid row was seen");
+        if plan.json {
+            // CI reads this: the same summary shape as a delivery, with nothing sent.
+            let summary = json!({
+                "run_id": plan.run_id,
+                "status": "invalid",
+                "source": plan.label,
+                "rows": staged.counts,
+                "events": [],
+                "batches": 0,
+                "delivered": 0,
+                "attempts": 0,
+                "first_invalid": {"line": first.line, "message": first.message},
+            });
+            println!("{summary}");
+        }
+        return Err(InvalidRowsError(format!(
+            "{}: {} invalid row(s) of {} with --fail-on-invalid; nothing sent (first: line {}: {})",
+            plan.label, staged.counts.invalid, staged.counts.total, first.line, first.message
+        ))
+        .into());
+    }
+    Ok(staged)
+}

@@ -1,0 +1,136 @@
+//! `pulse validate` as a dry pass: check a CSV against a schema with no network and no log: a summary, the
+//! errors (all of them with `--json`), and optionally the failing rows as CSV.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+use crate::exit::InvalidRowsError;
+use crate::read::source::{ByteCounter, CsvSource, Dialect, Input};
+use crate::stage::checked_rows::CheckedRows;
+
+/// What `pulse validate` was asked.
+pub struct ValidateSettings {
+    pub input: Input,
+    pub schema: Option<PathBuf>,
+    pub dialect: Dialect,
+    /// Where to write the invalid rows as CSV.
+    pub invalid_out: Option<PathBuf>,
+    /// Error lines shown without `--json`.
+    pub max_errors: usize,
+    pub json: bool,
+}
+
+/// Checks every row, prints the report, and fails with exit code 3 when a row is invalid.
+pub fn validate(asked: ValidateSettings) -> Result<()> {
+    let schema = crate::schema::load_for_flag(asked.schema.as_deref())?;
+    let label = asked.input.label();
+    let source = CsvSource::open(&asked.input, asked.dialect, ByteCounter::default())?;
+    let mut rows = CheckedRows::new(source, schema.as_ref())?.read_ahead()?;
+    let mut invalid_out = match &asked.invalid_out {
+        Some(path) => {
+            let mut writer = csv::Writer::from_path(path)
+                .with_context(|| format!("--invalid-out {}: cannot create", path.display()))?;
+            let mut header: Vec<&str> = rows.headers().iter().map(String::as_str).collect();
+            header.push("errors");
+            writer.write_record(&header)?;
+            Some(writer)
+        }
+        None => None,
+    };
+    let rows_width = rows.headers().len();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    if asked.json {
+        out.write_all(b"{\"errors\":[")?;
+    }
+    let (mut total, mut invalid, mut error_count) = (0u64, 0u64, 0u64);
+    // (field, type) -> count: bounded by the number of fields times the error types.
+    let mut by_field: BTreeMap<(String, &'static str), u64> = BTreeMap::new();
+    let mut first_errors: Vec<String> = Vec::new();
+    while let Some(row) = rows.next_row()? {
+        total += 1;
+        if row.valid() {
+            continue;
+        }
+        invalid += 1;
+        for error in row.errors {
+            *by_field
+                .entry((error.field_name.clone(), error.kind))
+                .or_default() += 1;
+            if asked.json {
+                if error_count > 0 {
+                    out.write_all(b",")?;
+                }
+                let mut entry = serde_json::to_value(error)?;
+                entry["line"] = row.line.into();
+                entry["index"] = row.index.into();
+                serde_json::to_writer(&mut out, &entry)?;
+            } else if first_errors.len() < asked.max_errors {
+                first_errors.push(format!("line {}: {}", row.line, error.message));
+            }
+            error_count += 1;
+        }
+        if let Some(writer) = invalid_out.as_mut() {
+            let messages: Vec<&str> = row.errors.iter().map(|e| e.message.as_str()).collect();
+            // Ragged rows are padded (or cut) to the header so `errors` stays the last column;
+            // the errors name any extra cells.
+            let width = rows_width;
+            let mut record: Vec<&str> = row.record.iter().take(width).collect();
+            record.resize(width, "");
+            let joined = messages.join("; ");
+            record.push(&joined);
+            writer.write_record(&record)?;
+        }
+    }
+    if let Some(mut writer) = invalid_out {
+        writer.flush()?;
+    }
+    let blank = rows.blank_rows();
+    if asked.json {
+        let summary = serde_json::json!({
+            "source": label,
+            "valid": invalid == 0,
+            "rows": total,
+            "valid_rows": total - invalid,
+            "invalid_rows": invalid,
+            "blank_rows": blank,
+            "error_count": error_count,
+            "errors_by_field": by_field.iter().map(|((field, kind), n)| serde_json::json!({
+                "fieldName": field, "type": kind, "count": n,
+            })).collect::<Vec<_>>(),
+        });
+        let text = summary.to_string();
+        // Close the errors array and splice the summary's fields into the same object.
+        write!(out, "],{}", &text[1..])?;
+        writeln!(out)?;
+    } else {
+        writeln!(
+            out,
+            "{label}: {total} rows, {} valid, {invalid} invalid, {blank} blank rows skipped",
+            total - invalid
+        )?;
+        if !by_field.is_empty() {
+            writeln!(out, "errors by field and type:")?;
+            for ((field, kind), n) in &by_field {
+                let field = if field.is_empty() { "(row)" } else { field };
+                writeln!(out, "  {field:<20} {kind:<18} {n}")?;
+            }
+            if !first_errors.is_empty() {
+                writeln!(out, "first {} errors:", first_errors.len())?;
+                for line in &first_errors {
+                    writeln!(out, "  {line}")?;
+                }
+            }
+        }
+    }
+    out.flush()?;
+    if invalid > 0 {
+        return Err(
+            InvalidRowsError(format!("{label}: {invalid} of {total} rows are invalid")).into(),
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,207 @@
+//! The staging pass: read every row once, judge it, write it into the batch buffer of each event
+//! it belongs to, and store full batches in the outbox. Memory holds one batch per event.
+
+use anyhow::{bail, Result};
+
+use super::batcher::{BatchLimits, Batcher, Outbox, RowNumbers};
+use super::checked_rows::CheckedRows;
+use super::event::EventKind;
+use super::mirror::{Mirror, MirrorVerdict};
+use crate::payload::stored::Packer;
+use crate::payload::{RowPosition, RowWriter};
+use crate::schema::CellError;
+use crate::store::{EventRecord, RowCounts, Stager, Store};
+
+/// How rows are staged.
+pub struct StageOptions<'a> {
+    pub batch_size: u64,
+    /// A batch's rows stop growing before their JSON passes this many bytes.
+    pub max_batch_bytes: u64,
+    /// The operation every row is tagged with (`__op`), if any.
+    pub op: Option<&'a str>,
+}
+
+/// The first invalid row, for messages.
+#[derive(Debug, Clone)]
+pub struct FirstInvalid {
+    pub line: u64,
+    pub message: String,
+}
+
+/// What staging produced.
+pub struct Staged {
+    pub events: Vec<EventRecord>,
+    pub counts: RowCounts,
+    pub source_hash: String,
+    pub first_invalid: Option<FirstInvalid>,
+}
+
+/// Stages every row into the events given (id, kind), in batches of `options.batch_size`.
+/// `on_row` sees the running row count and may stop staging by returning an error.
+pub fn stage(
+    store: &mut Store,
+    rows: &mut CheckedRows,
+    events: &[(String, EventKind)],
+    options: &StageOptions,
+    mut mirror: Option<&mut Mirror>,
+    mut on_row: impl FnMut(u64) -> Result<()>,
+) -> Result<Staged> {
+    let writer = RowWriter::new(rows.headers());
+    rows.render_cast_values();
+    let mut outbox = Outbox {
+        stager: Stager::for_store(store, Packer::new(writer.token_table()))?,
+        reading: Some(rows.position()),
+    };
+    let limits = BatchLimits {
+        rows: options.batch_size,
+        json_bytes: options.max_batch_bytes as usize,
+    };
+    let mut batchers: Vec<Batcher> = events
+        .iter()
+        .map(|(id, kind)| Batcher::new(id.clone(), *kind, limits))
+        .collect();
+    let mut counts = RowCounts::default();
+    let mut first_invalid = None;
+    let mut row_json = Vec::with_capacity(4096);
+    let mut own_errors: Vec<CellError> = Vec::new();
+    while let Some(row) = rows.next_row()? {
+        counts.total += 1;
+        let mut op = options.op;
+        let mut errors = row.errors;
+        if let Some(mirror) = mirror.as_deref_mut() {
+            let cells: Vec<&str> = row.record.iter().collect();
+            match mirror.classify(store, &cells, row.valid(), row.validator)? {
+                MirrorVerdict::Unchanged => {
+                    counts.unchanged += 1;
+                    counts.valid += row.valid() as u64;
+                    counts.invalid += !row.valid() as u64;
+                    on_row(counts.total)?;
+                    continue;
+                }
+                MirrorVerdict::Upsert => op = Some("upsert"),
+                MirrorVerdict::Duplicate(error) => {
+                    own_errors.clear();
+                    own_errors.extend_from_slice(row.errors);
+                    own_errors.push(error);
+                    errors = &own_errors;
+                }
+            }
+        }
+        let valid = errors.is_empty();
+        if valid {
+            counts.valid += 1;
+        } else {
+            counts.invalid += 1;
+            if first_invalid.is_none() {
+                first_invalid = Some(FirstInvalid {
+                    line: row.line,
+                    message: errors[0].message.clone(),
+                });
+            }
+        }
+        let numbers: RowNumbers = (row.index, row.line);
+        let validator = row.validator;
+        let line = row.line;
+        let write = |out: &mut Vec<u8>, previous: Option<RowNumbers>| {
+            let position = RowPosition {
+                index: row.index,
+                line: row.line,
+                previous,
+            };
+            let start = out.len();
+            let growth = if valid && validator.writes_cells_as_text() {
+                writer.write_text_row(out, row.record, position, op)
+            } else {
+                writer.write_row(
+                    out,
+                    row.record.iter(),
+                    position,
+                    errors,
+                    op,
+                    |column, raw, out| validator.write_cast_value(column, raw, out),
+                )
+            };
+            let len = out.len() - start + growth;
+            // A batch of this row alone adds its brackets.
+            if len as u64 + 2 > options.max_batch_bytes {
+                bail!(
+                    "line {line}: this row alone is {len} bytes of JSON, more than --max-body-size allows"
+                );
+            }
+            Ok(len)
+        };
+        match batchers.iter().filter(|b| b.takes(valid)).count() {
+            0 => {}
+            1 => {
+                if let Some(only) = batchers.iter_mut().find(|b| b.takes(valid)) {
+                    only.write_row(numbers, &write, store, &mut outbox)?;
+                }
+            }
+            _ => {
+                // Written once for all the events that take it, its numbers following the
+                // row before only if that row is the same in all of them.
+                let mut lasts = batchers
+                    .iter()
+                    .filter(|b| b.takes(valid))
+                    .map(Batcher::last_numbers);
+                let first = lasts.next().flatten();
+                let previous = first.filter(|_| lasts.all(|last| last == first));
+                row_json.clear();
+                let len = write(&mut row_json, previous)?;
+                for batcher in batchers.iter_mut().filter(|b| b.takes(valid)) {
+                    batcher.copy_row(
+                        &row_json,
+                        len,
+                        previous,
+                        numbers,
+                        &write,
+                        store,
+                        &mut outbox,
+                    )?;
+                }
+            }
+        }
+        on_row(counts.total)?;
+    }
+    // The whole input is read: later batches record all of it as staged.
+    outbox.reading = None;
+    outbox.stager.source_mark = Some(rows.read_so_far());
+    if let Some(mirror) = mirror {
+        // Keys delivered before and absent now: one delete row each, carrying the key fields.
+        mirror.for_each_vanished(store, |store, key_json| {
+            counts.deleted += 1;
+            row_json.clear();
+            row_json.extend_from_slice(&key_json.as_bytes()[..key_json.len() - 1]);
+            if key_json.len() > 2 {
+                row_json.push(b',');
+            }
+            row_json.extend_from_slice(
+                br#""__index":null,"__row":null,"__op":"delete","__valid":true,"__errors":[]}"#,
+            );
+            for batcher in batchers.iter_mut().filter(|b| b.takes(true)) {
+                batcher.add_plain_row(&row_json, store, &mut outbox)?;
+            }
+            Ok(())
+        })?;
+    }
+    for batcher in &mut batchers {
+        batcher.flush(store, &mut outbox)?;
+    }
+    // Every batch is stored before the run can be marked staged.
+    outbox.stager.finish()?;
+    counts.blank = rows.blank_rows();
+    Ok(Staged {
+        events: batchers
+            .into_iter()
+            .map(|b| EventRecord {
+                id: b.id,
+                name: b.kind.name().to_string(),
+                total_rows: b.total_rows,
+                batch_count: b.batches,
+            })
+            .collect(),
+        counts,
+        source_hash: rows.content_hash(),
+        first_invalid,
+    })
+}

@@ -1,0 +1,96 @@
+//! Delivery attempts: each recorded, and a batch marked delivered only with the attempt that
+//! delivered it, in the same transaction.
+
+use anyhow::Result;
+use rusqlite::params;
+
+use super::{now_ms, Store};
+
+/// Most of a response body kept in the log.
+pub const RESPONSE_SNIPPET_BYTES: usize = 4096;
+
+/// One delivery attempt, as recorded.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord<'a> {
+    pub batch_id: &'a str,
+    pub started_at: i64,
+    pub duration_ms: i64,
+    pub url: &'a str,
+    /// HTTP status, or 0 when no response arrived.
+    pub http_status: u16,
+    pub error: Option<String>,
+    pub response: Option<String>,
+    /// JSON object of the request headers, secrets redacted.
+    pub request_headers: String,
+}
+
+impl Store {
+    /// Records an attempt and, when it delivered the batch, marks the batch delivered in the same
+    /// transaction: a batch is never marked delivered without the attempt that did it.
+    pub fn record_attempt(&mut self, attempt: &AttemptRecord, delivered: bool) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO attempts (batch_id, started_at, duration_ms, url, http_status, error,
+                 response, request_headers)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                attempt.batch_id,
+                attempt.started_at,
+                attempt.duration_ms,
+                attempt.url,
+                attempt.http_status,
+                attempt.error,
+                attempt.response,
+                attempt.request_headers
+            ],
+        )?;
+        if delivered {
+            tx.execute(
+                // A resend keeps the time of the first delivery.
+                "UPDATE batches SET status = 'delivered', delivered_at = coalesce(delivered_at, ?2)
+                 WHERE id = ?1",
+                params![attempt.batch_id, now_ms()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::payload::stored::Packer;
+    use crate::payload::TokenTable;
+    use crate::store::test_support::store_with_event;
+    use crate::store::Stager;
+
+    #[test]
+    fn delivered_only_with_its_attempt() {
+        let mut store = store_with_event();
+        let mut stager = Stager::new(Packer::new(&TokenTable::default())).unwrap();
+        let id = stager
+            .write_batch(&mut store, "evt_1", 1, 1, 1, &mut b"[]".to_vec(), 2)
+            .unwrap();
+        let mut attempt = AttemptRecord {
+            batch_id: &id,
+            started_at: 0,
+            duration_ms: 1,
+            url: "http://127.0.0.1/",
+            http_status: 500,
+            error: None,
+            response: Some("oops".into()),
+            request_headers: "{}".into(),
+        };
+        store.record_attempt(&attempt, false).unwrap();
+        assert!(!store.batches_of_event("evt_1").unwrap()[0].delivered);
+        attempt.http_status = 200;
+        store.record_attempt(&attempt, true).unwrap();
+        assert!(store.batches_of_event("evt_1").unwrap()[0].delivered);
+        let attempts: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM attempts", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(attempts, 2);
+    }
+}
