@@ -2,10 +2,10 @@
 //! every crash input found so far (`tests/it/fuzz_regressions.rs`) on a stable toolchain.
 //! A check that fails panics.
 
-use pulse::payload::{RowPosition, RowWriter};
-use pulse::read::source::{ByteCounter, CsvSource, Dialect, Encoding};
-use pulse::schema::{RowValidator, Schema};
-use pulse::stage::checked_rows::CheckedRows;
+use pulse::fuzzing::CheckedRows;
+use pulse::fuzzing::{ByteCounter, CsvSource, Dialect, Encoding};
+use pulse::fuzzing::{RowPosition, RowWriter};
+use pulse::fuzzing::{RowValidator, Schema};
 use std::sync::OnceLock;
 
 const SCHEMAS: &[&str] = &[

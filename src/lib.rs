@@ -1,19 +1,24 @@
-//! pulse as a library: the modules behind the `pulse` binary, also used by the fuzz targets.
+//! pulse as a library: the modules behind the `pulse` binary. Its public face is small: what
+//! `main` needs to parse and dispatch, and `fuzzing` for the fuzz targets; everything else is
+//! crate-private. ARCHITECTURE.md maps the modules.
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod cli;
 pub mod cmd;
-pub mod deliver;
 pub mod exit;
-pub mod json_out;
+pub mod fuzzing;
 pub mod memory;
-pub mod payload;
-pub mod progress;
-pub mod read;
-pub mod redact;
-pub mod run;
-pub mod schema;
-pub mod sign;
-pub mod signals;
-pub mod stage;
-pub mod store;
-pub mod time_text;
+
+pub(crate) mod deliver;
+pub(crate) mod json_out;
+pub(crate) mod payload;
+pub(crate) mod progress;
+pub(crate) mod read;
+pub(crate) mod redact;
+pub(crate) mod run;
+pub(crate) mod schema;
+pub(crate) mod sign;
+pub(crate) mod signals;
+pub(crate) mod stage;
+pub(crate) mod store;
+pub(crate) mod time_text;

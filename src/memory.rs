@@ -37,7 +37,7 @@ const SQLITE_SOFT_HEAP_LIMIT: i64 = 12 << 20;
 /// connections (SQLITE_ENABLE_MEMORY_MANAGEMENT), sized by the sum of their `cache_size` in
 /// pages: the key spill file's many small pages let the log's 64 KiB pages take 30+ MB. A soft
 /// heap limit makes SQLite recycle pages instead.
-pub fn limit_sqlite_memory() {
+pub(crate) fn limit_sqlite_memory() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         // SAFETY: a plain setter of a process-wide limit; callable at any time from any thread.

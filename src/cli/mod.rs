@@ -1,6 +1,8 @@
 //! The command line: clap types, and turning them into checked settings.
 
 mod args;
-pub mod settings;
+pub(crate) mod settings;
+
+pub use settings::command_line_secret_warnings;
 
 pub use args::*;

@@ -1,11 +1,41 @@
-//! One file per subcommand.
+//! One file per subcommand, and the dispatch to them.
 
-pub mod generate;
-pub mod log;
-pub mod prune;
-pub mod push;
-pub mod receive;
-pub mod resend;
-pub mod resume;
-pub mod secret;
-pub mod validate;
+pub(crate) mod generate;
+pub(crate) mod log;
+pub(crate) mod prune;
+pub(crate) mod push;
+pub(crate) mod receive;
+pub(crate) mod resend;
+pub(crate) mod resume;
+pub(crate) mod secret;
+pub(crate) mod validate;
+
+use crate::cli::{Cli, Command, SecretCommand};
+
+/// Runs the command the command line names.
+pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    let with_log = |command: &dyn Fn(&std::path::Path) -> anyhow::Result<()>| {
+        let db = crate::cli::settings::db_path(cli.db.clone())?;
+        command(&db).map_err(|err| crate::store::explain_busy(err, &db))
+    };
+    match &cli.command {
+        Command::Push(args) => with_log(&|db| push::run(args, db)),
+        Command::Validate(args) => validate::run(args),
+        Command::Log(args) => with_log(&|db| log::run(args, db)),
+        Command::Resend(args) => with_log(&|db| resend::run(args, db)),
+        Command::Resume(args) => with_log(&|db| resume::run(args, db)),
+        Command::Prune(args) => with_log(&|db| prune::run(args, db)),
+        Command::Receive(args) => receive::run(args),
+        Command::Secret {
+            command: SecretCommand::New,
+        } => {
+            secret::new();
+            Ok(())
+        }
+        Command::Completions { shell } => {
+            generate::completions(*shell);
+            Ok(())
+        }
+        Command::Man { dir } => generate::man(dir),
+    }
+}

@@ -323,8 +323,10 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn a_loader_thread_runs_at_a_lower_priority() {
-        let nice =
-            || unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) };
+        let nice = || {
+            // SAFETY: reads the calling thread's nice value; no pointer is involved.
+            unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) }
+        };
         let ours = nice();
         let theirs = std::thread::spawn(move || {
             run_behind_the_sender();

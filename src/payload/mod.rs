@@ -7,8 +7,8 @@ pub mod stored;
 
 use serde::{Deserialize, Serialize};
 
-pub use formats::{write_request, write_request_with};
-pub use stored::{TokenTable, EXPAND_OVERRUN};
+pub use formats::write_request_with;
+pub use stored::TokenTable;
 
 use crate::json_out::{
     is_plain_json_text, put, write_json_string, write_json_string_body, write_u64,

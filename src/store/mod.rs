@@ -26,7 +26,7 @@ pub use history::{AttemptRow, BatchRow, IdRef, RunRow, UndeliveredBatch};
 pub use outbox::Stager;
 pub use runs::{EventRecord, NewRun, RowCounts, RunStatus};
 pub use sync::PendingKey;
-pub use wal::checkpoint::{Checkpointer, WalRestart};
+pub use wal::checkpoint::WalRestart;
 
 /// How long a writer waits for another pulse process holding the database lock, unless
 /// `PULSE_BUSY_TIMEOUT` says otherwise.
@@ -114,6 +114,7 @@ impl Store {
     }
 
     /// A throwaway in-memory log, for unit tests.
+    #[cfg(test)]
     pub fn open_in_memory() -> Result<Store> {
         Store::configure(Connection::open_in_memory()?)
     }

@@ -20,7 +20,8 @@
 
 mod tokens;
 
-pub use tokens::{TokenTable, EXPAND_OVERRUN};
+pub use tokens::TokenTable;
+use tokens::EXPAND_OVERRUN;
 
 use std::cell::RefCell;
 
