@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-/// The exit codes pulse documents (SPEC section 2, man page EXIT STATUS).
+/// The exit codes pulse documents (README "Exit codes", the man page's EXIT STATUS).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     /// Everything asked for was done (all batches delivered, or nothing to send).
@@ -44,6 +44,17 @@ pub struct InvalidRowsError(pub String);
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct InterruptedError(pub String);
+
+/// A stopped delivery's error with `hint` (how to continue) added, its exit code kept.
+pub fn with_hint(err: anyhow::Error, hint: &str) -> anyhow::Error {
+    if err.is::<InterruptedError>() {
+        InterruptedError(format!("{err:#}; {hint}")).into()
+    } else if err.is::<DeliveryError>() {
+        DeliveryError(format!("{err:#}; {hint}")).into()
+    } else {
+        err
+    }
+}
 
 /// Maps an error chain to its exit code: the first typed error found decides, anything else is 1.
 pub fn code_for(err: &anyhow::Error) -> Exit {

@@ -86,8 +86,8 @@ fn write_escape(out: &mut Vec<u8>, b: u8, escape: &[u8]) {
 }
 
 /// Appends `bytes`, inline when short: rows are made of many short copies (cells, tokens), and
-/// `extend_from_slice` calls `memcpy` for each, which cost more than the copying (4% of
-/// staging's samples). Up to 16 bytes are copied as two overlapping words.
+/// `extend_from_slice` calls `memcpy` for each, which cost more than the copying. Up to 16
+/// bytes are copied as two overlapping words.
 #[inline(always)]
 pub fn put(out: &mut Vec<u8>, bytes: &[u8]) {
     let len = bytes.len();

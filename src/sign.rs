@@ -46,16 +46,31 @@ impl SigningSecret {
 }
 
 /// The `webhook-signature` header value: one signature per key, space-separated (rotation).
-pub fn signature_header(keys: &[SigningSecret], id: &str, timestamp: i64, body: &[u8]) -> String {
-    keys.iter()
+pub fn signature_header(
+    secrets: &[SigningSecret],
+    id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> String {
+    secrets
+        .iter()
         .map(|key| key.sign(id, timestamp, body))
         .collect::<Vec<_>>()
         .join(" ")
 }
 
 /// True when any `v1,` signature in `header` matches any key (constant-time comparison).
-pub fn verify(keys: &[SigningSecret], header: &str, id: &str, timestamp: i64, body: &[u8]) -> bool {
-    let expected: Vec<String> = keys.iter().map(|k| k.sign(id, timestamp, body)).collect();
+pub fn verify(
+    secrets: &[SigningSecret],
+    header: &str,
+    id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> bool {
+    let expected: Vec<String> = secrets
+        .iter()
+        .map(|s| s.sign(id, timestamp, body))
+        .collect();
     header.split_whitespace().any(|given| {
         expected
             .iter()

@@ -13,7 +13,7 @@ use crate::exit::usage;
 use crate::redact::shown_url;
 use crate::run::lock::RunLock;
 use crate::store::{
-    now_ms, AttemptRow, BatchRow, EventRecord, IdRef, RunRow, Store, UndeliveredBatch,
+    now_ms, AttemptRow, BatchRow, EventRecord, IdRef, RunRow, RunStatus, Store, UndeliveredBatch,
 };
 use crate::time_text::{show, show_duration, show_ms};
 
@@ -72,7 +72,7 @@ fn parse_since(text: &str, now: i64) -> Result<i64> {
 
 /// A run, event or batch with everything under it; with `failed`, only its undelivered batches.
 fn show_id(store: &Store, printer: &mut Printer, id: &str, failed: bool) -> Result<()> {
-    let kind = store.resolve(id)?.ok_or_else(|| {
+    let kind = store.identify(id)?.ok_or_else(|| {
         anyhow!(
             "no run, event or batch {id:?} in the log {}",
             printer.db.display()
@@ -130,12 +130,11 @@ impl Printer<'_> {
     /// Whether a run that looks in progress has a live process; `staging` or `delivering` with
     /// none means its process died (SIGKILL, crash) and `pulse resume` continues it.
     fn running(&self, run: &RunRow) -> bool {
-        matches!(run.status.as_str(), "staging" | "staged" | "delivering")
-            && RunLock::is_held(self.db, &run.id)
+        run.status().is_some_and(RunStatus::is_in_progress) && RunLock::is_held(self.db, &run.id)
     }
 
     fn status_text(&self, run: &RunRow) -> String {
-        let in_progress = matches!(run.status.as_str(), "staging" | "staged" | "delivering");
+        let in_progress = run.status().is_some_and(RunStatus::is_in_progress);
         if in_progress && !self.running(run) {
             format!("{} (stopped)", run.status)
         } else {

@@ -26,7 +26,7 @@ const TIMESTAMP_TOLERANCE_SECS: i64 = 5 * 60;
 
 /// Checked settings.
 struct Settings {
-    keys: Vec<SigningSecret>,
+    secrets: Vec<SigningSecret>,
     fail_status: u16,
     always_status: Option<u16>,
     fail_rate: f64,
@@ -80,7 +80,7 @@ fn settings(args: &ReceiveArgs) -> Result<Settings> {
             return Err(usage(format!("{flag} must be between 0 and 1")));
         }
     }
-    let keys = args
+    let secrets = args
         .secrets
         .iter()
         .filter(|s| !s.trim().is_empty())
@@ -95,7 +95,7 @@ fn settings(args: &ReceiveArgs) -> Result<Settings> {
     }
     let faults = args.fail_rate > 0.0 || args.fail_first > 0;
     Ok(Settings {
-        keys,
+        secrets,
         fail_status: args.status.unwrap_or(503),
         always_status: if faults { None } else { args.status },
         fail_rate: args.fail_rate,
@@ -183,11 +183,11 @@ async fn handle(
         return Err(Dropped);
     }
     let signed_content = query.as_deref().map(str::as_bytes).unwrap_or(&body);
-    let verified = if settings.keys.is_empty() {
+    let verified = if settings.secrets.is_empty() {
         None
     } else {
         match check_signature(
-            &settings.keys,
+            &settings.secrets,
             id.as_deref(),
             timestamp.as_deref(),
             signature.as_deref(),
@@ -277,7 +277,7 @@ fn answer(status: u16, retry_after: Option<&str>, body: &str) -> Response<Full<B
 
 /// Verifies the three Standard Webhooks headers; the error says which part is wrong.
 fn check_signature(
-    keys: &[SigningSecret],
+    secrets: &[SigningSecret],
     id: Option<&str>,
     timestamp: Option<&str>,
     signature: Option<&str>,
@@ -296,7 +296,7 @@ fn check_signature(
     if (now - ts).abs() > TIMESTAMP_TOLERANCE_SECS {
         return Err("webhook-timestamp too far from now".into());
     }
-    if verify(keys, signature, id, ts, content) {
+    if verify(secrets, signature, id, ts, content) {
         Ok(())
     } else {
         Err("signature does not match".into())

@@ -34,7 +34,7 @@ pub struct BodyMaker {
     pub ctx: BodyContext,
     /// For GET the signed content is the whole query string as sent, the URL's own included.
     pub url_query: Option<String>,
-    pub keys: Vec<SigningSecret>,
+    pub secrets: Vec<SigningSecret>,
 }
 
 impl BodyMaker {
@@ -81,20 +81,20 @@ impl BodyMaker {
     }
 
     fn signed(&self, webhook_id: &str, content: Bytes) -> PreparedBody {
-        let signed = sign_now(&self.keys, webhook_id, &content);
+        let signed = sign_now(&self.secrets, webhook_id, &content);
         PreparedBody { content, signed }
     }
 }
 
-/// A signature by every key for `content` as of now, or None without keys (unsigned).
-pub fn sign_now(keys: &[SigningSecret], webhook_id: &str, content: &[u8]) -> Option<Signature> {
-    if keys.is_empty() {
+/// A signature by every secret for `content` as of now, or None without secrets (unsigned).
+pub fn sign_now(secrets: &[SigningSecret], webhook_id: &str, content: &[u8]) -> Option<Signature> {
+    if secrets.is_empty() {
         return None;
     }
     let timestamp = unix_now();
     Some(Signature {
         timestamp,
-        header: signature_header(keys, webhook_id, timestamp, content),
+        header: signature_header(secrets, webhook_id, timestamp, content),
     })
 }
 
@@ -186,10 +186,8 @@ const LOADER_NICENESS: i32 = 3;
 /// Lowers the calling thread's priority by `LOADER_NICENESS`. Loaders are throughput work
 /// that runs ahead of the sender; the sender and the receiver are latency-bound, and each
 /// request waits for one of them to wake. At the same priority, a waking sender often waited
-/// for a loader's time slice to end (gaps of 1-8 ms between a response and the next request,
-/// with `strace`): push of 2M rows 2.050 -> 2.005 s and 2.029 -> 1.994 s (10 alternating runs;
-/// nice 5 was no better, a 100 us time slice for the sender added nothing). Three levels
-/// (about half the weight) keep them from starving next to other busy processes.
+/// for a loader's time slice to end. Three levels (about half the weight) keep the loaders
+/// from starving next to other busy processes. Measured in bench/README.md.
 /// Best effort: where it cannot be set, loaders run at the sender's priority.
 fn run_behind_the_sender() {
     #[cfg(target_os = "linux")]
@@ -240,8 +238,8 @@ impl BodyLoader {
         let mut loaders = Vec::with_capacity(count);
         for first in 0..count {
             // One body queued per loader: with bodies only handed over, a loader that finished
-            // early sat idle while the sender waited for the receiver, and delivery used ~75%
-            // of the two cores; one more body each keeps them busier (delivery ~6% faster).
+            // early sat idle while the sender waited for the receiver; one more body each keeps
+            // both cores busy (bench/README.md).
             // Memory holds at most two bodies per loader (one queued, one being built or handed
             // over) plus the one being sent.
             let (send, bodies) = sync_channel::<Result<PreparedBody>>(LOADER_QUEUE);

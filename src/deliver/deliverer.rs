@@ -27,11 +27,10 @@ pub struct Deliverer {
     client: Client,
     /// Drives the client on the sending thread itself. The blocking client hands every request
     /// to a thread of its own and waits for the answer there: two thread wake-ups per batch,
-    /// each delayed ~0.5 ms while the body loaders keep both cores busy (resend of 2M rows:
-    /// 1.005 -> 0.926 s without them; see bench/README.md).
+    /// each delayed while the body loaders keep both cores busy (bench/README.md).
     runtime: tokio::runtime::Runtime,
     url: reqwest::Url,
-    keys: Vec<SigningSecret>,
+    secrets: Vec<SigningSecret>,
     headers: Vec<ExtraHeader>,
     retry: RetryPolicy,
     /// Whether answers change batch status: not when resending to another URL than the run's.
@@ -55,10 +54,10 @@ struct Exchange {
 }
 
 impl Deliverer {
-    /// A deliverer for `url` signing with `keys` (none: unsigned).
+    /// A deliverer for `url` signing with `secrets` (none: unsigned).
     pub fn new(
         url: reqwest::Url,
-        keys: Vec<SigningSecret>,
+        secrets: Vec<SigningSecret>,
         config: &DeliverySettings,
     ) -> Result<Deliverer> {
         let mut builder = Client::builder()
@@ -99,7 +98,7 @@ impl Deliverer {
             client,
             runtime,
             url,
-            keys,
+            secrets,
             headers: config.headers.clone(),
             retry: config.retry.clone(),
             updates_status: true,
@@ -114,7 +113,7 @@ impl Deliverer {
     }
 
     /// Delivers the undelivered batches of `events` in order, stopping at the first batch that
-    /// finally fails. `batches_done` counts batches already delivered, for the progress bar.
+    /// finally fails.
     pub fn deliver(
         &self,
         store: &mut Store,
@@ -184,7 +183,7 @@ impl Deliverer {
         BodyMaker {
             ctx: ctx.clone(),
             url_query: self.url.query().map(str::to_string),
-            keys: self.keys.clone(),
+            secrets: self.secrets.clone(),
         }
     }
 
@@ -219,7 +218,7 @@ impl Deliverer {
             // A signature made ahead is used while its second is current; retries sign anew.
             let signature = match signed.take() {
                 Some(early) if unix_now() - early.timestamp <= 1 => Some(early),
-                _ => sign_now(&self.keys, &batch.id, &body),
+                _ => sign_now(&self.secrets, &batch.id, &body),
             };
             let (headers, logged_headers) = self.request_headers(&batch.id, method, signature);
             let exchange = self.exchange(method, headers, body.clone());

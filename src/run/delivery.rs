@@ -7,7 +7,7 @@ use anyhow::Result;
 use serde_json::json;
 
 use crate::deliver::{Deliverer, DeliveryReport};
-use crate::exit::{DeliveryError, InterruptedError};
+use crate::exit::{with_hint, InterruptedError};
 use crate::payload::BodyContext;
 use crate::progress::Progress;
 use crate::store::{EventRecord, RowCounts, RunStatus, Store};
@@ -99,13 +99,7 @@ pub fn deliver_run(
                 "{delivered}/{total_batches} batches delivered; continue with `pulse resume {}`",
                 run.run_id
             );
-            if err.is::<InterruptedError>() {
-                Err(InterruptedError(format!("{err:#}; {hint}")).into())
-            } else if err.is::<DeliveryError>() {
-                Err(DeliveryError(format!("{err:#}; {hint}")).into())
-            } else {
-                Err(err)
-            }
+            Err(with_hint(err, &hint))
         }
     }
 }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use tempfile::TempPath;
 
 use super::delivery::{deliver_run, Delivery};
 use super::lock::RunLock;
@@ -61,25 +62,8 @@ pub fn push(mut config: PushSettings, db: &Path) -> Result<()> {
     let progress = Progress::new(config.quiet);
     let clock = Instant::now();
 
-    // A dry run stages into a scratch file, not memory, so its memory stays bounded too; the
-    // file is removed when the run ends.
-    let scratch = if config.dry_run {
-        Some(
-            tempfile::Builder::new()
-                .prefix("pulse-dry-run-")
-                .suffix(".db")
-                .tempfile()
-                .context("cannot create a scratch database for --dry-run")?
-                .into_temp_path(),
-        )
-    } else {
-        None
-    };
-    let mut store = Store::open(scratch.as_deref().unwrap_or(db))?;
-    if config.dry_run && config.mode == SyncMode::Mirror && db.exists() {
-        // A dry run compares with the real last delivered state, read from the real log.
-        store.import_sync_state(db, &config.sync_name)?;
-    }
+    // Kept until the run ends: a dry run's scratch log is removed then.
+    let (mut store, _scratch) = open_log(&config, db)?;
     let counter = ByteCounter::default();
     let source = CsvSource::open(&config.input, config.dialect, counter.clone())?;
     let mut rows = CheckedRows::new(source, schema.as_ref())?;
@@ -96,27 +80,8 @@ pub fn push(mut config: PushSettings, db: &Path) -> Result<()> {
     } else {
         Some(RunLock::acquire(db, &run_id)?)
     };
-    let events: Vec<(String, _)> = config
-        .events
-        .iter()
-        .map(|kind| (new_event_id(), *kind))
-        .collect();
-    let options = run_options(&config, !secrets.is_empty());
     let label = config.input.label();
-    store.create_run(
-        &NewRun {
-            id: &run_id,
-            source: &label,
-            source_size: config.input.size(),
-            url: config.url.as_str(),
-            options: &options.to_json(),
-        },
-        &events
-            .iter()
-            .map(|(id, kind)| (id.clone(), kind.name()))
-            .collect::<Vec<_>>(),
-    )?;
-
+    let events = create_run(&mut store, &config, &label, !secrets.is_empty())?;
     let plan = Staging {
         run_id: &run_id,
         label: &label,
@@ -161,6 +126,55 @@ pub fn push(mut config: PushSettings, db: &Path) -> Result<()> {
         json: config.json,
     };
     deliver_run(&mut store, &deliverer, &delivery, &progress, clock)
+}
+
+/// The log a push writes to: the real one, or for a dry run a scratch file (not memory, so
+/// its memory stays bounded too), removed when the returned path is dropped.
+fn open_log(config: &PushSettings, db: &Path) -> Result<(Store, Option<TempPath>)> {
+    if !config.dry_run {
+        return Ok((Store::open(db)?, None));
+    }
+    let scratch = tempfile::Builder::new()
+        .prefix("pulse-dry-run-")
+        .suffix(".db")
+        .tempfile()
+        .context("cannot create a scratch database for --dry-run")?
+        .into_temp_path();
+    let store = Store::open(&scratch)?;
+    if config.mode == SyncMode::Mirror && db.exists() {
+        // A dry run compares with the real last delivered state, read from the real log.
+        store.import_sync_state(db, &config.sync_name)?;
+    }
+    Ok((store, Some(scratch)))
+}
+
+/// Records the new run and its events (fresh ids, in delivery order), which it returns.
+fn create_run(
+    store: &mut Store,
+    config: &PushSettings,
+    label: &str,
+    signed: bool,
+) -> Result<Vec<(String, EventKind)>> {
+    let events: Vec<(String, EventKind)> = config
+        .events
+        .iter()
+        .map(|kind| (new_event_id(), *kind))
+        .collect();
+    let options = run_options(config, signed);
+    store.create_run(
+        &NewRun {
+            id: &config.run_id,
+            source: label,
+            source_size: config.input.size(),
+            url: config.url.as_str(),
+            options: &options.to_json(),
+        },
+        &events
+            .iter()
+            .map(|(id, kind)| (id.clone(), kind.name()))
+            .collect::<Vec<_>>(),
+    )?;
+    Ok(events)
 }
 
 /// What the run records so that resend and resume rebuild the same bodies, read the input the

@@ -13,10 +13,10 @@ use super::options::RunOptions;
 use super::signing::stored_run_deliverer;
 use crate::deliver::settings::DeliverySettings;
 use crate::deliver::DeliveryReport;
-use crate::exit::{DeliveryError, InterruptedError};
+use crate::exit::{with_hint, InterruptedError};
 use crate::progress::Progress;
 use crate::redact::shown_url;
-use crate::store::{BatchRef, EventRecord, IdRef, Store};
+use crate::store::{BatchRef, EventRecord, IdRef, RunStatus, Store};
 
 /// What `pulse resend` was asked.
 pub struct ResendSettings {
@@ -39,7 +39,7 @@ pub fn resend(asked: ResendSettings, db: &Path) -> Result<()> {
     let mut store = Store::open(db)?;
     let id = asked.id.as_str();
     let kind = store
-        .resolve(id)?
+        .identify(id)?
         .ok_or_else(|| anyhow!("no event, batch or run {id:?} in the log {}", db.display()))?;
     let run_id = match &kind {
         IdRef::Run => id.to_string(),
@@ -49,7 +49,7 @@ pub fn resend(asked: ResendSettings, db: &Path) -> Result<()> {
     let run = store
         .run(&run_id)?
         .ok_or_else(|| anyhow!("{run_id} vanished from the log"))?;
-    if run.status == "invalid" {
+    if run.status() == Some(RunStatus::Invalid) {
         bail!("{run_id} was refused by --fail-on-invalid: nothing of it is ever sent");
     }
     if !run.is_staged() {
@@ -75,16 +75,8 @@ pub fn resend(asked: ResendSettings, db: &Path) -> Result<()> {
     let outcome = deliverer.resend(&mut store, &options.body, &queue, &progress, &mut report);
     progress.finish();
     if own_url {
-        // Resending the last undelivered batches completes the run.
-        let now = store.run(&run_id)?;
-        if let Some(now) = now.filter(|r| r.status != "delivered") {
-            if now.batches_total > 0 && now.batches_delivered == now.batches_total {
-                // As at the end of a push: a mirror run's state becomes current too.
-                store.finish_delivered(&run_id)?;
-            }
-        }
+        complete_if_all_delivered(&mut store, &run_id)?;
     }
-
     let total = queue.len() as u64;
     let status = match &outcome {
         Ok(()) => "delivered",
@@ -123,13 +115,7 @@ pub fn resend(asked: ResendSettings, db: &Path) -> Result<()> {
                 "{}/{total} batches resent; `pulse resend {id} --failed` tries the rest",
                 report.batches_delivered
             );
-            if err.is::<InterruptedError>() {
-                Err(InterruptedError(format!("{err:#}; {hint}")).into())
-            } else if err.is::<DeliveryError>() {
-                Err(DeliveryError(format!("{err:#}; {hint}")).into())
-            } else {
-                Err(err)
-            }
+            Err(with_hint(err, &hint))
         }
     }
 }
@@ -163,4 +149,16 @@ fn select_batches(
         }
     }
     Ok(queue)
+}
+
+/// Resending the last undelivered batches completes the run; as at the end of a push, a
+/// mirror run's state becomes current too.
+fn complete_if_all_delivered(store: &mut Store, run_id: &str) -> Result<()> {
+    let now = store.run(run_id)?;
+    if let Some(now) = now.filter(|r| r.status() != Some(RunStatus::Delivered)) {
+        if now.batches_total > 0 && now.batches_delivered == now.batches_total {
+            store.finish_delivered(run_id)?;
+        }
+    }
+    Ok(())
 }

@@ -19,7 +19,7 @@ use crate::read::source::{prefix_hash, ByteCounter, CsvSource, Input};
 use crate::stage::checked_rows::CheckedRows;
 use crate::stage::event::EventKind;
 use crate::stage::{Staged, SyncMode};
-use crate::store::{IdRef, RunRow, Store};
+use crate::store::{IdRef, RunRow, RunStatus, Store};
 
 /// What `pulse resume` was asked.
 pub struct ResumeSettings {
@@ -46,13 +46,13 @@ pub fn resume(asked: ResumeSettings, db: &Path) -> Result<()> {
         }
         return Ok(());
     };
-    if run.status == "delivered" {
+    if run.status() == Some(RunStatus::Delivered) {
         if !asked.quiet {
             eprintln!("pulse: {} is already delivered", run.id);
         }
         return Ok(());
     }
-    if run.status == "invalid" {
+    if run.status() == Some(RunStatus::Invalid) {
         bail!(
             "{} was refused by --fail-on-invalid: nothing of it is ever sent; fix the input and push it again",
             run.id
@@ -97,7 +97,7 @@ pub fn resume(asked: ResumeSettings, db: &Path) -> Result<()> {
 
 /// The run named on the command line, locked.
 fn given_run(store: &Store, db: &Path, id: &str) -> Result<(RunRow, RunLock)> {
-    match store.resolve(id)? {
+    match store.identify(id)? {
         None => bail!("no run {id:?} in the log {}", db.display()),
         Some(IdRef::Event { .. }) => {
             return Err(usage(format!(
@@ -129,7 +129,7 @@ fn latest_resumable(store: &Store, db: &Path) -> Result<Option<(RunRow, RunLock)
             continue;
         };
         if let Some(run) = store.run(&candidate.id)? {
-            if run.status != "delivered" {
+            if run.status() != Some(RunStatus::Delivered) {
                 return Ok(Some((run, lock)));
             }
         }

@@ -126,7 +126,7 @@ pub fn stage_run(
             // CI reads this: the same summary shape as a delivery, with nothing sent.
             let summary = json!({
                 "run_id": plan.run_id,
-                "status": "invalid",
+                "status": RunStatus::Invalid.as_str(),
                 "source": plan.label,
                 "rows": staged.counts,
                 "events": [],

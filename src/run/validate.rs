@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
@@ -29,17 +29,11 @@ pub fn validate(asked: ValidateSettings) -> Result<()> {
     let label = asked.input.label();
     let source = CsvSource::open(&asked.input, asked.dialect, ByteCounter::default())?;
     let mut rows = CheckedRows::new(source, schema.as_ref())?.read_ahead()?;
-    let mut invalid_out = match &asked.invalid_out {
-        Some(path) => {
-            let mut writer = csv::Writer::from_path(path)
-                .with_context(|| format!("--invalid-out {}: cannot create", path.display()))?;
-            let mut header: Vec<&str> = rows.headers().iter().map(String::as_str).collect();
-            header.push("errors");
-            writer.write_record(&header)?;
-            Some(writer)
-        }
-        None => None,
-    };
+    let mut invalid_out = asked
+        .invalid_out
+        .as_deref()
+        .map(|path| invalid_rows_writer(path, rows.headers()))
+        .transpose()?;
     let rows_width = rows.headers().len();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -107,30 +101,54 @@ pub fn validate(asked: ValidateSettings) -> Result<()> {
         write!(out, "],{}", &text[1..])?;
         writeln!(out)?;
     } else {
-        writeln!(
-            out,
-            "{label}: {total} rows, {} valid, {invalid} invalid, {blank} blank rows skipped",
-            total - invalid
-        )?;
-        if !by_field.is_empty() {
-            writeln!(out, "errors by field and type:")?;
-            for ((field, kind), n) in &by_field {
-                let field = if field.is_empty() { "(row)" } else { field };
-                writeln!(out, "  {field:<20} {kind:<18} {n}")?;
-            }
-            if !first_errors.is_empty() {
-                writeln!(out, "first {} errors:", first_errors.len())?;
-                for line in &first_errors {
-                    writeln!(out, "  {line}")?;
-                }
-            }
-        }
+        let counts = (total, invalid, blank);
+        write_text_report(&mut out, &label, counts, &by_field, &first_errors)?;
     }
     out.flush()?;
     if invalid > 0 {
         return Err(
             InvalidRowsError(format!("{label}: {invalid} of {total} rows are invalid")).into(),
         );
+    }
+    Ok(())
+}
+
+/// The `--invalid-out` CSV: the header, and an `errors` column after it.
+fn invalid_rows_writer(path: &Path, headers: &[String]) -> Result<csv::Writer<std::fs::File>> {
+    let mut writer = csv::Writer::from_path(path)
+        .with_context(|| format!("--invalid-out {}: cannot create", path.display()))?;
+    let mut header: Vec<&str> = headers.iter().map(String::as_str).collect();
+    header.push("errors");
+    writer.write_record(&header)?;
+    Ok(writer)
+}
+
+/// The report for people: counts, errors by field and type, and the first errors.
+fn write_text_report(
+    out: &mut impl Write,
+    label: &str,
+    (total, invalid, blank): (u64, u64, u64),
+    by_field: &BTreeMap<(String, &'static str), u64>,
+    first_errors: &[String],
+) -> Result<()> {
+    writeln!(
+        out,
+        "{label}: {total} rows, {} valid, {invalid} invalid, {blank} blank rows skipped",
+        total - invalid
+    )?;
+    if by_field.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "errors by field and type:")?;
+    for ((field, kind), n) in by_field {
+        let field = if field.is_empty() { "(row)" } else { field };
+        writeln!(out, "  {field:<20} {kind:<18} {n}")?;
+    }
+    if !first_errors.is_empty() {
+        writeln!(out, "first {} errors:", first_errors.len())?;
+        for line in first_errors {
+            writeln!(out, "  {line}")?;
+        }
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
-//! A set of 128-bit fingerprints (key hashes) with bounded memory, for unique/primary-key checks and mirror
-//! mode on files of any size. The most recent keys live in memory; past a fixed count they spill
-//! into a temporary SQLite file, with a Bloom filter in front so that most new keys never need
-//! a lookup there.
+//! A set of 128-bit fingerprints (hashes of unique-key values) with bounded memory, for
+//! unique/primary-key checks and mirror mode on files of any size. The most recent
+//! fingerprints live in memory; past a fixed count they spill into a temporary SQLite file,
+//! with a Bloom filter in front so that most new ones never need a lookup there.
 
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};

@@ -7,7 +7,7 @@ use anyhow::Result;
 
 use super::event::EventKind;
 use crate::read::source::SourcePosition;
-use crate::store::{Stager, Store};
+use crate::store::{EventRecord, Stager, Store};
 
 /// A row's `__index` and `__row` (its line).
 pub(super) type RowNumbers = (u64, u64);
@@ -32,9 +32,9 @@ pub(super) struct BatchLimits {
 }
 
 /// The batches of one event.
-pub(super) struct Batcher {
-    pub id: String,
-    pub kind: EventKind,
+struct Batcher {
+    id: String,
+    kind: EventKind,
     limits: BatchLimits,
     /// The batch's rows as written, keys as tokens (see `payload::TokenTable`).
     data: Vec<u8>,
@@ -44,12 +44,12 @@ pub(super) struct Batcher {
     /// The numbers of the batch's last row, if it has them.
     last_numbers: Option<RowNumbers>,
     first_row: u64,
-    pub batches: u64,
-    pub total_rows: u64,
+    batches: u64,
+    total_rows: u64,
 }
 
 impl Batcher {
-    pub fn new(id: String, kind: EventKind, limits: BatchLimits) -> Batcher {
+    fn new(id: String, kind: EventKind, limits: BatchLimits) -> Batcher {
         Batcher {
             id,
             kind,
@@ -65,19 +65,19 @@ impl Batcher {
     }
 
     /// Whether this event takes a row of that validity.
-    pub fn takes(&self, valid: bool) -> bool {
+    fn takes(&self, valid: bool) -> bool {
         self.kind.takes(valid)
     }
 
     /// The numbers of the batch's last row, which a row written for several events follows.
-    pub fn last_numbers(&self) -> Option<RowNumbers> {
+    fn last_numbers(&self) -> Option<RowNumbers> {
         self.last_numbers
     }
 
     /// Adds a row written straight into the batch, without a copy (the usual case: one event
     /// takes the row). A row that leaves no room for the closing `]` starts the next batch,
     /// written again there with its numbers in full.
-    pub fn write_row(
+    fn write_row(
         &mut self,
         numbers: RowNumbers,
         write: &WriteRow,
@@ -102,7 +102,7 @@ impl Batcher {
     /// numbers following `previous`; where this batch's last row is another, the row is
     /// written again with its numbers in full.
     #[allow(clippy::too_many_arguments)]
-    pub fn copy_row(
+    fn copy_row(
         &mut self,
         row_json: &[u8],
         json_len: usize,
@@ -127,7 +127,7 @@ impl Batcher {
     }
 
     /// Adds a row without numbers or tokens (a mirror delete).
-    pub fn add_plain_row(
+    fn add_plain_row(
         &mut self,
         row_json: &[u8],
         store: &mut Store,
@@ -168,7 +168,7 @@ impl Batcher {
     }
 
     /// Closes the batch being filled, if it has rows, and hands it to the outbox.
-    pub fn flush(&mut self, store: &mut Store, outbox: &mut Outbox) -> Result<()> {
+    fn flush(&mut self, store: &mut Store, outbox: &mut Outbox) -> Result<()> {
         if self.rows_in_batch == 0 {
             return Ok(());
         }
@@ -191,5 +191,97 @@ impl Batcher {
         self.last_numbers = None;
         self.json_len = 0;
         Ok(())
+    }
+}
+
+/// The batchers of a run's events, in delivery order.
+pub(super) struct EventBatches {
+    batchers: Vec<Batcher>,
+    /// A row written once for several events.
+    shared_row: Vec<u8>,
+}
+
+impl EventBatches {
+    pub fn new(events: &[(String, EventKind)], limits: BatchLimits) -> EventBatches {
+        EventBatches {
+            batchers: events
+                .iter()
+                .map(|(id, kind)| Batcher::new(id.clone(), *kind, limits))
+                .collect(),
+            shared_row: Vec::with_capacity(4096),
+        }
+    }
+
+    /// Adds a row to every event that takes a row of its validity.
+    pub fn add_row(
+        &mut self,
+        valid: bool,
+        numbers: RowNumbers,
+        write: &WriteRow,
+        store: &mut Store,
+        outbox: &mut Outbox,
+    ) -> Result<()> {
+        match self.batchers.iter().filter(|b| b.takes(valid)).count() {
+            0 => Ok(()),
+            1 => match self.batchers.iter_mut().find(|b| b.takes(valid)) {
+                Some(only) => only.write_row(numbers, write, store, outbox),
+                None => Ok(()),
+            },
+            _ => {
+                // Written once for all the events that take it, its numbers following the
+                // row before only if that row is the same in all of them.
+                let mut lasts = self
+                    .batchers
+                    .iter()
+                    .filter(|b| b.takes(valid))
+                    .map(Batcher::last_numbers);
+                let first = lasts.next().flatten();
+                let previous = first.filter(|_| lasts.all(|last| last == first));
+                self.shared_row.clear();
+                let len = write(&mut self.shared_row, previous)?;
+                for batcher in self.batchers.iter_mut().filter(|b| b.takes(valid)) {
+                    batcher.copy_row(
+                        &self.shared_row,
+                        len,
+                        previous,
+                        numbers,
+                        write,
+                        store,
+                        outbox,
+                    )?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Adds a valid row without numbers or tokens (a mirror delete) to the events taking it.
+    pub fn add_plain_row(
+        &mut self,
+        row_json: &[u8],
+        store: &mut Store,
+        outbox: &mut Outbox,
+    ) -> Result<()> {
+        for batcher in self.batchers.iter_mut().filter(|b| b.takes(true)) {
+            batcher.add_plain_row(row_json, store, outbox)?;
+        }
+        Ok(())
+    }
+
+    /// Hands every event's last batch to the outbox; returns the events as recorded.
+    pub fn finish(mut self, store: &mut Store, outbox: &mut Outbox) -> Result<Vec<EventRecord>> {
+        for batcher in &mut self.batchers {
+            batcher.flush(store, outbox)?;
+        }
+        Ok(self
+            .batchers
+            .into_iter()
+            .map(|b| EventRecord {
+                id: b.id,
+                name: b.kind.name().to_string(),
+                total_rows: b.total_rows,
+                batch_count: b.batches,
+            })
+            .collect())
     }
 }

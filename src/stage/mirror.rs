@@ -28,9 +28,9 @@ pub enum MirrorVerdict {
 pub struct Mirror {
     sync: String,
     run_id: String,
-    key_columns: Vec<usize>,
-    key_names: Vec<String>,
-    /// Keys seen in this file, to find duplicates (bounded memory, see `keyset`).
+    id_columns: Vec<usize>,
+    id_names: Vec<String>,
+    /// Keys seen in this file, to find duplicates (bounded memory, see `schema::fingerprint_set`).
     seen: FingerprintSet,
     pending: Vec<PendingKey>,
     /// Whether the sync has a delivered state to compare with; asked once.
@@ -38,14 +38,19 @@ pub struct Mirror {
 }
 
 impl Mirror {
-    /// `keys` are column names; each must be in the header.
-    pub fn new(sync: &str, run_id: &str, keys: &[String], headers: &[String]) -> Result<Mirror> {
-        let key_columns = keys
+    /// `id_names` name the columns that identify a row (`--key`); each must be in the header.
+    pub fn new(
+        sync: &str,
+        run_id: &str,
+        id_names: &[String],
+        headers: &[String],
+    ) -> Result<Mirror> {
+        let id_columns = id_names
             .iter()
-            .map(|key| {
-                headers.iter().position(|h| h == key).ok_or_else(|| {
+            .map(|name| {
+                headers.iter().position(|h| h == name).ok_or_else(|| {
                     usage(format!(
-                        "--key {key:?} is not a column of the input (columns: {})",
+                        "--key {name:?} is not a column of the input (columns: {})",
                         headers.join(", ")
                     ))
                 })
@@ -54,8 +59,8 @@ impl Mirror {
         Ok(Mirror {
             sync: sync.to_string(),
             run_id: run_id.to_string(),
-            key_columns,
-            key_names: keys.to_vec(),
+            id_columns,
+            id_names: id_names.to_vec(),
             seen: FingerprintSet::new(),
             pending: Vec::new(),
             has_state: None,
@@ -72,15 +77,15 @@ impl Mirror {
     ) -> Result<MirrorVerdict> {
         let key_hash = self.key_hash(cells);
         if !self.seen.insert(u128::from_le_bytes(key_hash)) {
-            let values: Vec<&str> = self.key_columns.iter().map(|&c| cell(cells, c)).collect();
+            let values: Vec<&str> = self.id_columns.iter().map(|&c| cell(cells, c)).collect();
             return Ok(MirrorVerdict::Duplicate(CellError {
                 kind: "primary-key",
-                field_name: self.key_names.join(","),
-                field_number: self.key_columns[0] + 1,
+                field_name: self.id_names.join(","),
+                field_number: self.id_columns[0] + 1,
                 cell: values.join(","),
                 message: format!(
                     "key ({}) = ({}) appears more than once in the file",
-                    self.key_names.join(", "),
+                    self.id_names.join(", "),
                     values.join(", ")
                 ),
             }));
@@ -156,7 +161,7 @@ impl Mirror {
 
     fn key_hash(&self, cells: &[&str]) -> [u8; 16] {
         let mut hasher = Xxh3::new();
-        for &column in &self.key_columns {
+        for &column in &self.id_columns {
             let text = cell(cells, column);
             hasher.update(&(text.len() as u64).to_le_bytes());
             hasher.update(text.as_bytes());
@@ -167,7 +172,7 @@ impl Mirror {
     /// The key fields as a JSON object: cast values for valid rows, text otherwise.
     fn key_json(&self, cells: &[&str], valid: bool, validator: &RowValidator) -> String {
         let mut out = vec![b'{'];
-        for (i, (&column, name)) in self.key_columns.iter().zip(&self.key_names).enumerate() {
+        for (i, (&column, name)) in self.id_columns.iter().zip(&self.id_names).enumerate() {
             if i > 0 {
                 out.push(b',');
             }

@@ -3,8 +3,8 @@
 
 use anyhow::{bail, Result};
 
-use super::batcher::{BatchLimits, Batcher, Outbox, RowNumbers};
-use super::checked_rows::CheckedRows;
+use super::batcher::{BatchLimits, EventBatches, Outbox, RowNumbers};
+use super::checked_rows::{CheckedRow, CheckedRows};
 use super::event::EventKind;
 use super::mirror::{Mirror, MirrorVerdict};
 use crate::payload::stored::Packer;
@@ -56,13 +56,9 @@ pub fn stage(
         rows: options.batch_size,
         json_bytes: options.max_batch_bytes as usize,
     };
-    let mut batchers: Vec<Batcher> = events
-        .iter()
-        .map(|(id, kind)| Batcher::new(id.clone(), *kind, limits))
-        .collect();
+    let mut batches = EventBatches::new(events, limits);
     let mut counts = RowCounts::default();
     let mut first_invalid = None;
-    let mut row_json = Vec::with_capacity(4096);
     let mut own_errors: Vec<CellError> = Vec::new();
     while let Some(row) = rows.next_row()? {
         counts.total += 1;
@@ -99,109 +95,108 @@ pub fn stage(
                 });
             }
         }
-        let numbers: RowNumbers = (row.index, row.line);
-        let validator = row.validator;
-        let line = row.line;
-        let write = |out: &mut Vec<u8>, previous: Option<RowNumbers>| {
-            let position = RowPosition {
-                index: row.index,
-                line: row.line,
-                previous,
-            };
-            let start = out.len();
-            let growth = if valid && validator.writes_cells_as_text() {
-                writer.write_text_row(out, row.record, position, op)
-            } else {
-                writer.write_row(
-                    out,
-                    row.record.iter(),
-                    position,
-                    errors,
-                    op,
-                    |column, raw, out| validator.write_cast_value(column, raw, out),
-                )
-            };
-            let len = out.len() - start + growth;
-            // A batch of this row alone adds its brackets.
-            if len as u64 + 2 > options.max_batch_bytes {
-                bail!(
-                    "line {line}: this row alone is {len} bytes of JSON, more than --max-body-size allows"
-                );
-            }
-            Ok(len)
+        let judged = JudgedRow {
+            row: &row,
+            valid,
+            errors,
+            op,
         };
-        match batchers.iter().filter(|b| b.takes(valid)).count() {
-            0 => {}
-            1 => {
-                if let Some(only) = batchers.iter_mut().find(|b| b.takes(valid)) {
-                    only.write_row(numbers, &write, store, &mut outbox)?;
-                }
-            }
-            _ => {
-                // Written once for all the events that take it, its numbers following the
-                // row before only if that row is the same in all of them.
-                let mut lasts = batchers
-                    .iter()
-                    .filter(|b| b.takes(valid))
-                    .map(Batcher::last_numbers);
-                let first = lasts.next().flatten();
-                let previous = first.filter(|_| lasts.all(|last| last == first));
-                row_json.clear();
-                let len = write(&mut row_json, previous)?;
-                for batcher in batchers.iter_mut().filter(|b| b.takes(valid)) {
-                    batcher.copy_row(
-                        &row_json,
-                        len,
-                        previous,
-                        numbers,
-                        &write,
-                        store,
-                        &mut outbox,
-                    )?;
-                }
-            }
-        }
+        let write = |out: &mut Vec<u8>, previous: Option<RowNumbers>| {
+            judged.write(&writer, out, previous, options.max_batch_bytes)
+        };
+        batches.add_row(valid, (row.index, row.line), &write, store, &mut outbox)?;
         on_row(counts.total)?;
     }
     // The whole input is read: later batches record all of it as staged.
     outbox.reading = None;
     outbox.stager.source_mark = Some(rows.read_so_far());
     if let Some(mirror) = mirror {
-        // Keys delivered before and absent now: one delete row each, carrying the key fields.
-        mirror.for_each_vanished(store, |store, key_json| {
-            counts.deleted += 1;
-            row_json.clear();
-            row_json.extend_from_slice(&key_json.as_bytes()[..key_json.len() - 1]);
-            if key_json.len() > 2 {
-                row_json.push(b',');
-            }
-            row_json.extend_from_slice(
-                br#""__index":null,"__row":null,"__op":"delete","__valid":true,"__errors":[]}"#,
-            );
-            for batcher in batchers.iter_mut().filter(|b| b.takes(true)) {
-                batcher.add_plain_row(&row_json, store, &mut outbox)?;
-            }
-            Ok(())
-        })?;
+        counts.deleted = stage_deletes(mirror, store, &mut batches, &mut outbox)?;
     }
-    for batcher in &mut batchers {
-        batcher.flush(store, &mut outbox)?;
-    }
+    let events = batches.finish(store, &mut outbox)?;
     // Every batch is stored before the run can be marked staged.
     outbox.stager.finish()?;
     counts.blank = rows.blank_rows();
     Ok(Staged {
-        events: batchers
-            .into_iter()
-            .map(|b| EventRecord {
-                id: b.id,
-                name: b.kind.name().to_string(),
-                total_rows: b.total_rows,
-                batch_count: b.batches,
-            })
-            .collect(),
+        events,
         counts,
         source_hash: rows.content_hash(),
         first_invalid,
     })
+}
+
+/// A row with the verdict it is sent with.
+struct JudgedRow<'r, 'a> {
+    row: &'r CheckedRow<'a>,
+    valid: bool,
+    /// The row's errors, a mirror duplicate's included.
+    errors: &'r [CellError],
+    /// `__op`, if rows carry one.
+    op: Option<&'r str>,
+}
+
+impl JudgedRow<'_, '_> {
+    /// Writes the row's JSON into `out`, its numbers following `previous` if given; returns its
+    /// JSON size once expanded. A row too large for any batch is an error naming its line.
+    fn write(
+        &self,
+        writer: &RowWriter,
+        out: &mut Vec<u8>,
+        previous: Option<RowNumbers>,
+        max_batch_bytes: u64,
+    ) -> Result<usize> {
+        let row = self.row;
+        let position = RowPosition {
+            index: row.index,
+            line: row.line,
+            previous,
+        };
+        let start = out.len();
+        let growth = if self.valid && row.validator.writes_cells_as_text() {
+            writer.write_text_row(out, row.record, position, self.op)
+        } else {
+            writer.write_row(
+                out,
+                row.record.iter(),
+                position,
+                self.errors,
+                self.op,
+                |column, raw, out| row.validator.write_cast_value(column, raw, out),
+            )
+        };
+        let len = out.len() - start + growth;
+        // A batch of this row alone adds its brackets.
+        if len as u64 + 2 > max_batch_bytes {
+            bail!(
+                "line {}: this row alone is {len} bytes of JSON, more than --max-body-size allows",
+                row.line
+            );
+        }
+        Ok(len)
+    }
+}
+
+/// Mirror mode: keys delivered before and absent now, one delete row each carrying the key
+/// fields. Returns how many.
+fn stage_deletes(
+    mirror: &mut Mirror,
+    store: &mut Store,
+    batches: &mut EventBatches,
+    outbox: &mut Outbox,
+) -> Result<u64> {
+    let mut deleted = 0;
+    let mut row_json = Vec::new();
+    mirror.for_each_vanished(store, |store, key_json| {
+        deleted += 1;
+        row_json.clear();
+        row_json.extend_from_slice(&key_json.as_bytes()[..key_json.len() - 1]);
+        if key_json.len() > 2 {
+            row_json.push(b',');
+        }
+        row_json.extend_from_slice(
+            br#""__index":null,"__row":null,"__op":"delete","__valid":true,"__errors":[]}"#,
+        );
+        batches.add_plain_row(&row_json, store, outbox)
+    })?;
+    Ok(deleted)
 }

@@ -4,7 +4,7 @@
 use anyhow::Result;
 use rusqlite::{params, OptionalExtension, Row};
 
-use super::{BatchRef, EventRecord, RowCounts, Store};
+use super::{BatchRef, EventRecord, RowCounts, RunStatus, Store};
 
 /// A run with its batch totals.
 #[derive(Debug, Clone)]
@@ -29,6 +29,11 @@ pub struct RunRow {
 }
 
 impl RunRow {
+    /// The run's status; none for one this version does not know.
+    pub fn status(&self) -> Option<RunStatus> {
+        RunStatus::from_stored(&self.status)
+    }
+
     /// Staging finished: every batch is in the log. The whole input's hash is stored only then.
     pub fn is_staged(&self) -> bool {
         self.source_hash.is_some()
@@ -269,7 +274,7 @@ impl Store {
     }
 
     /// Finds what an id names: a run, an event or a batch.
-    pub fn resolve(&self, id: &str) -> Result<Option<IdRef>> {
+    pub fn identify(&self, id: &str) -> Result<Option<IdRef>> {
         let run: Option<String> = self
             .conn
             .query_row("SELECT id FROM runs WHERE id = ?1", [id], |r| r.get(0))

@@ -39,7 +39,7 @@ enum Mode {
 /// waiting for reuse. When the queue is full the stager compresses the next batch itself, but
 /// the parsing thread is the busier one: with room for two, the writer's hiccups (a commit, a
 /// page fault) no longer push compression onto it, and the writer can store two queued batches
-/// in one transaction. Staging alone 1.69 -> 1.58 s; one more batch buffer (~1.5 MB) in memory.
+/// in one transaction, for one more batch buffer in memory.
 const QUEUE: usize = 2;
 
 /// One batch on its way to the outbox.
@@ -58,7 +58,7 @@ struct Job {
     source_mark: Option<(u64, String)>,
 }
 
-/// JSON bytes staged between two checkpoints (about a fifth of it is written, compressed).
+/// JSON bytes staged between two checkpoints (what is written is its compressed part).
 const CHECKPOINT_EVERY: usize = 64 << 20;
 
 /// Compresses and inserts batches through one connection.
@@ -127,10 +127,9 @@ impl BatchWriter {
     /// Stores `first` and the batches queued behind it in one transaction, up to
     /// `GROUP_BYTES` of JSON; returns the JSON bytes stored. Every transaction rewrites the
     /// pages it touches besides the payload (the tables' and indexes' leaves, the run's row,
-    /// the header: about 7 of 64 KiB for 5 of payload), so grouping cuts what goes through the
-    /// WAL (staging the benchmark file: 307 -> 192 MB). It never waits for a batch while holding
-    /// the write lock: the stager (or another process) may need the lock before it can hand
-    /// over the next one.
+    /// the header), so grouping cuts what goes through the WAL. It never waits for a batch
+    /// while holding the write lock: the stager (or another process) may need the lock before
+    /// it can hand over the next one.
     fn write_queued(
         &mut self,
         store: &mut Store,

@@ -14,9 +14,34 @@ pub enum RunStatus {
     Delivered,
     Failed,
     Interrupted,
+    /// Refused by `--fail-on-invalid`: nothing of it is ever sent.
+    Invalid,
 }
 
 impl RunStatus {
+    const ALL: [RunStatus; 7] = [
+        RunStatus::Staging,
+        RunStatus::Staged,
+        RunStatus::Delivering,
+        RunStatus::Delivered,
+        RunStatus::Failed,
+        RunStatus::Interrupted,
+        RunStatus::Invalid,
+    ];
+
+    /// The status stored as `text`; none for a status this version does not know.
+    pub fn from_stored(text: &str) -> Option<RunStatus> {
+        RunStatus::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// Whether a process is (or was, until it stopped) working on the run.
+    pub fn is_in_progress(self) -> bool {
+        matches!(
+            self,
+            RunStatus::Staging | RunStatus::Staged | RunStatus::Delivering
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RunStatus::Staging => "staging",
@@ -25,6 +50,7 @@ impl RunStatus {
             RunStatus::Delivered => "delivered",
             RunStatus::Failed => "failed",
             RunStatus::Interrupted => "interrupted",
+            RunStatus::Invalid => "invalid",
         }
     }
 }
@@ -128,8 +154,8 @@ impl Store {
         let tx = self.conn.transaction()?;
         tx.execute("DELETE FROM events WHERE run_id = ?1", [run_id])?;
         tx.execute(
-            "UPDATE runs SET status = 'invalid', finished_at = ?2 WHERE id = ?1",
-            params![run_id, now_ms()],
+            "UPDATE runs SET status = ?3, finished_at = ?2 WHERE id = ?1",
+            params![run_id, now_ms(), RunStatus::Invalid.as_str()],
         )?;
         tx.commit()?;
         Ok(())

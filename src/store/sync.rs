@@ -129,8 +129,8 @@ impl Store {
             delete_pending_keys(&tx, run_id)?;
         }
         tx.execute(
-            "UPDATE runs SET status = 'delivered', finished_at = ?2 WHERE id = ?1",
-            params![run_id, now_ms()],
+            "UPDATE runs SET status = ?3, finished_at = ?2 WHERE id = ?1",
+            params![run_id, now_ms(), super::RunStatus::Delivered.as_str()],
         )?;
         tx.commit()?;
         Ok(())

@@ -179,9 +179,9 @@ mod tests {
     fn history_finds_ids_and_undelivered_batches() {
         use crate::store::IdRef;
         let store = store_with_runs();
-        assert_eq!(store.resolve("run_1").unwrap(), Some(IdRef::Run));
+        assert_eq!(store.identify("run_1").unwrap(), Some(IdRef::Run));
         assert_eq!(
-            store.resolve("evt_2").unwrap(),
+            store.identify("evt_2").unwrap(),
             Some(IdRef::Event {
                 run_id: "run_2".into()
             })
@@ -191,13 +191,13 @@ mod tests {
         assert!(undelivered.iter().all(|b| b.batch.idx == 2));
         let batch = &undelivered[0].batch;
         assert_eq!(
-            store.resolve(&batch.id).unwrap(),
+            store.identify(&batch.id).unwrap(),
             Some(IdRef::Batch {
                 run_id: undelivered[0].run_id.clone(),
                 event_id: batch.event_id.clone()
             })
         );
-        assert_eq!(store.resolve("nope").unwrap(), None);
+        assert_eq!(store.identify("nope").unwrap(), None);
         assert_eq!(store.undelivered_batches(None, Some(1)).unwrap().len(), 1);
         assert_eq!(store.runs(Some(i64::MAX), None).unwrap().len(), 0);
         let runs = store.runs(None, None).unwrap();

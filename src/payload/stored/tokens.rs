@@ -1,8 +1,8 @@
 //! Stored rows with their repeated keys as one- or two-byte tokens. JSON text never holds a raw
 //! byte below 0x20 (control characters are escaped), so those bytes are free to stand for the
-//! fixed strings every row repeats (`,"email":"`, `,"__valid":true,"__errors":[]}`, ...). On the
-//! benchmark's rows the tokens halve what is compressed, and what is left compresses with LZ4 to
-//! 25% of the JSON (LZ4 on the JSON itself: 30%), which decompresses four times faster than zstd.
+//! fixed strings every row repeats (`,"email":"`, `,"__valid":true,"__errors":[]}`, ...). The
+//! tokens shrink what LZ4 compresses, and LZ4 decompresses several times faster than zstd
+//! (bench/README.md has the figures).
 //!
 //! Four token bytes drive two counters instead: a row's `__index` and `__row` are usually one
 //! more than the row's before, and are then stored as one byte each rather than as digits to
@@ -83,14 +83,14 @@ impl TokenTable {
     pub fn decode(bytes: &[u8]) -> Result<(TokenTable, &[u8])> {
         let mut rest = bytes;
         let mut take = |n: usize| -> Result<&[u8]> {
-            ensure!(rest.len() >= n, "key table cut short");
+            ensure!(rest.len() >= n, "token table cut short");
             let (head, tail) = rest.split_at(n);
             rest = tail;
             Ok(head)
         };
         let mut table = TokenTable::default();
         let count = u16::from_le_bytes(take(2)?.try_into()?) as usize;
-        ensure!(count <= MOST_ENTRIES, "key table too long");
+        ensure!(count <= MOST_ENTRIES, "token table too long");
         table.entries.reserve(count);
         for _ in 0..count {
             let len = u16::from_le_bytes(take(2)?.try_into()?) as usize;
@@ -198,7 +198,7 @@ impl TokenTable {
                 }
             };
             let Some((words, len)) = padded.get(index) else {
-                bail!("token {index} is not in the key table");
+                bail!("token {index} is not in the token table");
             };
             ensure!(
                 written + (*len).max(32) <= room,

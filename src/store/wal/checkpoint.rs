@@ -13,8 +13,8 @@ use crate::store::Store;
 
 /// Copies the WAL into the database on a thread and connection of its own while another
 /// connection writes. A checkpoint made by the writer's own commit (SQLite's default, past 1,000
-/// WAL pages) holds the writer through two fsyncs, ~40 ms here: staging's parsing stops too once
-/// the outbox queue is full, and delivery's next request waits.
+/// WAL pages) holds the writer through two fsyncs: staging's parsing stops too once the outbox
+/// queue is full, and delivery's next request waits.
 pub struct Checkpointer {
     /// None for an in-memory log, which has no WAL: nudges then do nothing.
     nudges: Option<SyncSender<()>>,
@@ -37,8 +37,8 @@ pub enum WalRestart {
     ByCheckpointer,
     /// The writer itself, between two of its transactions (`Checkpointer::catch_up`), once the
     /// checkpointer has copied the bulk. For staging's outbox writer, whose transactions follow
-    /// each other so closely that a RESTART from another connection rarely got in: the WAL of
-    /// the benchmark's 2M rows grew to 97-265 MB; it now peaks at ~42 MB.
+    /// each other so closely that a RESTART from another connection rarely got in, and the WAL
+    /// grew with the input (bench/README.md).
     ByWriter,
 }
 

@@ -2,8 +2,8 @@
 //!
 //! SQLite's own busy handler (`busy_timeout`) sleeps 1, 2, 5, 10, 15, 20 and then 25 ms between
 //! tries. Inside one pulse the locks are held briefly: delivery's checkpointer holds the write
-//! lock for a RESTART (a few frames and two fsyncs, 0.5–4 ms), and the sender, waiting to
-//! record an attempt, slept up to 8 ms past its release, with the next request waiting too.
+//! lock for a RESTART (a few frames and two fsyncs), and the sender, waiting to record an
+//! attempt, slept well past its release, with the next request waiting too.
 //! Here a connection tries again every 100 µs at first, and backs off only for locks held long
 //! (another process, `sqlite3` in a terminal).
 
