@@ -1,6 +1,6 @@
-//! `pulse resend` as a run: deliver an event (all its batches, in order), a single batch, or a whole run
-//! again. Same `webhook-id`, fresh timestamp and signature; every attempt is logged against the
-//! batch.
+//! Resending: an event (all its batches, in order), a single batch, or a whole run delivered
+//! again. Same `webhook-id`, fresh timestamp and signature; every attempt is logged against
+//! the batch.
 
 use std::path::Path;
 use std::time::Instant;

@@ -1,4 +1,4 @@
-//! `pulse resume` as a run: continue a run that was interrupted, killed or failed, from its first
+//! Resuming: continue a run that was interrupted, killed or failed, from its first
 //! undelivered batch. A run stopped while staging is staged again from its file first, but only
 //! when the file is unchanged.
 

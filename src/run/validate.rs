@@ -1,5 +1,5 @@
-//! `pulse validate` as a dry pass: check a CSV against a schema with no network and no log: a summary, the
-//! errors (all of them with `--json`), and optionally the failing rows as CSV.
+//! Validating, a dry pass: a CSV checked against a schema with no network and no log; a
+//! summary, the errors (all of them with `--json`), and optionally the failing rows as CSV.
 
 use std::collections::BTreeMap;
 use std::io::Write;
