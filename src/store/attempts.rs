@@ -28,7 +28,7 @@ impl Store {
     /// Records an attempt and, when it delivered the batch, marks the batch delivered in the same
     /// transaction: a batch is never marked delivered without the attempt that did it.
     pub fn record_attempt(&mut self, attempt: &AttemptRecord, delivered: bool) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.begin("recording a delivery attempt")?;
         tx.execute(
             "INSERT INTO attempts (batch_id, started_at, duration_ms, url, http_status, error,
                  response, request_headers)

@@ -43,24 +43,41 @@ fn busy_timeout() -> Result<Duration> {
     }
 }
 
-/// Says which file was locked and how to wait longer, when `err` is SQLite's "database is
-/// locked" after the busy timeout: another pulse (or a tool such as `sqlite3`) held it.
+/// Says what happened when `err` is SQLite's "database is locked": which operation, on which
+/// file, and how long this process really waited for the lock (or that it did not wait).
 pub fn explain_busy(err: anyhow::Error, db: &Path) -> anyhow::Error {
-    let busy = err.chain().any(|cause| {
+    busy_message(err, db, wal::lock_wait::longest_wait_given_up())
+}
+
+/// `explain_busy`, given how long the process waited before it gave up (none: it did not).
+fn busy_message(err: anyhow::Error, db: &Path, waited: Option<Duration>) -> anyhow::Error {
+    let is_busy = |cause: &(dyn std::error::Error + 'static)| {
         cause
             .downcast_ref::<rusqlite::Error>()
             .and_then(rusqlite::Error::sqlite_error_code)
             .is_some_and(|code| code == rusqlite::ErrorCode::DatabaseBusy)
-    });
-    if !busy {
+    };
+    let causes: Vec<&(dyn std::error::Error + 'static)> = err.chain().collect();
+    let Some(at) = causes.iter().position(|cause| is_busy(*cause)) else {
         return err;
+    };
+    // The context right around SQLite's error names the operation.
+    let operation = match at.checked_sub(1).map(|i| causes[i].to_string()) {
+        Some(what) => format!("{what}: "),
+        None => String::new(),
+    };
+    let file = db.display();
+    match waited {
+        Some(waited) => anyhow::anyhow!(
+            "{operation}the log database {file} stayed locked by another process for {} \
+             (PULSE_BUSY_TIMEOUT waits longer)",
+            humantime::format_duration(Duration::from_millis(waited.as_millis() as u64))
+        ),
+        None => anyhow::anyhow!(
+            "{operation}the log database {file} was busy: another process changed it at the \
+             same moment and SQLite answered without waiting; run the command again"
+        ),
     }
-    let waited = busy_timeout().unwrap_or(BUSY_TIMEOUT);
-    anyhow::anyhow!(
-        "the log database {} stayed locked by another process for {} (PULSE_BUSY_TIMEOUT waits longer)",
-        db.display(),
-        humantime::format_duration(waited)
-    )
 }
 
 /// An open log database.
@@ -119,8 +136,12 @@ impl Store {
         Store::configure(Connection::open_in_memory()?)
     }
 
-    fn configure(conn: Connection) -> Result<Store> {
+    fn configure(mut conn: Connection) -> Result<Store> {
         crate::memory::limit_sqlite_memory();
+        // Every transaction takes the write lock when it begins. A deferred one that reads and
+        // then writes fails with SQLITE_BUSY_SNAPSHOT, without waiting, when another process
+        // committed in between; an immediate one waits for the lock like any writer.
+        conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         wal::lock_wait::wait_for_locks(&conn, busy_timeout()?)?;
         // Large pages keep multi-megabyte payload blobs in few overflow pages; only effective on
         // a new file, before the first table exists.
@@ -133,6 +154,14 @@ impl Store {
         let mut store = Store { conn, path: None };
         migrations::migrate(&mut store.conn)?;
         Ok(store)
+    }
+}
+
+impl Store {
+    /// Begins a write transaction (immediate, see `configure`) for `what`, which a busy error
+    /// names.
+    fn begin(&mut self, what: &'static str) -> Result<rusqlite::Transaction<'_>> {
+        self.conn.transaction().context(what)
     }
 }
 
@@ -170,6 +199,33 @@ pub fn now_ms() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_busy_error_says_what_waited_how_long_or_that_nothing_did() {
+        let busy = || {
+            let sqlite = rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                None,
+            );
+            anyhow::Error::new(sqlite).context("recording a delivery attempt")
+        };
+        let db = Path::new("/tmp/log.db");
+        let waited = busy_message(busy(), db, Some(Duration::from_millis(1250))).to_string();
+        assert_eq!(
+            waited,
+            "recording a delivery attempt: the log database /tmp/log.db stayed locked by \
+             another process for 1s 250ms (PULSE_BUSY_TIMEOUT waits longer)"
+        );
+        let at_once = busy_message(busy(), db, None).to_string();
+        assert!(
+            at_once.starts_with("recording a delivery attempt: the log database /tmp/log.db")
+                && at_once.contains("without waiting")
+                && !at_once.contains("locked by another process for"),
+            "{at_once}"
+        );
+        let other = busy_message(anyhow::anyhow!("disk full"), db, None).to_string();
+        assert_eq!(other, "disk full", "other errors pass through");
+    }
 
     #[test]
     fn file_is_private_and_in_wal_mode() {

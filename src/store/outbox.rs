@@ -81,9 +81,7 @@ impl BatchWriter {
 
     /// Stores one batch in a transaction of its own.
     fn write(&mut self, store: &mut Store, job: &Job) -> Result<()> {
-        let tx = store
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = store.begin("storing a batch in the outbox")?;
         self.insert(&tx, job)?;
         tx.commit()?;
         Ok(())
@@ -137,9 +135,7 @@ impl BatchWriter {
         queue: &Receiver<Job>,
         done: &mut impl FnMut(Job),
     ) -> Result<usize> {
-        let tx = store
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = store.begin("storing a batch in the outbox")?;
         let mut stored = 0;
         let mut job = first;
         loop {

@@ -1,6 +1,6 @@
 //! Runs and their events: creating them, their status, and their totals once staged.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use rusqlite::params;
 
 use super::{now_ms, Store};
@@ -77,7 +77,7 @@ pub struct EventRecord {
 impl Store {
     /// Records a new run in `staging` with its events (in delivery order).
     pub fn create_run(&mut self, run: &NewRun, events: &[(String, &str)]) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.begin("recording the new run")?;
         tx.execute(
             "INSERT INTO runs (id, started_at, source, source_size, url, options, status)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -109,7 +109,7 @@ impl Store {
         counts: &RowCounts,
         source_hash: &str,
     ) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.begin("marking the run staged")?;
         for event in events {
             tx.execute(
                 "UPDATE events SET total_rows = ?2, batch_count = ?3 WHERE id = ?1",
@@ -138,11 +138,13 @@ impl Store {
             status,
             RunStatus::Delivered | RunStatus::Failed | RunStatus::Interrupted
         );
-        self.conn.execute(
-            "UPDATE runs SET status = ?2, finished_at = CASE WHEN ?3 THEN ?4 ELSE NULL END
+        self.conn
+            .execute(
+                "UPDATE runs SET status = ?2, finished_at = CASE WHEN ?3 THEN ?4 ELSE NULL END
              WHERE id = ?1",
-            params![run_id, status.as_str(), finished, now_ms()],
-        )?;
+                params![run_id, status.as_str(), finished, now_ms()],
+            )
+            .context("setting the run's status")?;
         Ok(())
     }
 }
@@ -151,7 +153,7 @@ impl Store {
     /// Marks a run `invalid` (refused by --fail-on-invalid) and drops its outbox, so no resume
     /// or resend can ever send it.
     pub fn reject_run(&mut self, run_id: &str) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.begin("refusing the run")?;
         tx.execute("DELETE FROM events WHERE run_id = ?1", [run_id])?;
         tx.execute(
             "UPDATE runs SET status = ?3, finished_at = ?2 WHERE id = ?1",

@@ -40,7 +40,7 @@ impl Store {
         sync: &str,
         keys: &[PendingKey],
     ) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.begin("recording mirror keys")?;
         {
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO sync_pending (run_id, sync, key_hash, row_hash, key_json)
@@ -96,7 +96,7 @@ impl Store {
     /// Marks a run delivered; for a mirror run, its state becomes the sync's current state in
     /// the same transaction, so a failed or interrupted run never loses a change.
     pub fn finish_delivered(&mut self, run_id: &str) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.begin("marking the run delivered")?;
         let sync: Option<String> = tx
             .query_row(
                 "SELECT sync FROM sync_pending WHERE run_id = ?1 LIMIT 1",

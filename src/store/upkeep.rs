@@ -2,7 +2,7 @@
 //! old runs.
 
 use anyhow::Result;
-use rusqlite::{params, TransactionBehavior};
+use rusqlite::params;
 
 use super::{RunStatus, Store};
 
@@ -22,9 +22,7 @@ impl Store {
     /// and puts it back to `staging`, in one transaction: a crash leaves either the old partial
     /// batches or none, never a mix.
     pub fn reset_staging(&mut self, run_id: &str) -> Result<()> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.begin("clearing a half-staged run")?;
         tx.execute(
             "DELETE FROM batches WHERE event_id IN (SELECT id FROM events WHERE run_id = ?1)",
             [run_id],
@@ -56,9 +54,7 @@ impl Store {
 
     /// Deletes runs with everything they own, counting it first, in one transaction.
     pub fn delete_runs(&mut self, run_ids: &[String]) -> Result<PruneReport> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.begin("pruning runs")?;
         let mut report = PruneReport::default();
         for id in run_ids {
             let (events, batches, attempts, bytes): (i64, i64, i64, i64) = tx.query_row(

@@ -1,6 +1,7 @@
 //! Integration tests: the real `pulse` binary against real loopback servers and SQLite files.
 
 mod bad_input;
+mod concurrency;
 mod formats;
 mod fuzz_regressions;
 mod log;

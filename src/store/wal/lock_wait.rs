@@ -16,10 +16,32 @@ use rusqlite::Connection;
 /// How long ordinary connections wait, in milliseconds: the busy timeout, process-wide.
 static PATIENCE_MS: AtomicU64 = AtomicU64::new(0);
 
+/// The longest wait for a lock that this process gave up on, in milliseconds plus one (0:
+/// none), so that a busy error says how long it really waited.
+static GAVE_UP_AFTER_MS: AtomicU64 = AtomicU64::new(0);
+
 /// Makes `conn` wait up to the busy timeout `patience` for another connection's lock.
 pub fn wait_for_locks(conn: &Connection, patience: Duration) -> rusqlite::Result<()> {
     PATIENCE_MS.store(patience.as_millis() as u64, Ordering::Relaxed);
-    conn.busy_handler(Some(|tries| keep_waiting(tries, busy_timeout())))
+    conn.busy_handler(Some(|tries| {
+        let again = keep_waiting(tries, busy_timeout());
+        if !again {
+            let waited = WAITING_SINCE
+                .get()
+                .map_or(Duration::ZERO, |since| since.elapsed());
+            GAVE_UP_AFTER_MS.fetch_max(waited.as_millis() as u64 + 1, Ordering::Relaxed);
+        }
+        again
+    }))
+}
+
+/// How long this process waited for a lock before it gave up, the longest such wait; none if
+/// it never gave up on one (a busy error then came without any wait).
+pub fn longest_wait_given_up() -> Option<Duration> {
+    match GAVE_UP_AFTER_MS.load(Ordering::Relaxed) {
+        0 => None,
+        ms => Some(Duration::from_millis(ms - 1)),
+    }
 }
 
 /// Makes `conn` wait up to `RESTART_PATIENCE` only (the checkpointer's RESTART).

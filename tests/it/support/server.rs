@@ -75,6 +75,13 @@ impl TestServer {
         TestServer::launch(Arc::new(|_, _| Reply::status(200)), false)
     }
 
+    /// As `sink`, with `handler` deciding the replies.
+    pub fn sink_with(
+        handler: impl Fn(usize, &Recorded) -> Reply + Send + Sync + 'static,
+    ) -> TestServer {
+        TestServer::launch(Arc::new(handler), false)
+    }
+
     /// `handler(n, request)` decides the reply to the n-th request (0-based).
     pub fn start(
         handler: impl Fn(usize, &Recorded) -> Reply + Send + Sync + 'static,
