@@ -220,7 +220,7 @@ impl Deliverer {
                 Some(early) if unix_now() - early.timestamp <= 1 => Some(early),
                 _ => sign_now(&self.secrets, &batch.id, &body),
             };
-            let (headers, logged_headers) = self.request_headers(&batch.id, method, signature);
+            let (headers, logged_headers) = self.request_headers(&batch.id, method, signature)?;
             let exchange = self.exchange(method, headers, body.clone());
             let verdict = classify(exchange.status, exchange.retry_after);
             let delivered = verdict == Verdict::Delivered;
@@ -306,7 +306,10 @@ impl Deliverer {
         webhook_id: &str,
         method: Method,
         signature: Option<Signature>,
-    ) -> (HeaderMap, String) {
+    ) -> Result<(HeaderMap, String)> {
+        // The id comes from the log: a damaged one is an error, not a panic.
+        let id = HeaderValue::from_str(webhook_id)
+            .map_err(|_| anyhow::anyhow!("batch id {webhook_id:?} in the log is damaged"))?;
         let mut headers = HeaderMap::new();
         let mut logged = serde_json::Map::new();
         let mut add = |name: HeaderName, value: HeaderValue, secret: bool| {
@@ -330,11 +333,7 @@ impl Deliverer {
             HeaderValue::from_static(concat!("pulse/", env!("CARGO_PKG_VERSION"))),
             false,
         );
-        add(
-            HeaderName::from_static("webhook-id"),
-            HeaderValue::from_str(webhook_id).expect("ids are ASCII"),
-            false,
-        );
+        add(HeaderName::from_static("webhook-id"), id, false);
         if let Some(signature) = signature {
             add(
                 HeaderName::from_static("webhook-timestamp"),
@@ -350,7 +349,7 @@ impl Deliverer {
         for extra in &self.headers {
             add(extra.name.clone(), extra.value.clone(), extra.secret);
         }
-        (headers, serde_json::Value::Object(logged).to_string())
+        Ok((headers, serde_json::Value::Object(logged).to_string()))
     }
 
     /// One request: POST with `content` as the body, or GET with `content` as the whole query.

@@ -34,8 +34,11 @@ pub fn classify(status: u16, retry_after: Option<Duration>) -> Verdict {
 /// Parses a `Retry-After` value: delay seconds or an HTTP date.
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // More seconds than a u64 holds is still "later than any cap": clamped by the policy.
+        return Some(Duration::from_secs(
+            value.parse::<u64>().unwrap_or(u64::MAX),
+        ));
     }
     let when = httpdate::parse_http_date(value).ok()?;
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))
@@ -82,14 +85,33 @@ pub fn parse_schedule(text: &str) -> Result<Vec<Duration>, String> {
         .collect()
 }
 
-/// Parses one duration such as `100ms`, `30s`, `2m`, `1h`, `30d`.
+/// The longest duration a flag takes: longer ones are surely mistakes, and jitter arithmetic
+/// on them would overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Parses one duration such as `100ms`, `30s`, `2m`, `1h`, `7d` (at most `MAX_DURATION`).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text).map_err(|e| format!("{text:?} is not a duration ({e})"))
+    let duration =
+        humantime::parse_duration(text).map_err(|e| format!("{text:?} is not a duration ({e})"))?;
+    if duration > MAX_DURATION {
+        return Err(format!("{text:?} is longer than the most allowed, 7d"));
+    }
+    Ok(duration)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_are_capped_and_retry_after_is_clamped_not_ignored() {
+        assert!(parse_duration("18446744073709551615s").is_err());
+        assert!(parse_duration("99999999999999d").is_err());
+        assert_eq!(parse_duration("7d").unwrap(), MAX_DURATION);
+        let huge = parse_retry_after("99999999999999999999999", SystemTime::now());
+        let policy = policy("1s", 3);
+        assert_eq!(policy.delay_before(1, huge), Some(Duration::from_secs(600)));
+    }
 
     fn policy(schedule: &str, retries: u32) -> RetryPolicy {
         RetryPolicy {

@@ -72,10 +72,36 @@ impl DeliverySettings {
     }
 }
 
+/// Headers pulse sets itself: the signature's, and those that frame the body. Given with
+/// `--header` they would replace the signature or the body's framing, or make a deduplicating
+/// receiver drop batches under one id.
+const RESERVED: [&str; 8] = [
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "content-type",
+    "content-encoding",
+    "content-length",
+    "transfer-encoding",
+    "host",
+];
+
+/// Refuses a header pulse owns, naming the flag that gave it.
+fn not_reserved(name: HeaderName, flag: &str) -> Result<HeaderName> {
+    if RESERVED.contains(&name.as_str()) {
+        return Err(usage(format!(
+            "{flag} {:?}: pulse sets this header itself; it cannot be given",
+            name.as_str()
+        )));
+    }
+    Ok(name)
+}
+
 /// The auth header, its value marked sensitive.
 pub fn auth_header(name: &str, value: &str) -> Result<ExtraHeader> {
     let name = HeaderName::from_bytes(name.trim().as_bytes())
         .map_err(|_| usage(format!("--auth-header-name {name:?} is not a header name")))?;
+    let name = not_reserved(name, "--auth-header-name")?;
     let mut value = HeaderValue::from_str(value.trim())
         .map_err(|_| usage("--auth-header-value is not a valid header value"))?;
     value.set_sensitive(true);
@@ -96,6 +122,7 @@ pub fn parse_headers(items: &[String]) -> Result<Vec<ExtraHeader>> {
                 .ok_or_else(|| usage(format!("--header {item:?} must look like 'Name: value'")))?;
             let name = HeaderName::from_bytes(name.trim().as_bytes())
                 .map_err(|_| usage(format!("--header {item:?}: invalid header name")))?;
+            let name = not_reserved(name, "--header")?;
             let value = HeaderValue::from_str(value.trim()).map_err(|_| {
                 usage(format!(
                     "--header {:?}: invalid header value",
@@ -120,5 +147,19 @@ mod tests {
         let h = parse_headers(&["X-Time: 12:30:00".into()]).unwrap();
         assert_eq!(h[0].value, "12:30:00");
         assert!(parse_headers(&["NoColon".into()]).is_err());
+    }
+
+    #[test]
+    fn headers_pulse_sets_itself_are_refused_in_any_case() {
+        for name in RESERVED {
+            for given in [name.to_string(), name.to_ascii_uppercase()] {
+                let err = parse_headers(&[format!("{given}: x")])
+                    .unwrap_err()
+                    .to_string();
+                assert!(err.contains(name) && err.contains("--header"), "{err}");
+                assert!(auth_header(&given, "v").is_err());
+            }
+        }
+        assert!(parse_headers(&["X-Webhook-Id: ok".into()]).is_ok());
     }
 }

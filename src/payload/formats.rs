@@ -25,22 +25,27 @@ pub fn write_request_with(
     } else {
         let mut data = Vec::new();
         load(&mut data, 0)?;
-        write_request(ctx, batch, &data, out);
+        write_request(ctx, batch, &data, out)?;
     }
     Ok(())
 }
 
 /// Writes what is sent for one batch into `out`: the JSON body for POST, or the query string
 /// (without `?`) for GET. Signatures cover exactly these bytes.
-pub fn write_request(ctx: &BodyContext, batch: &BatchHeader, data: &[u8], out: &mut Vec<u8>) {
+pub fn write_request(
+    ctx: &BodyContext,
+    batch: &BatchHeader,
+    data: &[u8],
+    out: &mut Vec<u8>,
+) -> anyhow::Result<()> {
     match (ctx.method, ctx.format) {
         (Method::Get, Format::Valmi) => {
-            let row = first_row(data);
+            let row = first_row(data)?;
             let query = flatten_query(&valmi_payload(ctx, row));
             out.extend_from_slice(query.as_bytes());
         }
         (Method::Get, _) => {
-            let query = flatten_query(&first_row(data));
+            let query = flatten_query(&first_row(data)?);
             out.extend_from_slice(query.as_bytes());
         }
         (Method::Post, Format::Pulse) => {
@@ -49,9 +54,9 @@ pub fn write_request(ctx: &BodyContext, batch: &BatchHeader, data: &[u8], out: &
             write_body_suffix(out, ctx);
         }
         (Method::Post, Format::Impler) => write_impler(ctx, batch, data, out),
-        (Method::Post, Format::Flatfile) => write_flatfile(ctx, batch, data, out),
+        (Method::Post, Format::Flatfile) => write_flatfile(ctx, batch, data, out)?,
         (Method::Post, Format::Valmi) => {
-            let row = first_row(data);
+            let row = first_row(data)?;
             let mut body = Map::new();
             body.insert("_message_id".into(), batch.batch_id.into());
             body.insert("_sync_mode".into(), ctx.mode.clone().into());
@@ -60,6 +65,7 @@ pub fn write_request(ctx: &BodyContext, batch: &BatchHeader, data: &[u8], out: &
             serde_json::to_writer(&mut *out, &Value::Object(body)).expect("JSON to memory");
         }
     }
+    Ok(())
 }
 
 /// `{page, fileName, template, uploadId, data, totalRecords, chunkSize, extra, totalPages}`.
@@ -87,8 +93,13 @@ fn write_impler(ctx: &BodyContext, batch: &BatchHeader, data: &[u8], out: &mut V
 
 /// `{event:{type, id, sequence:{count, index}}, data:{meta:{batch:{id}, schema:{id}, count},
 /// validRows, invalidRows}}`: the batch's rows split by validity.
-fn write_flatfile(ctx: &BodyContext, batch: &BatchHeader, data: &[u8], out: &mut Vec<u8>) {
-    let rows: Vec<Value> = serde_json::from_slice(data).expect("stored batches are JSON arrays");
+fn write_flatfile(
+    ctx: &BodyContext,
+    batch: &BatchHeader,
+    data: &[u8],
+    out: &mut Vec<u8>,
+) -> anyhow::Result<()> {
+    let rows = stored_rows(data)?;
     let count = rows.len();
     let (valid, invalid): (Vec<Value>, Vec<Value>) = rows
         .into_iter()
@@ -110,6 +121,7 @@ fn write_flatfile(ctx: &BodyContext, batch: &BatchHeader, data: &[u8], out: &mut
         },
     });
     serde_json::to_writer(&mut *out, &body).expect("JSON to memory");
+    Ok(())
 }
 
 /// The row's own fields plus `_valmi_meta` (row number and sync operation).
@@ -138,9 +150,14 @@ fn valmi_payload(ctx: &BodyContext, row: Value) -> Value {
 }
 
 /// The single row of a one-row-per-request batch.
-fn first_row(data: &[u8]) -> Value {
-    let rows: Vec<Value> = serde_json::from_slice(data).expect("stored batches are JSON arrays");
-    rows.into_iter().next().unwrap_or(Value::Null)
+fn first_row(data: &[u8]) -> anyhow::Result<Value> {
+    Ok(stored_rows(data)?.into_iter().next().unwrap_or(Value::Null))
+}
+
+/// A batch's stored rows, parsed: a JSON array, unless the log was damaged.
+fn stored_rows(data: &[u8]) -> anyhow::Result<Vec<Value>> {
+    serde_json::from_slice(data)
+        .map_err(|err| anyhow::anyhow!("its stored rows are not a JSON array ({err})"))
 }
 
 #[cfg(test)]
@@ -175,7 +192,7 @@ mod tests {
 
     fn body(format: Format, method: Method, data: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
-        write_request(&ctx(format, method), &HEADER, data, &mut out);
+        write_request(&ctx(format, method), &HEADER, data, &mut out).unwrap();
         out
     }
 

@@ -127,6 +127,8 @@ pub struct RecordReader<R> {
     after_cr: bool,
     /// The line (1-based) where the last record read starts, past the empty lines skipped.
     record_line: u64,
+    /// Quotes in the record the parser is reading, to tell a quoted field left open at the end.
+    quotes: QuoteTracker,
 }
 
 impl<R: Read> RecordReader<R> {
@@ -151,6 +153,7 @@ impl<R: Read> RecordReader<R> {
             breaks: 0,
             after_cr: false,
             record_line: 1,
+            quotes: QuoteTracker::new(delimiter, b'"'),
         }
     }
 
@@ -224,17 +227,20 @@ impl<R: Read> RecordReader<R> {
         use csv_core::ReadRecordResult::*;
         let (mut out_len, mut ends_len) = (0, 0);
         let mut started = false;
+        self.quotes.start_record();
         loop {
             if self.pos == self.end {
                 self.fill()?;
             }
             let input = &self.buf[self.pos..self.end];
+            let at_end = input.is_empty();
             let (result, read, written, ended) = self.core.read_record(
                 input,
                 &mut self.fields[out_len..],
                 &mut self.ends[ends_len..],
             );
             let consumed = &input[..read];
+            self.quotes.scan(consumed, self.breaks, self.after_cr);
             let last = consumed.last().copied();
             let (breaks, first) = count_lines(consumed, self.after_cr, started);
             if let Some(at) = first {
@@ -259,6 +265,12 @@ impl<R: Read> RecordReader<R> {
                     self.ends.resize(grown, 0);
                 }
                 Record => {
+                    if let (true, Some(line)) = (at_end, self.quotes.open_since()) {
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            UnclosedQuote { line },
+                        ));
+                    }
                     self.at_line_start = last == Some(b'\n');
                     record.push_fields(&self.fields[..out_len], &self.ends[..ends_len]);
                     if self.fields.len() > KEEP_OUTPUT_BYTES {
@@ -293,6 +305,112 @@ impl<R: Read> RecordReader<R> {
         self.pos = 0;
         self.end = n;
         Ok(n > 0)
+    }
+}
+
+/// A quoted field still open when the input ended: a file cut short, most likely.
+#[derive(Debug)]
+pub struct UnclosedQuote {
+    /// The line where the quote opened.
+    pub line: u64,
+}
+
+impl std::fmt::Display for UnclosedQuote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "line {}: a quoted field opens here and is never closed (is the file cut short?)",
+            self.line
+        )
+    }
+}
+
+impl std::error::Error for UnclosedQuote {}
+
+/// Where a quote stands in the record being parsed, as the parser sees it (csv_core does not
+/// say): the states of RFC 4180 quoting with doubled quotes, which are csv_core's defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QuoteState {
+    FieldStart,
+    InField,
+    Quoted,
+    /// A quote inside a quoted field: it closes the field, or doubles into a literal quote.
+    QuoteInQuoted,
+}
+
+/// Follows the quotes of one record through the bytes the parser consumed, skipping to the
+/// bytes that matter with `memchr`.
+#[derive(Debug)]
+struct QuoteTracker {
+    state: QuoteState,
+    delimiter: u8,
+    quote: u8,
+    /// The line where the open quoted field began.
+    opened_line: u64,
+}
+
+impl QuoteTracker {
+    fn new(delimiter: u8, quote: u8) -> QuoteTracker {
+        QuoteTracker {
+            state: QuoteState::FieldStart,
+            delimiter,
+            quote,
+            opened_line: 0,
+        }
+    }
+
+    fn start_record(&mut self) {
+        self.state = QuoteState::FieldStart;
+    }
+
+    /// The line a quoted field left open began on, if one is open.
+    fn open_since(&self) -> Option<u64> {
+        (self.state == QuoteState::Quoted).then_some(self.opened_line)
+    }
+
+    /// Follows `bytes`, which come after `breaks` line breaks (`after_cr`: after a CR).
+    fn scan(&mut self, bytes: &[u8], breaks: u64, after_cr: bool) {
+        let mut i = 0;
+        // Line breaks in `bytes[..counted_to]`, counted as far as a quote opened (once each).
+        let (mut counted_to, mut counted): (usize, u64) = (0, breaks);
+        while i < bytes.len() {
+            let b = match self.state {
+                QuoteState::Quoted => match memchr::memchr(self.quote, &bytes[i..]) {
+                    Some(at) => {
+                        i += at + 1;
+                        self.state = QuoteState::QuoteInQuoted;
+                        continue;
+                    }
+                    None => return,
+                },
+                QuoteState::InField => {
+                    match memchr::memchr3(self.delimiter, b'\n', b'\r', &bytes[i..]) {
+                        Some(at) => {
+                            i += at + 1;
+                            self.state = QuoteState::FieldStart;
+                            continue;
+                        }
+                        None => return,
+                    }
+                }
+                QuoteState::FieldStart | QuoteState::QuoteInQuoted => bytes[i],
+            };
+            self.state = match (self.state, b) {
+                (QuoteState::QuoteInQuoted, q) if q == self.quote => QuoteState::Quoted,
+                (QuoteState::FieldStart, q) if q == self.quote => {
+                    let cr_before = counted_to
+                        .checked_sub(1)
+                        .map_or(after_cr, |j| bytes[j] == b'\r');
+                    counted += line_breaks(&bytes[counted_to..i], cr_before);
+                    counted_to = i;
+                    self.opened_line = counted + 1;
+                    QuoteState::Quoted
+                }
+                (_, d) if d == self.delimiter || d == b'\n' || d == b'\r' => QuoteState::FieldStart,
+                _ => QuoteState::InField,
+            };
+            i += 1;
+        }
     }
 }
 
@@ -417,10 +535,45 @@ mod tests {
 
     /// What csv::Reader makes of `input`, read in the same short reads.
     fn by_csv_reader(input: &[u8], delimiter: u8) -> Records {
-        by_csv_reader_from(Trickle(input, 0), delimiter)
+        with_open_quote_at_end(input, delimiter, csv_records(Trickle(input, 0), delimiter))
     }
 
-    fn by_csv_reader_from(input: impl Read, delimiter: u8) -> Records {
+    /// The end offset of a read that stopped at a quoted field left open at the end.
+    const UNCLOSED: u64 = u64::MAX;
+
+    /// What csv::Reader makes of `input`, except that an input ending inside a quoted field
+    /// loses its last record to an `UnclosedQuote` error (csv::Reader takes it as it is).
+    fn by_csv_reader_from(input: &[u8], delimiter: u8) -> Records {
+        with_open_quote_at_end(input, delimiter, csv_records(input, delimiter))
+    }
+
+    fn with_open_quote_at_end(input: &[u8], delimiter: u8, (mut records, end): Records) -> Records {
+        if ends_in_open_quote(input, delimiter) {
+            records.pop();
+            return (records, UNCLOSED);
+        }
+        (records, end)
+    }
+
+    /// Byte by byte, the quoting csv_core does by default: whether `input` ends in a quoted
+    /// field.
+    fn ends_in_open_quote(input: &[u8], delimiter: u8) -> bool {
+        use QuoteState::*;
+        let mut state = FieldStart;
+        for &b in input {
+            state = match state {
+                Quoted if b == b'"' => QuoteInQuoted,
+                Quoted => Quoted,
+                QuoteInQuoted if b == b'"' => Quoted,
+                FieldStart if b == b'"' => Quoted,
+                _ if b == delimiter || b == b'\n' || b == b'\r' => FieldStart,
+                _ => InField,
+            };
+        }
+        state == Quoted
+    }
+
+    fn csv_records(input: impl Read, delimiter: u8) -> Records {
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -444,7 +597,13 @@ mod tests {
         let mut reader = RecordReader::new(input, delimiter, capacity);
         let mut record = RawRecord::default();
         let mut records = Vec::new();
-        while reader.read_record(&mut record).unwrap() {
+        loop {
+            match reader.read_record(&mut record) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(err) if unclosed(&err) => return (records, UNCLOSED),
+                Err(err) => panic!("{err}"),
+            }
             let fields = record.iter().map(<[u8]>::to_vec).collect();
             records.push((fields, record.start()));
         }
@@ -461,7 +620,13 @@ mod tests {
     fn check_lines(input: &[u8], delimiter: u8, capacity: usize) {
         let mut reader = RecordReader::new(Trickle(input, 0), delimiter, capacity);
         let mut record = RawRecord::default();
-        while reader.read_record(&mut record).unwrap() {
+        loop {
+            match reader.read_record(&mut record) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(err) if unclosed(&err) => return,
+                Err(err) => panic!("{err}"),
+            }
             let mut first = record.start() as usize;
             while first < input.len() && matches!(input[first], b'\n' | b'\r') {
                 first += 1;
@@ -476,6 +641,10 @@ mod tests {
         assert_eq!(reader.line_breaks_read(), line_breaks(input, false));
     }
 
+    fn unclosed(err: &io::Error) -> bool {
+        err.get_ref().is_some_and(|e| e.is::<UnclosedQuote>())
+    }
+
     /// Hands out at most 1..=7 bytes a read, varying.
     struct Trickle<'a>(&'a [u8], usize);
 
@@ -486,6 +655,34 @@ mod tests {
             buf[..n].copy_from_slice(&self.0[..n]);
             self.0 = &self.0[n..];
             Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_quoted_field_open_at_the_end_is_an_error_naming_the_line_it_opened_on() {
+        let cases: [(&[u8], u64); 5] = [
+            (b"id,name\n1,\"Ada\n", 2),
+            (b"a\r\nb,\"x\r\ny\"\r\nc,\"open\nmore", 4),
+            (b"a\rb\r\"q", 3),
+            (b"\n\n\"\"\"", 3),
+            (b"a,b\n1,\"x\"\"y,z\n2\n", 2),
+        ];
+        for (input, line) in cases {
+            for capacity in [1, 3, 16, 4096] {
+                let mut reader = RecordReader::new(Trickle(input, 0), b',', capacity);
+                let mut record = RawRecord::default();
+                let err = loop {
+                    match reader.read_record(&mut record) {
+                        Ok(true) => continue,
+                        Ok(false) => panic!("{:?}: no error", String::from_utf8_lossy(input)),
+                        Err(err) => break err,
+                    }
+                };
+                let unclosed = err
+                    .get_ref()
+                    .and_then(|e| e.downcast_ref::<UnclosedQuote>());
+                assert_eq!(unclosed.map(|u| u.line), Some(line), "{input:?}");
+            }
         }
     }
 

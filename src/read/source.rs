@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{bail, Context, Result};
 
-use crate::read::records::{RawRecord, RecordReader};
+use crate::read::records::{RawRecord, RecordReader, UnclosedQuote};
 use crate::read::text_record::TextRecord;
 
 /// Text encodings accepted for input.
@@ -188,6 +188,9 @@ impl CsvSource {
         };
         self.decode(line)?;
         let mut headers: Vec<String> = Vec::with_capacity(self.text.len());
+        // Header name -> its column: linear in the number of columns, however many.
+        let mut columns: std::collections::HashMap<&str, usize> =
+            std::collections::HashMap::with_capacity(self.text.len());
         for (i, name) in self.text.iter().enumerate() {
             let name = if i == 0 {
                 name.trim_start_matches('\u{feff}')
@@ -201,7 +204,7 @@ impl CsvSource {
                     i + 1
                 );
             }
-            if let Some(first) = headers.iter().position(|h| h == name) {
+            if let Some(&first) = columns.get(name) {
                 bail!(
                     "{}: line {line}: duplicate header name {name:?} in columns {} and {}",
                     self.label,
@@ -209,6 +212,7 @@ impl CsvSource {
                     i + 1
                 );
             }
+            columns.insert(name, i);
             headers.push(name.to_string());
         }
         self.headers = headers;
@@ -227,6 +231,11 @@ impl CsvSource {
     /// How many bytes were read so far and their hash, taken together.
     pub fn read_so_far(&self) -> (u64, String) {
         self.position().read_so_far()
+    }
+
+    /// The input as messages name it.
+    pub fn label(&self) -> &str {
+        &self.label
     }
 
     /// A handle on how far this source has read, for another thread.
@@ -272,6 +281,9 @@ impl CsvSource {
                 self.max_record_bytes
             ),
             Err(err) => {
+                if let Some(unclosed) = err.get_ref().and_then(|e| e.downcast_ref::<UnclosedQuote>()) {
+                    bail!("{}: {unclosed}", self.label);
+                }
                 return Err(err).with_context(|| format!("{}: cannot read CSV", self.label));
             }
         };
@@ -320,7 +332,8 @@ impl CsvSource {
             Encoding::Windows1252 => {
                 record.clear();
                 for cell in self.raw.iter() {
-                    let (text, _, _) = encoding_rs::WINDOWS_1252.decode(cell);
+                    // Cell by cell: a cell that starts like a byte order mark is text, not a BOM.
+                    let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(cell);
                     record.push_field(&text);
                 }
             }
@@ -489,6 +502,43 @@ mod tests {
             self.0 = rest;
             Ok(1)
         }
+    }
+
+    #[test]
+    fn windows_1252_cells_that_look_like_byte_order_marks_stay_text() {
+        let bytes: &'static [u8] = b"a,b\n\xef\xbb\xbfx,\xff\xfey\n";
+        let dialect = Dialect {
+            encoding: Encoding::Windows1252,
+            ..Dialect::default()
+        };
+        let mut source = CsvSource::from_reader(
+            Box::new(bytes),
+            "mem".to_string(),
+            dialect,
+            ByteCounter::default(),
+        )
+        .unwrap();
+        source.advance().unwrap();
+        let cells: Vec<&str> = source.record().iter().collect();
+        assert_eq!(cells, ["\u{ef}\u{bb}\u{bf}x", "\u{ff}\u{fe}y"]);
+    }
+
+    #[test]
+    fn a_header_of_many_columns_is_checked_in_linear_time() {
+        let n = 200_000;
+        let mut header: Vec<String> = (0..n).map(|i| format!("c{i}")).collect();
+        header[n - 1] = "c7".into();
+        let text = format!("{}\n", header.join(","));
+        let err = CsvSource::from_reader(
+            Box::new(std::io::Cursor::new(text.into_bytes())),
+            "wide".to_string(),
+            Dialect::default(),
+            ByteCounter::default(),
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(err.contains("columns 8 and 200000"), "{err}");
     }
 
     #[test]

@@ -28,24 +28,18 @@ fn lock_path(db: &Path, run_id: &str) -> PathBuf {
 impl RunLock {
     /// Takes the run's lock, or None when another process holds it.
     pub fn try_acquire(db: &Path, run_id: &str) -> Result<Option<RunLock>> {
-        let dir = lock_dir(db);
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            builder.mode(0o700);
-        }
-        builder
-            .create(&dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
+        crate::store::create_private_dir(&lock_dir(db))?;
         let path = lock_path(db, run_id);
         // Lock files are never removed while their run exists: removing one that another
         // process has just opened would let two processes lock two different files.
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
+        let mut options = OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options
             .open(&path)
             .with_context(|| format!("cannot open {}", path.display()))?;
         match file.try_lock() {

@@ -12,7 +12,7 @@ use crate::read::source::ByteCounter;
 use crate::stage::checked_rows::CheckedRows;
 use crate::stage::event::EventKind;
 use crate::stage::mirror::Mirror;
-use crate::stage::{stage, StageOptions, Staged, SyncMode};
+use crate::stage::{stage, FirstInvalid, StageOptions, Staged, SyncMode};
 use crate::store::{RunStatus, Store};
 
 /// What to stage into which run, and how.
@@ -118,10 +118,10 @@ pub fn stage_run(
         progress.finish();
         // Nothing may ever be sent for this run: drop its outbox, keep the run as a record.
         store.reject_run(plan.run_id)?;
-        let first = staged
-            .first_invalid
-            .as_ref()
-            .expect("an invalid row was seen");
+        let first = staged.first_invalid.clone().unwrap_or(FirstInvalid {
+            line: 0,
+            message: "(not recorded)".into(),
+        });
         if plan.json {
             // CI reads this: the same summary shape as a delivery, with nothing sent.
             let summary = json!({

@@ -80,13 +80,17 @@ pub struct CheckedRows {
     index: u64,
     /// Rows whose every cell is a missing value (beyond the empty lines the source skips).
     blank_by_schema: u64,
+    /// The input as messages name it.
+    label: String,
 }
 
 impl CheckedRows {
     /// Pairs the source's header with the schema (or, without one, checks only structure).
     pub fn new(source: CsvSource, schema: Option<&Schema>) -> Result<CheckedRows> {
         let validator = RowValidator::new(schema, source.headers())?;
+        let label = source.label().to_string();
         Ok(CheckedRows {
+            label,
             source: Source::Inline(Box::new(source)),
             full_rows_are_valid: validator.full_nonempty_rows_are_valid(),
             validator,
@@ -94,6 +98,11 @@ impl CheckedRows {
             index: 0,
             blank_by_schema: 0,
         })
+    }
+
+    /// The input as messages name it.
+    pub fn label(&self) -> &str {
+        &self.label
     }
 
     /// Parse on a thread of its own, overlapping with the checks: for `validate`, whose

@@ -7,5 +7,5 @@ pub mod mirror;
 mod pass;
 mod sync_mode;
 
-pub use pass::{stage, StageOptions, Staged};
+pub use pass::{stage, FirstInvalid, StageOptions, Staged};
 pub use sync_mode::SyncMode;

@@ -28,6 +28,18 @@ pub struct FirstInvalid {
     pub message: String,
 }
 
+impl FirstInvalid {
+    fn of(row: &CheckedRow, errors: &[CellError]) -> FirstInvalid {
+        FirstInvalid {
+            line: row.line,
+            message: errors
+                .first()
+                .map(|e| e.message.clone())
+                .unwrap_or_default(),
+        }
+    }
+}
+
 /// What staging produced.
 pub struct Staged {
     pub events: Vec<EventRecord>,
@@ -47,6 +59,7 @@ pub fn stage(
     mut on_row: impl FnMut(u64) -> Result<()>,
 ) -> Result<Staged> {
     let writer = RowWriter::new(rows.headers());
+    let label = rows.label().to_string();
     rows.render_cast_values();
     let mut outbox = Outbox {
         stager: Stager::for_store(store, Packer::new(writer.token_table()))?,
@@ -69,8 +82,12 @@ pub fn stage(
             match mirror.classify(store, &cells, row.valid(), row.validator)? {
                 MirrorVerdict::Unchanged => {
                     counts.unchanged += 1;
-                    counts.valid += row.valid() as u64;
-                    counts.invalid += !row.valid() as u64;
+                    if row.valid() {
+                        counts.valid += 1;
+                    } else {
+                        counts.invalid += 1;
+                        first_invalid.get_or_insert_with(|| FirstInvalid::of(&row, row.errors));
+                    }
                     on_row(counts.total)?;
                     continue;
                 }
@@ -88,18 +105,14 @@ pub fn stage(
             counts.valid += 1;
         } else {
             counts.invalid += 1;
-            if first_invalid.is_none() {
-                first_invalid = Some(FirstInvalid {
-                    line: row.line,
-                    message: errors[0].message.clone(),
-                });
-            }
+            first_invalid.get_or_insert_with(|| FirstInvalid::of(&row, errors));
         }
         let judged = JudgedRow {
             row: &row,
             valid,
             errors,
             op,
+            label: &label,
         };
         let write = |out: &mut Vec<u8>, previous: Option<RowNumbers>| {
             judged.write(&writer, out, previous, options.max_batch_bytes)
@@ -133,6 +146,8 @@ struct JudgedRow<'r, 'a> {
     errors: &'r [CellError],
     /// `__op`, if rows carry one.
     op: Option<&'r str>,
+    /// The input as messages name it.
+    label: &'r str,
 }
 
 impl JudgedRow<'_, '_> {
@@ -168,7 +183,8 @@ impl JudgedRow<'_, '_> {
         // A batch of this row alone adds its brackets.
         if len as u64 + 2 > max_batch_bytes {
             bail!(
-                "line {}: this row alone is {len} bytes of JSON, more than --max-body-size allows",
+                "{}: line {}: this row alone is {len} bytes of JSON, more than --max-body-size allows",
+                self.label,
                 row.line
             );
         }

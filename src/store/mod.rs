@@ -105,8 +105,7 @@ impl Store {
     /// Like `open`, for a command that only reads the log (`pulse log`): a read-only file will do.
     pub fn open_to_read(path: &Path) -> Result<Store> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("cannot create {}", parent.display()))?;
+            create_private_dir(parent)?;
         }
         create_private(path)?;
         let conn = Connection::open(path)
@@ -168,9 +167,30 @@ impl Store {
 /// Page cache of a streaming connection, in KiB (negative `cache_size`): eight 64 KiB pages.
 const STREAMING_CACHE_KIB: i64 = -512;
 
-/// Creates the database file readable by its owner only, before SQLite opens it.
+/// Creates `dir` and its missing parents for the owner only (0700), whatever the umask.
+pub fn create_private_dir(dir: &Path) -> Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
+        .with_context(|| format!("cannot create {}", dir.display()))
+}
+
+/// Creates the database file readable by its owner only, before SQLite opens it; an existing
+/// one (and its WAL and shared-memory files) readable by others is made private: the log holds
+/// generated signing secrets. SQLite gives the files it creates the database file's mode.
 fn create_private(path: &Path) -> Result<()> {
     if path.exists() {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = path.as_os_str().to_owned();
+            file.push(suffix);
+            make_private(Path::new(&file));
+        }
         return Ok(());
     }
     let mut options = std::fs::OpenOptions::new();
@@ -185,6 +205,22 @@ fn create_private(path: &Path) -> Result<()> {
         // Another pulse process created it first: fine.
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
+    }
+}
+
+/// Takes group and other permissions off an existing file pulse owns; a file it cannot change
+/// (another user's, read-only media) is left as it is.
+fn make_private(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            let mode = meta.permissions().mode();
+            if mode & 0o077 != 0 {
+                let _ =
+                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700));
+            }
+        }
     }
 }
 
@@ -225,6 +261,25 @@ mod tests {
         );
         let other = busy_message(anyhow::anyhow!("disk full"), db, None).to_string();
         assert_eq!(other, "disk full", "other errors pass through");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_loose_log_file_is_made_private_and_new_directories_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("loose.db");
+        drop(Store::open(&path).unwrap());
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        drop(Store::open_to_read(&path).unwrap());
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let nested = dir.path().join("a/b");
+        create_private_dir(&nested).unwrap();
+        for made in [dir.path().join("a"), nested] {
+            let mode = std::fs::metadata(&made).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o700, "{}", made.display());
+        }
     }
 
     #[test]

@@ -46,6 +46,7 @@ fn bad_inputs_fail_clearly() {
     sandbox.write("dup.csv", "a,a\n1,2\n");
     sandbox.write("blank_header.csv", "a,\n1,2\n");
     sandbox.write("utf8.csv", b"a\nok\n\xff\xfe\n");
+    sandbox.write("cut_short.csv", "id,name\n1,Ada\n2,\"Bob\n");
     sandbox.write("not_json.json", "{\"fields\": [}");
     sandbox.write("not_object.json", "[]");
     sandbox.write(
@@ -105,6 +106,18 @@ fn bad_inputs_fail_clearly() {
             &["validate", &p("utf8.csv")],
             1,
             &["utf8.csv", "line 3", "invalid UTF-8"],
+        ),
+        case(
+            "quoted field never closed",
+            &["push", &p("cut_short.csv"), "--url", &url, "--no-sign"],
+            1,
+            &["cut_short.csv", "line 3", "never closed"],
+        ),
+        case(
+            "quoted field never closed, validate",
+            &["validate", &p("cut_short.csv")],
+            1,
+            &["cut_short.csv", "line 3", "never closed"],
         ),
         case(
             "schema not json",
@@ -184,6 +197,42 @@ fn bad_inputs_fail_clearly() {
             push(&["--header", "NoColon"]),
             2,
             &["--header"],
+        ),
+        case_with(
+            "reserved header: webhook-id",
+            push(&["--header", "Webhook-Id: nightly-import"]),
+            2,
+            &["--header", "webhook-id", "pulse sets this header"],
+        ),
+        case_with(
+            "reserved header: content-length",
+            push(&["--header", "Content-Length: 5"]),
+            2,
+            &["--header", "content-length"],
+        ),
+        case_with(
+            "reserved header: webhook-signature",
+            push(&["--header", "webhook-signature: v1,AAAA"]),
+            2,
+            &["--header", "webhook-signature"],
+        ),
+        case_with(
+            "reserved header as the auth header",
+            push(&["--auth-header-name", "Host", "--auth-header-value", "x"]),
+            2,
+            &["--auth-header-name", "host"],
+        ),
+        case_with(
+            "a retry delay beyond any duration",
+            push(&["--retry-schedule", "18446744073709551615s"]),
+            2,
+            &["--retry-schedule", "7d"],
+        ),
+        case_with(
+            "a retry delay of millennia",
+            push(&["--retry-schedule", "1s,99999999999999d"]),
+            2,
+            &["--retry-schedule", "99999999999999d"],
         ),
         case_with(
             "bad events",
@@ -374,7 +423,7 @@ fn record_and_body_limits_have_flags_and_clear_errors() {
         .code(1);
     let stderr = stderr_of(&out);
     assert!(
-        stderr.contains("line 2") && stderr.contains("--max-body-size"),
+        stderr.contains("wide.csv: line 2") && stderr.contains("--max-body-size"),
         "{stderr}"
     );
 }
@@ -485,4 +534,31 @@ fn a_read_only_log_database_is_a_clear_error_and_still_readable() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
     assert!(stdout.contains("delivered"), "{stdout}");
+}
+
+#[test]
+fn an_unchanged_invalid_row_in_a_mirror_push_refuses_the_run_without_a_panic() {
+    let sandbox = Sandbox::new();
+    let server = TestServer::ok();
+    // Row 2 is ragged: invalid, but sent (in `all`) by a push without --fail-on-invalid.
+    let input = sandbox.write("ragged.csv", "id,name\n1,Ada\n2,Bob,extra\n");
+    let mirror = ["--mode", "mirror", "--key", "id"];
+    sandbox
+        .push_unsigned(&input, &server.url())
+        .args(mirror)
+        .assert()
+        .success();
+    // Unchanged since, so mirror mode skips it; --fail-on-invalid still refuses the run.
+    let out = sandbox
+        .push_unsigned(&input, &server.url())
+        .args(mirror)
+        .arg("--fail-on-invalid")
+        .assert()
+        .code(3);
+    let stderr = stderr_of(&out);
+    assert!(
+        !stderr.contains("panicked") && stderr.contains("line 3"),
+        "{stderr}"
+    );
+    assert_eq!(server.requests().len(), 1, "the refused run sent nothing");
 }
