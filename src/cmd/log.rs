@@ -244,7 +244,8 @@ impl Printer<'_> {
             "event_id": batch.event_id,
             "event_name": event_name,
             "index": batch.idx,
-            "count": count,
+            // Unknown (null) while a run's staging has not finished.
+            "count": (count > 0).then_some(count),
             "rows": batch.rows,
             "first_row": batch.first_row,
             "status": batch.status,
@@ -265,7 +266,12 @@ impl Printer<'_> {
         writeln!(
             self.out,
             "  batch {}/{} {}  {} rows from row {}  {}",
-            batch.idx, event.batch_count, batch.id, batch.rows, batch.first_row, batch.status
+            batch.idx,
+            batch_count_text(event.batch_count),
+            batch.id,
+            batch.rows,
+            batch.first_row,
+            batch.status
         )?;
         Ok(())
     }
@@ -332,11 +338,20 @@ impl Printer<'_> {
             item.run_id,
             item.event_name,
             batch.idx,
-            item.event_batches,
+            batch_count_text(item.event_batches),
             batch.rows,
             batch.status
         )?;
         Ok(())
+    }
+}
+
+/// An event's batch count; `?` while its run's staging has not finished (a run stopped while
+/// staging has batches, but no count yet: `pulse resume` stages it again).
+fn batch_count_text(count: u64) -> String {
+    match count {
+        0 => "?".to_string(),
+        n => n.to_string(),
     }
 }
 

@@ -11,8 +11,11 @@ use rusqlite::{params, Connection};
 /// Keys kept in memory before spilling: 7/8 of 2^18, the most that fits a table of 2^18 slots
 /// at hashbrown's load factor (4.5 MB at 17 bytes a slot; one key more doubles it).
 const MEMORY_KEYS: usize = (1 << 18) / 8 * 7;
-/// Bloom filter over spilled keys: 2^25 bits = 4 MiB, 4 probes.
-const BLOOM_BITS_LOG2: u32 = 25;
+/// Bloom filter over spilled keys: at least 2^25 bits (4 MiB), and about `BLOOM_BITS_PER_KEY`
+/// bits per spilled key (grown as keys spill), so that false positives stay near 1-2% (each one
+/// costs a lookup in the file) however many keys there are; 4 probes.
+const BLOOM_MIN_BITS_LOG2: u32 = 25;
+const BLOOM_BITS_PER_KEY: u64 = 10;
 const BLOOM_PROBES: u32 = 4;
 
 /// The keys are hashes already: fold them to 64 bits instead of hashing them again.
@@ -58,6 +61,9 @@ pub struct FingerprintSet {
     spilled: Option<Spilled>,
     /// Set when spilling failed (e.g. no temp space): keys then stay in memory.
     spill_failed: bool,
+    /// Set when the spill file could not be read: an answer may be wrong, so the owner must
+    /// stop (see `failure`).
+    read_failure: Option<String>,
 }
 
 impl std::fmt::Debug for FingerprintSet {
@@ -72,6 +78,8 @@ impl std::fmt::Debug for FingerprintSet {
 struct Spilled {
     conn: Connection,
     bloom: Vec<u64>,
+    /// log2 of the Bloom filter's bits.
+    bloom_bits_log2: u32,
     count: u64,
     /// Removes the file when the set is dropped.
     _file: tempfile::TempPath,
@@ -82,7 +90,14 @@ impl FingerprintSet {
         FingerprintSet::default()
     }
 
-    /// Adds a key; false when it was there already.
+    /// Why the set's answers can no longer be trusted (its spill file could not be read), if
+    /// so: a duplicate may then have passed as new. Owners check it and stop with this error.
+    pub fn failure(&self) -> Option<&str> {
+        self.read_failure.as_deref()
+    }
+
+    /// Adds a key; false when it was there already. If the spill file cannot be read, the key
+    /// counts as new and `failure` says so.
     pub fn insert(&mut self, key: u128) -> bool {
         if (key >> 64) as u64 == INT_TAG {
             let n = key as u64 as i64;
@@ -151,8 +166,16 @@ impl FingerprintSet {
 
     fn insert_hashed(&mut self, key: u128) -> bool {
         if let Some(spilled) = &self.spilled {
-            if spilled.may_contain(key) && spilled.contains(key).unwrap_or(false) {
-                return false;
+            if spilled.may_contain(key) {
+                match spilled.contains(key) {
+                    Ok(true) => return false,
+                    Ok(false) => {}
+                    Err(err) => {
+                        self.read_failure.get_or_insert_with(|| {
+                            format!("cannot read the temporary file of key hashes ({err})")
+                        });
+                    }
+                }
             }
         }
         if self.recent.len() >= MEMORY_KEYS && !self.spill_failed {
@@ -192,8 +215,12 @@ impl FingerprintSet {
         }
         tx.commit()?;
         spilled.count += keys.len() as u64;
-        for key in keys {
-            spilled.add_to_bloom(key);
+        if spilled.bloom_is_too_small() {
+            spilled.grow_bloom()?;
+        } else {
+            for key in keys {
+                spilled.add_to_bloom(key);
+            }
         }
         Ok(())
     }
@@ -215,32 +242,67 @@ impl Spilled {
         )?;
         Ok(Spilled {
             conn,
-            bloom: vec![0; 1 << (BLOOM_BITS_LOG2 - 6)],
+            bloom: vec![0; 1 << (BLOOM_MIN_BITS_LOG2 - 6)],
+            bloom_bits_log2: BLOOM_MIN_BITS_LOG2,
             count: 0,
             _file: file,
         })
     }
 
-    /// The key is already a good hash: its bits give the probe positions.
-    fn probes(key: u128) -> impl Iterator<Item = usize> {
-        let mask = (1u128 << BLOOM_BITS_LOG2) - 1;
-        (0..BLOOM_PROBES).map(move |i| ((key >> (i * 32)) & mask) as usize)
+    /// The Bloom filter's size for the keys spilled so far, as a power of two.
+    fn bloom_bits_log2_for(count: u64) -> u32 {
+        let wanted = count.saturating_mul(BLOOM_BITS_PER_KEY).max(1);
+        // Probes take 32 bits of the key each: 2^32 bits (512 MiB) is the most they address.
+        (64 - (wanted - 1).leading_zeros()).clamp(BLOOM_MIN_BITS_LOG2, 32)
+    }
+
+    fn bloom_is_too_small(&self) -> bool {
+        Spilled::bloom_bits_log2_for(self.count) > self.bloom_bits_log2
+    }
+
+    /// Rebuilds the filter at the size the spilled keys want, from the file: amortized, each
+    /// key is read again once per doubling.
+    fn grow_bloom(&mut self) -> rusqlite::Result<()> {
+        self.bloom_bits_log2 = Spilled::bloom_bits_log2_for(self.count);
+        self.bloom = vec![0; 1 << (self.bloom_bits_log2 - 6)];
+        let mut stmt = self.conn.prepare("SELECT h FROM k")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let bytes: [u8; 16] = row.get::<_, Vec<u8>>(0)?.try_into().unwrap_or([0; 16]);
+            set_bits(
+                &mut self.bloom,
+                self.bloom_bits_log2,
+                u128::from_be_bytes(bytes),
+            );
+        }
+        Ok(())
     }
 
     fn add_to_bloom(&mut self, key: u128) {
-        for bit in Spilled::probes(key) {
-            self.bloom[bit / 64] |= 1 << (bit % 64);
-        }
+        set_bits(&mut self.bloom, self.bloom_bits_log2, key);
     }
 
     fn may_contain(&self, key: u128) -> bool {
-        Spilled::probes(key).all(|bit| self.bloom[bit / 64] & (1 << (bit % 64)) != 0)
+        probes(self.bloom_bits_log2, key).all(|bit| self.bloom[bit / 64] & (1 << (bit % 64)) != 0)
     }
 
     fn contains(&self, key: u128) -> rusqlite::Result<bool> {
         self.conn
             .prepare_cached("SELECT 1 FROM k WHERE h = ?1")?
             .exists(params![&key.to_be_bytes()[..]])
+    }
+}
+
+/// The key is already a good hash: its bits give the probe positions in a filter of
+/// 2^`bits_log2` bits.
+fn probes(bits_log2: u32, key: u128) -> impl Iterator<Item = usize> {
+    let mask = (1u128 << bits_log2) - 1;
+    (0..BLOOM_PROBES).map(move |i| ((key >> (i * 32)) & mask) as usize)
+}
+
+fn set_bits(bloom: &mut [u64], bits_log2: u32, key: u128) {
+    for bit in probes(bits_log2, key) {
+        bloom[bit / 64] |= 1 << (bit % 64);
     }
 }
 
@@ -265,6 +327,48 @@ mod tests {
             assert!(!set.insert(key(i)), "{i} is a duplicate");
         }
         assert!(set.insert(key(n + 1)));
+    }
+
+    #[test]
+    fn the_bloom_filter_grows_with_the_spilled_keys_and_keeps_them_all() {
+        assert_eq!(Spilled::bloom_bits_log2_for(1_000_000), BLOOM_MIN_BITS_LOG2);
+        assert_eq!(Spilled::bloom_bits_log2_for(10_000_000), 27);
+        assert_eq!(Spilled::bloom_bits_log2_for(20_000_000), 28);
+        assert_eq!(Spilled::bloom_bits_log2_for(u64::MAX), 32);
+        let mut spilled = Spilled::create().unwrap();
+        for i in 0..1000 {
+            spilled
+                .conn
+                .execute(
+                    "INSERT INTO k (h) VALUES (?1)",
+                    params![&key(i).to_be_bytes()[..]],
+                )
+                .unwrap();
+        }
+        spilled.count = 10_000_000;
+        assert!(spilled.bloom_is_too_small());
+        spilled.grow_bloom().unwrap();
+        assert_eq!(spilled.bloom.len() * 64, 1 << 27);
+        assert!((0..1000).all(|i| spilled.may_contain(key(i))));
+        let false_positives = (1000..101_000)
+            .filter(|&i| spilled.may_contain(key(i)))
+            .count();
+        assert!(false_positives < 10, "{false_positives}");
+    }
+
+    #[test]
+    fn an_unreadable_spill_file_is_a_failure_not_a_wrong_answer() {
+        let mut set = FingerprintSet::new();
+        for i in 0..MEMORY_KEYS as u64 + 1 {
+            set.insert(key(i));
+        }
+        assert!(set.failure().is_none());
+        let spilled = set.spilled.as_ref().unwrap();
+        spilled.conn.execute_batch("DROP TABLE k").unwrap();
+        // A spilled key: the filter says "maybe", and the file cannot answer.
+        set.insert(key(0));
+        let failure = set.failure().unwrap();
+        assert!(failure.contains("cannot read"), "{failure}");
     }
 
     #[test]

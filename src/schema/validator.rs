@@ -146,6 +146,12 @@ impl RowValidator {
         Ok(validator)
     }
 
+    /// Why unique-key answers can no longer be trusted (a spill file could not be read), if so:
+    /// the caller stops rather than let a duplicate pass.
+    pub fn key_check_failure(&self) -> Option<&str> {
+        self.unique_constraints().find_map(|c| c.seen.failure())
+    }
+
     fn unique_constraints(&self) -> impl Iterator<Item = &UniqueConstraint> {
         self.unique_fields
             .iter()

@@ -166,6 +166,9 @@ impl CheckedRows {
                     continue;
                 }
                 self.validator.check_row(&cells, &mut self.errors);
+                if let Some(failure) = self.validator.key_check_failure() {
+                    anyhow::bail!("{}: line {line}: {failure}", self.label);
+                }
             }
             self.index += 1;
             return Ok(Some(CheckedRow {

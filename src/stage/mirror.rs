@@ -76,7 +76,11 @@ impl Mirror {
         validator: &RowValidator,
     ) -> Result<MirrorVerdict> {
         let key_hash = self.key_hash(cells);
-        if !self.seen.insert(u128::from_le_bytes(key_hash)) {
+        let seen_before = !self.seen.insert(u128::from_le_bytes(key_hash));
+        if let Some(failure) = self.seen.failure() {
+            anyhow::bail!("mirror mode: {failure}");
+        }
+        if seen_before {
             let values: Vec<&str> = self.id_columns.iter().map(|&c| cell(cells, c)).collect();
             return Ok(MirrorVerdict::Duplicate(CellError {
                 kind: "primary-key",

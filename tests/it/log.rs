@@ -270,3 +270,30 @@ fn a_closed_pipe_is_not_an_error() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_run_stopped_while_staging_shows_its_batch_count_as_unknown() {
+    let sandbox = Sandbox::new();
+    let server = TestServer::ok();
+    // Staging stops at line 32 (invalid UTF-8) after three batches were stored.
+    let mut csv = b"id,text\n".to_vec();
+    for i in 1..=30 {
+        csv.extend_from_slice(format!("{i},x\n").as_bytes());
+    }
+    csv.extend_from_slice(b"31,\xff\n");
+    let input = sandbox.write("bad.csv", csv);
+    sandbox
+        .push_unsigned(&input, &server.url())
+        .args(["--batch-size", "10"])
+        .assert()
+        .code(1);
+    let out = sandbox.stdout_of(&["log", "--failed"]);
+    assert_eq!(out.lines().count(), 3, "{out}");
+    assert!(
+        out.lines().all(|l| l.contains("/?") && !l.contains("/0")),
+        "{out}"
+    );
+    let json = json_lines(&sandbox.stdout_of(&["log", "--failed", "--json"]));
+    assert_eq!(json[0]["count"], Value::Null);
+    assert!(server.requests().is_empty());
+}
