@@ -3,8 +3,8 @@
 //! A check that fails panics.
 
 use pulse::fuzzing::CheckedRows;
+use pulse::fuzzing::{unpack_payload, RowPosition, RowWriter};
 use pulse::fuzzing::{ByteCounter, CsvSource, Dialect, Encoding};
-use pulse::fuzzing::{RowPosition, RowWriter};
 use pulse::fuzzing::{RowValidator, Schema};
 use std::sync::OnceLock;
 
@@ -239,4 +239,20 @@ fn field_names(text: &str) -> Option<Vec<String>> {
         .filter_map(|f| f.get("name")?.as_str().map(String::from))
         .collect();
     (names.len() == fields.len() && names.len() <= 64).then_some(names)
+}
+
+/// The payload decoder on a stored payload from the log, as damaged as the input makes it. The
+/// input is the recorded JSON length (u16, little-endian: a damaged length is an error, not a
+/// huge allocation, whatever its value) and then the blob. Checks: no panic; a payload that
+/// decodes comes to exactly its recorded length, after what was in the buffer.
+pub fn payload(data: &[u8]) {
+    if data.len() < 2 {
+        return;
+    }
+    let raw_len = u16::from_le_bytes([data[0], data[1]]) as usize;
+    let mut out = b"prefix".to_vec();
+    if unpack_payload(&data[2..], raw_len, &mut out, 16).is_ok() {
+        assert_eq!(out.len(), 6 + raw_len, "decoded to its recorded length");
+        assert_eq!(&out[..6], b"prefix", "what was there is kept");
+    }
 }

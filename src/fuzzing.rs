@@ -1,6 +1,8 @@
 //! What the fuzz targets (`fuzz/`) drive, and the tests that replay their inputs: reading CSV,
-//! checking rows against a schema, and writing rows as stored payload tokens.
+//! checking rows against a schema, writing rows as stored payload tokens, and reading stored
+//! payloads back.
 
+pub use crate::payload::stored::unpack as unpack_payload;
 pub use crate::payload::{RowPosition, RowWriter};
 pub use crate::read::source::{ByteCounter, CsvSource, Dialect, Encoding};
 pub use crate::schema::{RowValidator, Schema};

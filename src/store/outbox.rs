@@ -75,8 +75,8 @@ impl BatchWriter {
         }
     }
 
-    fn compress(&mut self, data: &[u8]) -> Result<()> {
-        self.packer.pack(data, &mut self.compressed)
+    fn compress(&mut self, data: &[u8], json_len: usize) -> Result<()> {
+        self.packer.pack(data, json_len, &mut self.compressed)
     }
 
     /// Stores one batch in a transaction of its own.
@@ -93,7 +93,7 @@ impl BatchWriter {
         let compressed = match &job.compressed {
             Some(done) => done,
             None => {
-                self.compress(&job.data)?;
+                self.compress(&job.data, job.raw_len)?;
                 &self.compressed
             }
         };
@@ -261,7 +261,7 @@ impl Stager {
                         // copied out so that the compressor keeps its big buffer. Batch-sized
                         // buffers are mapped on their own (see `memory`): a dropped one costs
                         // the next batch a fresh mapping and a page fault every 4 KiB.
-                        local.compress(&job.data)?;
+                        local.compress(&job.data, job.raw_len)?;
                         job.compressed = Some(local.compressed.clone());
                         std::mem::swap(data, &mut job.data);
                         data.clear();

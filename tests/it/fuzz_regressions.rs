@@ -41,3 +41,8 @@ fn csv_rows_inputs() {
 fn schema_inputs() {
     replay("schema", harness::schema);
 }
+
+#[test]
+fn payload_inputs() {
+    replay("payload", harness::payload);
+}

@@ -4,6 +4,7 @@ mod bad_input;
 mod concurrency;
 mod formats;
 mod fuzz_regressions;
+mod integrity;
 mod log;
 mod memory;
 mod prune;

@@ -4,19 +4,26 @@
 //! Layout, little-endian:
 //!
 //! ```text
-//! "PLZ5"                       magic
+//! "PLZ6"                       magic
 //! u16 n, n x (u16 len, bytes)  the token table: the strings the rows' tokens stand for
 //! u32                          length of the tokenized rows
+//! u64                          checksum: XXH3-64 of the token table, the JSON length
+//!                              (`payloads.raw_len`, u64) and the tokenized rows
 //! LZ4 block                    the tokenized rows (see `tokens`), compressed
 //! ```
+//!
+//! The checksum covers everything the body expands from, so a payload damaged on disk (one
+//! flipped bit) is an error naming its batch before anything is expanded or sent: it is checked
+//! whenever a payload is read (push, resume, resend, dry run).
 //!
 //! The rows are the batch's JSON array with each repeated key string as a one- or two-byte
 //! token and each row's `__index`/`__row` as a counter token when it follows the row before;
 //! `payloads.raw_len` is the JSON's length once expanded.
 //!
 //! Compatibility: pulse has had no release, so only this layout is read. Logs written by
-//! earlier development builds (`PLZ4` tokens without counters, or zstd frames of the JSON) are
-//! refused with an error that says to push the data again; they are never guessed at.
+//! earlier development builds (`PLZ5` without the checksum, `PLZ4` tokens without counters, or
+//! zstd frames of the JSON) are refused with an error that says to push the data again; they
+//! are never guessed at.
 
 mod tokens;
 
@@ -27,9 +34,18 @@ use std::cell::RefCell;
 
 use anyhow::{bail, ensure, Context, Result};
 
-const MAGIC: &[u8; 4] = b"PLZ5";
+const MAGIC: &[u8; 4] = b"PLZ6";
 /// Magic numbers of formats that earlier development builds stored.
-const OLDER_MAGICS: [&[u8; 4]; 2] = [b"PLZ4", &[0x28, 0xB5, 0x2F, 0xFD]];
+const OLDER_MAGICS: [&[u8; 4]; 3] = [b"PLZ5", b"PLZ4", &[0x28, 0xB5, 0x2F, 0xFD]];
+
+/// The checksum of a payload: of its encoded token table, its JSON length and its tokens.
+fn checksum(table: &[u8], json_len: usize, tokens: &[u8]) -> u64 {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    hasher.update(table);
+    hasher.update(&(json_len as u64).to_le_bytes());
+    hasher.update(tokens);
+    hasher.digest()
+}
 
 /// Packs the batches of rows written with one token table.
 #[derive(Clone)]
@@ -45,19 +61,20 @@ impl Packer {
         }
     }
 
-    /// Packs tokenized rows for storage into `out`.
-    pub fn pack(&self, rows: &[u8], out: &mut Vec<u8>) -> Result<()> {
-        pack(&self.table, rows, out)
+    /// Packs tokenized rows, `json_len` bytes of JSON once expanded, for storage into `out`.
+    pub fn pack(&self, rows: &[u8], json_len: usize, out: &mut Vec<u8>) -> Result<()> {
+        pack(&self.table, rows, json_len, out)
     }
 }
 
 /// Packs tokenized rows for storage, `table` being the encoded token table they were written with.
-fn pack(table: &[u8], tokens: &[u8], out: &mut Vec<u8>) -> Result<()> {
+fn pack(table: &[u8], tokens: &[u8], json_len: usize, out: &mut Vec<u8>) -> Result<()> {
     out.clear();
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(table);
     let len = u32::try_from(tokens.len()).context("a batch over 4 GiB")?;
     out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&checksum(table, json_len, tokens).to_le_bytes());
     let header = out.len();
     out.resize(
         header + lz4_flex::block::get_maximum_output_size(tokens.len()),
@@ -93,9 +110,14 @@ pub fn unpack(blob: &[u8], raw_len: usize, out: &mut Vec<u8>, room_after: usize)
         _ => bail!("not a payload this version of pulse knows"),
     }
     let (table, rest) = TokenTable::decode(&blob[4..])?;
-    ensure!(rest.len() >= 4, "cut short");
-    let (len, block) = rest.split_at(4);
+    let table_bytes = &blob[4..blob.len() - rest.len()];
+    ensure!(rest.len() >= 12, "cut short");
+    let (len, rest) = rest.split_at(4);
+    let (sum, block) = rest.split_at(8);
     let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
+    let sum = u64::from_le_bytes([
+        sum[0], sum[1], sum[2], sum[3], sum[4], sum[5], sum[6], sum[7],
+    ]);
     ensure!(len <= raw_len, "more tokens than JSON");
     // LZ4 expands a byte at most 255 times; each token at most to the longest key.
     ensure!(
@@ -111,6 +133,10 @@ pub fn unpack(blob: &[u8], raw_len: usize, out: &mut Vec<u8>, room_after: usize)
         let unpacked =
             lz4_flex::block::decompress_into(block, &mut tokens[..len]).context("not LZ4")?;
         ensure!(unpacked == len, "unpacks to {unpacked} bytes, not {len}");
+        ensure!(
+            checksum(table_bytes, raw_len, &tokens[..len]) == sum,
+            "its checksum does not match its contents (the log file was damaged)"
+        );
         table.expand(&tokens[..len], raw_len, out)
     })
 }
@@ -137,7 +163,7 @@ mod tests {
             .unwrap()
             .replace('\u{1}', "{\"name\":\"");
         let mut blob = Vec::new();
-        pack(&table.encode(), &tokens, &mut blob).unwrap();
+        pack(&table.encode(), &tokens, json.len(), &mut blob).unwrap();
         assert!(
             blob.len() * 4 < json.len(),
             "compressed: {} bytes",
@@ -153,7 +179,7 @@ mod tests {
     fn absurd_recorded_sizes_are_errors_not_aborts() {
         let (table, token) = table();
         let mut blob = Vec::new();
-        pack(&table.encode(), &token, &mut blob).unwrap();
+        pack(&table.encode(), &token, 9, &mut blob).unwrap();
         assert!(unpack(&blob, 1 << 46, &mut Vec::new(), 0).is_err());
         // A tokenized length far beyond what the LZ4 block can hold.
         let mut grown = blob.clone();
@@ -178,17 +204,25 @@ mod tests {
         let mut tokens = token.clone();
         tokens.extend_from_slice(b"Ann\"}");
         let mut blob = Vec::new();
-        pack(&table.encode(), &tokens, &mut blob).unwrap();
         let json_len = 9 + 5;
+        pack(&table.encode(), &tokens, json_len, &mut blob).unwrap();
         unpack(&blob, json_len, &mut Vec::new(), 0).unwrap();
         assert!(unpack(&blob, json_len - 1, &mut Vec::new(), 0).is_err());
         assert!(unpack(&blob[..blob.len() - 2], json_len, &mut Vec::new(), 0).is_err());
         assert!(unpack(b"garbage", 7, &mut Vec::new(), 0).is_err());
-        let mut flipped = blob.clone();
-        *flipped.last_mut().unwrap() ^= 0x5A;
-        let mut out = Vec::new();
-        if unpack(&flipped, json_len, &mut out, 0).is_ok() {
-            assert_eq!(out.len(), json_len);
+        // Any one flipped bit, anywhere: an error, never a different body (a bit LZ4 ignores
+        // may change nothing).
+        let mut body = Vec::new();
+        unpack(&blob, json_len, &mut body, 0).unwrap();
+        for at in 0..blob.len() {
+            for bit in 0..8 {
+                let mut flipped = blob.clone();
+                flipped[at] ^= 1 << bit;
+                let mut out = Vec::new();
+                if unpack(&flipped, json_len, &mut out, 0).is_ok() {
+                    assert_eq!(out, body, "bit {bit} of byte {at}");
+                }
+            }
         }
     }
 }
