@@ -25,6 +25,13 @@ impl SigningSecret {
         Ok(SigningSecret(bytes))
     }
 
+    /// The secret as users write it, `whsec_<base64>`, and its base64 alone: what a receiver
+    /// could echo back, for redaction.
+    pub fn texts(&self) -> [String; 2] {
+        let encoded = B64.encode(&self.0);
+        [format!("{PREFIX}{encoded}"), encoded]
+    }
+
     /// A fresh 24-byte key, as the reference libraries generate.
     pub fn generate() -> (SigningSecret, String) {
         let mut bytes = vec![0u8; 24];

@@ -348,6 +348,16 @@ pub struct DeliveryArgs {
     )]
     pub auth_header_value: Option<String>,
 
+    /// Password of the URL's user, instead of writing it in the URL; never stored, so resume
+    /// and resend need it again
+    #[arg(
+        long,
+        env = "PULSE_URL_PASSWORD",
+        value_name = "P",
+        hide_env_values = true
+    )]
+    pub url_password: Option<String>,
+
     /// Retries per batch after the first try (0 disables) [default: 5, or the schedule's length]
     #[arg(long, value_name = "N")]
     pub retries: Option<u32>,

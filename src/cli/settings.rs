@@ -30,7 +30,8 @@ pub fn db_path(flag: Option<PathBuf>) -> Result<PathBuf> {
 }
 
 /// Secret-carrying flags and the environment variable to use instead of each.
-const SECRET_FLAGS: [(&str, &str, &str); 2] = [
+const SECRET_FLAGS: [(&str, &str, &str); 3] = [
+    ("url_password", "--url-password", "PULSE_URL_PASSWORD"),
     ("secrets", "--secret", "PULSE_SECRET"),
     (
         "auth_header_value",
@@ -46,7 +47,7 @@ pub fn command_line_secret_warnings(matches: &clap::ArgMatches) -> Vec<String> {
     let Some((_, sub)) = matches.subcommand() else {
         return Vec::new();
     };
-    SECRET_FLAGS
+    let mut warnings: Vec<String> = SECRET_FLAGS
         .iter()
         // `value_source` panics on an id the subcommand does not define; `ids` lists only
         // arguments that got a value.
@@ -58,7 +59,23 @@ pub fn command_line_secret_warnings(matches: &clap::ArgMatches) -> Vec<String> {
                  and stays in shell history; set {env} instead"
             )
         })
-        .collect()
+        .collect();
+    if sub.ids().any(|given| given.as_str() == "headers") {
+        let credentials = sub
+            .get_many::<String>("headers")
+            .into_iter()
+            .flatten()
+            .filter_map(|line| line.split_once(':').map(|(name, _)| name.trim()))
+            .filter(|name| crate::redact::is_credential_header(name));
+        for name in credentials {
+            warnings.push(format!(
+                "warning: --header {name} carries a credential: it can be read by other users \
+                 (process list), and its value is never stored, so resume and resend need the \
+                 --header flags again; --auth-header-name with PULSE_AUTH_HEADER_VALUE avoids both"
+            ));
+        }
+    }
+    warnings
 }
 
 /// Retries when `--retries` is not given (or the schedule's length, if longer).
@@ -105,6 +122,7 @@ pub fn delivery_settings(args: &DeliveryArgs) -> Result<DeliverySettings> {
         header_lines: args.headers.clone(),
         auth_header_name: args.auth_header_name.clone(),
         auth_header_value: args.auth_header_value.clone(),
+        url_password: args.url_password.clone(),
         retry,
         timeout,
         cacert: args.cacert.clone(),
@@ -143,7 +161,7 @@ pub fn push_settings(args: &PushArgs) -> Result<PushSettings> {
     let sync_name = args
         .sync
         .clone()
-        .unwrap_or_else(|| format!("{url} {file_name}"));
+        .unwrap_or_else(|| format!("{} {file_name}", crate::redact::shown_url(url.as_str())));
     // valmi and GET carry one row per request: each row is its own batch in the outbox.
     let batch_size = if one_row_per_request {
         1

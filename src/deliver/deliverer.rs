@@ -13,6 +13,7 @@ use super::settings::{DeliverySettings, ExtraHeader};
 use crate::exit::{usage, DeliveryError, InterruptedError};
 use crate::payload::{BodyContext, Method};
 use crate::progress::Progress;
+use crate::redact::{shown_url, Redactor};
 use crate::sign::SigningSecret;
 use crate::store::{
     AttemptRecord, BatchRef, EventRecord, Store, WalRestart, RESPONSE_SNIPPET_BYTES,
@@ -30,6 +31,10 @@ pub struct Deliverer {
     /// each delayed while the body loaders keep both cores busy (bench/README.md).
     runtime: tokio::runtime::Runtime,
     url: reqwest::Url,
+    /// The URL as the log keeps it: its password masked.
+    shown_url: String,
+    /// Credentials this deliverer sends, replaced wherever a receiver echoes them back.
+    redactor: Redactor,
     secrets: Vec<SigningSecret>,
     headers: Vec<ExtraHeader>,
     retry: RetryPolicy,
@@ -97,6 +102,8 @@ impl Deliverer {
         Ok(Deliverer {
             client,
             runtime,
+            shown_url: shown_url(url.as_str()),
+            redactor: config.redactor(&url, &secrets),
             url,
             secrets,
             headers: config.headers.clone(),
@@ -222,6 +229,7 @@ impl Deliverer {
             };
             let (headers, logged_headers) = self.request_headers(&batch.id, method, signature)?;
             let exchange = self.exchange(method, headers, body.clone());
+            let exchange = self.without_credentials(exchange);
             let verdict = classify(exchange.status, exchange.retry_after);
             let delivered = verdict == Verdict::Delivered;
             attempts += 1;
@@ -230,7 +238,7 @@ impl Deliverer {
                     batch_id: &batch.id,
                     started_at,
                     duration_ms: clock.elapsed().as_millis() as i64,
-                    url: self.url.as_str(),
+                    url: &self.shown_url,
                     http_status: exchange.status,
                     error: exchange.error.clone(),
                     response: exchange.response.clone(),
@@ -291,6 +299,20 @@ impl Deliverer {
                 }
             }
         }
+    }
+
+    /// The exchange with every credential this deliverer sends taken out of what the receiver
+    /// said (a receiver may echo request headers): it is stored and printed.
+    fn without_credentials(&self, mut exchange: Exchange) -> Exchange {
+        for text in [&mut exchange.response, &mut exchange.error]
+            .into_iter()
+            .flatten()
+        {
+            if let std::borrow::Cow::Owned(clean) = self.redactor.redact(text) {
+                *text = clean;
+            }
+        }
+        exchange
     }
 
     fn mark_failed(&self, store: &Store, batch_id: &str) -> Result<()> {

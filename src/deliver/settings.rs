@@ -7,8 +7,11 @@ use std::time::Duration;
 use anyhow::Result;
 use reqwest::header::{HeaderName, HeaderValue};
 
+use base64::Engine;
+
 use super::retry::RetryPolicy;
 use crate::exit::usage;
+use crate::redact::{is_credential_header, Redactor, URL_PASSWORD_MASK};
 use crate::sign::SigningSecret;
 
 /// How requests are signed.
@@ -37,6 +40,8 @@ pub struct DeliverySettings {
     pub auth_header_name: Option<String>,
     /// `--auth-header-value`, kept for a stored run whose auth header name was stored.
     pub auth_header_value: Option<String>,
+    /// `--url-password`: the password of the URL's user, never stored.
+    pub url_password: Option<String>,
     pub retry: RetryPolicy,
     pub timeout: Duration,
     pub cacert: Option<PathBuf>,
@@ -63,12 +68,103 @@ impl DeliverySettings {
         Ok(())
     }
 
-    /// Adds a stored run's `--header` lines, unless headers were given now.
-    pub fn with_stored_headers(&mut self, lines: &[String]) -> Result<()> {
-        if self.header_lines.is_empty() {
-            self.headers.extend(parse_headers(lines)?);
+    /// Adds a stored run's `--header` lines, unless headers were given now. A run that sent
+    /// credential headers (`credentials`, their names: values are never stored) needs its
+    /// `--header` flags given again.
+    pub fn with_stored_headers(
+        &mut self,
+        run_id: &str,
+        lines: &[String],
+        credentials: &[String],
+    ) -> Result<()> {
+        if !self.header_lines.is_empty() {
+            return Ok(());
         }
+        if !credentials.is_empty() {
+            return Err(usage(format!(
+                "{run_id} sent the credential header(s) {}, whose values are never stored: give \
+                 the run's --header flags again",
+                credentials.join(", ")
+            )));
+        }
+        self.headers.extend(parse_headers(lines)?);
         Ok(())
+    }
+
+    /// `--header` lines whose values may be stored, and the names of those that carry a
+    /// credential (stored by name only).
+    pub fn storable_headers(&self) -> (Vec<String>, Vec<String>) {
+        let mut plain = Vec::new();
+        let mut credentials = Vec::new();
+        for line in &self.header_lines {
+            let name = line
+                .split_once(':')
+                .map_or(line.as_str(), |(name, _)| name)
+                .trim();
+            if is_credential_header(name) {
+                credentials.push(name.to_string());
+            } else {
+                plain.push(line.clone());
+            }
+        }
+        (plain, credentials)
+    }
+
+    /// `url` with the password given by `--url-password`, if any: for a push, instead of one
+    /// written in the URL.
+    pub fn url_with_password(&self, mut url: reqwest::Url) -> Result<reqwest::Url> {
+        if let Some(password) = &self.url_password {
+            if url.username().is_empty() {
+                return Err(usage(
+                    "--url-password needs a user in the URL (https://user@host/...)",
+                ));
+            }
+            url.set_password(Some(password))
+                .map_err(|()| usage("--url-password cannot be set on this URL"))?;
+        }
+        Ok(url)
+    }
+
+    /// A stored run's URL made whole again: its password, masked in the log, given again by
+    /// `--url-password`.
+    pub fn stored_url(&self, run_id: &str, stored: &str) -> Result<reqwest::Url> {
+        let url = reqwest::Url::parse(stored)
+            .map_err(|e| anyhow::anyhow!("{run_id}: stored URL {stored:?} is damaged ({e})"))?;
+        if url.password() != Some(URL_PASSWORD_MASK) {
+            return Ok(url);
+        }
+        if self.url_password.is_none() {
+            return Err(usage(format!(
+                "{run_id} was pushed to a URL with a password, which is never stored: give it \
+                 with --url-password or PULSE_URL_PASSWORD"
+            )));
+        }
+        self.url_with_password(url)
+    }
+
+    /// Every credential these settings send, to redact wherever a receiver echoes one back.
+    pub fn redactor(&self, url: &reqwest::Url, secrets: &[SigningSecret]) -> Redactor {
+        let mut redactor = Redactor::default();
+        for header in self.headers.iter().filter(|h| h.secret) {
+            if let Ok(value) = header.value.to_str() {
+                redactor.add(value);
+                // `Bearer <token>`: the token alone too.
+                if let Some((_, token)) = value.split_once(' ') {
+                    redactor.add(token);
+                }
+            }
+        }
+        if let Some(password) = url.password() {
+            redactor.add(password);
+            let basic = format!("{}:{password}", url.username());
+            redactor.add(&base64::engine::general_purpose::STANDARD.encode(basic));
+        }
+        for secret in secrets {
+            for text in secret.texts() {
+                redactor.add(&text);
+            }
+        }
+        redactor
     }
 }
 
@@ -129,10 +225,13 @@ pub fn parse_headers(items: &[String]) -> Result<Vec<ExtraHeader>> {
                     name.as_str()
                 ))
             })?;
+            let secret = is_credential_header(name.as_str());
+            let mut value = value;
+            value.set_sensitive(secret);
             Ok(ExtraHeader {
                 name,
                 value,
-                secret: false,
+                secret,
             })
         })
         .collect()

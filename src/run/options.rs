@@ -35,8 +35,12 @@ pub struct RunOptions {
     pub signed: bool,
     /// Missing in runs written before it existed: then `signed` decides.
     pub signing: Option<SigningSource>,
-    /// `--header` values as given (`Name: value`), sent again by resend and resume.
+    /// `--header` values as given (`Name: value`), sent again by resend and resume; not
+    /// those of credential headers, whose names are in `credential_headers`.
     pub headers: Vec<String>,
+    /// Names of the credential headers the run sent (`Authorization`, `X-Api-Key`, ...):
+    /// their values are never stored, so resend and resume need the `--header` flags again.
+    pub credential_headers: Vec<String>,
     /// Absolute path of the input file, to restage it from any directory; none for stdin.
     pub source_path: Option<PathBuf>,
     /// The `--schema` file, absolute.
@@ -73,6 +77,7 @@ impl Default for RunOptions {
             signed: false,
             signing: None,
             headers: Vec::new(),
+            credential_headers: Vec::new(),
             source_path: None,
             schema: None,
             fail_on_invalid: false,

@@ -19,6 +19,7 @@ use crate::exit::usage;
 use crate::payload::BodyContext;
 use crate::progress::Progress;
 use crate::read::source::{ByteCounter, CsvSource, Dialect, Input};
+use crate::redact::shown_url;
 use crate::stage::checked_rows::CheckedRows;
 use crate::stage::event::{new_event_id, EventKind};
 use crate::stage::{Staged, SyncMode};
@@ -70,7 +71,11 @@ pub fn push(mut config: PushSettings, db: &Path) -> Result<()> {
     let secrets = if config.dry_run {
         Vec::new()
     } else {
-        signing_secrets(&config.delivery.signing, config.url.as_str(), &store)?
+        signing_secrets(
+            &config.delivery.signing,
+            &shown_url(config.url.as_str()),
+            &store,
+        )?
     };
 
     let run_id = config.run_id.clone();
@@ -166,7 +171,8 @@ fn create_run(
             id: &config.run_id,
             source: label,
             source_size: config.input.size(),
-            url: config.url.as_str(),
+            // The password never: resume and resend take it again from --url-password.
+            url: &shown_url(config.url.as_str()),
             options: &options.to_json(),
         },
         &events
@@ -180,6 +186,7 @@ fn create_run(
 /// What the run records so that resend and resume rebuild the same bodies, read the input the
 /// same way, and sign and authenticate the same way. Never a secret or an auth value.
 fn run_options(config: &PushSettings, signed: bool) -> RunOptions {
+    let (stored_headers, credential_headers) = config.delivery.storable_headers();
     let absolute = |path: &Path| std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     RunOptions {
         body: config.body.clone(),
@@ -192,7 +199,8 @@ fn run_options(config: &PushSettings, signed: bool) -> RunOptions {
             Signing::Generated => SigningSource::Generated,
             Signing::Unsigned => SigningSource::None,
         }),
-        headers: config.delivery.header_lines.clone(),
+        headers: stored_headers,
+        credential_headers,
         source_path: match &config.input {
             Input::Stdin => None,
             Input::File(path) => Some(absolute(path)),
@@ -229,7 +237,7 @@ fn print_dry_run(store: &mut Store, config: &PushSettings, staged: &Staged) -> R
             "pulse: dry run: {} rows in {} batches would go to {}; nothing sent, nothing logged",
             staged.counts.total,
             staged.events.iter().map(|e| e.batch_count).sum::<u64>(),
-            config.url
+            shown_url(config.url.as_str())
         );
     }
     Ok(())

@@ -56,10 +56,14 @@ pub fn resend(asked: ResendSettings, db: &Path) -> Result<()> {
         bail!("{run_id} was stopped while staging; `pulse resume {run_id}` stages and delivers it");
     }
     let options = RunOptions::parse(&run_id, &run.options)?;
-    let run_url = reqwest::Url::parse(&run.url)
-        .map_err(|e| anyhow!("{run_id}: stored URL {:?} is damaged ({e})", run.url))?;
-    let url = asked.url.clone().unwrap_or_else(|| run_url.clone());
-    let own_url = url == run_url;
+    // Another URL given: the run's own only if it is the same (the log keeps it masked).
+    let (url, own_url) = match asked.url.clone() {
+        Some(given) => {
+            let own = shown_url(given.as_str()) == run.url;
+            (asked.delivery.url_with_password(given)?, own)
+        }
+        None => (asked.delivery.stored_url(&run_id, &run.url)?, true),
+    };
 
     let queue = select_batches(&store, &kind, id, &run_id, asked.failed)?;
     if queue.is_empty() {

@@ -59,8 +59,7 @@ pub fn resume(asked: ResumeSettings, db: &Path) -> Result<()> {
         );
     }
     let options = RunOptions::parse(&run.id, &run.options)?;
-    let url = reqwest::Url::parse(&run.url)
-        .map_err(|e| anyhow!("{}: stored URL {:?} is damaged ({e})", run.id, run.url))?;
+    let url = asked.delivery.stored_url(&run.id, &run.url)?;
     // Built before restaging, so a missing auth value or secret fails before any work.
     let deliverer = stored_run_deliverer(asked.delivery, &run.id, &options, &url, true, &store)?;
 

@@ -51,8 +51,9 @@ pub fn stored_run_deliverer(
     store: &Store,
 ) -> Result<Deliverer> {
     settings.with_stored_auth_header(options.auth_header_name.as_deref())?;
-    settings.with_stored_headers(&options.headers)?;
-    let secrets = stored_run_secrets(&settings.signing, run_id, options, url.as_str(), store)?;
+    settings.with_stored_headers(run_id, &options.headers, &options.credential_headers)?;
+    let shown = crate::redact::shown_url(url.as_str());
+    let secrets = stored_run_secrets(&settings.signing, run_id, options, &shown, store)?;
     let deliverer = Deliverer::new(url.clone(), secrets, &settings)?;
     Ok(if own_url {
         deliverer

@@ -172,3 +172,207 @@ fn secrets_and_auth_values_never_show_in_output_or_the_log() {
         );
     }
 }
+
+/// Every kind of credential pulse is given, each a distinctive value to look for.
+const URL_PASSWORD: &str = "pw-sentinel-7c1";
+const AUTH_VALUE: &str = "auth-sentinel-55d";
+const API_KEY: &str = "key-sentinel-81b";
+const COOKIE: &str = "cookie-sentinel-3e0";
+/// `whsec_` and base64 of "secret-sentinel-0a9".
+const SIGNING: &str = "whsec_c2VjcmV0LXNlbnRpbmVsLTBhOQ==";
+
+fn planted() -> Vec<String> {
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("u:{URL_PASSWORD}"));
+    [
+        URL_PASSWORD,
+        AUTH_VALUE,
+        API_KEY,
+        COOKIE,
+        "c2VjcmV0LXNlbnRpbmVs",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([basic])
+    .collect()
+}
+
+fn assert_clean(what: &str, text: &str) {
+    for needle in planted() {
+        assert!(!text.contains(&needle), "{what} holds {needle}:\n{text}");
+    }
+}
+
+#[test]
+fn planted_credentials_stay_out_of_every_output_the_log_and_the_lock_files() {
+    let sandbox = Sandbox::new();
+    // Echoes every request header back, as httpbin does; refuses the first request for good.
+    let echo = TestServer::start(|n, request| {
+        let mut headers: Vec<String> = request
+            .headers
+            .iter()
+            .map(|(name, value)| format!("{name}: {value}"))
+            .collect();
+        headers.sort();
+        Reply::status(if n == 0 { 400 } else { 200 }).body(&headers.join("\n"))
+    });
+    let url = format!("http://u:{URL_PASSWORD}@127.0.0.1:{}/hook", echo.port);
+    let input = sandbox.write("d.csv", numbered_csv(4));
+    let input = input.to_str().unwrap();
+    let headers = [
+        "--header",
+        &format!("X-Api-Key: {API_KEY}"),
+        "--header",
+        &format!("Cookie: session={COOKIE}"),
+        "--header",
+        "X-Plain: visible",
+    ]
+    .map(String::from);
+    let env = [
+        ("PULSE_AUTH_HEADER_VALUE", AUTH_VALUE),
+        ("PULSE_SECRET", SIGNING),
+    ];
+    let run = |args: Vec<String>, env: &[(&str, &str)]| {
+        let out = sandbox
+            .pulse()
+            .envs(env.iter().copied())
+            .args(&args)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_clean(&format!("`pulse {}` stdout", args[0]), &stdout);
+        assert_clean(&format!("`pulse {}` stderr", args[0]), &stderr);
+        (out.status.code().unwrap(), stdout, stderr)
+    };
+    let args = |words: &[&str], extra: &[String]| -> Vec<String> {
+        words
+            .iter()
+            .map(|w| w.to_string())
+            .chain(extra.iter().cloned())
+            .collect()
+    };
+
+    // The push meets a 400 whose body echoes every credential: exit 4, nothing leaked.
+    let push = args(
+        &["push", input, "--url", &url, "--batch-size", "2", "--json"],
+        &headers,
+    );
+    let auth = args(&["--auth-header-name", "X-Auth"], &[]);
+    let (code, _, stderr) = run([push, auth.clone()].concat(), &env);
+    assert_eq!(code, 4, "{stderr}");
+    assert!(
+        stderr.contains("[redacted]"),
+        "the echo is shown, redacted: {stderr}"
+    );
+    assert!(
+        stderr.contains("--header X-Api-Key carries a credential"),
+        "{stderr}"
+    );
+    let run_id = sandbox.last_run();
+
+    // Resume needs each credential again, and says which.
+    let (code, _, stderr) = run(args(&["resume", &run_id], &[]), &env);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--url-password"), "{stderr}");
+    let with_password = [("PULSE_URL_PASSWORD", URL_PASSWORD), env[0], env[1]];
+    let (code, _, stderr) = run(args(&["resume", &run_id], &[]), &with_password);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("X-Api-Key") && stderr.contains("Cookie"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run(
+        args(&["resume", &run_id, "--json"], &headers),
+        &with_password,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = run(args(&["resend", &run_id], &headers), &with_password);
+    assert_eq!(code, 0, "{stderr}");
+
+    // What the receiver got: every credential, as sent.
+    let requests = echo.requests();
+    let last = requests.last().unwrap();
+    assert_eq!(last.header("x-api-key"), Some(API_KEY));
+    assert_eq!(last.header("x-auth"), Some(AUTH_VALUE));
+    assert_eq!(last.header("x-plain"), Some("visible"));
+    assert!(last
+        .header("authorization")
+        .is_some_and(|a| a.starts_with("Basic ")));
+
+    for words in [
+        &["log"][..],
+        &["log", "--json"],
+        &["log", "--failed", "--json"],
+        &["log", &run_id],
+        &["log", &run_id, "--json"],
+    ] {
+        let (code, _, stderr) = run(args(words, &[]), &[]);
+        assert_eq!(code, 0, "{stderr}");
+    }
+
+    // Nor in any file pulse wrote: the log, its WAL, the lock files.
+    drop(sandbox.conn());
+    let mut files = vec![sandbox.db()];
+    for suffix in ["-wal", "-shm"] {
+        files.push(sandbox.path(&format!("pulse.db{suffix}")));
+    }
+    for entry in std::fs::read_dir(sandbox.dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        }
+    }
+    for file in files {
+        if let Ok(bytes) = std::fs::read(&file) {
+            assert_clean(
+                &file.display().to_string(),
+                &String::from_utf8_lossy(&bytes),
+            );
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn files_pulse_creates_are_private_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = Sandbox::new();
+    let server = TestServer::ok();
+    let input = sandbox.write("d.csv", numbered_csv(2));
+    let db = sandbox.dir.path().join("new/dir/pulse.db");
+    let pulse = assert_cmd::cargo::cargo_bin("pulse");
+    let status = sandbox
+        .command(std::path::Path::new("/bin/sh"))
+        .args(["-c", "umask 000 && exec \"$0\" \"$@\""])
+        .arg(&pulse)
+        .args([
+            "push",
+            input.to_str().unwrap(),
+            "--url",
+            &server.url(),
+            "--no-sign",
+        ])
+        .env("PULSE_DB", &db)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&db), 0o600);
+    assert_eq!(mode(db.parent().unwrap()), 0o700);
+    assert_eq!(mode(&sandbox.dir.path().join("new")), 0o700);
+    let locks: Vec<_> = std::fs::read_dir(db.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert!(!locks.is_empty(), "a lock directory");
+    for dir in locks {
+        assert_eq!(mode(&dir), 0o700, "{}", dir.display());
+        for file in std::fs::read_dir(&dir).unwrap() {
+            let file = file.unwrap().path();
+            assert_eq!(mode(&file), 0o600, "{}", file.display());
+        }
+    }
+}
