@@ -16,7 +16,9 @@ use crate::cli::{Cli, Command, SecretCommand};
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     let with_log = |command: &dyn Fn(&std::path::Path) -> anyhow::Result<()>| {
         let db = crate::cli::settings::db_path(cli.db.clone())?;
-        command(&db).map_err(|err| crate::store::explain_busy(err, &db))
+        command(&db)
+            .map_err(|err| crate::store::explain_busy(err, &db))
+            .map_err(|err| crate::store::explain_full(err, &db))
     };
     match &cli.command {
         Command::Push(args) => with_log(&|db| push::run(args, db)),

@@ -233,19 +233,33 @@ impl Deliverer {
             let verdict = classify(exchange.status, exchange.retry_after);
             let delivered = verdict == Verdict::Delivered;
             attempts += 1;
-            store.record_attempt(
-                &AttemptRecord {
-                    batch_id: &batch.id,
-                    started_at,
-                    duration_ms: clock.elapsed().as_millis() as i64,
-                    url: &self.shown_url,
-                    http_status: exchange.status,
-                    error: exchange.error.clone(),
-                    response: exchange.response.clone(),
-                    request_headers: logged_headers,
-                },
-                delivered && self.updates_status,
-            )?;
+            store
+                .record_attempt(
+                    &AttemptRecord {
+                        batch_id: &batch.id,
+                        started_at,
+                        duration_ms: clock.elapsed().as_millis() as i64,
+                        url: &self.shown_url,
+                        http_status: exchange.status,
+                        error: exchange.error.clone(),
+                        response: exchange.response.clone(),
+                        request_headers: logged_headers,
+                    },
+                    delivered && self.updates_status,
+                )
+                .map_err(|err| {
+                    if delivered {
+                        // The receiver has it; the log does not say so. Resume sends it again
+                        // under the same webhook-id, which receivers deduplicate by.
+                        err.context(format!(
+                            "{what} was delivered (HTTP {}) but could not be recorded; `pulse \
+                         resume` sends it again under the same webhook-id",
+                            exchange.status
+                        ))
+                    } else {
+                        err
+                    }
+                })?;
             let problem = describe(&exchange);
             match verdict {
                 Verdict::Delivered => return Ok(attempts),

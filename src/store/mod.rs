@@ -80,6 +80,36 @@ fn busy_message(err: anyhow::Error, db: &Path, waited: Option<Duration>) -> anyh
     }
 }
 
+/// Says what to do when `err` is a full disk (SQLite's "database or disk is full", or the
+/// system's "no space left"): which operation, which file, and how to get going again.
+pub fn explain_full(err: anyhow::Error, db: &Path) -> anyhow::Error {
+    let is_full = |cause: &(dyn std::error::Error + 'static)| {
+        let sqlite = cause
+            .downcast_ref::<rusqlite::Error>()
+            .and_then(rusqlite::Error::sqlite_error_code)
+            .is_some_and(|code| code == rusqlite::ErrorCode::DiskFull);
+        let io = cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::StorageFull);
+        sqlite || io
+    };
+    let causes: Vec<&(dyn std::error::Error + 'static)> = err.chain().collect();
+    let Some(at) = causes.iter().position(|cause| is_full(*cause)) else {
+        return err;
+    };
+    // The outermost context says what could not be done (a delivered batch not recorded, say).
+    let operation = match at {
+        0 => String::new(),
+        _ => format!("{}: ", causes[0]),
+    };
+    anyhow::anyhow!(
+        "{operation}the disk holding the log database {} is full: free space on it, then run \
+         the command again (`pulse resume` continues a run; `pulse prune --older-than 30d \
+         --vacuum` removes old runs once a few MB are free)",
+        db.display()
+    )
+}
+
 /// An open log database.
 pub struct Store {
     conn: Connection,
@@ -149,6 +179,9 @@ impl Store {
         // WAL + NORMAL is durable across process crashes (SIGKILL); only an OS crash may lose the
         // last commits, never corrupt the file.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // A WAL that grew past this is cut back to it when a checkpoint starts it over, so a
+        // burst does not keep its disk space for the life of the log.
+        conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
         conn.pragma_update(None, "foreign_keys", true)?;
         let mut store = Store { conn, path: None };
         migrations::migrate(&mut store.conn)?;
@@ -163,6 +196,9 @@ impl Store {
         self.conn.transaction().context(what)
     }
 }
+
+/// Bytes a WAL file keeps after a checkpoint starts it over (`journal_size_limit`).
+const WAL_SIZE_LIMIT: i64 = 64 << 20;
 
 /// Page cache of a streaming connection, in KiB (negative `cache_size`): eight 64 KiB pages.
 const STREAMING_CACHE_KIB: i64 = -512;
@@ -235,6 +271,31 @@ pub fn now_ms() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_full_disk_says_what_could_not_be_done_which_file_and_what_to_do() {
+        let full = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+            None,
+        );
+        let err = anyhow::Error::new(full)
+            .context("recording a delivery attempt")
+            .context(
+                "batch 3/9 of event all (msg_1) was delivered (HTTP 200) but could not be recorded",
+            );
+        let text = explain_full(err, Path::new("/data/pulse.db")).to_string();
+        assert!(
+            text.starts_with("batch 3/9 of event all (msg_1) was delivered (HTTP 200)")
+                && text.contains("/data/pulse.db is full")
+                && text.contains("pulse resume"),
+            "{text}"
+        );
+        let no_space = std::io::Error::from(std::io::ErrorKind::StorageFull);
+        let text = explain_full(no_space.into(), Path::new("/d.db")).to_string();
+        assert!(text.starts_with("the disk holding the log database /d.db is full"));
+        let other = explain_full(anyhow::anyhow!("other"), Path::new("/d.db"));
+        assert_eq!(other.to_string(), "other");
+    }
 
     #[test]
     fn a_busy_error_says_what_waited_how_long_or_that_nothing_did() {

@@ -61,6 +61,12 @@ struct Job {
 /// JSON bytes staged between two checkpoints (what is written is its compressed part).
 const CHECKPOINT_EVERY: usize = 64 << 20;
 
+/// Transactions between two checkpoints, whatever they stored: each rewrites a few 64 KiB
+/// pages besides its payloads, so with small batches the WAL grows far faster than the JSON
+/// (`--batch-size 10` wrote a WAL ten times the final log before this bound). 64 of them add
+/// at most a few tens of megabytes.
+const CHECKPOINT_TRANSACTIONS: usize = 64;
+
 /// Compresses and inserts batches through one connection.
 struct BatchWriter {
     packer: Packer,
@@ -182,7 +188,7 @@ impl Stager {
                 let mut store = Store::open(&path)?;
                 store.with_checkpointer(WalRestart::ByWriter, |store, checkpointer| {
                     let mut writer = BatchWriter::new(packer);
-                    let mut since_checkpoint = 0;
+                    let (mut since_checkpoint, mut transactions) = (0, 0);
                     let mut recycle = |mut job: Job| {
                         job.data.clear();
                         let _ = give_back.try_send(job.data);
@@ -190,10 +196,13 @@ impl Stager {
                     while let Ok(first) = queue.recv() {
                         since_checkpoint +=
                             writer.write_queued(store, first, &queue, &mut recycle)?;
+                        transactions += 1;
                         checkpointer.catch_up(store);
-                        if since_checkpoint >= CHECKPOINT_EVERY {
+                        if since_checkpoint >= CHECKPOINT_EVERY
+                            || transactions >= CHECKPOINT_TRANSACTIONS
+                        {
                             checkpointer.nudge();
-                            since_checkpoint = 0;
+                            (since_checkpoint, transactions) = (0, 0);
                         }
                     }
                     Ok(())

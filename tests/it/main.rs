@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod concurrency;
+mod disk;
 mod formats;
 mod fuzz_regressions;
 mod integrity;
