@@ -218,7 +218,25 @@ pub enum BodyLoader {
     Ahead {
         loaders: Vec<Receiver<Result<PreparedBody>>>,
         next: usize,
+        /// Joined when the loader is dropped, so that their connections to the log are closed
+        /// before pulse exits: the last connection to close removes the WAL file.
+        threads: Vec<std::thread::JoinHandle<()>>,
     },
+}
+
+impl Drop for BodyLoader {
+    fn drop(&mut self) {
+        if let BodyLoader::Ahead {
+            loaders, threads, ..
+        } = self
+        {
+            // Their next hand-over fails, and they stop after the body they are building.
+            loaders.clear();
+            for thread in threads.drain(..) {
+                let _ = thread.join();
+            }
+        }
+    }
 }
 
 impl BodyLoader {
@@ -236,6 +254,7 @@ impl BodyLoader {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let count = cores.clamp(1, MAX_LOADERS).min(plan.len());
         let mut loaders = Vec::with_capacity(count);
+        let mut threads = Vec::with_capacity(count);
         for first in 0..count {
             // One body queued per loader: with bodies only handed over, a loader that finished
             // early sat idle while the sender waited for the receiver; one more body each keeps
@@ -246,7 +265,7 @@ impl BodyLoader {
             let (maker, path) = (maker.clone(), path.clone());
             let share: Vec<(EventRecord, BatchRef)> =
                 plan.iter().skip(first).step_by(count).cloned().collect();
-            std::thread::Builder::new()
+            let thread = std::thread::Builder::new()
                 .name(format!("pulse-bodies-{first}"))
                 .spawn(move || {
                     run_behind_the_sender();
@@ -272,8 +291,13 @@ impl BodyLoader {
                 })
                 .context("cannot start a body loader")?;
             loaders.push(bodies);
+            threads.push(thread);
         }
-        Ok(BodyLoader::Ahead { loaders, next: 0 })
+        Ok(BodyLoader::Ahead {
+            loaders,
+            next: 0,
+            threads,
+        })
     }
 
     /// The next body of the plan: `event` and `batch` must be the plan's next entry.
@@ -285,7 +309,7 @@ impl BodyLoader {
     ) -> Result<PreparedBody> {
         match self {
             BodyLoader::Inline(maker) => maker.make(store, event, batch),
-            BodyLoader::Ahead { loaders, next } => {
+            BodyLoader::Ahead { loaders, next, .. } => {
                 let loader = &loaders[*next % loaders.len()];
                 *next += 1;
                 loader
