@@ -78,6 +78,17 @@ pub fn deliver_run(
                     Some(all) => all.total_rows,
                     None => run.events.iter().map(|e| e.total_rows).sum(),
                 };
+                // Invalid rows go out with `all` and `invalidData`; with `validData` alone they
+                // stay behind. Either way the line says so, as `pulse log` does.
+                let takes_invalid = run
+                    .events
+                    .iter()
+                    .any(|e| e.name == "all" || e.name == "invalidData");
+                let invalid = match (run.counts.invalid, takes_invalid) {
+                    (0, _) => String::new(),
+                    (n, true) => format!(" ({n} invalid)"),
+                    (n, false) => format!(" ({n} invalid not sent)"),
+                };
                 let mirror = if run.counts.unchanged + run.counts.deleted > 0 {
                     format!(
                         " ({} unchanged rows skipped, {} deletes)",
@@ -87,7 +98,7 @@ pub fn deliver_run(
                     String::new()
                 };
                 eprintln!(
-                    "pulse: delivered {sent} rows{mirror} in {delivered}/{total_batches} batches to {url} in {:.2}s (run {})",
+                    "pulse: delivered {sent} rows{invalid}{mirror} in {delivered}/{total_batches} batches to {url} in {:.2}s (run {})",
                     clock.elapsed().as_secs_f64(),
                     run.run_id
                 );

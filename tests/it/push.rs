@@ -613,3 +613,22 @@ fn body_loaders_run_behind_the_sender() {
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(server.requests().len(), 10);
 }
+
+#[test]
+fn the_summary_line_counts_invalid_rows_sent_or_left_behind() {
+    let sandbox = Sandbox::new();
+    let server = TestServer::ok();
+    let input = sandbox.write("ragged.csv", "id,name\n1,Ada\n2,Bob,extra\n3\n4,Dee\n");
+    for (events, expected) in [
+        ("all", "delivered 4 rows (2 invalid) in"),
+        ("valid", "delivered 2 rows (2 invalid not sent) in"),
+    ] {
+        let out = sandbox
+            .push_unsigned(&input, &server.url())
+            .args(["--events", events])
+            .assert()
+            .success();
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+        assert!(stderr.contains(expected), "--events {events}: {stderr}");
+    }
+}
