@@ -444,6 +444,11 @@ pub struct ReceiveArgs {
 pub enum SecretCommand {
     /// Print a fresh whsec_ signing secret
     New,
+    /// Print the secret pulse generated for a URL (when pushed without --secret)
+    Show {
+        /// The URL as given to `pulse push --url` (a password in it is ignored)
+        url: String,
+    },
 }
 
 #[cfg(test)]

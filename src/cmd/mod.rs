@@ -34,6 +34,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             secret::new();
             Ok(())
         }
+        Command::Secret {
+            command: SecretCommand::Show { url },
+        } => with_log(&|db| secret::show(url, db)),
         Command::Completions { shell } => {
             generate::completions(*shell);
             Ok(())

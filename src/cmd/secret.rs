@@ -1,8 +1,34 @@
-//! `pulse secret new`: a fresh Standard Webhooks signing secret.
+//! `pulse secret new`: a fresh Standard Webhooks signing secret; `pulse secret show URL`: the
+//! one pulse generated for a URL and keeps in the log (printed once at the first push, which is
+//! easy to lose in cron mail).
 
+use std::path::Path;
+
+use anyhow::{bail, Result};
+
+use crate::cli::settings::parse_url;
+use crate::redact::shown_url;
 use crate::sign::SigningSecret;
+use crate::store::Store;
 
 pub fn new() {
     let (_, text) = SigningSecret::generate();
     println!("{text}");
+}
+
+pub fn show(url: &str, db: &Path) -> Result<()> {
+    let url = parse_url(url)?;
+    let key = shown_url(url.as_str());
+    let store = Store::open_to_read(db)?;
+    match store.secret_for_url(&key)? {
+        Some(secret) => {
+            println!("{secret}");
+            Ok(())
+        }
+        None => bail!(
+            "no signing secret was generated for {key} in the log {} (pushes with --secret or \
+             PULSE_SECRET keep none)",
+            db.display()
+        ),
+    }
 }

@@ -376,3 +376,37 @@ fn files_pulse_creates_are_private_whatever_the_umask() {
         }
     }
 }
+
+#[test]
+fn the_secret_generated_for_a_url_can_be_shown_again() {
+    let sandbox = Sandbox::new();
+    let server = TestServer::ok();
+    let input = sandbox.write("d.csv", numbered_csv(2));
+    let out = sandbox
+        .pulse()
+        .args(["push", input.to_str().unwrap(), "--url", &server.url()])
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let printed = stderr
+        .split_whitespace()
+        .find(|w| w.starts_with("whsec_") && w.len() > 10)
+        .map(|w| w.trim_end_matches('`').to_string())
+        .unwrap_or_else(|| panic!("no generated secret in {stderr}"));
+    let shown = sandbox.stdout_of(&["secret", "show", &server.url()]);
+    assert_eq!(shown.trim(), printed);
+    // A user in the URL makes another destination, with no secret of its own; so has another URL.
+    let with_password = server.url().replace("http://", "http://u:pw@");
+    let out = sandbox
+        .pulse()
+        .args(["secret", "show", &with_password])
+        .assert()
+        .code(1);
+    assert!(crate::support::stderr_of(&out).contains("no signing secret"));
+    let other = sandbox
+        .pulse()
+        .args(["secret", "show", "http://127.0.0.1:9/x"])
+        .assert()
+        .code(1);
+    assert!(crate::support::stderr_of(&other).contains("http://127.0.0.1:9/x"));
+}
