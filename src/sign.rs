@@ -32,6 +32,16 @@ impl SigningSecret {
         [format!("{PREFIX}{encoded}"), encoded]
     }
 
+    /// A fingerprint that tells secrets apart without revealing them: `fp_` and the first
+    /// 8 bytes of the SHA-256 of the key, in hex. Stored with a run, so that a different secret
+    /// given to resume or resend is refused before anything is sent.
+    pub fn fingerprint(&self) -> String {
+        use sha2::Digest;
+        let digest = Sha256::digest(&self.0);
+        let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        format!("fp_{hex}")
+    }
+
     /// A fresh 24-byte key, as the reference libraries generate.
     pub fn generate() -> (SigningSecret, String) {
         let mut bytes = vec![0u8; 24];

@@ -35,6 +35,9 @@ pub struct RunOptions {
     pub signed: bool,
     /// Missing in runs written before it existed: then `signed` decides.
     pub signing: Option<SigningSource>,
+    /// Fingerprints of the secrets the run was signed with (never the secrets): a resume or
+    /// resend to the run's URL with none of them is refused.
+    pub secret_fingerprints: Vec<String>,
     /// `--header` values as given (`Name: value`), sent again by resend and resume; not
     /// those of credential headers, whose names are in `credential_headers`.
     pub headers: Vec<String>,
@@ -76,6 +79,7 @@ impl Default for RunOptions {
             auth_header_name: None,
             signed: false,
             signing: None,
+            secret_fingerprints: Vec::new(),
             headers: Vec::new(),
             credential_headers: Vec::new(),
             source_path: None,

@@ -20,6 +20,7 @@ use crate::payload::BodyContext;
 use crate::progress::Progress;
 use crate::read::source::{ByteCounter, CsvSource, Dialect, Input};
 use crate::redact::shown_url;
+use crate::sign::SigningSecret;
 use crate::stage::checked_rows::CheckedRows;
 use crate::stage::event::{new_event_id, EventKind};
 use crate::stage::{Staged, SyncMode};
@@ -86,7 +87,7 @@ pub fn push(mut config: PushSettings, db: &Path) -> Result<()> {
         Some(RunLock::acquire(db, &run_id)?)
     };
     let label = config.input.label();
-    let events = create_run(&mut store, &config, &label, !secrets.is_empty())?;
+    let events = create_run(&mut store, &config, &label, &secrets)?;
     let plan = Staging {
         run_id: &run_id,
         label: &label,
@@ -158,14 +159,14 @@ fn create_run(
     store: &mut Store,
     config: &PushSettings,
     label: &str,
-    signed: bool,
+    secrets: &[SigningSecret],
 ) -> Result<Vec<(String, EventKind)>> {
     let events: Vec<(String, EventKind)> = config
         .events
         .iter()
         .map(|kind| (new_event_id(), *kind))
         .collect();
-    let options = run_options(config, signed);
+    let options = run_options(config, secrets);
     store.create_run(
         &NewRun {
             id: &config.run_id,
@@ -185,7 +186,7 @@ fn create_run(
 
 /// What the run records so that resend and resume rebuild the same bodies, read the input the
 /// same way, and sign and authenticate the same way. Never a secret or an auth value.
-fn run_options(config: &PushSettings, signed: bool) -> RunOptions {
+fn run_options(config: &PushSettings, secrets: &[SigningSecret]) -> RunOptions {
     let (stored_headers, credential_headers) = config.delivery.storable_headers();
     let absolute = |path: &Path| std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     RunOptions {
@@ -193,7 +194,8 @@ fn run_options(config: &PushSettings, signed: bool) -> RunOptions {
         batch_size: config.batch_size,
         events: config.events.iter().map(|k| k.name().to_string()).collect(),
         auth_header_name: config.delivery.auth_header_name.clone(),
-        signed,
+        signed: !secrets.is_empty(),
+        secret_fingerprints: secrets.iter().map(SigningSecret::fingerprint).collect(),
         signing: Some(match config.delivery.signing {
             Signing::Secrets(_) => SigningSource::Given,
             Signing::Generated => SigningSource::Generated,

@@ -54,12 +54,32 @@ pub fn stored_run_deliverer(
     settings.with_stored_headers(run_id, &options.headers, &options.credential_headers)?;
     let shown = crate::redact::shown_url(url.as_str());
     let secrets = stored_run_secrets(&settings.signing, run_id, options, &shown, store)?;
+    if own_url {
+        check_fingerprints(run_id, options, &secrets)?;
+    }
     let deliverer = Deliverer::new(url.clone(), secrets, &settings)?;
     Ok(if own_url {
         deliverer
     } else {
         deliverer.without_status_updates()
     })
+}
+
+/// Refuses secrets none of which signed the run (by their stored fingerprints): the receiver
+/// would answer 401 to every batch. Runs that stored no fingerprints are not checked.
+fn check_fingerprints(run_id: &str, options: &RunOptions, secrets: &[SigningSecret]) -> Result<()> {
+    let stored = &options.secret_fingerprints;
+    if stored.is_empty() || secrets.is_empty() {
+        return Ok(());
+    }
+    if secrets.iter().any(|s| stored.contains(&s.fingerprint())) {
+        return Ok(());
+    }
+    Err(usage(format!(
+        "{run_id} was signed with another secret (fingerprint {}): give that one with --secret \
+         or PULSE_SECRET (several may be given, for rotation)",
+        stored.join(", ")
+    )))
 }
 
 /// Secrets for sending a stored run again: the ones given now, else as the run was signed.

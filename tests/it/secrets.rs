@@ -410,3 +410,53 @@ fn the_secret_generated_for_a_url_can_be_shown_again() {
         .code(1);
     assert!(crate::support::stderr_of(&other).contains("http://127.0.0.1:9/x"));
 }
+
+#[test]
+fn a_different_secret_is_refused_by_resume_and_resend_before_anything_is_sent() {
+    let sandbox = Sandbox::new();
+    // Refuses the first request only.
+    let server = TestServer::start(|n, _| Reply::status(if n == 0 { 503 } else { 200 }));
+    let input = sandbox.write("d.csv", numbered_csv(2));
+    let other = "whsec_b3RoZXItc2VjcmV0LXh5eg==";
+    sandbox
+        .pulse()
+        .env("PULSE_SECRET", SECRET)
+        .args([
+            "push",
+            input.to_str().unwrap(),
+            "--url",
+            &server.url(),
+            "--retries",
+            "0",
+        ])
+        .assert()
+        .code(4);
+    let run = sandbox.last_run();
+    for args in [&["resume", run.as_str()][..], &["resend", run.as_str()]] {
+        let out = sandbox
+            .pulse()
+            .env("PULSE_SECRET", other)
+            .args(args)
+            .assert()
+            .code(2);
+        let stderr = crate::support::stderr_of(&out);
+        assert!(
+            stderr.contains("another secret") && stderr.contains("fp_"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains(SECRET_PART));
+    }
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "nothing sent with the wrong secret"
+    );
+    // The right one among others (rotation) goes through.
+    let both = format!("{other} {SECRET}");
+    sandbox
+        .pulse()
+        .env("PULSE_SECRET", &both)
+        .args(["resume", &run])
+        .assert()
+        .success();
+}
