@@ -43,6 +43,8 @@ pub enum Command {
     /// Continue a run that was interrupted, killed or failed, from its first undelivered batch
     #[command(after_help = RESUME_EXAMPLES)]
     Resume(ResumeArgs),
+    /// Cancel a run: it is never resumed and holds up no later run to its URL
+    Cancel(CancelArgs),
     /// Delete old runs with their payloads and attempts from the log
     #[command(after_help = PRUNE_EXAMPLES)]
     Prune(PruneArgs),
@@ -168,8 +170,20 @@ pub struct ResendArgs {
 
 #[derive(Debug, Args)]
 pub struct ResumeArgs {
-    /// The run to continue [default: the latest run not delivered]
+    /// The run to continue [default: every unfinished run, oldest first per URL]
     pub run_id: Option<String>,
+
+    /// Continue RUN_ID even though older runs to its URL are unfinished
+    #[arg(long, requires = "run_id")]
+    pub out_of_order: bool,
+
+    /// Largest CSV record accepted when a run is staged again [default: as pushed]
+    #[arg(long, value_name = "SIZE")]
+    pub max_record_size: Option<String>,
+
+    /// Largest request body when a run is staged again [default: as pushed]
+    #[arg(long, value_name = "SIZE")]
+    pub max_body_size: Option<String>,
 
     #[command(flatten)]
     pub delivery: DeliveryArgs,
@@ -460,4 +474,15 @@ mod tests {
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
     }
+}
+
+/// `pulse cancel` flags.
+#[derive(Debug, Args)]
+pub struct CancelArgs {
+    /// The run to cancel
+    pub run_id: String,
+
+    /// Print only errors
+    #[arg(long, short)]
+    pub quiet: bool,
 }

@@ -6,14 +6,23 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::cli::settings::delivery_settings;
+use crate::cli::settings::{delivery_settings, parse_size};
 use crate::cli::ResumeArgs;
+use crate::exit::usage;
 use crate::run::resume::{resume, ResumeSettings};
 
 pub fn run(args: &ResumeArgs, db: &Path) -> Result<()> {
     // Flag mistakes are reported before anything is touched.
+    let size = |flag: &str, text: &Option<String>| {
+        text.as_deref()
+            .map(|text| parse_size(text).map_err(|e| usage(format!("{flag}: {e}"))))
+            .transpose()
+    };
     let settings = ResumeSettings {
         run_id: args.run_id.clone(),
+        out_of_order: args.out_of_order,
+        max_record_bytes: size("--max-record-size", &args.max_record_size)?,
+        max_body_bytes: size("--max-body-size", &args.max_body_size)?,
         delivery: delivery_settings(&args.delivery)?,
         quiet: args.quiet,
         json: args.json,

@@ -15,6 +15,7 @@ use crate::redact::{is_credential_header, Redactor, URL_PASSWORD_MASK};
 use crate::sign::SigningSecret;
 
 /// How requests are signed.
+#[derive(Clone)]
 pub enum Signing {
     Secrets(Vec<SigningSecret>),
     /// No secret given: use (or create) the one stored for the URL.
@@ -31,6 +32,7 @@ pub struct ExtraHeader {
 }
 
 /// Checked settings for sending.
+#[derive(Clone)]
 pub struct DeliverySettings {
     pub signing: Signing,
     /// `--header` values plus the auth header (marked secret).

@@ -1,6 +1,6 @@
-//! Resuming: continue a run that was interrupted, killed or failed, from its first
-//! undelivered batch. A run stopped while staging is staged again from its file first, but only
-//! when the file is unchanged.
+//! Resuming: continue runs that were interrupted, killed or failed, each from its first
+//! undelivered batch, per destination oldest first. A run stopped while staging is staged
+//! again from its file first, but only when the file is unchanged.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -13,9 +13,10 @@ use super::options::RunOptions;
 use super::signing::stored_run_deliverer;
 use super::staging::{stage_options, stage_run, Staging};
 use crate::deliver::settings::DeliverySettings;
-use crate::exit::usage;
+use crate::exit::{usage, InterruptedError};
 use crate::progress::Progress;
 use crate::read::source::{prefix_hash, ByteCounter, CsvSource, Input};
+use crate::redact::shown_url;
 use crate::stage::checked_rows::CheckedRows;
 use crate::stage::event::EventKind;
 use crate::stage::{Staged, SyncMode};
@@ -23,46 +24,168 @@ use crate::store::{IdRef, RunRow, RunStatus, Store};
 
 /// What `pulse resume` was asked.
 pub struct ResumeSettings {
-    /// The run to continue; none: the newest resumable one.
+    /// The run to continue; none: every unfinished run, oldest first per destination.
     pub run_id: Option<String>,
+    /// Continue `run_id` even though older runs to its destination are unfinished.
+    pub out_of_order: bool,
+    /// Limits for staging a run again, instead of those it was pushed with.
+    pub max_record_bytes: Option<u64>,
+    pub max_body_bytes: Option<u64>,
     pub delivery: DeliverySettings,
     pub quiet: bool,
     pub json: bool,
 }
 
-/// Continues a run: restaged first if it was stopped while staging, then delivered.
+/// Continues the run asked for, or every unfinished run: per destination (URL, method and
+/// format) oldest first, so that a receiver never gets a newer run's rows before an older
+/// one's. Destinations are independent: one whose run fails holds up only its own later runs.
 pub fn resume(asked: ResumeSettings, db: &Path) -> Result<()> {
     crate::signals::install();
     let progress = Progress::new(asked.quiet);
-    let clock = Instant::now();
     let mut store = Store::open(db)?;
-    let picked = match &asked.run_id {
-        Some(id) => Some(given_run(&store, db, id)?),
-        None => latest_resumable(&store, db)?,
-    };
-    let Some((run, _lock)) = picked else {
+    match asked.run_id.clone() {
+        Some(id) => resume_given(&mut store, db, &id, &asked, &progress),
+        None => resume_all(&mut store, db, &asked, &progress),
+    }
+}
+
+fn resume_given(
+    store: &mut Store,
+    db: &Path,
+    id: &str,
+    asked: &ResumeSettings,
+    progress: &Progress,
+) -> Result<()> {
+    let (run, _lock) = given_run(store, db, id)?;
+    match run.status() {
+        Some(RunStatus::Delivered) => {
+            if !asked.quiet {
+                eprintln!("pulse: {} is already delivered", run.id);
+            }
+            return Ok(());
+        }
+        Some(status) if status.is_final() => bail!("{}", final_reason(&run.id, status)),
+        _ => {}
+    }
+    if !asked.out_of_order {
+        let here = destination(&run);
+        let older: Vec<String> = store
+            .unfinished_runs()?
+            .into_iter()
+            .take_while(|other| other.id != run.id)
+            .filter(|other| destination(other) == here)
+            .map(|other| other.id)
+            .collect();
+        if !older.is_empty() {
+            return Err(usage(format!(
+                "{} has older unfinished runs to the same URL ({}): `pulse resume` delivers \
+                 them in order, `pulse cancel` drops one, --out-of-order sends this one first",
+                run.id,
+                older.join(", ")
+            )));
+        }
+    }
+    continue_run(store, &run, asked, progress)
+}
+
+/// Every unfinished run, per destination oldest first.
+fn resume_all(
+    store: &mut Store,
+    db: &Path,
+    asked: &ResumeSettings,
+    progress: &Progress,
+) -> Result<()> {
+    let mut destinations: Vec<(String, Vec<RunRow>)> = Vec::new();
+    for run in store.unfinished_runs()? {
+        let key = destination(&run);
+        match destinations.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, runs)) => runs.push(run),
+            None => destinations.push((key, vec![run])),
+        }
+    }
+    if destinations.is_empty() {
         if !asked.quiet {
             eprintln!("pulse: nothing to resume: no run in the log is waiting to be delivered");
         }
         return Ok(());
-    };
-    if run.status() == Some(RunStatus::Delivered) {
-        if !asked.quiet {
-            eprintln!("pulse: {} is already delivered", run.id);
+    }
+    let mut failures: Vec<anyhow::Error> = Vec::new();
+    for (_, runs) in &destinations {
+        for candidate in runs {
+            let waiting =
+                runs.len() - 1 - runs.iter().position(|r| r.id == candidate.id).unwrap_or(0);
+            let later = match waiting {
+                0 => String::new(),
+                n => format!("; {n} later run(s) to {} wait", shown_url(&candidate.url)),
+            };
+            if !candidate.is_staged() && is_stdin(candidate) {
+                // Its input is gone: it can never be delivered, so it holds nothing up.
+                if !asked.quiet {
+                    eprintln!(
+                        "pulse: skipping {}: it read stdin and was stopped while staging; push \
+                         it again (`pulse cancel {}` drops it)",
+                        candidate.id, candidate.id
+                    );
+                }
+                continue;
+            }
+            let Some(_lock) = RunLock::try_acquire(db, &candidate.id)? else {
+                if !asked.quiet {
+                    eprintln!(
+                        "pulse: {} is being sent by another process{later}",
+                        candidate.id
+                    );
+                }
+                break;
+            };
+            // Read again under the lock: the process that held it may have changed the run.
+            let Some(run) = store.run(&candidate.id)? else {
+                continue;
+            };
+            if run.status().is_some_and(RunStatus::is_final) {
+                continue;
+            }
+            match continue_run(store, &run, asked, progress) {
+                Ok(()) => {}
+                Err(err) if err.is::<InterruptedError>() => return Err(err),
+                Err(err) => {
+                    failures.push(err.context(format!("{}{later}", run.id)));
+                    break;
+                }
+            }
         }
-        return Ok(());
     }
-    if run.status() == Some(RunStatus::Invalid) {
-        bail!(
-            "{} was refused by --fail-on-invalid: nothing of it is ever sent; fix the input and push it again",
-            run.id
-        );
+    // Each failure on a line of its own; the last one decides the exit code.
+    let last = failures.pop();
+    for failure in &failures {
+        eprintln!("error: {failure:#}");
     }
-    let options = RunOptions::parse(&run.id, &run.options)?;
+    match last {
+        Some(err) => Err(err),
+        None => Ok(()),
+    }
+}
+
+/// Continues one locked, unfinished run: staged again first if it was stopped while staging,
+/// then delivered.
+fn continue_run(
+    store: &mut Store,
+    run: &RunRow,
+    asked: &ResumeSettings,
+    progress: &Progress,
+) -> Result<()> {
+    let clock = Instant::now();
+    let mut options = RunOptions::parse(&run.id, &run.options)?;
+    if let Some(bytes) = asked.max_record_bytes {
+        options.max_record_bytes = Some(bytes);
+    }
+    if let Some(bytes) = asked.max_body_bytes {
+        options.max_body_bytes = Some(bytes);
+    }
     let url = asked.delivery.stored_url(&run.id, &run.url)?;
     // Built before restaging, so a missing auth value or secret fails before any work.
-    let deliverer = stored_run_deliverer(asked.delivery, &run.id, &options, &url, true, &store)?;
-
+    let deliverer =
+        stored_run_deliverer(asked.delivery.clone(), &run.id, &options, &url, true, store)?;
     let (events, counts) = if run.is_staged() {
         (store.events_of_run(&run.id)?, run.rows.clone())
     } else {
@@ -72,7 +195,7 @@ pub fn resume(asked: ResumeSettings, db: &Path) -> Result<()> {
                 run.id, run.source
             );
         }
-        let staged = restage(&mut store, &run, &options, &progress)?;
+        let staged = restage(store, run, &options, progress)?;
         (staged.events, staged.counts)
     };
     if !asked.quiet && run.is_staged() {
@@ -91,7 +214,34 @@ pub fn resume(asked: ResumeSettings, db: &Path) -> Result<()> {
         quiet: asked.quiet,
         json: asked.json,
     };
-    deliver_run(&mut store, &deliverer, &delivery, &progress, clock)
+    deliver_run(store, &deliverer, &delivery, progress, clock)
+}
+
+/// Where a run's requests go, as far as their order matters: its URL (as the log keeps it),
+/// method and format.
+fn destination(run: &RunRow) -> String {
+    match RunOptions::parse(&run.id, &run.options) {
+        Ok(options) => format!(
+            "{} {:?} {:?}",
+            run.url, options.body.method, options.body.format
+        ),
+        Err(_) => run.url.clone(),
+    }
+}
+
+/// Why a final run is not resumed.
+fn final_reason(run_id: &str, status: RunStatus) -> String {
+    match status {
+        RunStatus::Invalid => format!(
+            "{run_id} was refused by --fail-on-invalid: nothing of it is ever sent; fix the input and push it again"
+        ),
+        RunStatus::Cancelled => format!("{run_id} was cancelled: it is never resumed"),
+        RunStatus::InputError => format!(
+            "{run_id} stopped on its input while staging, which would fail the same way again: \
+             fix the input and push it again"
+        ),
+        other => format!("{run_id} is {}", other.as_str()),
+    }
 }
 
 /// The run named on the command line, locked.
@@ -116,24 +266,6 @@ fn given_run(store: &Store, db: &Path, id: &str) -> Result<(RunRow, RunLock)> {
         .run(id)?
         .ok_or_else(|| anyhow!("{id} vanished from the log"))?;
     Ok((run, lock))
-}
-
-/// The newest run that is not delivered, can be continued, and that no live process is sending.
-fn latest_resumable(store: &Store, db: &Path) -> Result<Option<(RunRow, RunLock)>> {
-    for candidate in store.unfinished_runs()? {
-        if !candidate.is_staged() && is_stdin(&candidate) {
-            continue;
-        }
-        let Some(lock) = RunLock::try_acquire(db, &candidate.id)? else {
-            continue;
-        };
-        if let Some(run) = store.run(&candidate.id)? {
-            if run.status() != Some(RunStatus::Delivered) {
-                return Ok(Some((run, lock)));
-            }
-        }
-    }
-    Ok(None)
 }
 
 fn is_stdin(run: &RunRow) -> bool {

@@ -90,8 +90,12 @@ pub fn stage_run(
             let interrupted = err.is::<InterruptedError>() || crate::signals::interrupted();
             let status = if interrupted {
                 RunStatus::Interrupted
-            } else {
+            } else if is_log_error(&err) {
+                // The log (a full disk, a lock): staging again later may well work.
                 RunStatus::Failed
+            } else {
+                // The input itself: staging it again would fail the same way.
+                RunStatus::InputError
             };
             store.set_run_status(plan.run_id, status)?;
             if !interrupted {
@@ -144,4 +148,14 @@ pub fn stage_run(
         .into());
     }
     Ok(staged)
+}
+
+/// Whether a staging error came from the log rather than the input: SQLite's, or a full disk.
+fn is_log_error(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause.is::<rusqlite::Error>()
+            || cause
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::StorageFull)
+    })
 }

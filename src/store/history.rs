@@ -189,12 +189,13 @@ impl Store {
         Ok(self.conn.query_row(&sql, [id], run_row).optional()?)
     }
 
-    /// Runs not delivered yet, newest first: the candidates of `pulse resume`. Runs refused by
-    /// `--fail-on-invalid` (`invalid`) have no outbox and are never candidates.
+    /// Runs not over yet, oldest first: the candidates of `pulse resume`. Final runs (see
+    /// `RunStatus::is_final`) never are.
     pub fn unfinished_runs(&self) -> Result<Vec<RunRow>> {
         let sql = format!(
-            "SELECT {RUN_COLUMNS} FROM runs r WHERE r.status NOT IN ('delivered', 'invalid')
-             ORDER BY r.started_at DESC, r.id DESC"
+            "SELECT {RUN_COLUMNS} FROM runs r
+             WHERE r.status NOT IN ('delivered', 'invalid', 'cancelled', 'input-error')
+             ORDER BY r.started_at, r.id"
         );
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map([], run_row)?;

@@ -16,10 +16,15 @@ pub enum RunStatus {
     Interrupted,
     /// Refused by `--fail-on-invalid`: nothing of it is ever sent.
     Invalid,
+    /// Cancelled by `pulse cancel`: never resumed, blocks nothing.
+    Cancelled,
+    /// Staging stopped on bad input (a record too large, invalid UTF-8, ...): staging it again
+    /// would fail again, so it is never resumed and blocks nothing.
+    InputError,
 }
 
 impl RunStatus {
-    const ALL: [RunStatus; 7] = [
+    const ALL: [RunStatus; 9] = [
         RunStatus::Staging,
         RunStatus::Staged,
         RunStatus::Delivering,
@@ -27,11 +32,25 @@ impl RunStatus {
         RunStatus::Failed,
         RunStatus::Interrupted,
         RunStatus::Invalid,
+        RunStatus::Cancelled,
+        RunStatus::InputError,
     ];
 
     /// The status stored as `text`; none for a status this version does not know.
     pub fn from_stored(text: &str) -> Option<RunStatus> {
         RunStatus::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// Whether the run is over for good: nothing of it will be sent by `resume`, and it holds
+    /// up no later run to its destination.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            RunStatus::Delivered
+                | RunStatus::Invalid
+                | RunStatus::Cancelled
+                | RunStatus::InputError
+        )
     }
 
     /// Whether a process is (or was, until it stopped) working on the run.
@@ -51,6 +70,8 @@ impl RunStatus {
             RunStatus::Failed => "failed",
             RunStatus::Interrupted => "interrupted",
             RunStatus::Invalid => "invalid",
+            RunStatus::Cancelled => "cancelled",
+            RunStatus::InputError => "input-error",
         }
     }
 }
@@ -134,10 +155,8 @@ impl Store {
     }
 
     pub fn set_run_status(&self, run_id: &str, status: RunStatus) -> Result<()> {
-        let finished = matches!(
-            status,
-            RunStatus::Delivered | RunStatus::Failed | RunStatus::Interrupted
-        );
+        let finished =
+            status.is_final() || matches!(status, RunStatus::Failed | RunStatus::Interrupted);
         self.conn
             .execute(
                 "UPDATE runs SET status = ?2, finished_at = CASE WHEN ?3 THEN ?4 ELSE NULL END
@@ -150,6 +169,12 @@ impl Store {
 }
 
 impl Store {
+    /// Marks a run cancelled: it keeps its batches and attempts (`pulse log`, `pulse resend`),
+    /// but is never resumed and holds up no later run.
+    pub fn cancel_run(&self, run_id: &str) -> Result<()> {
+        self.set_run_status(run_id, RunStatus::Cancelled)
+    }
+
     /// Marks a run `invalid` (refused by --fail-on-invalid) and drops its outbox, so no resume
     /// or resend can ever send it.
     pub fn reject_run(&mut self, run_id: &str) -> Result<()> {

@@ -18,4 +18,5 @@ mod retry;
 mod secrets;
 mod support;
 mod tls;
+mod unattended;
 mod validate;

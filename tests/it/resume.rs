@@ -231,10 +231,13 @@ fn ctrl_c_while_staging_stdin_stops_and_says_it_cannot_resume() {
     let out = sandbox.pulse().args(["resume", &run]).assert().code(1);
     let stderr = stderr_of(&out);
     assert!(stderr.contains("stdin cannot be read again"), "{stderr}");
-    // The default pick skips it rather than failing on it.
+    // Resuming every run skips it, saying why, rather than failing on it.
     let out = sandbox.pulse().arg("resume").assert().success();
     let stderr = stderr_of(&out);
-    assert!(stderr.contains("nothing to resume"), "{stderr}");
+    assert!(
+        stderr.contains("skipping") && stderr.contains("stdin"),
+        "{stderr}"
+    );
 }
 
 /// A run that was stopped while staging: a failed push turned back into a half-staged run,
@@ -343,7 +346,7 @@ fn a_run_another_process_is_sending_is_left_alone() {
     assert!(stderr.contains("another pulse process"), "{stderr}");
     let out = sandbox.pulse().arg("resume").assert().success();
     let stderr = stderr_of(&out);
-    assert!(stderr.contains("nothing to resume"), "{stderr}");
+    assert!(stderr.contains("being sent by another process"), "{stderr}");
     let listed = sandbox.stdout_of(&["log", "--json"]);
     assert!(listed.contains(r#""running":true"#), "{listed}");
     slow.store(false, Ordering::SeqCst);

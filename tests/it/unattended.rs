@@ -1,0 +1,145 @@
+//! Unattended runs (issue 20): resume clears the backlog per destination, oldest first; final
+//! runs (cancelled, refused, failed on their input) never block it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crate::support::server::{Reply, TestServer};
+use crate::support::{numbered_csv, rows_of, stderr_of, Sandbox};
+
+/// A receiver that refuses everything (503) until switched on.
+fn switchable() -> (TestServer, Arc<AtomicBool>) {
+    let up = Arc::new(AtomicBool::new(false));
+    let on = up.clone();
+    let server = TestServer::start(move |_, _| {
+        Reply::status(if on.load(Ordering::SeqCst) { 200 } else { 503 })
+    });
+    (server, up)
+}
+
+fn push_failing(sandbox: &Sandbox, input: &std::path::Path, url: &str) -> String {
+    sandbox
+        .push_unsigned(input, url)
+        .args(["--retries", "0", "--batch-size", "2"])
+        .assert()
+        .code(4);
+    sandbox.last_run()
+}
+
+#[test]
+fn resume_delivers_mondays_export_before_tuesdays() {
+    let sandbox = Sandbox::new();
+    let (server, up) = switchable();
+    let monday = sandbox.write("monday.csv", "day,n\nmonday,1\nmonday,2\nmonday,3\n");
+    let tuesday = sandbox.write("tuesday.csv", "day,n\ntuesday,1\ntuesday,2\ntuesday,3\n");
+    let monday_run = push_failing(&sandbox, &monday, &server.url());
+    let tuesday_run = push_failing(&sandbox, &tuesday, &server.url());
+
+    // Tuesday's alone would overtake Monday's.
+    let out = sandbox
+        .pulse()
+        .args(["resume", &tuesday_run])
+        .assert()
+        .code(2);
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains(&monday_run) && stderr.contains("--out-of-order"),
+        "{stderr}"
+    );
+
+    up.store(true, Ordering::SeqCst);
+    let refused = server.requests().len();
+    let out = sandbox.pulse().arg("resume").assert().success();
+    let stderr = stderr_of(&out);
+    assert!(stderr.matches("delivered 3 rows").count() == 2, "{stderr}");
+    let delivered: Vec<String> = rows_of(&server.requests()[refused..])
+        .iter()
+        .map(|row| row["day"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        delivered,
+        ["monday"; 3]
+            .into_iter()
+            .chain(["tuesday"; 3])
+            .collect::<Vec<_>>()
+    );
+    let out = sandbox.pulse().arg("resume").assert().success();
+    assert!(stderr_of(&out).contains("nothing to resume"));
+}
+
+#[test]
+fn one_failing_destination_does_not_hold_up_another() {
+    let sandbox = Sandbox::new();
+    let (down, _) = switchable();
+    let (recovering, up) = switchable();
+    let a = sandbox.write("a.csv", numbered_csv(2));
+    let b = sandbox.write("b.csv", numbered_csv(2));
+    let stuck = push_failing(&sandbox, &a, &down.url());
+    push_failing(&sandbox, &b, &recovering.url());
+    up.store(true, Ordering::SeqCst);
+    let refused = recovering.requests().len();
+    let out = sandbox
+        .pulse()
+        .args(["resume", "--retries", "0"])
+        .assert()
+        .code(4);
+    let stderr = stderr_of(&out);
+    assert!(stderr.contains(&stuck), "{stderr}");
+    let cleared = rows_of(&recovering.requests()[refused..]).len();
+    assert_eq!(cleared, 2, "the other destination cleared");
+}
+
+#[test]
+fn cancelled_runs_and_runs_that_failed_on_their_input_block_nothing() {
+    let sandbox = Sandbox::new();
+    let (server, up) = switchable();
+    // Staging fails on line 3 (invalid UTF-8): a final run.
+    let bad = sandbox.write("bad.csv", b"a\nok\n\xff\n");
+    sandbox.push_unsigned(&bad, &server.url()).assert().code(1);
+    let bad_run = sandbox.last_run();
+    let status: String = sandbox.query("SELECT status FROM runs").unwrap();
+    assert_eq!(status, "input-error");
+    let cancelled = push_failing(
+        &sandbox,
+        &sandbox.write("c.csv", numbered_csv(2)),
+        &server.url(),
+    );
+    let good = push_failing(
+        &sandbox,
+        &sandbox.write("g.csv", numbered_csv(4)),
+        &server.url(),
+    );
+
+    let out = sandbox
+        .pulse()
+        .args(["cancel", &cancelled])
+        .assert()
+        .success();
+    assert!(stderr_of(&out).contains("will not be resumed"));
+    let out = sandbox
+        .pulse()
+        .args(["resume", &cancelled])
+        .assert()
+        .code(1);
+    assert!(stderr_of(&out).contains("cancelled"));
+    let out = sandbox.pulse().args(["resume", &bad_run]).assert().code(1);
+    assert!(stderr_of(&out).contains("fix the input"));
+
+    up.store(true, Ordering::SeqCst);
+    let refused = server.requests().len();
+    let out = sandbox.pulse().arg("resume").assert().success();
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains(&good) && !stderr.contains(&cancelled),
+        "{stderr}"
+    );
+    let sent = rows_of(&server.requests()[refused..]).len();
+    assert_eq!(sent, 4, "only the good run was sent");
+    let log = sandbox.stdout_of(&["log"]);
+    assert!(
+        log.contains("cancelled") && log.contains("input-error"),
+        "{log}"
+    );
+    // A delivered run cannot be cancelled.
+    sandbox.pulse().args(["cancel", &good]).assert().code(1);
+}
