@@ -120,6 +120,18 @@ pub fn push(mut config: PushSettings, db: &Path) -> Result<()> {
         return print_dry_run(&mut store, &config, &staged);
     }
 
+    // Older runs to the same destination go first: a receiver never gets Tuesday's rows before
+    // Monday's. If they cannot, this run stays staged behind them.
+    super::resume::deliver_backlog(
+        &mut store,
+        db,
+        &run_id,
+        &config.delivery,
+        config.quiet,
+        config.json,
+        &progress,
+    )?;
+
     let deliverer = Deliverer::new(config.url.clone(), secrets, &config.delivery)?;
     let delivery = Delivery {
         run_id: &run_id,

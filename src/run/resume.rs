@@ -13,7 +13,7 @@ use super::options::RunOptions;
 use super::signing::stored_run_deliverer;
 use super::staging::{stage_options, stage_run, Staging};
 use crate::deliver::settings::DeliverySettings;
-use crate::exit::{usage, InterruptedError};
+use crate::exit::{usage, DeliveryError, InterruptedError};
 use crate::progress::Progress;
 use crate::read::source::{prefix_hash, ByteCounter, CsvSource, Input};
 use crate::redact::shown_url;
@@ -163,6 +163,91 @@ fn resume_all(
     match last {
         Some(err) => Err(err),
         None => Ok(()),
+    }
+}
+
+/// Before `run_id` (just staged by a push) is delivered: every older unfinished run to its
+/// destination, oldest first. A backlog run that fails, or that another process is sending,
+/// stops the push with an error naming it; `run_id` stays staged, and `pulse resume` delivers
+/// it in its turn.
+pub(super) fn deliver_backlog(
+    store: &mut Store,
+    db: &Path,
+    run_id: &str,
+    delivery: &DeliverySettings,
+    quiet: bool,
+    json: bool,
+    progress: &Progress,
+) -> Result<()> {
+    let Some(run) = store.run(run_id)? else {
+        return Ok(());
+    };
+    let here = destination(&run);
+    let backlog: Vec<RunRow> = store
+        .unfinished_runs()?
+        .into_iter()
+        .take_while(|other| other.id != run.id)
+        .filter(|other| destination(other) == here)
+        .filter(|other| other.is_staged() || !is_stdin(other))
+        .collect();
+    if backlog.is_empty() {
+        return Ok(());
+    }
+    if !quiet {
+        eprintln!(
+            "pulse: {} earlier run(s) to this URL are unfinished; delivering them first",
+            backlog.len()
+        );
+    }
+    let asked = ResumeSettings {
+        run_id: None,
+        out_of_order: false,
+        max_record_bytes: None,
+        max_body_bytes: None,
+        delivery: delivery.clone(),
+        quiet,
+        json,
+    };
+    let ways_out = |blocking: &str| {
+        format!(
+            "{run_id} is staged and waits behind {blocking}: `pulse resume` delivers both in \
+             order once it can, `pulse cancel {blocking}` drops it"
+        )
+    };
+    for older in backlog {
+        // Another process sending it: wait for it to finish (or stop), then see.
+        let _lock = wait_for_lock(db, &older.id, quiet)?;
+        let Some(older) = store.run(&older.id)? else {
+            continue;
+        };
+        if older.status().is_some_and(RunStatus::is_final) {
+            continue;
+        }
+        if let Err(err) = continue_run(store, &older, &asked, progress) {
+            let hint = ways_out(&older.id);
+            return Err(match err.is::<DeliveryError>() {
+                true => DeliveryError(format!("{err:#}; {hint}")).into(),
+                false => err.context(hint),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The run's lock, waiting while another process holds it; Ctrl-C stops the wait.
+fn wait_for_lock(db: &Path, run_id: &str, quiet: bool) -> Result<RunLock> {
+    let mut said = false;
+    loop {
+        if let Some(lock) = RunLock::try_acquire(db, run_id)? {
+            return Ok(lock);
+        }
+        if !said && !quiet {
+            eprintln!("pulse: waiting for {run_id}, which another process is sending");
+            said = true;
+        }
+        if !crate::signals::sleep(std::time::Duration::from_millis(50)) {
+            return Err(InterruptedError(format!("interrupted while waiting for {run_id}")).into());
+        }
     }
 }
 

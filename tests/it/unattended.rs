@@ -143,3 +143,52 @@ fn cancelled_runs_and_runs_that_failed_on_their_input_block_nothing() {
     // A delivered run cannot be cancelled.
     sandbox.pulse().args(["cancel", &good]).assert().code(1);
 }
+
+#[test]
+fn a_push_delivers_the_unfinished_runs_before_it_first() {
+    let sandbox = Sandbox::new();
+    let (server, up) = switchable();
+    let monday = sandbox.write("monday.csv", "day,n\nmonday,1\nmonday,2\n");
+    let tuesday = sandbox.write("tuesday.csv", "day,n\ntuesday,1\ntuesday,2\n");
+    let wednesday = sandbox.write("wednesday.csv", "day,n\nwednesday,1\n");
+    let monday_run = push_failing(&sandbox, &monday, &server.url());
+
+    // Still down on Tuesday: Monday's run fails again, and Tuesday's waits, staged, behind it.
+    let out = sandbox
+        .push_unsigned(&tuesday, &server.url())
+        .args(["--retries", "0"])
+        .assert()
+        .code(4);
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains("delivering them first")
+            && stderr.contains(&format!("waits behind {monday_run}"))
+            && stderr.contains("pulse cancel"),
+        "{stderr}"
+    );
+    let tuesday_run = sandbox.last_run();
+    let status: String = sandbox
+        .query(&format!(
+            "SELECT status FROM runs WHERE id = '{tuesday_run}'"
+        ))
+        .unwrap();
+    assert_eq!(status, "staged");
+
+    // Up on Wednesday: Monday's, Tuesday's, then Wednesday's rows, in that order.
+    up.store(true, Ordering::SeqCst);
+    let refused = server.requests().len();
+    sandbox
+        .push_unsigned(&wednesday, &server.url())
+        .assert()
+        .success();
+    let days: Vec<String> = rows_of(&server.requests()[refused..])
+        .iter()
+        .map(|row| row["day"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        days,
+        ["monday", "monday", "tuesday", "tuesday", "wednesday"]
+    );
+    let out = sandbox.pulse().arg("resume").assert().success();
+    assert!(stderr_of(&out).contains("nothing to resume"));
+}
