@@ -276,6 +276,11 @@ pub struct PushArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Push even when the same input was pushed before with the same options to the same URL
+    /// (otherwise: delivered, nothing is sent; unfinished, that run is continued)
+    #[arg(long)]
+    pub force: bool,
+
     /// Print only errors
     #[arg(long, short)]
     pub quiet: bool,

@@ -196,6 +196,7 @@ pub fn push_settings(args: &PushArgs) -> Result<PushSettings> {
         max_body_bytes: parse_size(&args.max_body_size)
             .map_err(|e| usage(format!("--max-body-size: {e}")))?,
         dry_run: args.dry_run,
+        force: args.force,
         quiet: args.quiet,
         json: args.json,
     })

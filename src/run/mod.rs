@@ -7,6 +7,7 @@ pub mod delivery;
 pub mod lock;
 pub mod options;
 pub mod push;
+mod repeat;
 pub mod resend;
 pub mod resume;
 pub mod signing;

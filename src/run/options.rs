@@ -68,6 +68,9 @@ pub struct RunOptions {
     pub delimiter: u8,
     /// The input encoding's name; checked only when the input is read again.
     pub encoding: String,
+    /// A hash of every option that shapes the payloads (see `run::repeat`): a later push of the
+    /// same content with the same shape to the same URL is the same run.
+    pub shape: Option<String>,
 }
 
 impl Default for RunOptions {
@@ -92,6 +95,7 @@ impl Default for RunOptions {
             max_body_bytes: None,
             delimiter: b',',
             encoding: "utf8".into(),
+            shape: None,
         }
     }
 }

@@ -46,6 +46,8 @@ pub struct PushSettings {
     /// The mirror state's name.
     pub sync_name: String,
     pub dry_run: bool,
+    /// Push even what an earlier run pushed already (see `run::repeat`).
+    pub force: bool,
     pub quiet: bool,
     pub json: bool,
 }
@@ -87,7 +89,20 @@ pub fn push(mut config: PushSettings, db: &Path) -> Result<()> {
         Some(RunLock::acquire(db, &run_id)?)
     };
     let label = config.input.label();
-    let events = create_run(&mut store, &config, &label, &secrets)?;
+    let mut options = run_options(&config, &secrets);
+    options.shape = Some(super::repeat::shape_of(&options)?);
+    // Mirror mode compares rows with the last delivered state itself, which a push to the same
+    // sync in between may have changed: the same file then has changes to send again.
+    let repeats = !config.force && !config.dry_run && config.mode != SyncMode::Mirror;
+    if let (true, Input::File(path), Some(size)) = (repeats, &config.input, config.input.size()) {
+        let shape = options.shape.as_deref().unwrap_or_default();
+        let earlier =
+            super::repeat::earlier_run_of_file(&store, config.url.as_str(), shape, path, size)?;
+        if let Some(earlier) = earlier {
+            return again(&mut store, db, &earlier, &label, &config, &progress);
+        }
+    }
+    let events = create_run(&mut store, &config, &label, &options)?;
     let plan = Staging {
         run_id: &run_id,
         label: &label,
@@ -114,6 +129,18 @@ pub fn push(mut config: PushSettings, db: &Path) -> Result<()> {
     )?;
     // The reader's buffers are not needed for delivery.
     drop(rows);
+
+    if repeats && matches!(config.input, Input::Stdin) {
+        // Stdin can only be compared once read: this run goes, an earlier one stands.
+        let shape = options.shape.as_deref().unwrap_or_default();
+        let url = config.url.as_str();
+        let earlier =
+            super::repeat::earlier_run(&store, url, shape, &staged.source_hash, Some(&run_id))?;
+        if let Some(earlier) = earlier {
+            store.delete_runs(std::slice::from_ref(&run_id))?;
+            return again(&mut store, db, &earlier, &label, &config, &progress);
+        }
+    }
 
     if config.dry_run {
         progress.finish();
@@ -166,19 +193,50 @@ fn open_log(config: &PushSettings, db: &Path) -> Result<(Store, Option<TempPath>
     Ok((store, Some(scratch)))
 }
 
+/// A push of what an earlier run pushed already: nothing is sent if that run is delivered;
+/// otherwise it is continued, in its turn, under its own webhook-ids.
+fn again(
+    store: &mut Store,
+    db: &Path,
+    earlier: &crate::store::RunRow,
+    label: &str,
+    config: &PushSettings,
+    progress: &Progress,
+) -> Result<()> {
+    if super::repeat::is_delivered(earlier) {
+        progress.finish();
+        super::repeat::report_unchanged(earlier, label, config.quiet, config.json);
+        return Ok(());
+    }
+    if !config.quiet {
+        eprintln!(
+            "pulse: {label} was pushed already as {}, not delivered yet: continuing it",
+            earlier.id
+        );
+    }
+    super::resume::continue_in_order(
+        store,
+        db,
+        &earlier.id,
+        &config.delivery,
+        config.quiet,
+        config.json,
+        progress,
+    )
+}
+
 /// Records the new run and its events (fresh ids, in delivery order), which it returns.
 fn create_run(
     store: &mut Store,
     config: &PushSettings,
     label: &str,
-    secrets: &[SigningSecret],
+    options: &RunOptions,
 ) -> Result<Vec<(String, EventKind)>> {
     let events: Vec<(String, EventKind)> = config
         .events
         .iter()
         .map(|kind| (new_event_id(), *kind))
         .collect();
-    let options = run_options(config, secrets);
     store.create_run(
         &NewRun {
             id: &config.run_id,
@@ -228,6 +286,7 @@ fn run_options(config: &PushSettings, secrets: &[SigningSecret]) -> RunOptions {
         max_body_bytes: Some(config.max_body_bytes),
         delimiter: config.dialect.delimiter,
         encoding: encoding_name(config.dialect.encoding),
+        shape: None,
     }
 }
 

@@ -234,6 +234,38 @@ pub(super) fn deliver_backlog(
     Ok(())
 }
 
+/// Continues `run_id` in its turn: the older unfinished runs to its destination first, then it,
+/// waiting for it while another process sends it. For a push of what that run pushed already.
+pub(super) fn continue_in_order(
+    store: &mut Store,
+    db: &Path,
+    run_id: &str,
+    delivery: &DeliverySettings,
+    quiet: bool,
+    json: bool,
+    progress: &Progress,
+) -> Result<()> {
+    deliver_backlog(store, db, run_id, delivery, quiet, json, progress)?;
+    let _lock = wait_for_lock(db, run_id, quiet)?;
+    let Some(run) = store.run(run_id)? else {
+        bail!("{run_id} vanished from the log");
+    };
+    if run.status().is_some_and(RunStatus::is_final) {
+        // Delivered meanwhile, by the process that held it.
+        return Ok(());
+    }
+    let asked = ResumeSettings {
+        run_id: None,
+        out_of_order: false,
+        max_record_bytes: None,
+        max_body_bytes: None,
+        delivery: delivery.clone(),
+        quiet,
+        json,
+    };
+    continue_run(store, &run, &asked, progress)
+}
+
 /// The run's lock, waiting while another process holds it; Ctrl-C stops the wait.
 fn wait_for_lock(db: &Path, run_id: &str, quiet: bool) -> Result<RunLock> {
     let mut said = false;

@@ -202,6 +202,20 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Runs to `url` whose stored options have this payload `shape`, newest first, leaving out
+    /// those that sent nothing and never will (refused, cancelled, failed on their input).
+    pub fn runs_of_shape(&self, url: &str, shape: &str) -> Result<Vec<RunRow>> {
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM runs r
+             WHERE r.url = ?1 AND json_extract(r.options, '$.shape') = ?2
+               AND r.status NOT IN ('invalid', 'cancelled', 'input-error')
+             ORDER BY r.started_at DESC, r.id DESC"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(params![url, shape], run_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The events of a run in delivery order.
     pub fn events_of_run(&self, run_id: &str) -> Result<Vec<EventRecord>> {
         let mut stmt = self.conn.prepare(

@@ -435,8 +435,9 @@ fn a_log_database_locked_past_the_busy_timeout_is_a_clear_error() {
     let input = sandbox.write("d.csv", "a\n1\n");
     let push = |sandbox: &Sandbox| {
         let mut cmd = sandbox.pulse();
+        // --force: the same file each time, pushed anew.
         cmd.args(["push", input.to_str().unwrap(), "--url", &server.url()])
-            .args(["--no-sign"])
+            .args(["--no-sign", "--force"])
             .env("PULSE_BUSY_TIMEOUT", "200ms");
         cmd
     };

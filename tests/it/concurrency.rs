@@ -101,6 +101,8 @@ fn pushes_resumes_resends_logs_and_prunes_at_once_never_fail_on_a_locked_log() {
                 "--batch-size",
                 "50",
                 "--quiet",
+                // The same files every round, pushed anew.
+                "--force",
             ];
             children.push(("push", spawn(&args)));
         }

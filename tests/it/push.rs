@@ -273,7 +273,13 @@ fn generated_secret_is_printed_once_and_reused() {
         .to_string();
     let second = sandbox
         .pulse()
-        .args(["push", input.to_str().unwrap(), "--url", &server.url()])
+        .args([
+            "push",
+            input.to_str().unwrap(),
+            "--url",
+            &server.url(),
+            "--force",
+        ])
         .assert()
         .success();
     let stderr2 = stderr_of(&second);

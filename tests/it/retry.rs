@@ -337,7 +337,7 @@ fn insecure_warns_and_bad_cacert_is_a_usage_error() {
     let bad = sandbox.write("ca.pem", "not a certificate");
     sandbox
         .push_unsigned(&input, &server.url())
-        .args(["--cacert", bad.to_str().unwrap()])
+        .args(["--cacert", bad.to_str().unwrap(), "--force"])
         .assert()
         .code(2);
 }

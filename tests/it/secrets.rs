@@ -59,7 +59,8 @@ fn secrets_given_as_flags_are_warned_about_and_environment_values_are_not() {
     );
 
     let env = [("PULSE_SECRET", SECRET), ("PULSE_AUTH_HEADER_VALUE", AUTH)];
-    let (code, _, stderr) = run_clean(&sandbox, &[&push[..], &auth].concat(), &env);
+    let again = [&push[..], &auth, &["--force"]].concat();
+    let (code, _, stderr) = run_clean(&sandbox, &again, &env);
     assert_eq!(code, 0, "{stderr}");
     assert!(!stderr.contains("warning"), "{stderr}");
     let requests = server.requests();

@@ -77,6 +77,8 @@ fn certificates_are_verified_and_a_private_ca_can_be_trusted() {
             "--no-sign",
             "--retries",
             "0",
+            // Each attempt a run of its own, though the file is the same.
+            "--force",
         ]);
         cmd
     };

@@ -192,3 +192,92 @@ fn a_push_delivers_the_unfinished_runs_before_it_first() {
     let out = sandbox.pulse().arg("resume").assert().success();
     assert!(stderr_of(&out).contains("nothing to resume"));
 }
+
+#[test]
+fn pushing_the_same_file_twice_sends_it_once_unless_forced() {
+    let sandbox = Sandbox::new();
+    let server = TestServer::ok();
+    let input = sandbox.write("d.csv", numbered_csv(3));
+    sandbox
+        .push_unsigned(&input, &server.url())
+        .assert()
+        .success();
+    let first = sandbox.last_run();
+    let out = sandbox
+        .push_unsigned(&input, &server.url())
+        .arg("--json")
+        .assert()
+        .success();
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains(&format!("unchanged since {first}")),
+        "{stderr}"
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(summary["status"], "unchanged");
+    assert_eq!(server.requests().len(), 1, "nothing sent the second time");
+    let runs: i64 = sandbox.query("SELECT count(*) FROM runs").unwrap();
+    assert_eq!(runs, 1);
+
+    // Other options shaping the payload, or other content, make another push.
+    sandbox
+        .push_unsigned(&input, &server.url())
+        .args(["--template-id", "other"])
+        .assert()
+        .success();
+    std::fs::write(&input, numbered_csv(4)).unwrap();
+    sandbox
+        .push_unsigned(&input, &server.url())
+        .assert()
+        .success();
+    sandbox
+        .push_unsigned(&input, &server.url())
+        .arg("--force")
+        .assert()
+        .success();
+    assert_eq!(server.requests().len(), 4);
+
+    // Stdin too, decided once read.
+    for expected in [5, 5] {
+        sandbox
+            .pulse()
+            .args(["push", "-", "--url", &server.url(), "--no-sign"])
+            .write_stdin(numbered_csv(7))
+            .assert()
+            .success();
+        assert_eq!(server.requests().len(), expected);
+    }
+}
+
+#[test]
+fn pushing_again_after_a_failure_continues_the_first_run_under_its_webhook_ids() {
+    let sandbox = Sandbox::new();
+    let (server, up) = switchable();
+    let input = sandbox.write("d.csv", numbered_csv(6));
+    let first = push_failing(&sandbox, &input, &server.url());
+    let refused: Vec<String> = server
+        .requests()
+        .iter()
+        .map(|r| r.header("webhook-id").unwrap().to_string())
+        .collect();
+    up.store(true, Ordering::SeqCst);
+    let out = sandbox
+        .push_unsigned(&input, &server.url())
+        .args(["--batch-size", "2"])
+        .assert()
+        .success();
+    assert!(stderr_of(&out).contains(&format!("pushed already as {first}")));
+    let runs: i64 = sandbox.query("SELECT count(*) FROM runs").unwrap();
+    assert_eq!(runs, 1, "not staged a second time");
+    let requests = server.requests();
+    let delivered: Vec<&str> = requests[refused.len()..]
+        .iter()
+        .map(|r| r.header("webhook-id").unwrap())
+        .collect();
+    assert_eq!(delivered.len(), 3);
+    assert_eq!(
+        delivered[0], refused[0],
+        "the refused batch again, under its own id"
+    );
+    assert_eq!(rows_of(&requests[refused.len()..]).len(), 6);
+}

@@ -1,0 +1,126 @@
+//! Pushing what was pushed before: the same input content, the same payload-shaping options
+//! and the same destination as an earlier run. Delivered: nothing is sent (status
+//! `unchanged`). Unfinished: that run is continued, under its webhook-ids, instead of a second
+//! copy being staged. `--force` skips the check.
+//!
+//! For a file the check costs one pass over it (hashing, at memory speed), and only when an
+//! earlier run of the same shape, destination and size exists; stdin is compared once staged.
+
+use anyhow::{Context, Result};
+use serde_json::json;
+
+use super::options::RunOptions;
+use crate::redact::shown_url;
+use crate::store::{RunRow, RunStatus, Store};
+
+/// What makes two pushes send the same bodies, besides their input: every option that shapes
+/// a payload, and the schema file's content (not its path).
+pub fn shape_of(options: &RunOptions) -> Result<String> {
+    let mut body = serde_json::to_value(&options.body)?;
+    if let Some(fields) = body.as_object_mut() {
+        // A fresh id every run: not a difference in what the rows say.
+        fields.remove("run_id");
+    }
+    let schema = match &options.schema {
+        Some(path) => {
+            let text = std::fs::read(path)
+                .with_context(|| format!("--schema {}: cannot read", path.display()))?;
+            Some(format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&text)))
+        }
+        None => None,
+    };
+    let shaping = json!({
+        "body": body,
+        "batch_size": options.batch_size,
+        "events": options.events,
+        "fail_on_invalid": options.fail_on_invalid,
+        "mode": options.mode,
+        "sync": options.sync,
+        "id_columns": options.id_columns,
+        "max_record_bytes": options.max_record_bytes,
+        "max_body_bytes": options.max_body_bytes,
+        "delimiter": options.delimiter,
+        "encoding": options.encoding,
+        "schema": schema,
+    });
+    Ok(format!(
+        "{:032x}",
+        xxhash_rust::xxh3::xxh3_128(shaping.to_string().as_bytes())
+    ))
+}
+
+/// The latest earlier run of this shape to this URL whose whole input hashed to `hash`.
+pub fn earlier_run(
+    store: &Store,
+    url: &str,
+    shape: &str,
+    hash: &str,
+    except: Option<&str>,
+) -> Result<Option<RunRow>> {
+    Ok(store
+        .runs_of_shape(&shown_url(url), shape)?
+        .into_iter()
+        .filter(|run| Some(run.id.as_str()) != except)
+        .find(|run| run.source_hash.as_deref() == Some(hash)))
+}
+
+/// The latest earlier run of this shape to this URL of the file at `path`, if its content is
+/// unchanged; hashes the file only when a run of its size exists.
+pub fn earlier_run_of_file(
+    store: &Store,
+    url: &str,
+    shape: &str,
+    path: &std::path::Path,
+    size: u64,
+) -> Result<Option<RunRow>> {
+    let candidates: Vec<RunRow> = store
+        .runs_of_shape(&shown_url(url), shape)?
+        .into_iter()
+        .filter(|run| run.source_size == Some(size) && run.source_hash.is_some())
+        .collect();
+    if candidates.is_empty() {
+        return Ok(None);
+    }
+    let Some(hash) = crate::read::source::prefix_hash(path, size)
+        .with_context(|| format!("cannot read {}", path.display()))?
+    else {
+        return Ok(None);
+    };
+    Ok(candidates
+        .into_iter()
+        .find(|run| run.source_hash.as_deref() == Some(hash.as_str())))
+}
+
+/// Says that nothing was sent because `earlier` delivered the same already.
+pub fn report_unchanged(earlier: &RunRow, source: &str, quiet: bool, json: bool) {
+    let when = earlier
+        .finished_at
+        .map(crate::time_text::show_ms)
+        .unwrap_or_default();
+    if json {
+        let summary = json!({
+            "run_id": earlier.id,
+            "status": "unchanged",
+            "url": shown_url(&earlier.url),
+            "source": source,
+            "rows": earlier.rows,
+            "batches": earlier.batches_total,
+            "delivered": 0,
+            "attempts": 0,
+            "unchanged_since": earlier.id,
+        });
+        println!("{summary}");
+    }
+    if !quiet {
+        eprintln!(
+            "pulse: {source} is unchanged since {} (delivered {when}): nothing sent; --force \
+             sends it again",
+            earlier.id
+        );
+    }
+}
+
+/// Whether an earlier run is delivered (or still to be continued).
+pub fn is_delivered(run: &RunRow) -> bool {
+    run.status() == Some(RunStatus::Delivered)
+}
