@@ -490,4 +490,8 @@ pub struct CancelArgs {
     /// Print only errors
     #[arg(long, short)]
     pub quiet: bool,
+
+    /// Print the run's summary as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
 }

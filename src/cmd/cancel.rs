@@ -37,6 +37,10 @@ pub fn run(args: &CancelArgs, db: &Path) -> Result<()> {
         _ => {}
     }
     store.cancel_run(id)?;
+    if args.json {
+        let summary = crate::run::summary::run_summary(&store, id, "cancelled", i64::MAX, 0.0)?;
+        println!("{summary}");
+    }
     if !args.quiet {
         eprintln!(
             "pulse: cancelled {id} ({}/{} batches delivered); it will not be resumed, and later \

@@ -4,9 +4,9 @@
 use std::time::Instant;
 
 use anyhow::Result;
-use serde_json::json;
 
-use crate::deliver::{Deliverer, DeliveryReport};
+use super::summary::run_summary;
+use crate::deliver::Deliverer;
 use crate::exit::{with_hint, InterruptedError};
 use crate::payload::BodyContext;
 use crate::progress::Progress;
@@ -16,7 +16,6 @@ use crate::store::{EventRecord, RowCounts, RunStatus, Store};
 pub struct Delivery<'a> {
     pub run_id: &'a str,
     pub url: &'a reqwest::Url,
-    pub source: &'a str,
     pub body: &'a BodyContext,
     pub events: &'a [EventRecord],
     pub counts: &'a RowCounts,
@@ -38,12 +37,10 @@ pub fn deliver_run(
     store.set_run_status(run.run_id, RunStatus::Delivering)?;
     let outcome = deliverer.deliver(store, run.body, run.events, progress);
     progress.finish();
-    let (status, report) = match &outcome {
-        Ok(report) => (RunStatus::Delivered, report.clone()),
-        Err(err) if err.is::<InterruptedError>() => {
-            (RunStatus::Interrupted, DeliveryReport::default())
-        }
-        Err(_) => (RunStatus::Failed, DeliveryReport::default()),
+    let status = match &outcome {
+        Ok(_) => RunStatus::Delivered,
+        Err(err) if err.is::<InterruptedError>() => RunStatus::Interrupted,
+        Err(_) => RunStatus::Failed,
     };
     if status == RunStatus::Delivered {
         // For a mirror run this also makes its state current, in the same transaction.
@@ -54,20 +51,11 @@ pub fn deliver_run(
     let delivered = store.delivered_batches(run.run_id)?;
     let url = crate::redact::shown_url(run.url.as_str());
     if run.json {
-        let summary = json!({
-            "run_id": run.run_id,
-            "status": status.as_str(),
-            "url": url,
-            "source": run.source,
-            "rows": run.counts,
-            "events": run.events.iter().map(|e| json!({
-                "id": e.id, "name": e.name, "rows": e.total_rows, "batches": e.batch_count,
-            })).collect::<Vec<_>>(),
-            "batches": total_batches,
-            "delivered": delivered,
-            "attempts": report.attempts,
-            "seconds": (clock.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
-        });
+        let since = crate::store::now_ms() - clock.elapsed().as_millis() as i64;
+        let seconds = clock.elapsed().as_secs_f64();
+        let mut summary = run_summary(store, run.run_id, status.as_str(), since, seconds)?;
+        // Mirror counts (unchanged, deleted) are known here, not kept in the log.
+        summary["rows"] = serde_json::to_value(run.counts)?;
         println!("{summary}");
     }
     match outcome {

@@ -12,4 +12,5 @@ pub mod resend;
 pub mod resume;
 pub mod signing;
 pub mod staging;
+pub mod summary;
 pub mod validate;

@@ -163,7 +163,6 @@ pub fn push(mut config: PushSettings, db: &Path) -> Result<()> {
     let delivery = Delivery {
         run_id: &run_id,
         url: &config.url,
-        source: &label,
         body: &config.body,
         events: &staged.events,
         counts: &staged.counts,
@@ -205,8 +204,7 @@ fn again(
 ) -> Result<()> {
     if super::repeat::is_delivered(earlier) {
         progress.finish();
-        super::repeat::report_unchanged(earlier, label, config.quiet, config.json);
-        return Ok(());
+        return super::repeat::report_unchanged(store, earlier, label, config.quiet, config.json);
     }
     if !config.quiet {
         eprintln!(

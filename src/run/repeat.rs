@@ -92,32 +92,33 @@ pub fn earlier_run_of_file(
 }
 
 /// Says that nothing was sent because `earlier` delivered the same already.
-pub fn report_unchanged(earlier: &RunRow, source: &str, quiet: bool, json: bool) {
-    let when = earlier
-        .finished_at
-        .map(crate::time_text::show_ms)
-        .unwrap_or_default();
+pub fn report_unchanged(
+    store: &Store,
+    earlier: &RunRow,
+    source: &str,
+    quiet: bool,
+    json: bool,
+) -> Result<()> {
     if json {
-        let summary = json!({
-            "run_id": earlier.id,
-            "status": "unchanged",
-            "url": shown_url(&earlier.url),
-            "source": source,
-            "rows": earlier.rows,
-            "batches": earlier.batches_total,
-            "delivered": 0,
-            "attempts": 0,
-            "unchanged_since": earlier.id,
-        });
+        // Nothing was attempted now: attempts since the end of time.
+        let mut summary =
+            super::summary::run_summary(store, &earlier.id, "unchanged", i64::MAX, 0.0)?;
+        summary["source"] = source.into();
+        summary["unchanged_since"] = earlier.id.clone().into();
         println!("{summary}");
     }
     if !quiet {
+        let when = earlier
+            .finished_at
+            .map(crate::time_text::show_ms)
+            .unwrap_or_default();
         eprintln!(
             "pulse: {source} is unchanged since {} (delivered {when}): nothing sent; --force \
              sends it again",
             earlier.id
         );
     }
+    Ok(())
 }
 
 /// Whether an earlier run is delivered (or still to be continued).

@@ -324,7 +324,6 @@ fn continue_run(
     let delivery = Delivery {
         run_id: &run.id,
         url: &url,
-        source: &run.source,
         body: &options.body,
         events: &events,
         counts: &counts,

@@ -128,17 +128,9 @@ pub fn stage_run(
         });
         if plan.json {
             // CI reads this: the same summary shape as a delivery, with nothing sent.
-            let summary = json!({
-                "run_id": plan.run_id,
-                "status": RunStatus::Invalid.as_str(),
-                "source": plan.label,
-                "rows": staged.counts,
-                "events": [],
-                "batches": 0,
-                "delivered": 0,
-                "attempts": 0,
-                "first_invalid": {"line": first.line, "message": first.message},
-            });
+            let mut summary =
+                super::summary::run_summary(store, plan.run_id, "invalid", i64::MAX, 0.0)?;
+            summary["first_invalid"] = json!({"line": first.line, "message": first.message});
             println!("{summary}");
         }
         return Err(InvalidRowsError(format!(

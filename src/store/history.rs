@@ -216,6 +216,17 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Attempts made for a run's batches since `since_ms`.
+    pub fn attempts_since(&self, run_id: &str, since_ms: i64) -> Result<u64> {
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM attempts a JOIN batches b ON b.id = a.batch_id
+             JOIN events e ON e.id = b.event_id WHERE e.run_id = ?1 AND a.started_at >= ?2",
+            params![run_id, since_ms],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+
     /// The events of a run in delivery order.
     pub fn events_of_run(&self, run_id: &str) -> Result<Vec<EventRecord>> {
         let mut stmt = self.conn.prepare(

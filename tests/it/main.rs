@@ -16,6 +16,7 @@ mod resend;
 mod resume;
 mod retry;
 mod secrets;
+mod summary;
 mod support;
 mod tls;
 mod unattended;

@@ -1,0 +1,139 @@
+//! The JSON summary has one shape for every outcome, the one README documents (issue 20).
+
+use std::collections::BTreeSet;
+
+use crate::support::server::{Reply, TestServer};
+use crate::support::{numbered_csv, Sandbox};
+
+/// The fields README's table of the JSON summary lists.
+fn documented_fields() -> BTreeSet<String> {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let table = readme
+        .split("<!-- json-summary-fields -->")
+        .nth(1)
+        .expect("README documents the JSON summary's fields");
+    table
+        .lines()
+        .skip(3)
+        .take_while(|line| line.starts_with('|'))
+        .flat_map(|line| {
+            let first = line.split('|').nth(1).unwrap_or_default().to_string();
+            first
+                .split(',')
+                .map(|name| name.trim().trim_matches('`').to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn summary_of(out: &assert_cmd::assert::Assert) -> serde_json::Value {
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    let line = stdout
+        .lines()
+        .last()
+        .unwrap_or_else(|| panic!("no JSON on stdout"));
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"))
+}
+
+fn keys(summary: &serde_json::Value) -> BTreeSet<String> {
+    summary.as_object().unwrap().keys().cloned().collect()
+}
+
+#[test]
+fn every_outcome_prints_the_documented_summary() {
+    let documented = documented_fields();
+    assert!(documented.len() >= 12, "{documented:?}");
+    let with = |extra: &str| {
+        let mut fields = documented.clone();
+        fields.insert(extra.to_string());
+        fields
+    };
+    let sandbox = Sandbox::new();
+    let ok = TestServer::ok();
+    let refusing = TestServer::start(|_, _| Reply::status(503).body("upstream busy"));
+    let input = sandbox.write("d.csv", numbered_csv(3));
+
+    let delivered = summary_of(
+        &sandbox
+            .push_unsigned(&input, &ok.url())
+            .arg("--json")
+            .assert()
+            .success(),
+    );
+    assert_eq!(delivered["status"], "delivered");
+    assert_eq!(keys(&delivered), documented);
+    assert_eq!(delivered["attempts"], 1);
+
+    let unchanged = summary_of(
+        &sandbox
+            .push_unsigned(&input, &ok.url())
+            .arg("--json")
+            .assert()
+            .success(),
+    );
+    assert_eq!(unchanged["status"], "unchanged");
+    assert_eq!(keys(&unchanged), with("unchanged_since"));
+
+    let args = [
+        "--json",
+        "--retries",
+        "1",
+        "--retry-schedule",
+        "10ms",
+        "--batch-size",
+        "2",
+    ];
+    let failed = summary_of(
+        &sandbox
+            .push_unsigned(&input, &refusing.url())
+            .args(args)
+            .assert()
+            .code(4),
+    );
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(keys(&failed), documented);
+    assert_eq!(
+        failed["attempts"], 2,
+        "the real count: the try and its retry"
+    );
+    let error = &failed["error"];
+    assert_eq!(error["http_status"], 503);
+    assert_eq!(error["index"], 1);
+    assert_eq!(error["response"], "upstream busy");
+    let error_keys = [
+        "batch_id",
+        "error",
+        "event",
+        "http_status",
+        "index",
+        "response",
+    ];
+    assert_eq!(
+        keys(error),
+        error_keys.iter().map(|k| k.to_string()).collect()
+    );
+    let run = failed["run_id"].as_str().unwrap().to_string();
+
+    let cancelled = summary_of(
+        &sandbox
+            .pulse()
+            .args(["cancel", &run, "--json"])
+            .assert()
+            .success(),
+    );
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(keys(&cancelled), documented);
+
+    let ragged = sandbox.write("ragged.csv", "a,b\n1,2\n3\n");
+    let invalid = summary_of(
+        &sandbox
+            .push_unsigned(&ragged, &ok.url())
+            .args(["--json", "--fail-on-invalid"])
+            .assert()
+            .code(3),
+    );
+    assert_eq!(invalid["status"], "invalid");
+    assert_eq!(keys(&invalid), with("first_invalid"));
+    assert_eq!(invalid["first_invalid"]["line"], 3);
+}
