@@ -141,6 +141,10 @@ pub struct LogArgs {
     /// One JSON object per line: run, event, batch and attempt lines (fields in README.md)
     #[arg(long)]
     pub json: bool,
+
+    /// With an id: every batch, not runs of delivered batches folded into one line
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]

@@ -17,6 +17,10 @@ use crate::store::{
 };
 use crate::time_text::{show, show_duration, show_ms};
 
+/// Fewest batches delivered at the first try, one after another, that `pulse log ID` folds
+/// into one line.
+const FOLD_AT_LEAST: usize = 4;
+
 /// How much of a response body a human line shows.
 const SNIPPET_CHARS: usize = 120;
 
@@ -53,14 +57,12 @@ pub fn run(args: &LogArgs, db: &Path) -> Result<()> {
         }
         None => {
             let runs = store.runs(since, limit)?;
-            for run in &runs {
-                printer.run_line(run)?;
-            }
+            printer.run_lines(&runs)?;
             if runs.is_empty() && !args.json {
                 eprintln!("pulse: no runs in the log {}", db.display());
             }
         }
-        Some(id) => show_id(&store, &mut printer, id, args.failed)?,
+        Some(id) => show_id(&store, &mut printer, id, args.failed, args.all)?,
     }
     printer.out.flush()?;
     Ok(())
@@ -71,7 +73,13 @@ fn parse_since(text: &str, now: i64) -> Result<i64> {
 }
 
 /// A run, event or batch with everything under it; with `failed`, only its undelivered batches.
-fn show_id(store: &Store, printer: &mut Printer, id: &str, failed: bool) -> Result<()> {
+fn show_id(
+    store: &Store,
+    printer: &mut Printer,
+    id: &str,
+    failed: bool,
+    every_batch: bool,
+) -> Result<()> {
     let kind = store.identify(id)?.ok_or_else(|| {
         anyhow!(
             "no run, event or batch {id:?} in the log {}",
@@ -116,11 +124,23 @@ fn show_id(store: &Store, printer: &mut Printer, id: &str, failed: bool) -> Resu
             continue;
         }
         printer.event(&run_id, event, delivered)?;
-        for batch in &batches {
+        // Runs of batches delivered at the first try: one line each run, unless --all.
+        let fold = !every_batch && !printer.json;
+        let foldable = |b: &BatchRow| fold && b.delivered() && b.attempts <= 1;
+        let mut i = 0;
+        while i < batches.len() {
+            let run_len = batches[i..].iter().take_while(|b| foldable(b)).count();
+            if run_len >= FOLD_AT_LEAST {
+                printer.folded(&batches[i..i + run_len])?;
+                i += run_len;
+                continue;
+            }
+            let batch = &batches[i];
             printer.batch(&run_id, event, batch)?;
             for attempt in store.attempts_of_batch(&batch.id)? {
                 printer.attempt(&batch.id, &run.url, &attempt)?;
             }
+            i += 1;
         }
     }
     Ok(())
@@ -140,6 +160,81 @@ impl Printer<'_> {
         } else {
             run.status.clone()
         }
+    }
+
+    /// Runs a line each, in aligned columns.
+    fn run_lines(&mut self, runs: &[RunRow]) -> Result<()> {
+        if self.json {
+            for run in runs {
+                self.run_line(run)?;
+            }
+            return Ok(());
+        }
+        let rows: Vec<[String; 6]> = runs
+            .iter()
+            .map(|run| {
+                let (batches, rows) = if run.is_staged() {
+                    (
+                        format!(
+                            "{}/{}",
+                            run.batches_delivered,
+                            plural(run.batches_total, "batch", "batches")
+                        ),
+                        format!(
+                            "{} ({} valid, {} invalid)",
+                            plural(run.rows.total, "row", "rows"),
+                            run.rows.valid,
+                            run.rows.invalid
+                        ),
+                    )
+                } else {
+                    // Counted only once staging ends.
+                    ("-".to_string(), "-".to_string())
+                };
+                [
+                    run.id.clone(),
+                    show(run.started_at),
+                    self.status_text(run),
+                    batches,
+                    rows,
+                    format!("{} -> {}", run.source, shown_url(&run.url)),
+                ]
+            })
+            .collect();
+        let mut widths = [0; 6];
+        for row in &rows {
+            for (width, cell) in widths.iter_mut().zip(row) {
+                *width = (*width).max(cell.chars().count());
+            }
+        }
+        for row in &rows {
+            let mut line = String::new();
+            for (i, (cell, width)) in row.iter().zip(widths).enumerate() {
+                if i + 1 == row.len() {
+                    line.push_str(cell);
+                } else {
+                    line.push_str(&format!("{cell:<width$}  "));
+                }
+            }
+            writeln!(self.out, "{}", line.trim_end())?;
+        }
+        Ok(())
+    }
+
+    /// A run of batches delivered at the first try, as one line.
+    fn folded(&mut self, batches: &[BatchRow]) -> Result<()> {
+        let (Some(first), Some(last)) = (batches.first(), batches.last()) else {
+            return Ok(());
+        };
+        let rows: u64 = batches.iter().map(|b| b.rows).sum();
+        writeln!(
+            self.out,
+            "  batches {}-{}  {}  delivered at the first try (--all lists them)",
+            first.idx,
+            last.idx,
+            plural(rows, "row", "rows")
+        )?;
+        Ok(())
     }
 
     fn run_json(&self, run: &RunRow) -> Value {
@@ -265,11 +360,11 @@ impl Printer<'_> {
         }
         writeln!(
             self.out,
-            "  batch {}/{} {}  {} rows from row {}  {}",
+            "  batch {}/{} {}  {} from row {}  {}",
             batch.idx,
             batch_count_text(event.batch_count),
             batch.id,
-            batch.rows,
+            plural(batch.rows, "row", "rows"),
             batch.first_row,
             batch.status
         )?;
@@ -353,6 +448,11 @@ fn batch_count_text(count: u64) -> String {
         0 => "?".to_string(),
         n => n.to_string(),
     }
+}
+
+/// `1 row`, `2 rows`.
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// `HTTP 503`, `HTTP 302 (redirect to ...)`, or the network error.

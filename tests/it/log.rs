@@ -297,3 +297,49 @@ fn a_run_stopped_while_staging_shows_its_batch_count_as_unknown() {
     assert_eq!(json[0]["count"], Value::Null);
     assert!(server.requests().is_empty());
 }
+
+#[test]
+fn the_run_list_is_aligned_and_a_long_delivered_stretch_folds_into_one_line() {
+    let sandbox = Sandbox::new();
+    let server = TestServer::ok();
+    let one = sandbox.write("one.csv", numbered_csv(1));
+    let many = sandbox.write("many.csv", numbered_csv(12));
+    sandbox
+        .push_unsigned(&one, &server.url())
+        .assert()
+        .success();
+    sandbox
+        .push_unsigned(&many, &server.url())
+        .args(["--batch-size", "1"])
+        .assert()
+        .success();
+    let list = sandbox.stdout_of(&["log"]);
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines.len(), 2, "{list}");
+    assert!(
+        list.contains("1/1 batch ") && list.contains("1 row ("),
+        "plurals: {list}"
+    );
+    assert!(
+        list.contains("12/12 batches") && list.contains("12 rows ("),
+        "{list}"
+    );
+    // Every column starts at the same place on every line.
+    let column = |line: &str, text: &str| line.find(text).unwrap();
+    assert_eq!(
+        column(lines[0], " delivered"),
+        column(lines[1], " delivered"),
+        "{list}"
+    );
+    let source = sandbox.dir.path().to_str().unwrap();
+    assert_eq!(column(lines[0], source), column(lines[1], source), "{list}");
+
+    let run = sandbox.last_run();
+    let folded = sandbox.stdout_of(&["log", &run]);
+    assert!(
+        folded.contains("batches 1-12  12 rows  delivered at the first try"),
+        "{folded}"
+    );
+    let all = sandbox.stdout_of(&["log", &run, "--all"]);
+    assert_eq!(all.matches("  batch ").count(), 12, "{all}");
+}
