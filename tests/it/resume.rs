@@ -1,7 +1,7 @@
 //! `pulse resume` and crash safety: SIGKILL and SIGINT mid-delivery, Ctrl-C while staging,
 //! restaging an unchanged file, locks against a live process, two processes on one log.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -500,4 +500,55 @@ fn a_run_refused_for_invalid_rows_is_never_resumed() {
     assert!(server.requests().is_empty());
     let status: String = sandbox.query("SELECT status FROM runs").unwrap();
     assert_eq!(status, "invalid");
+}
+
+#[test]
+fn sigkill_then_the_same_push_again_continues_the_run_under_its_webhook_ids() {
+    let sandbox = Sandbox::new();
+    let (server, slow) = slow_server();
+    let input = sandbox.write("d.csv", numbered_csv(8));
+    let args = [
+        "push",
+        input.to_str().unwrap(),
+        "--url",
+        &server.url(),
+        "--batch-size",
+        "1",
+        "--secret",
+        SECRET,
+    ];
+    let mut child = sandbox.spawn(&args);
+    wait_for("three requests", || server.requests().len() >= 3);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let run = sandbox.last_run();
+
+    // The obvious retry: the very same command.
+    slow.store(false, Ordering::SeqCst);
+    let out = sandbox.pulse().args(args).assert().success();
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains(&format!("pushed already as {run}")),
+        "{stderr}"
+    );
+    let runs: i64 = sandbox.query("SELECT count(*) FROM runs").unwrap();
+    assert_eq!(runs, 1, "not staged twice");
+    assert_eq!(delivered_count(&sandbox), 8);
+    // Every row under one webhook-id only: a batch in flight at the kill may come twice, but
+    // under its own id.
+    let mut ids_by_row: HashMap<u64, HashSet<String>> = HashMap::new();
+    for request in server.requests() {
+        let id = request.header("webhook-id").unwrap().to_string();
+        for row in request.json()["data"].as_array().unwrap() {
+            ids_by_row
+                .entry(row["__index"].as_u64().unwrap())
+                .or_default()
+                .insert(id.clone());
+        }
+    }
+    assert_eq!(ids_by_row.len(), 8);
+    assert!(
+        ids_by_row.values().all(|ids| ids.len() == 1),
+        "{ids_by_row:?}"
+    );
 }
