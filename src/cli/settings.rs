@@ -78,6 +78,15 @@ pub fn command_line_secret_warnings(matches: &clap::ArgMatches) -> Vec<String> {
     warnings
 }
 
+/// `--secret` values (or `PULSE_SECRET`'s, space-separated), blanks skipped.
+pub fn parse_secrets(texts: &[String]) -> Result<Vec<SigningSecret>> {
+    texts
+        .iter()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| SigningSecret::parse(s).map_err(|e| usage(format!("--secret: {e}"))))
+        .collect()
+}
+
 /// Retries when `--retries` is not given (or the schedule's length, if longer).
 const DEFAULT_RETRIES: u32 = 5;
 
@@ -86,13 +95,7 @@ pub fn delivery_settings(args: &DeliveryArgs) -> Result<DeliverySettings> {
     let signing = if args.no_sign {
         Signing::Unsigned
     } else if args.secrets.iter().any(|s| !s.trim().is_empty()) {
-        let secrets = args
-            .secrets
-            .iter()
-            .filter(|s| !s.trim().is_empty())
-            .map(|s| SigningSecret::parse(s).map_err(|e| usage(format!("--secret: {e}"))))
-            .collect::<Result<_>>()?;
-        Signing::Secrets(secrets)
+        Signing::Secrets(parse_secrets(&args.secrets)?)
     } else {
         Signing::Generated
     };

@@ -80,12 +80,7 @@ fn settings(args: &ReceiveArgs) -> Result<Settings> {
             return Err(usage(format!("{flag} must be between 0 and 1")));
         }
     }
-    let secrets = args
-        .secrets
-        .iter()
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| SigningSecret::parse(s).map_err(|e| usage(format!("--secret: {e}"))))
-        .collect::<Result<_>>()?;
+    let secrets = crate::cli::settings::parse_secrets(&args.secrets)?;
     if let Some(code) = args.status {
         if StatusCode::from_u16(code).is_err() || code < 200 {
             return Err(usage(format!(

@@ -36,6 +36,21 @@ pub struct ResumeSettings {
     pub json: bool,
 }
 
+impl ResumeSettings {
+    /// For continuing runs in their turn, as a push does: with the push's own settings.
+    fn in_turn(delivery: &DeliverySettings, quiet: bool, json: bool) -> ResumeSettings {
+        ResumeSettings {
+            run_id: None,
+            out_of_order: false,
+            max_record_bytes: None,
+            max_body_bytes: None,
+            delivery: delivery.clone(),
+            quiet,
+            json,
+        }
+    }
+}
+
 /// Continues the run asked for, or every unfinished run: per destination (URL, method and
 /// format) oldest first, so that a receiver never gets a newer run's rows before an older
 /// one's. Destinations are independent: one whose run fails holds up only its own later runs.
@@ -199,15 +214,7 @@ pub(super) fn deliver_backlog(
             backlog.len()
         );
     }
-    let asked = ResumeSettings {
-        run_id: None,
-        out_of_order: false,
-        max_record_bytes: None,
-        max_body_bytes: None,
-        delivery: delivery.clone(),
-        quiet,
-        json,
-    };
+    let asked = ResumeSettings::in_turn(delivery, quiet, json);
     let ways_out = |blocking: &str| {
         format!(
             "{run_id} is staged and waits behind {blocking}: `pulse resume` delivers both in \
@@ -254,15 +261,7 @@ pub(super) fn continue_in_order(
         // Delivered meanwhile, by the process that held it.
         return Ok(());
     }
-    let asked = ResumeSettings {
-        run_id: None,
-        out_of_order: false,
-        max_record_bytes: None,
-        max_body_bytes: None,
-        delivery: delivery.clone(),
-        quiet,
-        json,
-    };
+    let asked = ResumeSettings::in_turn(delivery, quiet, json);
     continue_run(store, &run, &asked, progress)
 }
 
