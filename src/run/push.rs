@@ -153,7 +153,7 @@ pub fn push(mut config: PushSettings, db: &Path) -> Result<()> {
         &mut store,
         db,
         &run_id,
-        &config.delivery,
+        &for_earlier_runs(&config),
         config.quiet,
         config.json,
         &progress,
@@ -216,11 +216,21 @@ fn again(
         store,
         db,
         &earlier.id,
-        &config.delivery,
+        &for_earlier_runs(config),
         config.quiet,
         config.json,
         progress,
     )
+}
+
+/// The push's delivery settings for earlier runs to its URL, whose stored URL has its password
+/// masked: the password written in `--url` serves them too.
+fn for_earlier_runs(config: &PushSettings) -> DeliverySettings {
+    let mut settings = config.delivery.clone();
+    if settings.url_password.is_none() {
+        settings.url_password = config.url.password().map(str::to_string);
+    }
+    settings
 }
 
 /// Records the new run and its events (fresh ids, in delivery order), which it returns.

@@ -281,3 +281,24 @@ fn pushing_again_after_a_failure_continues_the_first_run_under_its_webhook_ids()
     );
     assert_eq!(rows_of(&requests[refused.len()..]).len(), 6);
 }
+
+#[test]
+fn a_password_written_in_the_url_serves_the_earlier_runs_a_push_delivers_first() {
+    let sandbox = Sandbox::new();
+    let (server, up) = switchable();
+    let url = server.url().replace("http://", "http://u:pw-in-url@");
+    let monday = sandbox.write("monday.csv", numbered_csv(2));
+    let tuesday = sandbox.write("tuesday.csv", numbered_csv(3));
+    push_failing(&sandbox, &monday, &url);
+    up.store(true, Ordering::SeqCst);
+    let out = sandbox.push_unsigned(&tuesday, &url).assert().success();
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains("delivering them first") && !stderr.contains("pw-in-url"),
+        "{stderr}"
+    );
+    let delivered: i64 = sandbox
+        .query("SELECT count(*) FROM runs WHERE status = 'delivered'")
+        .unwrap();
+    assert_eq!(delivered, 2);
+}
