@@ -10,6 +10,7 @@ use tempfile::TempPath;
 use super::delivery::{deliver_run, Delivery};
 use super::lock::RunLock;
 use super::options::{encoding_name, RunOptions, SigningSource};
+use super::resume::ResumeSettings;
 use super::signing::signing_secrets;
 use super::staging::{stage_options, stage_run, Staging};
 use crate::deliver::body_loader::write_batch_body;
@@ -154,8 +155,6 @@ pub fn push(mut config: PushSettings, db: &Path) -> Result<()> {
         db,
         &run_id,
         &for_earlier_runs(&config),
-        config.quiet,
-        config.json,
         &progress,
     )?;
 
@@ -212,25 +211,17 @@ fn again(
             earlier.id
         );
     }
-    super::resume::continue_in_order(
-        store,
-        db,
-        &earlier.id,
-        &for_earlier_runs(config),
-        config.quiet,
-        config.json,
-        progress,
-    )
+    super::resume::continue_in_order(store, db, &earlier.id, &for_earlier_runs(config), progress)
 }
 
-/// The push's delivery settings for earlier runs to its URL, whose stored URL has its password
-/// masked: the password written in `--url` serves them too.
-fn for_earlier_runs(config: &PushSettings) -> DeliverySettings {
-    let mut settings = config.delivery.clone();
-    if settings.url_password.is_none() {
-        settings.url_password = config.url.password().map(str::to_string);
+/// How a push continues earlier runs to its URL: with its own delivery settings, and the
+/// password written in `--url` for their stored URLs, which mask it.
+fn for_earlier_runs(config: &PushSettings) -> ResumeSettings {
+    let mut delivery = config.delivery.clone();
+    if delivery.url_password.is_none() {
+        delivery.url_password = config.url.password().map(str::to_string);
     }
-    settings
+    ResumeSettings::in_turn(delivery, config.quiet, config.json)
 }
 
 /// Records the new run and its events (fresh ids, in delivery order), which it returns.

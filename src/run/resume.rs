@@ -38,13 +38,13 @@ pub struct ResumeSettings {
 
 impl ResumeSettings {
     /// For continuing runs in their turn, as a push does: with the push's own settings.
-    fn in_turn(delivery: &DeliverySettings, quiet: bool, json: bool) -> ResumeSettings {
+    pub(super) fn in_turn(delivery: DeliverySettings, quiet: bool, json: bool) -> ResumeSettings {
         ResumeSettings {
             run_id: None,
             out_of_order: false,
             max_record_bytes: None,
             max_body_bytes: None,
-            delivery: delivery.clone(),
+            delivery,
             quiet,
             json,
         }
@@ -83,12 +83,8 @@ fn resume_given(
         _ => {}
     }
     if !asked.out_of_order {
-        let here = destination(&run);
-        let older: Vec<String> = store
-            .unfinished_runs()?
+        let older: Vec<String> = older_unfinished(store, &run)?
             .into_iter()
-            .take_while(|other| other.id != run.id)
-            .filter(|other| destination(other) == here)
             .map(|other| other.id)
             .collect();
         if !older.is_empty() {
@@ -189,32 +185,25 @@ pub(super) fn deliver_backlog(
     store: &mut Store,
     db: &Path,
     run_id: &str,
-    delivery: &DeliverySettings,
-    quiet: bool,
-    json: bool,
+    asked: &ResumeSettings,
     progress: &Progress,
 ) -> Result<()> {
     let Some(run) = store.run(run_id)? else {
         return Ok(());
     };
-    let here = destination(&run);
-    let backlog: Vec<RunRow> = store
-        .unfinished_runs()?
+    let backlog: Vec<RunRow> = older_unfinished(store, &run)?
         .into_iter()
-        .take_while(|other| other.id != run.id)
-        .filter(|other| destination(other) == here)
         .filter(|other| other.is_staged() || !is_stdin(other))
         .collect();
     if backlog.is_empty() {
         return Ok(());
     }
-    if !quiet {
+    if !asked.quiet {
         eprintln!(
             "pulse: {} earlier run(s) to this URL are unfinished; delivering them first",
             backlog.len()
         );
     }
-    let asked = ResumeSettings::in_turn(delivery, quiet, json);
     let ways_out = |blocking: &str| {
         format!(
             "{run_id} is staged and waits behind {blocking}: `pulse resume` delivers both in \
@@ -223,14 +212,14 @@ pub(super) fn deliver_backlog(
     };
     for older in backlog {
         // Another process sending it: wait for it to finish (or stop), then see.
-        let _lock = wait_for_lock(db, &older.id, quiet)?;
+        let _lock = wait_for_lock(db, &older.id, asked.quiet)?;
         let Some(older) = store.run(&older.id)? else {
             continue;
         };
         if older.status().is_some_and(RunStatus::is_final) {
             continue;
         }
-        if let Err(err) = continue_run(store, &older, &asked, progress) {
+        if let Err(err) = continue_run(store, &older, asked, progress) {
             let hint = ways_out(&older.id);
             return Err(match err.is::<DeliveryError>() {
                 true => DeliveryError(format!("{err:#}; {hint}")).into(),
@@ -247,13 +236,11 @@ pub(super) fn continue_in_order(
     store: &mut Store,
     db: &Path,
     run_id: &str,
-    delivery: &DeliverySettings,
-    quiet: bool,
-    json: bool,
+    asked: &ResumeSettings,
     progress: &Progress,
 ) -> Result<()> {
-    deliver_backlog(store, db, run_id, delivery, quiet, json, progress)?;
-    let _lock = wait_for_lock(db, run_id, quiet)?;
+    deliver_backlog(store, db, run_id, asked, progress)?;
+    let _lock = wait_for_lock(db, run_id, asked.quiet)?;
     let Some(run) = store.run(run_id)? else {
         bail!("{run_id} vanished from the log");
     };
@@ -261,8 +248,7 @@ pub(super) fn continue_in_order(
         // Delivered meanwhile, by the process that held it.
         return Ok(());
     }
-    let asked = ResumeSettings::in_turn(delivery, quiet, json);
-    continue_run(store, &run, &asked, progress)
+    continue_run(store, &run, asked, progress)
 }
 
 /// The run's lock, waiting while another process holds it; Ctrl-C stops the wait.
@@ -330,6 +316,17 @@ fn continue_run(
         json: asked.json,
     };
     deliver_run(store, &deliverer, &delivery, progress, clock)
+}
+
+/// The unfinished runs older than `run` to its destination, oldest first.
+fn older_unfinished(store: &Store, run: &RunRow) -> Result<Vec<RunRow>> {
+    let here = destination(run);
+    Ok(store
+        .unfinished_runs()?
+        .into_iter()
+        .take_while(|other| other.id != run.id)
+        .filter(|other| destination(other) == here)
+        .collect())
 }
 
 /// Where a run's requests go, as far as their order matters: its URL (as the log keeps it),
