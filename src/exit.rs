@@ -15,6 +15,8 @@ pub enum Exit {
     Invalid = 3,
     /// Delivery failed: some batches are undelivered; `pulse resume` continues.
     Undelivered = 4,
+    /// `--deadline` passed; the run stopped as on SIGTERM and is resumable (as timeout(1)).
+    DeadlinePassed = 124,
     /// Interrupted by SIGINT/SIGTERM; the run is resumable.
     Interrupted = 130,
 }
@@ -40,7 +42,7 @@ pub struct DeliveryError(pub String);
 #[error("{0}")]
 pub struct InvalidRowsError(pub String);
 
-/// The user asked pulse to stop (Ctrl-C or SIGTERM).
+/// The user asked pulse to stop (Ctrl-C, SIGTERM, or `--deadline`).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct InterruptedError(pub String);
@@ -69,7 +71,11 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
             return Exit::Invalid;
         }
         if cause.is::<InterruptedError>() {
-            return Exit::Interrupted;
+            return if crate::signals::deadline_passed() {
+                Exit::DeadlinePassed
+            } else {
+                Exit::Interrupted
+            };
         }
     }
     Exit::Failure
@@ -92,6 +98,7 @@ mod tests {
         assert_eq!(Exit::Usage as u8, 2);
         assert_eq!(Exit::Invalid as u8, 3);
         assert_eq!(Exit::Undelivered as u8, 4);
+        assert_eq!(Exit::DeadlinePassed as u8, 124);
         assert_eq!(Exit::Interrupted as u8, 130);
     }
 

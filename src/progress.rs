@@ -2,6 +2,7 @@
 //! nothing but errors under `--quiet`.
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -11,6 +12,8 @@ pub struct Progress {
     bar: ProgressBar,
     animated: bool,
     quiet: bool,
+    /// Requests in flight, shown on the bar with `--concurrency` above 1.
+    in_flight: AtomicU64,
 }
 
 impl Progress {
@@ -28,6 +31,7 @@ impl Progress {
             bar,
             animated,
             quiet,
+            in_flight: AtomicU64::new(0),
         }
     }
 
@@ -73,7 +77,26 @@ impl Progress {
     pub fn delivered(&self, batches: u64, rows: u64) {
         if self.animated {
             self.bar.set_position(batches);
-            self.bar.set_message(format!("{rows} rows"));
+            let in_flight = match self.in_flight.load(Ordering::Relaxed) {
+                0 | 1 => String::new(),
+                n => format!(", {n} in flight"),
+            };
+            self.bar.set_message(format!("{rows} rows{in_flight}"));
+        }
+    }
+
+    /// How many requests are in flight now.
+    pub fn in_flight(&self, requests: usize) {
+        self.in_flight.store(requests as u64, Ordering::Relaxed);
+    }
+
+    /// Something that happened and stays worth reading (a batch skipped): a line above the
+    /// bar, or on stderr.
+    pub fn note(&self, message: &str) {
+        if self.animated {
+            self.bar.println(format!("pulse: {message}"));
+        } else if !self.quiet {
+            eprintln!("pulse: {message}");
         }
     }
 

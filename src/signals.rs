@@ -1,13 +1,18 @@
-//! Ctrl-C and SIGTERM: set a flag that the staging and delivery loops check, so the attempt in
-//! flight is recorded before pulse stops.
+//! Ctrl-C, SIGTERM and `--deadline`: set a flag that the staging and delivery loops check, so
+//! the attempts in flight are recorded before pulse stops.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// Set with `INTERRUPTED` when it was the deadline, not a signal, that stopped pulse.
+static DEADLINE_PASSED: AtomicBool = AtomicBool::new(false);
 
-/// Installs the handler once; later calls are no-ops.
-pub fn install() {
+/// Installs the handler once, and starts the `--deadline` timer if one is given.
+pub fn install(deadline: Option<Duration>) {
+    if let Some(duration) = deadline {
+        stop_after(duration);
+    }
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let _ = ctrlc::set_handler(|| {
@@ -19,8 +24,44 @@ pub fn install() {
     });
 }
 
+/// Stops pulse as SIGTERM would once `duration` has passed: a timer thread sets the same flag,
+/// so the loops need no clock of their own.
+fn stop_after(duration: Duration) {
+    let deadline = Instant::now() + duration;
+    let timer = std::thread::Builder::new()
+        .name("pulse-deadline".into())
+        .spawn(move || {
+            let now = Instant::now();
+            if deadline > now {
+                std::thread::sleep(deadline - now);
+            }
+            DEADLINE_PASSED.store(true, Ordering::SeqCst);
+            INTERRUPTED.store(true, Ordering::SeqCst);
+        });
+    if timer.is_err() {
+        // Without a thread no deadline can be kept: refuse to run unbounded silently.
+        eprintln!("pulse: cannot start the --deadline timer; stopping now");
+        DEADLINE_PASSED.store(true, Ordering::SeqCst);
+        INTERRUPTED.store(true, Ordering::SeqCst);
+    }
+}
+
 pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// Whether the stop was `--deadline`'s.
+pub fn deadline_passed() -> bool {
+    DEADLINE_PASSED.load(Ordering::SeqCst)
+}
+
+/// The word for a stop in messages: "interrupted", or that the deadline passed.
+pub fn stopped() -> &'static str {
+    if deadline_passed() {
+        "stopped at --deadline"
+    } else {
+        "interrupted"
+    }
 }
 
 /// Sleeps up to `duration`, waking early when interrupted. Returns false if interrupted.
@@ -32,6 +73,19 @@ pub fn sleep(duration: Duration) -> bool {
             return true;
         }
         std::thread::sleep((deadline - now).min(Duration::from_millis(50)));
+    }
+    false
+}
+
+/// `sleep` for async code: the runtime goes on driving other requests meanwhile.
+pub async fn sleep_async(duration: Duration) -> bool {
+    let deadline = Instant::now() + duration;
+    while !interrupted() {
+        let now = Instant::now();
+        if now >= deadline {
+            return true;
+        }
+        tokio::time::sleep((deadline - now).min(Duration::from_millis(50))).await;
     }
     false
 }

@@ -4,8 +4,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::deliver::compress::Compression;
+use crate::deliver::settings::OnFailure;
 use crate::payload::{Format, Method};
 use crate::read::source::Encoding;
+use crate::run::export::ExportFormat;
 use crate::stage::SyncMode;
 
 /// Push CSV data into webhooks: validated, signed, delivered in order, every attempt logged.
@@ -40,6 +43,9 @@ pub enum Command {
     /// Deliver an event or a batch again: same webhook-id, fresh timestamp and signature
     #[command(after_help = RESEND_EXAMPLES)]
     Resend(ResendArgs),
+    /// Write the rows of a run, event or batch (or only its undelivered batches) as CSV or JSON lines
+    #[command(after_help = EXPORT_EXAMPLES)]
+    Export(ExportArgs),
     /// Continue a run that was interrupted, killed or failed, from its first undelivered batch
     #[command(after_help = RESUME_EXAMPLES)]
     Resume(ResumeArgs),
@@ -116,6 +122,11 @@ Examples:
   pulse resend evt_01J... --failed
   pulse resend msg_01J... --url http://127.0.0.1:8080/";
 
+const EXPORT_EXAMPLES: &str = "\
+Examples:
+  pulse export run_01J... --failed --output failed.csv   # a dead-letter file to fix and push again
+  pulse export evt_01J... --format jsonl";
+
 const RESUME_EXAMPLES: &str = "\
 Examples:
   pulse resume
@@ -170,6 +181,28 @@ pub struct ResendArgs {
     /// Print the final summary as JSON on stdout
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The run, event or batch id whose rows to write
+    pub id: String,
+
+    /// Only the rows of batches not delivered (failed, or never sent)
+    #[arg(long)]
+    pub failed: bool,
+
+    /// csv: the file's columns, invalid cells as they were read; jsonl: the rows as stored
+    #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+    pub format: ExportFormat,
+
+    /// Write to FILE instead of stdout
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Print only errors
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -397,9 +430,48 @@ pub struct DeliveryArgs {
     #[arg(long, default_value = "30s", value_name = "DURATION")]
     pub timeout: String,
 
-    /// Trust this PEM CA certificate (in addition to the system roots)
+    /// Most batches in flight at once; above 1 the receiver gets a run's batches out of order
+    /// (each body's index and count tell its place)
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub concurrency: usize,
+
+    /// Most requests per period, retries included, evenly spaced: 10/s, 600/m, 5/10s
+    #[arg(long, value_name = "RATE")]
+    pub rate: Option<String>,
+
+    /// Send POST bodies compressed (Content-Encoding); the signature covers the decoded body
+    #[arg(long, value_enum, value_name = "CODEC")]
+    pub compress: Option<Compression>,
+
+    /// Statuses that count as delivered besides 2xx, e.g. 409 or 409,422-423
+    #[arg(long, value_name = "CODES")]
+    pub success_on: Option<String>,
+
+    /// Statuses that are retried besides 408, 429 and 5xx, e.g. 425 or 420-425
+    #[arg(long, value_name = "CODES")]
+    pub retry_on: Option<String>,
+
+    /// A batch that fails for good stops the run, or is skipped: the run goes on and exit 4
+    /// lists the failed batches at the end (`pulse resume` sends only those)
+    #[arg(long, value_enum, default_value_t = OnFailure::Stop, value_name = "WHAT")]
+    pub on_failure: OnFailure,
+
+    /// Stop as on SIGTERM once this much time has passed (e.g. 10m): requests in flight are
+    /// answered and recorded, exit 124, the run is resumable
+    #[arg(long, value_name = "DURATION")]
+    pub deadline: Option<String>,
+
+    /// Trust this PEM CA certificate, besides the bundled roots and the operating system's
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
+
+    /// Client certificate (PEM) for servers that require one (mutual TLS)
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+
+    /// Private key (PEM) of --cert, unless the key is in the --cert file
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub cert_key: Option<PathBuf>,
 
     /// Do not verify TLS certificates (dangerous; prints a warning)
     #[arg(long)]

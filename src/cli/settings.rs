@@ -5,7 +5,10 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use super::{DeliveryArgs, PushArgs, SourceArgs};
-use crate::deliver::retry::{parse_duration, parse_schedule, RetryPolicy};
+use crate::deliver::rate::Rate;
+use crate::deliver::retry::{
+    parse_duration, parse_schedule, parse_status_list, RetryPolicy, StatusPolicy,
+};
 use crate::deliver::settings::{auth_header, parse_headers, DeliverySettings, Signing};
 use crate::exit::usage;
 use crate::payload::{BodyContext, Format, Method};
@@ -114,6 +117,32 @@ pub fn delivery_settings(args: &DeliveryArgs) -> Result<DeliverySettings> {
     if timeout.is_zero() {
         return Err(usage("--timeout must be more than 0"));
     }
+    if !(1..=MAX_CONCURRENCY).contains(&args.concurrency) {
+        return Err(usage(format!(
+            "--concurrency must be from 1 to {MAX_CONCURRENCY}"
+        )));
+    }
+    let rate = args
+        .rate
+        .as_deref()
+        .map(|text| Rate::parse(text).map_err(|e| usage(format!("--rate: {e}"))))
+        .transpose()?;
+    let codes = |flag: &str, text: &Option<String>| {
+        text.as_deref()
+            .map(|text| parse_status_list(text).map_err(|e| usage(format!("{flag}: {e}"))))
+            .transpose()
+            .map(Option::unwrap_or_default)
+    };
+    let statuses = StatusPolicy::new(
+        codes("--success-on", &args.success_on)?,
+        codes("--retry-on", &args.retry_on)?,
+    )
+    .map_err(usage)?;
+    let deadline = args
+        .deadline
+        .as_deref()
+        .map(|text| parse_duration(text).map_err(|e| usage(format!("--deadline: {e}"))))
+        .transpose()?;
     let mut headers = parse_headers(&args.headers)?;
     if let Some(name) = &args.auth_header_name {
         let value = args.auth_header_value.as_deref().unwrap_or_default();
@@ -127,11 +156,22 @@ pub fn delivery_settings(args: &DeliveryArgs) -> Result<DeliverySettings> {
         auth_header_value: args.auth_header_value.clone(),
         url_password: args.url_password.clone(),
         retry,
+        statuses,
         timeout,
+        concurrency: args.concurrency,
+        rate,
+        compress: args.compress,
+        on_failure: args.on_failure,
+        deadline,
         cacert: args.cacert.clone(),
+        client_cert: args.cert.clone(),
+        client_key: args.cert_key.clone(),
         insecure: args.insecure,
     })
 }
+
+/// Most requests in flight `--concurrency` allows: memory holds a body per request.
+const MAX_CONCURRENCY: usize = 256;
 
 /// Checked settings of `pulse push`.
 pub fn push_settings(args: &PushArgs) -> Result<PushSettings> {
@@ -150,6 +190,11 @@ pub fn push_settings(args: &PushArgs) -> Result<PushSettings> {
     let one_row_per_request = args.format == Format::Valmi || args.method == Method::Get;
     if args.method == Method::Get && !matches!(args.format, Format::Pulse | Format::Valmi) {
         return Err(usage("--method get works with --format pulse or valmi"));
+    }
+    if args.method == Method::Get && args.delivery.compress.is_some() {
+        return Err(usage(
+            "--compress needs a body: it works with --method post",
+        ));
     }
     if args.mode != SyncMode::Mirror && (!args.key.is_empty() || args.sync.is_some()) {
         return Err(usage("--key and --sync only apply to --mode mirror"));

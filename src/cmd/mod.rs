@@ -1,6 +1,7 @@
 //! One file per subcommand, and the dispatch to them.
 
 pub(crate) mod cancel;
+pub(crate) mod export;
 pub(crate) mod generate;
 pub(crate) mod log;
 pub(crate) mod prune;
@@ -26,6 +27,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Validate(args) => validate::run(args),
         Command::Log(args) => with_log(&|db| log::run(args, db)),
         Command::Resend(args) => with_log(&|db| resend::run(args, db)),
+        Command::Export(args) => with_log(&|db| export::run(args, db)),
         Command::Resume(args) => with_log(&|db| resume::run(args, db)),
         Command::Cancel(args) => with_log(&|db| cancel::run(args, db)),
         Command::Prune(args) => with_log(&|db| prune::run(args, db)),

@@ -17,9 +17,14 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::cli::ReceiveArgs;
+use crate::deliver::compress::decode;
 use crate::deliver::retry::parse_duration;
 use crate::exit::usage;
 use crate::sign::{verify, SigningSecret};
+
+/// Largest body `pulse receive` decodes: ten times pulse's default --max-body-size, far above
+/// any batch pulse sends, and a stop for compression bombs.
+const MAX_DECODED_BODY: u64 = 640 << 20;
 
 /// Signatures older or newer than this are refused, as the reference libraries do.
 const TIMESTAMP_TOLERANCE_SECS: i64 = 5 * 60;
@@ -162,9 +167,33 @@ async fn handle(
     let timestamp = header("webhook-timestamp");
     let signature = header("webhook-signature");
     let query = req.uri().query().map(str::to_string);
+    let encoding = header("content-encoding").filter(|e| !e.eq_ignore_ascii_case("identity"));
     let body = match req.into_body().collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => return Err(Dropped),
+    };
+    // Signatures cover the decoded body, as a receiver's framework hands it on.
+    let body = match encoding.as_deref() {
+        None => body,
+        Some(name) => match decode(name, &body, MAX_DECODED_BODY) {
+            Some(Ok(decoded)) => Bytes::from(decoded),
+            Some(Err(err)) => {
+                let why = format!("cannot decode the {name} body: {err}");
+                say(
+                    &settings,
+                    &format!("400 {}: {why}", id.as_deref().unwrap_or("-")),
+                );
+                return Ok(answer(400, None, &format!("{{\"error\":{why:?}}}")));
+            }
+            None => {
+                let why = format!("Content-Encoding {name:?} is not supported (gzip, zstd)");
+                say(
+                    &settings,
+                    &format!("415 {}: {why}", id.as_deref().unwrap_or("-")),
+                );
+                return Ok(answer(415, None, &format!("{{\"error\":{why:?}}}")));
+            }
+        },
     };
     if let Some(delay) = settings.delay {
         tokio::time::sleep(delay).await;
@@ -235,9 +264,13 @@ async fn handle(
         _ => "unsigned",
     };
     let dup = if duplicate { " duplicate" } else { "" };
+    let encoded = encoding.map(|e| format!(" ({e})")).unwrap_or_default();
     say(
         &settings,
-        &format!("{summary} {mark} {}{dup}", id.as_deref().unwrap_or("-")),
+        &format!(
+            "{summary} {mark} {}{dup}{encoded}",
+            id.as_deref().unwrap_or("-")
+        ),
     );
     if !duplicate {
         if let Some(out) = state.out.as_mut() {

@@ -9,6 +9,7 @@ use std::time::SystemTime;
 use anyhow::{Context, Result};
 use bytes::Bytes;
 
+use super::compress::Compression;
 use crate::payload::stored::unpack;
 use crate::payload::{write_request_with, BatchHeader, BodyContext, Method};
 use crate::sign::{signature_header, SigningSecret};
@@ -24,7 +25,10 @@ pub struct Signature {
 /// The exact content of a request (POST body or GET query) and, when the run signs, a signature
 /// made just before it was handed over.
 pub struct PreparedBody {
+    /// What is signed: the body as the receiver's application sees it.
     pub content: Bytes,
+    /// What is sent: `content` itself, or encoded with `--compress`.
+    pub wire: Bytes,
     pub signed: Option<Signature>,
 }
 
@@ -35,6 +39,7 @@ pub struct BodyMaker {
     /// For GET the signed content is the whole query string as sent, the URL's own included.
     pub url_query: Option<String>,
     pub secrets: Vec<SigningSecret>,
+    pub compress: Option<Compression>,
 }
 
 impl BodyMaker {
@@ -46,7 +51,7 @@ impl BodyMaker {
         batch: &BatchRef,
     ) -> Result<PreparedBody> {
         let content = self.build(Vec::new(), store, event, batch)?;
-        Ok(self.signed(&batch.id, Bytes::from(content)))
+        self.prepared(&batch.id, Bytes::from(content))
     }
 
     /// As `make`, in a buffer of `pool` that goes back to it once the body is no longer held.
@@ -58,7 +63,7 @@ impl BodyMaker {
         batch: &BatchRef,
     ) -> Result<PreparedBody> {
         let content = self.build(pool.take(), store, event, batch)?;
-        Ok(self.signed(&batch.id, pool.wrap(content)))
+        self.prepared(&batch.id, pool.wrap(content))
     }
 
     /// The request content of a batch, in `content` (emptied first).
@@ -80,9 +85,18 @@ impl BodyMaker {
         Ok(content)
     }
 
-    fn signed(&self, webhook_id: &str, content: Bytes) -> PreparedBody {
+    /// `content` signed, and encoded for the wire (the signature covers the decoded body).
+    fn prepared(&self, webhook_id: &str, content: Bytes) -> Result<PreparedBody> {
         let signed = sign_now(&self.secrets, webhook_id, &content);
-        PreparedBody { content, signed }
+        let wire = match self.compress {
+            Some(codec) => Bytes::from(codec.encode(&content, Vec::new())?),
+            None => content.clone(),
+        };
+        Ok(PreparedBody {
+            content,
+            wire,
+            signed,
+        })
     }
 }
 

@@ -1,15 +1,26 @@
 //! Sending batches: sign, POST, classify, retry per policy, and record every attempt before the
-//! next one starts. One request in flight; order kept.
+//! next one starts. One request in flight by default, in order; with `--concurrency N`, up to N
+//! batches in flight, each still recorded attempt by attempt.
+//!
+//! Concurrency is a `FuturesUnordered` of per-batch futures on the current-thread runtime, not
+//! threads: the log connection is used between awaits only (a `RefCell`, never borrowed across
+//! one), so each attempt and its mark stay one transaction on one connection.
 
+use std::cell::{Cell, RefCell};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use reqwest::header::{
+    HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER, USER_AGENT,
+};
 use reqwest::Client;
 
 use super::body_loader::{sign_now, unix_now, BodyLoader, BodyMaker, PreparedBody, Signature};
-use super::retry::{classify, parse_retry_after, RetryPolicy, Verdict};
-use super::settings::{DeliverySettings, ExtraHeader};
+use super::compress::Compression;
+use super::rate::RateLimiter;
+use super::retry::{parse_retry_after, RetryPolicy, StatusPolicy, Verdict};
+use super::settings::{DeliverySettings, ExtraHeader, OnFailure};
 use crate::exit::{usage, DeliveryError, InterruptedError};
 use crate::payload::{BodyContext, Method};
 use crate::progress::Progress;
@@ -38,14 +49,50 @@ pub struct Deliverer {
     secrets: Vec<SigningSecret>,
     headers: Vec<ExtraHeader>,
     retry: RetryPolicy,
+    statuses: StatusPolicy,
+    /// Most batches in flight at once.
+    concurrency: usize,
+    rate: Option<RateLimiter>,
+    compress: Option<Compression>,
+    on_failure: OnFailure,
     /// Whether answers change batch status: not when resending to another URL than the run's.
     updates_status: bool,
+}
+
+/// One sending loop's shared state: its batches' futures take turns on one thread.
+struct Sending<'a> {
+    store: RefCell<&'a mut Store>,
+    method: Method,
+    progress: &'a Progress,
+    /// Set when the run stops (a batch failed for good, an error, a signal): batches in flight
+    /// finish their current attempt and try no more.
+    stopping: Cell<bool>,
+}
+
+/// How one batch's sending ended.
+enum Sent {
+    Delivered {
+        attempts: u64,
+        rows: u64,
+    },
+    /// Failed for good, and marked failed.
+    Failed {
+        attempts: u64,
+        what: String,
+        error: anyhow::Error,
+        endpoint_gone: bool,
+    },
+    /// Left undelivered because the run stopped before its next try.
+    Abandoned {
+        attempts: u64,
+    },
 }
 
 /// What a delivery pass did.
 #[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct DeliveryReport {
     pub batches_delivered: u64,
+    pub batches_failed: u64,
     pub rows_delivered: u64,
     pub attempts: u64,
 }
@@ -65,6 +112,9 @@ impl Deliverer {
         secrets: Vec<SigningSecret>,
         config: &DeliverySettings,
     ) -> Result<Deliverer> {
+        // The operating system's trust store is added to the bundled roots (the reqwest
+        // feature `rustls-tls-native-roots`; it reads SSL_CERT_FILE and SSL_CERT_DIR too), and
+        // HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured (reqwest's system proxy).
         let mut builder = Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout)
@@ -87,6 +137,9 @@ impl Deliverer {
                 builder = builder.add_root_certificate(cert);
             }
         }
+        if let Some(cert) = &config.client_cert {
+            builder = builder.identity(client_identity(cert, config.client_key.as_deref())?);
+        }
         if config.insecure {
             eprintln!("pulse: warning: --insecure: TLS certificates are NOT verified");
             builder = builder.danger_accept_invalid_certs(true);
@@ -108,6 +161,11 @@ impl Deliverer {
             secrets,
             headers: config.headers.clone(),
             retry: config.retry.clone(),
+            statuses: config.statuses.clone(),
+            concurrency: config.concurrency.max(1),
+            rate: config.rate.map(RateLimiter::new),
+            compress: config.compress,
+            on_failure: config.on_failure,
             updates_status: true,
         })
     }
@@ -119,8 +177,8 @@ impl Deliverer {
         self
     }
 
-    /// Delivers the undelivered batches of `events` in order, stopping at the first batch that
-    /// finally fails.
+    /// Delivers the undelivered batches of `events` in order (up to `--concurrency` at once),
+    /// stopping at the first batch that finally fails unless failures are skipped.
     pub fn deliver(
         &self,
         store: &mut Store,
@@ -145,8 +203,8 @@ impl Deliverer {
         Ok(report)
     }
 
-    /// Sends `plan` in order; the next bodies are built (read, decompressed, wrapped, signed) on
-    /// loader threads while the current request is in flight.
+    /// Sends `plan` in order, up to `concurrency` requests at once; the next bodies are built
+    /// (read, decompressed, wrapped, signed) on loader threads while requests are in flight.
     fn send_all(
         &self,
         store: &mut Store,
@@ -158,18 +216,105 @@ impl Deliverer {
     ) -> Result<()> {
         let mut bodies = BodyLoader::start(store, self.body_maker(ctx), plan)?;
         store.with_checkpointer(WalRestart::ByCheckpointer, |store, checkpointer| {
-            for (done, (event, batch)) in plan.iter().enumerate() {
-                let body = bodies.next_body(store, event, batch)?;
-                report.attempts += self.deliver_batch(store, event, batch, ctx, body, progress)?;
-                report.batches_delivered += 1;
-                report.rows_delivered += batch.rows;
-                progress.delivered(done_before + done as u64 + 1, report.rows_delivered);
-                if (done + 1) % CHECKPOINT_BATCHES == 0 {
-                    checkpointer.nudge();
+            let sending = Sending {
+                store: RefCell::new(store),
+                method: ctx.method,
+                progress,
+                stopping: Cell::new(false),
+            };
+            let mut delivered = done_before;
+            let outcome = self.runtime.block_on(self.send_plan(
+                &sending,
+                &mut bodies,
+                plan,
+                report,
+                |report: &DeliveryReport| {
+                    delivered += 1;
+                    progress.delivered(delivered, report.rows_delivered);
+                    if delivered.is_multiple_of(CHECKPOINT_BATCHES as u64) {
+                        checkpointer.nudge();
+                    }
+                },
+            ));
+            progress.in_flight(0);
+            outcome
+        })
+    }
+
+    /// The sending loop: keeps up to `concurrency` batches in flight, each trying until it is
+    /// delivered, fails for good, or the run stops. A batch that fails stops the run (its
+    /// batches in flight finish their current attempt and try no more), or with
+    /// `--on-failure skip` is left failed while the others go on.
+    async fn send_plan(
+        &self,
+        sending: &Sending<'_>,
+        bodies: &mut BodyLoader,
+        plan: &[(EventRecord, BatchRef)],
+        report: &mut DeliveryReport,
+        mut on_delivered: impl FnMut(&DeliveryReport),
+    ) -> Result<()> {
+        let mut pending = plan.iter();
+        let mut in_flight = FuturesUnordered::new();
+        let mut stop: Option<anyhow::Error> = None;
+        let mut skipped = Vec::new();
+        loop {
+            while stop.is_none() && in_flight.len() < self.concurrency {
+                let Some((event, batch)) = pending.next() else {
+                    break;
+                };
+                if crate::signals::interrupted() {
+                    stop = Some(interrupted_before(&describe_batch(event, batch)));
+                    break;
+                }
+                let body = bodies.next_body(&sending.store.borrow(), event, batch);
+                match body {
+                    Ok(body) => in_flight.push(self.deliver_batch(sending, event, batch, body)),
+                    Err(err) => stop = Some(err),
                 }
             }
-            Ok(())
-        })
+            sending.progress.in_flight(in_flight.len());
+            let Some(sent) = in_flight.next().await else {
+                break;
+            };
+            match sent {
+                Ok(Sent::Delivered { attempts, rows }) => {
+                    report.attempts += attempts;
+                    report.batches_delivered += 1;
+                    report.rows_delivered += rows;
+                    on_delivered(report);
+                }
+                Ok(Sent::Failed {
+                    attempts,
+                    what,
+                    error,
+                    endpoint_gone,
+                }) => {
+                    report.attempts += attempts;
+                    report.batches_failed += 1;
+                    if self.on_failure == OnFailure::Skip && !endpoint_gone {
+                        sending
+                            .progress
+                            .note(&format!("{error}; going on (--on-failure skip)"));
+                        skipped.push(what);
+                    } else if stop.is_none() {
+                        sending.stopping.set(true);
+                        stop = Some(error);
+                    }
+                }
+                Ok(Sent::Abandoned { attempts }) => report.attempts += attempts,
+                Err(err) => {
+                    sending.stopping.set(true);
+                    stop.get_or_insert(err);
+                }
+            }
+        }
+        if let Some(err) = stop {
+            return Err(err);
+        }
+        if !skipped.is_empty() {
+            return Err(DeliveryError(skipped_text(&skipped)).into());
+        }
+        Ok(())
     }
 
     /// Sends the given batches in order whatever their status (resend), stopping at the first
@@ -191,117 +336,136 @@ impl Deliverer {
             ctx: ctx.clone(),
             url_query: self.url.query().map(str::to_string),
             secrets: self.secrets.clone(),
+            // A GET request has no body to encode.
+            compress: self.compress.filter(|_| ctx.method == Method::Post),
         }
     }
 
-    /// Sends one batch until it is delivered, retries run out, or the answer is final.
-    /// Returns the attempts it took.
-    fn deliver_batch(
+    /// Sends one batch until it is delivered, retries run out, the answer is final, or the run
+    /// stops. Every attempt is recorded before the next one starts.
+    async fn deliver_batch(
         &self,
-        store: &mut Store,
+        sending: &Sending<'_>,
         event: &EventRecord,
         batch: &BatchRef,
-        ctx: &BodyContext,
         body: PreparedBody,
-        progress: &Progress,
-    ) -> Result<u64> {
-        let method = ctx.method;
+    ) -> Result<Sent> {
+        let method = sending.method;
         let PreparedBody {
-            content: body,
+            content,
+            wire,
             mut signed,
         } = body;
-        let what = format!(
-            "batch {}/{} of event {} ({})",
-            batch.idx, event.batch_count, event.name, batch.id
-        );
+        let what = describe_batch(event, batch);
         let mut retry = 0;
         let mut attempts = 0;
         loop {
             if crate::signals::interrupted() {
-                return Err(InterruptedError(format!("interrupted before {what}")).into());
+                return Err(interrupted_before(&what));
+            }
+            if sending.stopping.get() {
+                return Ok(Sent::Abandoned { attempts });
+            }
+            if let Some(rate) = &self.rate {
+                if !rate.wait_turn().await {
+                    return Err(interrupted_before(&what));
+                }
             }
             let started_at = crate::store::now_ms();
             let clock = Instant::now();
             // A signature made ahead is used while its second is current; retries sign anew.
+            // It covers the decoded body, whatever the encoding on the wire.
             let signature = match signed.take() {
                 Some(early) if unix_now() - early.timestamp <= 1 => Some(early),
-                _ => sign_now(&self.secrets, &batch.id, &body),
+                _ => sign_now(&self.secrets, &batch.id, &content),
             };
             let (headers, logged_headers) = self.request_headers(&batch.id, method, signature)?;
-            let exchange = self.exchange(method, headers, body.clone());
+            let exchange = self.exchange(method, headers, wire.clone()).await;
             let exchange = self.without_credentials(exchange);
-            let verdict = classify(exchange.status, exchange.retry_after);
+            let verdict = self
+                .statuses
+                .classify(exchange.status, exchange.retry_after);
             let delivered = verdict == Verdict::Delivered;
             attempts += 1;
-            store
-                .record_attempt(
-                    &AttemptRecord {
-                        batch_id: &batch.id,
-                        started_at,
-                        duration_ms: clock.elapsed().as_millis() as i64,
-                        url: &self.shown_url,
-                        http_status: exchange.status,
-                        error: exchange.error.clone(),
-                        response: exchange.response.clone(),
-                        request_headers: logged_headers,
-                    },
-                    delivered && self.updates_status,
-                )
-                .map_err(|err| {
-                    if delivered {
-                        // The receiver has it; the log does not say so. Resume sends it again
-                        // under the same webhook-id, which receivers deduplicate by.
-                        err.context(format!(
-                            "{what} was delivered (HTTP {}) but could not be recorded; `pulse \
+            let recorded = sending.store.borrow_mut().record_attempt(
+                &AttemptRecord {
+                    batch_id: &batch.id,
+                    started_at,
+                    duration_ms: clock.elapsed().as_millis() as i64,
+                    url: &self.shown_url,
+                    http_status: exchange.status,
+                    error: exchange.error.clone(),
+                    response: exchange.response.clone(),
+                    request_headers: logged_headers,
+                },
+                delivered && self.updates_status,
+            );
+            recorded.map_err(|err| {
+                if delivered {
+                    // The receiver has it; the log does not say so. Resume sends it again
+                    // under the same webhook-id, which receivers deduplicate by.
+                    err.context(format!(
+                        "{what} was delivered (HTTP {}) but could not be recorded; `pulse \
                          resume` sends it again under the same webhook-id",
-                            exchange.status
-                        ))
-                    } else {
-                        err
-                    }
-                })?;
+                        exchange.status
+                    ))
+                } else {
+                    err
+                }
+            })?;
             let problem = describe(&exchange);
+            let give_up = |why: &str| -> Result<Sent> {
+                self.mark_failed(&sending.store.borrow(), &batch.id)?;
+                Ok(Sent::Failed {
+                    attempts,
+                    error: DeliveryError(format!("{what} failed{why}")).into(),
+                    what: what.clone(),
+                    endpoint_gone: verdict == Verdict::Gone,
+                })
+            };
             match verdict {
-                Verdict::Delivered => return Ok(attempts),
+                Verdict::Delivered => {
+                    return Ok(Sent::Delivered {
+                        attempts,
+                        rows: batch.rows,
+                    })
+                }
                 Verdict::Retryable { retry_after } => {
                     retry += 1;
-                    match self.retry.delay_before(retry, retry_after) {
-                        Some(wait) => {
-                            // Short enough for one terminal line: the status, not the body.
-                            let status = match exchange.status {
-                                0 => "no response".to_string(),
-                                code => code.to_string(),
-                            };
-                            progress.waiting(&format!(
-                                "batch {}/{} ({}): {status}, retry {retry}/{} in {:.1}s",
-                                batch.idx,
-                                event.batch_count,
-                                event.name,
-                                self.retry.max_retries,
-                                wait.as_secs_f64()
-                            ));
-                            if !crate::signals::sleep(wait) {
-                                return Err(InterruptedError(format!(
-                                    "interrupted while waiting to retry {what}"
-                                ))
-                                .into());
-                            }
-                        }
-                        None => {
-                            self.mark_failed(store, &batch.id)?;
-                            let tries = if retry > 1 {
-                                format!(" after {retry} attempts")
-                            } else {
-                                String::new()
-                            };
-                            return Err(
-                                DeliveryError(format!("{what} failed{tries}: {problem}")).into()
-                            );
+                    let Some(wait) = self.retry.delay_before(retry, retry_after) else {
+                        let tries = if retry > 1 {
+                            format!(" after {retry} attempts")
+                        } else {
+                            String::new()
+                        };
+                        return give_up(&format!("{tries}: {problem}"));
+                    };
+                    // Short enough for one terminal line: the status, not the body.
+                    let status = match exchange.status {
+                        0 => "no response".to_string(),
+                        code => code.to_string(),
+                    };
+                    sending.progress.waiting(&format!(
+                        "batch {}/{} ({}): {status}, retry {retry}/{} in {:.1}s",
+                        batch.idx,
+                        event.batch_count,
+                        event.name,
+                        self.retry.max_retries,
+                        wait.as_secs_f64()
+                    ));
+                    match pause(wait, &sending.stopping).await {
+                        Pause::Over => {}
+                        Pause::Stopping => return Ok(Sent::Abandoned { attempts }),
+                        Pause::Interrupted => {
+                            return Err(InterruptedError(format!(
+                                "{} while waiting to retry {what}",
+                                crate::signals::stopped()
+                            ))
+                            .into())
                         }
                     }
                 }
                 Verdict::Fatal | Verdict::Gone => {
-                    self.mark_failed(store, &batch.id)?;
                     let why = if verdict == Verdict::Gone {
                         " (410: the endpoint is gone)"
                     } else if (300..400).contains(&exchange.status) {
@@ -309,7 +473,7 @@ impl Deliverer {
                     } else {
                         ""
                     };
-                    return Err(DeliveryError(format!("{what} failed: {problem}{why}")).into());
+                    return give_up(&format!(": {problem}{why}"));
                 }
             }
         }
@@ -363,6 +527,14 @@ impl Deliverer {
                 HeaderValue::from_static("application/json"),
                 false,
             );
+            if let Some(compress) = self.compress {
+                // Set only with POST, whose bodies the loaders encode.
+                add(
+                    CONTENT_ENCODING,
+                    HeaderValue::from_static(compress.name()),
+                    false,
+                );
+            }
         }
         add(
             USER_AGENT,
@@ -389,7 +561,12 @@ impl Deliverer {
     }
 
     /// One request: POST with `content` as the body, or GET with `content` as the whole query.
-    fn exchange(&self, method: Method, headers: HeaderMap, content: bytes::Bytes) -> Exchange {
+    async fn exchange(
+        &self,
+        method: Method,
+        headers: HeaderMap,
+        content: bytes::Bytes,
+    ) -> Exchange {
         let request = match method {
             Method::Post => self.client.post(self.url.clone()).body(content),
             Method::Get => {
@@ -398,7 +575,7 @@ impl Deliverer {
                 self.client.get(url)
             }
         };
-        self.runtime.block_on(async move {
+        {
             let response = match request.headers(headers).send().await {
                 Ok(response) => response,
                 Err(err) => {
@@ -436,8 +613,88 @@ impl Deliverer {
                 error,
                 response: Some(String::from_utf8_lossy(&snippet).into_owned()),
             }
-        })
+        }
     }
+}
+
+/// `--cert` (and `--cert-key`, unless the key is in the same file): the client certificate
+/// for servers that ask for one (mutual TLS).
+fn client_identity(
+    cert: &std::path::Path,
+    key: Option<&std::path::Path>,
+) -> Result<reqwest::Identity> {
+    let mut pem =
+        std::fs::read(cert).with_context(|| format!("--cert {}: cannot read", cert.display()))?;
+    if let Some(key) = key {
+        let key_pem = std::fs::read(key)
+            .with_context(|| format!("--cert-key {}: cannot read", key.display()))?;
+        pem.push(b'\n');
+        pem.extend_from_slice(&key_pem);
+    }
+    // The error text may quote the PEM parser, never the key itself.
+    reqwest::Identity::from_pem(&pem).map_err(|_| {
+        usage(format!(
+            "--cert {}: not a PEM certificate with its private key (give the key with --cert-key)",
+            cert.display()
+        ))
+    })
+}
+
+/// How a wait before a retry ended.
+enum Pause {
+    Over,
+    /// The run is stopping: no retry.
+    Stopping,
+    Interrupted,
+}
+
+/// Waits `wait`, waking early when the run stops or pulse is interrupted.
+async fn pause(wait: Duration, stopping: &Cell<bool>) -> Pause {
+    let until = Instant::now() + wait;
+    loop {
+        if crate::signals::interrupted() {
+            return Pause::Interrupted;
+        }
+        if stopping.get() {
+            return Pause::Stopping;
+        }
+        let now = Instant::now();
+        if now >= until {
+            return Pause::Over;
+        }
+        tokio::time::sleep((until - now).min(Duration::from_millis(50))).await;
+    }
+}
+
+/// `batch 3/10 of event all (msg_...)`: how errors name a batch.
+fn describe_batch(event: &EventRecord, batch: &BatchRef) -> String {
+    format!(
+        "batch {}/{} of event {} ({})",
+        batch.idx, event.batch_count, event.name, batch.id
+    )
+}
+
+fn interrupted_before(what: &str) -> anyhow::Error {
+    InterruptedError(format!("{} before {what}", crate::signals::stopped())).into()
+}
+
+/// The error at the end of a run that skipped failed batches: how many, and which.
+fn skipped_text(skipped: &[String]) -> String {
+    const LISTED: usize = 10;
+    let count = skipped.len();
+    let mut text = format!(
+        "{count} batch{} failed and {} skipped (--on-failure skip): {}",
+        if count == 1 { "" } else { "es" },
+        if count == 1 { "was" } else { "were" },
+        skipped[..count.min(LISTED)].join(", ")
+    );
+    if count > LISTED {
+        text.push_str(&format!(
+            ", and {} more (`pulse log --failed`)",
+            count - LISTED
+        ));
+    }
+    text
 }
 
 /// The first `RESPONSE_SNIPPET_BYTES` of a response body; the rest is not read.

@@ -1,9 +1,11 @@
-//! Sending a run's batches: the deliverer, request bodies built ahead, retry policy, and host
-//! name resolution.
+//! Sending a run's batches: the deliverer, request bodies built ahead, retry and status policy,
+//! rate limit, body compression, and host name resolution.
 
 pub mod body_loader;
+pub mod compress;
 mod deliverer;
 pub mod dns;
+pub mod rate;
 pub mod retry;
 pub mod settings;
 

@@ -1,5 +1,7 @@
-//! When to try a batch again: the retry schedule, jitter, and `Retry-After`.
+//! When to try a batch again: the verdict on a status (with `--success-on`/`--retry-on`), the
+//! retry schedule, jitter, and `Retry-After`.
 
+use std::ops::RangeInclusive;
 use std::time::{Duration, SystemTime};
 
 /// How an attempt ended, as far as retrying is concerned.
@@ -29,6 +31,74 @@ pub fn classify(status: u16, retry_after: Option<Duration>) -> Verdict {
         410 => Verdict::Gone,
         _ => Verdict::Fatal,
     }
+}
+
+/// The statuses a user moved from their default verdict: `--success-on` (counted as delivered,
+/// e.g. 409 from an idempotent receiver) and `--retry-on` (tried again, e.g. 425). Others keep
+/// `classify`'s verdict.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatusPolicy {
+    pub success: Vec<RangeInclusive<u16>>,
+    pub retry: Vec<RangeInclusive<u16>>,
+}
+
+impl StatusPolicy {
+    /// Both lists, refused where they overlap (a status cannot be both).
+    pub fn new(
+        success: Vec<RangeInclusive<u16>>,
+        retry: Vec<RangeInclusive<u16>>,
+    ) -> Result<StatusPolicy, String> {
+        for a in &success {
+            if let Some(b) = retry
+                .iter()
+                .find(|b| a.start() <= b.end() && b.start() <= a.end())
+            {
+                let both = (*a.start()).max(*b.start());
+                return Err(format!(
+                    "status {both} is in both --success-on and --retry-on"
+                ));
+            }
+        }
+        Ok(StatusPolicy { success, retry })
+    }
+
+    /// The verdict on `status` (0: no response, which is always retried).
+    pub fn classify(&self, status: u16, retry_after: Option<Duration>) -> Verdict {
+        let listed = |list: &[RangeInclusive<u16>]| list.iter().any(|r| r.contains(&status));
+        if status != 0 && listed(&self.success) {
+            return Verdict::Delivered;
+        }
+        if status != 0 && listed(&self.retry) {
+            // A status the user asked to retry: its Retry-After is meant too.
+            return Verdict::Retryable { retry_after };
+        }
+        classify(status, retry_after)
+    }
+}
+
+/// Parses a status list such as `409`, `500-599` or `409,425,502-504` (statuses 100 to 599).
+pub fn parse_status_list(text: &str) -> Result<Vec<RangeInclusive<u16>>, String> {
+    let status = |part: &str| -> Result<u16, String> {
+        match part.trim().parse::<u16>() {
+            Ok(code @ 100..=599) => Ok(code),
+            _ => Err(format!(
+                "{:?} is not an HTTP status (100 to 599)",
+                part.trim()
+            )),
+        }
+    };
+    text.split(',')
+        .map(|part| match part.split_once('-') {
+            Some((from, to)) => {
+                let (from, to) = (status(from)?, status(to)?);
+                if from > to {
+                    return Err(format!("{:?}: the range runs backwards", part.trim()));
+                }
+                Ok(from..=to)
+            }
+            None => status(part).map(|code| code..=code),
+        })
+        .collect()
 }
 
 /// Parses a `Retry-After` value: delay seconds or an HTTP date.
@@ -133,6 +203,51 @@ mod tests {
             assert_eq!(classify(status, None), Verdict::Fatal, "{status}");
         }
         assert_eq!(classify(410, None), Verdict::Gone);
+    }
+
+    #[test]
+    fn status_lists_move_statuses_from_their_default_verdict() {
+        let policy = StatusPolicy::new(
+            parse_status_list("409").unwrap(),
+            parse_status_list("425,520-530").unwrap(),
+        )
+        .unwrap();
+        assert_eq!(policy.classify(409, None), Verdict::Delivered);
+        let ra = Some(Duration::from_secs(2));
+        assert_eq!(
+            policy.classify(425, ra),
+            Verdict::Retryable { retry_after: ra }
+        );
+        assert_eq!(
+            policy.classify(525, ra),
+            Verdict::Retryable { retry_after: ra }
+        );
+        assert_eq!(policy.classify(422, None), Verdict::Fatal);
+        assert_eq!(policy.classify(200, None), Verdict::Delivered);
+        assert!(matches!(
+            policy.classify(0, None),
+            Verdict::Retryable { .. }
+        ));
+        let lenient = StatusPolicy::new(parse_status_list("500-599").unwrap(), vec![]).unwrap();
+        assert_eq!(lenient.classify(503, None), Verdict::Delivered);
+    }
+
+    #[test]
+    fn status_lists_are_checked() {
+        assert_eq!(parse_status_list("409").unwrap(), vec![409..=409]);
+        assert_eq!(
+            parse_status_list(" 409 , 500-599").unwrap(),
+            vec![409..=409, 500..=599]
+        );
+        for bad in ["", "abc", "99", "600", "599-500", "4xx", "409-"] {
+            assert!(parse_status_list(bad).is_err(), "{bad}");
+        }
+        let err = StatusPolicy::new(
+            parse_status_list("400-410").unwrap(),
+            parse_status_list("409").unwrap(),
+        )
+        .unwrap_err();
+        assert!(err.contains("409"), "{err}");
     }
 
     #[test]

@@ -9,7 +9,9 @@ use reqwest::header::{HeaderName, HeaderValue};
 
 use base64::Engine;
 
-use super::retry::RetryPolicy;
+use super::compress::Compression;
+use super::rate::Rate;
+use super::retry::{RetryPolicy, StatusPolicy};
 use crate::exit::usage;
 use crate::redact::{is_credential_header, Redactor, URL_PASSWORD_MASK};
 use crate::sign::SigningSecret;
@@ -31,6 +33,16 @@ pub struct ExtraHeader {
     pub secret: bool,
 }
 
+/// What a batch that fails for good does to its run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum OnFailure {
+    /// Stop the run (its later batches wait for `pulse resume`).
+    #[default]
+    Stop,
+    /// Mark the batch failed and go on; the run ends with exit 4 listing the failed batches.
+    Skip,
+}
+
 /// Checked settings for sending.
 #[derive(Clone)]
 pub struct DeliverySettings {
@@ -45,8 +57,21 @@ pub struct DeliverySettings {
     /// `--url-password`: the password of the URL's user, never stored.
     pub url_password: Option<String>,
     pub retry: RetryPolicy,
+    /// `--success-on` and `--retry-on`.
+    pub statuses: StatusPolicy,
     pub timeout: Duration,
+    /// Most batches in flight at once (1: strictly in order).
+    pub concurrency: usize,
+    /// `--rate`: most requests per period, retries included.
+    pub rate: Option<Rate>,
+    pub compress: Option<Compression>,
+    pub on_failure: OnFailure,
+    /// `--deadline`: how long the whole command may run before it stops as on SIGTERM.
+    pub deadline: Option<Duration>,
     pub cacert: Option<PathBuf>,
+    /// `--cert` and `--cert-key`: a client certificate (PEM) for mutual TLS.
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
     pub insecure: bool,
 }
 

@@ -63,7 +63,7 @@ pub fn push(mut config: PushSettings, db: &Path) -> Result<()> {
             .filter(|key| !key.is_empty())
             .ok_or_else(|| usage("--mode mirror needs --key COL or a schema with a primaryKey"))?;
     }
-    crate::signals::install();
+    crate::signals::install(config.delivery.deadline);
     let progress = Progress::new(config.quiet);
     let clock = Instant::now();
 

@@ -33,7 +33,7 @@ pub struct ResendSettings {
 
 /// Sends the batches an id names again, and reports what happened.
 pub fn resend(asked: ResendSettings, db: &Path) -> Result<()> {
-    crate::signals::install();
+    crate::signals::install(asked.delivery.deadline);
     let progress = Progress::new(asked.quiet);
     let clock = Instant::now();
     let mut store = Store::open(db)?;
@@ -125,7 +125,7 @@ pub fn resend(asked: ResendSettings, db: &Path) -> Result<()> {
 }
 
 /// The batches an id names, in delivery order; with `failed`, only those never delivered.
-fn select_batches(
+pub(super) fn select_batches(
     store: &Store,
     kind: &IdRef,
     id: &str,

@@ -55,7 +55,7 @@ impl ResumeSettings {
 /// format) oldest first, so that a receiver never gets a newer run's rows before an older
 /// one's. Destinations are independent: one whose run fails holds up only its own later runs.
 pub fn resume(asked: ResumeSettings, db: &Path) -> Result<()> {
-    crate::signals::install();
+    crate::signals::install(asked.delivery.deadline);
     let progress = Progress::new(asked.quiet);
     let mut store = Store::open(db)?;
     match asked.run_id.clone() {
@@ -263,7 +263,11 @@ fn wait_for_lock(db: &Path, run_id: &str, quiet: bool) -> Result<RunLock> {
             said = true;
         }
         if !crate::signals::sleep(std::time::Duration::from_millis(50)) {
-            return Err(InterruptedError(format!("interrupted while waiting for {run_id}")).into());
+            return Err(InterruptedError(format!(
+                "{} while waiting for {run_id}",
+                crate::signals::stopped()
+            ))
+            .into());
         }
     }
 }

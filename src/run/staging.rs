@@ -74,7 +74,11 @@ pub fn stage_run(
                 |n| {
                     // An atomic load per row: cheap, and Ctrl-C stops staging within one row.
                     if crate::signals::interrupted() {
-                        return Err(InterruptedError("interrupted while staging".into()).into());
+                        return Err(InterruptedError(format!(
+                            "{} while staging",
+                            crate::signals::stopped()
+                        ))
+                        .into());
                     }
                     if n % 4096 == 0 {
                         progress.staged(counter.load(Ordering::Relaxed), n);

@@ -12,6 +12,7 @@ mod prune;
 mod push;
 mod readme;
 mod receive;
+mod receivers;
 mod resend;
 mod resume;
 mod retry;

@@ -2,8 +2,9 @@
 //! a closure says: the receiving side of the tests, sharing no code with pulse.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -15,6 +16,8 @@ pub struct Recorded {
     pub path: String,
     pub headers: HashMap<String, String>,
     pub body: Vec<u8>,
+    /// When it arrived.
+    pub at: Instant,
 }
 
 impl Recorded {
@@ -33,6 +36,9 @@ pub struct Reply {
     pub headers: Vec<(String, String)>,
     pub body: String,
     pub delay: Duration,
+    /// Answer only once this many requests have arrived in all (or after 20 s): holds
+    /// requests in flight until the client has sent that many at once.
+    pub hold_until: Option<usize>,
 }
 
 impl Reply {
@@ -42,7 +48,13 @@ impl Reply {
             headers: Vec::new(),
             body: String::new(),
             delay: Duration::ZERO,
+            hold_until: None,
         }
+    }
+
+    pub fn hold_until(mut self, requests: usize) -> Reply {
+        self.hold_until = Some(requests);
+        self
     }
 
     pub fn delay(mut self, delay: Duration) -> Reply {
@@ -61,6 +73,8 @@ type Handler = dyn Fn(usize, &Recorded) -> Reply + Send + Sync;
 pub struct TestServer {
     pub port: u16,
     requests: Arc<Mutex<Vec<Recorded>>>,
+    /// Requests received and not yet answered: now, and the most at any time.
+    in_flight: Arc<(AtomicUsize, AtomicUsize)>,
 }
 
 impl TestServer {
@@ -95,6 +109,8 @@ impl TestServer {
         let port = listener.local_addr().unwrap().port();
         let requests = Arc::new(Mutex::new(Vec::new()));
         let recorded = requests.clone();
+        let in_flight = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
+        let counting = in_flight.clone();
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -108,12 +124,17 @@ impl TestServer {
                     };
                     let handler = handler.clone();
                     let recorded = recorded.clone();
+                    let counting = counting.clone();
                     tokio::spawn(async move {
                         let service = hyper::service::service_fn(
                             move |req: hyper::Request<hyper::body::Incoming>| {
                                 let handler = handler.clone();
                                 let recorded = recorded.clone();
+                                let counting = counting.clone();
                                 async move {
+                                    let now = counting.0.fetch_add(1, Ordering::SeqCst) + 1;
+                                    counting.1.fetch_max(now, Ordering::SeqCst);
+                                    let at = Instant::now();
                                     let method = req.method().to_string();
                                     let path = req.uri().to_string();
                                     let headers = req
@@ -132,6 +153,7 @@ impl TestServer {
                                         path,
                                         headers,
                                         body,
+                                        at,
                                     };
                                     let n = {
                                         let mut all = recorded.lock().unwrap();
@@ -149,6 +171,15 @@ impl TestServer {
                                     if !reply.delay.is_zero() {
                                         tokio::time::sleep(reply.delay).await;
                                     }
+                                    if let Some(count) = reply.hold_until {
+                                        let give_up = Instant::now() + Duration::from_secs(20);
+                                        while recorded.lock().unwrap().len() < count
+                                            && Instant::now() < give_up
+                                        {
+                                            tokio::time::sleep(Duration::from_millis(5)).await;
+                                        }
+                                    }
+                                    counting.0.fetch_sub(1, Ordering::SeqCst);
                                     let mut response =
                                         hyper::Response::builder().status(reply.status);
                                     for (name, value) in &reply.headers {
@@ -168,7 +199,16 @@ impl TestServer {
                 }
             });
         });
-        TestServer { port, requests }
+        TestServer {
+            port,
+            requests,
+            in_flight,
+        }
+    }
+
+    /// The most requests this server held unanswered at once.
+    pub fn most_in_flight(&self) -> usize {
+        self.in_flight.1.load(Ordering::SeqCst)
     }
 
     pub fn url(&self) -> String {

@@ -1,0 +1,179 @@
+//! `pulse export`: the rows of a run, event or batch (or only its undelivered batches) written
+//! back out of the log, as CSV a person can fix and push again, or as JSON lines. A dead-letter
+//! file for `--on-failure skip`.
+//!
+//! CSV keeps the file's column order (the order of a stored row's keys) and the original text
+//! of invalid cells (stored as they were read); valid cells a schema typed are written as their
+//! JSON text (`1.5`, `true`), which the same schema reads back to the same values. Cells beyond
+//! the header (`__extra`) follow at the end of their record. Memory holds one batch.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Context, Result};
+use serde_json::{Map, Value};
+
+use super::resend::select_batches;
+use crate::payload::stored::unpack;
+use crate::store::{BatchRef, EventRecord, IdRef, Store};
+
+/// How exported rows are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// The file's columns, a header line first.
+    Csv,
+    /// One stored row object per line, `__index`, `__row`, `__valid` and `__errors` included.
+    Jsonl,
+}
+
+/// What `pulse export` was asked.
+pub struct ExportSettings {
+    pub id: String,
+    /// Only the batches not delivered.
+    pub failed: bool,
+    pub format: ExportFormat,
+    /// None: stdout.
+    pub output: Option<PathBuf>,
+    pub quiet: bool,
+}
+
+/// Writes the rows an id names; returns how many.
+pub fn export(asked: ExportSettings, db: &Path) -> Result<u64> {
+    let store = Store::open(db)?;
+    let id = asked.id.as_str();
+    let kind = store
+        .identify(id)?
+        .ok_or_else(|| anyhow!("no event, batch or run {id:?} in the log {}", db.display()))?;
+    let run_id = match &kind {
+        IdRef::Run => id.to_string(),
+        IdRef::Event { run_id } | IdRef::Batch { run_id, .. } => run_id.clone(),
+    };
+    let mut batches = select_batches(&store, &kind, id, &run_id, asked.failed)?;
+    // A run's `all` event holds every row; its other events would repeat them.
+    if matches!(kind, IdRef::Run) && batches.iter().any(|(event, _)| event.name == "all") {
+        batches.retain(|(event, _)| event.name == "all");
+    }
+    let (mut out, shown): (Box<dyn Write>, String) = match &asked.output {
+        Some(path) => (
+            Box::new(std::io::BufWriter::new(
+                std::fs::File::create(path)
+                    .with_context(|| format!("--output {}: cannot create", path.display()))?,
+            )),
+            path.display().to_string(),
+        ),
+        None => (Box::new(std::io::stdout().lock()), "stdout".to_string()),
+    };
+    let rows = write_rows(&store, &batches, asked.format, &mut out)
+        .with_context(|| format!("exporting {id} to {shown}"))?;
+    out.flush()
+        .with_context(|| format!("exporting {id} to {shown}"))?;
+    if !asked.quiet {
+        let which = if asked.failed { " undelivered" } else { "" };
+        eprintln!(
+            "pulse: exported {rows}{which} rows of {id} ({} batches) to {shown}",
+            batches.len()
+        );
+    }
+    Ok(rows)
+}
+
+/// Writes the rows of `batches` in order, one batch in memory at a time.
+fn write_rows(
+    store: &Store,
+    batches: &[(EventRecord, BatchRef)],
+    format: ExportFormat,
+    out: &mut dyn Write,
+) -> Result<u64> {
+    let mut sink = match format {
+        ExportFormat::Csv => Sink::Csv(Box::new(
+            csv::WriterBuilder::new().flexible(true).from_writer(out),
+        )),
+        ExportFormat::Jsonl => Sink::Jsonl(out),
+    };
+    let mut columns: Option<Vec<String>> = None;
+    let mut rows = 0;
+    let mut json = Vec::new();
+    for (_, batch) in batches {
+        json.clear();
+        store
+            .with_payload(&batch.id, |blob, raw_len| {
+                unpack(blob, raw_len, &mut json, 0)
+            })
+            .with_context(|| format!("reading batch {}", batch.id))?;
+        let stored: Vec<Map<String, Value>> = serde_json::from_slice(&json)
+            .with_context(|| format!("batch {} holds no rows", batch.id))?;
+        for row in stored {
+            rows += 1;
+            match &mut sink {
+                Sink::Jsonl(out) => {
+                    serde_json::to_writer(&mut *out, &row)?;
+                    out.write_all(b"\n")?;
+                }
+                Sink::Csv(csv) => {
+                    let columns = columns.get_or_insert_with(|| {
+                        row.keys()
+                            .filter(|k| !k.starts_with("__"))
+                            .cloned()
+                            .collect()
+                    });
+                    if rows == 1 {
+                        csv.write_record(columns.iter())?;
+                    }
+                    csv.write_record(record_of(&row, columns))?;
+                }
+            }
+        }
+    }
+    match sink {
+        Sink::Csv(mut csv) => csv.flush()?,
+        Sink::Jsonl(out) => out.flush()?,
+    }
+    Ok(rows)
+}
+
+/// Where exported rows go, per format.
+enum Sink<'a> {
+    Csv(Box<csv::Writer<&'a mut dyn Write>>),
+    Jsonl(&'a mut dyn Write),
+}
+
+/// A stored row's cells in `columns` order, then its `__extra` cells.
+fn record_of(row: &Map<String, Value>, columns: &[String]) -> Vec<String> {
+    let mut record: Vec<String> = columns
+        .iter()
+        .map(|column| row.get(column).map_or_else(String::new, cell_text))
+        .collect();
+    if let Some(Value::Array(extra)) = row.get("__extra") {
+        record.extend(extra.iter().map(cell_text));
+    }
+    record
+}
+
+/// The CSV text of a stored value: strings as they are, null empty, others as JSON.
+fn cell_text(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn cells_keep_their_text_and_extra_cells_follow() {
+        let row = json!({"b": "x, \"y\"", "a": 1.5, "c": null, "d": true,
+            "__extra": ["e1", "e2"], "__index": 1, "__valid": false, "__errors": []});
+        let Value::Object(row) = row else {
+            unreachable!()
+        };
+        let columns: Vec<String> = ["b", "a", "c", "d"].map(String::from).to_vec();
+        assert_eq!(
+            record_of(&row, &columns),
+            ["x, \"y\"", "1.5", "", "true", "e1", "e2"]
+        );
+    }
+}

@@ -1,0 +1,368 @@
+//! Real receivers (issue 21): batches in flight at once, a rate limit, compressed bodies,
+//! status lists, skipping failed batches and exporting them, and a deadline.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::support::server::{Recorded, Reply, TestServer};
+use crate::support::{numbered_csv, rows_of, stderr_of, wait_for, Sandbox};
+
+/// The `id`s of the rows that arrived, as a set.
+fn ids_of(requests: &[Recorded]) -> HashSet<String> {
+    rows_of(requests)
+        .iter()
+        .map(|row| row["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Each batch index arrived under one webhook-id only, and every index 1..=batches arrived.
+fn assert_each_batch_under_one_id(requests: &[Recorded], batches: u64) {
+    let mut id_of_index: HashMap<u64, String> = HashMap::new();
+    for r in requests {
+        let index = r.json()["index"].as_u64().unwrap();
+        let id = r.header("webhook-id").unwrap().to_string();
+        assert_eq!(id_of_index.entry(index).or_insert(id.clone()), &id);
+    }
+    assert_eq!(id_of_index.len() as u64, batches, "every batch arrived");
+}
+
+#[test]
+fn concurrency_keeps_up_to_n_batches_in_flight() {
+    let sandbox = Sandbox::new();
+    // Each group of four requests is answered only once all four have arrived: sent one at a
+    // time, they would wait 20 s each and the test would see one in flight.
+    let server = TestServer::start(|n, _| Reply::status(200).hold_until((n / 4 + 1) * 4));
+    let input = sandbox.write("d.csv", numbered_csv(24));
+    sandbox
+        .push_unsigned(&input, &server.url())
+        .args(["--batch-size", "2", "--concurrency", "4"])
+        .assert()
+        .success();
+    let requests = server.requests();
+    assert_eq!(requests.len(), 12);
+    assert_eq!(server.most_in_flight(), 4, "four at once, never more");
+    assert_each_batch_under_one_id(&requests, 12);
+    assert_eq!(ids_of(&requests).len(), 24);
+    let delivered: i64 = sandbox
+        .query("SELECT count(*) FROM batches WHERE status = 'delivered'")
+        .unwrap();
+    assert_eq!(delivered, 12);
+    let attempts: i64 = sandbox.query("SELECT count(*) FROM attempts").unwrap();
+    assert_eq!(attempts, 12, "every attempt recorded");
+}
+
+#[test]
+fn sigkill_with_batches_in_flight_then_resume_delivers_the_rest_under_their_ids() {
+    let sandbox = Sandbox::new();
+    let slow = Arc::new(AtomicBool::new(true));
+    let flag = slow.clone();
+    let server = TestServer::start(move |_, _| {
+        let reply = Reply::status(200);
+        if flag.load(Ordering::SeqCst) {
+            reply.delay(Duration::from_millis(100))
+        } else {
+            reply
+        }
+    });
+    let input = sandbox.write("d.csv", numbered_csv(120));
+    let mut child = sandbox.spawn(&[
+        "push",
+        input.to_str().unwrap(),
+        "--url",
+        &server.url(),
+        "--no-sign",
+        "--batch-size",
+        "3",
+        "--concurrency",
+        "8",
+    ]);
+    wait_for("a dozen deliveries", || {
+        sandbox
+            .query::<i64>("SELECT count(*) FROM batches WHERE status = 'delivered'")
+            .unwrap_or(0)
+            >= 12
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let delivered_before: i64 = sandbox
+        .query("SELECT count(*) FROM batches WHERE status = 'delivered'")
+        .unwrap();
+    assert!(delivered_before < 40, "killed mid-run");
+    slow.store(false, Ordering::SeqCst);
+    sandbox
+        .pulse()
+        .args(["resume", "--concurrency", "8", "--no-sign"])
+        .assert()
+        .success();
+    let requests = server.requests();
+    assert_each_batch_under_one_id(&requests, 40);
+    let expected: HashSet<String> = (1..=120).map(|i| i.to_string()).collect();
+    assert_eq!(ids_of(&requests), expected, "no row missing");
+    let unmatched: i64 = sandbox
+        .query(
+            "SELECT count(*) FROM batches b WHERE status = 'delivered' AND NOT EXISTS
+             (SELECT 1 FROM attempts a WHERE a.batch_id = b.id AND a.http_status = 200)",
+        )
+        .unwrap();
+    assert_eq!(unmatched, 0, "no batch is delivered without its 2xx");
+    let status: String = sandbox.query("SELECT status FROM runs").unwrap();
+    assert_eq!(status, "delivered");
+}
+
+#[test]
+fn rate_spaces_requests_retries_included() {
+    let sandbox = Sandbox::new();
+    // The second request is refused once: its retry waits for a turn too.
+    let server = TestServer::start(|n, _| Reply::status(if n == 1 { 503 } else { 200 }));
+    let input = sandbox.write("d.csv", numbered_csv(5));
+    sandbox
+        .push_unsigned(&input, &server.url())
+        .args(["--batch-size", "1", "--rate", "20/s"])
+        .args(["--retry-schedule", "1ms", "--retries", "1"])
+        .assert()
+        .success();
+    let requests = server.requests();
+    assert_eq!(requests.len(), 6);
+    // 50 ms apart at 20/s. Lower bounds only, which a busy machine cannot break; arrival
+    // times carry a few ms of jitter from the client's sending to the server's reading.
+    for pair in requests.windows(2) {
+        let gap = pair[1].at - pair[0].at;
+        assert!(gap >= Duration::from_millis(35), "{gap:?} between requests");
+    }
+    let span = requests[5].at - requests[0].at;
+    assert!(span >= Duration::from_millis(240), "{span:?} for five gaps");
+}
+
+#[test]
+fn bad_rates_and_status_lists_are_usage_errors() {
+    let sandbox = Sandbox::new();
+    let input = sandbox.write("d.csv", numbered_csv(1));
+    for (flag, value, says) in [
+        ("--rate", "fast", "--rate"),
+        ("--rate", "0/s", "--rate"),
+        ("--success-on", "2xx", "--success-on"),
+        ("--retry-on", "600", "--retry-on"),
+        ("--concurrency", "0", "--concurrency"),
+        ("--deadline", "soon", "--deadline"),
+    ] {
+        let out = sandbox
+            .push_unsigned(&input, "http://127.0.0.1:9/")
+            .args([flag, value])
+            .assert()
+            .code(2);
+        let stderr = stderr_of(&out);
+        assert!(stderr.contains(says), "{flag} {value}: {stderr}");
+    }
+    let out = sandbox
+        .push_unsigned(&input, "http://127.0.0.1:9/")
+        .args(["--success-on", "409", "--retry-on", "400-499"])
+        .assert()
+        .code(2);
+    assert!(stderr_of(&out).contains("409"), "{}", stderr_of(&out));
+    let out = sandbox
+        .push_unsigned(&input, "http://127.0.0.1:9/")
+        .args(["--method", "get", "--compress", "gzip"])
+        .assert()
+        .code(2);
+    assert!(stderr_of(&out).contains("--compress"));
+}
+
+#[test]
+fn success_on_and_retry_on_change_the_verdicts() {
+    let sandbox = Sandbox::new();
+    let server = TestServer::start(|_, _| Reply::status(409).body("already have it"));
+    let input = sandbox.write("d.csv", numbered_csv(2));
+    sandbox
+        .push_unsigned(&input, &server.url())
+        .args(["--retries", "0"])
+        .assert()
+        .code(4);
+    sandbox
+        .push_unsigned(&input, &server.url())
+        .args(["--retries", "0", "--success-on", "409", "--force"])
+        .assert()
+        .success();
+    assert_eq!(
+        sandbox
+            .query::<String>("SELECT status FROM runs ORDER BY started_at DESC LIMIT 1")
+            .unwrap(),
+        "delivered"
+    );
+
+    let sandbox = Sandbox::new();
+    let server = TestServer::start(|n, _| Reply::status(if n == 0 { 425 } else { 200 }));
+    sandbox
+        .push_unsigned(&input, &server.url())
+        .args(["--retry-on", "420-425", "--retry-schedule", "1ms"])
+        .assert()
+        .success();
+    assert_eq!(server.requests().len(), 2, "425 retried once");
+}
+
+/// A file of ten rows, the third a bad number, in five batches of two.
+const SCORES: &str = "id,name,score\n1,a,10\n2,b,20\n3,c,not a number\n4,d,40\n5,e,50\n\
+6,f,60\n7,g,70\n8,\"h, with comma\",80\n9,i,90\n10,j,100\n";
+const SCORES_SCHEMA: &str = r#"{"fields":[{"name":"id","type":"integer"},{"name":"name","type":"string"},{"name":"score","type":"integer"}]}"#;
+
+#[test]
+fn skip_goes_on_and_export_writes_a_dead_letter_file_that_pushes_the_same_rows() {
+    let sandbox = Sandbox::new();
+    let refusing = Arc::new(AtomicBool::new(true));
+    let flag = refusing.clone();
+    // Batches 2 and 4 are refused while `refusing` is set.
+    let server = TestServer::start(move |_, request| {
+        let index = request.json()["index"].as_u64().unwrap();
+        if flag.load(Ordering::SeqCst) && (index == 2 || index == 4) {
+            Reply::status(422).body("rejected")
+        } else {
+            Reply::status(200)
+        }
+    });
+    let input = sandbox.write("scores.csv", SCORES);
+    let schema = sandbox.write("scores.schema.json", SCORES_SCHEMA);
+    let out = sandbox
+        .push_unsigned(&input, &server.url())
+        .args(["--schema", schema.to_str().unwrap(), "--batch-size", "2"])
+        .args(["--on-failure", "skip", "--retries", "0"])
+        .assert()
+        .code(4);
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains("2 batches failed and were skipped"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("batch 2/5") && stderr.contains("batch 4/5"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("3/5 batches delivered"), "{stderr}");
+    assert_eq!(server.requests().len(), 5, "every batch was tried");
+    let run = sandbox.last_run();
+
+    // The dead letters: the rows of batches 2 and 4, as the file had them.
+    let failed = sandbox.path("failed.csv");
+    sandbox
+        .pulse()
+        .args([
+            "export",
+            &run,
+            "--failed",
+            "--output",
+            failed.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    let exported = std::fs::read_to_string(&failed).unwrap();
+    assert_eq!(
+        exported,
+        "id,name,score\n3,c,not a number\n4,d,40\n7,g,70\n8,\"h, with comma\",80\n"
+    );
+    // All rows of the run, as JSON lines.
+    let lines = sandbox.stdout_of(&["export", &run, "--format", "jsonl"]);
+    assert_eq!(lines.lines().count(), 10);
+    let third: serde_json::Value = serde_json::from_str(lines.lines().nth(2).unwrap()).unwrap();
+    assert_eq!(third["score"], "not a number");
+    assert_eq!(third["__valid"], false);
+
+    // Pushed again, the exported file delivers the same rows the failed batches held.
+    let fixed = TestServer::ok();
+    sandbox
+        .push_unsigned(&failed, &fixed.url())
+        .args(["--schema", schema.to_str().unwrap()])
+        .assert()
+        .success();
+    let strip = |rows: Vec<serde_json::Value>| -> Vec<serde_json::Value> {
+        rows.into_iter()
+            .map(|mut row| {
+                let row = row.as_object_mut().unwrap();
+                row.retain(|k, _| !k.starts_with("__") || k == "__valid");
+                serde_json::Value::Object(row.clone())
+            })
+            .collect()
+    };
+    let refused: Vec<Recorded> = server
+        .requests()
+        .into_iter()
+        .filter(|r| matches!(r.json()["index"].as_u64(), Some(2 | 4)))
+        .collect();
+    assert_eq!(strip(rows_of(&fixed.requests())), strip(rows_of(&refused)));
+
+    // Resume sends only the failed batches, under their first ids.
+    refusing.store(false, Ordering::SeqCst);
+    let ids_before: Vec<String> = refused
+        .iter()
+        .map(|r| r.header("webhook-id").unwrap().to_string())
+        .collect();
+    sandbox
+        .pulse()
+        .args(["resume", &run, "--no-sign"])
+        .assert()
+        .success();
+    let again: Vec<String> = server.requests()[5..]
+        .iter()
+        .map(|r| r.header("webhook-id").unwrap().to_string())
+        .collect();
+    assert_eq!(again, ids_before);
+}
+
+#[test]
+fn a_gone_endpoint_stops_even_when_skipping() {
+    let sandbox = Sandbox::new();
+    let server = TestServer::start(|_, _| Reply::status(410));
+    let input = sandbox.write("d.csv", numbered_csv(6));
+    sandbox
+        .push_unsigned(&input, &server.url())
+        .args([
+            "--batch-size",
+            "2",
+            "--on-failure",
+            "skip",
+            "--retries",
+            "0",
+        ])
+        .assert()
+        .code(4);
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[test]
+fn deadline_stops_as_sigterm_would_and_the_run_resumes() {
+    let sandbox = Sandbox::new();
+    let slow = Arc::new(AtomicBool::new(true));
+    let flag = slow.clone();
+    let server = TestServer::start(move |_, _| {
+        let reply = Reply::status(200);
+        if flag.load(Ordering::SeqCst) {
+            reply.delay(Duration::from_millis(300))
+        } else {
+            reply
+        }
+    });
+    let input = sandbox.write("d.csv", numbered_csv(30));
+    let out = sandbox
+        .push_unsigned(&input, &server.url())
+        .args(["--batch-size", "1", "--deadline", "1s"])
+        .assert()
+        .code(124);
+    let stderr = stderr_of(&out);
+    assert!(stderr.contains("stopped at --deadline"), "{stderr}");
+    assert!(stderr.contains("pulse resume"), "{stderr}");
+    let status: String = sandbox.query("SELECT status FROM runs").unwrap();
+    assert_eq!(status, "interrupted");
+    let sent = server.requests().len();
+    assert!(sent < 30, "stopped early: {sent} requests");
+    let attempts: i64 = sandbox.query("SELECT count(*) FROM attempts").unwrap();
+    assert_eq!(
+        attempts as usize, sent,
+        "the request in flight was recorded"
+    );
+    slow.store(false, Ordering::SeqCst);
+    sandbox
+        .pulse()
+        .args(["resume", "--no-sign", "--deadline", "1m"])
+        .assert()
+        .success();
+    assert_eq!(ids_of(&server.requests()).len(), 30);
+}
