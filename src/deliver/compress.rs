@@ -42,7 +42,11 @@ impl Compression {
                 encoder.finish().context("gzip-encoding a body")
             }
             Compression::Zstd => {
-                zstd::stream::copy_encode(body, &mut out, ZSTD_LEVEL)
+                // One frame that records its decoded size: one-shot decoders (Python's
+                // `zstandard.decompress`, Node's `zstdDecompressSync`) need it.
+                out.reserve(zstd::zstd_safe::compress_bound(body.len()));
+                zstd::bulk::Compressor::new(ZSTD_LEVEL)
+                    .and_then(|mut encoder| encoder.compress_to_buffer(body, &mut out))
                     .context("zstd-encoding a body")?;
                 Ok(out)
             }
