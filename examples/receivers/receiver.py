@@ -1,4 +1,4 @@
-"""A webhook receiver for pulse in plain Python (3.8+): it undoes Content-Encoding (gzip, and
+"""A webhook receiver for pulse in plain Python (3.9+): it undoes Content-Encoding (gzip, and
 zstd with `pip install zstandard`), verifies the Standard Webhooks signature over the decoded
 body, and appends the rows to a file. The tests run it against `pulse push --compress`.
 

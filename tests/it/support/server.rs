@@ -16,8 +16,6 @@ pub struct Recorded {
     pub path: String,
     pub headers: HashMap<String, String>,
     pub body: Vec<u8>,
-    /// When it arrived.
-    pub at: Instant,
 }
 
 impl Recorded {
@@ -134,7 +132,6 @@ impl TestServer {
                                 async move {
                                     let now = counting.0.fetch_add(1, Ordering::SeqCst) + 1;
                                     counting.1.fetch_max(now, Ordering::SeqCst);
-                                    let at = Instant::now();
                                     let method = req.method().to_string();
                                     let path = req.uri().to_string();
                                     let headers = req
@@ -153,7 +150,6 @@ impl TestServer {
                                         path,
                                         headers,
                                         body,
-                                        at,
                                     };
                                     let n = {
                                         let mut all = recorded.lock().unwrap();
