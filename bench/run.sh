@@ -4,6 +4,8 @@
 #   bench/run.sh                      2,000,000 rows, 3 runs of each benchmark, alternating
 #   bench/run.sh --rows 200000 --runs 1
 #   bench/run.sh --rss-only           peak RSS of pulse on 20,000,000 rows streamed from stdin
+#   bench/run.sh --remote             a receiver 50 ms away: sequential vs --concurrency,
+#                                     --compress, --rate (see bench/README.md)
 #
 # Options:
 #   --rows N        rows in the generated file (default 2000000)
@@ -11,6 +13,9 @@
 #   --no-python     skip the Python baseline
 #   --rss-only      only the memory check: push (and validate, when available) on a stream
 #   --rss-rows N    rows for --rss-only (default 20000000)
+#   --remote        only the remote-receiver benchmark
+#   --delay MS      --remote: the receiver answers MS after a body arrived (default 50)
+#   --bandwidth B   --remote: bytes/s over all connections (default 125000000, 1 Gbit/s)
 # Environment:
 #   PULSE           the pulse binary (default: $CARGO_TARGET_DIR or ./target, release; built if missing)
 #   BENCH_TMPDIR    where the per-run databases go (default bench/data)
@@ -23,6 +28,9 @@ runs=3
 python_baseline=1
 rss_only=0
 rss_rows=20000000
+remote=0
+delay_ms=50
+bandwidth=125000000
 
 die() { echo "run.sh: $*" >&2; exit 2; }
 
@@ -33,7 +41,10 @@ while [[ $# -gt 0 ]]; do
     --no-python) python_baseline=0; shift ;;
     --rss-only) rss_only=1; shift ;;
     --rss-rows) rss_rows=${2:?--rss-rows needs a value}; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    --remote) remote=1; python_baseline=0; shift ;;
+    --delay) delay_ms=${2:?--delay needs a value}; shift 2 ;;
+    --bandwidth) bandwidth=${2:?--bandwidth needs a value}; shift 2 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
   esac
 done
@@ -166,6 +177,56 @@ if [[ ! -s "$data" ]]; then
   mv "$data.tmp" "$data"
 fi
 bytes=$(stat -L -c %s "$data")
+
+# --- a remote receiver ------------------------------------------------------------------------
+if [[ $remote == 1 ]]; then
+  python3 "$here/sink.py" --port 0 --delay "$delay_ms" --bandwidth "$bandwidth" \
+    >"$work/remote.out" 2>"$work/remote.err" &
+  remote_pid=$!
+  trap 'kill $remote_pid 2>/dev/null || true; cleanup' EXIT
+  remote_url=""
+  for _ in $(seq 1 100); do
+    remote_url=$(grep -o 'http://[0-9.:]*/' "$work/remote.out" || true)
+    [[ -n "$remote_url" ]] && break
+    sleep 0.1
+  done
+  [[ -n "$remote_url" ]] || die "the remote sink did not start"
+  machine
+  echo "input:   $data ($rows rows, $bytes bytes), batch size 5000, signed, fresh log DB per run"
+  echo "remote:  $remote_url answers $delay_ms ms after each body; link capped at $bandwidth bytes/s"
+  remote_results="$work/remote.jsonl"
+  : >"$remote_results"
+  # remote NAME PULSE_ARGS...: one push to the remote sink, its sink-side timing recorded
+  remote_run() {
+    local name=$1; shift
+    local db t0 t1 rc=0
+    db=$(fresh_db remote.db)
+    curl -s "${remote_url}reset" >/dev/null 2>&1 || python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + "reset").read()' "$remote_url"
+    t0=$(date +%s%N)
+    "$PULSE" push "$data" --url "$remote_url" --secret "$secret" --db "$db" --quiet --json "$@" \
+      >"$work/out.txt" 2>"$work/err.txt" || rc=$?
+    t1=$(date +%s%N)
+    [[ $rc == 0 ]] || { echo "  $name failed (exit $rc):" >&2; tail -n 5 "$work/err.txt" >&2; }
+    python3 - "$name" "$rc" $((t1 - t0)) "$rows" "$delay_ms" "$bandwidth" "$remote_url" "$*" >>"$remote_results" <<'PY'
+import json, sys, urllib.request
+name, rc, wall_ns, rows, delay_ms, bandwidth, url, args = sys.argv[1:]
+stats = json.loads(urllib.request.urlopen(url + "stats").read())
+print(json.dumps({"name": name, "rc": int(rc), "wall_s": int(wall_ns) / 1e9, "rows": int(rows),
+                  "delay_ms": float(delay_ms), "bandwidth": float(bandwidth), "args": args, **stats}))
+PY
+  }
+  for i in $(seq 1 "$runs"); do
+    echo "run $i/$runs"
+    remote_run "sequential"
+    for n in 4 8 16; do remote_run "--concurrency $n" --concurrency "$n"; done
+    remote_run "--compress gzip" --compress gzip
+    remote_run "--compress zstd" --compress zstd
+    remote_run "--rate 20/s --concurrency 4" --rate 20/s --concurrency 4
+  done
+  python3 "$here/summarize.py" remote "$remote_results"
+  cp "$remote_results" "$here/data/last-remote-results.jsonl"
+  exit 0
+fi
 
 # --- the runs, alternating -------------------------------------------------------------------
 machine

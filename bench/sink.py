@@ -9,8 +9,14 @@ measured ceiling, and bench/sink_ceiling.py to measure it again).
 
     python3 bench/sink.py --port 0        # prints: listening on http://127.0.0.1:PORT/
 
-`GET /stats` answers {"requests": N, "body_bytes": B} (counting POST/PUT bodies only), so a
-benchmark can check that everything arrived.
+`GET /stats` answers {"requests": N, "body_bytes": B, "first_ns": T0, "last_ns": T1} (counting
+POST/PUT bodies only; T0 when the first request began to arrive, T1 when the last answer went,
+monotonic), so a benchmark can check that everything arrived and time the delivery itself.
+`GET /reset` sets them back to zero.
+
+A remote receiver, for bench/run.sh --remote: `--delay MS` answers each request MS after its
+body arrived, and `--bandwidth BYTES_PER_S` caps the bytes read per second over all connections
+(a shared link: each megabyte read waits for its turn on it).
 """
 
 import argparse
@@ -19,6 +25,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 
 RESPONSE_OK = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"
 RESPONSE_OK_CLOSE = (
@@ -29,7 +36,25 @@ MAX_HEADER = 64 * 1024
 RECV_SIZE = 1 << 20
 
 stats_lock = threading.Lock()
-stats = {"requests": 0, "body_bytes": 0}
+stats = {"requests": 0, "body_bytes": 0, "first_ns": 0, "last_ns": 0}
+DELAY_S = 0.0
+BANDWIDTH = 0  # bytes per second over all connections; 0: no cap
+link_lock = threading.Lock()
+link_free_at = 0.0  # monotonic seconds when the simulated link is free again
+
+
+def use_link(n: int) -> None:
+    """Waits until n bytes could have crossed the capped link, shared by all connections."""
+    global link_free_at
+    if BANDWIDTH <= 0:
+        return
+    with link_lock:
+        start = max(time.monotonic(), link_free_at)
+        link_free_at = start + n / BANDWIDTH
+        until = link_free_at
+    delay = until - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
 
 
 class ClientGone(Exception):
@@ -77,6 +102,7 @@ class Conn:
             got = self.sock.recv_into(self.view, min(n, RECV_SIZE), socket.MSG_WAITALL)
             if got == 0:
                 raise ClientGone
+            use_link(got)
             n -= got
 
 
@@ -89,6 +115,7 @@ def handle(sock: socket.socket) -> None:
                 head = conn.read_until(b"\r\n\r\n")
             except ClientGone:
                 return
+            arrived_ns = time.monotonic_ns()
             lines = head.decode("latin-1").split("\r\n")
             method, target, _version = lines[0].split(" ", 2)
             headers = {}
@@ -110,18 +137,26 @@ def handle(sock: socket.socket) -> None:
                 body_len = int(headers.get("content-length", "0"))
                 conn.discard(body_len)
             close = headers.get("connection", "").lower() == "close"
-            if method == "GET" and target == "/stats":
+            if method == "GET" and target in ("/stats", "/reset"):
                 with stats_lock:
+                    if target == "/reset":
+                        stats.update(requests=0, body_bytes=0, first_ns=0, last_ns=0)
                     body = json.dumps(stats).encode()
                 sock.sendall(
                     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
                     + str(len(body)).encode() + b"\r\n\r\n" + body
                 )
             else:
+                if DELAY_S > 0:
+                    time.sleep(DELAY_S)
                 with stats_lock:
                     stats["requests"] += 1
                     stats["body_bytes"] += body_len
+                    if not stats["first_ns"] or arrived_ns < stats["first_ns"]:
+                        stats["first_ns"] = arrived_ns
                 sock.sendall(RESPONSE_OK_CLOSE if close else RESPONSE_OK)
+                with stats_lock:
+                    stats["last_ns"] = max(stats["last_ns"], time.monotonic_ns())
             if close:
                 return
     except (ClientGone, ConnectionError):
@@ -140,7 +175,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--port", type=int, default=8099, help="0 picks a free port (default 8099)")
     ap.add_argument("--bind", default="127.0.0.1")
+    ap.add_argument("--delay", type=float, default=0, help="ms before each answer (a remote receiver)")
+    ap.add_argument("--bandwidth", type=float, default=0, help="bytes/s over all connections (0: no cap)")
     args = ap.parse_args()
+    global DELAY_S, BANDWIDTH
+    DELAY_S, BANDWIDTH = args.delay / 1000, args.bandwidth
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

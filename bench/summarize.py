@@ -8,6 +8,9 @@
 
   summarize.py report RESULTS.jsonl
       print medians per benchmark, the pulse/Python ratio and the issue-8 targets
+
+  summarize.py remote RESULTS.jsonl
+      the remote-receiver table (bench/run.sh --remote) and the issue-21 targets
 """
 
 import argparse
@@ -135,6 +138,55 @@ def report(args) -> None:
             line(f"{name} peak RSS", f"{r['rss']:.1f} MiB", "<= 32 MiB", r["rss"] <= 32)
 
 
+def remote(args) -> None:
+    recs = [json.loads(line) for line in Path(args.results).read_text().splitlines() if line.strip()]
+    names = list(dict.fromkeys(r["name"] for r in recs))
+    plain = med([r["body_bytes"] for r in recs if r["name"] == "sequential" and r["rc"] == 0])
+    summary = {}
+    print(f"\n{'remote push':<28} {'runs':>4} {'wall s':>7} {'rows/s':>10} {'delivery s':>10} "
+          f"{'ideal s':>8} {'x ideal':>7} {'req/s':>6} {'wire MB':>8} {'wire/JSON':>9}")
+    for name in names:
+        ok = [r for r in recs if r["name"] == name and r["rc"] == 0 and r["requests"]]
+        if not ok:
+            print(f"{name:<28} every run failed")
+            continue
+        wall = med([r["wall_s"] for r in ok])
+        span = med([(r["last_ns"] - r["first_ns"]) / 1e9 for r in ok])
+        r0 = ok[0]
+        wire = med([r["body_bytes"] for r in ok])
+        # One request after another: each waits for its transfer and the receiver's delay.
+        ideal = r0["requests"] * r0["delay_ms"] / 1000 + wire / r0["bandwidth"]
+        rate = med([(r["requests"] - 1) / ((r["last_ns"] - r["first_ns"]) / 1e9) for r in ok])
+        summary[name] = {"wall": wall, "span": span, "ideal": ideal, "rate": rate, "wire": wire}
+        print(f"{name:<28} {len(ok):>4} {wall:7.2f} {r0['rows'] / wall:10,.0f} {span:10.2f} "
+              f"{ideal:8.2f} {span / ideal:7.2f} {rate:6.1f} {wire / 1e6:8.1f} "
+              f"{'' if not plain else f'{wire / plain:9.1%}'}")
+    print("(delivery s: from the first request's arrival to the last answer, at the receiver; "
+          "ideal s: requests x delay + wire bytes / bandwidth;\n req/s over the delivery; "
+          "wire/JSON: bytes on the wire over the uncompressed run's)")
+
+    def line(label, value, target, ok):
+        print(f"  {label:<46} {value:<22} target {target:<14} {'MET' if ok else 'NOT MET'}")
+
+    print("\nissue 21 targets:")
+    seq = summary.get("sequential")
+    if seq:
+        line("sequential delivery / ideal", f"{seq['span'] / seq['ideal']:.3f}", "<= 1.10",
+             seq["span"] <= 1.10 * seq["ideal"])
+        c8 = summary.get("--concurrency 8")
+        if c8:
+            line("--concurrency 8 speed-up over sequential", f"{seq['span'] / c8['span']:.1f}x",
+                 ">= 6x", seq["span"] >= 6 * c8["span"])
+    for codec, target in (("zstd", 0.25), ("gzip", 0.30)):
+        c = summary.get(f"--compress {codec}")
+        if c and plain:
+            line(f"{codec} wire bytes / JSON bytes", f"{c['wire'] / plain:.1%}", f"<= {target:.0%}",
+                 c["wire"] <= target * plain)
+    r = summary.get("--rate 20/s --concurrency 4")
+    if r:
+        line("--rate 20/s measured", f"{r['rate']:.2f} req/s", "20 +/- 5%", abs(r["rate"] - 20) <= 1)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -154,8 +206,10 @@ def main() -> int:
     r.add_argument("--sink-cpu", type=float, help="CPU seconds the sink used during the run")
     p = sub.add_parser("report")
     p.add_argument("results")
+    m = sub.add_parser("remote")
+    m.add_argument("results")
     args = ap.parse_args()
-    record(args) if args.cmd == "record" else report(args)
+    {"record": record, "report": report, "remote": remote}[args.cmd](args)
     return 0
 
 
