@@ -15,7 +15,8 @@
 #   --rss-rows N    rows for --rss-only (default 20000000)
 #   --remote        only the remote-receiver benchmark
 #   --delay MS      --remote: the receiver answers MS after a body arrived (default 50)
-#   --bandwidth B   --remote: bytes/s over all connections (default 125000000, 1 Gbit/s)
+#   --bandwidth B   --remote: bytes/s over all connections (default 0: no cap; 12500000 is
+#                   100 Mbit/s)
 # Environment:
 #   PULSE           the pulse binary (default: $CARGO_TARGET_DIR or ./target, release; built if missing)
 #   BENCH_TMPDIR    where the per-run databases go (default bench/data)
@@ -30,7 +31,7 @@ rss_only=0
 rss_rows=20000000
 remote=0
 delay_ms=50
-bandwidth=125000000
+bandwidth=0
 
 die() { echo "run.sh: $*" >&2; exit 2; }
 
@@ -193,7 +194,7 @@ if [[ $remote == 1 ]]; then
   [[ -n "$remote_url" ]] || die "the remote sink did not start"
   machine
   echo "input:   $data ($rows rows, $bytes bytes), batch size 5000, signed, fresh log DB per run"
-  echo "remote:  $remote_url answers $delay_ms ms after each body; link capped at $bandwidth bytes/s"
+  echo "remote:  $remote_url answers $delay_ms ms after each body; link capped at $bandwidth bytes/s (0: no cap)"
   remote_results="$work/remote.jsonl"
   : >"$remote_results"
   # remote NAME PULSE_ARGS...: one push to the remote sink, its sink-side timing recorded

@@ -11,7 +11,8 @@ measured ceiling, and bench/sink_ceiling.py to measure it again).
 
 `GET /stats` answers {"requests": N, "body_bytes": B, "first_ns": T0, "last_ns": T1} (counting
 POST/PUT bodies only; T0 when the first request began to arrive, T1 when the last answer went,
-monotonic), so a benchmark can check that everything arrived and time the delivery itself.
+monotonic; also "last_arrival_ns", when the last request began to arrive, and "transfer_ns",
+the time spent reading requests, summed), so a benchmark can check that everything arrived and time the delivery itself.
 `GET /reset` sets them back to zero.
 
 A remote receiver, for bench/run.sh --remote: `--delay MS` answers each request MS after its
@@ -36,7 +37,8 @@ MAX_HEADER = 64 * 1024
 RECV_SIZE = 1 << 20
 
 stats_lock = threading.Lock()
-stats = {"requests": 0, "body_bytes": 0, "first_ns": 0, "last_ns": 0}
+stats = {"requests": 0, "body_bytes": 0, "first_ns": 0, "last_ns": 0, "last_arrival_ns": 0,
+         "transfer_ns": 0}
 DELAY_S = 0.0
 BANDWIDTH = 0  # bytes per second over all connections; 0: no cap
 link_lock = threading.Lock()
@@ -93,6 +95,7 @@ class Conn:
         """Read and drop exactly n bytes."""
         take = min(n, len(self.pending))
         del self.pending[:take]
+        use_link(take)
         n -= take
         while n > 0:
             # MSG_WAITALL: one wake-up per megabyte, not one per segment that happens to have
@@ -140,13 +143,15 @@ def handle(sock: socket.socket) -> None:
             if method == "GET" and target in ("/stats", "/reset"):
                 with stats_lock:
                     if target == "/reset":
-                        stats.update(requests=0, body_bytes=0, first_ns=0, last_ns=0)
+                        stats.update(requests=0, body_bytes=0, first_ns=0, last_ns=0,
+                                     last_arrival_ns=0, transfer_ns=0)
                     body = json.dumps(stats).encode()
                 sock.sendall(
                     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
                     + str(len(body)).encode() + b"\r\n\r\n" + body
                 )
             else:
+                read_ns = time.monotonic_ns() - arrived_ns
                 if DELAY_S > 0:
                     time.sleep(DELAY_S)
                 with stats_lock:
@@ -154,6 +159,8 @@ def handle(sock: socket.socket) -> None:
                     stats["body_bytes"] += body_len
                     if not stats["first_ns"] or arrived_ns < stats["first_ns"]:
                         stats["first_ns"] = arrived_ns
+                    stats["last_arrival_ns"] = max(stats["last_arrival_ns"], arrived_ns)
+                    stats["transfer_ns"] += read_ns
                 sock.sendall(RESPONSE_OK_CLOSE if close else RESPONSE_OK)
                 with stats_lock:
                     stats["last_ns"] = max(stats["last_ns"], time.monotonic_ns())

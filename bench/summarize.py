@@ -154,15 +154,19 @@ def remote(args) -> None:
         span = med([(r["last_ns"] - r["first_ns"]) / 1e9 for r in ok])
         r0 = ok[0]
         wire = med([r["body_bytes"] for r in ok])
-        # One request after another: each waits for its transfer and the receiver's delay.
-        ideal = r0["requests"] * r0["delay_ms"] / 1000 + wire / r0["bandwidth"]
-        rate = med([(r["requests"] - 1) / ((r["last_ns"] - r["first_ns"]) / 1e9) for r in ok])
+        # One request after another: each waits for its transfer (measured at the receiver,
+        # the link's cap included) and the receiver's delay.
+        transfer = med([r.get("transfer_ns", 0) / 1e9 for r in ok])
+        ideal = r0["requests"] * r0["delay_ms"] / 1000 + transfer
+        # Requests per second as they began to arrive: n - 1 gaps between the first and the last.
+        rate = med([(r["requests"] - 1) / max((r["last_arrival_ns"] - r["first_ns"]) / 1e9, 1e-9)
+                    for r in ok])
         summary[name] = {"wall": wall, "span": span, "ideal": ideal, "rate": rate, "wire": wire}
         print(f"{name:<28} {len(ok):>4} {wall:7.2f} {r0['rows'] / wall:10,.0f} {span:10.2f} "
               f"{ideal:8.2f} {span / ideal:7.2f} {rate:6.1f} {wire / 1e6:8.1f} "
               f"{'' if not plain else f'{wire / plain:9.1%}'}")
     print("(delivery s: from the first request's arrival to the last answer, at the receiver; "
-          "ideal s: requests x delay + wire bytes / bandwidth;\n req/s over the delivery; "
+          "ideal s: requests x (delay + transfer time), one after another;\n req/s: as requests arrived; "
           "wire/JSON: bytes on the wire over the uncompressed run's)")
 
     def line(label, value, target, ok):

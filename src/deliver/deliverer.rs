@@ -262,14 +262,18 @@ impl Deliverer {
                 let Some((event, batch)) = pending.next() else {
                     break;
                 };
-                if crate::signals::interrupted() {
-                    stop = Some(interrupted_before(&describe_batch(event, batch)));
-                    break;
-                }
-                let body = bodies.next_body(&sending.store.borrow(), event, batch);
+                let body = if crate::signals::interrupted() {
+                    Err(interrupted_before(&describe_batch(event, batch)))
+                } else {
+                    bodies.next_body(&sending.store.borrow(), event, batch)
+                };
                 match body {
                     Ok(body) => in_flight.push(self.deliver_batch(sending, event, batch, body)),
-                    Err(err) => stop = Some(err),
+                    Err(err) => {
+                        // The batches in flight finish their current attempt, and no more.
+                        sending.stopping.set(true);
+                        stop = Some(err);
+                    }
                 }
             }
             sending.progress.in_flight(in_flight.len());

@@ -141,7 +141,10 @@ fn rate_spaces_requests_retries_included() {
     for pair in starts.windows(2) {
         assert!(pair[1] - pair[0] >= 25, "{starts:?}");
     }
-    assert!(starts[5] - starts[0] >= 240, "five gaps of 50 ms: {starts:?}");
+    assert!(
+        starts[5] - starts[0] >= 240,
+        "five gaps of 50 ms: {starts:?}"
+    );
 }
 
 #[test]
