@@ -120,7 +120,9 @@ impl Deliverer {
             .connect_timeout(config.timeout)
             // Redirects are reported, never followed: a webhook that moved is a misconfiguration.
             .redirect(reqwest::redirect::Policy::none())
-            .dns_resolver(std::sync::Arc::new(super::dns::SystemResolver));
+            .dns_resolver(std::sync::Arc::new(super::dns::SystemResolver))
+            // Reading the system store costs a few milliseconds at start-up: only for https.
+            .tls_built_in_native_certs(url.scheme() == "https");
         if let Some(path) = &config.cacert {
             let pem = std::fs::read(path)
                 .with_context(|| format!("--cacert {}: cannot read", path.display()))?;
