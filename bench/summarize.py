@@ -172,6 +172,10 @@ def remote(args) -> None:
     def line(label, value, target, ok):
         print(f"  {label:<46} {value:<22} target {target:<14} {'MET' if ok else 'NOT MET'}")
 
+    if recs and recs[0]["bandwidth"]:
+        print("\n(a capped link: the issue-21 targets are for an uncapped one; x ideal is meaningful "
+              "for one request at a time only)")
+        return
     print("\nissue 21 targets:")
     seq = summary.get("sequential")
     if seq:
