@@ -34,6 +34,9 @@ use crate::store::{
 /// pages to the WAL, so this keeps it near 16 MB.
 const CHECKPOINT_BATCHES: usize = 64;
 
+/// Batches between two looks at the WAL's size (`Store::rein_in_wal`): a `stat` each.
+const REIN_IN_BATCHES: u64 = 16;
+
 /// Delivery settings of one run, resend or resume.
 pub struct Deliverer {
     client: Client,
@@ -78,6 +81,8 @@ enum Sent {
     /// Failed for good, and marked failed.
     Failed {
         attempts: u64,
+        /// Its place in the plan.
+        position: usize,
         what: String,
         error: anyhow::Error,
         endpoint_gone: bool,
@@ -230,9 +235,12 @@ impl Deliverer {
                 &mut bodies,
                 plan,
                 report,
-                |report: &DeliveryReport| {
+                |report: &DeliveryReport, store: &Store| {
                     delivered += 1;
                     progress.delivered(delivered, report.rows_delivered);
+                    if delivered.is_multiple_of(REIN_IN_BATCHES) {
+                        store.rein_in_wal();
+                    }
                     if delivered.is_multiple_of(CHECKPOINT_BATCHES as u64) {
                         checkpointer.nudge();
                     }
@@ -253,15 +261,15 @@ impl Deliverer {
         bodies: &mut BodyLoader,
         plan: &[(EventRecord, BatchRef)],
         report: &mut DeliveryReport,
-        mut on_delivered: impl FnMut(&DeliveryReport),
+        mut on_delivered: impl FnMut(&DeliveryReport, &Store),
     ) -> Result<()> {
-        let mut pending = plan.iter();
+        let mut pending = plan.iter().enumerate();
         let mut in_flight = FuturesUnordered::new();
         let mut stop: Option<anyhow::Error> = None;
         let mut skipped = Vec::new();
         loop {
             while stop.is_none() && in_flight.len() < self.concurrency {
-                let Some((event, batch)) = pending.next() else {
+                let Some((position, (event, batch))) = pending.next() else {
                     break;
                 };
                 let body = if crate::signals::interrupted() {
@@ -270,7 +278,9 @@ impl Deliverer {
                     bodies.next_body(&sending.store.borrow(), event, batch)
                 };
                 match body {
-                    Ok(body) => in_flight.push(self.deliver_batch(sending, event, batch, body)),
+                    Ok(body) => {
+                        in_flight.push(self.deliver_batch(sending, position, event, batch, body))
+                    }
                     Err(err) => {
                         // The batches in flight finish their current attempt, and no more.
                         sending.stopping.set(true);
@@ -287,10 +297,11 @@ impl Deliverer {
                     report.attempts += attempts;
                     report.batches_delivered += 1;
                     report.rows_delivered += rows;
-                    on_delivered(report);
+                    on_delivered(report, &sending.store.borrow());
                 }
                 Ok(Sent::Failed {
                     attempts,
+                    position,
                     what,
                     error,
                     endpoint_gone,
@@ -301,7 +312,7 @@ impl Deliverer {
                         sending
                             .progress
                             .note(&format!("{error}; going on (--on-failure skip)"));
-                        skipped.push(what);
+                        skipped.push((position, what));
                     } else if stop.is_none() {
                         sending.stopping.set(true);
                         stop = Some(error);
@@ -318,6 +329,9 @@ impl Deliverer {
             return Err(err);
         }
         if !skipped.is_empty() {
+            // Listed in the run's order, not the order their failures came in.
+            skipped.sort_unstable();
+            let skipped: Vec<String> = skipped.into_iter().map(|(_, what)| what).collect();
             return Err(DeliveryError(skipped_text(&skipped)).into());
         }
         Ok(())
@@ -352,6 +366,7 @@ impl Deliverer {
     async fn deliver_batch(
         &self,
         sending: &Sending<'_>,
+        position: usize,
         event: &EventRecord,
         batch: &BatchRef,
         body: PreparedBody,
@@ -424,6 +439,7 @@ impl Deliverer {
                 self.mark_failed(&sending.store.borrow(), &batch.id)?;
                 Ok(Sent::Failed {
                     attempts,
+                    position,
                     error: DeliveryError(format!("{what} failed{why}")).into(),
                     what: what.clone(),
                     endpoint_gone: verdict == Verdict::Gone,

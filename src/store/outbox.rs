@@ -67,6 +67,9 @@ const CHECKPOINT_EVERY: usize = 64 << 20;
 /// at most a few tens of megabytes.
 const CHECKPOINT_TRANSACTIONS: usize = 64;
 
+/// Transactions between two looks at the WAL's size (`Store::rein_in_wal`): a `stat` each.
+const REIN_IN_TRANSACTIONS: usize = 16;
+
 /// Compresses and inserts batches through one connection.
 struct BatchWriter {
     packer: Packer,
@@ -188,7 +191,7 @@ impl Stager {
                 let mut store = Store::open(&path)?;
                 store.with_checkpointer(WalRestart::ByWriter, |store, checkpointer| {
                     let mut writer = BatchWriter::new(packer);
-                    let (mut since_checkpoint, mut transactions) = (0, 0);
+                    let (mut since_checkpoint, mut transactions, mut written) = (0, 0, 0);
                     let mut recycle = |mut job: Job| {
                         job.data.clear();
                         let _ = give_back.try_send(job.data);
@@ -197,7 +200,11 @@ impl Stager {
                         since_checkpoint +=
                             writer.write_queued(store, first, &queue, &mut recycle)?;
                         transactions += 1;
+                        written += 1;
                         checkpointer.catch_up(store);
+                        if written % REIN_IN_TRANSACTIONS == 0 {
+                            store.rein_in_wal();
+                        }
                         if since_checkpoint >= CHECKPOINT_EVERY
                             || transactions >= CHECKPOINT_TRANSACTIONS
                         {

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
@@ -142,6 +143,38 @@ impl Store {
         Ok(value)
     }
 
+    /// Backpressure for a writer whose checkpointer fell behind (a busy machine, where the
+    /// checkpointer thread waited for a core while the writer went on): once the WAL file is
+    /// past three quarters of its limit, this connection copies it and truncates it itself,
+    /// waiting for readers. To be called between the writer's transactions, as often as it
+    /// nudges the checkpointer (what it writes in between stays under the last quarter); mostly
+    /// a `stat`.
+    pub fn rein_in_wal(&self) {
+        let Some(path) = self.path() else {
+            return;
+        };
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        let size = std::fs::metadata(&wal).map_or(0, |m| m.len());
+        if size <= (super::super::WAL_SIZE_LIMIT / 4 * 3) as u64 {
+            return;
+        }
+        // The checkpointer may hold the checkpoint lock, starved of a core mid-copy: then a
+        // checkpoint here is refused at once, and the writer waits and tries again. A reader
+        // in another process holding old frames for longer only leaves the WAL longer.
+        let give_up = Instant::now() + REIN_IN_WAIT;
+        loop {
+            let busy: i64 = self
+                .conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
+                .unwrap_or(1);
+            if busy == 0 || Instant::now() >= give_up {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     /// `PRAGMA wal_checkpoint(mode)`; the frames in the WAL.
     fn checkpoint(&self, mode: &str) -> rusqlite::Result<i64> {
         self.conn
@@ -165,6 +198,9 @@ impl Store {
         }
     }
 }
+
+/// Longest a writer waits to rein in its WAL (`Store::rein_in_wal`) before it goes on.
+const REIN_IN_WAIT: Duration = Duration::from_secs(10);
 
 /// Most PASSIVE passes per checkpoint, and the frames (64 KiB) a pass may find written during
 /// the one before for it to be the last.
