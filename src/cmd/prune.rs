@@ -8,6 +8,7 @@ use serde_json::json;
 
 use crate::cli::PruneArgs;
 use crate::exit::usage;
+use crate::plural::count;
 use crate::run::lock::RunLock;
 use crate::store::{now_ms, Store};
 
@@ -51,16 +52,16 @@ pub fn run(args: &PruneArgs, db: &Path) -> Result<()> {
     }
     println!(
         "pruned {}: {}, {} ({} of payloads), {}",
-        count(report.runs, "run"),
-        count(report.events, "event"),
-        count(report.batches, "batch"),
+        count(report.runs, "run", "runs"),
+        count(report.events, "event", "events"),
+        count(report.batches, "batch", "batches"),
         human_bytes(report.payload_bytes),
-        count(report.attempts, "attempt")
+        count(report.attempts, "attempt", "attempts")
     );
     if busy > 0 {
         println!(
             "kept {} that another pulse process is sending",
-            count(busy, "old run")
+            count(busy, "old run", "old runs")
         );
     }
     if args.vacuum {
@@ -86,16 +87,6 @@ fn file_size(db: &Path) -> u64 {
         .sum()
 }
 
-/// `1 run`, `3 batches`.
-fn count(n: u64, one: &str) -> String {
-    let suffix = match (n, one.ends_with("ch")) {
-        (1, _) => "",
-        (_, true) => "es",
-        _ => "s",
-    };
-    format!("{n} {one}{suffix}")
-}
-
 fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
     let mut value = n as f64;
@@ -113,14 +104,7 @@ fn human_bytes(n: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{count, human_bytes};
-
-    #[test]
-    fn counts_read_well() {
-        assert_eq!(count(1, "run"), "1 run");
-        assert_eq!(count(0, "batch"), "0 batches");
-        assert_eq!(count(2, "attempt"), "2 attempts");
-    }
+    use super::human_bytes;
 
     #[test]
     fn sizes_read_well() {

@@ -344,7 +344,10 @@ fn describe_batch(body: &[u8]) -> String {
         rows,
     ) {
         (Some(name), Some(index), Some(count), Some(rows)) => {
-            format!("{name} {index}/{count} {rows} rows")
+            format!(
+                "{name} {index}/{count} {}",
+                crate::plural::count(rows as u64, "row", "rows")
+            )
         }
         _ => format!("{} bytes", body.len()),
     }
