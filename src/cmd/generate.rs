@@ -216,7 +216,8 @@ constant time, and reject timestamps more than a few minutes from its clock (\fB
 receive\fR allows 5 minutes).
 .PP
 Without \fB\-\-secret\fR or \fBPULSE_SECRET\fR, pulse generates a secret for the URL, stores it
-in the log, prints it once on stderr and reuses it for that URL afterwards.
+in the log, prints it once on stderr (even with \fB\-\-quiet\fR) and reuses it for that URL
+afterwards; \fBpulse secret show\fR \fIURL\fR prints it again.
 \fBpulse secret new\fR prints a fresh secret. \fB\-\-no\-sign\fR sends unsigned requests.
 .SH "SYNC MODES"
 .TP
