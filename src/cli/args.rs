@@ -15,16 +15,6 @@ use crate::stage::SyncMode;
 #[derive(Debug, Parser)]
 #[command(name = "pulse", version, about, long_about = None)]
 pub struct Cli {
-    /// The delivery log database [default: $XDG_DATA_HOME/pulse/pulse.db]
-    #[arg(
-        long,
-        global = true,
-        env = "PULSE_DB",
-        value_name = "PATH",
-        hide_env_values = true
-    )]
-    pub db: Option<PathBuf>,
-
     #[command(subcommand)]
     pub command: Command,
 }
@@ -156,6 +146,9 @@ pub struct LogArgs {
     /// With an id: every batch, not runs of delivered batches folded into one line
     #[arg(long)]
     pub all: bool,
+
+    #[command(flatten)]
+    pub log: LogDb,
 }
 
 #[derive(Debug, Args)]
@@ -173,6 +166,9 @@ pub struct ResendArgs {
 
     #[command(flatten)]
     pub delivery: DeliveryArgs,
+
+    #[command(flatten)]
+    pub log: LogDb,
 
     /// Print only errors
     #[arg(long, short)]
@@ -200,6 +196,9 @@ pub struct ExportArgs {
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub log: LogDb,
+
     /// Print only errors
     #[arg(long, short)]
     pub quiet: bool,
@@ -225,6 +224,9 @@ pub struct ResumeArgs {
     #[command(flatten)]
     pub delivery: DeliveryArgs,
 
+    #[command(flatten)]
+    pub log: LogDb,
+
     /// Print only errors
     #[arg(long, short)]
     pub quiet: bool,
@@ -243,6 +245,9 @@ pub struct PruneArgs {
     /// Compact the database file afterwards
     #[arg(long)]
     pub vacuum: bool,
+
+    #[command(flatten)]
+    pub log: LogDb,
 
     /// Print the result as JSON on stdout
     #[arg(long)]
@@ -288,6 +293,9 @@ pub struct PushArgs {
 
     #[command(flatten)]
     pub delivery: DeliveryArgs,
+
+    #[command(flatten)]
+    pub log: LogDb,
 
     /// Body layout (see PAYLOAD in `man pulse`)
     #[arg(long, value_enum, default_value_t = Format::Pulse)]
@@ -414,7 +422,8 @@ pub struct DeliveryArgs {
     )]
     pub url_password: Option<String>,
 
-    /// Retries per batch after the first try (0 disables) [default: 5, or the schedule's length]
+    /// Retries per batch after the first try (0 disables) [default: the larger of 5 and the
+    /// schedule's length]
     #[arg(long, value_name = "N")]
     pub retries: Option<u32>,
 
@@ -535,6 +544,14 @@ pub struct ReceiveArgs {
     pub quiet: bool,
 }
 
+/// Where the log is: only the commands that open it take it.
+#[derive(Debug, Args)]
+pub struct LogDb {
+    /// The delivery log database [default: $XDG_DATA_HOME/pulse/pulse.db]
+    #[arg(long, env = "PULSE_DB", value_name = "PATH", hide_env_values = true)]
+    pub db: Option<PathBuf>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum SecretCommand {
     /// Print a fresh whsec_ signing secret
@@ -543,6 +560,9 @@ pub enum SecretCommand {
     Show {
         /// The URL as given to `pulse push --url` (a password in it is ignored)
         url: String,
+
+        #[command(flatten)]
+        log: LogDb,
     },
 }
 
@@ -562,6 +582,9 @@ mod tests {
 pub struct CancelArgs {
     /// The run to cancel
     pub run_id: String,
+
+    #[command(flatten)]
+    pub log: LogDb,
 
     /// Print only errors
     #[arg(long, short)]

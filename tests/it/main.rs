@@ -1,6 +1,7 @@
 //! Integration tests: the real `pulse` binary against real loopback servers and SQLite files.
 
 mod bad_input;
+mod cli;
 mod concurrency;
 mod disk;
 mod formats;
