@@ -267,9 +267,9 @@ pub struct PushArgs {
     #[arg(long)]
     pub fail_on_invalid: bool,
 
-    /// Webhook URL (http or https)
-    #[arg(long, value_name = "URL")]
-    pub url: String,
+    /// Webhook URL (http or https); a dry run does without it
+    #[arg(long, value_name = "URL", required_unless_present = "dry_run")]
+    pub url: Option<String>,
 
     /// Rows per batch (one request each)
     #[arg(long, default_value_t = 5000, value_name = "N")]
@@ -317,9 +317,14 @@ pub struct PushArgs {
     #[arg(long, value_name = "NAME")]
     pub sync: Option<String>,
 
-    /// Stage and print what would be sent, without sending
+    /// Stage and print each request that would be sent (request line, headers with the
+    /// signature, body), without sending or logging anything
     #[arg(long)]
     pub dry_run: bool,
+
+    /// With --dry-run: print only the first N requests (0: all); the summary counts them all
+    #[arg(long, value_name = "N", requires = "dry_run")]
+    pub limit: Option<u64>,
 
     /// Push even when the same input was pushed before with the same options to the same URL
     /// (otherwise: delivered, nothing is sent; unfinished, that run is continued)

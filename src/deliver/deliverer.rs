@@ -507,55 +507,19 @@ impl Deliverer {
         method: Method,
         signature: Option<Signature>,
     ) -> Result<(HeaderMap, String)> {
-        // The id comes from the log: a damaged one is an error, not a panic.
-        let id = HeaderValue::from_str(webhook_id)
-            .map_err(|_| anyhow::anyhow!("batch id {webhook_id:?} in the log is damaged"))?;
         let mut headers = HeaderMap::new();
         let mut logged = serde_json::Map::new();
-        let mut add = |name: HeaderName, value: HeaderValue, secret: bool| {
-            let shown = if secret {
-                "[redacted]".to_string()
-            } else {
-                value.to_str().unwrap_or("[binary]").to_string()
-            };
-            logged.insert(name.as_str().to_string(), shown.into());
-            headers.insert(name, value);
+        let planned = RequestHeaders {
+            method,
+            compress: self.compress,
+            extra: &self.headers,
         };
-        if method == Method::Post {
-            add(
-                CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-                false,
+        for (name, value, secret) in planned.list(webhook_id, signature.as_ref())? {
+            logged.insert(
+                name.as_str().to_string(),
+                shown_value(&value, secret).into(),
             );
-            if let Some(compress) = self.compress {
-                // Set only with POST, whose bodies the loaders encode.
-                add(
-                    CONTENT_ENCODING,
-                    HeaderValue::from_static(compress.name()),
-                    false,
-                );
-            }
-        }
-        add(
-            USER_AGENT,
-            HeaderValue::from_static(concat!("pulse/", env!("CARGO_PKG_VERSION"))),
-            false,
-        );
-        add(HeaderName::from_static("webhook-id"), id, false);
-        if let Some(signature) = signature {
-            add(
-                HeaderName::from_static("webhook-timestamp"),
-                HeaderValue::from(signature.timestamp),
-                false,
-            );
-            add(
-                HeaderName::from_static("webhook-signature"),
-                HeaderValue::from_str(&signature.header).expect("base64 is ASCII"),
-                false,
-            );
-        }
-        for extra in &self.headers {
-            add(extra.name.clone(), extra.value.clone(), extra.secret);
+            headers.insert(name, value);
         }
         Ok((headers, serde_json::Value::Object(logged).to_string()))
     }
@@ -731,6 +695,68 @@ fn describe(exchange: &Exchange) -> String {
         text.push_str(&format!(": {}", short.replace(['\n', '\r'], " ")));
     }
     text
+}
+
+/// What the headers of a request depend on, besides its batch and signature.
+pub struct RequestHeaders<'a> {
+    pub method: Method,
+    pub compress: Option<Compression>,
+    /// `--header` values and the auth header.
+    pub extra: &'a [ExtraHeader],
+}
+
+impl RequestHeaders<'_> {
+    /// The headers pulse sets on a request, in the order it sets them, each marked when its
+    /// value is a credential: content type and encoding (POST), user agent, the Standard
+    /// Webhooks headers (timestamp and signature when signed), then `--header` and the auth
+    /// header. The HTTP client adds `Host`, `Accept` and `Content-Length`.
+    pub fn list(
+        &self,
+        webhook_id: &str,
+        signature: Option<&Signature>,
+    ) -> Result<Vec<(HeaderName, HeaderValue, bool)>> {
+        // The id comes from the log: a damaged one is an error, not a panic.
+        let id = HeaderValue::from_str(webhook_id)
+            .map_err(|_| anyhow::anyhow!("batch id {webhook_id:?} in the log is damaged"))?;
+        let mut headers = Vec::with_capacity(6 + self.extra.len());
+        if self.method == Method::Post {
+            let json = HeaderValue::from_static("application/json");
+            headers.push((CONTENT_TYPE, json, false));
+            if let Some(compress) = self.compress {
+                // Set only with POST, whose bodies the loaders encode.
+                let name = HeaderValue::from_static(compress.name());
+                headers.push((CONTENT_ENCODING, name, false));
+            }
+        }
+        let agent = HeaderValue::from_static(concat!("pulse/", env!("CARGO_PKG_VERSION")));
+        headers.push((USER_AGENT, agent, false));
+        headers.push((HeaderName::from_static("webhook-id"), id, false));
+        if let Some(signature) = signature {
+            headers.push((
+                HeaderName::from_static("webhook-timestamp"),
+                HeaderValue::from(signature.timestamp),
+                false,
+            ));
+            headers.push((
+                HeaderName::from_static("webhook-signature"),
+                HeaderValue::from_str(&signature.header).expect("base64 is ASCII"),
+                false,
+            ));
+        }
+        for header in self.extra {
+            headers.push((header.name.clone(), header.value.clone(), header.secret));
+        }
+        Ok(headers)
+    }
+}
+
+/// A header's value as the log and messages show it: a credential as `[redacted]`.
+pub fn shown_value(value: &HeaderValue, secret: bool) -> String {
+    if secret {
+        "[redacted]".to_string()
+    } else {
+        value.to_str().unwrap_or("[binary]").to_string()
+    }
 }
 
 /// The innermost cause of a reqwest error, which is where the useful words are.

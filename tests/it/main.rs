@@ -4,6 +4,7 @@ mod bad_input;
 mod cli;
 mod concurrency;
 mod disk;
+mod dry_run;
 mod formats;
 mod fuzz_regressions;
 mod integrity;
