@@ -103,6 +103,9 @@ struct Exchange {
     retry_after: Option<Duration>,
     error: Option<String>,
     response: Option<String>,
+    /// Without a response: what went wrong in a few words (`connection refused`), for a retry
+    /// note that fits on one terminal line.
+    failure: Option<String>,
 }
 
 impl Deliverer {
@@ -442,8 +445,11 @@ impl Deliverer {
                     };
                     // Short enough for one terminal line: the status, not the body.
                     let status = match exchange.status {
-                        0 => "no response".to_string(),
-                        code => code.to_string(),
+                        0 => exchange
+                            .failure
+                            .clone()
+                            .unwrap_or_else(|| "network error".into()),
+                        code => format!("HTTP {code}"),
                     };
                     sending.progress.waiting(&format!(
                         "batch {}/{} ({}): {status}, retry {retry}/{} in {:.1}s",
@@ -548,6 +554,7 @@ impl Deliverer {
                         retry_after: None,
                         error: Some(network_error_text(&err)),
                         response: None,
+                        failure: Some(network_error_kind(&err)),
                     }
                 }
             };
@@ -576,6 +583,7 @@ impl Deliverer {
                 retry_after,
                 error,
                 response: Some(String::from_utf8_lossy(&snippet).into_owned()),
+                failure: None,
             }
         }
     }
@@ -773,4 +781,31 @@ fn network_error_text(err: &reqwest::Error) -> String {
         source = next;
     }
     format!("{kind}: {source}")
+}
+
+/// What kind of network error it was, in a few words: `connection refused`, `timed out`,
+/// `connection closed` (the receiver closed it without answering), ...
+fn network_error_kind(err: &reqwest::Error) -> String {
+    if err.is_timeout() {
+        return "timed out".into();
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            // `ErrorKind` reads as "connection refused", "connection reset", ...
+            return io.kind().to_string();
+        }
+        if cause
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(|e| e.is_incomplete_message() || e.is_canceled())
+        {
+            return "connection closed".into();
+        }
+        source = cause.source();
+    }
+    if err.is_connect() {
+        "cannot connect".into()
+    } else {
+        "request failed".into()
+    }
 }
