@@ -21,6 +21,7 @@ mod retry;
 mod secrets;
 mod summary;
 mod support;
+mod terminal;
 mod tls;
 mod unattended;
 mod validate;
