@@ -36,6 +36,7 @@ pub fn run(args: &PruneArgs, db: &Path) -> Result<()> {
         store.vacuum()?;
     }
     let size_after = file_size(db);
+    let (floor, page) = store.size_floor()?;
     if args.json {
         let line = json!({
             "runs": report.runs,
@@ -46,6 +47,7 @@ pub fn run(args: &PruneArgs, db: &Path) -> Result<()> {
             "kept_busy": busy,
             "file_bytes_before": size_before,
             "file_bytes_after": size_after,
+            "file_bytes_min": floor,
         });
         println!("{line}");
         return Ok(());
@@ -65,8 +67,19 @@ pub fn run(args: &PruneArgs, db: &Path) -> Result<()> {
         );
     }
     if args.vacuum {
+        // An empty log is not an empty file: say why it does not shrink further.
+        let why = if size_after <= floor + 2 * page {
+            format!(
+                " (a log takes at least {}: a {} KiB page for each table and index, the page \
+                 size that keeps pushes fast)",
+                human_bytes(floor),
+                page / 1024
+            )
+        } else {
+            String::new()
+        };
         println!(
-            "compacted {}: {} -> {}",
+            "compacted {}: {} -> {}{why}",
             db.display(),
             human_bytes(size_before),
             human_bytes(size_after)
