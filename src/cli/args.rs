@@ -91,7 +91,7 @@ Examples:
 
 const RECEIVE_EXAMPLES: &str = "\
 Examples:
-  pulse receive --port 8080 --secret whsec_... --out rows.jsonl
+  PULSE_SECRET=whsec_... pulse receive --port 8080 --out rows.jsonl
   pulse receive --port 0 --fail-first 1 --retry-after 1";
 
 const COMPLETIONS_EXAMPLES: &str = "\
