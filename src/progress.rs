@@ -187,18 +187,22 @@ mod terminal {
     /// The terminal settings to put back: stderr's, as they were.
     pub static SAVED: Mutex<Option<libc::termios>> = Mutex::new(None);
 
-    /// Clears ECHOCTL on stderr's terminal; false when it was clear already or cannot be set.
+    /// Clears ECHOCTL on stderr's terminal when pulse runs in its foreground (a background
+    /// job gets no Ctrl-C, and must not touch the terminal); false when nothing was changed.
     pub fn hide_control_echo() -> bool {
-        // SAFETY: tcgetattr and tcsetattr on fd 2 with a termios owned here; atexit gets a
-        // function that only reads a static.
+        // SAFETY: tcgetpgrp, getpgrp and tcgetattr on fd 2 with a termios owned here; atexit
+        // gets a function that only reads a static.
         unsafe {
+            if libc::tcgetpgrp(2) != libc::getpgrp() {
+                return false;
+            }
             let mut settings: libc::termios = std::mem::zeroed();
             if libc::tcgetattr(2, &mut settings) != 0 || settings.c_lflag & libc::ECHOCTL == 0 {
                 return false;
             }
             let original = settings;
             settings.c_lflag &= !libc::ECHOCTL;
-            if libc::tcsetattr(2, libc::TCSANOW, &settings) != 0 {
+            if !set_attributes(&settings) {
                 return false;
             }
             let mut saved = SAVED.lock().unwrap_or_else(|e| e.into_inner());
@@ -217,10 +221,24 @@ mod terminal {
     pub fn restore() {
         let saved = SAVED.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(original) = saved {
-            // SAFETY: tcsetattr on fd 2 with settings read from it by `hide_control_echo`.
-            unsafe {
-                libc::tcsetattr(2, libc::TCSANOW, &original);
-            }
+            set_attributes(&original);
+        }
+    }
+
+    /// `tcsetattr` on stderr with SIGTTOU blocked: a job moved to the background meanwhile
+    /// (Ctrl-Z, `bg`) would otherwise be stopped by it instead of changing the setting back.
+    fn set_attributes(settings: &libc::termios) -> bool {
+        // SAFETY: signal-mask calls on sets owned here, restored before returning; tcsetattr
+        // on fd 2 with a termios read from it.
+        unsafe {
+            let mut block: libc::sigset_t = std::mem::zeroed();
+            let mut before: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut block);
+            libc::sigaddset(&mut block, libc::SIGTTOU);
+            libc::pthread_sigmask(libc::SIG_BLOCK, &block, &mut before);
+            let done = libc::tcsetattr(2, libc::TCSANOW, settings) == 0;
+            libc::pthread_sigmask(libc::SIG_SETMASK, &before, std::ptr::null_mut());
+            done
         }
     }
 

@@ -63,10 +63,10 @@ pub fn dry_run(
             Some(url) => format!("would go to {}", shown_url(url.as_str())),
             None => format!("would go to the push's --url (shown as {NO_URL})"),
         };
-        let shown = if printed < batches {
-            format!(" (the first {printed} shown)")
-        } else {
-            String::new()
+        let shown = match printed {
+            _ if printed == batches => String::new(),
+            1 => " (the first shown)".to_string(),
+            n => format!(" (the first {n} shown)"),
         };
         eprintln!(
             "pulse: dry run: {} in {}{shown} {destination}; nothing sent, nothing logged",

@@ -2,7 +2,7 @@
 //! (vt100), so the tests see the screen a person would, and Ctrl-C typed as a person would.
 
 use std::io::{Read, Write};
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -54,8 +54,12 @@ struct OnTerminal {
 
 impl OnTerminal {
     fn start(sandbox: &Sandbox, args: &[&str]) -> OnTerminal {
+        OnTerminal::start_program(sandbox, &assert_cmd::cargo::cargo_bin("pulse"), args)
+    }
+
+    fn start_program(sandbox: &Sandbox, program: &std::path::Path, args: &[&str]) -> OnTerminal {
         let (controller, terminal) = open_pty();
-        let mut cmd = sandbox.command(&assert_cmd::cargo::cargo_bin("pulse"));
+        let mut cmd = sandbox.command(program);
         // The bar is drawn only outside the test mode, on a terminal.
         cmd.env_remove("PULSE_TEST_MODE")
             .env("TERM", "xterm")
@@ -107,6 +111,19 @@ impl OnTerminal {
                 self.drawn()
             );
             std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Whether the terminal echoes control characters as `^C` (its ECHOCTL flag).
+    fn echoes_control_characters(&self) -> bool {
+        // SAFETY: tcgetattr into a termios owned here, on a descriptor this value owns.
+        unsafe {
+            let mut settings: libc::termios = std::mem::zeroed();
+            assert_eq!(
+                libc::tcgetattr(self.controller.as_raw_fd(), &mut settings),
+                0
+            );
+            settings.c_lflag & libc::ECHOCTL != 0
         }
     }
 
@@ -193,4 +210,56 @@ fn ctrl_c_leaves_no_bar_above_the_last_line() {
         last.starts_with("error: interrupted") && last.contains("pulse resume"),
         "{lines:#?}"
     );
+}
+
+#[test]
+fn a_push_in_the_background_of_a_terminal_leaves_the_terminal_alone() {
+    let sandbox = Sandbox::new();
+    let server = TestServer::ok();
+    let input = sandbox.write("d.csv", crate::support::numbered_csv(400));
+    let pulse = assert_cmd::cargo::cargo_bin("pulse");
+    // A shell with job control runs the push as a background job of the terminal: it draws
+    // its bar there, but must not change the terminal's settings (SIGTTOU would stop it).
+    let script = format!(
+        "set -m; \"$0\" push {} --url {} --no-sign --batch-size 10 & echo job=$!; wait $!",
+        input.display(),
+        server.url()
+    );
+    let shell = OnTerminal::start_program(
+        &sandbox,
+        std::path::Path::new("/bin/bash"),
+        &["-c", &script, pulse.to_str().unwrap()],
+    );
+    assert!(shell.echoes_control_characters(), "a terminal's default");
+    // The shell's exit is the push's: a push stopped by SIGTTOU would never get there.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut child = shell.child;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let drawn = String::from_utf8_lossy(&shell.screen.lock().unwrap()).into_owned();
+            let job = drawn.split("job=").nth(1).and_then(|rest| {
+                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                digits.parse::<i32>().ok()
+            });
+            if let Some(pid) = job {
+                // SAFETY: a signal to the push this test started.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+            let _ = child.kill();
+            panic!("the background push did not end (stopped?): {drawn:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+    let controller = shell.controller;
+    let after = OnTerminal {
+        child,
+        controller,
+        screen: shell.screen,
+    };
+    assert!(after.echoes_control_characters(), "left as it was");
+    assert_eq!(server.requests().len(), 40);
 }
