@@ -32,7 +32,9 @@ pub fn dry_run(
     db: &Path,
     progress: &Progress,
 ) -> Result<()> {
-    // Removed when dropped, at the end of the dry run.
+    // Removed when dropped, at the end of the dry run: declared before the store, so dropped
+    // after it, once its connection is closed (removed under an open connection, the file
+    // leaves its -wal and -shm behind).
     let scratch = tempfile::Builder::new()
         .prefix("pulse-dry-run-")
         .suffix(".db")

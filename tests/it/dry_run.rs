@@ -200,3 +200,24 @@ fn a_dry_run_signs_with_the_secret_generated_for_its_url() {
     ));
     assert_eq!(server.requests().len(), 1, "only the real push sent");
 }
+
+#[test]
+fn a_dry_run_leaves_no_scratch_files_behind() {
+    let sandbox = Sandbox::new();
+    let tmp = sandbox.path("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let input = sandbox.write("d.csv", numbered_csv(3000));
+    sandbox
+        .pulse()
+        .env("TMPDIR", &tmp)
+        .args(["push", input.to_str().unwrap(), "--dry-run", "--limit", "1"])
+        .assert()
+        .success();
+    // The scratch log, its WAL and shared-memory file: all gone (the log's connection is
+    // closed before the file is removed, or SQLite leaves the other two).
+    let left: Vec<_> = std::fs::read_dir(&tmp)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
