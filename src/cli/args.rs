@@ -396,8 +396,8 @@ pub struct DeliveryArgs {
     )]
     pub secrets: Vec<String>,
 
-    /// Send requests unsigned
-    #[arg(long, conflicts_with = "secrets")]
+    /// Send requests unsigned (PULSE_SECRET is then ignored)
+    #[arg(long)]
     pub no_sign: bool,
 
     /// Extra request header, 'Name: value' (repeatable)

@@ -81,6 +81,20 @@ pub fn command_line_secret_warnings(matches: &clap::ArgMatches) -> Vec<String> {
     warnings
 }
 
+/// Flags given together on the command line that contradict each other. `--no-sign` with
+/// `--secret` is one; with `PULSE_SECRET` only in the environment (set for every push, say) it
+/// is not: `--no-sign` wins, so clap's own conflict check, which counts the environment, is
+/// not used for it.
+pub fn command_line_contradiction(matches: &clap::ArgMatches) -> Option<&'static str> {
+    let (_, sub) = matches.subcommand()?;
+    let given = |id: &str| {
+        sub.ids().any(|given| given.as_str() == id)
+            && sub.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+    };
+    (given("no_sign") && given("secrets"))
+        .then_some("--no-sign and --secret contradict each other: give one of them")
+}
+
 /// `--secret` values (or `PULSE_SECRET`'s, space-separated), blanks skipped.
 pub fn parse_secrets(texts: &[String]) -> Result<Vec<SigningSecret>> {
     texts

@@ -124,3 +124,49 @@ fn retries_help_says_the_default_is_the_larger_of_five_and_the_schedule() {
         .code(4);
     assert_eq!(server.requests().len(), 8);
 }
+
+#[test]
+fn no_sign_wins_over_a_secret_in_the_environment_but_not_over_one_on_the_command_line() {
+    let sandbox = Sandbox::new();
+    let server = crate::support::server::TestServer::ok();
+    let input = sandbox.write("d.csv", "id\n1\n");
+    // PULSE_SECRET set for every push (a crontab, a shell profile): --no-sign still works.
+    sandbox
+        .pulse()
+        .env("PULSE_SECRET", SECRET)
+        .args([
+            "push",
+            input.to_str().unwrap(),
+            "--url",
+            &server.url(),
+            "--no-sign",
+        ])
+        .assert()
+        .success();
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(
+        requests[0].header("webhook-signature"),
+        None,
+        "sent unsigned"
+    );
+    // Both on the command line contradict each other.
+    let out = sandbox
+        .pulse()
+        .args([
+            "push",
+            input.to_str().unwrap(),
+            "--url",
+            &server.url(),
+            "--no-sign",
+        ])
+        .args(["--secret", SECRET, "--force"])
+        .assert()
+        .code(2);
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains("--no-sign and --secret contradict each other"),
+        "{stderr}"
+    );
+    assert_eq!(server.requests().len(), 1, "nothing more sent");
+}
