@@ -7,14 +7,16 @@ pulse=${PULSE:-target/release/pulse}
 work=$(mktemp -d)
 trap 'kill "$receiver" 2>/dev/null || true; rm -rf "$work"' EXIT
 
-secret=$("$pulse" secret new)
-"$pulse" receive --port 0 --secret "$secret" --out "$work/rows.jsonl" > "$work/receive.log" &
+# The secret goes in the environment, where both commands read it: on the command line other
+# users could read it in the process list.
+PULSE_SECRET=$("$pulse" secret new)
+export PULSE_SECRET
+"$pulse" receive --port 0 --out "$work/rows.jsonl" > "$work/receive.log" &
 receiver=$!
 for _ in $(seq 50); do grep -q listening "$work/receive.log" 2>/dev/null && break; sleep 0.1; done
 url=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$work/receive.log")
 
-PULSE_DB="$work/pulse.db" PULSE_SECRET="$secret" \
-  "$pulse" push fixtures/customers.csv --url "$url" --batch-size 50
+PULSE_DB="$work/pulse.db" "$pulse" push fixtures/customers.csv --url "$url" --batch-size 50
 sleep 0.2
 echo "--- the receiver printed:"
 tail -n +2 "$work/receive.log"

@@ -15,16 +15,6 @@ use crate::stage::SyncMode;
 #[derive(Debug, Parser)]
 #[command(name = "pulse", version, about, long_about = None)]
 pub struct Cli {
-    /// The delivery log database [default: $XDG_DATA_HOME/pulse/pulse.db]
-    #[arg(
-        long,
-        global = true,
-        env = "PULSE_DB",
-        value_name = "PATH",
-        hide_env_values = true
-    )]
-    pub db: Option<PathBuf>,
-
     #[command(subcommand)]
     pub command: Command,
 }
@@ -101,7 +91,7 @@ Examples:
 
 const RECEIVE_EXAMPLES: &str = "\
 Examples:
-  pulse receive --port 8080 --secret whsec_... --out rows.jsonl
+  PULSE_SECRET=whsec_... pulse receive --port 8080 --out rows.jsonl
   pulse receive --port 0 --fail-first 1 --retry-after 1";
 
 const COMPLETIONS_EXAMPLES: &str = "\
@@ -156,6 +146,9 @@ pub struct LogArgs {
     /// With an id: every batch, not runs of delivered batches folded into one line
     #[arg(long)]
     pub all: bool,
+
+    #[command(flatten)]
+    pub log: LogDb,
 }
 
 #[derive(Debug, Args)]
@@ -173,6 +166,9 @@ pub struct ResendArgs {
 
     #[command(flatten)]
     pub delivery: DeliveryArgs,
+
+    #[command(flatten)]
+    pub log: LogDb,
 
     /// Print only errors
     #[arg(long, short)]
@@ -200,6 +196,9 @@ pub struct ExportArgs {
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub log: LogDb,
+
     /// Print only errors
     #[arg(long, short)]
     pub quiet: bool,
@@ -225,6 +224,9 @@ pub struct ResumeArgs {
     #[command(flatten)]
     pub delivery: DeliveryArgs,
 
+    #[command(flatten)]
+    pub log: LogDb,
+
     /// Print only errors
     #[arg(long, short)]
     pub quiet: bool,
@@ -244,6 +246,9 @@ pub struct PruneArgs {
     #[arg(long)]
     pub vacuum: bool,
 
+    #[command(flatten)]
+    pub log: LogDb,
+
     /// Print the result as JSON on stdout
     #[arg(long)]
     pub json: bool,
@@ -262,9 +267,9 @@ pub struct PushArgs {
     #[arg(long)]
     pub fail_on_invalid: bool,
 
-    /// Webhook URL (http or https)
-    #[arg(long, value_name = "URL")]
-    pub url: String,
+    /// Webhook URL (http or https); a dry run does without it
+    #[arg(long, value_name = "URL", required_unless_present = "dry_run")]
+    pub url: Option<String>,
 
     /// Rows per batch (one request each)
     #[arg(long, default_value_t = 5000, value_name = "N")]
@@ -289,6 +294,9 @@ pub struct PushArgs {
     #[command(flatten)]
     pub delivery: DeliveryArgs,
 
+    #[command(flatten)]
+    pub log: LogDb,
+
     /// Body layout (see PAYLOAD in `man pulse`)
     #[arg(long, value_enum, default_value_t = Format::Pulse)]
     pub format: Format,
@@ -309,9 +317,14 @@ pub struct PushArgs {
     #[arg(long, value_name = "NAME")]
     pub sync: Option<String>,
 
-    /// Stage and print what would be sent, without sending
+    /// Stage and print each request that would be sent (request line, headers with the
+    /// signature, body), without sending or logging anything
     #[arg(long)]
     pub dry_run: bool,
+
+    /// With --dry-run: print only the first N requests (0: all); the summary counts them all
+    #[arg(long, value_name = "N", requires = "dry_run")]
+    pub limit: Option<u64>,
 
     /// Push even when the same input was pushed before with the same options to the same URL
     /// (otherwise: delivered, nothing is sent; unfinished, that run is continued)
@@ -383,8 +396,8 @@ pub struct DeliveryArgs {
     )]
     pub secrets: Vec<String>,
 
-    /// Send requests unsigned
-    #[arg(long, conflicts_with = "secrets")]
+    /// Send requests unsigned (PULSE_SECRET is then ignored)
+    #[arg(long)]
     pub no_sign: bool,
 
     /// Extra request header, 'Name: value' (repeatable)
@@ -414,7 +427,8 @@ pub struct DeliveryArgs {
     )]
     pub url_password: Option<String>,
 
-    /// Retries per batch after the first try (0 disables) [default: 5, or the schedule's length]
+    /// Retries per batch after the first try (0 disables) [default: the larger of 5 and the
+    /// schedule's length]
     #[arg(long, value_name = "N")]
     pub retries: Option<u32>,
 
@@ -535,6 +549,14 @@ pub struct ReceiveArgs {
     pub quiet: bool,
 }
 
+/// Where the log is: only the commands that open it take it.
+#[derive(Debug, Args)]
+pub struct LogDb {
+    /// The delivery log database [default: $XDG_DATA_HOME/pulse/pulse.db]
+    #[arg(long, env = "PULSE_DB", value_name = "PATH", hide_env_values = true)]
+    pub db: Option<PathBuf>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum SecretCommand {
     /// Print a fresh whsec_ signing secret
@@ -543,6 +565,9 @@ pub enum SecretCommand {
     Show {
         /// The URL as given to `pulse push --url` (a password in it is ignored)
         url: String,
+
+        #[command(flatten)]
+        log: LogDb,
     },
 }
 
@@ -562,6 +587,9 @@ mod tests {
 pub struct CancelArgs {
     /// The run to cancel
     pub run_id: String,
+
+    #[command(flatten)]
+    pub log: LogDb,
 
     /// Print only errors
     #[arg(long, short)]

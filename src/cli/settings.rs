@@ -81,6 +81,20 @@ pub fn command_line_secret_warnings(matches: &clap::ArgMatches) -> Vec<String> {
     warnings
 }
 
+/// Flags given together on the command line that contradict each other. `--no-sign` with
+/// `--secret` is one; with `PULSE_SECRET` only in the environment (set for every push, say) it
+/// is not: `--no-sign` wins, so clap's own conflict check, which counts the environment, is
+/// not used for it.
+pub fn command_line_contradiction(matches: &clap::ArgMatches) -> Option<&'static str> {
+    let (_, sub) = matches.subcommand()?;
+    let given = |id: &str| {
+        sub.ids().any(|given| given.as_str() == id)
+            && sub.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+    };
+    (given("no_sign") && given("secrets"))
+        .then_some("--no-sign and --secret contradict each other: give one of them")
+}
+
 /// `--secret` values (or `PULSE_SECRET`'s, space-separated), blanks skipped.
 pub fn parse_secrets(texts: &[String]) -> Result<Vec<SigningSecret>> {
     texts
@@ -186,7 +200,7 @@ pub fn push_settings(args: &PushArgs) -> Result<PushSettings> {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "data".into()),
     });
-    let url = parse_url(&args.url)?;
+    let url = args.url.as_deref().map(parse_url).transpose()?;
     let one_row_per_request = args.format == Format::Valmi || args.method == Method::Get;
     if args.method == Method::Get && !matches!(args.format, Format::Pulse | Format::Valmi) {
         return Err(usage("--method get works with --format pulse or valmi"));
@@ -206,10 +220,16 @@ pub fn push_settings(args: &PushArgs) -> Result<PushSettings> {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default(),
     };
-    let sync_name = args
-        .sync
-        .clone()
-        .unwrap_or_else(|| format!("{} {file_name}", crate::redact::shown_url(url.as_str())));
+    let sync_name = match (&args.sync, &url) {
+        (Some(name), _) => name.clone(),
+        (None, Some(url)) => format!("{} {file_name}", crate::redact::shown_url(url.as_str())),
+        (None, None) if args.mode == SyncMode::Mirror => {
+            return Err(usage(
+                "a mirror dry run without --url needs --sync NAME: the sync to compare with",
+            ))
+        }
+        (None, None) => String::new(),
+    };
     // valmi and GET carry one row per request: each row is its own batch in the outbox.
     let batch_size = if one_row_per_request {
         1
@@ -244,6 +264,8 @@ pub fn push_settings(args: &PushArgs) -> Result<PushSettings> {
         max_body_bytes: parse_size(&args.max_body_size)
             .map_err(|e| usage(format!("--max-body-size: {e}")))?,
         dry_run: args.dry_run,
+        // `pulse log --limit 0` lists all; so does this.
+        dry_run_limit: args.limit.filter(|&n| n > 0),
         force: args.force,
         quiet: args.quiet,
         json: args.json,

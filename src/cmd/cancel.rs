@@ -43,9 +43,9 @@ pub fn run(args: &CancelArgs, db: &Path) -> Result<()> {
     }
     if !args.quiet {
         eprintln!(
-            "pulse: cancelled {id} ({}/{} batches delivered); it will not be resumed, and later \
-             runs to its URL no longer wait for it",
-            run.batches_delivered, run.batches_total
+            "pulse: cancelled {id} ({} delivered); it will not be resumed, and later runs to its \
+             URL no longer wait for it",
+            crate::plural::part_of(run.batches_delivered, run.batches_total, "batch", "batches")
         );
     }
     Ok(())

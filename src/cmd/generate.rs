@@ -102,10 +102,10 @@ prints a completion script for bash, zsh, fish, powershell or elvish, e.g.
 
 const EXTRA_SECTIONS: &str = r#".SH PAYLOAD
 \fB\-\-format\fR changes only the request body; batching, signing, logging, resume and resend
-are the same for every format. The examples below are what
+are the same for every format. The examples below are the bodies that
 \fBpulse push two.csv \-\-schema team.schema.json \-\-template\-id team \-\-user\-id u_42
 \-\-metadata '{"source":"crm"}' \-\-mode upsert \-\-dry\-run \-\-format\fR \fIFORMAT\fR prints
-for this file, where the second row is invalid:
+(each after its request line and headers) for this file, where the second row is invalid:
 .PP
 .nf
 id,name,email,age
@@ -216,7 +216,8 @@ constant time, and reject timestamps more than a few minutes from its clock (\fB
 receive\fR allows 5 minutes).
 .PP
 Without \fB\-\-secret\fR or \fBPULSE_SECRET\fR, pulse generates a secret for the URL, stores it
-in the log, prints it once on stderr and reuses it for that URL afterwards.
+in the log, prints it once on stderr (even with \fB\-\-quiet\fR) and reuses it for that URL
+afterwards; \fBpulse secret show\fR \fIURL\fR prints it again.
 \fBpulse secret new\fR prints a fresh secret. \fB\-\-no\-sign\fR sends unsigned requests.
 .SH "SYNC MODES"
 .TP

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use crate::cli::LogArgs;
 use crate::exit::usage;
+use crate::plural::{count, part_of};
 use crate::redact::shown_url;
 use crate::run::lock::RunLock;
 use crate::store::{
@@ -175,14 +176,10 @@ impl Printer<'_> {
             .map(|run| {
                 let (batches, rows) = if run.is_staged() {
                     (
-                        format!(
-                            "{}/{}",
-                            run.batches_delivered,
-                            plural(run.batches_total, "batch", "batches")
-                        ),
+                        part_of(run.batches_delivered, run.batches_total, "batch", "batches"),
                         format!(
                             "{} ({} valid, {} invalid)",
-                            plural(run.rows.total, "row", "rows"),
+                            count(run.rows.total, "row", "rows"),
                             run.rows.valid,
                             run.rows.invalid
                         ),
@@ -232,7 +229,7 @@ impl Printer<'_> {
             "  batches {}-{}  {}  delivered at the first try (--all lists them)",
             first.idx,
             last.idx,
-            plural(rows, "row", "rows")
+            count(rows, "row", "rows")
         )?;
         Ok(())
     }
@@ -324,8 +321,11 @@ impl Printer<'_> {
         }
         writeln!(
             self.out,
-            "event {} {}: {} rows in {} batches, {delivered} delivered",
-            event.id, event.name, event.total_rows, event.batch_count
+            "event {} {}: {} in {}, {delivered} delivered",
+            event.id,
+            event.name,
+            count(event.total_rows, "row", "rows"),
+            count(event.batch_count, "batch", "batches")
         )?;
         Ok(())
     }
@@ -364,7 +364,7 @@ impl Printer<'_> {
             batch.idx,
             batch_count_text(event.batch_count),
             batch.id,
-            plural(batch.rows, "row", "rows"),
+            count(batch.rows, "row", "rows"),
             batch.first_row,
             batch.status
         )?;
@@ -428,13 +428,13 @@ impl Printer<'_> {
         };
         writeln!(
             self.out,
-            "{}  {}  {} {}/{}  {} rows  {}  {last}",
+            "{}  {}  {} {}/{}  {}  {}  {last}",
             batch.id,
             item.run_id,
             item.event_name,
             batch.idx,
             batch_count_text(item.event_batches),
-            batch.rows,
+            count(batch.rows, "row", "rows"),
             batch.status
         )?;
         Ok(())
@@ -448,11 +448,6 @@ fn batch_count_text(count: u64) -> String {
         0 => "?".to_string(),
         n => n.to_string(),
     }
-}
-
-/// `1 row`, `2 rows`.
-fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// `HTTP 503`, `HTTP 302 (redirect to ...)`, or the network error.

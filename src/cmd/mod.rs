@@ -12,25 +12,25 @@ pub(crate) mod resume;
 pub(crate) mod secret;
 pub(crate) mod validate;
 
-use crate::cli::{Cli, Command, SecretCommand};
+use crate::cli::{Cli, Command, LogDb, SecretCommand};
 
 /// Runs the command the command line names.
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
-    let with_log = |command: &dyn Fn(&std::path::Path) -> anyhow::Result<()>| {
-        let db = crate::cli::settings::db_path(cli.db.clone())?;
+    let with_log = |log: &LogDb, command: &dyn Fn(&std::path::Path) -> anyhow::Result<()>| {
+        let db = crate::cli::settings::db_path(log.db.clone())?;
         command(&db)
             .map_err(|err| crate::store::explain_busy(err, &db))
             .map_err(|err| crate::store::explain_full(err, &db))
     };
     match &cli.command {
-        Command::Push(args) => with_log(&|db| push::run(args, db)),
+        Command::Push(args) => with_log(&args.log, &|db| push::run(args, db)),
         Command::Validate(args) => validate::run(args),
-        Command::Log(args) => with_log(&|db| log::run(args, db)),
-        Command::Resend(args) => with_log(&|db| resend::run(args, db)),
-        Command::Export(args) => with_log(&|db| export::run(args, db)),
-        Command::Resume(args) => with_log(&|db| resume::run(args, db)),
-        Command::Cancel(args) => with_log(&|db| cancel::run(args, db)),
-        Command::Prune(args) => with_log(&|db| prune::run(args, db)),
+        Command::Log(args) => with_log(&args.log, &|db| log::run(args, db)),
+        Command::Resend(args) => with_log(&args.log, &|db| resend::run(args, db)),
+        Command::Export(args) => with_log(&args.log, &|db| export::run(args, db)),
+        Command::Resume(args) => with_log(&args.log, &|db| resume::run(args, db)),
+        Command::Cancel(args) => with_log(&args.log, &|db| cancel::run(args, db)),
+        Command::Prune(args) => with_log(&args.log, &|db| prune::run(args, db)),
         Command::Receive(args) => receive::run(args),
         Command::Secret {
             command: SecretCommand::New,
@@ -39,8 +39,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Secret {
-            command: SecretCommand::Show { url },
-        } => with_log(&|db| secret::show(url, db)),
+            command: SecretCommand::Show { url, log },
+        } => with_log(log, &|db| secret::show(url, db)),
         Command::Completions { shell } => {
             generate::completions(*shell);
             Ok(())

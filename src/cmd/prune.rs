@@ -8,6 +8,7 @@ use serde_json::json;
 
 use crate::cli::PruneArgs;
 use crate::exit::usage;
+use crate::plural::count;
 use crate::run::lock::RunLock;
 use crate::store::{now_ms, Store};
 
@@ -35,6 +36,7 @@ pub fn run(args: &PruneArgs, db: &Path) -> Result<()> {
         store.vacuum()?;
     }
     let size_after = file_size(db);
+    let (floor, page) = store.size_floor()?;
     if args.json {
         let line = json!({
             "runs": report.runs,
@@ -45,27 +47,39 @@ pub fn run(args: &PruneArgs, db: &Path) -> Result<()> {
             "kept_busy": busy,
             "file_bytes_before": size_before,
             "file_bytes_after": size_after,
+            "file_bytes_min": floor,
         });
         println!("{line}");
         return Ok(());
     }
     println!(
         "pruned {}: {}, {} ({} of payloads), {}",
-        count(report.runs, "run"),
-        count(report.events, "event"),
-        count(report.batches, "batch"),
+        count(report.runs, "run", "runs"),
+        count(report.events, "event", "events"),
+        count(report.batches, "batch", "batches"),
         human_bytes(report.payload_bytes),
-        count(report.attempts, "attempt")
+        count(report.attempts, "attempt", "attempts")
     );
     if busy > 0 {
         println!(
             "kept {} that another pulse process is sending",
-            count(busy, "old run")
+            count(busy, "old run", "old runs")
         );
     }
     if args.vacuum {
+        // An empty log is not an empty file: say why it does not shrink further.
+        let why = if size_after <= floor + 2 * page {
+            format!(
+                " (a log takes at least {}: a {} KiB page for each table and index, the page \
+                 size that keeps pushes fast)",
+                human_bytes(floor),
+                page / 1024
+            )
+        } else {
+            String::new()
+        };
         println!(
-            "compacted {}: {} -> {}",
+            "compacted {}: {} -> {}{why}",
             db.display(),
             human_bytes(size_before),
             human_bytes(size_after)
@@ -86,16 +100,6 @@ fn file_size(db: &Path) -> u64 {
         .sum()
 }
 
-/// `1 run`, `3 batches`.
-fn count(n: u64, one: &str) -> String {
-    let suffix = match (n, one.ends_with("ch")) {
-        (1, _) => "",
-        (_, true) => "es",
-        _ => "s",
-    };
-    format!("{n} {one}{suffix}")
-}
-
 fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
     let mut value = n as f64;
@@ -113,14 +117,7 @@ fn human_bytes(n: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{count, human_bytes};
-
-    #[test]
-    fn counts_read_well() {
-        assert_eq!(count(1, "run"), "1 run");
-        assert_eq!(count(0, "batch"), "0 batches");
-        assert_eq!(count(2, "attempt"), "2 attempts");
-    }
+    use super::human_bytes;
 
     #[test]
     fn sizes_read_well() {

@@ -124,6 +124,13 @@ async fn serve(
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
+    if settings.secrets.is_empty() {
+        // Once, up front: every line below says "not verified" or "unsigned" too.
+        eprintln!(
+            "pulse receive: warning: no --secret or PULSE_SECRET: signatures are not verified, \
+             every request is accepted"
+        );
+    }
     println!("pulse receive: listening on http://{local}/");
     std::io::stdout().flush()?;
     loop {
@@ -259,9 +266,11 @@ async fn handle(
         state.seen.get_mut(&key).expect("entry exists").1 = true;
     }
     let summary = describe_batch(&body);
-    let mark = match verified {
-        Some(true) => "verified",
-        _ => "unsigned",
+    let mark = match (verified, signature.is_some()) {
+        (Some(true), _) => "verified",
+        // Signed, but this receiver has nothing to check the signature with.
+        (_, true) => "not verified (no --secret)",
+        (_, false) => "unsigned",
     };
     let dup = if duplicate { " duplicate" } else { "" };
     let encoded = encoding.map(|e| format!(" ({e})")).unwrap_or_default();
@@ -344,7 +353,10 @@ fn describe_batch(body: &[u8]) -> String {
         rows,
     ) {
         (Some(name), Some(index), Some(count), Some(rows)) => {
-            format!("{name} {index}/{count} {rows} rows")
+            format!(
+                "{name} {index}/{count} {}",
+                crate::plural::count(rows as u64, "row", "rows")
+            )
         }
         _ => format!("{} bytes", body.len()),
     }

@@ -108,6 +108,9 @@ struct Exchange {
     retry_after: Option<Duration>,
     error: Option<String>,
     response: Option<String>,
+    /// Without a response: what went wrong in a few words (`connection refused`), for a retry
+    /// note that fits on one terminal line.
+    failure: Option<String>,
 }
 
 impl Deliverer {
@@ -464,8 +467,11 @@ impl Deliverer {
                     };
                     // Short enough for one terminal line: the status, not the body.
                     let status = match exchange.status {
-                        0 => "no response".to_string(),
-                        code => code.to_string(),
+                        0 => exchange
+                            .failure
+                            .clone()
+                            .unwrap_or_else(|| "network error".into()),
+                        code => format!("HTTP {code}"),
                     };
                     sending.progress.waiting(&format!(
                         "batch {}/{} ({}): {status}, retry {retry}/{} in {:.1}s",
@@ -529,55 +535,19 @@ impl Deliverer {
         method: Method,
         signature: Option<Signature>,
     ) -> Result<(HeaderMap, String)> {
-        // The id comes from the log: a damaged one is an error, not a panic.
-        let id = HeaderValue::from_str(webhook_id)
-            .map_err(|_| anyhow::anyhow!("batch id {webhook_id:?} in the log is damaged"))?;
         let mut headers = HeaderMap::new();
         let mut logged = serde_json::Map::new();
-        let mut add = |name: HeaderName, value: HeaderValue, secret: bool| {
-            let shown = if secret {
-                "[redacted]".to_string()
-            } else {
-                value.to_str().unwrap_or("[binary]").to_string()
-            };
-            logged.insert(name.as_str().to_string(), shown.into());
-            headers.insert(name, value);
+        let planned = RequestHeaders {
+            method,
+            compress: self.compress,
+            extra: &self.headers,
         };
-        if method == Method::Post {
-            add(
-                CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-                false,
+        for (name, value, secret) in planned.list(webhook_id, signature.as_ref())? {
+            logged.insert(
+                name.as_str().to_string(),
+                shown_value(&value, secret).into(),
             );
-            if let Some(compress) = self.compress {
-                // Set only with POST, whose bodies the loaders encode.
-                add(
-                    CONTENT_ENCODING,
-                    HeaderValue::from_static(compress.name()),
-                    false,
-                );
-            }
-        }
-        add(
-            USER_AGENT,
-            HeaderValue::from_static(concat!("pulse/", env!("CARGO_PKG_VERSION"))),
-            false,
-        );
-        add(HeaderName::from_static("webhook-id"), id, false);
-        if let Some(signature) = signature {
-            add(
-                HeaderName::from_static("webhook-timestamp"),
-                HeaderValue::from(signature.timestamp),
-                false,
-            );
-            add(
-                HeaderName::from_static("webhook-signature"),
-                HeaderValue::from_str(&signature.header).expect("base64 is ASCII"),
-                false,
-            );
-        }
-        for extra in &self.headers {
-            add(extra.name.clone(), extra.value.clone(), extra.secret);
+            headers.insert(name, value);
         }
         Ok((headers, serde_json::Value::Object(logged).to_string()))
     }
@@ -606,6 +576,7 @@ impl Deliverer {
                         retry_after: None,
                         error: Some(network_error_text(&err)),
                         response: None,
+                        failure: Some(network_error_kind(&err)),
                     }
                 }
             };
@@ -634,6 +605,7 @@ impl Deliverer {
                 retry_after,
                 error,
                 response: Some(String::from_utf8_lossy(&snippet).into_owned()),
+                failure: None,
             }
         }
     }
@@ -755,6 +727,68 @@ fn describe(exchange: &Exchange) -> String {
     text
 }
 
+/// What the headers of a request depend on, besides its batch and signature.
+pub struct RequestHeaders<'a> {
+    pub method: Method,
+    pub compress: Option<Compression>,
+    /// `--header` values and the auth header.
+    pub extra: &'a [ExtraHeader],
+}
+
+impl RequestHeaders<'_> {
+    /// The headers pulse sets on a request, in the order it sets them, each marked when its
+    /// value is a credential: content type and encoding (POST), user agent, the Standard
+    /// Webhooks headers (timestamp and signature when signed), then `--header` and the auth
+    /// header. The HTTP client adds `Host`, `Accept` and `Content-Length`.
+    pub fn list(
+        &self,
+        webhook_id: &str,
+        signature: Option<&Signature>,
+    ) -> Result<Vec<(HeaderName, HeaderValue, bool)>> {
+        // The id comes from the log: a damaged one is an error, not a panic.
+        let id = HeaderValue::from_str(webhook_id)
+            .map_err(|_| anyhow::anyhow!("batch id {webhook_id:?} in the log is damaged"))?;
+        let mut headers = Vec::with_capacity(6 + self.extra.len());
+        if self.method == Method::Post {
+            let json = HeaderValue::from_static("application/json");
+            headers.push((CONTENT_TYPE, json, false));
+            if let Some(compress) = self.compress {
+                // Set only with POST, whose bodies the loaders encode.
+                let name = HeaderValue::from_static(compress.name());
+                headers.push((CONTENT_ENCODING, name, false));
+            }
+        }
+        let agent = HeaderValue::from_static(concat!("pulse/", env!("CARGO_PKG_VERSION")));
+        headers.push((USER_AGENT, agent, false));
+        headers.push((HeaderName::from_static("webhook-id"), id, false));
+        if let Some(signature) = signature {
+            headers.push((
+                HeaderName::from_static("webhook-timestamp"),
+                HeaderValue::from(signature.timestamp),
+                false,
+            ));
+            headers.push((
+                HeaderName::from_static("webhook-signature"),
+                HeaderValue::from_str(&signature.header).expect("base64 is ASCII"),
+                false,
+            ));
+        }
+        for header in self.extra {
+            headers.push((header.name.clone(), header.value.clone(), header.secret));
+        }
+        Ok(headers)
+    }
+}
+
+/// A header's value as the log and messages show it: a credential as `[redacted]`.
+pub fn shown_value(value: &HeaderValue, secret: bool) -> String {
+    if secret {
+        "[redacted]".to_string()
+    } else {
+        value.to_str().unwrap_or("[binary]").to_string()
+    }
+}
+
 /// The innermost cause of a reqwest error, which is where the useful words are.
 fn network_error_text(err: &reqwest::Error) -> String {
     let kind = if err.is_timeout() {
@@ -769,4 +803,31 @@ fn network_error_text(err: &reqwest::Error) -> String {
         source = next;
     }
     format!("{kind}: {source}")
+}
+
+/// What kind of network error it was, in a few words: `connection refused`, `timed out`,
+/// `connection closed` (the receiver closed it without answering), ...
+fn network_error_kind(err: &reqwest::Error) -> String {
+    if err.is_timeout() {
+        return "timed out".into();
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            // `ErrorKind` reads as "connection refused", "connection reset", ...
+            return io.kind().to_string();
+        }
+        if cause
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(|e| e.is_incomplete_message() || e.is_canceled())
+        {
+            return "connection closed".into();
+        }
+        source = cause.source();
+    }
+    if err.is_connect() {
+        "cannot connect".into()
+    } else {
+        "request failed".into()
+    }
 }

@@ -187,6 +187,17 @@ impl CsvSource {
             bail!("{}: empty input (no header line)", self.label);
         };
         self.decode(line)?;
+        if let Some(first) = self.text.iter().next() {
+            let first = first.trim_start_matches('\u{feff}').trim_start();
+            if looks_like_json(first) {
+                bail!(
+                    "{}: line {line}: this looks like JSON, not CSV (it starts with {:?}); pulse \
+                     reads CSV with a header line",
+                    self.label,
+                    &first[..1]
+                );
+            }
+        }
         let mut headers: Vec<String> = Vec::with_capacity(self.text.len());
         // Header name -> its column: linear in the number of columns, however many.
         let mut columns: std::collections::HashMap<&str, usize> =
@@ -355,6 +366,19 @@ impl SourcePosition {
     }
 }
 
+/// Whether the first cell of a header line is the start of JSON (a JSON-lines file or a JSON
+/// document given by mistake): a CSV header does not open with `{`, nor with `[` followed by
+/// an object, an array, a string or nothing (`[id]`, as some exports bracket names, is CSV).
+fn looks_like_json(first_cell: &str) -> bool {
+    if first_cell.starts_with('{') {
+        return true;
+    }
+    match first_cell.strip_prefix('[').map(str::trim_start) {
+        Some(rest) => rest.is_empty() || rest.starts_with(['{', '[', '"']),
+        None => false,
+    }
+}
+
 fn format_hash(digest: u128) -> String {
     format!("xxh3:{digest:032x}")
 }
@@ -432,6 +456,24 @@ impl Read for Tap {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn json_is_told_apart_from_csv_headers() {
+        for json in [
+            "{\"id\":1",
+            "{",
+            "[",
+            "[{\"id\":1}",
+            "[ {",
+            "[[1",
+            "[\"id\"",
+        ] {
+            assert!(looks_like_json(json), "{json}");
+        }
+        for csv in ["id", "[id]", "[Customer Id]", "", "x{"] {
+            assert!(!looks_like_json(csv), "{csv}");
+        }
+    }
 
     #[test]
     fn delimiters() {

@@ -9,6 +9,7 @@ use super::summary::run_summary;
 use crate::deliver::Deliverer;
 use crate::exit::{with_hint, InterruptedError};
 use crate::payload::BodyContext;
+use crate::plural::{count, part_of};
 use crate::progress::Progress;
 use crate::store::{EventRecord, RowCounts, RunStatus, Store};
 
@@ -79,14 +80,17 @@ pub fn deliver_run(
                 };
                 let mirror = if run.counts.unchanged + run.counts.deleted > 0 {
                     format!(
-                        " ({} unchanged rows skipped, {} deletes)",
-                        run.counts.unchanged, run.counts.deleted
+                        " ({} skipped, {})",
+                        count(run.counts.unchanged, "unchanged row", "unchanged rows"),
+                        count(run.counts.deleted, "delete", "deletes")
                     )
                 } else {
                     String::new()
                 };
                 eprintln!(
-                    "pulse: delivered {sent} rows{invalid}{mirror} in {delivered}/{total_batches} batches to {url} in {:.2}s (run {})",
+                    "pulse: delivered {}{invalid}{mirror} in {} to {url} in {:.2}s (run {})",
+                    count(sent, "row", "rows"),
+                    part_of(delivered, total_batches, "batch", "batches"),
                     clock.elapsed().as_secs_f64(),
                     run.run_id
                 );
@@ -95,7 +99,8 @@ pub fn deliver_run(
         }
         Err(err) => {
             let hint = format!(
-                "{delivered}/{total_batches} batches delivered; continue with `pulse resume {}`",
+                "{} delivered; continue with `pulse resume {}`",
+                part_of(delivered, total_batches, "batch", "batches"),
                 run.run_id
             );
             Err(with_hint(err, &hint))

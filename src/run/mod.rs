@@ -4,6 +4,7 @@
 //! same reading and checking, nothing stored or sent.
 
 pub mod delivery;
+mod dry_run;
 pub mod export;
 pub mod lock;
 pub mod options;

@@ -1,11 +1,10 @@
 //! `pulse push` as a run: a new run created, its input staged into the outbox, then delivered
-//! batch by batch (or, with `--dry-run`, staged into a scratch log and printed).
+//! batch by batch (or, with `--dry-run`, handed to `dry_run`).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, Result};
-use tempfile::TempPath;
+use anyhow::Result;
 
 use super::delivery::{deliver_run, Delivery};
 use super::lock::RunLock;
@@ -13,7 +12,6 @@ use super::options::{encoding_name, RunOptions, SigningSource};
 use super::resume::ResumeSettings;
 use super::signing::signing_secrets;
 use super::staging::{stage_options, stage_run, Staging};
-use crate::deliver::body_loader::write_batch_body;
 use crate::deliver::settings::{DeliverySettings, Signing};
 use crate::deliver::Deliverer;
 use crate::exit::usage;
@@ -21,6 +19,7 @@ use crate::payload::BodyContext;
 use crate::progress::Progress;
 use crate::read::source::{ByteCounter, CsvSource, Dialect, Input};
 use crate::redact::shown_url;
+use crate::schema::Schema;
 use crate::sign::SigningSecret;
 use crate::stage::checked_rows::CheckedRows;
 use crate::stage::event::{new_event_id, EventKind};
@@ -31,7 +30,8 @@ use crate::store::{NewRun, Store};
 pub struct PushSettings {
     pub run_id: String,
     pub input: Input,
-    pub url: reqwest::Url,
+    /// Always given to a push that sends; a dry run does without.
+    pub url: Option<reqwest::Url>,
     pub batch_size: u64,
     pub events: Vec<EventKind>,
     pub schema: Option<PathBuf>,
@@ -47,6 +47,8 @@ pub struct PushSettings {
     /// The mirror state's name.
     pub sync_name: String,
     pub dry_run: bool,
+    /// How many requests a dry run prints (None: all).
+    pub dry_run_limit: Option<u64>,
     /// Push even what an earlier run pushed already (see `run::repeat`).
     pub force: bool,
     pub quiet: bool,
@@ -65,47 +67,98 @@ pub fn push(mut config: PushSettings, db: &Path) -> Result<()> {
     }
     crate::signals::install(config.delivery.deadline);
     let progress = Progress::new(config.quiet);
+    if config.dry_run {
+        return super::dry_run::dry_run(&config, schema.as_ref(), db, &progress);
+    }
+    let url = config
+        .url
+        .clone()
+        .ok_or_else(|| usage("--url is required (only --dry-run does without)"))?;
     let clock = Instant::now();
 
-    // Kept until the run ends: a dry run's scratch log is removed then.
-    let (mut store, _scratch) = open_log(&config, db)?;
+    let mut store = Store::open(db)?;
     let counter = ByteCounter::default();
-    let source = CsvSource::open(&config.input, config.dialect, counter.clone())?;
-    let mut rows = CheckedRows::new(source, schema.as_ref())?;
-    let secrets = if config.dry_run {
-        Vec::new()
-    } else {
-        signing_secrets(
-            &config.delivery.signing,
-            &shown_url(config.url.as_str()),
-            &store,
-        )?
-    };
+    let mut rows = open_rows(&config, schema.as_ref(), &counter)?;
+    let secrets = signing_secrets(&config.delivery.signing, &shown_url(url.as_str()), &store)?;
 
     let run_id = config.run_id.clone();
     // Held from before the run exists until pulse exits, so `resume` never picks this run up.
-    let _lock = if config.dry_run {
-        None
-    } else {
-        Some(RunLock::acquire(db, &run_id)?)
-    };
+    let _lock = RunLock::acquire(db, &run_id)?;
     let label = config.input.label();
     let mut options = run_options(&config, &secrets);
     options.shape = Some(super::repeat::shape_of(&options)?);
     // Mirror mode compares rows with the last delivered state itself, which a push to the same
     // sync in between may have changed: the same file then has changes to send again.
-    let repeats = !config.force && !config.dry_run && config.mode != SyncMode::Mirror;
+    let repeats = !config.force && config.mode != SyncMode::Mirror;
     if let (true, Input::File(path), Some(size)) = (repeats, &config.input, config.input.size()) {
         let shape = options.shape.as_deref().unwrap_or_default();
-        let earlier =
-            super::repeat::earlier_run_of_file(&store, config.url.as_str(), shape, path, size)?;
+        let earlier = super::repeat::earlier_run_of_file(&store, url.as_str(), shape, path, size)?;
         if let Some(earlier) = earlier {
             return again(&mut store, db, &earlier, &label, &config, &progress);
         }
     }
-    let events = create_run(&mut store, &config, &label, &options)?;
-    let plan = Staging {
+    let staged = stage_new_run(
+        &mut store,
+        &config,
+        &options,
+        (&mut rows, &counter),
+        &progress,
+    )?;
+    // The reader's buffers are not needed for delivery.
+    drop(rows);
+
+    if repeats && matches!(config.input, Input::Stdin) {
+        // Stdin can only be compared once read: this run goes, an earlier one stands.
+        let shape = options.shape.as_deref().unwrap_or_default();
+        let earlier = super::repeat::earlier_run(
+            &store,
+            url.as_str(),
+            shape,
+            &staged.source_hash,
+            Some(&run_id),
+        )?;
+        if let Some(earlier) = earlier {
+            store.delete_runs(std::slice::from_ref(&run_id))?;
+            return again(&mut store, db, &earlier, &label, &config, &progress);
+        }
+    }
+
+    // Older runs to the same destination go first: a receiver never gets Tuesday's rows before
+    // Monday's. If they cannot, this run stays staged behind them.
+    super::resume::deliver_backlog(
+        &mut store,
+        db,
+        &run_id,
+        &for_earlier_runs(&config),
+        &progress,
+    )?;
+
+    let deliverer = Deliverer::new(url.clone(), secrets, &config.delivery)?;
+    let delivery = Delivery {
         run_id: &run_id,
+        url: &url,
+        body: &config.body,
+        events: &staged.events,
+        counts: &staged.counts,
+        quiet: config.quiet,
+        json: config.json,
+    };
+    deliver_run(&mut store, &deliverer, &delivery, &progress, clock)
+}
+
+/// Records a new run for `config` in `store` and stages `rows` (read through `counter`) into
+/// it. Shared by a push and a dry run.
+pub(super) fn stage_new_run(
+    store: &mut Store,
+    config: &PushSettings,
+    options: &RunOptions,
+    (rows, counter): (&mut CheckedRows, &ByteCounter),
+    progress: &Progress,
+) -> Result<Staged> {
+    let label = config.input.label();
+    let events = create_run(store, config, &label, options)?;
+    let plan = Staging {
+        run_id: &config.run_id,
         label: &label,
         events: &events,
         options: stage_options(
@@ -120,75 +173,17 @@ pub fn push(mut config: PushSettings, db: &Path) -> Result<()> {
         stdin: matches!(config.input, Input::Stdin),
         json: config.json,
     };
-    let staged = stage_run(
-        &mut store,
-        &plan,
-        &mut rows,
-        &counter,
-        config.input.size(),
-        &progress,
-    )?;
-    // The reader's buffers are not needed for delivery.
-    drop(rows);
-
-    if repeats && matches!(config.input, Input::Stdin) {
-        // Stdin can only be compared once read: this run goes, an earlier one stands.
-        let shape = options.shape.as_deref().unwrap_or_default();
-        let url = config.url.as_str();
-        let earlier =
-            super::repeat::earlier_run(&store, url, shape, &staged.source_hash, Some(&run_id))?;
-        if let Some(earlier) = earlier {
-            store.delete_runs(std::slice::from_ref(&run_id))?;
-            return again(&mut store, db, &earlier, &label, &config, &progress);
-        }
-    }
-
-    if config.dry_run {
-        progress.finish();
-        return print_dry_run(&mut store, &config, &staged);
-    }
-
-    // Older runs to the same destination go first: a receiver never gets Tuesday's rows before
-    // Monday's. If they cannot, this run stays staged behind them.
-    super::resume::deliver_backlog(
-        &mut store,
-        db,
-        &run_id,
-        &for_earlier_runs(&config),
-        &progress,
-    )?;
-
-    let deliverer = Deliverer::new(config.url.clone(), secrets, &config.delivery)?;
-    let delivery = Delivery {
-        run_id: &run_id,
-        url: &config.url,
-        body: &config.body,
-        events: &staged.events,
-        counts: &staged.counts,
-        quiet: config.quiet,
-        json: config.json,
-    };
-    deliver_run(&mut store, &deliverer, &delivery, &progress, clock)
+    stage_run(store, &plan, rows, counter, config.input.size(), progress)
 }
 
-/// The log a push writes to: the real one, or for a dry run a scratch file (not memory, so
-/// its memory stays bounded too), removed when the returned path is dropped.
-fn open_log(config: &PushSettings, db: &Path) -> Result<(Store, Option<TempPath>)> {
-    if !config.dry_run {
-        return Ok((Store::open(db)?, None));
-    }
-    let scratch = tempfile::Builder::new()
-        .prefix("pulse-dry-run-")
-        .suffix(".db")
-        .tempfile()
-        .context("cannot create a scratch database for --dry-run")?
-        .into_temp_path();
-    let store = Store::open(&scratch)?;
-    if config.mode == SyncMode::Mirror && db.exists() {
-        // A dry run compares with the real last delivered state, read from the real log.
-        store.import_sync_state(db, &config.sync_name)?;
-    }
-    Ok((store, Some(scratch)))
+/// Opens the input of `config` and checks its rows against `schema`.
+pub(super) fn open_rows(
+    config: &PushSettings,
+    schema: Option<&Schema>,
+    counter: &ByteCounter,
+) -> Result<CheckedRows> {
+    let source = CsvSource::open(&config.input, config.dialect, counter.clone())?;
+    CheckedRows::new(source, schema)
 }
 
 /// A push of what an earlier run pushed already: nothing is sent if that run is delivered;
@@ -219,7 +214,11 @@ fn again(
 fn for_earlier_runs(config: &PushSettings) -> ResumeSettings {
     let mut delivery = config.delivery.clone();
     if delivery.url_password.is_none() {
-        delivery.url_password = config.url.password().map(str::to_string);
+        delivery.url_password = config
+            .url
+            .as_ref()
+            .and_then(|url| url.password())
+            .map(str::to_string);
     }
     ResumeSettings::in_turn(delivery, config.quiet, config.json)
 }
@@ -242,7 +241,11 @@ fn create_run(
             source: label,
             source_size: config.input.size(),
             // The password never: resume and resend take it again from --url-password.
-            url: &shown_url(config.url.as_str()),
+            url: &config
+                .url
+                .as_ref()
+                .map(|url| shown_url(url.as_str()))
+                .unwrap_or_default(),
             options: &options.to_json(),
         },
         &events
@@ -255,7 +258,7 @@ fn create_run(
 
 /// What the run records so that resend and resume rebuild the same bodies, read the input the
 /// same way, and sign and authenticate the same way. Never a secret or an auth value.
-fn run_options(config: &PushSettings, secrets: &[SigningSecret]) -> RunOptions {
+pub(super) fn run_options(config: &PushSettings, secrets: &[SigningSecret]) -> RunOptions {
     let (stored_headers, credential_headers) = config.delivery.storable_headers();
     let absolute = |path: &Path| std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     RunOptions {
@@ -287,30 +290,4 @@ fn run_options(config: &PushSettings, secrets: &[SigningSecret]) -> RunOptions {
         encoding: encoding_name(config.dialect.encoding),
         shape: None,
     }
-}
-
-/// `--dry-run`: every body that would be sent, one per line on stdout.
-fn print_dry_run(store: &mut Store, config: &PushSettings, staged: &Staged) -> Result<()> {
-    use std::io::Write;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    let mut body = Vec::new();
-    for event in &staged.events {
-        for batch in store.batches_of_event(&event.id)? {
-            body.clear();
-            write_batch_body(store, &config.body, event, &batch, &mut body)?;
-            body.push(b'\n');
-            out.write_all(&body)?;
-        }
-    }
-    out.flush()?;
-    if !config.quiet {
-        eprintln!(
-            "pulse: dry run: {} rows in {} batches would go to {}; nothing sent, nothing logged",
-            staged.counts.total,
-            staged.events.iter().map(|e| e.batch_count).sum::<u64>(),
-            shown_url(config.url.as_str())
-        );
-    }
-    Ok(())
 }

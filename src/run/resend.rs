@@ -14,6 +14,7 @@ use super::signing::stored_run_deliverer;
 use crate::deliver::settings::DeliverySettings;
 use crate::deliver::DeliveryReport;
 use crate::exit::{with_hint, InterruptedError};
+use crate::plural::{count, part_of};
 use crate::progress::Progress;
 use crate::redact::shown_url;
 use crate::store::{BatchRef, EventRecord, IdRef, RunStatus, Store};
@@ -105,10 +106,10 @@ pub fn resend(asked: ResendSettings, db: &Path) -> Result<()> {
     match outcome {
         Ok(()) => {
             if !asked.quiet {
-                let batches = if total == 1 { "batch" } else { "batches" };
                 eprintln!(
-                    "pulse: resent {} rows in {total} {batches} of {id} to {shown} in {:.2}s",
-                    report.rows_delivered,
+                    "pulse: resent {} in {} of {id} to {shown} in {:.2}s",
+                    count(report.rows_delivered, "row", "rows"),
+                    count(total, "batch", "batches"),
                     clock.elapsed().as_secs_f64()
                 );
             }
@@ -116,8 +117,8 @@ pub fn resend(asked: ResendSettings, db: &Path) -> Result<()> {
         }
         Err(err) => {
             let hint = format!(
-                "{}/{total} batches resent; `pulse resend {id} --failed` tries the rest",
-                report.batches_delivered
+                "{} resent; `pulse resend {id} --failed` tries the rest",
+                part_of(report.batches_delivered, total, "batch", "batches")
             );
             Err(with_hint(err, &hint))
         }

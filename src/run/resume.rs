@@ -14,6 +14,7 @@ use super::signing::stored_run_deliverer;
 use super::staging::{stage_options, stage_run, Staging};
 use crate::deliver::settings::DeliverySettings;
 use crate::exit::{usage, DeliveryError, InterruptedError};
+use crate::plural::part_of;
 use crate::progress::Progress;
 use crate::read::source::{prefix_hash, ByteCounter, CsvSource, Input};
 use crate::redact::shown_url;
@@ -306,8 +307,9 @@ fn continue_run(
     };
     if !asked.quiet && run.is_staged() {
         eprintln!(
-            "pulse: resuming {} ({}/{} batches delivered)",
-            run.id, run.batches_delivered, run.batches_total
+            "pulse: resuming {} ({} delivered)",
+            run.id,
+            part_of(run.batches_delivered, run.batches_total, "batch", "batches")
         );
     }
     let delivery = Delivery {

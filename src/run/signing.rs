@@ -25,11 +25,13 @@ pub fn signing_secrets(signing: &Signing, url: &str, store: &Store) -> Result<Ve
             let (_, fresh) = SigningSecret::generate();
             let kept = store.keep_secret(url, &fresh)?;
             if kept == fresh {
-                // Printed once, even under --quiet: it is never shown again.
+                // Printed even under --quiet: the receiver needs it, and cron mails it. Said
+                // once: `pulse secret show` prints it again.
                 eprintln!(
                     "pulse: generated signing secret for {url}: {kept}\n\
-                     pulse: it is stored in the log and reused for this URL; receivers verify \
-                     webhook-signature with it (Standard Webhooks), e.g. `pulse receive --secret {kept}`"
+                     pulse: it is stored in the log and reused for this URL; `pulse secret show \
+                     {url}` prints it again. Receivers verify webhook-signature with it \
+                     (Standard Webhooks; `pulse receive` reads it from PULSE_SECRET)"
                 );
             }
             Ok(vec![

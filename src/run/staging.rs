@@ -7,6 +7,7 @@ use anyhow::Result;
 use serde_json::json;
 
 use crate::exit::{InterruptedError, InvalidRowsError};
+use crate::plural::count;
 use crate::progress::Progress;
 use crate::read::source::ByteCounter;
 use crate::stage::checked_rows::CheckedRows;
@@ -138,8 +139,12 @@ pub fn stage_run(
             println!("{summary}");
         }
         return Err(InvalidRowsError(format!(
-            "{}: {} invalid row(s) of {} with --fail-on-invalid; nothing sent (first: line {}: {})",
-            plan.label, staged.counts.invalid, staged.counts.total, first.line, first.message
+            "{}: {} of {} with --fail-on-invalid; nothing sent (first: line {}: {})",
+            plan.label,
+            count(staged.counts.invalid, "invalid row", "invalid rows"),
+            staged.counts.total,
+            first.line,
+            first.message
         ))
         .into());
     }

@@ -106,9 +106,9 @@ pub fn validate(asked: ValidateSettings) -> Result<()> {
     }
     out.flush()?;
     if invalid > 0 {
-        return Err(
-            InvalidRowsError(format!("{label}: {invalid} of {total} rows are invalid")).into(),
-        );
+        let are = crate::plural::noun(invalid, "is", "are");
+        let rows = crate::plural::count(total, "row", "rows");
+        return Err(InvalidRowsError(format!("{label}: {invalid} of {rows} {are} invalid")).into());
     }
     Ok(())
 }
@@ -133,19 +133,37 @@ fn write_text_report(
 ) -> Result<()> {
     writeln!(
         out,
-        "{label}: {total} rows, {} valid, {invalid} invalid, {blank} blank rows skipped",
-        total - invalid
+        "{label}: {}, {} valid, {invalid} invalid, {} skipped",
+        crate::plural::count(total, "row", "rows"),
+        total - invalid,
+        crate::plural::count(blank, "blank row", "blank rows"),
     )?;
     if by_field.is_empty() {
         return Ok(());
     }
     writeln!(out, "errors by field and type:")?;
+    let name = |field: &str| if field.is_empty() { "(row)" } else { field }.to_string();
+    // Columns as wide as their longest entry (field names can be long), at least as wide as
+    // the usual ones so that short tables read the same.
+    let field_width = by_field
+        .keys()
+        .map(|(field, _)| name(field).chars().count())
+        .fold(20, usize::max);
+    let kind_width = by_field
+        .keys()
+        .map(|(_, kind)| kind.len())
+        .fold(18, usize::max);
     for ((field, kind), n) in by_field {
-        let field = if field.is_empty() { "(row)" } else { field };
-        writeln!(out, "  {field:<20} {kind:<18} {n}")?;
+        let field = name(field);
+        writeln!(out, "  {field:<field_width$} {kind:<kind_width$} {n}")?;
     }
     if !first_errors.is_empty() {
-        writeln!(out, "first {} errors:", first_errors.len())?;
+        let errors = if first_errors.len() == 1 {
+            "error"
+        } else {
+            "errors"
+        };
+        writeln!(out, "first {} {errors}:", first_errors.len())?;
         for line in first_errors {
             writeln!(out, "  {line}")?;
         }

@@ -90,6 +90,21 @@ impl Store {
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
     }
+
+    /// The least the log's file can take, and its page size: a page for the schema and one
+    /// for each table and index, however empty. Pages are 64 KiB (the push is slower with
+    /// smaller ones, bench/NOTES.md), so that is about a megabyte.
+    pub fn size_floor(&self) -> Result<(u64, u64)> {
+        let trees: u64 = self.conn.query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE rootpage > 0",
+            [],
+            |r| r.get(0),
+        )?;
+        let page: u64 = self
+            .conn
+            .pragma_query_value(None, "page_size", |r| r.get(0))?;
+        Ok(((trees + 1) * page, page))
+    }
 }
 
 #[cfg(test)]

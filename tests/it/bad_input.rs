@@ -47,6 +47,11 @@ fn bad_inputs_fail_clearly() {
     sandbox.write("blank_header.csv", "a,\n1,2\n");
     sandbox.write("utf8.csv", b"a\nok\n\xff\xfe\n");
     sandbox.write("cut_short.csv", "id,name\n1,Ada\n2,\"Bob\n");
+    sandbox.write(
+        "rows.jsonl",
+        "{\"id\":1,\"name\":\"Ada\"}\n{\"id\":2,\"name\":\"Bob\"}\n",
+    );
+    sandbox.write("rows.json", "[\n  {\"id\": 1}\n]\n");
     sandbox.write("not_json.json", "{\"fields\": [}");
     sandbox.write("not_object.json", "[]");
     sandbox.write(
@@ -112,6 +117,18 @@ fn bad_inputs_fail_clearly() {
             &["push", &p("cut_short.csv"), "--url", &url, "--no-sign"],
             1,
             &["cut_short.csv", "line 3", "never closed"],
+        ),
+        case(
+            "JSON lines given by mistake",
+            &["push", &p("rows.jsonl"), "--url", &url, "--no-sign"],
+            1,
+            &["rows.jsonl", "line 1", "looks like JSON, not CSV"],
+        ),
+        case(
+            "a JSON array given by mistake, validate",
+            &["validate", &p("rows.json")],
+            1,
+            &["rows.json", "line 1", "looks like JSON, not CSV"],
         ),
         case(
             "quoted field never closed, validate",

@@ -347,9 +347,11 @@ fn a_dry_run_mirror_compares_with_the_real_state() {
         &["--mode", "mirror", "--sync", "s", "--dry-run"],
     )
     .success();
+    // Each request is printed with its headers; its body is the line that holds JSON.
     let bodies: Vec<serde_json::Value> = String::from_utf8(out.get_output().stdout.clone())
         .unwrap()
         .lines()
+        .filter(|l| l.starts_with('{'))
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     let ops: Vec<(String, String)> = bodies

@@ -343,3 +343,41 @@ fn the_run_list_is_aligned_and_a_long_delivered_stretch_folds_into_one_line() {
     let all = sandbox.stdout_of(&["log", &run, "--all"]);
     assert_eq!(all.matches("  batch ").count(), 12, "{all}");
 }
+
+#[test]
+fn one_of_a_thing_reads_in_the_singular() {
+    let sandbox = Sandbox::new();
+    let server = TestServer::ok();
+    let input = sandbox.write("one.csv", numbered_csv(1));
+    let out = sandbox
+        .push_unsigned(&input, &server.url())
+        .assert()
+        .success();
+    assert!(
+        stderr_of(&out).contains("delivered 1 row in 1/1 batch to"),
+        "{}",
+        stderr_of(&out)
+    );
+    let run = sandbox.last_run();
+    let shown = sandbox.stdout_of(&["log", &run]);
+    assert!(shown.contains(": 1 row in 1 batch, 1 delivered"), "{shown}");
+    assert!(shown.contains("rows      1: 1 valid"), "{shown}");
+    let list = sandbox.stdout_of(&["log"]);
+    assert!(
+        list.contains("1/1 batch ") && list.contains("1 row ("),
+        "{list}"
+    );
+    // A failed one-row run: --failed says "1 row", and the hint "0/1 batch".
+    let failing = TestServer::start(|_, _| Reply::status(400));
+    let out = sandbox
+        .push_unsigned(&input, &failing.url())
+        .assert()
+        .code(4);
+    assert!(
+        stderr_of(&out).contains("0/1 batch delivered"),
+        "{}",
+        stderr_of(&out)
+    );
+    let failed = sandbox.stdout_of(&["log", "--failed"]);
+    assert!(failed.contains("all 1/1  1 row  failed"), "{failed}");
+}

@@ -1,8 +1,10 @@
 //! Integration tests: the real `pulse` binary against real loopback servers and SQLite files.
 
 mod bad_input;
+mod cli;
 mod concurrency;
 mod disk;
+mod dry_run;
 mod formats;
 mod fuzz_regressions;
 mod integrity;
@@ -19,6 +21,7 @@ mod retry;
 mod secrets;
 mod summary;
 mod support;
+mod terminal;
 mod tls;
 mod unattended;
 mod validate;

@@ -91,6 +91,8 @@ fn demo_script_delivers_the_fixture() {
         "{stderr}"
     );
     assert_eq!(stdout.matches(" verified msg_").count(), 3, "{stdout}");
+    // The demo shows the recommended way: no warning about a secret on the command line.
+    assert!(!stderr.contains("warning"), "{stderr}");
     assert!(
         stdout.contains("rows written by the receiver: 120"),
         "{stdout}"

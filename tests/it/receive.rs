@@ -16,12 +16,17 @@ pub struct Receiver {
 
 impl Receiver {
     pub fn start(args: &[&str]) -> Receiver {
+        Receiver::start_with_stderr(args, Stdio::null())
+    }
+
+    /// As `start`, its stderr going to `stderr`.
+    pub fn start_with_stderr(args: &[&str], stderr: Stdio) -> Receiver {
         let mut child = Command::new(assert_cmd::cargo::cargo_bin("pulse"))
             .args(["receive", "--port", "0"])
             .args(args)
             .env_remove("PULSE_SECRET")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
@@ -95,6 +100,41 @@ fn receiver_verifies_prints_and_writes_rows() {
         .collect();
     assert_eq!(rows.len(), 120);
     assert_eq!(rows[119]["id"], "120");
+}
+
+#[test]
+fn a_receiver_without_a_secret_says_it_verifies_nothing() {
+    let sandbox = Sandbox::new();
+    let stderr_path = sandbox.path("receive.err");
+    let stderr = std::fs::File::create(&stderr_path).unwrap();
+    let receiver = Receiver::start_with_stderr(&[], Stdio::from(stderr));
+    let input = sandbox.write("one.csv", "id\n1\n");
+    for signing in ["--secret", "--no-sign"] {
+        let mut push = sandbox.pulse();
+        push.args(["push", input.to_str().unwrap(), "--url", &receiver.url()]);
+        match signing {
+            "--secret" => push.args(["--secret", SECRET]),
+            _ => push.arg("--no-sign"),
+        };
+        push.arg("--force").assert().success();
+    }
+    let lines = receiver.lines();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].starts_with("all 1/1 1 row not verified (no --secret) msg_"),
+        "a signed request: {lines:?}"
+    );
+    assert!(
+        lines[1].starts_with("all 1/1 1 row unsigned msg_"),
+        "{lines:?}"
+    );
+    drop(receiver);
+    let warnings = std::fs::read_to_string(&stderr_path).unwrap();
+    assert_eq!(
+        warnings.matches("signatures are not verified").count(),
+        1,
+        "warned once, at start-up: {warnings:?}"
+    );
 }
 
 #[test]

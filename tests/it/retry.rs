@@ -43,7 +43,7 @@ fn retryable_answers_are_retried_until_delivered() {
     let stderr = stderr_of(&out);
     assert!(stderr.contains("batch 1/1"), "{stderr}");
     assert!(
-        stderr.contains("503, retry 1/5"),
+        stderr.contains("batch 1/1 (all): HTTP 503, retry 1/5"),
         "one line per retry: {stderr}"
     );
     assert!(stderr.contains("retry 3/5"), "{stderr}");
@@ -193,6 +193,7 @@ fn hung_receiver_hits_the_timeout() {
         .code(4);
     let stderr = stderr_of(&out);
     assert!(stderr.contains("timed out"), "{stderr}");
+    assert!(stderr.contains("(all): timed out, retry 1/1"), "{stderr}");
     let attempts = attempts_in_log(&sandbox);
     assert_eq!(attempts.len(), 2);
     assert!(attempts.iter().all(|a| a.1 == 0), "no response is status 0");
@@ -221,6 +222,11 @@ fn nothing_listening_is_a_network_error_after_retries() {
         .code(4);
     let stderr = stderr_of(&out);
     assert!(stderr.contains("cannot connect"), "{stderr}");
+    // The retry note names the error's kind, not just "no response".
+    assert!(
+        stderr.contains("batch 1/1 (all): connection refused, retry 1/2"),
+        "{stderr}"
+    );
     assert_eq!(attempts_in_log(&sandbox).len(), 3);
 }
 

@@ -386,9 +386,18 @@ fn the_secret_generated_for_a_url_can_be_shown_again() {
     let out = sandbox
         .pulse()
         .args(["push", input.to_str().unwrap(), "--url", &server.url()])
+        .arg("--quiet")
         .assert()
         .success();
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    // Printed even with --quiet (the receiver needs it), with the way to see it again.
+    assert!(
+        stderr.contains(&format!(
+            "`pulse secret show {}` prints it again",
+            server.url()
+        )),
+        "{stderr}"
+    );
     let printed = stderr
         .split_whitespace()
         .find(|w| w.starts_with("whsec_") && w.len() > 10)

@@ -265,7 +265,7 @@ fn fail_on_invalid_sends_nothing_and_exits_3() {
         .assert()
         .code(3);
     let stderr = stderr_of(&out);
-    assert!(stderr.contains("2 invalid row(s) of 4"), "{stderr}");
+    assert!(stderr.contains("2 invalid rows of 4"), "{stderr}");
     assert!(stderr.contains("line 3"), "{stderr}");
     assert!(server.requests().is_empty());
     // CI gets a JSON summary on stdout even when the file is refused.
@@ -341,6 +341,63 @@ fn validate_summarises_and_exits_by_validity() {
         ])
         .assert()
         .success();
+}
+
+#[test]
+fn the_errors_by_field_table_stays_aligned_with_long_field_names() {
+    let sandbox = Sandbox::new();
+    let long = "customer_lifetime_value_in_euros_at_signup";
+    let schema = sandbox.write(
+        "s.json",
+        format!(
+            r#"{{"fields": [{{"name": "id", "type": "integer"}},
+                {{"name": "{long}", "type": "number", "constraints": {{"minimum": 0}}}}]}}"#
+        ),
+    );
+    let csv = sandbox.write("v.csv", format!("id,{long}\nx,-1\n"));
+    let out = sandbox
+        .pulse()
+        .args(["validate", csv.to_str().unwrap()])
+        .args(["--schema", schema.to_str().unwrap()])
+        .assert()
+        .code(3);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let table: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| *l != "errors by field and type:")
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .collect();
+    assert_eq!(table.len(), 2, "{stdout}");
+    // Each column starts at the same place on every line, and is set off by a space.
+    let starts = |line: &str| {
+        let mut starts = Vec::new();
+        let mut prev = ' ';
+        for (i, c) in line.char_indices() {
+            if c != ' ' && prev == ' ' {
+                starts.push(i);
+            }
+            prev = c;
+        }
+        starts
+    };
+    assert_eq!(starts(table[0]).len(), 3, "{stdout}");
+    assert_eq!(starts(table[0]), starts(table[1]), "{stdout}");
+    assert!(
+        table[0].contains(long) || table[1].contains(long),
+        "{stdout}"
+    );
+    assert!(stdout.contains("first 2 errors:"), "{stdout}");
+    // One error: "first 1 error".
+    let one = sandbox.write("one.csv", format!("id,{long}\nx,1\n"));
+    let out = sandbox
+        .pulse()
+        .args(["validate", one.to_str().unwrap()])
+        .args(["--schema", schema.to_str().unwrap()])
+        .assert()
+        .code(3);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(stdout.contains("first 1 error:\n"), "{stdout}");
 }
 
 #[test]

@@ -1,0 +1,88 @@
+//! The usage line after a command-line mistake. clap lists the flags it saw as if the command
+//! needed them, flags set through the environment (`PULSE_SECRET`, `PULSE_DB`, ...) included:
+//! `Usage: pulse push --secret <S> --url <URL> <FILE|->` reads as if `--secret` were required.
+//! Those are taken out again, unless they were on the command line too.
+
+use std::ffi::OsString;
+
+use clap::error::{ContextKind, ContextValue};
+
+/// Flags that take their value from an environment variable, as the usage line shows them.
+const ENVIRONMENT_FLAGS: [(&str, &str); 4] = [
+    ("--db", "<PATH>"),
+    ("--secret", "<S>"),
+    ("--auth-header-value", "<V>"),
+    ("--url-password", "<P>"),
+];
+
+/// `err` with the flags that came only from the environment taken out of its usage line.
+pub fn without_environment_flags(mut err: clap::Error, args: &[OsString]) -> clap::Error {
+    let Some(ContextValue::StyledStr(usage)) = err.get(ContextKind::Usage) else {
+        return err;
+    };
+    // The text as styled (with its colour codes, if any), so the rest keeps its looks.
+    let mut text = usage.ansi().to_string();
+    for (flag, value) in ENVIRONMENT_FLAGS {
+        let given = args.iter().any(|arg| {
+            let arg = arg.to_string_lossy();
+            arg == flag || arg.starts_with(&format!("{flag}="))
+        });
+        if !given {
+            text = remove_flag(&text, flag, value);
+        }
+    }
+    err.insert(
+        ContextKind::Usage,
+        ContextValue::StyledStr(clap::builder::StyledStr::from(text)),
+    );
+    err
+}
+
+/// `text` without ` FLAG VALUE` (each part possibly wrapped in colour codes).
+fn remove_flag(text: &str, flag: &str, value: &str) -> String {
+    let style = r"(?:\x1b\[[0-9;]*m)*";
+    let pattern = format!(
+        r" {style}{}{style} {style}{}{style}",
+        regex::escape(flag),
+        regex::escape(value)
+    );
+    let re = regex::Regex::new(&pattern).expect("a valid pattern");
+    re.replace_all(text, "").into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn flags_from_the_environment_leave_the_usage_line() {
+        let usage = "Usage: pulse push --secret <S> --db <PATH> --url <URL> <FILE|->";
+        let once = remove_flag(usage, "--secret", "<S>");
+        assert_eq!(
+            remove_flag(&once, "--db", "<PATH>"),
+            "Usage: pulse push --url <URL> <FILE|->"
+        );
+        let styled = "pulse push \x1b[1m--secret\x1b[0m \x1b[4m<S>\x1b[0m \x1b[1m--url\x1b[0m";
+        assert_eq!(
+            remove_flag(styled, "--secret", "<S>"),
+            "pulse push \x1b[1m--url\x1b[0m"
+        );
+    }
+
+    #[test]
+    fn a_flag_given_on_the_command_line_stays() {
+        let args: Vec<OsString> = ["pulse", "push", "d.csv", "--secret", "whsec_x", "--bogus"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        let err = crate::cli::Cli::command()
+            .try_get_matches_from(&args)
+            .unwrap_err();
+        let err = without_environment_flags(err, &args);
+        let Some(ContextValue::StyledStr(usage)) = err.get(ContextKind::Usage) else {
+            panic!("no usage in {err}");
+        };
+        assert!(usage.to_string().contains("--secret <S>"), "{usage}");
+    }
+}
