@@ -87,7 +87,7 @@ pub fn csv_rows(data: &[u8]) {
         n => (fixed.get(n as usize - 1), rest),
     };
     let dialect = Dialect {
-        delimiter: if flags & 4 != 0 { b';' } else { b',' },
+        delimiter: Some(if flags & 4 != 0 { b';' } else { b',' }),
         encoding: match flags & 3 {
             1 => Encoding::Latin1,
             2 => Encoding::Windows1252,
@@ -99,7 +99,7 @@ pub fn csv_rows(data: &[u8]) {
     let source = match CsvSource::from_reader(
         Box::new(std::io::Cursor::new(owned)),
         "fuzz.csv".to_string(),
-        dialect,
+        &dialect,
         ByteCounter::default(),
     ) {
         Ok(source) => source,

@@ -305,9 +305,10 @@ pub struct SourceArgs {
     #[arg(long, value_name = "FILE")]
     pub schema: Option<PathBuf>,
 
-    /// Field delimiter (one ASCII character; \t for tab)
-    #[arg(long, default_value = ",", value_name = "C")]
-    pub delimiter: String,
+    /// Field delimiter (one ASCII character; \t for tab) [default: sniffed: an Excel sep= line,
+    /// .tsv/.tab/.psv, else , ; tab or | from the first 64 KiB]
+    #[arg(long, value_name = "C")]
+    pub delimiter: Option<String>,
 
     /// Text encoding of the input
     #[arg(long, value_enum, default_value_t = Encoding::Utf8)]

@@ -208,7 +208,7 @@ pub fn push_settings(args: &PushArgs) -> Result<PushSettings> {
 /// How to read the input.
 pub fn dialect(args: &SourceArgs) -> Result<Dialect> {
     Ok(Dialect {
-        delimiter: parse_delimiter(&args.delimiter)?,
+        delimiter: args.delimiter.as_deref().map(parse_delimiter).transpose()?,
         encoding: args.encoding,
         max_record_bytes: parse_size(&args.max_record_size)
             .map_err(|e| usage(format!("--max-record-size: {e}")))?,

@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{bail, Context, Result};
 
+use crate::read::peeked::Peeked;
 use crate::read::records::{RawRecord, RecordReader, UnclosedQuote};
+use crate::read::sniff;
 use crate::read::text_record::TextRecord;
 
 /// Text encodings accepted for input.
@@ -67,9 +69,10 @@ impl Input {
 }
 
 /// Reading options.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Dialect {
-    pub delimiter: u8,
+    /// None: sniffed (see `read::sniff`).
+    pub delimiter: Option<u8>,
     pub encoding: Encoding,
     /// Largest record accepted, in bytes: one bad file must not exhaust memory.
     pub max_record_bytes: u64,
@@ -84,7 +87,7 @@ const READ_AHEAD: u64 = 256 * 1024;
 impl Default for Dialect {
     fn default() -> Self {
         Dialect {
-            delimiter: b',',
+            delimiter: None,
             encoding: Encoding::Utf8,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
         }
@@ -121,8 +124,14 @@ pub type ByteCounter = Arc<AtomicU64>;
 
 /// A CSV reader that yields records with the line they start on.
 pub struct CsvSource {
-    reader: RecordReader<Tap>,
+    reader: RecordReader<Guard>,
     label: String,
+    /// The delimiter read with, given or sniffed.
+    delimiter: u8,
+    /// Lines before the header that the reader never saw (a `sep=` line).
+    line_offset: u64,
+    /// What the user should know about how the input was read ("reading as ;-separated").
+    notices: Vec<String>,
     headers: Vec<String>,
     text: TextRecord,
     raw: RawRecord,
@@ -139,7 +148,7 @@ pub struct CsvSource {
 
 impl CsvSource {
     /// Opens the input and reads its header line.
-    pub fn open(input: &Input, dialect: Dialect, counter: ByteCounter) -> Result<CsvSource> {
+    pub fn open(input: &Input, dialect: &Dialect, counter: ByteCounter) -> Result<CsvSource> {
         let inner: Box<dyn Read + Send> = match input {
             Input::Stdin => Box::new(io::stdin()),
             Input::File(path) => Box::new(open_file(path)?),
@@ -152,7 +161,7 @@ impl CsvSource {
     pub fn from_reader(
         inner: Box<dyn Read + Send>,
         label: String,
-        dialect: Dialect,
+        dialect: &Dialect,
         counter: ByteCounter,
     ) -> Result<CsvSource> {
         let state = Arc::new(Mutex::new(TapState::default()));
@@ -161,19 +170,57 @@ impl CsvSource {
             counter,
             state: state.clone(),
             read: 0,
+        };
+        let mut head = Peeked::new(Box::new(tap) as Box<dyn Read + Send>);
+        let cannot_read = |err| anyhow::Error::new(err).context(format!("{label}: cannot read"));
+        let mut notices = Vec::new();
+        let mut line_offset = 0;
+        // Excel's first line `sep=;` names the delimiter and is no part of the table.
+        let sep = sniff::sep_line(head.peek(8).map_err(cannot_read)?);
+        if sep.is_some() {
+            head.skip_line().map_err(cannot_read)?;
+            line_offset += 1;
+        }
+        let delimiter = match dialect.delimiter.or(sep) {
+            Some(delimiter) => delimiter,
+            None => {
+                let (delimiter, why) = match sniff::by_extension(Path::new(&label)) {
+                    Some(delimiter) => (delimiter, "by its extension"),
+                    None => {
+                        head.peek(sniff::SAMPLE_BYTES).map_err(cannot_read)?;
+                        let complete = head.at_eof();
+                        let sample = head.peek(0).map_err(cannot_read)?;
+                        (sniff::by_content(sample, complete), "by its content")
+                    }
+                };
+                if delimiter != b',' {
+                    notices.push(format!(
+                        "{label}: reading as {}-separated ({why}; --delimiter sets another)",
+                        sniff::name(delimiter)
+                    ));
+                }
+                delimiter
+            }
+        };
+        let guard = Guard {
+            inner: Box::new(head),
+            read: 0,
             record_start: 0,
             max_record_bytes: dialect.max_record_bytes,
         };
-        let reader = RecordReader::new(tap, dialect.delimiter, READ_AHEAD as usize);
+        let reader = RecordReader::new(guard, delimiter, READ_AHEAD as usize);
         let mut source = CsvSource {
             reader,
             label,
+            delimiter,
+            line_offset,
+            notices,
             headers: Vec::new(),
             text: TextRecord::new(),
             raw: RawRecord::default(),
             spare: Some(RawRecord::default()),
             encoding: dialect.encoding,
-            expected_line: 1,
+            expected_line: 1 + line_offset,
             blank_rows: 0,
             max_record_bytes: dialect.max_record_bytes,
             tap: state,
@@ -221,6 +268,17 @@ impl CsvSource {
 
     pub fn headers(&self) -> &[String] {
         &self.headers
+    }
+
+    /// The delimiter read with, given or sniffed: stored with a run, so that it is read again
+    /// the same way.
+    pub fn delimiter(&self) -> u8 {
+        self.delimiter
+    }
+
+    /// What the user should be told about how the input is read (on stderr, unless quiet).
+    pub fn notices(&self) -> &[String] {
+        &self.notices
     }
 
     /// Blank rows skipped so far (empty lines and rows whose cells are all empty).
@@ -294,9 +352,9 @@ impl CsvSource {
         }
         // The reader skips empty lines silently: the gap between the line it says the record
         // starts on and the line after the record before is blank rows.
-        let line = self.reader.record_line();
+        let line = self.reader.record_line() + self.line_offset;
         self.blank_rows += line.saturating_sub(self.expected_line);
-        self.expected_line = self.reader.line_breaks_read() + 1;
+        self.expected_line = self.reader.line_breaks_read() + 1 + self.line_offset;
         Ok(Some(line))
     }
 
@@ -391,20 +449,16 @@ fn open_file(path: &Path) -> Result<File> {
     File::open(path).with_context(|| format!("{}: cannot open", path.display()))
 }
 
-/// Counts and hashes bytes as they stream past, so none of it needs a second pass over the file.
-///
-/// The record's start belongs to the reading thread alone (the source reaches it through its
-/// reader, without a lock per record); the count and hash of what was read are shared, for
-/// another thread to ask how far reading got.
+/// Counts and hashes the input's bytes as they stream past (before any decompression or
+/// decoding: what resume and the repeat check compare with the file), so none of it needs a
+/// second pass over the file. The count and hash are shared, for another thread to ask how far
+/// reading got.
 struct Tap {
     inner: Box<dyn Read + Send>,
     counter: ByteCounter,
     state: Arc<Mutex<TapState>>,
     /// Bytes read from the input.
     read: u64,
-    /// Where the record being parsed starts.
-    record_start: u64,
-    max_record_bytes: u64,
 }
 
 #[derive(Default)]
@@ -421,11 +475,31 @@ impl Read for Tap {
         self.read += n as u64;
         let mut state = self.state.lock().expect("tap lock");
         state.read = self.read;
+        state.hasher.update(&buf[..n]);
+        drop(state);
+        Ok(n)
+    }
+}
+
+/// Stops a record larger than allowed, in the text the CSV reader reads. The record's start
+/// belongs to the reading thread alone (the source reaches it through its reader, without a
+/// lock per record).
+struct Guard {
+    inner: Box<dyn Read + Send>,
+    /// Bytes handed to the CSV reader.
+    read: u64,
+    /// Where the record being parsed starts.
+    record_start: u64,
+    max_record_bytes: u64,
+}
+
+impl Read for Guard {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
         if self.read - self.record_start > self.max_record_bytes + READ_AHEAD {
             return Err(io::Error::new(io::ErrorKind::InvalidData, RecordTooLarge));
         }
-        state.hasher.update(&buf[..n]);
-        drop(state);
         Ok(n)
     }
 }
@@ -449,7 +523,7 @@ mod tests {
         std::fs::write(&path, "a,b\n1,2\n3,4\n").unwrap();
         let input = Input::File(path.clone());
         let mut source =
-            CsvSource::open(&input, Dialect::default(), ByteCounter::default()).unwrap();
+            CsvSource::open(&input, &Dialect::default(), ByteCounter::default()).unwrap();
         while source.advance().unwrap().is_some() {}
         let (bytes, hash) = source.read_so_far();
         assert_eq!(bytes, 12);
@@ -476,7 +550,7 @@ mod tests {
             let mut source = CsvSource::from_reader(
                 reader,
                 "mem".to_string(),
-                Dialect::default(),
+                &Dialect::default(),
                 ByteCounter::default(),
             )
             .unwrap();
@@ -514,7 +588,7 @@ mod tests {
         let mut source = CsvSource::from_reader(
             Box::new(bytes),
             "mem".to_string(),
-            dialect,
+            &dialect,
             ByteCounter::default(),
         )
         .unwrap();
@@ -532,7 +606,7 @@ mod tests {
         let err = CsvSource::from_reader(
             Box::new(std::io::Cursor::new(text.into_bytes())),
             "wide".to_string(),
-            Dialect::default(),
+            &Dialect::default(),
             ByteCounter::default(),
         )
         .err()
@@ -547,7 +621,7 @@ mod tests {
         let mut source = CsvSource::from_reader(
             Box::new(bytes),
             "mem".to_string(),
-            Dialect::default(),
+            &Dialect::default(),
             ByteCounter::default(),
         )
         .unwrap();
@@ -563,7 +637,7 @@ mod tests {
         let err = CsvSource::from_reader(
             Box::new(empty),
             "mem".to_string(),
-            Dialect::default(),
+            &Dialect::default(),
             ByteCounter::default(),
         )
         .err()

@@ -129,7 +129,7 @@ impl RunOptions {
             _ => anyhow::bail!("the stored input encoding {:?} is unknown", self.encoding),
         };
         Ok(Dialect {
-            delimiter: self.delimiter,
+            delimiter: Some(self.delimiter),
             encoding,
             max_record_bytes: self
                 .max_record_bytes

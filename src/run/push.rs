@@ -70,7 +70,14 @@ pub fn push(mut config: PushSettings, db: &Path) -> Result<()> {
     // Kept until the run ends: a dry run's scratch log is removed then.
     let (mut store, _scratch) = open_log(&config, db)?;
     let counter = ByteCounter::default();
-    let source = CsvSource::open(&config.input, config.dialect, counter.clone())?;
+    let source = CsvSource::open(&config.input, &config.dialect, counter.clone())?;
+    if !config.quiet {
+        for notice in source.notices() {
+            eprintln!("pulse: {notice}");
+        }
+    }
+    // A sniffed delimiter is stored as if given: resume reads the file the same way.
+    config.dialect.delimiter = Some(source.delimiter());
     let mut rows = CheckedRows::new(source, schema.as_ref())?;
     let secrets = if config.dry_run {
         Vec::new()
@@ -283,7 +290,7 @@ fn run_options(config: &PushSettings, secrets: &[SigningSecret]) -> RunOptions {
         id_columns: config.id_columns.clone(),
         max_record_bytes: Some(config.dialect.max_record_bytes),
         max_body_bytes: Some(config.max_body_bytes),
-        delimiter: config.dialect.delimiter,
+        delimiter: config.dialect.delimiter.unwrap_or(b','),
         encoding: encoding_name(config.dialect.encoding),
         shape: None,
     }

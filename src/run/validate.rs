@@ -27,7 +27,10 @@ pub struct ValidateSettings {
 pub fn validate(asked: ValidateSettings) -> Result<()> {
     let schema = crate::schema::load_for_flag(asked.schema.as_deref())?;
     let label = asked.input.label();
-    let source = CsvSource::open(&asked.input, asked.dialect, ByteCounter::default())?;
+    let source = CsvSource::open(&asked.input, &asked.dialect, ByteCounter::default())?;
+    for notice in source.notices() {
+        eprintln!("pulse: {notice}");
+    }
     let mut rows = CheckedRows::new(source, schema.as_ref())?.read_ahead()?;
     let mut invalid_out = asked
         .invalid_out

@@ -5,6 +5,7 @@ mod concurrency;
 mod disk;
 mod formats;
 mod fuzz_regressions;
+mod input;
 mod integrity;
 mod log;
 mod memory;
