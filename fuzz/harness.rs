@@ -94,6 +94,7 @@ pub fn csv_rows(data: &[u8]) {
             _ => Encoding::Utf8,
         },
         max_record_bytes: if flags & 8 != 0 { 64 } else { 1 << 20 },
+        ..Dialect::default()
     };
     let owned: Vec<u8> = csv.to_vec();
     let source = match CsvSource::from_reader(

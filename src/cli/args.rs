@@ -317,6 +317,34 @@ pub struct SourceArgs {
     /// Largest CSV record accepted (e.g. 64MiB, 500KB)
     #[arg(long, default_value = "64MiB", value_name = "SIZE")]
     pub max_record_size: String,
+
+    #[command(flatten)]
+    pub table: TableArgs,
+}
+
+/// The input's header, lines and columns. Shared by push and validate.
+#[derive(Debug, Args)]
+pub struct TableArgs {
+    /// The first row is data, not a header: columns named by --columns, else column1..N
+    #[arg(long)]
+    pub no_header: bool,
+
+    /// Names of the columns of a file without a header (with --no-header), comma-separated
+    #[arg(
+        long,
+        value_name = "NAME[,NAME]",
+        value_delimiter = ',',
+        requires = "no_header"
+    )]
+    pub columns: Vec<String>,
+
+    /// Lines to skip before the header (a title, notes); an Excel sep= line counts as one
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub skip_lines: u64,
+
+    /// Skip rows whose first cell starts with this character (e.g. '#')
+    #[arg(long, value_name = "C")]
+    pub comment: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ use crate::deliver::retry::{parse_duration, parse_schedule, RetryPolicy};
 use crate::deliver::settings::{auth_header, parse_headers, DeliverySettings, Signing};
 use crate::exit::usage;
 use crate::payload::{BodyContext, Format, Method};
+use crate::read::columns::TableShape;
 use crate::read::source::{parse_delimiter, Dialect, Input};
 use crate::run::push::PushSettings;
 use crate::sign::SigningSecret;
@@ -212,6 +213,32 @@ pub fn dialect(args: &SourceArgs) -> Result<Dialect> {
         encoding: args.encoding,
         max_record_bytes: parse_size(&args.max_record_size)
             .map_err(|e| usage(format!("--max-record-size: {e}")))?,
+        table: table_shape(&args.table)?,
+    })
+}
+
+/// The input's header, lines and columns, checked.
+fn table_shape(args: &super::args::TableArgs) -> Result<TableShape> {
+    let comment = match args.comment.as_deref() {
+        None => None,
+        Some(text) if text.len() == 1 && text.is_ascii() && !matches!(text, "\"" | "\n" | "\r") => {
+            Some(text.as_bytes()[0])
+        }
+        Some(text) => {
+            return Err(usage(format!(
+                "--comment {text:?} must be one ASCII character (e.g. '#')"
+            )))
+        }
+    };
+    if let Some(blank) = args.columns.iter().position(|name| name.trim().is_empty()) {
+        return Err(usage(format!("--columns: name {} is blank", blank + 1)));
+    }
+    Ok(TableShape {
+        no_header: args.no_header,
+        columns: args.columns.clone(),
+        skip_lines: args.skip_lines,
+        comment,
+        ..TableShape::default()
     })
 }
 

@@ -1,6 +1,7 @@
 //! Bytes to records: the input source (file, stdin, BOM, encoding), the fast record reader,
 //! and reading ahead on a thread of its own.
 
+pub mod columns;
 pub mod peeked;
 pub mod read_ahead;
 pub mod records;

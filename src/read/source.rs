@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{bail, Context, Result};
 
+use crate::read::columns::{self, generated_names, Columns, TableShape};
 use crate::read::peeked::Peeked;
 use crate::read::records::{RawRecord, RecordReader, UnclosedQuote};
 use crate::read::sniff;
@@ -76,6 +77,8 @@ pub struct Dialect {
     pub encoding: Encoding,
     /// Largest record accepted, in bytes: one bad file must not exhaust memory.
     pub max_record_bytes: u64,
+    /// The header, lines and columns wanted (`--no-header`, `--select`, ...).
+    pub table: TableShape,
 }
 
 /// Default `--max-record-size`.
@@ -90,6 +93,7 @@ impl Default for Dialect {
             delimiter: None,
             encoding: Encoding::Utf8,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            table: TableShape::default(),
         }
     }
 }
@@ -132,6 +136,12 @@ pub struct CsvSource {
     line_offset: u64,
     /// What the user should know about how the input was read ("reading as ;-separated").
     notices: Vec<String>,
+    /// The file's records shaped into the table's columns.
+    columns: Columns,
+    /// Rows starting with this byte are skipped (`--comment`).
+    comment: Option<u8>,
+    /// The first row of a file without a header, read with the header, not yet handed out.
+    pending: Option<u64>,
     headers: Vec<String>,
     text: TextRecord,
     raw: RawRecord,
@@ -177,8 +187,9 @@ impl CsvSource {
         let mut line_offset = 0;
         // Excel's first line `sep=;` names the delimiter and is no part of the table.
         let sep = sniff::sep_line(head.peek(8).map_err(cannot_read)?);
-        if sep.is_some() {
-            head.skip_line().map_err(cannot_read)?;
+        // `--skip-lines` counts the file's lines: a `sep=` line is the first of them.
+        let skip = dialect.table.skip_lines.max(u64::from(sep.is_some()));
+        while line_offset < skip && head.skip_line().map_err(cannot_read)? {
             line_offset += 1;
         }
         let delimiter = match dialect.delimiter.or(sep) {
@@ -215,6 +226,9 @@ impl CsvSource {
             delimiter,
             line_offset,
             notices,
+            columns: Columns::default(),
+            comment: dialect.table.comment,
+            pending: None,
             headers: Vec::new(),
             text: TextRecord::new(),
             raw: RawRecord::default(),
@@ -225,45 +239,53 @@ impl CsvSource {
             max_record_bytes: dialect.max_record_bytes,
             tap: state,
         };
-        source.read_header()?;
+        source.read_header(&dialect.table)?;
         Ok(source)
     }
 
-    fn read_header(&mut self) -> Result<()> {
-        let Some(line) = self.next_raw()? else {
+    fn read_header(&mut self, shape: &TableShape) -> Result<()> {
+        let Some(line) = self.next_table_raw()? else {
+            if shape.no_header && !shape.columns.is_empty() {
+                // Named columns and no rows: a table with nothing in it.
+                return self.plan_columns(shape.columns.clone(), shape, 1 + self.line_offset);
+            }
             bail!("{}: empty input (no header line)", self.label);
         };
         self.decode(line)?;
-        let mut headers: Vec<String> = Vec::with_capacity(self.text.len());
-        // Header name -> its column: linear in the number of columns, however many.
-        let mut columns: std::collections::HashMap<&str, usize> =
-            std::collections::HashMap::with_capacity(self.text.len());
-        for (i, name) in self.text.iter().enumerate() {
-            let name = if i == 0 {
-                name.trim_start_matches('\u{feff}')
-            } else {
-                name
-            };
-            if name.trim().is_empty() {
-                bail!(
-                    "{}: line {line}: column {} has a blank header name",
-                    self.label,
-                    i + 1
-                );
+        let names = if shape.no_header {
+            // The first row is data: `advance` hands it out first.
+            self.pending = Some(line);
+            generated_names(shape, self.text.len())
+        } else {
+            let mut names: Vec<String> = self.text.iter().map(String::from).collect();
+            if let Some(first) = names.first_mut() {
+                *first = first.trim_start_matches('\u{feff}').to_string();
             }
-            if let Some(&first) = columns.get(name) {
-                bail!(
-                    "{}: line {line}: duplicate header name {name:?} in columns {} and {}",
-                    self.label,
-                    first + 1,
-                    i + 1
-                );
-            }
-            columns.insert(name, i);
-            headers.push(name.to_string());
+            names
+        };
+        self.plan_columns(names, shape, line)?;
+        if let Some(line) = self.pending {
+            self.shape_record(line)?;
         }
-        self.headers = headers;
         Ok(())
+    }
+
+    fn plan_columns(&mut self, names: Vec<String>, shape: &TableShape, line: u64) -> Result<()> {
+        let planned = columns::plan(names, shape, &format!("{}: line {line}", self.label))?;
+        self.notices.extend(planned.notice);
+        self.headers = planned.headers;
+        self.columns = planned.columns;
+        Ok(())
+    }
+
+    /// Shapes the decoded record into the table's columns.
+    fn shape_record(&mut self, line: u64) -> Result<()> {
+        if self.columns.is_identity() {
+            return Ok(());
+        }
+        let label = &self.label;
+        self.columns
+            .apply(&mut self.text, || format!("{label}: line {line}"))
     }
 
     pub fn headers(&self) -> &[String] {
@@ -309,8 +331,11 @@ impl CsvSource {
     /// Moves to the next non-blank record (see `record`) and returns the line it starts on, or
     /// None at the end.
     pub fn advance(&mut self) -> Result<Option<u64>> {
+        if let Some(line) = self.pending.take() {
+            return Ok(Some(line));
+        }
         loop {
-            let Some(line) = self.next_raw()? else {
+            let Some(line) = self.next_table_raw()? else {
                 return Ok(None);
             };
             // A record whose cells are all empty is a blank row.
@@ -319,6 +344,7 @@ impl CsvSource {
                 continue;
             }
             self.decode(line)?;
+            self.shape_record(line)?;
             return Ok(Some(line));
         }
     }
@@ -326,6 +352,19 @@ impl CsvSource {
     /// The record `advance` moved to.
     pub fn record(&self) -> &TextRecord {
         &self.text
+    }
+
+    /// Reads the next raw record that is not a comment (`--comment`) into `self.raw`.
+    fn next_table_raw(&mut self) -> Result<Option<u64>> {
+        loop {
+            let line = self.next_raw()?;
+            let comment = self
+                .comment
+                .is_some_and(|mark| self.raw.get(0).and_then(|cell| cell.first()) == Some(&mark));
+            if !comment {
+                return Ok(line);
+            }
+        }
     }
 
     /// Reads the next raw record into `self.raw`, counting skipped empty lines.

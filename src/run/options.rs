@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::payload::BodyContext;
+use crate::read::columns::TableShape;
 use crate::read::source::{parse_delimiter, Dialect, Encoding};
 use crate::stage::SyncMode;
 
@@ -68,6 +69,9 @@ pub struct RunOptions {
     pub delimiter: u8,
     /// The input encoding's name; checked only when the input is read again.
     pub encoding: String,
+    /// The input's header, lines and columns (`--no-header`, `--select`, ...).
+    #[serde(skip_serializing_if = "TableShape::is_default")]
+    pub table: TableShape,
     /// A hash of every option that shapes the payloads (see `run::repeat`): a later push of the
     /// same content with the same shape to the same URL is the same run.
     pub shape: Option<String>,
@@ -95,6 +99,7 @@ impl Default for RunOptions {
             max_body_bytes: None,
             delimiter: b',',
             encoding: "utf8".into(),
+            table: TableShape::default(),
             shape: None,
         }
     }
@@ -134,6 +139,7 @@ impl RunOptions {
             max_record_bytes: self
                 .max_record_bytes
                 .unwrap_or(crate::read::source::DEFAULT_MAX_RECORD_BYTES),
+            table: self.table.clone(),
         })
     }
 

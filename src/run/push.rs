@@ -292,6 +292,7 @@ fn run_options(config: &PushSettings, secrets: &[SigningSecret]) -> RunOptions {
         max_body_bytes: Some(config.max_body_bytes),
         delimiter: config.dialect.delimiter.unwrap_or(b','),
         encoding: encoding_name(config.dialect.encoding),
+        table: config.dialect.table.clone(),
         shape: None,
     }
 }

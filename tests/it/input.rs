@@ -105,3 +105,119 @@ fn a_sniffed_delimiter_is_stored_for_resume_and_validate_sniffs_too() {
         .success();
     assert!(stderr_of(&out).contains("reading as ;-separated"));
 }
+
+#[test]
+fn excel_trailing_blank_columns_are_dropped_with_a_notice() {
+    let (rows, stderr) = push_rows(&input("excel_trailing_columns.csv"), &[]);
+    assert_eq!(rows.len(), 5);
+    assert_eq!(
+        rows[0],
+        serde_json::json!({"id": "1", "name": "name 1", "__index": 1, "__row": 2,
+            "__valid": true, "__errors": []})
+    );
+    assert!(
+        stderr.contains("2 trailing columns with a blank header dropped (columns 3-4)"),
+        "{stderr}"
+    );
+    // A blank header over data stays an error, naming the line and column; nothing is sent.
+    let sandbox = Sandbox::new();
+    let server = TestServer::ok();
+    let out = sandbox
+        .push_unsigned(&input("blank_header_over_data.csv"), &server.url())
+        .assert()
+        .code(1);
+    assert!(
+        stderr_of(&out).contains(
+            "blank_header_over_data.csv: line 3, column 3: a value under a blank header name"
+        ),
+        "{}",
+        stderr_of(&out)
+    );
+    assert!(server.requests().is_empty());
+}
+
+#[test]
+fn no_header_with_named_or_generated_columns_through_validation_and_delivery() {
+    let sandbox = Sandbox::new();
+    let schema = sandbox.write(
+        "s.json",
+        r#"{"fields":[{"name":"n","type":"integer"},{"name":"sensor","type":"string"},
+            {"name":"value","type":"number","constraints":{"maximum":12}}]}"#,
+    );
+    let file = input("no_header.csv");
+    let out = sandbox
+        .pulse()
+        .args(["validate", file.to_str().unwrap(), "--no-header"])
+        .args(["--columns", "n,sensor,value", "--schema"])
+        .arg(&schema)
+        .assert()
+        .code(3);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    // 1.5 * n > 12 for n = 9, 10: lines 9 and 10, the first row being line 1.
+    assert!(stdout.contains("10 rows, 8 valid, 2 invalid"), "{stdout}");
+    assert!(
+        stdout.contains("line 9: value: \"13.5\" is above the maximum 12"),
+        "{stdout}"
+    );
+    let server = TestServer::ok();
+    sandbox
+        .push_unsigned(&file, &server.url())
+        .args(["--no-header", "--columns", "n,sensor,value", "--schema"])
+        .arg(&schema)
+        .assert()
+        .success();
+    let rows = rows_of(&server.requests());
+    assert_eq!(rows.len(), 10);
+    assert_eq!(rows[0]["n"], 1);
+    assert_eq!(rows[0]["value"], 1.5);
+    assert_eq!(rows[0]["__row"], 1);
+    assert_eq!(rows[9]["__valid"], false);
+    let options: String = sandbox.query("SELECT options FROM runs").unwrap();
+    assert!(options.contains(r#""no_header":true"#), "{options}");
+
+    let (rows, _) = push_rows(&file, &["--no-header"]);
+    assert_eq!(rows[1]["column1"], "2");
+    assert_eq!(rows[1]["column3"], "3.0");
+}
+
+#[test]
+fn skip_lines_and_comment_rows() {
+    let (rows, _) = push_rows(
+        &input("report_with_notes.csv"),
+        &["--skip-lines", "2", "--comment", "#"],
+    );
+    let got: Vec<(String, u64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap().to_string(),
+                r["__row"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, u64)> = [("1", 5), ("2", 6), ("3", 7), ("4", 9), ("5", 10)]
+        .iter()
+        .map(|&(id, line)| (id.to_string(), line))
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(rows[0]["amount"], "100");
+    let sandbox = Sandbox::new();
+    let out = sandbox
+        .pulse()
+        .args(["validate", "-", "--comment", "##"])
+        .write_stdin("a\n1\n")
+        .assert()
+        .code(2);
+    assert!(stderr_of(&out).contains("--comment \"##\" must be one ASCII character"));
+    let out = sandbox
+        .pulse()
+        .args(["validate", "-", "--columns", "a"])
+        .write_stdin("1\n")
+        .assert()
+        .code(2);
+    assert!(
+        stderr_of(&out).contains("--no-header"),
+        "{}",
+        stderr_of(&out)
+    );
+}
