@@ -345,6 +345,14 @@ pub struct TableArgs {
     /// Skip rows whose first cell starts with this character (e.g. '#')
     #[arg(long, value_name = "C")]
     pub comment: Option<String>,
+
+    /// Keep only these columns, in this order (names as in the file), comma-separated
+    #[arg(long, value_name = "COL[,COL]", value_delimiter = ',')]
+    pub select: Vec<String>,
+
+    /// Rename a column (OLD as in the file), before validation and payload; repeatable
+    #[arg(long, value_name = "OLD=NEW")]
+    pub rename: Vec<String>,
 }
 
 #[derive(Debug, Args)]

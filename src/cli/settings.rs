@@ -233,12 +233,26 @@ fn table_shape(args: &super::args::TableArgs) -> Result<TableShape> {
     if let Some(blank) = args.columns.iter().position(|name| name.trim().is_empty()) {
         return Err(usage(format!("--columns: name {} is blank", blank + 1)));
     }
+    if let Some(blank) = args.select.iter().position(|name| name.trim().is_empty()) {
+        return Err(usage(format!("--select: name {} is blank", blank + 1)));
+    }
+    let rename = args
+        .rename
+        .iter()
+        .map(|pair| match pair.split_once('=') {
+            Some((old, new)) if !old.is_empty() && !new.trim().is_empty() => {
+                Ok((old.to_string(), new.to_string()))
+            }
+            _ => Err(usage(format!("--rename {pair:?} must be OLD=NEW"))),
+        })
+        .collect::<Result<Vec<_>>>()?;
     Ok(TableShape {
         no_header: args.no_header,
         columns: args.columns.clone(),
         skip_lines: args.skip_lines,
         comment,
-        ..TableShape::default()
+        select: args.select.clone(),
+        rename,
     })
 }
 

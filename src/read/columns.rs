@@ -109,7 +109,7 @@ pub fn plan(names: Vec<String>, shape: &TableShape, where_: &str) -> Result<Plan
                 .get(name.as_str())
                 .ok_or_else(|| missing("--select", name))?;
             if picked.contains(&at) {
-                bail!(crate::exit::usage(format!(
+                return Err(crate::exit::usage(format!(
                     "--select: column {name:?} is named twice"
                 )));
             }
@@ -138,7 +138,7 @@ pub fn plan(names: Vec<String>, shape: &TableShape, where_: &str) -> Result<Plan
     let mut seen = std::collections::HashSet::with_capacity(headers.len());
     for name in &headers {
         if !seen.insert(name.as_str()) {
-            bail!(crate::exit::usage(format!(
+            return Err(crate::exit::usage(format!(
                 "--rename: two columns would be named {name:?}"
             )));
         }

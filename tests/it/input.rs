@@ -221,3 +221,63 @@ fn skip_lines_and_comment_rows() {
         stderr_of(&out)
     );
 }
+
+#[test]
+fn select_and_rename_shape_columns_before_validation_and_payload() {
+    let sandbox = Sandbox::new();
+    let csv = sandbox.write(
+        "people.csv",
+        "Customer ID,Full Name,Secret,Age\n1,Ann,x,44\n2,Bob,y,old\n",
+    );
+    let schema = sandbox.write(
+        "s.json",
+        r#"{"fields":[{"name":"age","type":"integer"},{"name":"id","type":"integer"}]}"#,
+    );
+    let shaping = [
+        "--select",
+        "Age,Customer ID",
+        "--rename",
+        "Customer ID=id",
+        "--rename",
+        "Age=age",
+    ];
+    let out = sandbox
+        .pulse()
+        .args(["validate", csv.to_str().unwrap(), "--schema"])
+        .arg(&schema)
+        .args(shaping)
+        .assert()
+        .code(3);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(stdout.contains("line 3: age: \"old\""), "{stdout}");
+    let server = TestServer::ok();
+    sandbox
+        .push_unsigned(&csv, &server.url())
+        .arg("--schema")
+        .arg(&schema)
+        .args(shaping)
+        .assert()
+        .success();
+    let rows = rows_of(&server.requests());
+    assert_eq!(
+        rows[0],
+        serde_json::json!({"age": 44, "id": 1, "__index": 1, "__row": 2, "__valid": true,
+            "__errors": []})
+    );
+    assert_eq!(rows[1]["__errors"][0]["fieldName"], "age");
+    // Errors name the column as the file has it.
+    for (args, words) in [
+        (vec!["--select", "Name"], "--select: the input has no column \"Name\" (its columns: Customer ID, Full Name, Secret, Age)"),
+        (vec!["--rename", "id=x"], "--rename id=x: the input has no column \"id\""),
+        (vec!["--rename", "Age"], "--rename \"Age\" must be OLD=NEW"),
+        (vec!["--select", "Age", "--rename", "Secret=s"], "column \"Secret\" is not among --select"),
+    ] {
+        let out = sandbox
+            .pulse()
+            .args(["validate", csv.to_str().unwrap()])
+            .args(args)
+            .assert()
+            .code(2);
+        assert!(stderr_of(&out).contains(words), "{}", stderr_of(&out));
+    }
+}
