@@ -310,8 +310,9 @@ pub struct SourceArgs {
     #[arg(long, value_name = "C")]
     pub delimiter: Option<String>,
 
-    /// Text encoding of the input
-    #[arg(long, value_enum, default_value_t = Encoding::Utf8)]
+    /// Text encoding of the input: any WHATWG label (utf-8, windows-1252, iso-8859-2, utf-16le,
+    /// shift_jis, ...; latin1 is ISO-8859-1). UTF-16 with a byte order mark is recognised
+    #[arg(long, value_parser = Encoding::from_label, default_value = "utf-8", value_name = "LABEL")]
     pub encoding: Encoding,
 
     /// Largest CSV record accepted (e.g. 64MiB, 500KB)

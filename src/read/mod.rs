@@ -2,6 +2,7 @@
 //! and reading ahead on a thread of its own.
 
 pub mod columns;
+pub mod encoding;
 pub mod peeked;
 pub mod read_ahead;
 pub mod records;

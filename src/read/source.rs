@@ -10,31 +10,13 @@ use std::sync::{Arc, Mutex};
 use anyhow::{bail, Context, Result};
 
 use crate::read::columns::{self, generated_names, Columns, TableShape};
+use crate::read::encoding;
 use crate::read::peeked::Peeked;
 use crate::read::records::{RawRecord, RecordReader, UnclosedQuote};
 use crate::read::sniff;
 use crate::read::text_record::TextRecord;
 
-/// Text encodings accepted for input.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Default,
-    clap::ValueEnum,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum Encoding {
-    #[default]
-    Utf8,
-    Latin1,
-    #[value(name = "windows-1252")]
-    Windows1252,
-}
+pub use crate::read::encoding::Encoding;
 
 /// Where the CSV comes from.
 #[derive(Debug, Clone)]
@@ -184,6 +166,18 @@ impl CsvSource {
         let mut head = Peeked::new(Box::new(tap) as Box<dyn Read + Send>);
         let cannot_read = |err| anyhow::Error::new(err).context(format!("{label}: cannot read"));
         let mut notices = Vec::new();
+        let (decoder, encoding) =
+            encoding::stream_decoder(dialect.encoding, head.peek(2).map_err(cannot_read)?);
+        if let Some(decoder) = decoder {
+            if dialect.encoding == Encoding::Utf8 {
+                notices.push(format!(
+                    "{label}: reading as {} (by its byte order mark)",
+                    decoder.encoding().name()
+                ));
+            }
+            let utf8 = encoding::Transcode::new(head, decoder);
+            head = Peeked::new(Box::new(utf8) as Box<dyn Read + Send>);
+        }
         let mut line_offset = 0;
         // Excel's first line `sep=;` names the delimiter and is no part of the table.
         let sep = sniff::sep_line(head.peek(8).map_err(cannot_read)?);
@@ -233,7 +227,7 @@ impl CsvSource {
             text: TextRecord::new(),
             raw: RawRecord::default(),
             spare: Some(RawRecord::default()),
-            encoding: dialect.encoding,
+            encoding,
             expected_line: 1 + line_offset,
             blank_rows: 0,
             max_record_bytes: dialect.max_record_bytes,
@@ -401,7 +395,8 @@ impl CsvSource {
     fn decode(&mut self, line: u64) -> Result<()> {
         let record = &mut self.text;
         match self.encoding {
-            Encoding::Utf8 => {
+            // Other encodings were turned into UTF-8 before parsing (`encoding::Transcode`).
+            Encoding::Utf8 | Encoding::Other(_) => {
                 let spare = self.spare.take().unwrap_or_default();
                 let raw = std::mem::replace(&mut self.raw, spare);
                 match TextRecord::from_raw(raw) {
@@ -413,7 +408,7 @@ impl CsvSource {
                         let field = err.field + 1;
                         self.spare = Some(std::mem::replace(&mut self.raw, err.record));
                         bail!(
-                            "{}: line {line}, column {field}: invalid UTF-8 (use --encoding latin1 or windows-1252 for other encodings)",
+                            "{}: line {line}, column {field}: invalid UTF-8 (use --encoding with the file's encoding: windows-1252, iso-8859-2, utf-16le, shift_jis, ...)",
                             self.label
                         );
                     }

@@ -126,12 +126,13 @@ impl RunOptions {
 
     /// How to read the input again, as it was read the first time.
     pub fn dialect(&self) -> anyhow::Result<Dialect> {
-        let name = self.encoding.to_ascii_lowercase().replace(['-', '_'], "");
-        let encoding = match name.as_str() {
-            "utf8" | "" => Encoding::Utf8,
-            "latin1" | "iso88591" => Encoding::Latin1,
-            "windows1252" | "cp1252" => Encoding::Windows1252,
-            _ => anyhow::bail!("the stored input encoding {:?} is unknown", self.encoding),
+        let encoding = match self.encoding.as_str() {
+            "" => Encoding::Utf8,
+            // Stored by pulse before WHATWG labels: ISO-8859-1 as `latin1` decodes it.
+            name if name.eq_ignore_ascii_case("iso88591") => Encoding::Latin1,
+            name => Encoding::from_label(name).map_err(|_| {
+                anyhow::anyhow!("the stored input encoding {:?} is unknown", self.encoding)
+            })?,
         };
         Ok(Dialect {
             delimiter: Some(self.delimiter),
@@ -151,10 +152,7 @@ impl RunOptions {
 
 /// The name pulse stores for an encoding.
 pub fn encoding_name(encoding: Encoding) -> String {
-    match serde_json::to_value(encoding) {
-        Ok(serde_json::Value::String(name)) => name,
-        _ => "utf8".into(),
-    }
+    encoding.name()
 }
 
 fn delimiter_as_text<S: serde::Serializer>(byte: &u8, s: S) -> Result<S::Ok, S::Error> {

@@ -281,3 +281,63 @@ fn select_and_rename_shape_columns_before_validation_and_payload() {
         assert!(stderr_of(&out).contains(words), "{}", stderr_of(&out));
     }
 }
+
+#[test]
+fn utf16_by_byte_order_mark_and_any_whatwg_label() {
+    // Excel's "Unicode Text": UTF-16LE with a BOM, tab-separated, sniffed after decoding.
+    let (rows, stderr) = push_rows(&input("unicode_text_utf16le.txt"), &[]);
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0]["name"], "Zoë");
+    assert_eq!(rows[2]["city"], "東京");
+    assert_eq!(rows[2]["__row"], 4);
+    assert!(
+        stderr.contains("reading as UTF-16LE (by its byte order mark)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("reading as tab-separated"), "{stderr}");
+    let (rows, _) = push_rows(&input("people_utf16be.csv"), &["--encoding", "utf-16le"]);
+    assert_eq!(
+        rows[1]["city"], "Łódź",
+        "the byte order mark wins over the label"
+    );
+    let (rows, _) = push_rows(
+        &input("japanese_shift_jis.csv"),
+        &["--encoding", "shift_jis"],
+    );
+    assert_eq!(rows[0]["名前"], "山田");
+    assert_eq!(rows[1]["都市"], "大阪");
+    let (rows, _) = push_rows(
+        &input("polish_iso_8859_2.csv"),
+        &["--encoding", "ISO-8859-2"],
+    );
+    assert_eq!(rows[0]["imię"], "Łukasz");
+    let sandbox = Sandbox::new();
+    let server = TestServer::ok();
+    sandbox
+        .push_unsigned(&input("japanese_shift_jis.csv"), &server.url())
+        .args(["--encoding", "sjis"])
+        .assert()
+        .success();
+    let options: String = sandbox.query("SELECT options FROM runs").unwrap();
+    assert!(options.contains(r#""encoding":"shift_jis""#), "{options}");
+    // Without the label: an error naming the line and column, with the hint.
+    let out = sandbox
+        .pulse()
+        .args(["validate"])
+        .arg(input("japanese_shift_jis.csv"))
+        .assert()
+        .code(1);
+    assert!(
+        stderr_of(&out)
+            .contains("line 1, column 1: invalid UTF-8 (use --encoding with the file's encoding"),
+        "{}",
+        stderr_of(&out)
+    );
+    let out = sandbox
+        .pulse()
+        .args(["validate", "-", "--encoding", "klingon"])
+        .write_stdin("a\n")
+        .assert()
+        .code(2);
+    assert!(stderr_of(&out).contains("\"klingon\" is not an encoding label"));
+}
