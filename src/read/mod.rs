@@ -2,6 +2,7 @@
 //! and reading ahead on a thread of its own.
 
 pub mod columns;
+pub mod decompress;
 pub mod encoding;
 pub mod peeked;
 pub mod read_ahead;

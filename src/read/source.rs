@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::{bail, Context, Result};
 
 use crate::read::columns::{self, generated_names, Columns, TableShape};
+use crate::read::decompress::{Compression, Decompressed};
 use crate::read::encoding;
 use crate::read::peeked::Peeked;
 use crate::read::records::{RawRecord, RecordReader, UnclosedQuote};
@@ -166,6 +167,10 @@ impl CsvSource {
         let mut head = Peeked::new(Box::new(tap) as Box<dyn Read + Send>);
         let cannot_read = |err| anyhow::Error::new(err).context(format!("{label}: cannot read"));
         let mut notices = Vec::new();
+        if let Some(compression) = Compression::of(head.peek(4).map_err(cannot_read)?) {
+            let plain = Decompressed::spawn(head, compression).map_err(cannot_read)?;
+            head = Peeked::new(Box::new(plain) as Box<dyn Read + Send>);
+        }
         let (decoder, encoding) =
             encoding::stream_decoder(dialect.encoding, head.peek(2).map_err(cannot_read)?);
         if let Some(decoder) = decoder {

@@ -341,3 +341,89 @@ fn utf16_by_byte_order_mark_and_any_whatwg_label() {
         .code(2);
     assert!(stderr_of(&out).contains("\"klingon\" is not an encoding label"));
 }
+
+#[test]
+fn gzip_and_zstd_by_magic_bytes_from_files_and_stdin() {
+    let (plain, _) = push_rows(&fixture("customers.csv"), &[]);
+    assert_eq!(plain.len(), 120);
+    for name in ["customers.csv.gz", "customers.csv.zst"] {
+        let (rows, _) = push_rows(&input(name), &[]);
+        assert_eq!(rows, plain, "{name}");
+    }
+    // The name does not matter, stdin neither.
+    let sandbox = Sandbox::new();
+    let server = TestServer::ok();
+    sandbox
+        .pulse()
+        .args(["push", "-", "--url", &server.url(), "--no-sign"])
+        .pipe_stdin(input("customers.csv.zst"))
+        .unwrap()
+        .assert()
+        .success();
+    assert_eq!(rows_of(&server.requests()), plain);
+    // Sniffed from the decompressed text.
+    let (rows, stderr) = push_rows(&input("games_semicolon.csv.gz"), &[]);
+    assert_eq!(rows[0]["gameid"], "g001");
+    assert!(stderr.contains("reading as ;-separated"), "{stderr}");
+    // A damaged file is a clear error, and nothing is sent.
+    let gz = std::fs::read(input("customers.csv.gz")).unwrap();
+    let cut = sandbox.write("cut.csv.gz", &gz[..gz.len() / 2]);
+    let out = sandbox
+        .pulse()
+        .args(["validate"])
+        .arg(&cut)
+        .assert()
+        .code(1);
+    assert!(
+        stderr_of(&out).contains("cut.csv.gz: cannot read")
+            && stderr_of(&out).contains("not valid gzip data (incomplete deflate stream)"),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
+#[test]
+fn compressed_input_is_resumed_and_recognised_as_a_repeat_by_what_was_read() {
+    let sandbox = Sandbox::new();
+    let file = sandbox.path("c.csv.gz");
+    std::fs::copy(input("customers.csv.gz"), &file).unwrap();
+    let refusing = TestServer::start(|_, _| crate::support::server::Reply::status(500));
+    sandbox
+        .push_unsigned(&file, &refusing.url())
+        .args(["--batch-size", "50", "--retries", "0"])
+        .assert()
+        .code(4);
+    let size: i64 = sandbox.query("SELECT source_size FROM runs").unwrap();
+    assert_eq!(size as u64, std::fs::metadata(&file).unwrap().len());
+    // As SIGKILL while staging leaves it: only its first batch, no input hash.
+    sandbox
+        .conn()
+        .execute_batch(
+            "DELETE FROM batches WHERE idx > 1;
+             UPDATE events SET total_rows = 0, batch_count = 0;
+             UPDATE runs SET status = 'staging', source_hash = NULL, finished_at = NULL;",
+        )
+        .unwrap();
+    let server = TestServer::ok();
+    sandbox
+        .conn()
+        .execute("UPDATE runs SET url = ?1", [server.url()])
+        .unwrap();
+    let run = sandbox.last_run();
+    sandbox.pulse().args(["resume", &run]).assert().success();
+    let rows = rows_of(&server.requests());
+    assert_eq!(rows.len(), 120);
+    assert_eq!(rows[119]["__index"], 120);
+    // The same compressed file again to the same URL: nothing is sent.
+    let out = sandbox
+        .push_unsigned(&file, &server.url())
+        .args(["--batch-size", "50"])
+        .assert()
+        .success();
+    assert!(
+        stderr_of(&out).contains("unchanged since run"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert_eq!(server.requests().len(), 3);
+}
