@@ -354,6 +354,11 @@ pub struct TableArgs {
     /// Rename a column (OLD as in the file), before validation and payload; repeatable
     #[arg(long, value_name = "OLD=NEW")]
     pub rename: Vec<String>,
+
+    /// The sheet of a spreadsheet (.xlsx, .xlsm, .xls, .ods) to read: a name or a 1-based
+    /// position [default: the first]
+    #[arg(long, value_name = "NAME|INDEX")]
+    pub sheet: Option<String>,
 }
 
 #[derive(Debug, Args)]

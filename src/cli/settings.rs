@@ -253,6 +253,7 @@ fn table_shape(args: &super::args::TableArgs) -> Result<TableShape> {
         comment,
         select: args.select.clone(),
         rename,
+        sheet: args.sheet.clone(),
     })
 }
 

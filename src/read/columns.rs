@@ -23,6 +23,8 @@ pub struct TableShape {
     pub select: Vec<String>,
     /// New names for columns, by their names in the file (`--rename old=new`).
     pub rename: Vec<(String, String)>,
+    /// The sheet of a spreadsheet (`--sheet`: a name or a 1-based position; the first without).
+    pub sheet: Option<String>,
 }
 
 impl TableShape {

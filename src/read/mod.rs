@@ -7,6 +7,7 @@ pub mod encoding;
 pub mod peeked;
 pub mod read_ahead;
 pub mod records;
+pub mod sheet;
 pub mod sniff;
 pub mod source;
 pub mod text_record;

@@ -14,6 +14,7 @@ use crate::read::decompress::{Compression, Decompressed};
 use crate::read::encoding;
 use crate::read::peeked::Peeked;
 use crate::read::records::{RawRecord, RecordReader, UnclosedQuote};
+use crate::read::sheet::{self, SheetRows};
 use crate::read::sniff;
 use crate::read::text_record::TextRecord;
 
@@ -112,6 +113,8 @@ pub type ByteCounter = Arc<AtomicU64>;
 /// A CSV reader that yields records with the line they start on.
 pub struct CsvSource {
     reader: RecordReader<Guard>,
+    /// A spreadsheet's rows, read instead of `reader`'s records.
+    sheet: Option<SheetRows>,
     label: String,
     /// The delimiter read with, given or sniffed.
     delimiter: u8,
@@ -144,8 +147,17 @@ impl CsvSource {
     pub fn open(input: &Input, dialect: &Dialect, counter: ByteCounter) -> Result<CsvSource> {
         let inner: Box<dyn Read + Send> = match input {
             Input::Stdin => Box::new(io::stdin()),
+            Input::File(path) if sheet::is_spreadsheet(path) => {
+                return CsvSource::from_sheet(path, dialect, counter)
+            }
             Input::File(path) => Box::new(open_file(path)?),
         };
+        if let Some(sheet) = &dialect.table.sheet {
+            return Err(crate::exit::usage(format!(
+                "--sheet {sheet}: {} is not a spreadsheet (.xlsx, .xlsm, .xls, .ods)",
+                input.label()
+            )));
+        }
         CsvSource::from_reader(inner, input.label(), dialect, counter)
     }
 
@@ -170,6 +182,9 @@ impl CsvSource {
         if let Some(compression) = Compression::of(head.peek(4).map_err(cannot_read)?) {
             let plain = Decompressed::spawn(head, compression).map_err(cannot_read)?;
             head = Peeked::new(Box::new(plain) as Box<dyn Read + Send>);
+        }
+        if sheet::looks_like_spreadsheet(head.peek(4).map_err(cannot_read)?) {
+            bail!("{label}: a zip or OLE file, not CSV; spreadsheets are read from a file named .xlsx, .xlsm, .xls or .ods");
         }
         let (decoder, encoding) =
             encoding::stream_decoder(dialect.encoding, head.peek(2).map_err(cannot_read)?);
@@ -221,6 +236,7 @@ impl CsvSource {
         let reader = RecordReader::new(guard, delimiter, READ_AHEAD as usize);
         let mut source = CsvSource {
             reader,
+            sheet: None,
             label,
             delimiter,
             line_offset,
@@ -234,6 +250,55 @@ impl CsvSource {
             spare: Some(RawRecord::default()),
             encoding,
             expected_line: 1 + line_offset,
+            blank_rows: 0,
+            max_record_bytes: dialect.max_record_bytes,
+            tap: state,
+        };
+        source.read_header(&dialect.table)?;
+        Ok(source)
+    }
+
+    /// Opens a sheet of a spreadsheet; its rows are read like a CSV file's records, each
+    /// numbered as the sheet numbers it.
+    fn from_sheet(path: &Path, dialect: &Dialect, counter: ByteCounter) -> Result<CsvSource> {
+        let state = Arc::new(Mutex::new(TapState::default()));
+        // The whole file counted and hashed up front, as resume and the repeat check compare it.
+        let mut tap = Tap {
+            inner: Box::new(open_file(path)?),
+            counter,
+            state: state.clone(),
+            read: 0,
+        };
+        io::copy(&mut tap, &mut io::sink())
+            .with_context(|| format!("{}: cannot read", path.display()))?;
+        let rows = SheetRows::open(path, dialect.table.sheet.as_deref()).map_err(|err| {
+            err.context(format!("{}: cannot read the spreadsheet", path.display()))
+        })?;
+        let label = format!("{} (sheet {:?})", path.display(), rows.name);
+        let guard = Guard {
+            inner: Box::new(io::empty()),
+            read: 0,
+            record_start: 0,
+            max_record_bytes: dialect.max_record_bytes,
+        };
+        let skip = dialect.table.skip_lines;
+        let mut source = CsvSource {
+            // Unused: the rows come from the sheet.
+            reader: RecordReader::new(guard, b',', 0),
+            sheet: Some(rows),
+            label,
+            delimiter: b',',
+            line_offset: skip,
+            notices: Vec::new(),
+            columns: Columns::default(),
+            comment: dialect.table.comment,
+            pending: None,
+            headers: Vec::new(),
+            text: TextRecord::new(),
+            raw: RawRecord::default(),
+            spare: Some(RawRecord::default()),
+            encoding: Encoding::Utf8,
+            expected_line: 1 + skip,
             blank_rows: 0,
             max_record_bytes: dialect.max_record_bytes,
             tap: state,
@@ -368,6 +433,21 @@ impl CsvSource {
 
     /// Reads the next raw record into `self.raw`, counting skipped empty lines.
     fn next_raw(&mut self) -> Result<Option<u64>> {
+        if let Some(sheet) = &mut self.sheet {
+            // `--skip-lines` skips the sheet's first rows; `line_offset` is their count.
+            let line = loop {
+                match sheet.next_row(&mut self.raw)? {
+                    Some(line) if line <= self.line_offset => continue,
+                    other => break other,
+                }
+            };
+            let Some(line) = line else {
+                return Ok(None);
+            };
+            self.blank_rows += line.saturating_sub(self.expected_line);
+            self.expected_line = line + 1;
+            return Ok(Some(line));
+        }
         let more = match self.reader.read_record(&mut self.raw) {
             Ok(more) => more,
             Err(err) if is_too_large(&err) => bail!(

@@ -427,3 +427,139 @@ fn compressed_input_is_resumed_and_recognised_as_a_repeat_by_what_was_read() {
     );
     assert_eq!(server.requests().len(), 3);
 }
+
+/// What a CSV export of the fixture spreadsheets' first sheet holds (see fixtures/input/make.py).
+fn people_sheet_rows() -> Vec<serde_json::Value> {
+    vec![
+        serde_json::json!({"id": "1", "name": "Zoë", "amount": "1234.5", "ratio": "0.1",
+            "joined": "2024-01-02", "seen_at": "2024-01-02T03:04:05", "active": "true",
+            "note": "a, \"quoted\" note"}),
+        serde_json::json!({"id": "2", "name": "Łukasz", "amount": "7", "ratio": "0.3",
+            "joined": "1999-12-31", "seen_at": "2000-02-29T23:59:00", "active": "false",
+            "note": ""}),
+        serde_json::json!({"id": "3", "name": "山田", "amount": "-0.5", "ratio": "0.0000001",
+            "joined": "", "seen_at": "", "active": "true", "note": "line\nbreak"}),
+    ]
+}
+
+fn without_meta(rows: &[serde_json::Value]) -> Vec<serde_json::Value> {
+    rows.iter()
+        .map(|row| {
+            let mut row = row.clone();
+            let fields = row.as_object_mut().unwrap();
+            fields.retain(|key, _| !key.starts_with("__"));
+            row
+        })
+        .collect()
+}
+
+#[test]
+fn spreadsheets_read_as_their_csv_export() {
+    for name in ["people.xlsx", "people.xls", "people.ods"] {
+        let (rows, _) = push_rows(&input(name), &[]);
+        assert_eq!(without_meta(&rows), people_sheet_rows(), "{name}");
+        // Row numbers are the sheet's.
+        assert_eq!(rows[2]["__row"], 4, "{name}");
+        let (rows, _) = push_rows(&input(name), &["--sheet", "Notes"]);
+        assert_eq!(
+            without_meta(&rows),
+            [serde_json::json!({"note": "the second sheet"})]
+        );
+        let (rows, _) = push_rows(&input(name), &["--sheet", "2"]);
+        assert_eq!(rows[0]["note"], "the second sheet");
+    }
+}
+
+#[test]
+fn spreadsheets_validate_cast_and_shape_like_csv() {
+    let sandbox = Sandbox::new();
+    let schema = sandbox.write(
+        "s.json",
+        r#"{"fields":[{"name":"id","type":"integer"},{"name":"amount","type":"number",
+            "constraints":{"minimum":0}},{"name":"joined","type":"date"},
+            {"name":"seen_at","type":"datetime"},{"name":"active","type":"boolean"}]}"#,
+    );
+    let file = input("people.xlsx");
+    let out = sandbox
+        .pulse()
+        .args(["validate", file.to_str().unwrap(), "--schema"])
+        .arg(&schema)
+        .args(["--select", "id,amount,joined,seen_at,active"])
+        .assert()
+        .code(3);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(stdout.contains("3 rows, 2 valid, 1 invalid"), "{stdout}");
+    assert!(stdout.contains("line 4: amount: \"-0.5\""), "{stdout}");
+    let server = TestServer::ok();
+    sandbox
+        .push_unsigned(&file, &server.url())
+        .arg("--schema")
+        .arg(&schema)
+        .args(["--select", "id,amount,joined,seen_at,active"])
+        .assert()
+        .success();
+    let rows = rows_of(&server.requests());
+    assert_eq!(
+        rows[0],
+        serde_json::json!({"id": 1, "amount": 1234.5, "joined": "2024-01-02",
+            "seen_at": "2024-01-02T03:04:05", "active": true, "__index": 1, "__row": 2,
+            "__valid": true, "__errors": []})
+    );
+    // The same workbook again: nothing is sent.
+    let out = sandbox
+        .push_unsigned(&file, &server.url())
+        .arg("--schema")
+        .arg(&schema)
+        .args(["--select", "id,amount,joined,seen_at,active"])
+        .assert()
+        .success();
+    assert!(stderr_of(&out).contains("unchanged since run"));
+    // Errors name the sheet.
+    for (args, code, words) in [
+        (
+            vec!["--sheet", "Nope"],
+            2,
+            "--sheet Nope: the workbook has no such sheet (its sheets: Data, Notes)",
+        ),
+        (
+            vec!["--select", "id", "--rename", "x=y"],
+            2,
+            "the input has no column \"x\"",
+        ),
+    ] {
+        let out = sandbox
+            .pulse()
+            .args(["validate", file.to_str().unwrap()])
+            .args(args)
+            .assert()
+            .code(code);
+        assert!(stderr_of(&out).contains(words), "{}", stderr_of(&out));
+    }
+    let bad = sandbox.write("bad.xlsx", "id,name\n1,a\n");
+    let out = sandbox
+        .pulse()
+        .args(["validate"])
+        .arg(&bad)
+        .assert()
+        .code(1);
+    assert!(
+        stderr_of(&out).contains("bad.xlsx: cannot read the spreadsheet"),
+        "{}",
+        stderr_of(&out)
+    );
+    let out = sandbox
+        .pulse()
+        .args(["validate", "-"])
+        .pipe_stdin(&file)
+        .unwrap()
+        .assert()
+        .code(1);
+    assert!(stderr_of(&out).contains("spreadsheets are read from a file named .xlsx"));
+    let out = sandbox
+        .pulse()
+        .args(["validate", "-", "--sheet", "1"])
+        .write_stdin("a\n1\n")
+        .assert()
+        .code(2);
+    assert!(stderr_of(&out).contains("<stdin> is not a spreadsheet"));
+}
