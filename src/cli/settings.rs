@@ -217,6 +217,16 @@ pub fn dialect(args: &SourceArgs) -> Result<Dialect> {
     })
 }
 
+/// How `pulse schema infer` reads its input.
+pub fn infer_dialect(args: &super::args::InferArgs) -> Result<Dialect> {
+    Ok(Dialect {
+        delimiter: args.delimiter.as_deref().map(parse_delimiter).transpose()?,
+        encoding: args.encoding,
+        table: table_shape(&args.table)?,
+        ..Dialect::default()
+    })
+}
+
 /// The input's header, lines and columns, checked.
 fn table_shape(args: &super::args::TableArgs) -> Result<TableShape> {
     let comment = match args.comment.as_deref() {

@@ -4,6 +4,7 @@
 //! same reading and checking, nothing stored or sent.
 
 pub mod delivery;
+pub mod infer;
 pub mod lock;
 pub mod options;
 pub mod push;

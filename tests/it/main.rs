@@ -5,6 +5,7 @@ mod concurrency;
 mod disk;
 mod formats;
 mod fuzz_regressions;
+mod infer;
 mod input;
 mod integrity;
 mod log;
