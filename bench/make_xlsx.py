@@ -16,10 +16,18 @@ here = os.path.dirname(os.path.abspath(__file__))
 parser = argparse.ArgumentParser()
 parser.add_argument("--rows", type=int, default=200_000)
 parser.add_argument("--csv", default=os.path.join(here, "data", "rows_2000000.csv"))
+parser.add_argument("--shared-strings", action="store_true",
+                    help="write strings to a shared string table, as Excel does (openpyxl's "
+                         "normal mode; write-only mode writes them inline)")
 args = parser.parse_args()
 
-book = openpyxl.Workbook(write_only=True)
-sheet = book.create_sheet("rows")
+if args.shared_strings:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "rows"
+else:
+    book = openpyxl.Workbook(write_only=True)
+    sheet = book.create_sheet("rows")
 with open(args.csv, newline="", encoding="utf-8") as f:
     reader = csv.reader(f)
     header = next(reader)
@@ -36,6 +44,7 @@ with open(args.csv, newline="", encoding="utf-8") as f:
             except ValueError:
                 cells.append(value)  # the file's deliberately invalid cells stay text
         sheet.append(cells)
-out = os.path.join(here, "data", f"rows_{args.rows}.xlsx")
+suffix = "_shared" if args.shared_strings else ""
+out = os.path.join(here, "data", f"rows_{args.rows}{suffix}.xlsx")
 book.save(out)
 print(out)

@@ -300,6 +300,22 @@ fn render_ref(cell: &DataRef, out: &mut String) {
 /// not `3.0`.
 fn number(value: f64, out: &mut String) {
     use std::fmt::Write;
+    // Whole numbers (ids, counts, ages) are most cells: no rounding needed.
+    if value == value.trunc() && value.abs() < 1e15 {
+        let _ = write!(out, "{}", value as i64);
+        return;
+    }
+    let start = out.len();
+    let _ = write!(out, "{value}");
+    let digits = out[start..]
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .skip_while(|&d| d == b'0')
+        .count();
+    if digits <= 15 {
+        return;
+    }
+    out.truncate(start);
     let rounded: f64 = format!("{value:.14e}").parse().unwrap_or(value);
     if rounded == rounded.trunc() && rounded.abs() < 1e15 {
         let _ = write!(out, "{}", rounded as i64);
@@ -367,6 +383,9 @@ mod tests {
         assert_eq!(shown(Data::Float(-1234.5)), "-1234.5");
         assert_eq!(shown(Data::Float(1e20)), "100000000000000000000");
         assert_eq!(shown(Data::Float(1.5e-7)), "0.00000015");
+        assert_eq!(shown(Data::Float(4733.32)), "4733.32");
+        assert_eq!(shown(Data::Float(1.0 / 3.0)), "0.333333333333333");
+        assert_eq!(shown(Data::Float(2.675)), "2.675");
         assert_eq!(shown(Data::Int(42)), "42");
         assert_eq!(shown(Data::Bool(true)), "true");
         assert_eq!(shown(Data::Empty), "");
