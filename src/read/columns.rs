@@ -157,6 +157,15 @@ pub fn plan(names: Vec<String>, shape: &TableShape, where_: &str) -> Result<Plan
 }
 
 impl Columns {
+    /// The file's column (0-based) behind the table's column `column`.
+    pub fn file_column(&self, column: usize) -> usize {
+        match (&self.pick, self.blank) {
+            (Some(picked), _) => picked.get(column).copied().unwrap_or(column),
+            (None, Some((from, to))) if column >= from => column + (to - from),
+            _ => column,
+        }
+    }
+
     /// Whether records are used as read.
     pub fn is_identity(&self) -> bool {
         self.pick.is_none() && self.blank.is_none()

@@ -29,7 +29,7 @@ impl Compression {
     }
 }
 
-/// Decompressed bytes handed over in chunks of this size.
+/// Decompressed bytes handed over in chunks of at most this size.
 const CHUNK: usize = 256 * 1024;
 
 /// Chunks decompressed ahead of the reader, at most.
@@ -99,15 +99,13 @@ fn pump(
     loop {
         let mut chunk = spent.try_recv().unwrap_or_default();
         chunk.resize(CHUNK, 0);
-        let mut filled = 0;
-        while filled < CHUNK {
-            match decoder.read(&mut chunk[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
+        // One read per chunk: a stream fed slowly (a pipe) is handed on as it comes.
+        let filled = loop {
+            match decoder.read(&mut chunk) {
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                Err(err) => return Err(err),
+                other => break other?,
             }
-        }
+        };
         if filled == 0 {
             return Ok(());
         }

@@ -9,6 +9,8 @@ pub struct Peeked<R> {
     pos: usize,
     inner: R,
     eof: bool,
+    /// The last read brought fewer bytes than asked: a pipe with nothing more yet, maybe.
+    short: bool,
 }
 
 impl<R: Read> Peeked<R> {
@@ -18,35 +20,58 @@ impl<R: Read> Peeked<R> {
             pos: 0,
             inner,
             eof: false,
+            short: false,
         }
     }
 
     /// The next bytes, at least `want` of them unless the stream ends first.
     pub fn peek(&mut self, want: usize) -> io::Result<&[u8]> {
         while self.buf.len() - self.pos < want && !self.eof {
-            if self.pos > 0 {
-                self.buf.drain(..self.pos);
-                self.pos = 0;
+            let missing = want - (self.buf.len() - self.pos);
+            self.read_once(missing.max(8 * 1024))?;
+        }
+        Ok(&self.buf[self.pos..])
+    }
+
+    /// One read of up to `asked` bytes into the buffer; how many came (0 at the end).
+    fn read_once(&mut self, asked: usize) -> io::Result<usize> {
+        if self.pos > 0 {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        let have = self.buf.len();
+        self.buf.resize(have + asked, 0);
+        let n = loop {
+            match self.inner.read(&mut self.buf[have..]) {
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other,
             }
-            let have = self.buf.len();
-            let grow = (want - have).max(8 * 1024);
-            self.buf.resize(have + grow, 0);
-            let n = loop {
-                match self.inner.read(&mut self.buf[have..]) {
-                    Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-                    other => break other,
-                }
-            };
-            match n {
-                Ok(n) => {
-                    self.buf.truncate(have + n);
-                    self.eof = n == 0;
-                }
-                Err(err) => {
-                    self.buf.truncate(have);
-                    return Err(err);
-                }
+        };
+        match n {
+            Ok(n) => {
+                self.buf.truncate(have + n);
+                self.eof = n == 0;
+                self.short = n < asked;
+                Ok(n)
             }
+            Err(err) => {
+                self.buf.truncate(have);
+                Err(err)
+            }
+        }
+    }
+
+    /// Up to `max` next bytes without waiting on a slow stream: reads stop early once a read
+    /// comes back short (a pipe with nothing more yet) and a whole line is there, so that a
+    /// stream fed row by row is not held up until `max` bytes came.
+    pub fn peek_available(&mut self, max: usize) -> io::Result<&[u8]> {
+        loop {
+            let have = self.buf.len() - self.pos;
+            let line = memchr::memchr(b'\n', &self.buf[self.pos..]).is_some();
+            if have >= max || self.eof || (self.short && line) {
+                break;
+            }
+            self.read_once(max - have)?;
         }
         Ok(&self.buf[self.pos..])
     }
@@ -140,6 +165,17 @@ mod tests {
         let mut rest = String::new();
         peeked.read_to_string(&mut rest).unwrap();
         assert_eq!(rest, " world");
+    }
+
+    #[test]
+    fn a_slow_stream_is_not_waited_for_past_a_whole_line() {
+        // OneByte comes back short on every read: the first line is enough.
+        let mut peeked = Peeked::new(OneByte(b"a,b\n1,2\n"));
+        assert_eq!(peeked.peek_available(1024).unwrap(), b"a,b\n");
+        // A file-like reader fills the sample.
+        let text = "a,b\n".repeat(10_000);
+        let mut peeked = Peeked::new(text.as_bytes());
+        assert_eq!(peeked.peek_available(20_000).unwrap().len(), 20_000);
     }
 
     #[test]

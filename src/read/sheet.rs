@@ -118,6 +118,18 @@ impl SheetRows {
     }
 }
 
+/// A cell's A1-style reference: its 0-based column and 1-based row.
+pub fn a1(column: usize, row: u64) -> String {
+    let mut letters = Vec::new();
+    let mut n = column + 1;
+    while n > 0 {
+        letters.push(b'A' + ((n - 1) % 26) as u8);
+        n = (n - 1) / 26;
+    }
+    letters.reverse();
+    format!("{}{row}", String::from_utf8(letters).unwrap_or_default())
+}
+
 /// Picks the sheet named `wanted`, or at that 1-based position, or the first.
 fn pick_sheet(names: &[String], wanted: Option<&str>) -> Result<String> {
     let found = match wanted {
@@ -401,6 +413,16 @@ mod tests {
         );
         assert_eq!(shown(when(0.75, ExcelDateTimeType::DateTime)), "18:00:00");
         assert_eq!(shown(when(1.5, ExcelDateTimeType::TimeDelta)), "36:00:00");
+    }
+
+    #[test]
+    fn a1_references() {
+        assert_eq!(a1(0, 1), "A1");
+        assert_eq!(a1(25, 7), "Z7");
+        assert_eq!(a1(26, 2), "AA2");
+        assert_eq!(a1(27, 3), "AB3");
+        assert_eq!(a1(701, 4), "ZZ4");
+        assert_eq!(a1(702, 5), "AAA5");
     }
 
     #[test]

@@ -212,7 +212,8 @@ impl CsvSource {
                 let (delimiter, why) = match sniff::by_extension(Path::new(&label)) {
                     Some(delimiter) => (delimiter, "by its extension"),
                     None => {
-                        head.peek(sniff::SAMPLE_BYTES).map_err(cannot_read)?;
+                        head.peek_available(sniff::SAMPLE_BYTES)
+                            .map_err(cannot_read)?;
                         let complete = head.at_eof();
                         let sample = head.peek(0).map_err(cannot_read)?;
                         (sniff::by_content(sample, complete), "by its content")
@@ -348,12 +349,31 @@ impl CsvSource {
             return Ok(());
         }
         let label = &self.label;
-        self.columns
-            .apply(&mut self.text, || format!("{label}: line {line}"))
+        let sheet = self.sheet.is_some();
+        self.columns.apply(&mut self.text, || {
+            if sheet {
+                format!("{label}: row {line}")
+            } else {
+                format!("{label}: line {line}")
+            }
+        })
     }
 
     pub fn headers(&self) -> &[String] {
         &self.headers
+    }
+
+    /// For a spreadsheet, a function naming the cell of a table column (0-based) in a row as
+    /// the sheet does (`C4`); None for CSV.
+    pub fn cell_names(&self) -> Option<impl Fn(usize, u64) -> String + Send + 'static> {
+        self.sheet.as_ref()?;
+        let columns: Vec<usize> = (0..self.headers.len())
+            .map(|i| self.columns.file_column(i))
+            .collect();
+        Some(move |column: usize, row: u64| {
+            let file_column = columns.get(column).copied().unwrap_or(column);
+            sheet::a1(file_column, row)
+        })
     }
 
     /// The delimiter read with, given or sniffed: stored with a run, so that it is read again

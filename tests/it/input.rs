@@ -489,7 +489,22 @@ fn spreadsheets_validate_cast_and_shape_like_csv() {
         .code(3);
     let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     assert!(stdout.contains("3 rows, 2 valid, 1 invalid"), "{stdout}");
-    assert!(stdout.contains("line 4: amount: \"-0.5\""), "{stdout}");
+    // Errors name the sheet, the row and the cell as the sheet names them.
+    assert!(
+        stdout.contains("people.xlsx (sheet \"Data\"): 3 rows"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("row 4 (C4): amount: \"-0.5\""), "{stdout}");
+    let out = sandbox
+        .pulse()
+        .args(["validate", file.to_str().unwrap(), "--json", "--schema"])
+        .arg(&schema)
+        .args(["--select", "id,amount,joined,seen_at,active"])
+        .assert()
+        .code(3);
+    let report: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(report["errors"][0]["cell_ref"], "C4");
+    assert_eq!(report["errors"][0]["line"], 4);
     let server = TestServer::ok();
     sandbox
         .push_unsigned(&file, &server.url())
