@@ -302,7 +302,7 @@ pub struct PushArgs {
 /// The input and how to read and check it. Shared by push and validate.
 #[derive(Debug, Args)]
 pub struct SourceArgs {
-    /// CSV file, or - for stdin
+    /// CSV file (also gzip or zstd compressed) or spreadsheet (.xlsx, .xls, .ods), or - for stdin
     #[arg(value_name = "FILE|-")]
     pub input: String,
 

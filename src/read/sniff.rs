@@ -43,10 +43,11 @@ pub fn by_extension(path: &Path) -> Option<u8> {
 /// of it) into records of one consistent width of two or more, quoting taken into account.
 /// A comma wins whenever it does as well as any other; when none does, a comma (a file of one
 /// column is read as one).
-pub fn by_content(sample: &[u8], complete: bool) -> u8 {
+/// Rows starting with `comment` (`--comment`) are left out.
+pub fn by_content(sample: &[u8], complete: bool, comment: Option<u8>) -> u8 {
     let mut best = (b',', Score::default());
     for delimiter in CANDIDATES {
-        let score = score(sample, complete, delimiter);
+        let score = score(sample, complete, delimiter, comment);
         if score.viable() && score.beats(&best.1) {
             best = (delimiter, score);
         }
@@ -77,13 +78,15 @@ impl Score {
     }
 }
 
-fn score(sample: &[u8], complete: bool, delimiter: u8) -> Score {
+fn score(sample: &[u8], complete: bool, delimiter: u8, comment: Option<u8>) -> Score {
     let mut reader = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
     let mut input = sample;
     let mut output = [0u8; 4096];
     let mut ends = [0usize; 256];
     let mut fields = 0usize;
     let mut widths: Vec<usize> = Vec::new();
+    // Where the record being read starts in the sample.
+    let mut start = 0;
     loop {
         if input.is_empty() && !complete {
             // The sample ends inside a record (or between two): what is left is not judged.
@@ -95,7 +98,14 @@ fn score(sample: &[u8], complete: bool, delimiter: u8) -> Score {
         fields += found;
         match result {
             csv_core::ReadRecordResult::Record => {
-                widths.push(fields);
+                let first = sample[start..]
+                    .iter()
+                    .find(|&&b| b != b'\n' && b != b'\r')
+                    .copied();
+                if comment.is_none() || first != comment {
+                    widths.push(fields);
+                }
+                start = sample.len() - input.len();
                 fields = 0;
                 if widths.len() > SAMPLE_RECORDS {
                     break;
@@ -131,7 +141,7 @@ mod tests {
     use super::*;
 
     fn guess(text: &str) -> char {
-        by_content(text.as_bytes(), true) as char
+        by_content(text.as_bytes(), true, None) as char
     }
 
     #[test]
@@ -163,7 +173,14 @@ mod tests {
     #[test]
     fn a_cut_sample_judges_only_whole_records() {
         let text = "a;b\n1;2\n3;4\n\"long;";
-        assert_eq!(by_content(text.as_bytes(), false), b';');
+        assert_eq!(by_content(text.as_bytes(), false, None), b';');
+    }
+
+    #[test]
+    fn comment_rows_are_left_out() {
+        let text = "# export of 2024-01-02\na;b;c\n# one\n1;2;3\n# two\n# three\n4;5;6\n";
+        assert_eq!(by_content(text.as_bytes(), true, Some(b'#')), b';');
+        assert_eq!(by_content(text.as_bytes(), true, None), b',');
     }
 
     #[test]

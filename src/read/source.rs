@@ -216,7 +216,11 @@ impl CsvSource {
                             .map_err(cannot_read)?;
                         let complete = head.at_eof();
                         let sample = head.peek(0).map_err(cannot_read)?;
-                        (sniff::by_content(sample, complete), "by its content")
+                        let comment = dialect.table.comment;
+                        (
+                            sniff::by_content(sample, complete, comment),
+                            "by its content",
+                        )
                     }
                 };
                 if delimiter != b',' {
