@@ -383,49 +383,54 @@ fn gzip_and_zstd_by_magic_bytes_from_files_and_stdin() {
 }
 
 #[test]
-fn compressed_input_is_resumed_and_recognised_as_a_repeat_by_what_was_read() {
-    let sandbox = Sandbox::new();
-    let file = sandbox.path("c.csv.gz");
-    std::fs::copy(input("customers.csv.gz"), &file).unwrap();
-    let refusing = TestServer::start(|_, _| crate::support::server::Reply::status(500));
-    sandbox
-        .push_unsigned(&file, &refusing.url())
-        .args(["--batch-size", "50", "--retries", "0"])
-        .assert()
-        .code(4);
-    let size: i64 = sandbox.query("SELECT source_size FROM runs").unwrap();
-    assert_eq!(size as u64, std::fs::metadata(&file).unwrap().len());
-    // As SIGKILL while staging leaves it: only its first batch, no input hash.
-    sandbox
-        .conn()
-        .execute_batch(
-            "DELETE FROM batches WHERE idx > 1;
-             UPDATE events SET total_rows = 0, batch_count = 0;
-             UPDATE runs SET status = 'staging', source_hash = NULL, finished_at = NULL;",
-        )
-        .unwrap();
-    let server = TestServer::ok();
-    sandbox
-        .conn()
-        .execute("UPDATE runs SET url = ?1", [server.url()])
-        .unwrap();
-    let run = sandbox.last_run();
-    sandbox.pulse().args(["resume", &run]).assert().success();
-    let rows = rows_of(&server.requests());
-    assert_eq!(rows.len(), 120);
-    assert_eq!(rows[119]["__index"], 120);
-    // The same compressed file again to the same URL: nothing is sent.
-    let out = sandbox
-        .push_unsigned(&file, &server.url())
-        .args(["--batch-size", "50"])
-        .assert()
-        .success();
-    assert!(
-        stderr_of(&out).contains("unchanged since run"),
-        "{}",
-        stderr_of(&out)
-    );
-    assert_eq!(server.requests().len(), 3);
+fn compressed_input_and_spreadsheets_are_resumed_and_recognised_as_a_repeat_by_what_was_read() {
+    for (fixture_name, batch_size, total, batches) in [
+        ("customers.csv.gz", "50", 120, 3),
+        ("people.xlsx", "1", 3, 3),
+    ] {
+        let sandbox = Sandbox::new();
+        let file = sandbox.path(&format!("copy-{fixture_name}"));
+        std::fs::copy(input(fixture_name), &file).unwrap();
+        let refusing = TestServer::start(|_, _| crate::support::server::Reply::status(500));
+        sandbox
+            .push_unsigned(&file, &refusing.url())
+            .args(["--batch-size", batch_size, "--retries", "0"])
+            .assert()
+            .code(4);
+        let size: i64 = sandbox.query("SELECT source_size FROM runs").unwrap();
+        assert_eq!(size as u64, std::fs::metadata(&file).unwrap().len());
+        // As SIGKILL while staging leaves it: only its first batch, no input hash.
+        sandbox
+            .conn()
+            .execute_batch(
+                "DELETE FROM batches WHERE idx > 1;
+                 UPDATE events SET total_rows = 0, batch_count = 0;
+                 UPDATE runs SET status = 'staging', source_hash = NULL, finished_at = NULL;",
+            )
+            .unwrap();
+        let server = TestServer::ok();
+        sandbox
+            .conn()
+            .execute("UPDATE runs SET url = ?1", [server.url()])
+            .unwrap();
+        let run = sandbox.last_run();
+        sandbox.pulse().args(["resume", &run]).assert().success();
+        let rows = rows_of(&server.requests());
+        assert_eq!(rows.len(), total, "{fixture_name}");
+        assert_eq!(rows[total - 1]["__index"], total as u64, "{fixture_name}");
+        // The same file again to the same URL: nothing is sent.
+        let out = sandbox
+            .push_unsigned(&file, &server.url())
+            .args(["--batch-size", batch_size])
+            .assert()
+            .success();
+        assert!(
+            stderr_of(&out).contains("unchanged since run"),
+            "{fixture_name}: {}",
+            stderr_of(&out)
+        );
+        assert_eq!(server.requests().len(), batches, "{fixture_name}");
+    }
 }
 
 /// What a CSV export of the fixture spreadsheets' first sheet holds (see fixtures/input/make.py).
