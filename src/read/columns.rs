@@ -171,15 +171,15 @@ impl Columns {
         self.pick.is_none() && self.blank.is_none()
     }
 
-    /// Shapes `record` (read at `where_`: the file and line) into the table's columns.
-    pub fn apply(&mut self, record: &mut TextRecord, where_: impl Fn() -> String) -> Result<()> {
+    /// Shapes `record` into the table's columns; `cell` names a cell of the record by its
+    /// 0-based column in messages (the file, line and column).
+    pub fn apply(&mut self, record: &mut TextRecord, cell: impl Fn(usize) -> String) -> Result<()> {
         if let Some((from, to)) = self.blank {
             for i in from..to.min(record.len()) {
                 if !record[i].is_empty() {
                     bail!(
-                        "{}, column {}: a value under a blank header name (name the column in the header, or leave it out with --select)",
-                        where_(),
-                        i + 1
+                        "{}: a value under a blank header name (name the column in the header, or leave it out with --select)",
+                        cell(i)
                     );
                 }
             }
@@ -229,7 +229,7 @@ mod tests {
         let mut record: TextRecord = cells.iter().copied().collect();
         planned
             .columns
-            .apply(&mut record, || "f.csv: line 2".to_string())?;
+            .apply(&mut record, |i| format!("f.csv: line 2, column {}", i + 1))?;
         Ok(record.iter().map(String::from).collect())
     }
 

@@ -354,11 +354,12 @@ impl CsvSource {
         }
         let label = &self.label;
         let sheet = self.sheet.is_some();
-        self.columns.apply(&mut self.text, || {
+        self.columns.apply(&mut self.text, |column| {
             if sheet {
-                format!("{label}: row {line}")
+                let a1 = sheet::a1(column, line);
+                format!("{label}: row {line}, column {} ({a1})", column + 1)
             } else {
-                format!("{label}: line {line}")
+                format!("{label}: line {line}, column {}", column + 1)
             }
         })
     }

@@ -555,6 +555,19 @@ fn spreadsheets_validate_cast_and_shape_like_csv() {
             .code(code);
         assert!(stderr_of(&out).contains(words), "{}", stderr_of(&out));
     }
+    let out = sandbox
+        .pulse()
+        .args(["validate"])
+        .arg(input("blank_header_over_data.xlsx"))
+        .assert()
+        .code(1);
+    assert!(
+        stderr_of(&out).contains(
+            "blank_header_over_data.xlsx (sheet \"Sheet\"): row 3, column 3 (C3): a value under a blank header name"
+        ),
+        "{}",
+        stderr_of(&out)
+    );
     let bad = sandbox.write("bad.xlsx", "id,name\n1,a\n");
     let out = sandbox
         .pulse()
