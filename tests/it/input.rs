@@ -596,3 +596,49 @@ fn spreadsheets_validate_cast_and_shape_like_csv() {
         .code(2);
     assert!(stderr_of(&out).contains("<stdin> is not a spreadsheet"));
 }
+
+#[test]
+fn a_compressed_stream_on_stdin_is_staged_as_it_comes() {
+    use std::io::Write;
+    let sandbox = Sandbox::new();
+    let server = TestServer::ok();
+    let mut child = sandbox.spawn_with(
+        &[
+            "push",
+            "-",
+            "--url",
+            &server.url(),
+            "--no-sign",
+            "--batch-size",
+            "2",
+        ],
+        &[],
+        std::process::Stdio::piped(),
+    );
+    let mut stdin = child.stdin.take().unwrap();
+    let member = |text: &str| {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), Default::default());
+        gz.write_all(text.as_bytes()).unwrap();
+        gz.finish().unwrap()
+    };
+    // One gzip member with a header and five rows; the stream stays open.
+    stdin
+        .write_all(&member("id,name\n1,a\n2,b\n3,c\n4,d\n5,e\n"))
+        .unwrap();
+    stdin.flush().unwrap();
+    crate::support::wait_for("two batches staged before the stream ends", || {
+        sandbox
+            .query::<i64>("SELECT count(*) FROM batches")
+            .unwrap_or(0)
+            >= 2
+    });
+    stdin.write_all(&member("6,f\n")).unwrap();
+    drop(stdin);
+    let (code, _, stderr) = crate::support::finish(child);
+    assert_eq!(code, Some(0), "{stderr}");
+    let ids: Vec<String> = rows_of(&server.requests())
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, ["1", "2", "3", "4", "5", "6"]);
+}
