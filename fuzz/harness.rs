@@ -87,19 +87,20 @@ pub fn csv_rows(data: &[u8]) {
         n => (fixed.get(n as usize - 1), rest),
     };
     let dialect = Dialect {
-        delimiter: if flags & 4 != 0 { b';' } else { b',' },
+        delimiter: Some(if flags & 4 != 0 { b';' } else { b',' }),
         encoding: match flags & 3 {
             1 => Encoding::Latin1,
             2 => Encoding::Windows1252,
             _ => Encoding::Utf8,
         },
         max_record_bytes: if flags & 8 != 0 { 64 } else { 1 << 20 },
+        ..Dialect::default()
     };
     let owned: Vec<u8> = csv.to_vec();
     let source = match CsvSource::from_reader(
         Box::new(std::io::Cursor::new(owned)),
         "fuzz.csv".to_string(),
-        dialect,
+        &dialect,
         ByteCounter::default(),
     ) {
         Ok(source) => source,

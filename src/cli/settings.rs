@@ -12,6 +12,7 @@ use crate::deliver::retry::{
 use crate::deliver::settings::{auth_header, parse_headers, DeliverySettings, Signing};
 use crate::exit::usage;
 use crate::payload::{BodyContext, Format, Method};
+use crate::read::columns::TableShape;
 use crate::read::source::{parse_delimiter, Dialect, Input};
 use crate::run::push::PushSettings;
 use crate::sign::SigningSecret;
@@ -275,10 +276,61 @@ pub fn push_settings(args: &PushArgs) -> Result<PushSettings> {
 /// How to read the input.
 pub fn dialect(args: &SourceArgs) -> Result<Dialect> {
     Ok(Dialect {
-        delimiter: parse_delimiter(&args.delimiter)?,
+        delimiter: args.delimiter.as_deref().map(parse_delimiter).transpose()?,
         encoding: args.encoding,
         max_record_bytes: parse_size(&args.max_record_size)
             .map_err(|e| usage(format!("--max-record-size: {e}")))?,
+        table: table_shape(&args.table)?,
+    })
+}
+
+/// How `pulse schema infer` reads its input.
+pub fn infer_dialect(args: &super::args::InferArgs) -> Result<Dialect> {
+    Ok(Dialect {
+        delimiter: args.delimiter.as_deref().map(parse_delimiter).transpose()?,
+        encoding: args.encoding,
+        table: table_shape(&args.table)?,
+        ..Dialect::default()
+    })
+}
+
+/// The input's header, lines and columns, checked.
+fn table_shape(args: &super::args::TableArgs) -> Result<TableShape> {
+    let comment = match args.comment.as_deref() {
+        None => None,
+        Some(text) if text.len() == 1 && text.is_ascii() && !matches!(text, "\"" | "\n" | "\r") => {
+            Some(text.as_bytes()[0])
+        }
+        Some(text) => {
+            return Err(usage(format!(
+                "--comment {text:?} must be one ASCII character (e.g. '#')"
+            )))
+        }
+    };
+    if let Some(blank) = args.columns.iter().position(|name| name.trim().is_empty()) {
+        return Err(usage(format!("--columns: name {} is blank", blank + 1)));
+    }
+    if let Some(blank) = args.select.iter().position(|name| name.trim().is_empty()) {
+        return Err(usage(format!("--select: name {} is blank", blank + 1)));
+    }
+    let rename = args
+        .rename
+        .iter()
+        .map(|pair| match pair.split_once('=') {
+            Some((old, new)) if !old.is_empty() && !new.trim().is_empty() => {
+                Ok((old.to_string(), new.to_string()))
+            }
+            _ => Err(usage(format!("--rename {pair:?} must be OLD=NEW"))),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(TableShape {
+        no_header: args.no_header,
+        columns: args.columns.clone(),
+        skip_lines: args.skip_lines,
+        comment,
+        select: args.select.clone(),
+        rename,
+        sheet: args.sheet.clone(),
     })
 }
 

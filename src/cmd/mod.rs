@@ -9,10 +9,11 @@ pub(crate) mod push;
 pub(crate) mod receive;
 pub(crate) mod resend;
 pub(crate) mod resume;
+pub(crate) mod schema;
 pub(crate) mod secret;
 pub(crate) mod validate;
 
-use crate::cli::{Cli, Command, LogDb, SecretCommand};
+use crate::cli::{Cli, Command, LogDb, SchemaCommand, SecretCommand};
 
 /// Runs the command the command line names.
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
@@ -41,6 +42,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Secret {
             command: SecretCommand::Show { url, log },
         } => with_log(log, &|db| secret::show(url, db)),
+        Command::Schema {
+            command: SchemaCommand::Infer(args),
+        } => schema::infer_schema(args),
         Command::Completions { shell } => {
             generate::completions(*shell);
             Ok(())

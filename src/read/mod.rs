@@ -1,7 +1,13 @@
 //! Bytes to records: the input source (file, stdin, BOM, encoding), the fast record reader,
 //! and reading ahead on a thread of its own.
 
+pub mod columns;
+pub mod decompress;
+pub mod encoding;
+pub mod peeked;
 pub mod read_ahead;
 pub mod records;
+pub mod sheet;
+pub mod sniff;
 pub mod source;
 pub mod text_record;

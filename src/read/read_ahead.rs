@@ -170,7 +170,7 @@ mod tests {
         CsvSource::from_reader(
             Box::new(std::io::Cursor::new(bytes)),
             "t.csv".into(),
-            Dialect::default(),
+            &Dialect::default(),
             ByteCounter::default(),
         )
         .unwrap()

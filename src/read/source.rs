@@ -9,29 +9,16 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{bail, Context, Result};
 
+use crate::read::columns::{self, generated_names, Columns, TableShape};
+use crate::read::decompress::{Compression, Decompressed};
+use crate::read::encoding;
+use crate::read::peeked::Peeked;
 use crate::read::records::{RawRecord, RecordReader, UnclosedQuote};
+use crate::read::sheet::{self, SheetRows};
+use crate::read::sniff;
 use crate::read::text_record::TextRecord;
 
-/// Text encodings accepted for input.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Default,
-    clap::ValueEnum,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum Encoding {
-    #[default]
-    Utf8,
-    Latin1,
-    #[value(name = "windows-1252")]
-    Windows1252,
-}
+pub use crate::read::encoding::Encoding;
 
 /// Where the CSV comes from.
 #[derive(Debug, Clone)]
@@ -67,12 +54,15 @@ impl Input {
 }
 
 /// Reading options.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Dialect {
-    pub delimiter: u8,
+    /// None: sniffed (see `read::sniff`).
+    pub delimiter: Option<u8>,
     pub encoding: Encoding,
     /// Largest record accepted, in bytes: one bad file must not exhaust memory.
     pub max_record_bytes: u64,
+    /// The header, lines and columns wanted (`--no-header`, `--select`, ...).
+    pub table: TableShape,
 }
 
 /// Default `--max-record-size`.
@@ -84,9 +74,10 @@ const READ_AHEAD: u64 = 256 * 1024;
 impl Default for Dialect {
     fn default() -> Self {
         Dialect {
-            delimiter: b',',
+            delimiter: None,
             encoding: Encoding::Utf8,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            table: TableShape::default(),
         }
     }
 }
@@ -121,8 +112,22 @@ pub type ByteCounter = Arc<AtomicU64>;
 
 /// A CSV reader that yields records with the line they start on.
 pub struct CsvSource {
-    reader: RecordReader<Tap>,
+    reader: RecordReader<Guard>,
+    /// A spreadsheet's rows, read instead of `reader`'s records.
+    sheet: Option<SheetRows>,
     label: String,
+    /// The delimiter read with, given or sniffed.
+    delimiter: u8,
+    /// Lines before the header that the reader never saw (a `sep=` line).
+    line_offset: u64,
+    /// What the user should know about how the input was read ("reading as ;-separated").
+    notices: Vec<String>,
+    /// The file's records shaped into the table's columns.
+    columns: Columns,
+    /// Rows starting with this byte are skipped (`--comment`).
+    comment: Option<u8>,
+    /// The first row of a file without a header, read with the header, not yet handed out.
+    pending: Option<u64>,
     headers: Vec<String>,
     text: TextRecord,
     raw: RawRecord,
@@ -139,11 +144,20 @@ pub struct CsvSource {
 
 impl CsvSource {
     /// Opens the input and reads its header line.
-    pub fn open(input: &Input, dialect: Dialect, counter: ByteCounter) -> Result<CsvSource> {
+    pub fn open(input: &Input, dialect: &Dialect, counter: ByteCounter) -> Result<CsvSource> {
         let inner: Box<dyn Read + Send> = match input {
             Input::Stdin => Box::new(io::stdin()),
+            Input::File(path) if sheet::is_spreadsheet(path) => {
+                return CsvSource::from_sheet(path, dialect, counter)
+            }
             Input::File(path) => Box::new(open_file(path)?),
         };
+        if let Some(sheet) = &dialect.table.sheet {
+            return Err(crate::exit::usage(format!(
+                "--sheet {sheet}: {} is not a spreadsheet (.xlsx, .xlsm, .xls, .ods)",
+                input.label()
+            )));
+        }
         CsvSource::from_reader(inner, input.label(), dialect, counter)
     }
 
@@ -152,7 +166,7 @@ impl CsvSource {
     pub fn from_reader(
         inner: Box<dyn Read + Send>,
         label: String,
-        dialect: Dialect,
+        dialect: &Dialect,
         counter: ByteCounter,
     ) -> Result<CsvSource> {
         let state = Arc::new(Mutex::new(TapState::default()));
@@ -161,33 +175,153 @@ impl CsvSource {
             counter,
             state: state.clone(),
             read: 0,
+        };
+        let mut head = Peeked::new(Box::new(tap) as Box<dyn Read + Send>);
+        let cannot_read = |err| anyhow::Error::new(err).context(format!("{label}: cannot read"));
+        let mut notices = Vec::new();
+        if let Some(compression) = Compression::of(head.peek(4).map_err(cannot_read)?) {
+            let plain = Decompressed::spawn(head, compression).map_err(cannot_read)?;
+            head = Peeked::new(Box::new(plain) as Box<dyn Read + Send>);
+        }
+        if sheet::looks_like_spreadsheet(head.peek(4).map_err(cannot_read)?) {
+            bail!("{label}: a zip or OLE file, not CSV; spreadsheets are read from a file named .xlsx, .xlsm, .xls or .ods");
+        }
+        let (decoder, encoding) =
+            encoding::stream_decoder(dialect.encoding, head.peek(2).map_err(cannot_read)?);
+        if let Some(decoder) = decoder {
+            if dialect.encoding == Encoding::Utf8 {
+                notices.push(format!(
+                    "{label}: reading as {} (by its byte order mark)",
+                    decoder.encoding().name()
+                ));
+            }
+            let utf8 = encoding::Transcode::new(head, decoder);
+            head = Peeked::new(Box::new(utf8) as Box<dyn Read + Send>);
+        }
+        let mut line_offset = 0;
+        // Excel's first line `sep=;` names the delimiter and is no part of the table.
+        let sep = sniff::sep_line(head.peek(8).map_err(cannot_read)?);
+        // `--skip-lines` counts the file's lines: a `sep=` line is the first of them.
+        let skip = dialect.table.skip_lines.max(u64::from(sep.is_some()));
+        while line_offset < skip && head.skip_line().map_err(cannot_read)? {
+            line_offset += 1;
+        }
+        let delimiter = match dialect.delimiter.or(sep) {
+            Some(delimiter) => delimiter,
+            None => {
+                let (delimiter, why) = match sniff::by_extension(Path::new(&label)) {
+                    Some(delimiter) => (delimiter, "by its extension"),
+                    None => {
+                        head.peek_available(sniff::SAMPLE_BYTES)
+                            .map_err(cannot_read)?;
+                        let complete = head.at_eof();
+                        let sample = head.peek(0).map_err(cannot_read)?;
+                        let comment = dialect.table.comment;
+                        (
+                            sniff::by_content(sample, complete, comment),
+                            "by its content",
+                        )
+                    }
+                };
+                if delimiter != b',' {
+                    notices.push(format!(
+                        "{label}: reading as {}-separated ({why}; --delimiter sets another)",
+                        sniff::name(delimiter)
+                    ));
+                }
+                delimiter
+            }
+        };
+        let guard = Guard {
+            inner: Box::new(head),
+            read: 0,
             record_start: 0,
             max_record_bytes: dialect.max_record_bytes,
         };
-        let reader = RecordReader::new(tap, dialect.delimiter, READ_AHEAD as usize);
+        let reader = RecordReader::new(guard, delimiter, READ_AHEAD as usize);
         let mut source = CsvSource {
             reader,
+            sheet: None,
             label,
+            delimiter,
+            line_offset,
+            notices,
+            columns: Columns::default(),
+            comment: dialect.table.comment,
+            pending: None,
             headers: Vec::new(),
             text: TextRecord::new(),
             raw: RawRecord::default(),
             spare: Some(RawRecord::default()),
-            encoding: dialect.encoding,
-            expected_line: 1,
+            encoding,
+            expected_line: 1 + line_offset,
             blank_rows: 0,
             max_record_bytes: dialect.max_record_bytes,
             tap: state,
         };
-        source.read_header()?;
+        source.read_header(&dialect.table)?;
         Ok(source)
     }
 
-    fn read_header(&mut self) -> Result<()> {
-        let Some(line) = self.next_raw()? else {
+    /// Opens a sheet of a spreadsheet; its rows are read like a CSV file's records, each
+    /// numbered as the sheet numbers it.
+    fn from_sheet(path: &Path, dialect: &Dialect, counter: ByteCounter) -> Result<CsvSource> {
+        let state = Arc::new(Mutex::new(TapState::default()));
+        // The whole file counted and hashed up front, as resume and the repeat check compare it.
+        let mut tap = Tap {
+            inner: Box::new(open_file(path)?),
+            counter,
+            state: state.clone(),
+            read: 0,
+        };
+        io::copy(&mut tap, &mut io::sink())
+            .with_context(|| format!("{}: cannot read", path.display()))?;
+        let rows = SheetRows::open(path, dialect.table.sheet.as_deref()).map_err(|err| {
+            err.context(format!("{}: cannot read the spreadsheet", path.display()))
+        })?;
+        let label = format!("{} (sheet {:?})", path.display(), rows.name);
+        let guard = Guard {
+            inner: Box::new(io::empty()),
+            read: 0,
+            record_start: 0,
+            max_record_bytes: dialect.max_record_bytes,
+        };
+        let skip = dialect.table.skip_lines;
+        let mut source = CsvSource {
+            // Unused: the rows come from the sheet.
+            reader: RecordReader::new(guard, b',', 0),
+            sheet: Some(rows),
+            label,
+            delimiter: b',',
+            line_offset: skip,
+            notices: Vec::new(),
+            columns: Columns::default(),
+            comment: dialect.table.comment,
+            pending: None,
+            headers: Vec::new(),
+            text: TextRecord::new(),
+            raw: RawRecord::default(),
+            spare: Some(RawRecord::default()),
+            encoding: Encoding::Utf8,
+            expected_line: 1 + skip,
+            blank_rows: 0,
+            max_record_bytes: dialect.max_record_bytes,
+            tap: state,
+        };
+        source.read_header(&dialect.table)?;
+        Ok(source)
+    }
+
+    fn read_header(&mut self, shape: &TableShape) -> Result<()> {
+        let Some(line) = self.next_table_raw()? else {
+            if shape.no_header && !shape.columns.is_empty() {
+                // Named columns and no rows: a table with nothing in it.
+                return self.plan_columns(shape.columns.clone(), shape, 1 + self.line_offset);
+            }
             bail!("{}: empty input (no header line)", self.label);
         };
         self.decode(line)?;
-        if let Some(first) = self.text.iter().next() {
+        if let (None, Some(first)) = (&self.sheet, self.text.iter().next()) {
             let first = first.trim_start_matches('\u{feff}').trim_start();
             if looks_like_json(first) {
                 bail!(
@@ -198,40 +332,75 @@ impl CsvSource {
                 );
             }
         }
-        let mut headers: Vec<String> = Vec::with_capacity(self.text.len());
-        // Header name -> its column: linear in the number of columns, however many.
-        let mut columns: std::collections::HashMap<&str, usize> =
-            std::collections::HashMap::with_capacity(self.text.len());
-        for (i, name) in self.text.iter().enumerate() {
-            let name = if i == 0 {
-                name.trim_start_matches('\u{feff}')
-            } else {
-                name
-            };
-            if name.trim().is_empty() {
-                bail!(
-                    "{}: line {line}: column {} has a blank header name",
-                    self.label,
-                    i + 1
-                );
+        let names = if shape.no_header {
+            // The first row is data: `advance` hands it out first.
+            self.pending = Some(line);
+            generated_names(shape, self.text.len())
+        } else {
+            let mut names: Vec<String> = self.text.iter().map(String::from).collect();
+            if let Some(first) = names.first_mut() {
+                *first = first.trim_start_matches('\u{feff}').to_string();
             }
-            if let Some(&first) = columns.get(name) {
-                bail!(
-                    "{}: line {line}: duplicate header name {name:?} in columns {} and {}",
-                    self.label,
-                    first + 1,
-                    i + 1
-                );
-            }
-            columns.insert(name, i);
-            headers.push(name.to_string());
+            names
+        };
+        self.plan_columns(names, shape, line)?;
+        if let Some(line) = self.pending {
+            self.shape_record(line)?;
         }
-        self.headers = headers;
         Ok(())
+    }
+
+    fn plan_columns(&mut self, names: Vec<String>, shape: &TableShape, line: u64) -> Result<()> {
+        let planned = columns::plan(names, shape, &format!("{}: line {line}", self.label))?;
+        self.notices.extend(planned.notice);
+        self.headers = planned.headers;
+        self.columns = planned.columns;
+        Ok(())
+    }
+
+    /// Shapes the decoded record into the table's columns.
+    fn shape_record(&mut self, line: u64) -> Result<()> {
+        if self.columns.is_identity() {
+            return Ok(());
+        }
+        let label = &self.label;
+        let sheet = self.sheet.is_some();
+        self.columns.apply(&mut self.text, |column| {
+            if sheet {
+                let a1 = sheet::a1(column, line);
+                format!("{label}: row {line}, column {} ({a1})", column + 1)
+            } else {
+                format!("{label}: line {line}, column {}", column + 1)
+            }
+        })
     }
 
     pub fn headers(&self) -> &[String] {
         &self.headers
+    }
+
+    /// For a spreadsheet, a function naming the cell of a table column (0-based) in a row as
+    /// the sheet does (`C4`); None for CSV.
+    pub fn cell_names(&self) -> Option<impl Fn(usize, u64) -> String + Send + 'static> {
+        self.sheet.as_ref()?;
+        let columns: Vec<usize> = (0..self.headers.len())
+            .map(|i| self.columns.file_column(i))
+            .collect();
+        Some(move |column: usize, row: u64| {
+            let file_column = columns.get(column).copied().unwrap_or(column);
+            sheet::a1(file_column, row)
+        })
+    }
+
+    /// The delimiter read with, given or sniffed: stored with a run, so that it is read again
+    /// the same way.
+    pub fn delimiter(&self) -> u8 {
+        self.delimiter
+    }
+
+    /// What the user should be told about how the input is read (on stderr, unless quiet).
+    pub fn notices(&self) -> &[String] {
+        &self.notices
     }
 
     /// Blank rows skipped so far (empty lines and rows whose cells are all empty).
@@ -262,8 +431,11 @@ impl CsvSource {
     /// Moves to the next non-blank record (see `record`) and returns the line it starts on, or
     /// None at the end.
     pub fn advance(&mut self) -> Result<Option<u64>> {
+        if let Some(line) = self.pending.take() {
+            return Ok(Some(line));
+        }
         loop {
-            let Some(line) = self.next_raw()? else {
+            let Some(line) = self.next_table_raw()? else {
                 return Ok(None);
             };
             // A record whose cells are all empty is a blank row.
@@ -272,6 +444,7 @@ impl CsvSource {
                 continue;
             }
             self.decode(line)?;
+            self.shape_record(line)?;
             return Ok(Some(line));
         }
     }
@@ -281,8 +454,36 @@ impl CsvSource {
         &self.text
     }
 
+    /// Reads the next raw record that is not a comment (`--comment`) into `self.raw`.
+    fn next_table_raw(&mut self) -> Result<Option<u64>> {
+        loop {
+            let line = self.next_raw()?;
+            let comment = self
+                .comment
+                .is_some_and(|mark| self.raw.get(0).and_then(|cell| cell.first()) == Some(&mark));
+            if !comment {
+                return Ok(line);
+            }
+        }
+    }
+
     /// Reads the next raw record into `self.raw`, counting skipped empty lines.
     fn next_raw(&mut self) -> Result<Option<u64>> {
+        if let Some(sheet) = &mut self.sheet {
+            // `--skip-lines` skips the sheet's first rows; `line_offset` is their count.
+            let line = loop {
+                match sheet.next_row(&mut self.raw)? {
+                    Some(line) if line <= self.line_offset => continue,
+                    other => break other,
+                }
+            };
+            let Some(line) = line else {
+                return Ok(None);
+            };
+            self.blank_rows += line.saturating_sub(self.expected_line);
+            self.expected_line = line + 1;
+            return Ok(Some(line));
+        }
         let more = match self.reader.read_record(&mut self.raw) {
             Ok(more) => more,
             Err(err) if is_too_large(&err) => bail!(
@@ -305,9 +506,9 @@ impl CsvSource {
         }
         // The reader skips empty lines silently: the gap between the line it says the record
         // starts on and the line after the record before is blank rows.
-        let line = self.reader.record_line();
+        let line = self.reader.record_line() + self.line_offset;
         self.blank_rows += line.saturating_sub(self.expected_line);
-        self.expected_line = self.reader.line_breaks_read() + 1;
+        self.expected_line = self.reader.line_breaks_read() + 1 + self.line_offset;
         Ok(Some(line))
     }
 
@@ -315,7 +516,8 @@ impl CsvSource {
     fn decode(&mut self, line: u64) -> Result<()> {
         let record = &mut self.text;
         match self.encoding {
-            Encoding::Utf8 => {
+            // Other encodings were turned into UTF-8 before parsing (`encoding::Transcode`).
+            Encoding::Utf8 | Encoding::Other(_) => {
                 let spare = self.spare.take().unwrap_or_default();
                 let raw = std::mem::replace(&mut self.raw, spare);
                 match TextRecord::from_raw(raw) {
@@ -327,7 +529,7 @@ impl CsvSource {
                         let field = err.field + 1;
                         self.spare = Some(std::mem::replace(&mut self.raw, err.record));
                         bail!(
-                            "{}: line {line}, column {field}: invalid UTF-8 (use --encoding latin1 or windows-1252 for other encodings)",
+                            "{}: line {line}, column {field}: invalid UTF-8 (use --encoding with the file's encoding: windows-1252, iso-8859-2, utf-16le, shift_jis, ...)",
                             self.label
                         );
                     }
@@ -415,20 +617,16 @@ fn open_file(path: &Path) -> Result<File> {
     File::open(path).with_context(|| format!("{}: cannot open", path.display()))
 }
 
-/// Counts and hashes bytes as they stream past, so none of it needs a second pass over the file.
-///
-/// The record's start belongs to the reading thread alone (the source reaches it through its
-/// reader, without a lock per record); the count and hash of what was read are shared, for
-/// another thread to ask how far reading got.
+/// Counts and hashes the input's bytes as they stream past (before any decompression or
+/// decoding: what resume and the repeat check compare with the file), so none of it needs a
+/// second pass over the file. The count and hash are shared, for another thread to ask how far
+/// reading got.
 struct Tap {
     inner: Box<dyn Read + Send>,
     counter: ByteCounter,
     state: Arc<Mutex<TapState>>,
     /// Bytes read from the input.
     read: u64,
-    /// Where the record being parsed starts.
-    record_start: u64,
-    max_record_bytes: u64,
 }
 
 #[derive(Default)]
@@ -445,11 +643,31 @@ impl Read for Tap {
         self.read += n as u64;
         let mut state = self.state.lock().expect("tap lock");
         state.read = self.read;
+        state.hasher.update(&buf[..n]);
+        drop(state);
+        Ok(n)
+    }
+}
+
+/// Stops a record larger than allowed, in the text the CSV reader reads. The record's start
+/// belongs to the reading thread alone (the source reaches it through its reader, without a
+/// lock per record).
+struct Guard {
+    inner: Box<dyn Read + Send>,
+    /// Bytes handed to the CSV reader.
+    read: u64,
+    /// Where the record being parsed starts.
+    record_start: u64,
+    max_record_bytes: u64,
+}
+
+impl Read for Guard {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
         if self.read - self.record_start > self.max_record_bytes + READ_AHEAD {
             return Err(io::Error::new(io::ErrorKind::InvalidData, RecordTooLarge));
         }
-        state.hasher.update(&buf[..n]);
-        drop(state);
         Ok(n)
     }
 }
@@ -491,7 +709,7 @@ mod tests {
         std::fs::write(&path, "a,b\n1,2\n3,4\n").unwrap();
         let input = Input::File(path.clone());
         let mut source =
-            CsvSource::open(&input, Dialect::default(), ByteCounter::default()).unwrap();
+            CsvSource::open(&input, &Dialect::default(), ByteCounter::default()).unwrap();
         while source.advance().unwrap().is_some() {}
         let (bytes, hash) = source.read_so_far();
         assert_eq!(bytes, 12);
@@ -518,7 +736,7 @@ mod tests {
             let mut source = CsvSource::from_reader(
                 reader,
                 "mem".to_string(),
-                Dialect::default(),
+                &Dialect::default(),
                 ByteCounter::default(),
             )
             .unwrap();
@@ -556,7 +774,7 @@ mod tests {
         let mut source = CsvSource::from_reader(
             Box::new(bytes),
             "mem".to_string(),
-            dialect,
+            &dialect,
             ByteCounter::default(),
         )
         .unwrap();
@@ -574,7 +792,7 @@ mod tests {
         let err = CsvSource::from_reader(
             Box::new(std::io::Cursor::new(text.into_bytes())),
             "wide".to_string(),
-            Dialect::default(),
+            &Dialect::default(),
             ByteCounter::default(),
         )
         .err()
@@ -589,7 +807,7 @@ mod tests {
         let mut source = CsvSource::from_reader(
             Box::new(bytes),
             "mem".to_string(),
-            Dialect::default(),
+            &Dialect::default(),
             ByteCounter::default(),
         )
         .unwrap();
@@ -605,7 +823,7 @@ mod tests {
         let err = CsvSource::from_reader(
             Box::new(empty),
             "mem".to_string(),
-            Dialect::default(),
+            &Dialect::default(),
             ByteCounter::default(),
         )
         .err()

@@ -48,7 +48,7 @@ pub fn dry_run(
     }
     let signing = signing(config, db)?;
     let counter = ByteCounter::default();
-    let mut rows = open_rows(config, schema, &counter)?;
+    let (mut rows, _delimiter) = open_rows(config, schema, &counter)?;
     let options = run_options(config, &signing.secrets);
     let staged = stage_new_run(
         &mut store,

@@ -6,6 +6,7 @@
 pub mod delivery;
 mod dry_run;
 pub mod export;
+pub mod infer;
 pub mod lock;
 pub mod options;
 pub mod push;

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::payload::BodyContext;
+use crate::read::columns::TableShape;
 use crate::read::source::{parse_delimiter, Dialect, Encoding};
 use crate::stage::SyncMode;
 
@@ -68,6 +69,9 @@ pub struct RunOptions {
     pub delimiter: u8,
     /// The input encoding's name; checked only when the input is read again.
     pub encoding: String,
+    /// The input's header, lines and columns (`--no-header`, `--select`, ...).
+    #[serde(skip_serializing_if = "TableShape::is_default")]
+    pub table: TableShape,
     /// A hash of every option that shapes the payloads (see `run::repeat`): a later push of the
     /// same content with the same shape to the same URL is the same run.
     pub shape: Option<String>,
@@ -95,6 +99,7 @@ impl Default for RunOptions {
             max_body_bytes: None,
             delimiter: b',',
             encoding: "utf8".into(),
+            table: TableShape::default(),
             shape: None,
         }
     }
@@ -121,19 +126,21 @@ impl RunOptions {
 
     /// How to read the input again, as it was read the first time.
     pub fn dialect(&self) -> anyhow::Result<Dialect> {
-        let name = self.encoding.to_ascii_lowercase().replace(['-', '_'], "");
-        let encoding = match name.as_str() {
-            "utf8" | "" => Encoding::Utf8,
-            "latin1" | "iso88591" => Encoding::Latin1,
-            "windows1252" | "cp1252" => Encoding::Windows1252,
-            _ => anyhow::bail!("the stored input encoding {:?} is unknown", self.encoding),
+        let encoding = match self.encoding.as_str() {
+            "" => Encoding::Utf8,
+            // Stored by pulse before WHATWG labels: ISO-8859-1 as `latin1` decodes it.
+            name if name.eq_ignore_ascii_case("iso88591") => Encoding::Latin1,
+            name => Encoding::from_label(name).map_err(|_| {
+                anyhow::anyhow!("the stored input encoding {:?} is unknown", self.encoding)
+            })?,
         };
         Ok(Dialect {
-            delimiter: self.delimiter,
+            delimiter: Some(self.delimiter),
             encoding,
             max_record_bytes: self
                 .max_record_bytes
                 .unwrap_or(crate::read::source::DEFAULT_MAX_RECORD_BYTES),
+            table: self.table.clone(),
         })
     }
 
@@ -145,10 +152,7 @@ impl RunOptions {
 
 /// The name pulse stores for an encoding.
 pub fn encoding_name(encoding: Encoding) -> String {
-    match serde_json::to_value(encoding) {
-        Ok(serde_json::Value::String(name)) => name,
-        _ => "utf8".into(),
-    }
+    encoding.name()
 }
 
 fn delimiter_as_text<S: serde::Serializer>(byte: &u8, s: S) -> Result<S::Ok, S::Error> {

@@ -78,7 +78,9 @@ pub fn push(mut config: PushSettings, db: &Path) -> Result<()> {
 
     let mut store = Store::open(db)?;
     let counter = ByteCounter::default();
-    let mut rows = open_rows(&config, schema.as_ref(), &counter)?;
+    let (mut rows, delimiter) = open_rows(&config, schema.as_ref(), &counter)?;
+    // A sniffed delimiter is stored as if given: resume reads the file the same way.
+    config.dialect.delimiter = Some(delimiter);
     let secrets = signing_secrets(&config.delivery.signing, &shown_url(url.as_str()), &store)?;
 
     let run_id = config.run_id.clone();
@@ -181,9 +183,15 @@ pub(super) fn open_rows(
     config: &PushSettings,
     schema: Option<&Schema>,
     counter: &ByteCounter,
-) -> Result<CheckedRows> {
-    let source = CsvSource::open(&config.input, config.dialect, counter.clone())?;
-    CheckedRows::new(source, schema)
+) -> Result<(CheckedRows, u8)> {
+    let source = CsvSource::open(&config.input, &config.dialect, counter.clone())?;
+    if !config.quiet {
+        for notice in source.notices() {
+            eprintln!("pulse: {notice}");
+        }
+    }
+    let delimiter = source.delimiter();
+    Ok((CheckedRows::new(source, schema)?, delimiter))
 }
 
 /// A push of what an earlier run pushed already: nothing is sent if that run is delivered;
@@ -286,8 +294,9 @@ pub(super) fn run_options(config: &PushSettings, secrets: &[SigningSecret]) -> R
         id_columns: config.id_columns.clone(),
         max_record_bytes: Some(config.dialect.max_record_bytes),
         max_body_bytes: Some(config.max_body_bytes),
-        delimiter: config.dialect.delimiter,
+        delimiter: config.dialect.delimiter.unwrap_or(b','),
         encoding: encoding_name(config.dialect.encoding),
+        table: config.dialect.table.clone(),
         shape: None,
     }
 }

@@ -29,7 +29,7 @@ pub fn shape_of(options: &RunOptions) -> Result<String> {
         }
         None => None,
     };
-    let shaping = json!({
+    let mut shaping = json!({
         "body": body,
         "batch_size": options.batch_size,
         "events": options.events,
@@ -43,6 +43,10 @@ pub fn shape_of(options: &RunOptions) -> Result<String> {
         "encoding": options.encoding,
         "schema": schema,
     });
+    // Only when shaped: the shape of runs pushed before these options existed stays the same.
+    if !options.table.is_default() {
+        shaping["table"] = serde_json::to_value(&options.table)?;
+    }
     Ok(format!(
         "{:032x}",
         xxhash_rust::xxh3::xxh3_128(shaping.to_string().as_bytes())

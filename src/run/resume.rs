@@ -424,7 +424,7 @@ fn restage(
     let schema = crate::schema::load_for_flag(options.schema.as_deref()).map_err(cannot)?;
     let input = Input::File(path);
     let counter = ByteCounter::default();
-    let source = CsvSource::open(&input, dialect, counter.clone())?;
+    let source = CsvSource::open(&input, &dialect, counter.clone())?;
     let mut rows = CheckedRows::new(source, schema.as_ref())?;
     store.reset_staging(&run.id)?;
     let plan = Staging {

@@ -26,8 +26,17 @@ pub struct ValidateSettings {
 /// Checks every row, prints the report, and fails with exit code 3 when a row is invalid.
 pub fn validate(asked: ValidateSettings) -> Result<()> {
     let schema = crate::schema::load_for_flag(asked.schema.as_deref())?;
-    let label = asked.input.label();
-    let source = CsvSource::open(&asked.input, asked.dialect, ByteCounter::default())?;
+    let source = CsvSource::open(&asked.input, &asked.dialect, ByteCounter::default())?;
+    for notice in source.notices() {
+        eprintln!("pulse: {notice}");
+    }
+    // A spreadsheet's name with its sheet, and its cells named as the sheet names them.
+    let label = source.label().to_string();
+    let cell_names = source.cell_names();
+    let cell_of = |error: &crate::schema::CellError, row: u64| {
+        let names = cell_names.as_ref()?;
+        (error.field_number > 0).then(|| names(error.field_number - 1, row))
+    };
     let mut rows = CheckedRows::new(source, schema.as_ref())?.read_ahead()?;
     let mut invalid_out = asked
         .invalid_out
@@ -61,9 +70,16 @@ pub fn validate(asked: ValidateSettings) -> Result<()> {
                 let mut entry = serde_json::to_value(error)?;
                 entry["line"] = row.line.into();
                 entry["index"] = row.index.into();
+                if let Some(cell) = cell_of(error, row.line) {
+                    entry["cell_ref"] = cell.into();
+                }
                 serde_json::to_writer(&mut out, &entry)?;
             } else if first_errors.len() < asked.max_errors {
-                first_errors.push(format!("line {}: {}", row.line, error.message));
+                let at = match cell_of(error, row.line) {
+                    Some(cell) => format!("row {} ({cell})", row.line),
+                    None => format!("line {}", row.line),
+                };
+                first_errors.push(format!("{at}: {}", error.message));
             }
             error_count += 1;
         }

@@ -9,6 +9,7 @@ mod constraints;
 mod errors;
 pub mod fingerprint_set;
 mod header;
+pub mod infer;
 mod load;
 mod load_field;
 pub mod types;

@@ -194,7 +194,7 @@ mod tests {
         let source = CsvSource::from_reader(
             Box::new(std::io::Cursor::new(csv.as_bytes().to_vec())),
             "t.csv".into(),
-            Dialect::default(),
+            &Dialect::default(),
             ByteCounter::default(),
         )
         .unwrap();

@@ -15,3 +15,5 @@ trap 'rm -rf "$corpus"' EXIT
 "$python" "$here/frictionless_verdicts.py" "$corpus"
 (cd "$root" && PULSE_DIFF_DIR="$corpus" cargo test --quiet --lib -- --ignored write_pulse_verdicts >/dev/null)
 "$python" "$here/compare.py" "$corpus"
+(cd "$root" && cargo build --quiet)
+PULSE="$root/target/debug/pulse" "$python" "$here/infer_compare.py" "$corpus"

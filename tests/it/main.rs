@@ -7,6 +7,8 @@ mod disk;
 mod dry_run;
 mod formats;
 mod fuzz_regressions;
+mod infer;
+mod input;
 mod integrity;
 mod log;
 mod memory;

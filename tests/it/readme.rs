@@ -171,6 +171,10 @@ impl Session {
         let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
         for entry in std::fs::read_dir(fixtures).unwrap() {
             let entry = entry.unwrap();
+            if entry.path().is_dir() {
+                // fixtures/input/ and the like: the README's commands use none of them.
+                continue;
+            }
             std::fs::copy(entry.path(), home.join("fixtures").join(entry.file_name())).unwrap();
         }
         let bin_dir = assert_cmd::cargo::cargo_bin("pulse")

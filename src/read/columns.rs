@@ -1,0 +1,298 @@
+//! The table's columns as the user shapes them: the header row (or names given for a file
+//! without one), Excel's empty trailing columns dropped, `--select` and `--rename`.
+
+use anyhow::{bail, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::read::text_record::TextRecord;
+
+/// How the table is laid out and which of its columns are wanted (stored with a run, so that
+/// resume reads the file the same way).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TableShape {
+    /// The first row is data (`--no-header`), its columns named by `columns` or
+    /// `column1..N`.
+    pub no_header: bool,
+    pub columns: Vec<String>,
+    /// Lines before the header that are no part of the table (`--skip-lines`).
+    pub skip_lines: u64,
+    /// Rows whose first cell starts with this character are skipped (`--comment`).
+    pub comment: Option<u8>,
+    /// The columns wanted, in this order, by their names in the file (`--select`).
+    pub select: Vec<String>,
+    /// New names for columns, by their names in the file (`--rename old=new`).
+    pub rename: Vec<(String, String)>,
+    /// The sheet of a spreadsheet (`--sheet`: a name or a 1-based position; the first without).
+    pub sheet: Option<String>,
+}
+
+impl TableShape {
+    pub fn is_default(&self) -> bool {
+        *self == TableShape::default()
+    }
+}
+
+/// Turns the file's records into the table's: which cells, in which order, and the check that
+/// dropped blank-header columns hold nothing.
+#[derive(Debug, Default)]
+pub struct Columns {
+    /// The file's cell behind each column of the table; None: every cell as it is.
+    pick: Option<Vec<usize>>,
+    /// Columns `from..to` of the file have a blank header and were dropped: they must be empty.
+    blank: Option<(usize, usize)>,
+    scratch: TextRecord,
+}
+
+/// The table's header, how to shape its records, and what the user should be told.
+pub struct Planned {
+    pub headers: Vec<String>,
+    pub columns: Columns,
+    pub notice: Option<String>,
+}
+
+/// Plans the table from the file's header names (`where_` names them in messages: the file
+/// and line).
+pub fn plan(names: Vec<String>, shape: &TableShape, where_: &str) -> Result<Planned> {
+    let width = names.len();
+    // Excel saves cells that were once touched as empty columns with empty headers.
+    let kept = names
+        .iter()
+        .rposition(|name| !name.trim().is_empty())
+        .map_or(0, |last| last + 1);
+    if let Some(blank) = names[..kept].iter().position(|n| n.trim().is_empty()) {
+        bail!("{where_}: column {} has a blank header name", blank + 1);
+    }
+    if kept == 0 {
+        bail!("{where_}: column 1 has a blank header name");
+    }
+    let mut notice = None;
+    let blank = (kept < width).then(|| {
+        let dropped = width - kept;
+        notice = Some(format!(
+            "{where_}: {dropped} trailing column{} with a blank header dropped (column{} {}); a value under one is an error",
+            if dropped == 1 { "" } else { "s" },
+            if dropped == 1 { "" } else { "s" },
+            if dropped == 1 { format!("{}", kept + 1) } else { format!("{}-{width}", kept + 1) },
+        ));
+        (kept, width)
+    });
+    let mut names = names;
+    names.truncate(kept);
+    // Header name -> its column: linear in the number of columns, however many.
+    let mut index: std::collections::HashMap<&str, usize> =
+        std::collections::HashMap::with_capacity(names.len());
+    for (i, name) in names.iter().enumerate() {
+        if let Some(&first) = index.get(name.as_str()) {
+            bail!(
+                "{where_}: duplicate header name {name:?} in columns {} and {}",
+                first + 1,
+                i + 1
+            );
+        }
+        index.insert(name, i);
+    }
+    let missing = |flag: &str, name: &str| {
+        let mut shown: Vec<&str> = names.iter().take(20).map(String::as_str).collect();
+        if names.len() > 20 {
+            shown.push("...");
+        }
+        crate::exit::usage(format!(
+            "{flag}: the input has no column {name:?} (its columns: {})",
+            shown.join(", ")
+        ))
+    };
+    let pick = if shape.select.is_empty() {
+        None
+    } else {
+        let mut picked = Vec::with_capacity(shape.select.len());
+        for name in &shape.select {
+            let &at = index
+                .get(name.as_str())
+                .ok_or_else(|| missing("--select", name))?;
+            if picked.contains(&at) {
+                return Err(crate::exit::usage(format!(
+                    "--select: column {name:?} is named twice"
+                )));
+            }
+            picked.push(at);
+        }
+        Some(picked)
+    };
+    let mut headers: Vec<String> = match &pick {
+        Some(picked) => picked.iter().map(|&i| names[i].clone()).collect(),
+        None => names.clone(),
+    };
+    for (old, new) in &shape.rename {
+        let &at = index
+            .get(old.as_str())
+            .ok_or_else(|| missing(&format!("--rename {old}={new}"), old))?;
+        let column = match &pick {
+            Some(picked) => picked.iter().position(|&i| i == at).ok_or_else(|| {
+                crate::exit::usage(format!(
+                    "--rename {old}={new}: column {old:?} is not among --select"
+                ))
+            })?,
+            None => at,
+        };
+        headers[column] = new.clone();
+    }
+    let mut seen = std::collections::HashSet::with_capacity(headers.len());
+    for name in &headers {
+        if !seen.insert(name.as_str()) {
+            return Err(crate::exit::usage(format!(
+                "--rename: two columns would be named {name:?}"
+            )));
+        }
+    }
+    Ok(Planned {
+        headers,
+        columns: Columns {
+            pick,
+            blank,
+            scratch: TextRecord::new(),
+        },
+        notice,
+    })
+}
+
+impl Columns {
+    /// The file's column (0-based) behind the table's column `column`.
+    pub fn file_column(&self, column: usize) -> usize {
+        match (&self.pick, self.blank) {
+            (Some(picked), _) => picked.get(column).copied().unwrap_or(column),
+            (None, Some((from, to))) if column >= from => column + (to - from),
+            _ => column,
+        }
+    }
+
+    /// Whether records are used as read.
+    pub fn is_identity(&self) -> bool {
+        self.pick.is_none() && self.blank.is_none()
+    }
+
+    /// Shapes `record` into the table's columns; `cell` names a cell of the record by its
+    /// 0-based column in messages (the file, line and column).
+    pub fn apply(&mut self, record: &mut TextRecord, cell: impl Fn(usize) -> String) -> Result<()> {
+        if let Some((from, to)) = self.blank {
+            for i in from..to.min(record.len()) {
+                if !record[i].is_empty() {
+                    bail!(
+                        "{}: a value under a blank header name (name the column in the header, or leave it out with --select)",
+                        cell(i)
+                    );
+                }
+            }
+        }
+        let out = &mut self.scratch;
+        out.clear();
+        match (&self.pick, self.blank) {
+            (Some(picked), _) => {
+                // A row too short for a selected column misses it and every one after it.
+                for cell in picked.iter().map_while(|&i| record.get(i)) {
+                    out.push_field(cell);
+                }
+            }
+            (None, Some((from, to))) => {
+                // Cells past the file's header width stay: they are extra cells.
+                for (i, cell) in record.iter().enumerate() {
+                    if i < from || i >= to {
+                        out.push_field(cell);
+                    }
+                }
+            }
+            (None, None) => return Ok(()),
+        }
+        std::mem::swap(record, out);
+        Ok(())
+    }
+}
+
+/// Names for the columns of a file without a header: `--columns`, else `column1..N`.
+pub fn generated_names(shape: &TableShape, width: usize) -> Vec<String> {
+    if shape.columns.is_empty() {
+        (1..=width).map(|i| format!("column{i}")).collect()
+    } else {
+        shape.columns.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn shaped(planned: &mut Planned, cells: &[&str]) -> Result<Vec<String>> {
+        let mut record: TextRecord = cells.iter().copied().collect();
+        planned
+            .columns
+            .apply(&mut record, |i| format!("f.csv: line 2, column {}", i + 1))?;
+        Ok(record.iter().map(String::from).collect())
+    }
+
+    #[test]
+    fn trailing_blank_columns_are_dropped_unless_they_hold_data() {
+        let mut planned =
+            plan(names(&["id", "name", "", " "]), &TableShape::default(), "f").unwrap();
+        assert_eq!(planned.headers, ["id", "name"]);
+        assert!(planned.notice.as_deref().unwrap().contains("columns 3-4"));
+        assert_eq!(
+            shaped(&mut planned, &["1", "a", "", ""]).unwrap(),
+            ["1", "a"]
+        );
+        assert_eq!(shaped(&mut planned, &["1"]).unwrap(), ["1"]);
+        assert_eq!(
+            shaped(&mut planned, &["1", "a", "", "", "x"]).unwrap(),
+            ["1", "a", "x"]
+        );
+        let err = shaped(&mut planned, &["1", "a", "", "oops"]).unwrap_err();
+        assert!(err
+            .to_string()
+            .starts_with("f.csv: line 2, column 4: a value under a blank"));
+        let err = plan(names(&["id", "", "x"]), &TableShape::default(), "f")
+            .err()
+            .unwrap();
+        assert_eq!(err.to_string(), "f: column 2 has a blank header name");
+    }
+
+    #[test]
+    fn select_and_rename_by_the_file_names() {
+        let shape = TableShape {
+            select: names(&["c", "a"]),
+            rename: vec![("a".into(), "alpha".into())],
+            ..TableShape::default()
+        };
+        let mut planned = plan(names(&["a", "b", "c"]), &shape, "f").unwrap();
+        assert_eq!(planned.headers, ["c", "alpha"]);
+        assert_eq!(
+            shaped(&mut planned, &["1", "2", "3", "4"]).unwrap(),
+            ["3", "1"]
+        );
+        assert_eq!(
+            shaped(&mut planned, &["1", "2"]).unwrap(),
+            Vec::<String>::new()
+        );
+        let bad = |shape: TableShape| {
+            plan(names(&["a", "b"]), &shape, "f")
+                .err()
+                .unwrap()
+                .to_string()
+        };
+        let select = |list: &[&str]| TableShape {
+            select: names(list),
+            ..TableShape::default()
+        };
+        assert!(bad(select(&["z"]))
+            .contains("--select: the input has no column \"z\" (its columns: a, b)"));
+        assert!(bad(select(&["a", "a"])).contains("named twice"));
+        let rename = |old: &str, new: &str| TableShape {
+            rename: vec![(old.into(), new.into())],
+            ..TableShape::default()
+        };
+        assert!(bad(rename("z", "y")).contains("--rename z=y: the input has no column \"z\""));
+        assert!(bad(rename("a", "b")).contains("two columns would be named \"b\""));
+    }
+}

@@ -1,0 +1,441 @@
+//! Spreadsheets (`.xlsx`, `.xlsm`, `.xls`, `.ods`) read through calamine on a thread of their
+//! own, row by row, each cell as the text a CSV export would hold: dates and times in ISO 8601,
+//! numbers without float noise, booleans `true`/`false`, errors as Excel shows them (`#N/A`).
+//!
+//! Memory: an `.xlsx` sheet is streamed cell by cell (its shared strings are held whole); an
+//! `.xls` or `.ods` sheet is loaded whole by calamine before its first row is read.
+
+use std::fs::File;
+use std::io::{BufReader, Read, Seek};
+use std::path::Path;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+
+use anyhow::{anyhow, Context, Result};
+use calamine::{Data, DataRef, ExcelDateTime, Reader};
+
+use crate::read::records::RawRecord;
+
+/// Rows handed over per message.
+const ROWS_PER_CHUNK: usize = 512;
+
+/// A spreadsheet's kind, by its file name's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Xlsx,
+    Xls,
+    Ods,
+}
+
+fn kind_of(path: &Path) -> Option<Kind> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    match ext.as_str() {
+        "xlsx" | "xlsm" => Some(Kind::Xlsx),
+        "xls" => Some(Kind::Xls),
+        "ods" => Some(Kind::Ods),
+        _ => None,
+    }
+}
+
+/// Whether pulse reads `path` as a spreadsheet.
+pub fn is_spreadsheet(path: &Path) -> bool {
+    kind_of(path).is_some()
+}
+
+/// Whether the first bytes of a stream are a spreadsheet's (a zip or an OLE file), for a clear
+/// error when one comes where a CSV was expected.
+pub fn looks_like_spreadsheet(head: &[u8]) -> bool {
+    head.starts_with(b"PK\x03\x04") || head.starts_with(&[0xd0, 0xcf, 0x11, 0xe0])
+}
+
+type Chunk = Vec<(u64, RawRecord)>;
+
+/// What the reading thread sends: the sheet's name first, then its rows.
+enum Message {
+    Sheet(String),
+    Rows(Chunk),
+}
+
+/// The rows of one sheet, read on a thread of their own.
+pub struct SheetRows {
+    chunks: Receiver<Result<Message>>,
+    current: std::vec::IntoIter<(u64, RawRecord)>,
+    /// The sheet's name, for messages.
+    pub name: String,
+}
+
+impl SheetRows {
+    /// Opens the sheet `sheet` (a name, or a 1-based position; the first without) of the
+    /// workbook at `path`.
+    pub fn open(path: &Path, sheet: Option<&str>) -> Result<SheetRows> {
+        let kind = kind_of(path).ok_or_else(|| anyhow!("not a spreadsheet"))?;
+        let (tx, chunks) = sync_channel(4);
+        let path = path.to_path_buf();
+        let sheet = sheet.map(String::from);
+        std::thread::Builder::new()
+            .name("pulse-sheet".into())
+            .spawn(move || {
+                let result = match kind {
+                    Kind::Xlsx => read_xlsx(&path, sheet.as_deref(), &tx),
+                    Kind::Xls => match calamine::open_workbook::<calamine::Xls<_>, _>(&path) {
+                        Ok(book) => read_range(book, sheet.as_deref(), &tx),
+                        Err(err) => Err(anyhow!(err)),
+                    },
+                    Kind::Ods => match calamine::open_workbook::<calamine::Ods<_>, _>(&path) {
+                        Ok(book) => read_range(book, sheet.as_deref(), &tx),
+                        Err(err) => Err(anyhow!(err)),
+                    },
+                };
+                if let Err(err) = result {
+                    let _ = tx.send(Err(err));
+                }
+            })?;
+        let name = match chunks.recv() {
+            Ok(Ok(Message::Sheet(name))) => name,
+            Ok(Err(err)) => return Err(err),
+            _ => anyhow::bail!("the spreadsheet reader stopped"),
+        };
+        Ok(SheetRows {
+            chunks,
+            current: Vec::new().into_iter(),
+            name,
+        })
+    }
+
+    /// The next row that has a cell: its 1-based number in the sheet, its cells in `record`.
+    pub fn next_row(&mut self, record: &mut RawRecord) -> Result<Option<u64>> {
+        loop {
+            if let Some((number, row)) = self.current.next() {
+                *record = row;
+                return Ok(Some(number));
+            }
+            match self.chunks.recv() {
+                Ok(Ok(Message::Rows(chunk))) => self.current = chunk.into_iter(),
+                Ok(Ok(Message::Sheet(_))) => {}
+                Ok(Err(err)) => return Err(err),
+                Err(_) => return Ok(None),
+            }
+        }
+    }
+}
+
+/// A cell's A1-style reference: its 0-based column and 1-based row.
+pub fn a1(column: usize, row: u64) -> String {
+    let mut letters = Vec::new();
+    let mut n = column + 1;
+    while n > 0 {
+        letters.push(b'A' + ((n - 1) % 26) as u8);
+        n = (n - 1) / 26;
+    }
+    letters.reverse();
+    format!("{}{row}", String::from_utf8(letters).unwrap_or_default())
+}
+
+/// Picks the sheet named `wanted`, or at that 1-based position, or the first.
+fn pick_sheet(names: &[String], wanted: Option<&str>) -> Result<String> {
+    let found = match wanted {
+        None => names.first(),
+        Some(wanted) => names.iter().find(|n| *n == wanted).or_else(|| {
+            wanted
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| i.checked_sub(1))
+                .and_then(|i| names.get(i))
+        }),
+    };
+    found.cloned().ok_or_else(|| {
+        crate::exit::usage(format!(
+            "--sheet {}: the workbook has no such sheet (its sheets: {})",
+            wanted.unwrap_or("1"),
+            names.join(", ")
+        ))
+    })
+}
+
+/// Collects rows into chunks and sends them; false once the reader is gone.
+struct Sender<'a> {
+    tx: &'a SyncSender<Result<Message>>,
+    chunk: Chunk,
+}
+
+impl Sender<'_> {
+    fn row(&mut self, number: u64, record: RawRecord) -> bool {
+        self.chunk.push((number, record));
+        if self.chunk.len() < ROWS_PER_CHUNK {
+            return true;
+        }
+        self.flush()
+    }
+
+    fn flush(&mut self) -> bool {
+        let chunk = std::mem::replace(&mut self.chunk, Vec::with_capacity(ROWS_PER_CHUNK));
+        chunk.is_empty() || self.tx.send(Ok(Message::Rows(chunk))).is_ok()
+    }
+}
+
+fn read_xlsx(path: &Path, wanted: Option<&str>, tx: &SyncSender<Result<Message>>) -> Result<()> {
+    let mut book: calamine::Xlsx<BufReader<File>> = calamine::open_workbook(path)?;
+    let name = pick_sheet(&book.sheet_names(), wanted)?;
+    let mut cells = book
+        .worksheet_cells_reader(&name)
+        .with_context(|| format!("sheet {name:?}"))?;
+    let _ = tx.send(Ok(Message::Sheet(name)));
+    // Every row as wide as the sheet's declared range, as a CSV export writes it.
+    let width = cells.dimensions().end.1 as usize + 1;
+    let mut out = Sender {
+        tx,
+        chunk: Vec::with_capacity(ROWS_PER_CHUNK),
+    };
+    let mut row: Option<u32> = None;
+    let mut record = RawRecord::default();
+    let mut text = String::new();
+    while let Some(cell) = cells.next_cell()? {
+        let (r, c) = cell.get_position();
+        if row != Some(r) {
+            if let Some(done) = row {
+                if !finish_row(&mut out, done, &mut record, width) {
+                    return Ok(());
+                }
+            }
+            row = Some(r);
+        }
+        text.clear();
+        render_ref(cell.get_value(), &mut text);
+        while record.len() < c as usize {
+            record.push_field(b"");
+        }
+        record.push_field(text.as_bytes());
+    }
+    if let Some(done) = row {
+        finish_row(&mut out, done, &mut record, width);
+    }
+    out.flush();
+    Ok(())
+}
+
+/// Pads the row to `width`, drops empty cells past it, and sends it unless it is empty.
+fn finish_row(out: &mut Sender, row: u32, record: &mut RawRecord, width: usize) -> bool {
+    let record = std::mem::take(record);
+    let mut shaped = RawRecord::default();
+    let last = record.iter().rposition(|cell| !cell.is_empty());
+    let Some(last) = last else {
+        // Only empty cells (styled ones): a blank row.
+        return true;
+    };
+    for cell in record.iter().take((last + 1).max(width)) {
+        shaped.push_field(cell);
+    }
+    while shaped.len() < width {
+        shaped.push_field(b"");
+    }
+    out.row(u64::from(row) + 1, shaped)
+}
+
+fn read_range<RS: Read + Seek, R: Reader<RS>>(
+    mut book: R,
+    wanted: Option<&str>,
+    tx: &SyncSender<Result<Message>>,
+) -> Result<()>
+where
+    R::Error: std::error::Error + Send + Sync + 'static,
+{
+    let name = pick_sheet(&book.sheet_names(), wanted)?;
+    let range = book
+        .worksheet_range(&name)
+        .with_context(|| format!("sheet {name:?}"))?;
+    let _ = tx.send(Ok(Message::Sheet(name)));
+    let Some((first_row, first_col)) = range.start() else {
+        return Ok(());
+    };
+    let mut out = Sender {
+        tx,
+        chunk: Vec::with_capacity(ROWS_PER_CHUNK),
+    };
+    let mut text = String::new();
+    for (i, cells) in range.rows().enumerate() {
+        if cells.iter().all(|c| matches!(c, Data::Empty)) {
+            continue;
+        }
+        let mut record = RawRecord::default();
+        // Columns keep their letters: column A is the first whatever the used range.
+        for _ in 0..first_col {
+            record.push_field(b"");
+        }
+        for cell in cells {
+            text.clear();
+            render(cell, &mut text);
+            record.push_field(text.as_bytes());
+        }
+        if !out.row(u64::from(first_row) + i as u64 + 1, record) {
+            return Ok(());
+        }
+    }
+    out.flush();
+    Ok(())
+}
+
+/// A cell as a CSV export holds it.
+pub fn render(cell: &Data, out: &mut String) {
+    use std::fmt::Write;
+    match cell {
+        Data::Empty => {}
+        Data::String(text) | Data::DateTimeIso(text) | Data::DurationIso(text) => {
+            out.push_str(text)
+        }
+        Data::Int(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Data::Float(f) => number(*f, out),
+        Data::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Data::DateTime(when) => date_time(when, out),
+        Data::Error(err) => {
+            let _ = write!(out, "{err}");
+        }
+    }
+}
+
+fn render_ref(cell: &DataRef, out: &mut String) {
+    match cell {
+        DataRef::SharedString(text) => out.push_str(text),
+        DataRef::Empty => {}
+        DataRef::String(text) => out.push_str(text),
+        DataRef::DateTimeIso(text) | DataRef::DurationIso(text) => out.push_str(text),
+        DataRef::Int(n) => render(&Data::Int(*n), out),
+        DataRef::Float(f) => number(*f, out),
+        DataRef::Bool(b) => render(&Data::Bool(*b), out),
+        DataRef::DateTime(when) => date_time(when, out),
+        DataRef::Error(err) => render(&Data::Error(err.clone()), out),
+    }
+}
+
+/// A number as a spreadsheet shows it: 15 significant digits (what Excel keeps), then the
+/// shortest text that reads back as that value: `0.1`, not `0.1000000000000000055`, and `3`,
+/// not `3.0`.
+fn number(value: f64, out: &mut String) {
+    use std::fmt::Write;
+    // Whole numbers (ids, counts, ages) are most cells: no rounding needed.
+    if value == value.trunc() && value.abs() < 1e15 {
+        let _ = write!(out, "{}", value as i64);
+        return;
+    }
+    let start = out.len();
+    let _ = write!(out, "{value}");
+    let digits = out[start..]
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .skip_while(|&d| d == b'0')
+        .count();
+    if digits <= 15 {
+        return;
+    }
+    out.truncate(start);
+    let rounded: f64 = format!("{value:.14e}").parse().unwrap_or(value);
+    if rounded == rounded.trunc() && rounded.abs() < 1e15 {
+        let _ = write!(out, "{}", rounded as i64);
+    } else {
+        let _ = write!(out, "{rounded}");
+    }
+}
+
+/// A date, a time of day, or both, in ISO 8601; a duration as `[h]:mm:ss`.
+fn date_time(when: &ExcelDateTime, out: &mut String) {
+    use std::fmt::Write;
+    let serial = when.as_f64();
+    if when.is_duration() {
+        let millis = (serial * 86_400_000.0).round() as i64;
+        let (sign, millis) = if millis < 0 {
+            ("-", -millis)
+        } else {
+            ("", millis)
+        };
+        let seconds = millis / 1000;
+        let _ = write!(
+            out,
+            "{sign}{}:{:02}:{:02}",
+            seconds / 3600,
+            seconds / 60 % 60,
+            seconds % 60
+        );
+        if millis % 1000 != 0 {
+            let _ = write!(out, ".{:03}", millis % 1000);
+        }
+        return;
+    }
+    let (y, mo, d, h, mi, s, ms) = when.to_ymd_hms_milli();
+    let has_time = (h, mi, s, ms) != (0, 0, 0, 0);
+    if serial >= 1.0 {
+        let _ = write!(out, "{y:04}-{mo:02}-{d:02}");
+        if has_time {
+            out.push('T');
+        }
+    }
+    if has_time || serial < 1.0 {
+        let _ = write!(out, "{h:02}:{mi:02}:{s:02}");
+        if ms != 0 {
+            let _ = write!(out, ".{ms:03}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use calamine::ExcelDateTimeType;
+
+    fn shown(cell: Data) -> String {
+        let mut out = String::new();
+        render(&cell, &mut out);
+        out
+    }
+
+    #[test]
+    fn cells_read_as_a_csv_export_writes_them() {
+        assert_eq!(shown(Data::Float(0.1)), "0.1");
+        assert_eq!(shown(Data::Float(0.1 + 0.2)), "0.3");
+        assert_eq!(shown(Data::Float(3.0)), "3");
+        assert_eq!(shown(Data::Float(-1234.5)), "-1234.5");
+        assert_eq!(shown(Data::Float(1e20)), "100000000000000000000");
+        assert_eq!(shown(Data::Float(1.5e-7)), "0.00000015");
+        assert_eq!(shown(Data::Float(4733.32)), "4733.32");
+        assert_eq!(shown(Data::Float(1.0 / 3.0)), "0.333333333333333");
+        assert_eq!(shown(Data::Float(2.675)), "2.675");
+        assert_eq!(shown(Data::Int(42)), "42");
+        assert_eq!(shown(Data::Bool(true)), "true");
+        assert_eq!(shown(Data::Empty), "");
+        assert_eq!(shown(Data::Error(calamine::CellErrorType::NA)), "#N/A");
+        let when = |v, t| Data::DateTime(ExcelDateTime::new(v, t, false));
+        assert_eq!(
+            shown(when(45293.0, ExcelDateTimeType::DateTime)),
+            "2024-01-02"
+        );
+        assert_eq!(
+            shown(when(45293.5, ExcelDateTimeType::DateTime)),
+            "2024-01-02T12:00:00"
+        );
+        assert_eq!(shown(when(0.75, ExcelDateTimeType::DateTime)), "18:00:00");
+        assert_eq!(shown(when(1.5, ExcelDateTimeType::TimeDelta)), "36:00:00");
+    }
+
+    #[test]
+    fn a1_references() {
+        assert_eq!(a1(0, 1), "A1");
+        assert_eq!(a1(25, 7), "Z7");
+        assert_eq!(a1(26, 2), "AA2");
+        assert_eq!(a1(27, 3), "AB3");
+        assert_eq!(a1(701, 4), "ZZ4");
+        assert_eq!(a1(702, 5), "AAA5");
+    }
+
+    #[test]
+    fn sheets_by_name_or_position() {
+        let names = vec!["Data".to_string(), "2".to_string(), "Notes".to_string()];
+        assert_eq!(pick_sheet(&names, None).unwrap(), "Data");
+        assert_eq!(pick_sheet(&names, Some("Notes")).unwrap(), "Notes");
+        assert_eq!(pick_sheet(&names, Some("3")).unwrap(), "Notes");
+        assert_eq!(pick_sheet(&names, Some("2")).unwrap(), "2", "a name first");
+        let err = pick_sheet(&names, Some("9")).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "--sheet 9: the workbook has no such sheet (its sheets: Data, 2, Notes)"
+        );
+    }
+}
