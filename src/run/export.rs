@@ -10,10 +10,10 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{Context, Result};
 use serde_json::{Map, Value};
 
-use super::resend::select_batches;
+use super::resend::{identify, select_batches};
 use crate::payload::stored::unpack;
 use crate::store::{BatchRef, EventRecord, IdRef, Store};
 
@@ -41,13 +41,7 @@ pub struct ExportSettings {
 pub fn export(asked: ExportSettings, db: &Path) -> Result<u64> {
     let store = Store::open(db)?;
     let id = asked.id.as_str();
-    let kind = store
-        .identify(id)?
-        .ok_or_else(|| anyhow!("no event, batch or run {id:?} in the log {}", db.display()))?;
-    let run_id = match &kind {
-        IdRef::Run => id.to_string(),
-        IdRef::Event { run_id } | IdRef::Batch { run_id, .. } => run_id.clone(),
-    };
+    let (kind, run_id) = identify(&store, id, db)?;
     let mut batches = select_batches(&store, &kind, id, &run_id, asked.failed)?;
     // A run's `all` event holds every row; its other events would repeat them.
     if matches!(kind, IdRef::Run) && batches.iter().any(|(event, _)| event.name == "all") {

@@ -39,13 +39,7 @@ pub fn resend(asked: ResendSettings, db: &Path) -> Result<()> {
     let clock = Instant::now();
     let mut store = Store::open(db)?;
     let id = asked.id.as_str();
-    let kind = store
-        .identify(id)?
-        .ok_or_else(|| anyhow!("no event, batch or run {id:?} in the log {}", db.display()))?;
-    let run_id = match &kind {
-        IdRef::Run => id.to_string(),
-        IdRef::Event { run_id } | IdRef::Batch { run_id, .. } => run_id.clone(),
-    };
+    let (kind, run_id) = identify(&store, id, db)?;
     let _lock = RunLock::acquire(db, &run_id)?;
     let run = store
         .run(&run_id)?
@@ -123,6 +117,19 @@ pub fn resend(asked: ResendSettings, db: &Path) -> Result<()> {
             Err(with_hint(err, &hint))
         }
     }
+}
+
+/// What a run, event or batch id names, and its run; an error naming the log when it is not
+/// in it.
+pub(super) fn identify(store: &Store, id: &str, db: &Path) -> Result<(IdRef, String)> {
+    let kind = store
+        .identify(id)?
+        .ok_or_else(|| anyhow!("no event, batch or run {id:?} in the log {}", db.display()))?;
+    let run_id = match &kind {
+        IdRef::Run => id.to_string(),
+        IdRef::Event { run_id } | IdRef::Batch { run_id, .. } => run_id.clone(),
+    };
+    Ok((kind, run_id))
 }
 
 /// The batches an id names, in delivery order; with `failed`, only those never delivered.

@@ -56,16 +56,7 @@ fn concurrency_keeps_up_to_n_batches_in_flight() {
 #[test]
 fn sigkill_with_batches_in_flight_then_resume_delivers_the_rest_under_their_ids() {
     let sandbox = Sandbox::new();
-    let slow = Arc::new(AtomicBool::new(true));
-    let flag = slow.clone();
-    let server = TestServer::start(move |_, _| {
-        let reply = Reply::status(200);
-        if flag.load(Ordering::SeqCst) {
-            reply.delay(Duration::from_millis(100))
-        } else {
-            reply
-        }
-    });
+    let (server, slow) = TestServer::slow(Duration::from_millis(100));
     let input = sandbox.write("d.csv", numbered_csv(120));
     let mut child = sandbox.spawn(&[
         "push",
@@ -353,16 +344,7 @@ fn a_gone_endpoint_stops_even_when_skipping() {
 #[test]
 fn deadline_stops_as_sigterm_would_and_the_run_resumes() {
     let sandbox = Sandbox::new();
-    let slow = Arc::new(AtomicBool::new(true));
-    let flag = slow.clone();
-    let server = TestServer::start(move |_, _| {
-        let reply = Reply::status(200);
-        if flag.load(Ordering::SeqCst) {
-            reply.delay(Duration::from_millis(300))
-        } else {
-            reply
-        }
-    });
+    let (server, slow) = TestServer::slow(Duration::from_millis(300));
     let input = sandbox.write("d.csv", numbered_csv(30));
     let out = sandbox
         .push_unsigned(&input, &server.url())

@@ -15,17 +15,7 @@ const SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
 
 /// A server that answers slowly while `slow` is set, so a test can stop pulse mid-delivery.
 fn slow_server() -> (TestServer, Arc<AtomicBool>) {
-    let slow = Arc::new(AtomicBool::new(true));
-    let flag = slow.clone();
-    let server = TestServer::start(move |_, _| {
-        let reply = Reply::status(200);
-        if flag.load(Ordering::SeqCst) {
-            reply.delay(Duration::from_millis(200))
-        } else {
-            reply
-        }
-    });
-    (server, slow)
+    TestServer::slow(Duration::from_millis(200))
 }
 
 /// Every batch of the event arrived, in order, each under exactly one webhook-id; a batch may

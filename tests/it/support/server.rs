@@ -81,6 +81,22 @@ impl TestServer {
         TestServer::start(|_, _| Reply::status(200))
     }
 
+    /// Answers 200 after `delay` while the returned flag is set, at once after it is cleared:
+    /// a test can stop pulse mid-delivery, then let it finish.
+    pub fn slow(delay: Duration) -> (TestServer, Arc<std::sync::atomic::AtomicBool>) {
+        let slow = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let flag = slow.clone();
+        let server = TestServer::start(move |_, _| {
+            let reply = Reply::status(200);
+            if flag.load(Ordering::SeqCst) {
+                reply.delay(delay)
+            } else {
+                reply
+            }
+        });
+        (server, slow)
+    }
+
     /// Answers 200 to everything and keeps no bodies (their headers only): for pushes too
     /// big to hold in the test's memory.
     pub fn sink() -> TestServer {
