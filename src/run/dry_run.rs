@@ -70,6 +70,15 @@ pub fn dry_run(
             1 => " (the first shown)".to_string(),
             n => format!(" (the first {n} shown)"),
         };
+        // The body printed is what is signed; on the wire it would be encoded (push refuses
+        // --compress with GET, which has no body).
+        let destination = match config.delivery.compress {
+            Some(codec) => format!(
+                "{destination} ({}-encoded; bodies shown decoded, as signed)",
+                codec.name()
+            ),
+            _ => destination,
+        };
         eprintln!(
             "pulse: dry run: {} in {}{shown} {destination}; nothing sent, nothing logged",
             count(staged.counts.total, "row", "rows"),

@@ -57,27 +57,38 @@ pub fn export(asked: ExportSettings, db: &Path) -> Result<u64> {
         ),
         None => (Box::new(std::io::stdout().lock()), "stdout".to_string()),
     };
-    let rows = write_rows(&store, &batches, asked.format, &mut out)
+    let (rows, deletes) = write_rows(&store, &batches, asked.format, &mut out)
         .with_context(|| format!("exporting {id} to {shown}"))?;
     out.flush()
         .with_context(|| format!("exporting {id} to {shown}"))?;
     if !asked.quiet {
-        let which = if asked.failed { " undelivered" } else { "" };
+        let which = if asked.failed { "undelivered " } else { "" };
+        let deletes = match deletes {
+            0 => String::new(),
+            n => format!(
+                "; {} left out (rows gone from the file, not rows of it: `--format jsonl` has \
+                 them)",
+                crate::plural::count(n, "delete", "deletes")
+            ),
+        };
+        let count = batches.len() as u64;
         eprintln!(
-            "pulse: exported {rows}{which} rows of {id} ({} batches) to {shown}",
-            batches.len()
+            "pulse: exported {} from the {count} {which}{} of {id} to {shown}{deletes}",
+            crate::plural::count(rows, "row", "rows"),
+            crate::plural::noun(count, "batch", "batches")
         );
     }
     Ok(rows)
 }
 
-/// Writes the rows of `batches` in order, one batch in memory at a time.
+/// Writes the rows of `batches` in order, one batch in memory at a time; returns how many, and
+/// how many of mirror mode's deletes CSV left out.
 fn write_rows(
     store: &Store,
     batches: &[(EventRecord, BatchRef)],
     format: ExportFormat,
     out: &mut dyn Write,
-) -> Result<u64> {
+) -> Result<(u64, u64)> {
     let mut sink = match format {
         ExportFormat::Csv => Sink::Csv(Box::new(
             csv::WriterBuilder::new().flexible(true).from_writer(out),
@@ -85,7 +96,7 @@ fn write_rows(
         ExportFormat::Jsonl => Sink::Jsonl(out),
     };
     let mut columns: Option<Vec<String>> = None;
-    let mut rows = 0;
+    let (mut rows, mut deletes) = (0, 0);
     let mut json = Vec::new();
     for (_, batch) in batches {
         json.clear();
@@ -97,6 +108,12 @@ fn write_rows(
         let stored: Vec<Map<String, Value>> = serde_json::from_slice(&json)
             .with_context(|| format!("batch {} holds no rows", batch.id))?;
         for row in stored {
+            // Mirror mode's delete for a row gone from the file has no line (`__row` null):
+            // pushed again as CSV it would become a row of only its key.
+            if matches!(sink, Sink::Csv(_)) && row.get("__row") == Some(&Value::Null) {
+                deletes += 1;
+                continue;
+            }
             rows += 1;
             match &mut sink {
                 Sink::Jsonl(out) => {
@@ -122,7 +139,7 @@ fn write_rows(
         Sink::Csv(mut csv) => csv.flush()?,
         Sink::Jsonl(out) => out.flush()?,
     }
-    Ok(rows)
+    Ok((rows, deletes))
 }
 
 /// Where exported rows go, per format.

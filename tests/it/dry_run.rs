@@ -221,3 +221,40 @@ fn a_dry_run_leaves_no_scratch_files_behind() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn a_compressed_push_shows_its_encoding_and_the_body_it_signs() {
+    let sandbox = Sandbox::new();
+    let input = sandbox.write("d.csv", numbered_csv(3));
+    let out = sandbox
+        .pulse()
+        .env("PULSE_SECRET", SECRET)
+        .args([
+            "push",
+            input.to_str().unwrap(),
+            "--dry-run",
+            "--compress",
+            "zstd",
+        ])
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    let printed = parse(&stdout);
+    assert_eq!(printed[0].header("content-encoding"), Some("zstd"));
+    // The body shown is the decoded one, and the signature is over it.
+    let id = printed[0].header("webhook-id").unwrap();
+    let ts = printed[0].header("webhook-timestamp").unwrap();
+    let sig = printed[0].header("webhook-signature").unwrap();
+    assert!(signature_matches(
+        SECRET,
+        id,
+        ts,
+        printed[0].body.as_bytes(),
+        sig
+    ));
+    assert!(
+        stderr_of(&out).contains("zstd-encoded; bodies shown decoded"),
+        "{}",
+        stderr_of(&out)
+    );
+}

@@ -567,3 +567,33 @@ fn pulse_decode(codec: &str, body: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+#[test]
+fn export_leaves_mirror_deletes_out_of_csv_and_keeps_them_in_json_lines() {
+    let sandbox = Sandbox::new();
+    let server = TestServer::ok();
+    let push = |name: &str, text: &str| {
+        let input = sandbox.write(name, text);
+        sandbox
+            .push_unsigned(&input, &server.url())
+            .args(["--mode", "mirror", "--key", "id", "--sync", "people"])
+            .assert()
+            .success();
+    };
+    push("a.csv", "id,name\n1,ann\n2,bob\n3,cy\n");
+    push("b.csv", "id,name\n1,ann b\n2,bob\n");
+    let run = sandbox.last_run();
+    let out = sandbox.pulse().args(["export", &run]).assert().success();
+    assert_eq!(
+        String::from_utf8_lossy(&out.get_output().stdout),
+        "id,name\n1,ann b\n"
+    );
+    assert!(
+        stderr_of(&out).contains("1 delete left out"),
+        "{}",
+        stderr_of(&out)
+    );
+    let lines = sandbox.stdout_of(&["export", &run, "--format", "jsonl"]);
+    assert_eq!(lines.lines().count(), 2);
+    assert!(lines.contains(r#""__op":"delete""#), "{lines}");
+}
