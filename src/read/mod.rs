@@ -4,6 +4,8 @@
 pub mod columns;
 pub mod decompress;
 pub mod encoding;
+#[cfg(test)]
+mod one_byte;
 pub mod peeked;
 pub mod read_ahead;
 pub mod records;

@@ -143,19 +143,7 @@ impl<R: Read> Read for Peeked<R> {
 mod tests {
     use super::*;
 
-    /// One byte per read, so that every look-ahead needs several reads.
-    struct OneByte<'a>(&'a [u8]);
-
-    impl Read for OneByte<'_> {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            let Some((&first, rest)) = self.0.split_first() else {
-                return Ok(0);
-            };
-            buf[0] = first;
-            self.0 = rest;
-            Ok(1)
-        }
-    }
+    use crate::read::one_byte::OneByte;
 
     #[test]
     fn peeks_then_reads_everything_once() {

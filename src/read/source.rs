@@ -751,18 +751,7 @@ mod tests {
         assert_eq!(crate::read::records::line_breaks(b"\n\r", true), 1);
     }
 
-    struct OneByte(&'static [u8]);
-
-    impl Read for OneByte {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            let Some((&first, rest)) = self.0.split_first() else {
-                return Ok(0);
-            };
-            buf[0] = first;
-            self.0 = rest;
-            Ok(1)
-        }
-    }
+    use crate::read::one_byte::OneByte;
 
     #[test]
     fn windows_1252_cells_that_look_like_byte_order_marks_stay_text() {
