@@ -19,18 +19,20 @@ use crate::sign::SigningSecret;
 use crate::stage::event::parse_events;
 use crate::stage::SyncMode;
 
-/// The log database path: `--db`/`PULSE_DB`, else `$XDG_DATA_HOME/pulse/pulse.db`, else
-/// `~/.local/share/pulse/pulse.db`.
-pub fn db_path(flag: Option<PathBuf>) -> Result<PathBuf> {
+/// The log: `--db`/`PULSE_DB` (a file, or a `postgres://` URL), else
+/// `$XDG_DATA_HOME/pulse/pulse.db`, else `~/.local/share/pulse/pulse.db`.
+pub fn db_path(flag: Option<PathBuf>) -> Result<crate::store::Location> {
     if let Some(path) = flag {
-        return Ok(path);
+        return Ok(crate::store::Location::parse(path));
     }
     let data_home = std::env::var_os("XDG_DATA_HOME")
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/share")))
         .ok_or_else(|| usage("cannot find the log database: set --db, PULSE_DB or HOME"))?;
-    Ok(data_home.join("pulse").join("pulse.db"))
+    Ok(crate::store::Location::File(
+        data_home.join("pulse").join("pulse.db"),
+    ))
 }
 
 /// Secret-carrying flags and the environment variable to use instead of each.
@@ -454,6 +456,6 @@ mod tests {
     #[test]
     fn db_path_prefers_the_flag() {
         let p = db_path(Some("/tmp/x.db".into())).unwrap();
-        assert_eq!(p, PathBuf::from("/tmp/x.db"));
+        assert_eq!(p, crate::store::Location::File(PathBuf::from("/tmp/x.db")));
     }
 }

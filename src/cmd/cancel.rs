@@ -1,25 +1,24 @@
 //! `pulse cancel RUN`: the run is never resumed and holds up no later run to its URL. Its
 //! batches and attempts stay in the log (`pulse log`, `pulse resend`).
 
-use std::path::Path;
-
 use anyhow::{bail, Result};
 
 use crate::cli::CancelArgs;
 use crate::exit::usage;
 use crate::run::lock::RunLock;
+use crate::store::Location;
 use crate::store::{IdRef, RunStatus, Store};
 
-pub fn run(args: &CancelArgs, db: &Path) -> Result<()> {
+pub fn run(args: &CancelArgs, db: &Location) -> Result<()> {
     let store = Store::open(db)?;
     let id = args.run_id.as_str();
     match store.identify(id)? {
         Some(IdRef::Run) => {}
         Some(_) => return Err(usage(format!("{id} is not a run: only runs are cancelled"))),
-        None => bail!("no run {id:?} in the log {}", db.display()),
+        None => bail!("no run {id:?} in the log {}", db),
     }
     // Another process sending the run holds its lock: cancelling under it would race.
-    let _lock = RunLock::acquire(db, id)?;
+    let _lock = RunLock::acquire(&store, id)?;
     let Some(run) = store.run(id)? else {
         bail!("{id} vanished from the log");
     };

@@ -1,13 +1,12 @@
 //! `pulse export`: write the rows of a run, event or batch back out of the log.
 
-use std::path::Path;
-
 use anyhow::Result;
 
 use crate::cli::ExportArgs;
 use crate::run::export::{export, ExportSettings};
+use crate::store::Location;
 
-pub fn run(args: &ExportArgs, db: &Path) -> Result<()> {
+pub fn run(args: &ExportArgs, db: &Location) -> Result<()> {
     export(
         ExportSettings {
             id: args.id.clone(),

@@ -3,7 +3,6 @@
 //! URL passwords are masked.
 
 use std::io::{BufWriter, Write};
-use std::path::Path;
 
 use anyhow::{anyhow, Result};
 use serde_json::{json, Value};
@@ -13,6 +12,7 @@ use crate::exit::usage;
 use crate::plural::{count, part_of};
 use crate::redact::shown_url;
 use crate::run::lock::RunLock;
+use crate::store::Location;
 use crate::store::{
     now_ms, AttemptRow, BatchRow, EventRecord, IdRef, RunRow, RunStatus, Store, UndeliveredBatch,
 };
@@ -30,10 +30,11 @@ const SNIPPET_CHARS: usize = 120;
 struct Printer<'a> {
     out: BufWriter<std::io::StdoutLock<'static>>,
     json: bool,
-    db: &'a Path,
+    db: &'a Location,
+    store: &'a Store,
 }
 
-pub fn run(args: &LogArgs, db: &Path) -> Result<()> {
+pub fn run(args: &LogArgs, db: &Location) -> Result<()> {
     let since = args
         .since
         .as_deref()
@@ -45,6 +46,7 @@ pub fn run(args: &LogArgs, db: &Path) -> Result<()> {
         out: BufWriter::new(std::io::stdout().lock()),
         json: args.json,
         db,
+        store: &store,
     };
     match &args.id {
         None if args.failed => {
@@ -60,7 +62,7 @@ pub fn run(args: &LogArgs, db: &Path) -> Result<()> {
             let runs = store.runs(since, limit)?;
             printer.run_lines(&runs)?;
             if runs.is_empty() && !args.json {
-                eprintln!("pulse: no runs in the log {}", db.display());
+                eprintln!("pulse: no runs in the log {}", db);
             }
         }
         Some(id) => show_id(&store, &mut printer, id, args.failed, args.all)?,
@@ -81,12 +83,9 @@ fn show_id(
     failed: bool,
     every_batch: bool,
 ) -> Result<()> {
-    let kind = store.identify(id)?.ok_or_else(|| {
-        anyhow!(
-            "no run, event or batch {id:?} in the log {}",
-            printer.db.display()
-        )
-    })?;
+    let kind = store
+        .identify(id)?
+        .ok_or_else(|| anyhow!("no run, event or batch {id:?} in the log {}", printer.db))?;
     let run_id = match &kind {
         IdRef::Run => id.to_string(),
         IdRef::Event { run_id } | IdRef::Batch { run_id, .. } => run_id.clone(),
@@ -151,7 +150,7 @@ impl Printer<'_> {
     /// Whether a run that looks in progress has a live process; `staging` or `delivering` with
     /// none means its process died (SIGKILL, crash) and `pulse resume` continues it.
     fn running(&self, run: &RunRow) -> bool {
-        run.status().is_some_and(RunStatus::is_in_progress) && RunLock::is_held(self.db, &run.id)
+        run.status().is_some_and(RunStatus::is_in_progress) && RunLock::is_held(self.store, &run.id)
     }
 
     fn status_text(&self, run: &RunRow) -> String {

@@ -14,10 +14,11 @@ pub(crate) mod secret;
 pub(crate) mod validate;
 
 use crate::cli::{Cli, Command, LogDb, SchemaCommand, SecretCommand};
+use crate::store::Location;
 
 /// Runs the command the command line names.
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
-    let with_log = |log: &LogDb, command: &dyn Fn(&std::path::Path) -> anyhow::Result<()>| {
+    let with_log = |log: &LogDb, command: &dyn Fn(&Location) -> anyhow::Result<()>| {
         let db = crate::cli::settings::db_path(log.db.clone())?;
         command(&db)
             .map_err(|err| crate::store::explain_busy(err, &db))

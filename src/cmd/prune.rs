@@ -1,8 +1,6 @@
 //! `pulse prune`: delete old runs with their events, batches, payloads and attempts, and say
 //! what that freed. Runs another process is still sending are kept.
 
-use std::path::Path;
-
 use anyhow::Result;
 use serde_json::json;
 
@@ -10,17 +8,18 @@ use crate::cli::PruneArgs;
 use crate::exit::usage;
 use crate::plural::count;
 use crate::run::lock::RunLock;
+use crate::store::Location;
 use crate::store::{now_ms, Store};
 
-pub fn run(args: &PruneArgs, db: &Path) -> Result<()> {
+pub fn run(args: &PruneArgs, db: &Location) -> Result<()> {
     let cutoff = crate::time_text::parse_point(&args.older_than, now_ms())
         .map_err(|e| usage(format!("--older-than {e}")))?;
     let mut store = Store::open(db)?;
-    let size_before = file_size(db);
+    let size_before = store.size_on_disk()?;
     let mut locks = Vec::new();
     let mut busy = 0u64;
     for id in store.runs_started_before(cutoff)? {
-        match RunLock::try_acquire(db, &id)? {
+        match RunLock::try_acquire(&store, &id)? {
             Some(lock) => locks.push((id, lock)),
             None => busy += 1,
         }
@@ -29,14 +28,14 @@ pub fn run(args: &PruneArgs, db: &Path) -> Result<()> {
     let report = store.delete_runs(&ids)?;
     for (id, lock) in locks {
         // Deleted while held: a process opening it now finds no run in the log.
-        RunLock::remove(db, &id);
+        RunLock::remove(&store, &id);
         drop(lock);
     }
     if args.vacuum {
         store.vacuum()?;
     }
-    let size_after = file_size(db);
-    let (floor, page) = store.size_floor()?;
+    let size_after = store.size_on_disk()?;
+    let floor = store.size_floor()?;
     if args.json {
         let line = json!({
             "runs": report.runs,
@@ -47,7 +46,7 @@ pub fn run(args: &PruneArgs, db: &Path) -> Result<()> {
             "kept_busy": busy,
             "file_bytes_before": size_before,
             "file_bytes_after": size_after,
-            "file_bytes_min": floor,
+            "file_bytes_min": floor.map(|(floor, _)| floor),
         });
         println!("{line}");
         return Ok(());
@@ -68,19 +67,19 @@ pub fn run(args: &PruneArgs, db: &Path) -> Result<()> {
     }
     if args.vacuum {
         // An empty log is not an empty file: say why it does not shrink further.
-        let why = if size_after <= floor + 2 * page {
-            format!(
+        let why = match floor {
+            Some((floor, page)) if size_after <= floor + 2 * page => format!(
                 " (a log takes at least {}: a {} KiB page for each table and index, the page \
                  size that keeps pushes fast)",
                 human_bytes(floor),
                 page / 1024
-            )
-        } else {
-            String::new()
+            ),
+            Some(_) => String::new(),
+            None => " (PostgreSQL keeps the space for later runs; VACUUM FULL returns it)".into(),
         };
         println!(
             "compacted {}: {} -> {}{why}",
-            db.display(),
+            db,
             human_bytes(size_before),
             human_bytes(size_after)
         );
@@ -88,16 +87,6 @@ pub fn run(args: &PruneArgs, db: &Path) -> Result<()> {
         println!("the space is reused by later runs; --vacuum shrinks the file");
     }
     Ok(())
-}
-
-/// The database's size on disk, its WAL included.
-fn file_size(db: &Path) -> u64 {
-    let wal = format!("{}-wal", db.display());
-    [db.to_path_buf(), wal.into()]
-        .iter()
-        .filter_map(|p| std::fs::metadata(p).ok())
-        .map(|m| m.len())
-        .sum()
 }
 
 fn human_bytes(n: u64) -> String {

@@ -2,16 +2,15 @@
 //! undelivered batch. A run stopped while staging is staged again from its file first, but only
 //! when the file is unchanged.
 
-use std::path::Path;
-
 use anyhow::Result;
 
 use crate::cli::settings::{delivery_settings, parse_size};
 use crate::cli::ResumeArgs;
 use crate::exit::usage;
 use crate::run::resume::{resume, ResumeSettings};
+use crate::store::Location;
 
-pub fn run(args: &ResumeArgs, db: &Path) -> Result<()> {
+pub fn run(args: &ResumeArgs, db: &Location) -> Result<()> {
     // Flag mistakes are reported before anything is touched.
     let size = |flag: &str, text: &Option<String>| {
         text.as_deref()

@@ -2,13 +2,12 @@
 //! one pulse generated for a URL and keeps in the log (printed once at the first push, which is
 //! easy to lose in cron mail).
 
-use std::path::Path;
-
 use anyhow::{bail, Result};
 
 use crate::cli::settings::parse_url;
 use crate::redact::shown_url;
 use crate::sign::SigningSecret;
+use crate::store::Location;
 use crate::store::Store;
 
 pub fn new() {
@@ -16,7 +15,7 @@ pub fn new() {
     println!("{text}");
 }
 
-pub fn show(url: &str, db: &Path) -> Result<()> {
+pub fn show(url: &str, db: &Location) -> Result<()> {
     let url = parse_url(url)?;
     let key = shown_url(url.as_str());
     let store = Store::open_to_read(db)?;
@@ -28,7 +27,7 @@ pub fn show(url: &str, db: &Path) -> Result<()> {
         None => bail!(
             "no signing secret was generated for {key} in the log {} (pushes with --secret or \
              PULSE_SECRET keep none)",
-            db.display()
+            db
         ),
     }
 }

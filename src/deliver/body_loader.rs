@@ -259,7 +259,7 @@ impl BodyLoader {
         maker: BodyMaker,
         plan: &[(EventRecord, BatchRef)],
     ) -> Result<BodyLoader> {
-        let Some(path) = store.path().map(std::path::Path::to_path_buf) else {
+        let Some(path) = store.location().cloned() else {
             return Ok(BodyLoader::Inline(maker));
         };
         if plan.len() < 2 {

@@ -4,7 +4,6 @@
 //! log is only read (for a mirror's last state and the secret generated for the URL).
 
 use std::io::Write;
-use std::path::Path;
 
 use anyhow::{Context, Result};
 
@@ -20,6 +19,7 @@ use crate::redact::shown_url;
 use crate::schema::Schema;
 use crate::sign::SigningSecret;
 use crate::stage::{Staged, SyncMode};
+use crate::store::Location;
 use crate::store::Store;
 
 /// The request line's stand-in for the URL when none was given.
@@ -29,7 +29,7 @@ const NO_URL: &str = "<url>";
 pub fn dry_run(
     config: &PushSettings,
     schema: Option<&Schema>,
-    db: &Path,
+    db: &Location,
     progress: &Progress,
 ) -> Result<()> {
     // Removed when dropped, at the end of the dry run: declared before the store, so dropped
@@ -41,10 +41,10 @@ pub fn dry_run(
         .tempfile()
         .context("cannot create a scratch database for --dry-run")?
         .into_temp_path();
-    let mut store = Store::open(&scratch)?;
+    let mut store = Store::open_file(&scratch)?;
     if config.mode == SyncMode::Mirror && db.exists() {
         // Compared with the real last delivered state, read from the real log.
-        store.import_sync_state(db, &config.sync_name)?;
+        store.import_sync_state(&Store::open_to_read(db)?, &config.sync_name)?;
     }
     let signing = signing(config, db)?;
     let counter = ByteCounter::default();
@@ -97,7 +97,7 @@ struct DrySigning {
 
 /// The secrets the push would sign with. The secret pulse generates for a URL is used if the
 /// log has it already; a dry run never generates one.
-fn signing(config: &PushSettings, db: &Path) -> Result<DrySigning> {
+fn signing(config: &PushSettings, db: &Location) -> Result<DrySigning> {
     let stored = |url: &reqwest::Url| -> Result<Option<SigningSecret>> {
         if !db.exists() {
             return Ok(None);

@@ -8,13 +8,14 @@
 //! the header (`__extra`) follow at the end of their record. Memory holds one batch.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use serde_json::{Map, Value};
 
 use super::resend::{identify, select_batches};
 use crate::payload::stored::unpack;
+use crate::store::Location;
 use crate::store::{BatchRef, EventRecord, IdRef, Store};
 
 /// How exported rows are written.
@@ -38,7 +39,7 @@ pub struct ExportSettings {
 }
 
 /// Writes the rows an id names; returns how many.
-pub fn export(asked: ExportSettings, db: &Path) -> Result<u64> {
+pub fn export(asked: ExportSettings, db: &Location) -> Result<u64> {
     let store = Store::open(db)?;
     let id = asked.id.as_str();
     let (kind, run_id) = identify(&store, id, db)?;

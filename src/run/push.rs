@@ -24,6 +24,7 @@ use crate::sign::SigningSecret;
 use crate::stage::checked_rows::CheckedRows;
 use crate::stage::event::{new_event_id, EventKind};
 use crate::stage::{Staged, SyncMode};
+use crate::store::Location;
 use crate::store::{NewRun, Store};
 
 /// Checked settings of `pulse push`.
@@ -56,7 +57,7 @@ pub struct PushSettings {
 }
 
 /// Stages the input into a new run, then delivers it (or, for a dry run, prints its bodies).
-pub fn push(mut config: PushSettings, db: &Path) -> Result<()> {
+pub fn push(mut config: PushSettings, db: &Location) -> Result<()> {
     let schema = crate::schema::load_for_flag(config.schema.as_deref())?;
     if config.mode == SyncMode::Mirror && config.id_columns.is_empty() {
         config.id_columns = schema
@@ -85,7 +86,7 @@ pub fn push(mut config: PushSettings, db: &Path) -> Result<()> {
 
     let run_id = config.run_id.clone();
     // Held from before the run exists until pulse exits, so `resume` never picks this run up.
-    let _lock = RunLock::acquire(db, &run_id)?;
+    let _lock = RunLock::acquire(&store, &run_id)?;
     let label = config.input.label();
     let mut options = run_options(&config, &secrets);
     options.shape = Some(super::repeat::shape_of(&options)?);
@@ -96,7 +97,7 @@ pub fn push(mut config: PushSettings, db: &Path) -> Result<()> {
         let shape = options.shape.as_deref().unwrap_or_default();
         let earlier = super::repeat::earlier_run_of_file(&store, url.as_str(), shape, path, size)?;
         if let Some(earlier) = earlier {
-            return again(&mut store, db, &earlier, &label, &config, &progress);
+            return again(&mut store, &earlier, &label, &config, &progress);
         }
     }
     let staged = stage_new_run(
@@ -121,19 +122,13 @@ pub fn push(mut config: PushSettings, db: &Path) -> Result<()> {
         )?;
         if let Some(earlier) = earlier {
             store.delete_runs(std::slice::from_ref(&run_id))?;
-            return again(&mut store, db, &earlier, &label, &config, &progress);
+            return again(&mut store, &earlier, &label, &config, &progress);
         }
     }
 
     // Older runs to the same destination go first: a receiver never gets Tuesday's rows before
     // Monday's. If they cannot, this run stays staged behind them.
-    super::resume::deliver_backlog(
-        &mut store,
-        db,
-        &run_id,
-        &for_earlier_runs(&config),
-        &progress,
-    )?;
+    super::resume::deliver_backlog(&mut store, &run_id, &for_earlier_runs(&config), &progress)?;
 
     let deliverer = Deliverer::new(url.clone(), secrets, &config.delivery)?;
     let delivery = Delivery {
@@ -198,7 +193,6 @@ pub(super) fn open_rows(
 /// otherwise it is continued, in its turn, under its own webhook-ids.
 fn again(
     store: &mut Store,
-    db: &Path,
     earlier: &crate::store::RunRow,
     label: &str,
     config: &PushSettings,
@@ -214,7 +208,7 @@ fn again(
             earlier.id
         );
     }
-    super::resume::continue_in_order(store, db, &earlier.id, &for_earlier_runs(config), progress)
+    super::resume::continue_in_order(store, &earlier.id, &for_earlier_runs(config), progress)
 }
 
 /// How a push continues earlier runs to its URL: with its own delivery settings, and the

@@ -2,7 +2,6 @@
 //! again. Same `webhook-id`, fresh timestamp and signature; every attempt is logged against
 //! the batch.
 
-use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Result};
@@ -17,6 +16,7 @@ use crate::exit::{with_hint, InterruptedError};
 use crate::plural::{count, part_of};
 use crate::progress::Progress;
 use crate::redact::shown_url;
+use crate::store::Location;
 use crate::store::{BatchRef, EventRecord, IdRef, RunStatus, Store};
 
 /// What `pulse resend` was asked.
@@ -33,14 +33,14 @@ pub struct ResendSettings {
 }
 
 /// Sends the batches an id names again, and reports what happened.
-pub fn resend(asked: ResendSettings, db: &Path) -> Result<()> {
+pub fn resend(asked: ResendSettings, db: &Location) -> Result<()> {
     crate::signals::install(asked.delivery.deadline);
     let progress = Progress::new(asked.quiet);
     let clock = Instant::now();
     let mut store = Store::open(db)?;
     let id = asked.id.as_str();
     let (kind, run_id) = identify(&store, id, db)?;
-    let _lock = RunLock::acquire(db, &run_id)?;
+    let _lock = RunLock::acquire(&store, &run_id)?;
     let run = store
         .run(&run_id)?
         .ok_or_else(|| anyhow!("{run_id} vanished from the log"))?;
@@ -121,10 +121,10 @@ pub fn resend(asked: ResendSettings, db: &Path) -> Result<()> {
 
 /// What a run, event or batch id names, and its run; an error naming the log when it is not
 /// in it.
-pub(super) fn identify(store: &Store, id: &str, db: &Path) -> Result<(IdRef, String)> {
+pub(super) fn identify(store: &Store, id: &str, db: &Location) -> Result<(IdRef, String)> {
     let kind = store
         .identify(id)?
-        .ok_or_else(|| anyhow!("no event, batch or run {id:?} in the log {}", db.display()))?;
+        .ok_or_else(|| anyhow!("no event, batch or run {id:?} in the log {}", db))?;
     let run_id = match &kind {
         IdRef::Run => id.to_string(),
         IdRef::Event { run_id } | IdRef::Batch { run_id, .. } => run_id.clone(),

@@ -21,6 +21,7 @@ use crate::redact::shown_url;
 use crate::stage::checked_rows::CheckedRows;
 use crate::stage::event::EventKind;
 use crate::stage::{Staged, SyncMode};
+use crate::store::Location;
 use crate::store::{IdRef, RunRow, RunStatus, Store};
 
 /// What `pulse resume` was asked.
@@ -55,19 +56,19 @@ impl ResumeSettings {
 /// Continues the run asked for, or every unfinished run: per destination (URL, method and
 /// format) oldest first, so that a receiver never gets a newer run's rows before an older
 /// one's. Destinations are independent: one whose run fails holds up only its own later runs.
-pub fn resume(asked: ResumeSettings, db: &Path) -> Result<()> {
+pub fn resume(asked: ResumeSettings, db: &Location) -> Result<()> {
     crate::signals::install(asked.delivery.deadline);
     let progress = Progress::new(asked.quiet);
     let mut store = Store::open(db)?;
     match asked.run_id.clone() {
         Some(id) => resume_given(&mut store, db, &id, &asked, &progress),
-        None => resume_all(&mut store, db, &asked, &progress),
+        None => resume_all(&mut store, &asked, &progress),
     }
 }
 
 fn resume_given(
     store: &mut Store,
-    db: &Path,
+    db: &Location,
     id: &str,
     asked: &ResumeSettings,
     progress: &Progress,
@@ -101,12 +102,7 @@ fn resume_given(
 }
 
 /// Every unfinished run, per destination oldest first.
-fn resume_all(
-    store: &mut Store,
-    db: &Path,
-    asked: &ResumeSettings,
-    progress: &Progress,
-) -> Result<()> {
+fn resume_all(store: &mut Store, asked: &ResumeSettings, progress: &Progress) -> Result<()> {
     let mut destinations: Vec<(String, Vec<RunRow>)> = Vec::new();
     for run in store.unfinished_runs()? {
         let key = destination(&run);
@@ -141,7 +137,7 @@ fn resume_all(
                 }
                 continue;
             }
-            let Some(_lock) = RunLock::try_acquire(db, &candidate.id)? else {
+            let Some(_lock) = RunLock::try_acquire(store, &candidate.id)? else {
                 if !asked.quiet {
                     eprintln!(
                         "pulse: {} is being sent by another process{later}",
@@ -184,7 +180,6 @@ fn resume_all(
 /// it in its turn.
 pub(super) fn deliver_backlog(
     store: &mut Store,
-    db: &Path,
     run_id: &str,
     asked: &ResumeSettings,
     progress: &Progress,
@@ -213,7 +208,7 @@ pub(super) fn deliver_backlog(
     };
     for older in backlog {
         // Another process sending it: wait for it to finish (or stop), then see.
-        let _lock = wait_for_lock(db, &older.id, asked.quiet)?;
+        let _lock = wait_for_lock(store, &older.id, asked.quiet)?;
         let Some(older) = store.run(&older.id)? else {
             continue;
         };
@@ -235,13 +230,12 @@ pub(super) fn deliver_backlog(
 /// waiting for it while another process sends it. For a push of what that run pushed already.
 pub(super) fn continue_in_order(
     store: &mut Store,
-    db: &Path,
     run_id: &str,
     asked: &ResumeSettings,
     progress: &Progress,
 ) -> Result<()> {
-    deliver_backlog(store, db, run_id, asked, progress)?;
-    let _lock = wait_for_lock(db, run_id, asked.quiet)?;
+    deliver_backlog(store, run_id, asked, progress)?;
+    let _lock = wait_for_lock(store, run_id, asked.quiet)?;
     let Some(run) = store.run(run_id)? else {
         bail!("{run_id} vanished from the log");
     };
@@ -253,10 +247,10 @@ pub(super) fn continue_in_order(
 }
 
 /// The run's lock, waiting while another process holds it; Ctrl-C stops the wait.
-fn wait_for_lock(db: &Path, run_id: &str, quiet: bool) -> Result<RunLock> {
+fn wait_for_lock(store: &Store, run_id: &str, quiet: bool) -> Result<RunLock> {
     let mut said = false;
     loop {
-        if let Some(lock) = RunLock::try_acquire(db, run_id)? {
+        if let Some(lock) = RunLock::try_acquire(store, run_id)? {
             return Ok(lock);
         }
         if !said && !quiet {
@@ -363,9 +357,9 @@ fn final_reason(run_id: &str, status: RunStatus) -> String {
 }
 
 /// The run named on the command line, locked.
-fn given_run(store: &Store, db: &Path, id: &str) -> Result<(RunRow, RunLock)> {
+fn given_run(store: &Store, db: &Location, id: &str) -> Result<(RunRow, RunLock)> {
     match store.identify(id)? {
-        None => bail!("no run {id:?} in the log {}", db.display()),
+        None => bail!("no run {id:?} in the log {}", db),
         Some(IdRef::Event { .. }) => {
             return Err(usage(format!(
                 "{id} is an event, not a run: `pulse resend {id}` delivers it again"
@@ -378,7 +372,7 @@ fn given_run(store: &Store, db: &Path, id: &str) -> Result<(RunRow, RunLock)> {
         }
         Some(IdRef::Run) => {}
     }
-    let lock = RunLock::acquire(db, id)?;
+    let lock = RunLock::acquire(store, id)?;
     // Read after locking: the process that held the lock may have changed the run.
     let run = store
         .run(id)?

@@ -151,10 +151,12 @@ pub fn stage_run(
     Ok(staged)
 }
 
-/// Whether a staging error came from the log rather than the input: SQLite's, or a full disk.
+/// Whether a staging error came from the log rather than the input: the database's, or a full
+/// disk.
 fn is_log_error(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
         cause.is::<rusqlite::Error>()
+            || cause.is::<postgres::Error>()
             || cause
                 .downcast_ref::<std::io::Error>()
                 .is_some_and(|io| io.kind() == std::io::ErrorKind::StorageFull)

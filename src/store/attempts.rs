@@ -2,7 +2,6 @@
 //! delivered it, in the same transaction.
 
 use anyhow::Result;
-use rusqlite::params;
 
 use super::{now_ms, Store};
 
@@ -28,32 +27,34 @@ impl Store {
     /// Records an attempt and, when it delivered the batch, marks the batch delivered in the same
     /// transaction: a batch is never marked delivered without the attempt that did it.
     pub fn record_attempt(&mut self, attempt: &AttemptRecord, delivered: bool) -> Result<()> {
-        let tx = self.begin("recording a delivery attempt")?;
-        tx.execute(
-            "INSERT INTO attempts (batch_id, started_at, duration_ms, url, http_status, error,
-                 response, request_headers)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
-                attempt.batch_id,
-                attempt.started_at,
-                attempt.duration_ms,
-                attempt.url,
-                attempt.http_status,
-                attempt.error,
-                attempt.response,
-                attempt.request_headers
-            ],
-        )?;
-        if delivered {
+        let delivered_at = now_ms();
+        self.db.transaction("recording a delivery attempt", |tx| {
             tx.execute(
-                // A resend keeps the time of the first delivery.
-                "UPDATE batches SET status = 'delivered', delivered_at = coalesce(delivered_at, ?2)
-                 WHERE id = ?1",
-                params![attempt.batch_id, now_ms()],
+                "INSERT INTO attempts (batch_id, started_at, duration_ms, url, http_status, error,
+                     response, request_headers)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                &[
+                    &attempt.batch_id,
+                    &attempt.started_at,
+                    &attempt.duration_ms,
+                    &attempt.url,
+                    &i64::from(attempt.http_status),
+                    &attempt.error,
+                    &attempt.response,
+                    &attempt.request_headers,
+                ],
             )?;
-        }
-        tx.commit()?;
-        Ok(())
+            if delivered {
+                tx.execute(
+                    // A resend keeps the time of the first delivery.
+                    "UPDATE batches SET status = 'delivered',
+                         delivered_at = coalesce(delivered_at, ?2)
+                     WHERE id = ?1",
+                    &[&attempt.batch_id, &delivered_at],
+                )?;
+            }
+            Ok(())
+        })
     }
 }
 
@@ -88,7 +89,7 @@ mod tests {
         store.record_attempt(&attempt, true).unwrap();
         assert!(store.batches_of_event("evt_1").unwrap()[0].delivered);
         let attempts: i64 = store
-            .conn
+            .conn()
             .query_row("SELECT count(*) FROM attempts", [], |r| r.get(0))
             .unwrap();
         assert_eq!(attempts, 2);

@@ -22,18 +22,18 @@ pub struct BatchRef {
 impl Store {
     /// The batches of an event in order.
     pub fn batches_of_event(&self, event_id: &str) -> Result<Vec<BatchRef>> {
-        let mut stmt = self.conn.prepare(
+        self.db.query(
             "SELECT id, idx, rows, status FROM batches WHERE event_id = ?1 ORDER BY idx",
-        )?;
-        let rows = stmt.query_map([event_id], |r| {
-            Ok(BatchRef {
-                id: r.get(0)?,
-                idx: r.get::<_, i64>(1)? as u64,
-                rows: r.get::<_, i64>(2)? as u64,
-                delivered: r.get::<_, String>(3)? == "delivered",
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            &[&event_id],
+            |r| {
+                Ok(BatchRef {
+                    id: r.get(0)?,
+                    idx: r.count(1)?,
+                    rows: r.count(2)?,
+                    delivered: r.get::<String>(3)? == "delivered",
+                })
+            },
+        )
     }
 
     /// Hands `read` a batch's stored payload (opaque here: see `payload::stored`) and its
@@ -43,34 +43,32 @@ impl Store {
         batch_id: &str,
         read: impl FnOnce(&[u8], usize) -> Result<T>,
     ) -> Result<T> {
-        let result = self.conn.query_row(
-            "SELECT raw_len, data FROM payloads WHERE batch_id = ?1",
-            [batch_id],
-            |r| {
-                let raw_len = r.get::<_, i64>(0)?.max(0) as usize;
-                let blob = r.get_ref(1)?.as_blob()?;
-                Ok(read(blob, raw_len))
-            },
-        )?;
+        let result = self
+            .db
+            .query_opt(
+                "SELECT raw_len, data FROM payloads WHERE batch_id = ?1",
+                &[&batch_id],
+                |r| Ok(read(r.blob(1)?, r.count(0)? as usize)),
+            )?
+            .with_context(|| format!("batch {batch_id} has no payload in the log"))?;
         result.with_context(|| format!("payload of batch {batch_id} is damaged"))
     }
 
     /// How many batches of a run are delivered.
     pub fn delivered_batches(&self, run_id: &str) -> Result<u64> {
-        let n: i64 = self.conn.query_row(
+        let n: i64 = self.db.query_value(
             "SELECT count(*) FROM batches b JOIN events e ON e.id = b.event_id
              WHERE e.run_id = ?1 AND b.status = 'delivered'",
-            [run_id],
-            |r| r.get(0),
+            &[&run_id],
         )?;
         Ok(n as u64)
     }
 
     /// Marks a batch as failed after its last attempt (it stays undelivered and resumable).
     pub fn mark_batch_failed(&self, batch_id: &str) -> Result<()> {
-        self.conn.execute(
+        self.db.execute(
             "UPDATE batches SET status = 'failed' WHERE id = ?1 AND status != 'delivered'",
-            [batch_id],
+            &[&batch_id],
         )?;
         Ok(())
     }
@@ -103,7 +101,7 @@ mod tests {
         load(&store, &id, &mut out).unwrap();
         assert_eq!(&out[6..], &data[..]);
         let stored: i64 = store
-            .conn
+            .conn()
             .query_row("SELECT length(data) FROM payloads", [], |r| r.get(0))
             .unwrap();
         assert!((stored as usize) < data.len() / 5, "stored {stored} bytes");
@@ -125,13 +123,13 @@ mod tests {
             )
             .unwrap();
         store
-            .conn
+            .conn()
             .execute("UPDATE payloads SET raw_len = raw_len - 1", [])
             .unwrap();
         let err = load(&store, &id, &mut Vec::new()).unwrap_err();
         assert!(err.to_string().contains("is damaged"), "{err}");
         store
-            .conn
+            .conn()
             .execute("UPDATE payloads SET data = x'00112233'", [])
             .unwrap();
         let err = load(&store, &id, &mut Vec::new()).unwrap_err();

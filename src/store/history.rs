@@ -2,8 +2,8 @@
 //! them.
 
 use anyhow::Result;
-use rusqlite::{params, OptionalExtension, Row};
 
+use super::db::{Dialect, Row};
 use super::{BatchRef, EventRecord, RowCounts, RunStatus, Store};
 
 /// A run with its batch totals.
@@ -47,8 +47,8 @@ const RUN_COLUMNS: &str = "r.id, r.started_at, r.finished_at, r.source, r.source
     (SELECT count(*) FROM batches b JOIN events e ON e.id = b.event_id
      WHERE e.run_id = r.id AND b.status = 'delivered')";
 
-fn run_row(r: &Row) -> rusqlite::Result<RunRow> {
-    let u = |i| r.get::<_, Option<i64>>(i).map(|v| v.map(|v| v as u64));
+fn run_row(r: &Row) -> Result<RunRow> {
+    let u = |i| r.opt_count(i);
     Ok(RunRow {
         id: r.get(0)?,
         started_at: r.get(1)?,
@@ -60,17 +60,17 @@ fn run_row(r: &Row) -> rusqlite::Result<RunRow> {
         options: r.get(7)?,
         status: r.get(8)?,
         rows: RowCounts {
-            total: r.get::<_, i64>(9)? as u64,
-            valid: r.get::<_, i64>(10)? as u64,
-            invalid: r.get::<_, i64>(11)? as u64,
-            blank: r.get::<_, i64>(12)? as u64,
+            total: r.count(9)?,
+            valid: r.count(10)?,
+            invalid: r.count(11)?,
+            blank: r.count(12)?,
             // Mirror counts are reported by push; the log does not keep them.
             ..RowCounts::default()
         },
         staged_bytes: u(13)?,
         staged_hash: r.get(14)?,
-        batches_total: r.get::<_, i64>(15)? as u64,
-        batches_delivered: r.get::<_, i64>(16)? as u64,
+        batches_total: r.count(15)?,
+        batches_delivered: r.count(16)?,
     })
 }
 
@@ -118,27 +118,35 @@ const BATCH_COLUMNS: &str = "b.id, b.event_id, b.idx, b.rows, b.first_row, b.sta
 const BATCH_FROM: &str = "batches b LEFT JOIN attempts la
     ON la.id = (SELECT max(id) FROM attempts a WHERE a.batch_id = b.id)";
 
-fn batch_row(r: &Row) -> rusqlite::Result<BatchRow> {
+fn batch_row(r: &Row) -> Result<BatchRow> {
     let last_at: Option<i64> = r.get(8)?;
     Ok(BatchRow {
         id: r.get(0)?,
         event_id: r.get(1)?,
-        idx: r.get::<_, i64>(2)? as u64,
-        rows: r.get::<_, i64>(3)? as u64,
-        first_row: r.get::<_, i64>(4)? as u64,
+        idx: r.count(2)?,
+        rows: r.count(3)?,
+        first_row: r.count(4)?,
         status: r.get(5)?,
         delivered_at: r.get(6)?,
-        attempts: r.get::<_, i64>(7)? as u64,
+        attempts: r.count(7)?,
         last_attempt: match last_at {
             Some(started_at) => Some(LastAttempt {
                 started_at,
-                http_status: r.get(9)?,
+                http_status: http_status(r, 9)?,
                 error: r.get(10)?,
             }),
             None => None,
         },
     })
 }
+
+/// An HTTP status column: 0 (no response) for anything out of range.
+fn http_status(r: &Row, column: usize) -> Result<u16> {
+    Ok(u16::try_from(r.get::<i64>(column)?).unwrap_or(0))
+}
+
+/// No limit, as a `LIMIT` both databases take.
+const NO_LIMIT: i64 = i64::MAX;
 
 /// One attempt as recorded.
 #[derive(Debug, Clone)]
@@ -178,15 +186,14 @@ impl Store {
             "SELECT {RUN_COLUMNS} FROM runs r WHERE r.started_at >= ?1
              ORDER BY r.started_at DESC, r.id DESC LIMIT ?2"
         );
-        let mut stmt = self.conn.prepare(&sql)?;
-        let limit = limit.map_or(-1, |n| n as i64);
-        let rows = stmt.query_map(params![since.unwrap_or(i64::MIN), limit], run_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let limit = limit.map_or(NO_LIMIT, |n| n.min(NO_LIMIT as u64) as i64);
+        self.db
+            .query(&sql, &[&since.unwrap_or(i64::MIN), &limit], run_row)
     }
 
     pub fn run(&self, id: &str) -> Result<Option<RunRow>> {
         let sql = format!("SELECT {RUN_COLUMNS} FROM runs r WHERE r.id = ?1");
-        Ok(self.conn.query_row(&sql, [id], run_row).optional()?)
+        self.db.query_opt(&sql, &[&id], run_row)
     }
 
     /// Runs not over yet, oldest first: the candidates of `pulse resume`. Final runs (see
@@ -197,50 +204,49 @@ impl Store {
              WHERE r.status NOT IN ('delivered', 'invalid', 'cancelled', 'input-error')
              ORDER BY r.started_at, r.id"
         );
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map([], run_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.db.query(&sql, &[], run_row)
     }
 
     /// Runs to `url` whose stored options have this payload `shape`, newest first, leaving out
     /// those that sent nothing and never will (refused, cancelled, failed on their input).
     pub fn runs_of_shape(&self, url: &str, shape: &str) -> Result<Vec<RunRow>> {
+        let shape_of = match self.db.dialect() {
+            Dialect::Sqlite => "json_extract(r.options, '$.shape')",
+            Dialect::Postgres => "(r.options::jsonb ->> 'shape')",
+        };
         let sql = format!(
             "SELECT {RUN_COLUMNS} FROM runs r
-             WHERE r.url = ?1 AND json_extract(r.options, '$.shape') = ?2
+             WHERE r.url = ?1 AND {shape_of} = ?2
                AND r.status NOT IN ('invalid', 'cancelled', 'input-error')
              ORDER BY r.started_at DESC, r.id DESC"
         );
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(params![url, shape], run_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.db.query(&sql, &[&url, &shape], run_row)
     }
 
     /// Attempts made for a run's batches since `since_ms`.
     pub fn attempts_since(&self, run_id: &str, since_ms: i64) -> Result<u64> {
-        let n: i64 = self.conn.query_row(
+        let n: i64 = self.db.query_value(
             "SELECT count(*) FROM attempts a JOIN batches b ON b.id = a.batch_id
              JOIN events e ON e.id = b.event_id WHERE e.run_id = ?1 AND a.started_at >= ?2",
-            params![run_id, since_ms],
-            |r| r.get(0),
+            &[&run_id, &since_ms],
         )?;
         Ok(n as u64)
     }
 
     /// The events of a run in delivery order.
     pub fn events_of_run(&self, run_id: &str) -> Result<Vec<EventRecord>> {
-        let mut stmt = self.conn.prepare(
+        self.db.query(
             "SELECT id, name, total_rows, batch_count FROM events WHERE run_id = ?1 ORDER BY seq",
-        )?;
-        let rows = stmt.query_map([run_id], |r| {
-            Ok(EventRecord {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                total_rows: r.get::<_, i64>(2)? as u64,
-                batch_count: r.get::<_, i64>(3)? as u64,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            &[&run_id],
+            |r| {
+                Ok(EventRecord {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    total_rows: r.count(2)?,
+                    batch_count: r.count(3)?,
+                })
+            },
+        )
     }
 
     /// The batches of an event in order, with their last attempt.
@@ -248,29 +254,27 @@ impl Store {
         let sql = format!(
             "SELECT {BATCH_COLUMNS} FROM {BATCH_FROM} WHERE b.event_id = ?1 ORDER BY b.idx"
         );
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map([event_id], batch_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.db.query(&sql, &[&event_id], batch_row)
     }
 
     /// Every attempt of a batch, oldest first.
     pub fn attempts_of_batch(&self, batch_id: &str) -> Result<Vec<AttemptRow>> {
-        let mut stmt = self.conn.prepare(
+        self.db.query(
             "SELECT started_at, duration_ms, url, http_status, error, response, request_headers
              FROM attempts WHERE batch_id = ?1 ORDER BY id",
-        )?;
-        let rows = stmt.query_map([batch_id], |r| {
-            Ok(AttemptRow {
-                started_at: r.get(0)?,
-                duration_ms: r.get(1)?,
-                url: r.get(2)?,
-                http_status: r.get(3)?,
-                error: r.get(4)?,
-                response: r.get(5)?,
-                request_headers: r.get(6)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            &[&batch_id],
+            |r| {
+                Ok(AttemptRow {
+                    started_at: r.get(0)?,
+                    duration_ms: r.get(1)?,
+                    url: r.get(2)?,
+                    http_status: http_status(r, 3)?,
+                    error: r.get(4)?,
+                    response: r.get(5)?,
+                    request_headers: r.get(6)?,
+                })
+            },
+        )
     }
 
     /// Undelivered batches of runs started at or after `since`, newest run first, in delivery
@@ -286,46 +290,40 @@ impl Store {
              WHERE b.status != 'delivered' AND r.started_at >= ?1
              ORDER BY r.started_at DESC, r.id DESC, e.seq, b.idx LIMIT ?2"
         );
-        let mut stmt = self.conn.prepare(&sql)?;
-        let limit = limit.map_or(-1, |n| n as i64);
-        let rows = stmt.query_map(params![since.unwrap_or(i64::MIN), limit], |r| {
-            Ok(UndeliveredBatch {
-                batch: batch_row(r)?,
-                run_id: r.get(11)?,
-                event_name: r.get(12)?,
-                event_batches: r.get::<_, i64>(13)? as u64,
+        let limit = limit.map_or(NO_LIMIT, |n| n.min(NO_LIMIT as u64) as i64);
+        self.db
+            .query(&sql, &[&since.unwrap_or(i64::MIN), &limit], |r| {
+                Ok(UndeliveredBatch {
+                    batch: batch_row(r)?,
+                    run_id: r.get(11)?,
+                    event_name: r.get(12)?,
+                    event_batches: r.count(13)?,
+                })
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Finds what an id names: a run, an event or a batch.
     pub fn identify(&self, id: &str) -> Result<Option<IdRef>> {
-        let run: Option<String> = self
-            .conn
-            .query_row("SELECT id FROM runs WHERE id = ?1", [id], |r| r.get(0))
-            .optional()?;
+        let run: Option<String> =
+            self.db
+                .query_opt("SELECT id FROM runs WHERE id = ?1", &[&id], |r| r.get(0))?;
         if run.is_some() {
             return Ok(Some(IdRef::Run));
         }
-        let event: Option<String> = self
-            .conn
-            .query_row("SELECT run_id FROM events WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .optional()?;
+        let event: Option<String> =
+            self.db
+                .query_opt("SELECT run_id FROM events WHERE id = ?1", &[&id], |r| {
+                    r.get(0)
+                })?;
         if let Some(run_id) = event {
             return Ok(Some(IdRef::Event { run_id }));
         }
-        let batch: Option<(String, String)> = self
-            .conn
-            .query_row(
-                "SELECT e.run_id, e.id FROM batches b JOIN events e ON e.id = b.event_id
-                 WHERE b.id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
+        let batch: Option<(String, String)> = self.db.query_opt(
+            "SELECT e.run_id, e.id FROM batches b JOIN events e ON e.id = b.event_id
+             WHERE b.id = ?1",
+            &[&id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         Ok(batch.map(|(run_id, event_id)| IdRef::Batch { run_id, event_id }))
     }
 }

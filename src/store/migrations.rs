@@ -1,7 +1,10 @@
-//! Versioned schema migrations, tracked in `PRAGMA user_version`.
+//! Versioned schema migrations: SQLite's tracked in `PRAGMA user_version`, PostgreSQL's in the
+//! table `pulse_schema`.
 
 use anyhow::{bail, Result};
 use rusqlite::Connection;
+
+use super::db::Db;
 
 /// Each entry moves the schema from version `i` to `i + 1`. Append only; never edit a shipped one.
 const MIGRATIONS: &[&str] = &[
@@ -110,6 +113,144 @@ ALTER TABLE sync_pending_v4 RENAME TO sync_pending;
 CREATE INDEX sync_pending_run ON sync_pending(run_id);
 "#,
 ];
+
+/// PostgreSQL's schema, the same tables as SQLite's at its version 4: integers are BIGINT,
+/// blobs BYTEA, ids sorted bytewise (`COLLATE "C"`, as SQLite sorts them). Append only.
+const POSTGRES_MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE runs (
+    id            TEXT COLLATE "C" PRIMARY KEY,
+    started_at    BIGINT NOT NULL,
+    finished_at   BIGINT,
+    source        TEXT NOT NULL,
+    source_size   BIGINT,
+    source_hash   TEXT,
+    url           TEXT NOT NULL,
+    options       TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    rows_total    BIGINT NOT NULL DEFAULT 0,
+    rows_valid    BIGINT NOT NULL DEFAULT 0,
+    rows_invalid  BIGINT NOT NULL DEFAULT 0,
+    blank_rows    BIGINT NOT NULL DEFAULT 0,
+    staged_bytes  BIGINT,
+    staged_hash   TEXT
+);
+CREATE INDEX runs_started ON runs(started_at);
+CREATE INDEX runs_unfinished ON runs(started_at)
+    WHERE status NOT IN ('delivered', 'invalid', 'cancelled', 'input-error');
+CREATE TABLE events (
+    id           TEXT COLLATE "C" PRIMARY KEY,
+    run_id       TEXT COLLATE "C" NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    seq          BIGINT NOT NULL,
+    name         TEXT NOT NULL,
+    total_rows   BIGINT NOT NULL DEFAULT 0,
+    batch_count  BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX events_run ON events(run_id, seq);
+CREATE TABLE batches (
+    id            TEXT COLLATE "C" PRIMARY KEY,
+    event_id      TEXT COLLATE "C" NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+    idx           BIGINT NOT NULL,
+    rows          BIGINT NOT NULL,
+    first_row     BIGINT NOT NULL,
+    status        TEXT NOT NULL,
+    delivered_at  BIGINT
+);
+CREATE INDEX batches_event ON batches(event_id, idx);
+CREATE TABLE payloads (
+    batch_id  TEXT COLLATE "C" PRIMARY KEY REFERENCES batches(id) ON DELETE CASCADE,
+    raw_len   BIGINT NOT NULL,
+    data      BYTEA NOT NULL
+);
+-- Payloads are compressed already: stored out of line as they are, not compressed again.
+ALTER TABLE payloads ALTER COLUMN data SET STORAGE EXTERNAL;
+CREATE TABLE attempts (
+    id               BIGSERIAL PRIMARY KEY,
+    batch_id         TEXT COLLATE "C" NOT NULL REFERENCES batches(id) ON DELETE CASCADE,
+    started_at       BIGINT NOT NULL,
+    duration_ms      BIGINT NOT NULL,
+    url              TEXT NOT NULL,
+    http_status      BIGINT NOT NULL,
+    error            TEXT,
+    response         TEXT,
+    request_headers  TEXT NOT NULL
+);
+CREATE INDEX attempts_batch ON attempts(batch_id, id);
+CREATE TABLE secrets (
+    url         TEXT PRIMARY KEY,
+    secret      TEXT NOT NULL,
+    created_at  BIGINT NOT NULL
+);
+CREATE TABLE sync_state (
+    sync      TEXT NOT NULL,
+    key_hash  BYTEA NOT NULL,
+    row_hash  BYTEA NOT NULL,
+    key_json  TEXT NOT NULL,
+    PRIMARY KEY (sync, key_hash)
+);
+CREATE TABLE sync_pending (
+    run_id    TEXT COLLATE "C" NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    sync      TEXT NOT NULL,
+    key_hash  BYTEA NOT NULL,
+    row_hash  BYTEA NOT NULL,
+    key_json  TEXT NOT NULL
+);
+CREATE INDEX sync_pending_run ON sync_pending(run_id);
+"#];
+
+/// Advisory lock key held while PostgreSQL's schema is migrated ("pulse-mi").
+const MIGRATION_LOCK: i64 = 0x7075_6c73_652d_6d69;
+
+/// Brings a PostgreSQL log's schema up to date, one transaction per step, under an advisory
+/// lock so that runners starting together migrate it once.
+pub fn migrate_postgres(db: &Db) -> Result<()> {
+    let known = POSTGRES_MIGRATIONS.len() as i64;
+    let current = |db: &Db| -> Result<i64> {
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS pulse_schema (version BIGINT NOT NULL)",
+            &[],
+        )?;
+        Ok(db
+            .query_opt("SELECT max(version) FROM pulse_schema", &[], |r| {
+                r.get::<Option<i64>>(0)
+            })?
+            .flatten()
+            .unwrap_or(0))
+    };
+    // Most opens find the schema current: one query, no lock.
+    let exists: bool = db.query_value("SELECT to_regclass('pulse_schema') IS NOT NULL", &[])?;
+    if exists {
+        let version: i64 =
+            db.query_value("SELECT coalesce(max(version), 0) FROM pulse_schema", &[])?;
+        if version == known {
+            return Ok(());
+        }
+    }
+    for version in 0..known {
+        db.transaction("migrating the log", |db| {
+            db.query_value::<String>("SELECT pg_advisory_xact_lock(?1)::text", &[&MIGRATION_LOCK])?;
+            let now = current(db)?;
+            if now > known {
+                bail!(
+                    "the log was written by a newer pulse (schema version {now}, this one \
+                     knows {known})"
+                );
+            }
+            if now > version {
+                return Ok(());
+            }
+            if let Db::Postgres(conn) = db {
+                conn.batch(POSTGRES_MIGRATIONS[version as usize])?;
+            }
+            db.execute("DELETE FROM pulse_schema", &[])?;
+            db.execute(
+                "INSERT INTO pulse_schema (version) VALUES (?1)",
+                &[&(version + 1)],
+            )?;
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
 
 /// Brings the schema up to date inside one transaction per step.
 pub fn migrate(conn: &mut Connection) -> Result<()> {

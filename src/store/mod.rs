@@ -1,8 +1,11 @@
-//! The SQLite delivery log: opening it safely, and the queries grouped by what they own.
+//! The delivery log: opening it safely (a SQLite file, or a shared PostgreSQL database), and
+//! the queries grouped by what they own, written once for both through `db`.
 
 mod attempts;
 mod batches;
+pub mod db;
 mod history;
+pub mod location;
 mod migrations;
 mod outbox;
 mod runs;
@@ -14,11 +17,14 @@ mod wal;
 #[cfg(test)]
 mod test_support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use rusqlite::Connection;
+
+use db::{Db, PgConn};
+pub use location::Location;
 
 pub use attempts::{AttemptRecord, RESPONSE_SNIPPET_BYTES};
 pub use batches::BatchRef;
@@ -45,8 +51,11 @@ fn busy_timeout() -> Result<Duration> {
 
 /// Says what happened when `err` is SQLite's "database is locked": which operation, on which
 /// file, and how long this process really waited for the lock (or that it did not wait).
-pub fn explain_busy(err: anyhow::Error, db: &Path) -> anyhow::Error {
-    busy_message(err, db, wal::lock_wait::longest_wait_given_up())
+pub fn explain_busy(err: anyhow::Error, db: &Location) -> anyhow::Error {
+    match db {
+        Location::File(path) => busy_message(err, path, wal::lock_wait::longest_wait_given_up()),
+        Location::Postgres(_) => err,
+    }
 }
 
 /// `explain_busy`, given how long the process waited before it gave up (none: it did not).
@@ -82,7 +91,7 @@ fn busy_message(err: anyhow::Error, db: &Path, waited: Option<Duration>) -> anyh
 
 /// Says what to do when `err` is a full disk (SQLite's "database or disk is full", or the
 /// system's "no space left"): which operation, which file, and how to get going again.
-pub fn explain_full(err: anyhow::Error, db: &Path) -> anyhow::Error {
+pub fn explain_full(err: anyhow::Error, db: &Location) -> anyhow::Error {
     let is_full = |cause: &(dyn std::error::Error + 'static)| {
         let sqlite = cause
             .downcast_ref::<rusqlite::Error>()
@@ -106,24 +115,52 @@ pub fn explain_full(err: anyhow::Error, db: &Path) -> anyhow::Error {
         "{operation}the disk holding the log database {} is full: free space on it, then run \
          the command again (`pulse resume` continues a run; `pulse prune --older-than 30d \
          --vacuum` removes old runs once a few MB are free)",
-        db.display()
+        db
     )
 }
 
 /// An open log database.
 pub struct Store {
-    conn: Connection,
-    /// The database file; None for an in-memory log.
-    path: Option<PathBuf>,
+    db: Db,
+    /// Where it is; None for an in-memory log.
+    location: Option<Location>,
 }
 
 impl Store {
-    /// Opens (creating with mode 0600 and its parent directory if needed) and migrates the log,
-    /// for a command that writes to it: a log this process may not write to is an error now,
-    /// before any work, rather than at the first write.
-    pub fn open(path: &Path) -> Result<Store> {
-        let store = Store::open_to_read(path)?;
-        if store.conn.is_readonly(rusqlite::DatabaseName::Main)? {
+    /// Opens (and migrates) the log at `location`, for a command that writes to it.
+    pub fn open(location: &Location) -> Result<Store> {
+        match location {
+            Location::File(path) => Store::open_file(path),
+            Location::Postgres(url) => Store::open_postgres(url),
+        }
+    }
+
+    /// Like `open`, for a command that only reads the log (`pulse log`).
+    pub fn open_to_read(location: &Location) -> Result<Store> {
+        match location {
+            Location::File(path) => Store::open_file_to_read(path),
+            Location::Postgres(url) => Store::open_postgres(url),
+        }
+    }
+
+    fn open_postgres(url: &str) -> Result<Store> {
+        let conn = PgConn::connect(url)?;
+        let db = Db::Postgres(conn);
+        migrations::migrate_postgres(&db)
+            .with_context(|| format!("the PostgreSQL log {}", location::mask_password(url)))?;
+        Ok(Store {
+            db,
+            location: Some(Location::Postgres(url.to_string())),
+        })
+    }
+
+    /// Opens (creating with mode 0600 and its parent directory if needed) and migrates a SQLite
+    /// log, for a command that writes to it: a log this process may not write to is an error
+    /// now, before any work, rather than at the first write.
+    pub fn open_file(path: &Path) -> Result<Store> {
+        let store = Store::open_file_to_read(path)?;
+        let conn = store.db.sqlite().context("not a SQLite log")?;
+        if conn.is_readonly(rusqlite::DatabaseName::Main)? {
             anyhow::bail!(
                 "the log database {} is read-only: check its permissions, or choose another log with --db or PULSE_DB",
                 path.display()
@@ -132,8 +169,8 @@ impl Store {
         Ok(store)
     }
 
-    /// Like `open`, for a command that only reads the log (`pulse log`): a read-only file will do.
-    pub fn open_to_read(path: &Path) -> Result<Store> {
+    /// Like `open_file`, for a command that only reads the log: a read-only file will do.
+    pub fn open_file_to_read(path: &Path) -> Result<Store> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             create_private_dir(parent)?;
         }
@@ -142,21 +179,42 @@ impl Store {
             .with_context(|| format!("cannot open the log database {}", path.display()))?;
         let mut store =
             Store::configure(conn).with_context(|| format!("log database {}", path.display()))?;
-        store.path = Some(path.to_path_buf());
+        store.location = Some(Location::File(path.to_path_buf()));
         Ok(store)
     }
 
     /// For a connection that reads each page once (a body loader streams payload blobs): a
     /// page cache of a few pages, instead of megabytes of pages it will not read again.
     pub fn stream_pages(&self) -> Result<()> {
-        self.conn
-            .pragma_update(None, "cache_size", STREAMING_CACHE_KIB)?;
+        if let Some(conn) = self.db.sqlite() {
+            conn.pragma_update(None, "cache_size", STREAMING_CACHE_KIB)?;
+        }
         Ok(())
     }
 
-    /// The database file, so that another thread can open its own connection to it.
+    /// Where the log is, so that another thread can open its own connection to it; None for
+    /// an in-memory log.
+    pub fn location(&self) -> Option<&Location> {
+        self.location.as_ref()
+    }
+
+    /// The database file of a SQLite log.
     pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
+        self.location.as_ref().and_then(Location::file)
+    }
+
+    /// The PostgreSQL connection of a PostgreSQL log (run locks are taken on it).
+    pub fn postgres(&self) -> Option<&PgConn> {
+        match &self.db {
+            Db::Postgres(conn) => Some(conn),
+            Db::Sqlite(_) => None,
+        }
+    }
+
+    /// The SQLite connection, for the unit tests' own queries.
+    #[cfg(test)]
+    pub fn conn(&self) -> &Connection {
+        self.db.sqlite().expect("a SQLite log")
     }
 
     /// A throwaway in-memory log, for unit tests.
@@ -183,17 +241,11 @@ impl Store {
         // burst does not keep its disk space for the life of the log.
         conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
         conn.pragma_update(None, "foreign_keys", true)?;
-        let mut store = Store { conn, path: None };
-        migrations::migrate(&mut store.conn)?;
-        Ok(store)
-    }
-}
-
-impl Store {
-    /// Begins a write transaction (immediate, see `configure`) for `what`, which a busy error
-    /// names.
-    fn begin(&mut self, what: &'static str) -> Result<rusqlite::Transaction<'_>> {
-        self.conn.transaction().context(what)
+        migrations::migrate(&mut conn)?;
+        Ok(Store {
+            db: Db::Sqlite(conn),
+            location: None,
+        })
     }
 }
 
@@ -283,7 +335,7 @@ mod tests {
             .context(
                 "batch 3/9 of event all (msg_1) was delivered (HTTP 200) but could not be recorded",
             );
-        let text = explain_full(err, Path::new("/data/pulse.db")).to_string();
+        let text = explain_full(err, &Location::File("/data/pulse.db".into())).to_string();
         assert!(
             text.starts_with("batch 3/9 of event all (msg_1) was delivered (HTTP 200)")
                 && text.contains("/data/pulse.db is full")
@@ -291,9 +343,10 @@ mod tests {
             "{text}"
         );
         let no_space = std::io::Error::from(std::io::ErrorKind::StorageFull);
-        let text = explain_full(no_space.into(), Path::new("/d.db")).to_string();
+        let d = Location::File("/d.db".into());
+        let text = explain_full(no_space.into(), &d).to_string();
         assert!(text.starts_with("the disk holding the log database /d.db is full"));
-        let other = explain_full(anyhow::anyhow!("other"), Path::new("/d.db"));
+        let other = explain_full(anyhow::anyhow!("other"), &d);
         assert_eq!(other.to_string(), "other");
     }
 
@@ -330,9 +383,9 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("loose.db");
-        drop(Store::open(&path).unwrap());
+        drop(Store::open_file(&path).unwrap());
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        drop(Store::open_to_read(&path).unwrap());
+        drop(Store::open_file_to_read(&path).unwrap());
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         let nested = dir.path().join("a/b");
@@ -347,9 +400,9 @@ mod tests {
     fn file_is_private_and_in_wal_mode() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("nested/dir/pulse.db");
-        let store = Store::open(&path).unwrap();
+        let store = Store::open_file(&path).unwrap();
         let mode: String = store
-            .conn
+            .conn()
             .pragma_query_value(None, "journal_mode", |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");

@@ -1,14 +1,13 @@
 //! The outbox writer: staged batches compressed and stored, each with its payload in one
 //! transaction, on a thread of its own when the log is a file.
 
-use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::thread::JoinHandle;
 
 use anyhow::{Context, Result};
-use rusqlite::params;
 
 use super::batches::new_batch_id;
+use super::db::Db;
 use super::{Store, WalRestart};
 use crate::payload::stored::Packer;
 
@@ -90,15 +89,14 @@ impl BatchWriter {
 
     /// Stores one batch in a transaction of its own.
     fn write(&mut self, store: &mut Store, job: &Job) -> Result<()> {
-        let tx = store.begin("storing a batch in the outbox")?;
-        self.insert(&tx, job)?;
-        tx.commit()?;
-        Ok(())
+        store
+            .db
+            .transaction("storing a batch in the outbox", |tx| self.insert(tx, job))
     }
 
     /// Inserts one batch and its payload (compressing it unless the stager already did) inside
     /// the caller's transaction.
-    fn insert(&mut self, tx: &rusqlite::Transaction, job: &Job) -> Result<()> {
+    fn insert(&mut self, tx: &Db, job: &Job) -> Result<()> {
         let compressed = match &job.compressed {
             Some(done) => done,
             None => {
@@ -109,23 +107,23 @@ impl BatchWriter {
         tx.execute(
             "INSERT INTO batches (id, event_id, idx, rows, first_row, status)
              VALUES (?1, ?2, ?3, ?4, ?5, 'pending')",
-            params![
-                job.id,
-                job.event_id,
-                job.idx as i64,
-                job.rows as i64,
-                job.first_row as i64
+            &[
+                &job.id,
+                &job.event_id,
+                &(job.idx as i64),
+                &(job.rows as i64),
+                &(job.first_row as i64),
             ],
         )?;
         tx.execute(
             "INSERT INTO payloads (batch_id, raw_len, data) VALUES (?1, ?2, ?3)",
-            params![job.id, job.raw_len as i64, compressed],
+            &[&job.id, &(job.raw_len as i64), &&compressed[..]],
         )?;
         if let Some((bytes, hash)) = &job.source_mark {
             tx.execute(
                 "UPDATE runs SET staged_bytes = ?2, staged_hash = ?3
                  WHERE id = (SELECT run_id FROM events WHERE id = ?1)",
-                params![job.event_id, *bytes as i64, hash],
+                &[&job.event_id, &(*bytes as i64), hash],
             )?;
         }
         Ok(())
@@ -144,23 +142,32 @@ impl BatchWriter {
         queue: &Receiver<Job>,
         done: &mut impl FnMut(Job),
     ) -> Result<usize> {
-        let tx = store.begin("storing a batch in the outbox")?;
-        let mut stored = 0;
-        let mut job = first;
-        loop {
-            self.insert(&tx, &job)?;
-            stored += job.raw_len;
-            done(job);
-            if stored >= GROUP_BYTES {
-                break;
-            }
-            match queue.try_recv() {
-                Ok(next) => job = next,
-                Err(_) => break,
-            }
-        }
-        tx.commit()?;
-        Ok(stored)
+        // The jobs of this transaction stay here until it commits: a PostgreSQL transaction
+        // cut off by a lost connection runs again from its first job.
+        let mut group = vec![first];
+        store
+            .db
+            .transaction("storing a batch in the outbox", |tx| {
+                let mut stored = 0;
+                let mut at = 0;
+                loop {
+                    if at == group.len() {
+                        if stored >= GROUP_BYTES {
+                            break;
+                        }
+                        match queue.try_recv() {
+                            Ok(next) => group.push(next),
+                            Err(_) => break,
+                        }
+                    }
+                    let job = &group[at];
+                    self.insert(tx, job)?;
+                    stored += job.raw_len;
+                    at += 1;
+                }
+                Ok(stored)
+            })
+            .inspect(|_| group.into_iter().for_each(&mut *done))
     }
 }
 
@@ -177,9 +184,10 @@ impl Stager {
         })
     }
 
-    /// A stager for `store`: threaded when the log is a file another connection can open.
+    /// A stager for `store`: threaded when another connection can open the log (a file, or
+    /// PostgreSQL).
     pub fn for_store(store: &Store, packer: Packer) -> Result<Stager> {
-        let Some(path) = store.path().map(Path::to_path_buf) else {
+        let Some(location) = store.location().cloned() else {
             return Stager::new(packer);
         };
         let local = BatchWriter::new(packer.clone());
@@ -188,7 +196,7 @@ impl Stager {
         let worker = std::thread::Builder::new()
             .name("pulse-outbox".into())
             .spawn(move || -> Result<()> {
-                let mut store = Store::open(&path)?;
+                let mut store = Store::open(&location)?;
                 store.with_checkpointer(WalRestart::ByWriter, |store, checkpointer| {
                     let mut writer = BatchWriter::new(packer);
                     let (mut since_checkpoint, mut transactions, mut written) = (0, 0, 0);

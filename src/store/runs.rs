@@ -1,7 +1,6 @@
 //! Runs and their events: creating them, their status, and their totals once staged.
 
 use anyhow::{Context, Result};
-use rusqlite::params;
 
 use super::{now_ms, Store};
 
@@ -98,28 +97,29 @@ pub struct EventRecord {
 impl Store {
     /// Records a new run in `staging` with its events (in delivery order).
     pub fn create_run(&mut self, run: &NewRun, events: &[(String, &str)]) -> Result<()> {
-        let tx = self.begin("recording the new run")?;
-        tx.execute(
-            "INSERT INTO runs (id, started_at, source, source_size, url, options, status)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                run.id,
-                now_ms(),
-                run.source,
-                run.source_size.map(|s| s as i64),
-                run.url,
-                run.options,
-                RunStatus::Staging.as_str()
-            ],
-        )?;
-        for (seq, (id, name)) in events.iter().enumerate() {
+        let started_at = now_ms();
+        self.db.transaction("recording the new run", |tx| {
             tx.execute(
-                "INSERT INTO events (id, run_id, seq, name) VALUES (?1, ?2, ?3, ?4)",
-                params![id, run.id, seq as i64, name],
+                "INSERT INTO runs (id, started_at, source, source_size, url, options, status)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                &[
+                    &run.id,
+                    &started_at,
+                    &run.source,
+                    &run.source_size.map(|s| s as i64),
+                    &run.url,
+                    &run.options,
+                    &RunStatus::Staging.as_str(),
+                ],
             )?;
-        }
-        tx.commit()?;
-        Ok(())
+            for (seq, (id, name)) in events.iter().enumerate() {
+                tx.execute(
+                    "INSERT INTO events (id, run_id, seq, name) VALUES (?1, ?2, ?3, ?4)",
+                    &[id, &run.id, &(seq as i64), name],
+                )?;
+            }
+            Ok(())
+        })
     }
 
     /// Marks staging complete: event totals, row counts, the source hash, status `staged`, at once.
@@ -130,38 +130,42 @@ impl Store {
         counts: &RowCounts,
         source_hash: &str,
     ) -> Result<()> {
-        let tx = self.begin("marking the run staged")?;
-        for event in events {
+        self.db.transaction("marking the run staged", |tx| {
+            for event in events {
+                tx.execute(
+                    "UPDATE events SET total_rows = ?2, batch_count = ?3 WHERE id = ?1",
+                    &[
+                        &event.id,
+                        &(event.total_rows as i64),
+                        &(event.batch_count as i64),
+                    ],
+                )?;
+            }
             tx.execute(
-                "UPDATE events SET total_rows = ?2, batch_count = ?3 WHERE id = ?1",
-                params![event.id, event.total_rows as i64, event.batch_count as i64],
+                "UPDATE runs SET status = ?2, rows_total = ?3, rows_valid = ?4,
+                     rows_invalid = ?5, blank_rows = ?6, source_hash = ?7 WHERE id = ?1",
+                &[
+                    &run_id,
+                    &RunStatus::Staged.as_str(),
+                    &(counts.total as i64),
+                    &(counts.valid as i64),
+                    &(counts.invalid as i64),
+                    &(counts.blank as i64),
+                    &source_hash,
+                ],
             )?;
-        }
-        tx.execute(
-            "UPDATE runs SET status = ?2, rows_total = ?3, rows_valid = ?4, rows_invalid = ?5,
-                 blank_rows = ?6, source_hash = ?7 WHERE id = ?1",
-            params![
-                run_id,
-                RunStatus::Staged.as_str(),
-                counts.total as i64,
-                counts.valid as i64,
-                counts.invalid as i64,
-                counts.blank as i64,
-                source_hash
-            ],
-        )?;
-        tx.commit()?;
-        Ok(())
+            Ok(())
+        })
     }
 
     pub fn set_run_status(&self, run_id: &str, status: RunStatus) -> Result<()> {
         let finished =
             status.is_final() || matches!(status, RunStatus::Failed | RunStatus::Interrupted);
-        self.conn
+        let finished_at = finished.then(now_ms);
+        self.db
             .execute(
-                "UPDATE runs SET status = ?2, finished_at = CASE WHEN ?3 THEN ?4 ELSE NULL END
-             WHERE id = ?1",
-                params![run_id, status.as_str(), finished, now_ms()],
+                "UPDATE runs SET status = ?2, finished_at = ?3 WHERE id = ?1",
+                &[&run_id, &status.as_str(), &finished_at],
             )
             .context("setting the run's status")?;
         Ok(())
@@ -178,14 +182,15 @@ impl Store {
     /// Marks a run `invalid` (refused by --fail-on-invalid) and drops its outbox, so no resume
     /// or resend can ever send it.
     pub fn reject_run(&mut self, run_id: &str) -> Result<()> {
-        let tx = self.begin("refusing the run")?;
-        tx.execute("DELETE FROM events WHERE run_id = ?1", [run_id])?;
-        tx.execute(
-            "UPDATE runs SET status = ?3, finished_at = ?2 WHERE id = ?1",
-            params![run_id, now_ms(), RunStatus::Invalid.as_str()],
-        )?;
-        tx.commit()?;
-        Ok(())
+        let finished_at = now_ms();
+        self.db.transaction("refusing the run", |tx| {
+            tx.execute("DELETE FROM events WHERE run_id = ?1", &[&run_id])?;
+            tx.execute(
+                "UPDATE runs SET status = ?3, finished_at = ?2 WHERE id = ?1",
+                &[&run_id, &finished_at, &RunStatus::Invalid.as_str()],
+            )?;
+            Ok(())
+        })
     }
 }
 

@@ -1,8 +1,8 @@
 //! Mirror-mode state: what was last delivered for each sync, and what a run will make current.
 
 use anyhow::Result;
-use rusqlite::{params, OptionalExtension};
 
+use super::db::{Db, Dialect};
 use super::{now_ms, Store};
 
 /// One key of a run's future state.
@@ -15,21 +15,24 @@ pub struct PendingKey {
 impl Store {
     /// The row hash last delivered for a key, if the key was there.
     pub fn delivered_row_hash(&self, sync: &str, key_hash: &[u8; 16]) -> Result<Option<[u8; 16]>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT row_hash FROM sync_state WHERE sync = ?1 AND key_hash = ?2")?;
-        let hash: Option<Vec<u8>> = stmt
-            .query_row(params![sync, &key_hash[..]], |r| r.get(0))
-            .optional()?;
+        let hash: Option<Vec<u8>> = self.db.query_opt(
+            "SELECT row_hash FROM sync_state WHERE sync = ?1 AND key_hash = ?2",
+            &[&sync, &&key_hash[..]],
+            |r| r.get(0),
+        )?;
         Ok(hash.and_then(|h| h.try_into().ok()))
     }
 
     /// Whether a sync has any delivered state (a first mirror push need not look keys up).
     pub fn has_delivered_state(&self, sync: &str) -> Result<bool> {
         Ok(self
-            .conn
-            .prepare_cached("SELECT 1 FROM sync_state WHERE sync = ?1 LIMIT 1")?
-            .exists([sync])?)
+            .db
+            .query_opt(
+                "SELECT sync FROM sync_state WHERE sync = ?1 LIMIT 1",
+                &[&sync],
+                |_| Ok(()),
+            )?
+            .is_some())
     }
 
     /// Records keys of a run's future state, in one transaction. A run's keys are distinct
@@ -40,24 +43,36 @@ impl Store {
         sync: &str,
         keys: &[PendingKey],
     ) -> Result<()> {
-        let tx = self.begin("recording mirror keys")?;
-        {
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO sync_pending (run_id, sync, key_hash, row_hash, key_json)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
-            for key in keys {
-                stmt.execute(params![
-                    run_id,
-                    sync,
-                    &key.key_hash[..],
-                    &key.row_hash[..],
-                    key.key_json
-                ])?;
+        self.db.transaction("recording mirror keys", |tx| match tx {
+            Db::Sqlite(_) => {
+                for key in keys {
+                    tx.execute(
+                        "INSERT INTO sync_pending (run_id, sync, key_hash, row_hash, key_json)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                        &[
+                            &run_id,
+                            &sync,
+                            &&key.key_hash[..],
+                            &&key.row_hash[..],
+                            &key.key_json,
+                        ],
+                    )?;
+                }
+                Ok(())
             }
-        }
-        tx.commit()?;
-        Ok(())
+            // One statement for all the keys: a round trip each would be most of the time.
+            Db::Postgres(conn) => {
+                let key_hashes: Vec<&[u8]> = keys.iter().map(|k| &k.key_hash[..]).collect();
+                let row_hashes: Vec<&[u8]> = keys.iter().map(|k| &k.row_hash[..]).collect();
+                let key_json: Vec<&str> = keys.iter().map(|k| k.key_json.as_str()).collect();
+                conn.execute(
+                    "INSERT INTO sync_pending (run_id, sync, key_hash, row_hash, key_json)
+                     SELECT ?1, ?2, * FROM unnest(?3::bytea[], ?4::bytea[], ?5::text[])",
+                    &[&run_id, &sync, &key_hashes, &row_hashes, &key_json],
+                )?;
+                Ok(())
+            }
+        })
     }
 
     /// Up to `limit` delivered keys of `sync` after `after`, in key-hash order, as
@@ -68,89 +83,151 @@ impl Store {
         after: &[u8],
         limit: usize,
     ) -> Result<Vec<(Vec<u8>, String)>> {
-        let mut stmt = self.conn.prepare_cached(
+        self.db.query(
             "SELECT key_hash, key_json FROM sync_state
              WHERE sync = ?1 AND key_hash > ?2 ORDER BY key_hash LIMIT ?3",
-        )?;
-        let rows = stmt.query_map(params![sync, after, limit as i64], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            &[&sync, &after, &(limit as i64)],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 
-    /// Copies a sync's delivered state from another log file (for `--dry-run`, whose scratch
-    /// log must compare with the real one).
-    pub fn import_sync_state(&self, other: &std::path::Path, sync: &str) -> Result<()> {
-        let path = other.to_string_lossy();
-        self.conn
-            .execute("ATTACH DATABASE ?1 AS live", [path.as_ref()])?;
-        let copied = self.conn.execute(
-            "INSERT OR REPLACE INTO sync_state SELECT * FROM live.sync_state WHERE sync = ?1",
-            [sync],
-        );
-        self.conn.execute("DETACH DATABASE live", [])?;
-        copied?;
-        Ok(())
+    /// Copies a sync's delivered state from another log (for `--dry-run`, whose scratch log
+    /// must compare with the real one).
+    pub fn import_sync_state(&self, other: &Store, sync: &str) -> Result<()> {
+        if let (Some(conn), Some(path)) = (self.db.sqlite(), other.path()) {
+            let path = path.to_string_lossy();
+            conn.execute("ATTACH DATABASE ?1 AS live", [path.as_ref()])?;
+            let copied = conn.execute(
+                "INSERT OR REPLACE INTO sync_state SELECT * FROM live.sync_state WHERE sync = ?1",
+                [sync],
+            );
+            conn.execute("DETACH DATABASE live", [])?;
+            copied?;
+            return Ok(());
+        }
+        let mut after = Vec::new();
+        loop {
+            let page = other.db.query(
+                "SELECT key_hash, row_hash, key_json FROM sync_state
+                 WHERE sync = ?1 AND key_hash > ?2 ORDER BY key_hash LIMIT 10000",
+                &[&sync, &after],
+                |r| {
+                    Ok((
+                        r.get::<Vec<u8>>(0)?,
+                        r.get::<Vec<u8>>(1)?,
+                        r.get::<String>(2)?,
+                    ))
+                },
+            )?;
+            let Some(last) = page.last() else {
+                return Ok(());
+            };
+            after = last.0.clone();
+            self.db.transaction("copying the mirror state", |tx| {
+                for (key_hash, row_hash, key_json) in &page {
+                    tx.execute(
+                        "INSERT INTO sync_state (sync, key_hash, row_hash, key_json)
+                         VALUES (?1, ?2, ?3, ?4)",
+                        &[&sync, key_hash, row_hash, key_json],
+                    )?;
+                }
+                Ok(())
+            })?;
+        }
     }
 
     /// Marks a run delivered; for a mirror run, its state becomes the sync's current state in
     /// the same transaction, so a failed or interrupted run never loses a change.
     pub fn finish_delivered(&mut self, run_id: &str) -> Result<()> {
-        let tx = self.begin("marking the run delivered")?;
-        let sync: Option<String> = tx
-            .query_row(
+        let finished_at = now_ms();
+        self.db.transaction("marking the run delivered", |tx| {
+            let pending: Option<String> = tx.query_opt(
                 "SELECT sync FROM sync_pending WHERE run_id = ?1 LIMIT 1",
-                [run_id],
+                &[&run_id],
                 |r| r.get(0),
-            )
-            .optional()?
-            .or(tx
-                .query_row(
-                    "SELECT json_extract(options, '$.sync') FROM runs WHERE id = ?1",
-                    [run_id],
-                    |r| r.get(0),
-                )
-                .optional()?
-                .flatten());
-        if let Some(sync) = sync {
+            )?;
+            let sync = match pending {
+                Some(sync) => Some(sync),
+                None => tx
+                    .query_opt(
+                        match tx.dialect() {
+                            Dialect::Sqlite => {
+                                "SELECT json_extract(options, '$.sync') FROM runs WHERE id = ?1"
+                            }
+                            Dialect::Postgres => {
+                                "SELECT options::jsonb ->> 'sync' FROM runs WHERE id = ?1"
+                            }
+                        },
+                        &[&run_id],
+                        |r| r.get::<Option<String>>(0),
+                    )?
+                    .flatten(),
+            };
+            if let Some(sync) = sync {
+                replace_state(tx, &sync, run_id)?;
+                delete_pending_keys(tx, run_id)?;
+            }
+            tx.execute(
+                "UPDATE runs SET status = ?3, finished_at = ?2 WHERE id = ?1",
+                &[&run_id, &finished_at, &super::RunStatus::Delivered.as_str()],
+            )?;
+            Ok(())
+        })
+    }
+}
+
+/// Makes a run's pending keys the sync's state. Run inside the caller's transaction.
+fn replace_state(tx: &Db, sync: &str, run_id: &str) -> Result<()> {
+    match tx.dialect() {
+        Dialect::Sqlite => {
             delete_in_chunks(
-                &tx,
+                tx,
                 "DELETE FROM sync_state WHERE sync = ?1 AND key_hash IN
                      (SELECT key_hash FROM sync_state WHERE sync = ?1 LIMIT 10000)",
-                &sync,
+                sync,
             )?;
             // Sorted first, so the state's B-tree is built left to right, not page by page.
             tx.execute(
                 "INSERT OR REPLACE INTO sync_state (sync, key_hash, row_hash, key_json)
                  SELECT sync, key_hash, row_hash, key_json FROM sync_pending WHERE run_id = ?1
                  ORDER BY key_hash",
-                [run_id],
+                &[&run_id],
             )?;
-            delete_pending_keys(&tx, run_id)?;
         }
-        tx.execute(
-            "UPDATE runs SET status = ?3, finished_at = ?2 WHERE id = ?1",
-            params![run_id, now_ms(), super::RunStatus::Delivered.as_str()],
-        )?;
-        tx.commit()?;
-        Ok(())
+        Dialect::Postgres => {
+            tx.execute("DELETE FROM sync_state WHERE sync = ?1", &[&sync])?;
+            tx.execute(
+                "INSERT INTO sync_state (sync, key_hash, row_hash, key_json)
+                 SELECT sync, key_hash, row_hash, key_json FROM sync_pending WHERE run_id = ?1
+                 ORDER BY key_hash
+                 ON CONFLICT (sync, key_hash) DO UPDATE
+                 SET row_hash = excluded.row_hash, key_json = excluded.key_json",
+                &[&run_id],
+            )?;
+        }
     }
+    Ok(())
 }
 
 /// Deletes a run's pending keys. Run inside the caller's transaction.
-pub(super) fn delete_pending_keys(tx: &rusqlite::Transaction, run_id: &str) -> Result<()> {
-    delete_in_chunks(
-        tx,
-        "DELETE FROM sync_pending WHERE rowid IN
-             (SELECT rowid FROM sync_pending WHERE run_id = ?1 LIMIT 10000)",
-        run_id,
-    )
+pub(super) fn delete_pending_keys(tx: &Db, run_id: &str) -> Result<()> {
+    match tx.dialect() {
+        Dialect::Sqlite => delete_in_chunks(
+            tx,
+            "DELETE FROM sync_pending WHERE rowid IN
+                 (SELECT rowid FROM sync_pending WHERE run_id = ?1 LIMIT 10000)",
+            run_id,
+        ),
+        Dialect::Postgres => {
+            tx.execute("DELETE FROM sync_pending WHERE run_id = ?1", &[&run_id])?;
+            Ok(())
+        }
+    }
 }
 
-/// Repeats a `DELETE` that removes at most a chunk of rows until nothing is left: one DELETE
-/// of millions of rows first collects every row it will delete in memory.
-fn delete_in_chunks(tx: &rusqlite::Transaction, sql: &str, param: &str) -> Result<()> {
-    let mut stmt = tx.prepare(sql)?;
-    while stmt.execute([param])? > 0 {}
+/// Repeats a `DELETE` that removes at most a chunk of rows until nothing is left: in SQLite,
+/// one DELETE of millions of rows first collects every row it will delete in memory.
+fn delete_in_chunks(tx: &Db, sql: &str, param: &str) -> Result<()> {
+    while tx.execute(sql, &[&param])? > 0 {}
     Ok(())
 }

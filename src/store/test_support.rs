@@ -25,7 +25,7 @@ pub fn store_with_event() -> Store {
 }
 
 pub fn file_store_with_event(dir: &tempfile::TempDir) -> Store {
-    with_event(Store::open(&dir.path().join("log.db")).unwrap())
+    with_event(Store::open_file(&dir.path().join("log.db")).unwrap())
 }
 
 /// The JSON of a stored batch, appended to `out`.
@@ -36,7 +36,7 @@ pub fn load(store: &Store, batch_id: &str, out: &mut Vec<u8>) -> Result<()> {
 /// Batches in the log.
 pub fn batch_count(store: &Store) -> i64 {
     store
-        .conn
+        .conn()
         .query_row("SELECT count(*) FROM batches", [], |r| r.get(0))
         .unwrap()
 }

@@ -2,8 +2,8 @@
 //! old runs.
 
 use anyhow::Result;
-use rusqlite::params;
 
+use super::db::Db;
 use super::{RunStatus, Store};
 
 /// What `prune` removed.
@@ -22,89 +22,137 @@ impl Store {
     /// and puts it back to `staging`, in one transaction: a crash leaves either the old partial
     /// batches or none, never a mix.
     pub fn reset_staging(&mut self, run_id: &str) -> Result<()> {
-        let tx = self.begin("clearing a half-staged run")?;
-        tx.execute(
-            "DELETE FROM batches WHERE event_id IN (SELECT id FROM events WHERE run_id = ?1)",
-            [run_id],
-        )?;
-        tx.execute(
-            "UPDATE events SET total_rows = 0, batch_count = 0 WHERE run_id = ?1",
-            [run_id],
-        )?;
-        // A mirror run's future state is recomputed by staging again.
-        super::sync::delete_pending_keys(&tx, run_id)?;
-        tx.execute(
-            "UPDATE runs SET status = ?2, finished_at = NULL, staged_bytes = NULL,
-                 staged_hash = NULL, rows_total = 0, rows_valid = 0, rows_invalid = 0,
-                 blank_rows = 0 WHERE id = ?1",
-            params![run_id, RunStatus::Staging.as_str()],
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.db.transaction("clearing a half-staged run", |tx| {
+            tx.execute(
+                "DELETE FROM batches WHERE event_id IN (SELECT id FROM events WHERE run_id = ?1)",
+                &[&run_id],
+            )?;
+            tx.execute(
+                "UPDATE events SET total_rows = 0, batch_count = 0 WHERE run_id = ?1",
+                &[&run_id],
+            )?;
+            // A mirror run's future state is recomputed by staging again.
+            super::sync::delete_pending_keys(tx, run_id)?;
+            tx.execute(
+                "UPDATE runs SET status = ?2, finished_at = NULL, staged_bytes = NULL,
+                     staged_hash = NULL, rows_total = 0, rows_valid = 0, rows_invalid = 0,
+                     blank_rows = 0 WHERE id = ?1",
+                &[&run_id, &RunStatus::Staging.as_str()],
+            )?;
+            Ok(())
+        })
     }
 
     /// Ids of runs started before `cutoff` (ms since the epoch), oldest first.
     pub fn runs_started_before(&self, cutoff: i64) -> Result<Vec<String>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id FROM runs WHERE started_at < ?1 ORDER BY started_at, id")?;
-        let rows = stmt.query_map([cutoff], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.db.query(
+            "SELECT id FROM runs WHERE started_at < ?1 ORDER BY started_at, id",
+            &[&cutoff],
+            |r| r.get(0),
+        )
     }
 
     /// Deletes runs with everything they own, counting it first, in one transaction.
     pub fn delete_runs(&mut self, run_ids: &[String]) -> Result<PruneReport> {
-        let tx = self.begin("pruning runs")?;
-        let mut report = PruneReport::default();
-        for id in run_ids {
-            let (events, batches, attempts, bytes): (i64, i64, i64, i64) = tx.query_row(
-                "SELECT
-                   (SELECT count(*) FROM events WHERE run_id = ?1),
-                   (SELECT count(*) FROM batches b JOIN events e ON e.id = b.event_id
-                    WHERE e.run_id = ?1),
-                   (SELECT count(*) FROM attempts a JOIN batches b ON b.id = a.batch_id
-                    JOIN events e ON e.id = b.event_id WHERE e.run_id = ?1),
-                   (SELECT coalesce(sum(length(p.data)), 0) FROM payloads p
-                    JOIN batches b ON b.id = p.batch_id JOIN events e ON e.id = b.event_id
-                    WHERE e.run_id = ?1)",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )?;
-            // Foreign keys cascade from runs to events, batches, payloads and attempts; a
-            // failed mirror run's many pending keys go first, a chunk at a time.
-            super::sync::delete_pending_keys(&tx, id)?;
-            report.runs += tx.execute("DELETE FROM runs WHERE id = ?1", [id])? as u64;
-            report.events += events as u64;
-            report.batches += batches as u64;
-            report.attempts += attempts as u64;
-            report.payload_bytes += bytes as u64;
-        }
-        tx.commit()?;
-        Ok(report)
+        self.db.transaction("pruning runs", |tx| {
+            let mut report = PruneReport::default();
+            for id in run_ids {
+                delete_run(tx, id, &mut report)?;
+            }
+            Ok(report)
+        })
     }
 
-    /// Rewrites the file without free pages, then empties the WAL so the file shrinks on disk.
+    /// Rewrites the file without free pages, then empties the WAL so the file shrinks on disk;
+    /// on PostgreSQL, `VACUUM` of pulse's tables (space for new rows, not returned to the
+    /// system: that takes `VACUUM FULL`, which locks out every runner while it works).
     pub fn vacuum(&self) -> Result<()> {
-        self.conn.execute_batch("VACUUM")?;
-        self.conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        match &self.db {
+            Db::Sqlite(conn) => {
+                conn.execute_batch("VACUUM")?;
+                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            }
+            Db::Postgres(conn) => conn.batch(
+                "VACUUM runs, events, batches, payloads, attempts, secrets, sync_state, \
+                 sync_pending",
+            )?,
+        }
         Ok(())
+    }
+
+    /// The space the log takes in bytes: a SQLite log's file with its WAL, a PostgreSQL log's
+    /// tables with their indexes and out-of-line data.
+    pub fn size_on_disk(&self) -> Result<u64> {
+        match &self.db {
+            Db::Sqlite(_) => {
+                let Some(path) = self.path() else {
+                    return Ok(0);
+                };
+                let wal = format!("{}-wal", path.display());
+                Ok([path.to_path_buf(), wal.into()]
+                    .iter()
+                    .filter_map(|p| std::fs::metadata(p).ok())
+                    .map(|m| m.len())
+                    .sum())
+            }
+            Db::Postgres(_) => {
+                let bytes: i64 = self.db.query_value(
+                    "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint
+                     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                     WHERE n.nspname = current_schema() AND c.relkind = 'r'
+                       AND c.relname IN ('runs', 'events', 'batches', 'payloads', 'attempts',
+                                         'secrets', 'sync_state', 'sync_pending')",
+                    &[],
+                )?;
+                Ok(bytes.max(0) as u64)
+            }
+        }
     }
 
     /// The least the log's file can take, and its page size: a page for the schema and one
     /// for each table and index, however empty. Pages are 64 KiB (the push is slower with
     /// smaller ones, bench/NOTES.md), so that is about a megabyte.
-    pub fn size_floor(&self) -> Result<(u64, u64)> {
-        let trees: u64 = self.conn.query_row(
+    /// None on PostgreSQL, whose floor is the server's business.
+    pub fn size_floor(&self) -> Result<Option<(u64, u64)>> {
+        let Some(conn) = self.db.sqlite() else {
+            return Ok(None);
+        };
+        let trees: u64 = conn.query_row(
             "SELECT count(*) FROM sqlite_schema WHERE rootpage > 0",
             [],
             |r| r.get(0),
         )?;
-        let page: u64 = self
-            .conn
-            .pragma_query_value(None, "page_size", |r| r.get(0))?;
-        Ok(((trees + 1) * page, page))
+        let page: u64 = conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
+        Ok(Some(((trees + 1) * page, page)))
     }
+}
+
+/// Deletes one run with everything it owns, counting it first into `report`. Run inside the
+/// caller's transaction.
+fn delete_run(tx: &Db, id: &str, report: &mut PruneReport) -> Result<()> {
+    let counts = tx.query_opt(
+        "SELECT
+           (SELECT count(*) FROM events WHERE run_id = ?1),
+           (SELECT count(*) FROM batches b JOIN events e ON e.id = b.event_id
+            WHERE e.run_id = ?1),
+           (SELECT count(*) FROM attempts a JOIN batches b ON b.id = a.batch_id
+            JOIN events e ON e.id = b.event_id WHERE e.run_id = ?1),
+           (SELECT coalesce(sum(length(p.data)), 0) FROM payloads p
+            JOIN batches b ON b.id = p.batch_id JOIN events e ON e.id = b.event_id
+            WHERE e.run_id = ?1)",
+        &[&id],
+        |r| Ok((r.count(0)?, r.count(1)?, r.count(2)?, r.count(3)?)),
+    )?;
+    let (events, batches, attempts, bytes) = counts.unwrap_or_default();
+    // Foreign keys cascade from runs to events, batches, payloads and attempts; a failed
+    // mirror run's many pending keys go first, a chunk at a time.
+    super::sync::delete_pending_keys(tx, id)?;
+    report.runs += tx.execute("DELETE FROM runs WHERE id = ?1", &[&id])? as u64;
+    report.events += events;
+    report.batches += batches;
+    report.attempts += attempts;
+    report.payload_bytes += bytes;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -152,7 +200,7 @@ mod tests {
 
     fn count(store: &Store, table: &str) -> i64 {
         store
-            .conn
+            .conn()
             .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
             .unwrap()
     }

@@ -53,9 +53,9 @@ impl Checkpointer {
     }
 
     fn start(path: &Path, restart: WalRestart) -> Result<Checkpointer> {
-        let store = Store::open(path)?;
+        let store = Store::open_file(path)?;
         // RESTART waits for readers of older snapshots while it keeps writers out: briefly.
-        super::lock_wait::wait_briefly_for_locks(&store.conn)?;
+        super::lock_wait::wait_briefly_for_locks(store.sqlite()?)?;
         let (nudges, nudged) = sync_channel::<()>(1);
         let bulk_copied = (restart == WalRestart::ByWriter).then(Arc::<AtomicBool>::default);
         let copied = bulk_copied.clone();
@@ -132,11 +132,12 @@ impl Store {
             return write(self, &Checkpointer::none());
         };
         let checkpointer = Checkpointer::start(&path, restart)?;
-        self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        self.sqlite()?
+            .pragma_update(None, "wal_autocheckpoint", 0)?;
         let written = write(self, &checkpointer);
-        let restored = self
-            .conn
-            .pragma_update(None, "wal_autocheckpoint", SQLITE_AUTOCHECKPOINT);
+        let restored =
+            self.sqlite()?
+                .pragma_update(None, "wal_autocheckpoint", SQLITE_AUTOCHECKPOINT);
         drop(checkpointer);
         let value = written?;
         restored?;
@@ -162,10 +163,12 @@ impl Store {
         // The checkpointer may hold the checkpoint lock, starved of a core mid-copy: then a
         // checkpoint here is refused at once, and the writer waits and tries again. A reader
         // in another process holding old frames for longer only leaves the WAL longer.
+        let Some(conn) = self.db.sqlite() else {
+            return;
+        };
         let give_up = Instant::now() + REIN_IN_WAIT;
         loop {
-            let busy: i64 = self
-                .conn
+            let busy: i64 = conn
                 .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
                 .unwrap_or(1);
             if busy == 0 || Instant::now() >= give_up {
@@ -177,8 +180,10 @@ impl Store {
 
     /// `PRAGMA wal_checkpoint(mode)`; the frames in the WAL.
     fn checkpoint(&self, mode: &str) -> rusqlite::Result<i64> {
-        self.conn
-            .query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| r.get(1))
+        let Some(conn) = self.db.sqlite() else {
+            return Ok(0);
+        };
+        conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| r.get(1))
     }
 
     /// PASSIVE checkpoints until one finds only a few frames written during the one before:
@@ -196,6 +201,13 @@ impl Store {
                 return;
             }
         }
+    }
+}
+
+impl Store {
+    /// The SQLite connection of a log whose WAL is looked after.
+    fn sqlite(&self) -> Result<&rusqlite::Connection> {
+        self.db.sqlite().context("not a SQLite log")
     }
 }
 
@@ -218,9 +230,9 @@ mod tests {
     fn log_to_fill() -> (tempfile::TempDir, std::path::PathBuf, Store) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log.db");
-        let store = Store::open(&path).unwrap();
+        let store = Store::open_file(&path).unwrap();
         store
-            .conn
+            .conn()
             .execute_batch("CREATE TABLE filler (data BLOB); INSERT INTO filler VALUES (x'00')")
             .unwrap();
         (dir, path, store)
@@ -230,11 +242,11 @@ mod tests {
     fn the_checkpointer_copies_the_wal_into_the_database() {
         let (_dir, path, store) = log_to_fill();
         store
-            .conn
+            .conn()
             .pragma_update(None, "wal_autocheckpoint", 0)
             .unwrap();
         store
-            .conn
+            .conn()
             .execute("INSERT INTO filler VALUES (zeroblob(2000000))", [])
             .unwrap();
         let in_database = || std::fs::metadata(&path).unwrap().len();
@@ -250,11 +262,11 @@ mod tests {
         // And the WAL starts over: the next commit is one of its first frames, not appended
         // after the 2 MB already copied.
         store
-            .conn
+            .conn()
             .execute("INSERT INTO filler VALUES (x'00')", [])
             .unwrap();
         let frames: i64 = store
-            .conn
+            .conn()
             .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
             .unwrap();
         assert!(frames <= 4, "{frames} frames in the WAL");
@@ -263,11 +275,11 @@ mod tests {
     /// Frames in the WAL after one more small commit: few when the WAL started over.
     fn frames_after_next_commit(store: &Store) -> i64 {
         store
-            .conn
+            .conn()
             .execute("INSERT INTO filler VALUES (x'00')", [])
             .unwrap();
         store
-            .conn
+            .conn()
             .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
             .unwrap()
     }
@@ -276,13 +288,13 @@ mod tests {
     fn bulk_in_the_wal() -> (tempfile::TempDir, Store, Checkpointer) {
         let (dir, path, store) = log_to_fill();
         store
-            .conn
+            .conn()
             .pragma_update(None, "wal_autocheckpoint", 0)
             .unwrap();
         let checkpointer = Checkpointer::start(&path, WalRestart::ByWriter).unwrap();
         assert!(!checkpointer.catch_up(&store), "nothing copied yet");
         store
-            .conn
+            .conn()
             .execute("INSERT INTO filler VALUES (zeroblob(2000000))", [])
             .unwrap();
         checkpointer.nudge();
@@ -309,7 +321,7 @@ mod tests {
         // Written after the checkpointer's copy, as a busy writer does: only the writer's own
         // catching up copies these, and without it they stay and the WAL keeps growing.
         store
-            .conn
+            .conn()
             .execute("INSERT INTO filler VALUES (zeroblob(1000000))", [])
             .unwrap();
         assert!(checkpointer.catch_up(&store));
@@ -324,7 +336,7 @@ mod tests {
         let (_dir, store, checkpointer) = bulk_in_the_wal();
         drop(checkpointer);
         store
-            .conn
+            .conn()
             .execute("INSERT INTO filler VALUES (zeroblob(1000000))", [])
             .unwrap();
         let frames = frames_after_next_commit(&store);
@@ -344,20 +356,20 @@ mod tests {
             store
                 .with_checkpointer(restart, |store, checkpointer| {
                     store
-                        .conn
+                        .conn()
                         .execute("INSERT INTO filler VALUES (zeroblob(100000))", [])?;
                     checkpointer.nudge();
                     // The writer goes on while the checkpoint waits for the reader, and its
                     // own catching up gives up on what the reader still needs.
                     store
-                        .conn
+                        .conn()
                         .execute("INSERT INTO filler VALUES (zeroblob(100000))", [])?;
                     if restart == WalRestart::ByWriter {
                         wait_for_the_bulk(checkpointer);
                         assert!(checkpointer.catch_up(store));
                     }
                     store
-                        .conn
+                        .conn()
                         .execute("INSERT INTO filler VALUES (zeroblob(100000))", [])?;
                     Ok(())
                 })
@@ -376,7 +388,7 @@ mod tests {
         let (_dir, _path, mut store) = log_to_fill();
         let autocheckpoint = |store: &Store| -> i64 {
             store
-                .conn
+                .conn()
                 .pragma_query_value(None, "wal_autocheckpoint", |r| r.get(0))
                 .unwrap()
         };
