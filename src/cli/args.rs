@@ -600,8 +600,14 @@ pub struct ReceiveArgs {
 /// Where the log is: only the commands that open it take it.
 #[derive(Debug, Args)]
 pub struct LogDb {
-    /// The delivery log database [default: $XDG_DATA_HOME/pulse/pulse.db]
-    #[arg(long, env = "PULSE_DB", value_name = "PATH", hide_env_values = true)]
+    /// The delivery log: a SQLite file, or a shared PostgreSQL database as
+    /// postgres://USER@HOST:PORT/DBNAME [default: $XDG_DATA_HOME/pulse/pulse.db]
+    #[arg(
+        long,
+        env = "PULSE_DB",
+        value_name = "PATH|URL",
+        hide_env_values = true
+    )]
     pub db: Option<PathBuf>,
 }
 

@@ -9,7 +9,7 @@ use clap::error::{ContextKind, ContextValue};
 
 /// Flags that take their value from an environment variable, as the usage line shows them.
 const ENVIRONMENT_FLAGS: [(&str, &str); 4] = [
-    ("--db", "<PATH>"),
+    ("--db", "<PATH|URL>"),
     ("--secret", "<S>"),
     ("--auth-header-value", "<V>"),
     ("--url-password", "<P>"),
@@ -57,10 +57,10 @@ mod tests {
 
     #[test]
     fn flags_from_the_environment_leave_the_usage_line() {
-        let usage = "Usage: pulse push --secret <S> --db <PATH> --url <URL> <FILE|->";
+        let usage = "Usage: pulse push --secret <S> --db <PATH|URL> --url <URL> <FILE|->";
         let once = remove_flag(usage, "--secret", "<S>");
         assert_eq!(
-            remove_flag(&once, "--db", "<PATH>"),
+            remove_flag(&once, "--db", "<PATH|URL>"),
             "Usage: pulse push --url <URL> <FILE|->"
         );
         let styled = "pulse push \x1b[1m--secret\x1b[0m \x1b[4m<S>\x1b[0m \x1b[1m--url\x1b[0m";

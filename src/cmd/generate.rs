@@ -283,15 +283,18 @@ spill to a temporary SQLite file behind a 4 MiB Bloom filter.
 \fB$XDG_DATA_HOME/pulse/pulse.db\fR (default \fB~/.local/share/pulse/pulse.db\fR)
 the delivery log: runs, events, batches with compressed payloads, attempts, mirror state,
 generated secrets. Created with mode 0600, in WAL mode. \fB\-\-db\fR or \fBPULSE_DB\fR choose
-another file; \fBpulse prune\fR deletes old runs.
+another file, or a PostgreSQL database shared by many machines
+(\fBpostgres://USER@HOST:PORT/DBNAME\fR, \fBsslmode\fR in the URL; the password from the URL,
+\fBPGPASSWORD\fR or \fB~/.pgpass\fR, never printed or stored); \fBpulse prune\fR deletes old runs.
 .TP
 \fBpulse.db.locks/\fR
 next to the database: one lock file per run, held by the process sending it, so that
-\fBpulse resume\fR never sends a run another live process is sending.
+\fBpulse resume\fR never sends a run another live process is sending. A PostgreSQL log locks
+runs with advisory locks instead, across machines.
 .SH ENVIRONMENT
 .TP
 \fBPULSE_DB\fR
-path of the log database (as \fB\-\-db\fR)
+the log: a file path or a \fBpostgres://\fR URL (as \fB\-\-db\fR)
 .TP
 \fBPULSE_SECRET\fR
 signing secret(s), space\-separated (as \fB\-\-secret\fR); \fBpulse receive\fR verifies with it
@@ -302,6 +305,13 @@ value of the \fB\-\-auth\-header\-name\fR header (as \fB\-\-auth\-header\-value\
 \fBPULSE_BUSY_TIMEOUT\fR
 how long to wait for another process holding the log database's lock before failing (default
 30s)
+.TP
+\fBPULSE_DB_RETRY_FOR\fR
+how long a lost connection to a PostgreSQL log is retried before the run stops, resumable
+(default 2m)
+.TP
+\fBPGPASSWORD\fR, \fBPGPASSFILE\fR, \fBPGHOST\fR, \fBPGPORT\fR, \fBPGUSER\fR, \fBPGDATABASE\fR
+as libpq reads them, for what a PostgreSQL log's URL leaves out
 .TP
 \fBXDG_DATA_HOME\fR
 base of the default log path
@@ -402,6 +412,8 @@ mod tests {
             "PULSE_SECRET",
             "PULSE_AUTH_HEADER_VALUE",
             "PULSE_BUSY_TIMEOUT",
+            "PULSE_DB_RETRY_FOR",
+            "PGPASSWORD",
             "XDG_DATA_HOME",
         ] {
             assert!(page.contains(var), "{var}");

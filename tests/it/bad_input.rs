@@ -347,6 +347,9 @@ fn bad_inputs_fail_clearly() {
 
 #[test]
 fn a_corrupt_log_database_is_a_clear_error() {
+    if crate::support::on_postgres() {
+        return; // A SQLite file's trouble; the PostgreSQL log's are in tests/it/postgres.rs.
+    }
     let sandbox = Sandbox::new();
     std::fs::write(
         sandbox.db(),
@@ -447,6 +450,9 @@ fn record_and_body_limits_have_flags_and_clear_errors() {
 
 #[test]
 fn a_log_database_locked_past_the_busy_timeout_is_a_clear_error() {
+    if crate::support::on_postgres() {
+        return; // A SQLite file's trouble; the PostgreSQL log's are in tests/it/postgres.rs.
+    }
     let sandbox = Sandbox::new();
     let server = TestServer::ok();
     let input = sandbox.write("d.csv", "a\n1\n");
@@ -506,6 +512,9 @@ fn a_log_database_locked_past_the_busy_timeout_is_a_clear_error() {
 
 #[test]
 fn a_read_only_log_database_is_a_clear_error_and_still_readable() {
+    if crate::support::on_postgres() {
+        return; // A SQLite file's trouble; the PostgreSQL log's are in tests/it/postgres.rs.
+    }
     use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
     let sandbox = Sandbox::new();

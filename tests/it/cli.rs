@@ -50,7 +50,7 @@ fn the_usage_line_lists_no_flag_that_came_from_the_environment() {
         .arg(sandbox.db())
         .assert()
         .code(2);
-    assert!(usage_line(&stderr_of(&given)).contains("--db <PATH>"));
+    assert!(usage_line(&stderr_of(&given)).contains("--db <PATH|URL>"));
 }
 
 #[test]
@@ -90,7 +90,7 @@ fn only_the_commands_that_open_the_log_take_db() {
         &["secret", "show", "--help"],
     ] {
         let help = sandbox.stdout_of(args);
-        assert!(help.contains("--db <PATH>"), "{args:?}: {help}");
+        assert!(help.contains("--db <PATH|URL>"), "{args:?}: {help}");
     }
     // Where it is offered, it works.
     sandbox

@@ -6,22 +6,26 @@ use crate::support::{numbered_csv, stderr_of, Sandbox};
 
 /// Flips one bit of the stored payload of batch `idx`; returns the batch's id.
 fn damage_payload(sandbox: &Sandbox, idx: i64, byte_from_end: usize) -> String {
-    let conn = sandbox.conn();
-    let (id, mut data): (String, Vec<u8>) = conn
-        .query_row(
+    let row = sandbox
+        .rows(&format!(
             "SELECT b.id, p.data FROM batches b JOIN payloads p ON p.batch_id = b.id
-             WHERE b.idx = ?1",
-            [idx],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
+             WHERE b.idx = {idx}"
+        ))
+        .remove(0);
+    let id = row[0].as_str().unwrap().to_string();
+    let mut data: Vec<u8> = serde_json::from_value(row[1].clone()).unwrap();
     let at = data.len() - 1 - byte_from_end;
     data[at] ^= 0x10;
-    conn.execute(
-        "UPDATE payloads SET data = ?1 WHERE batch_id = ?2",
-        rusqlite::params![data, id],
-    )
-    .unwrap();
+    let hex: String = data.iter().map(|b| format!("{b:02x}")).collect();
+    // A blob literal: x'..' in SQLite, '\x..' in PostgreSQL.
+    let literal = if crate::support::on_postgres() {
+        format!("'\\x{hex}'::bytea")
+    } else {
+        format!("x'{hex}'")
+    };
+    sandbox.execute(&format!(
+        "UPDATE payloads SET data = {literal} WHERE batch_id = '{id}'"
+    ));
     id
 }
 

@@ -1,4 +1,5 @@
-//! Integration tests: the real `pulse` binary against real loopback servers and SQLite files.
+//! Integration tests: the real `pulse` binary against real loopback servers and SQLite files;
+//! built twice, as `it` and as `it_postgres` with the log in PostgreSQL (`support/backend.rs`).
 
 mod bad_input;
 mod cli;
@@ -21,6 +22,7 @@ mod resend;
 mod resume;
 mod retry;
 mod secrets;
+mod shared_log;
 mod summary;
 mod support;
 mod terminal;

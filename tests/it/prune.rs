@@ -27,13 +27,9 @@ fn old_runs_go_with_their_payloads_and_attempts() {
     let old = push(&sandbox, &server, 30);
     let recent = push(&sandbox, &server, 5);
     // Age the first run by 40 days.
-    sandbox
-        .conn()
-        .execute(
-            "UPDATE runs SET started_at = started_at - 40 * 86400000 WHERE id = ?1",
-            [&old],
-        )
-        .unwrap();
+    sandbox.execute(&format!(
+        "UPDATE runs SET started_at = started_at - 3456000000 WHERE id = '{old}'"
+    ));
 
     let out = sandbox.stdout_of(&["prune", "--older-than", "30d"]);
     assert!(
@@ -58,6 +54,11 @@ fn old_runs_go_with_their_payloads_and_attempts() {
     assert!(out.contains("compacted"), "{out}");
     for table in ["runs", "events", "batches", "payloads", "attempts"] {
         assert_eq!(count(&sandbox, table), 0, "{table}");
+    }
+    if crate::support::on_postgres() {
+        // The server keeps the space for later runs, and the message says so.
+        assert!(out.contains("PostgreSQL keeps the space"), "{out}");
+        return;
     }
     // An empty log does not shrink below one page per table and index: the message says so,
     // and the file is that size.

@@ -382,18 +382,12 @@ fn server_error_stops_with_exit_4_and_names_the_batch() {
     assert!(line.contains("pulse resume run_"), "{line}");
     // The third batch was never tried; one attempt recorded per request seen.
     assert_eq!(server.requests().len(), 2);
-    let conn = rusqlite::Connection::open(sandbox.db()).unwrap();
-    let (attempts, delivered): (i64, i64) = conn
-        .query_row(
-            "SELECT (SELECT count(*) FROM attempts), (SELECT count(*) FROM batches WHERE status='delivered')",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+    let attempts: i64 = sandbox.query("SELECT count(*) FROM attempts").unwrap();
+    let delivered: i64 = sandbox
+        .query("SELECT count(*) FROM batches WHERE status='delivered'")
         .unwrap();
     assert_eq!((attempts, delivered), (2, 1));
-    let status: String = conn
-        .query_row("SELECT status FROM runs", [], |r| r.get(0))
-        .unwrap();
+    let status: String = sandbox.query("SELECT status FROM runs").unwrap();
     assert_eq!(status, "failed");
 }
 

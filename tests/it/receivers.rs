@@ -119,14 +119,10 @@ fn rate_spaces_requests_retries_included() {
     // 50 ms apart at 20/s. Read from the log, where each attempt's start is taken right after
     // its turn: a busy machine can only delay a start, which lengthens the span. A request
     // delayed on its way could shorten a gap, so gaps are checked loosely.
-    let conn = sandbox.conn();
-    let mut stmt = conn
-        .prepare("SELECT started_at FROM attempts ORDER BY id")
-        .unwrap();
-    let starts: Vec<i64> = stmt
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
+    let starts: Vec<i64> = sandbox
+        .rows("SELECT started_at FROM attempts ORDER BY id")
+        .iter()
+        .map(|row| row[0].as_i64().unwrap())
         .collect();
     assert_eq!(starts.len(), 6);
     for pair in starts.windows(2) {

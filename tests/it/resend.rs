@@ -10,14 +10,7 @@ use crate::support::{numbered_csv, signature_matches, stderr_of, Sandbox};
 const SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
 
 fn ids_of(sandbox: &Sandbox, sql: &str) -> Vec<String> {
-    let conn = sandbox.conn();
-    let mut stmt = conn.prepare(sql).unwrap();
-    let ids = stmt
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    ids
+    sandbox.texts(sql)
 }
 
 fn batch_ids(sandbox: &Sandbox) -> Vec<String> {
@@ -115,10 +108,7 @@ fn failed_resends_only_undelivered_batches_and_completes_the_run() {
     let run = sandbox.last_run();
     let event: String = sandbox.query("SELECT id FROM events").unwrap();
     // Point the run at the switchable server, as if the receiver had been fixed.
-    sandbox
-        .conn()
-        .execute("UPDATE runs SET url = ?1", [server.url()])
-        .unwrap();
+    sandbox.execute(&format!("UPDATE runs SET url = '{}'", server.url()));
     assert!(!failing.load(Ordering::SeqCst));
     sandbox
         .pulse()
@@ -164,14 +154,8 @@ fn a_delivered_batch_stays_delivered_when_its_resend_fails() {
         .code(4);
     let stderr = stderr_of(&out);
     assert!(stderr.contains("HTTP 500"), "{stderr}");
-    let (status, attempts): (String, i64) = sandbox
-        .conn()
-        .query_row(
-            "SELECT status, (SELECT count(*) FROM attempts) FROM batches",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
+    let status: String = sandbox.query("SELECT status FROM batches").unwrap();
+    let attempts: i64 = sandbox.query("SELECT count(*) FROM attempts").unwrap();
     assert_eq!((status.as_str(), attempts), ("delivered", 2));
 }
 

@@ -241,13 +241,11 @@ fn half_staged_run(sandbox: &Sandbox, csv: &str) -> (String, String) {
         .args(["--no-sign", "--batch-size", "2", "--retries", "0"])
         .assert()
         .code(4);
-    let conn = sandbox.conn();
-    conn.execute_batch(
+    sandbox.execute(
         "DELETE FROM batches WHERE idx > 1;
          UPDATE events SET total_rows = 0, batch_count = 0;
          UPDATE runs SET status = 'staging', source_hash = NULL, finished_at = NULL;",
-    )
-    .unwrap();
+    );
     let event: String = sandbox.query("SELECT id FROM events").unwrap();
     (sandbox.last_run(), event)
 }
@@ -257,10 +255,7 @@ fn a_run_stopped_while_staging_is_restaged_from_its_unchanged_file() {
     let sandbox = Sandbox::new();
     let server = TestServer::ok();
     let (run, event) = half_staged_run(&sandbox, &numbered_csv(5));
-    sandbox
-        .conn()
-        .execute("UPDATE runs SET url = ?1", [server.url()])
-        .unwrap();
+    sandbox.execute(&format!("UPDATE runs SET url = '{}'", server.url()));
     // Run from elsewhere: the stored absolute path finds the file.
     sandbox
         .pulse()
@@ -283,14 +278,8 @@ fn a_run_stopped_while_staging_is_restaged_from_its_unchanged_file() {
         .map(|row| row["id"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(rows, ["1", "2", "3", "4", "5"]);
-    let (batches, hash): (i64, Option<String>) = sandbox
-        .conn()
-        .query_row(
-            "SELECT (SELECT count(*) FROM batches), source_hash FROM runs",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
+    let batches: i64 = sandbox.query("SELECT count(*) FROM batches").unwrap();
+    let hash: Option<String> = sandbox.query("SELECT source_hash FROM runs").unwrap();
     assert_eq!(batches, 3, "the partial batch was replaced, not kept");
     assert!(hash.is_some());
 }
@@ -448,10 +437,7 @@ fn a_resumed_mirror_run_makes_its_state_current() {
         .assert()
         .code(4);
     let server = TestServer::ok();
-    sandbox
-        .conn()
-        .execute("UPDATE runs SET url = ?1", [server.url()])
-        .unwrap();
+    sandbox.execute(&format!("UPDATE runs SET url = '{}'", server.url()));
     sandbox.pulse().arg("resume").assert().success();
     let ops: Vec<String> = crate::support::rows_of(&server.requests())
         .iter()

@@ -15,13 +15,15 @@ fn csv(rows: usize) -> String {
 }
 
 fn attempts_in_log(sandbox: &Sandbox) -> Vec<(String, i64)> {
-    let conn = rusqlite::Connection::open(sandbox.db()).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT batch_id, http_status FROM attempts ORDER BY id")
-        .unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
+    sandbox
+        .rows("SELECT batch_id, http_status FROM attempts ORDER BY id")
+        .into_iter()
+        .map(|row| {
+            (
+                row[0].as_str().unwrap().to_string(),
+                row[1].as_i64().unwrap(),
+            )
+        })
         .collect()
 }
 

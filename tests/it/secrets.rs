@@ -172,6 +172,11 @@ fn secrets_and_auth_values_never_show_in_output_or_the_log() {
             "{name}"
         );
     }
+    let text = sandbox.postgres_text();
+    assert!(
+        !text.contains(SECRET_PART) && !text.contains(AUTH_PART),
+        "the PostgreSQL log"
+    );
 }
 
 /// Every kind of credential pulse is given, each a distinctive value to look for.
@@ -332,6 +337,7 @@ fn planted_credentials_stay_out_of_every_output_the_log_and_the_lock_files() {
             );
         }
     }
+    assert_clean("the PostgreSQL log", &sandbox.postgres_text());
 }
 
 #[cfg(unix)]

@@ -237,13 +237,8 @@ fn an_empty_event_sends_nothing_and_is_recorded() {
     assert_eq!(summary["events"][1]["rows"], 0);
     assert_eq!(summary["events"][1]["batches"], 0);
     assert_eq!(server.requests().len(), 1);
-    let conn = rusqlite::Connection::open(sandbox.db()).unwrap();
-    let events: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM events WHERE name = 'invalidData'",
-            [],
-            |r| r.get(0),
-        )
+    let events: i64 = sandbox
+        .query("SELECT count(*) FROM events WHERE name = 'invalidData'")
         .unwrap();
     assert_eq!(events, 1);
 }
@@ -287,14 +282,8 @@ fn fail_on_invalid_sends_nothing_and_exits_3() {
     assert_eq!(summary["rows"]["invalid"], 2);
     assert_eq!(summary["delivered"], 0);
     assert_eq!(summary["first_invalid"]["line"], 3);
-    let conn = rusqlite::Connection::open(sandbox.db()).unwrap();
-    let (status, batches): (String, i64) = conn
-        .query_row(
-            "SELECT status, (SELECT count(*) FROM batches) FROM runs LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
+    let status: String = sandbox.query("SELECT status FROM runs LIMIT 1").unwrap();
+    let batches: i64 = sandbox.query("SELECT count(*) FROM batches").unwrap();
     assert_eq!((status.as_str(), batches), ("invalid", 0));
 }
 

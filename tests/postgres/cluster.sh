@@ -31,6 +31,7 @@ as_root() {
 start() {
   local bin
   if ! bin=$(find_bin); then
+    [[ -z "${PULSE_PG_NO_INSTALL:-}" ]] || { echo "no PostgreSQL installed" >&2; exit 1; }
     echo "installing PostgreSQL from Debian's packages" >&2
     as_root apt-get update -qq >&2
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2

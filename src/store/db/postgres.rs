@@ -162,7 +162,20 @@ impl PgConn {
     }
 }
 
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
 impl Session {
+    /// Closes the connection; the client says goodbye to the server through its runtime.
+    fn close(&mut self) {
+        if let Some(client) = self.client.take() {
+            off_runtime(move || drop(client));
+        }
+    }
+
     fn client(&mut self) -> Result<&mut Client> {
         match &mut self.client {
             Some(client) => Ok(client),
@@ -203,7 +216,7 @@ impl Session {
     /// Connects again, with growing pauses, until `RETRY_FOR` after `started`; then takes back
     /// the advisory locks this session held. `lost` is the error that lost the connection.
     fn reconnect(&mut self, started: Instant, lost: anyhow::Error) -> Result<()> {
-        self.client = None;
+        self.close();
         self.statements.clear();
         self.in_transaction = false;
         let patience = retry_for()?;

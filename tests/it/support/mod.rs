@@ -1,5 +1,6 @@
 //! Shared test helpers: the pinned `pulse` command, the loopback server, signature checking.
 
+pub mod backend;
 pub mod server;
 
 use std::path::{Path, PathBuf};
@@ -8,20 +9,57 @@ use assert_cmd::Command;
 use base64::Engine;
 use hmac::Mac;
 
-/// A temp dir holding the log database and a fake HOME, so tests never touch the user's files.
+pub use backend::on_postgres;
+
+/// A temp dir holding the log database and a fake HOME, so tests never touch the user's files;
+/// with the PostgreSQL backend, a database of the test's own instead of the file.
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
+    postgres: Option<backend::TestDatabase>,
+    /// Set for a sandbox sharing another's log (`beside`).
+    shared_log: Option<std::ffi::OsString>,
 }
 
 impl Sandbox {
     pub fn new() -> Sandbox {
         Sandbox {
             dir: tempfile::tempdir().unwrap(),
+            postgres: backend::server()
+                .filter(|_| on_postgres())
+                .map(backend::TestDatabase::create),
+            shared_log: None,
         }
     }
 
+    /// Another machine sharing this sandbox's log: a HOME and files of its own, the same
+    /// `PULSE_DB` (the PostgreSQL database, or the SQLite file as on a shared disk).
+    pub fn beside(&self) -> Sandbox {
+        Sandbox {
+            dir: tempfile::tempdir().unwrap(),
+            postgres: None,
+            shared_log: Some(self.log()),
+        }
+    }
+
+    /// The URL of the test's PostgreSQL database, if the log is one.
+    pub fn postgres_url(&self) -> Option<&str> {
+        self.postgres.as_ref().map(|database| database.url.as_str())
+    }
+
+    /// The SQLite log file (with the PostgreSQL backend, a file nothing writes).
     pub fn db(&self) -> PathBuf {
         self.dir.path().join("pulse.db")
+    }
+
+    /// The log as `--db` names it: the file, or the test database's URL.
+    pub fn log(&self) -> std::ffi::OsString {
+        if let Some(shared) = &self.shared_log {
+            return shared.clone();
+        }
+        match &self.postgres {
+            Some(database) => database.url.clone().into(),
+            None => self.db().into(),
+        }
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -73,7 +111,7 @@ impl Sandbox {
         let mut cmd = std::process::Command::new(program);
         cmd.env_clear()
             .env("HOME", self.dir.path())
-            .env("PULSE_DB", self.db())
+            .env("PULSE_DB", self.log())
             .env("PULSE_TEST_MODE", "1")
             .env("PATH", std::env::var_os("PATH").unwrap_or_default());
         cmd
@@ -88,11 +126,112 @@ impl Sandbox {
     }
 
     /// One value from the log, or None when the query finds no row (or no table yet).
-    pub fn query<T: rusqlite::types::FromSql>(&self, sql: &str) -> Option<T> {
+    pub fn query<T>(&self, sql: &str) -> Option<T>
+    where
+        T: rusqlite::types::FromSql + for<'a> postgres::types::FromSql<'a>,
+    {
+        if let Some(database) = &self.postgres {
+            let row = database.client().query_opt(sql, &[]).ok()??;
+            return row.try_get(0).ok();
+        }
         if !self.db().exists() {
             return None;
         }
         self.conn().query_row(sql, [], |r| r.get(0)).ok()
+    }
+
+    /// Every row of a query, each column as JSON (integers, text, null; blobs as arrays of
+    /// bytes), whichever database the log is.
+    pub fn rows(&self, sql: &str) -> Vec<Vec<serde_json::Value>> {
+        use serde_json::Value;
+        if let Some(database) = &self.postgres {
+            use postgres::types::Type;
+            return database
+                .client()
+                .query(sql, &[])
+                .unwrap()
+                .iter()
+                .map(|row| {
+                    (0..row.len())
+                        .map(|i| match *row.columns()[i].type_() {
+                            Type::INT8 => row.get::<_, Option<i64>>(i).into(),
+                            Type::INT4 => row.get::<_, Option<i32>>(i).into(),
+                            Type::BOOL => row.get::<_, Option<bool>>(i).into(),
+                            Type::BYTEA => row.get::<_, Option<Vec<u8>>>(i).into(),
+                            _ => row.get::<_, Option<String>>(i).into(),
+                        })
+                        .collect()
+                })
+                .collect();
+        }
+        let conn = self.conn();
+        let mut stmt = conn.prepare(sql).unwrap();
+        let columns = stmt.column_count();
+        stmt.query_map([], |r| {
+            Ok((0..columns)
+                .map(|i| match r.get_ref(i).unwrap() {
+                    rusqlite::types::ValueRef::Null => Value::Null,
+                    rusqlite::types::ValueRef::Integer(n) => n.into(),
+                    rusqlite::types::ValueRef::Real(x) => x.into(),
+                    rusqlite::types::ValueRef::Text(t) => {
+                        String::from_utf8_lossy(t).into_owned().into()
+                    }
+                    rusqlite::types::ValueRef::Blob(b) => b.to_vec().into(),
+                })
+                .collect())
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+    }
+
+    /// The first column of every row of a query, as text.
+    pub fn texts(&self, sql: &str) -> Vec<String> {
+        self.rows(sql)
+            .into_iter()
+            .map(|row| match &row[0] {
+                serde_json::Value::String(text) => text.clone(),
+                other => other.to_string(),
+            })
+            .collect()
+    }
+
+    /// Everything a PostgreSQL log holds, as text (payloads aside: compressed rows); empty for
+    /// a SQLite log, whose files the tests read themselves.
+    pub fn postgres_text(&self) -> String {
+        let Some(database) = &self.postgres else {
+            return String::new();
+        };
+        let mut client = database.client();
+        let mut text = String::new();
+        for table in [
+            "runs",
+            "events",
+            "batches",
+            "attempts",
+            "secrets",
+            "sync_state",
+            "sync_pending",
+        ] {
+            for row in client
+                .query(&format!("SELECT t::text FROM {table} t"), &[])
+                .unwrap()
+            {
+                text.push_str(row.get::<_, &str>(0));
+                text.push('\n');
+            }
+        }
+        text
+    }
+
+    /// Runs a statement on the log, whichever database it is (a test's own tampering).
+    pub fn execute(&self, sql: &str) {
+        match &self.postgres {
+            Some(database) => {
+                database.client().batch_execute(sql).unwrap();
+            }
+            None => self.conn().execute_batch(sql).unwrap(),
+        }
     }
 
     /// The id of the only (or newest) run.
