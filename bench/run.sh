@@ -6,6 +6,8 @@
 #   bench/run.sh --rss-only           peak RSS of pulse on 20,000,000 rows streamed from stdin
 #   bench/run.sh --remote             a receiver 50 ms away: sequential vs --concurrency,
 #                                     --compress, --rate (see bench/README.md)
+#   bench/run.sh --postgres start     also push with the log on PostgreSQL: a throwaway local
+#                                     cluster, durable settings (tests/postgres/cluster.sh)
 #
 # Options:
 #   --rows N        rows in the generated file (default 2000000)
@@ -17,6 +19,9 @@
 #   --delay MS      --remote: the receiver answers MS after a body arrived (default 50)
 #   --bandwidth B   --remote: bytes/s over all connections (default 0: no cap; 12500000 is
 #                   100 Mbit/s)
+#   --postgres URL  also "pulse push (postgres)", the log in a fresh database per run on the
+#                   server URL names (an admin URL: psql creates and drops the databases), or
+#                   `start` for a throwaway local cluster
 # Environment:
 #   PULSE           the pulse binary (default: $CARGO_TARGET_DIR or ./target, release; built if missing)
 #   BENCH_TMPDIR    where the per-run databases go (default bench/data)
@@ -32,6 +37,7 @@ rss_rows=20000000
 remote=0
 delay_ms=50
 bandwidth=0
+postgres=""
 
 die() { echo "run.sh: $*" >&2; exit 2; }
 
@@ -45,7 +51,8 @@ while [[ $# -gt 0 ]]; do
     --remote) remote=1; python_baseline=0; shift ;;
     --delay) delay_ms=${2:?--delay needs a value}; shift 2 ;;
     --bandwidth) bandwidth=${2:?--bandwidth needs a value}; shift 2 ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    --postgres) postgres=${2:?--postgres needs a URL or start}; shift 2 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
   esac
 done
@@ -74,8 +81,10 @@ has_schema=0; has_validate=0
 mkdir -p "$here/data"
 work=$(mktemp -d "${BENCH_TMPDIR:-$here/data}/run.XXXXXX")
 sink_pid=""
+pg_cluster=""
 cleanup() {
   if [[ -n "$sink_pid" ]]; then kill "$sink_pid" 2>/dev/null || true; wait "$sink_pid" 2>/dev/null || true; fi
+  if [[ -n "$pg_cluster" ]]; then bash "$repo/tests/postgres/cluster.sh" stop "$pg_cluster"; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -229,8 +238,23 @@ PY
   exit 0
 fi
 
+# --- a PostgreSQL log -------------------------------------------------------------------------
+if [[ "$postgres" == start ]]; then
+  eval "$(bash "$repo/tests/postgres/cluster.sh" start --durable)"
+  pg_cluster=$PULSE_TEST_PG_DIR
+  postgres=$PULSE_TEST_POSTGRES
+fi
+# fresh_pg N: a fresh database for run N, its URL on stdout
+fresh_pg() {
+  local name="pulse_bench_$$_$1"
+  psql -q "$postgres" -c "DROP DATABASE IF EXISTS $name" -c "CREATE DATABASE $name" >&2
+  echo "${postgres%/*}/$name"
+}
+drop_pg() { psql -q "$postgres" -c "DROP DATABASE IF EXISTS pulse_bench_$$_$1 WITH (FORCE)" >&2; }
+
 # --- the runs, alternating -------------------------------------------------------------------
 machine
+[[ -z "$postgres" ]] || echo "postgres: $(psql -Atq "$postgres" -c 'SELECT version()' | cut -d' ' -f1-2), $(psql -Atq "$postgres" -c 'SHOW fsync') fsync, $(psql -Atq "$postgres" -c 'SHOW synchronous_commit') synchronous_commit, on this machine"
 echo "input:   $data ($rows rows, $bytes bytes), batch size 5000, signed, fresh log DB per run"
 [[ $has_schema == 1 ]] || echo "note:    pulse push has no --schema yet: 'pulse push+schema' skipped"
 [[ $has_validate == 1 ]] || echo "note:    pulse has no validate command yet: 'pulse validate' skipped"
@@ -240,6 +264,12 @@ for i in $(seq 1 "$runs"); do
   db=$(fresh_db pulse.db)
   measure "pulse push" "$rows" "$bytes" "$db" \
     "$PULSE" push "$data" --url "$url" --secret "$secret" --db "$db" --quiet --json
+  if [[ -n "$postgres" ]]; then
+    pg=$(fresh_pg "$i")
+    measure "pulse push (postgres)" "$rows" "$bytes" - \
+      "$PULSE" push "$data" --url "$url" --secret "$secret" --db "$pg" --quiet --json
+    drop_pg "$i"
+  fi
   if [[ $python_baseline == 1 ]]; then
     db=$(fresh_db python.db)
     measure "python baseline" "$rows" "$bytes" - \

@@ -62,7 +62,7 @@ pub fn earlier_run(
     except: Option<&str>,
 ) -> Result<Option<RunRow>> {
     Ok(store
-        .runs_of_shape(&shown_url(url), shape)?
+        .runs_of_shape(&shown_url(url), shape, None)?
         .into_iter()
         .filter(|run| Some(run.id.as_str()) != except)
         .find(|run| run.source_hash.as_deref() == Some(hash)))
@@ -78,7 +78,7 @@ pub fn earlier_run_of_file(
     size: u64,
 ) -> Result<Option<RunRow>> {
     let candidates: Vec<RunRow> = store
-        .runs_of_shape(&shown_url(url), shape)?
+        .runs_of_shape(&shown_url(url), shape, Some(size))?
         .into_iter()
         .filter(|run| run.source_size == Some(size) && run.source_hash.is_some())
         .collect();

@@ -2,6 +2,8 @@
 # A throwaway PostgreSQL cluster for the tests of the PostgreSQL log.
 #
 #   eval "$(bash tests/postgres/cluster.sh start)"   # prints the exports below
+#   eval "$(bash tests/postgres/cluster.sh start --durable)"   # fsync and synchronous commits
+#                                                               # on, as a real server (bench)
 #   bash tests/postgres/cluster.sh stop "$PULSE_TEST_PG_DIR"
 #
 # `start` installs PostgreSQL from Debian's packages when no initdb is found (as root, or
@@ -29,7 +31,8 @@ as_root() {
 }
 
 start() {
-  local bin
+  local bin durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  [[ "${1:-}" == --durable ]] && durability=""
   if ! bin=$(find_bin); then
     [[ -z "${PULSE_PG_NO_INSTALL:-}" ]] || { echo "no PostgreSQL installed" >&2; exit 1; }
     echo "installing PostgreSQL from Debian's packages" >&2
@@ -60,7 +63,7 @@ start() {
   rm -f "$dir/pwfile"
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   run "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=400 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=400 $durability" \
     start >&2 || { cat "$dir/server.log" >&2; exit 1; }
   echo "export PULSE_TEST_POSTGRES='postgres://postgres:$password@127.0.0.1:$port/postgres'"
   echo "export PULSE_TEST_PG_DIR='$dir'"
@@ -80,7 +83,7 @@ stop() {
 }
 
 case "${1:-}" in
-  start) start ;;
+  start) start "${2:-}" ;;
   stop) stop "${2:?the cluster dir}" ;;
   *) echo "usage: $0 start | stop DIR" >&2; exit 2 ;;
 esac
