@@ -247,7 +247,7 @@ fi
 # fresh_pg N: a fresh database for run N, its URL on stdout
 fresh_pg() {
   local name="pulse_bench_$$_$1"
-  psql -q "$postgres" -c "DROP DATABASE IF EXISTS $name" -c "CREATE DATABASE $name" >&2
+  PGOPTIONS="-c client_min_messages=warning" psql -q "$postgres" -c "DROP DATABASE IF EXISTS $name" -c "CREATE DATABASE $name" >&2
   echo "${postgres%/*}/$name"
 }
 drop_pg() { psql -q "$postgres" -c "DROP DATABASE IF EXISTS pulse_bench_$$_$1 WITH (FORCE)" >&2; }

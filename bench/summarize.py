@@ -72,7 +72,7 @@ def record(args) -> None:
     with open(args.results, "a") as f:
         f.write(json.dumps(rec) + "\n")
     wall = rec.get("wall_s") or float("nan")
-    print(f"  {args.name:<18} {wall:7.2f} s  {args.rows / wall:>10,.0f} rows/s  "
+    print(f"  {args.name:<21} {wall:7.2f} s  {args.rows / wall:>10,.0f} rows/s  "
           f"RSS {rec.get('max_rss_kib', 0) / 1024:6.1f} MiB  sink CPU {rec.get('sink_cpu_s', 0):.2f} s  load {rec['load1']:.2f}  rc={args.rc}", flush=True)
 
 
@@ -85,13 +85,13 @@ def report(args) -> None:
     recs = [json.loads(line) for line in Path(args.results).read_text().splitlines() if line.strip()]
     names = list(dict.fromkeys(r["name"] for r in recs))
     summary = {}
-    print(f"\n{'benchmark':<18} {'runs':>4} {'median s':>9} {'rows/s':>11} {'MB/s in':>8} "
+    print(f"\n{'benchmark':<21} {'runs':>4} {'median s':>9} {'rows/s':>11} {'MB/s in':>8} "
           f"{'CPU s':>6} {'peak RSS':>9} {'sent MB':>8} {'sink CPU s':>10} {'stored/JSON':>11}  failures")
     for name in names:
         rs = [r for r in recs if r["name"] == name]
         ok = [r for r in rs if r.get("ok", r.get("rc") == 0) and r.get("wall_s") is not None]
         if not ok:
-            print(f"{name:<18} {len(rs):>4}  (every run failed: rc={[r.get('rc') for r in rs]})")
+            print(f"{name:<21} {len(rs):>4}  (every run failed: rc={[r.get('rc') for r in rs]})")
             continue
         wall = max(med([r["wall_s"] for r in ok]), 1e-3)
         rows = ok[0]["rows"]
@@ -102,7 +102,7 @@ def report(args) -> None:
         ratio = med([r["stored_bytes"] / r["raw_json_bytes"] for r in ok
                      if r.get("stored_bytes") and r.get("raw_json_bytes")])
         summary[name] = {"wall": wall, "rows": rows, "rss": rss, "ratio": ratio}
-        print(f"{name:<18} {len(ok):>4} {wall:9.2f} {rows / wall:11,.0f} "
+        print(f"{name:<21} {len(ok):>4} {wall:9.2f} {rows / wall:11,.0f} "
               f"{ok[0]['input_bytes'] / wall / 1e6:8.1f} {cpu:6.2f} {rss:6.1f} MiB "
               f"{(sent or 0) / 1e6:8.1f} {sink_cpu or 0:10.2f} {'' if ratio is None else f'{ratio:11.1%}'}  "
               f"{len(rs) - len(ok)}")
@@ -133,6 +133,12 @@ def report(args) -> None:
         rps = v["rows"] / v["wall"]
         line("pulse validate rows/s", f"{rps:,.0f}", ">= 1,000,000", rps >= 1_000_000)
         line("pulse validate peak RSS", f"{v['rss']:.1f} MiB", "<= 32 MiB", v["rss"] <= 32)
+    pg = summary.get("pulse push (postgres)")
+    if p and pg:
+        share = p["wall"] / pg["wall"]
+        print("issue 23 targets (the log on PostgreSQL, on this machine):")
+        line("push rows/s, PostgreSQL / SQLite log", f"{share:.0%}", ">= 50%", share >= 0.5)
+        line("pulse push (postgres) peak RSS", f"{pg['rss']:.1f} MiB", "<= 32 MiB", pg["rss"] <= 32)
     for name, r in summary.items():
         if name.startswith("rss "):
             line(f"{name} peak RSS", f"{r['rss']:.1f} MiB", "<= 32 MiB", r["rss"] <= 32)

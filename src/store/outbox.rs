@@ -104,9 +104,11 @@ impl BatchWriter {
                 &self.compressed
             }
         };
+        // A PostgreSQL transaction whose commit went through but whose answer was lost runs
+        // again on a new connection: its rows are there already, and stay as they are.
         tx.execute(
             "INSERT INTO batches (id, event_id, idx, rows, first_row, status)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'pending')",
+             VALUES (?1, ?2, ?3, ?4, ?5, 'pending') ON CONFLICT DO NOTHING",
             &[
                 &job.id,
                 &job.event_id,
@@ -116,7 +118,8 @@ impl BatchWriter {
             ],
         )?;
         tx.execute(
-            "INSERT INTO payloads (batch_id, raw_len, data) VALUES (?1, ?2, ?3)",
+            "INSERT INTO payloads (batch_id, raw_len, data) VALUES (?1, ?2, ?3)
+             ON CONFLICT DO NOTHING",
             &[&job.id, &(job.raw_len as i64), &&compressed[..]],
         )?;
         if let Some((bytes, hash)) = &job.source_mark {

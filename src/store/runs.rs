@@ -100,8 +100,9 @@ impl Store {
         let started_at = now_ms();
         self.db.transaction("recording the new run", |tx| {
             tx.execute(
+                // Run again after a lost commit answer (see `Db::transaction`): as it was.
                 "INSERT INTO runs (id, started_at, source, source_size, url, options, status)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
                 &[
                     &run.id,
                     &started_at,
@@ -114,7 +115,8 @@ impl Store {
             )?;
             for (seq, (id, name)) in events.iter().enumerate() {
                 tx.execute(
-                    "INSERT INTO events (id, run_id, seq, name) VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT INTO events (id, run_id, seq, name) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT DO NOTHING",
                     &[id, &run.id, &(seq as i64), name],
                 )?;
             }

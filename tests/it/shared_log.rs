@@ -377,3 +377,70 @@ fn a_database_gone_for_longer_than_the_retries_stops_the_run_for_a_resume() {
     assert_eq!(delivered_count(&sandbox), 8);
     assert_each_batch_under_one_id(&server, 8);
 }
+
+#[test]
+fn runs_to_one_destination_from_two_machines_arrive_in_the_order_they_were_pushed() {
+    let first = Sandbox::new();
+    let second = first.beside();
+    // Slow enough that Tuesday's push starts long before Monday's run is through.
+    let (server, _slow) = TestServer::slow(Duration::from_millis(500));
+    let monday = first.write("monday.csv", "id,day\n1,mon\n2,mon\n3,mon\n");
+    let tuesday = second.write("tuesday.csv", "id,day\n4,tue\n5,tue\n");
+    let push = |sandbox: &Sandbox, file: &std::path::Path| {
+        sandbox.spawn(&[
+            "push",
+            file.to_str().unwrap(),
+            "--url",
+            &server.url(),
+            "--batch-size",
+            "1",
+            "--no-sign",
+        ])
+    };
+    let early = push(&first, &monday);
+    wait_for("monday's first request", || !server.requests().is_empty());
+    // Tuesday's push, on the other machine, waits for Monday's run to be delivered.
+    let late = push(&second, &tuesday);
+    let (code, _, stderr) = crate::support::finish(late);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("which another process is sending"),
+        "{stderr}"
+    );
+    slow.store(false, Ordering::SeqCst);
+    let (code, _, stderr) = crate::support::finish(early);
+    assert_eq!(code, Some(0), "{stderr}");
+    let days: Vec<String> = crate::support::rows_of(&server.requests())
+        .iter()
+        .map(|row| row["day"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(days, ["mon", "mon", "mon", "tue", "tue"]);
+}
+
+#[test]
+fn sslmode_in_the_url_is_honoured() {
+    if !on_postgres() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let url = sandbox.postgres_url().unwrap();
+    // The test server has no TLS: `require` refuses to go on without it, `disable` never asks.
+    let out = sandbox
+        .pulse()
+        .env("PULSE_DB", format!("{url}?sslmode=require"))
+        .arg("log")
+        .assert()
+        .code(1);
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains("cannot connect to the PostgreSQL log")
+            && stderr.contains("sslmode=require"),
+        "{stderr}"
+    );
+    sandbox
+        .pulse()
+        .env("PULSE_DB", format!("{url}?sslmode=disable"))
+        .arg("log")
+        .assert()
+        .success();
+}
