@@ -407,7 +407,6 @@ fn runs_to_one_destination_from_two_machines_arrive_in_the_order_they_were_pushe
         stderr.contains("which another process is sending"),
         "{stderr}"
     );
-    slow.store(false, Ordering::SeqCst);
     let (code, _, stderr) = crate::support::finish(early);
     assert_eq!(code, Some(0), "{stderr}");
     let days: Vec<String> = crate::support::rows_of(&server.requests())
