@@ -7,7 +7,7 @@ use std::thread::JoinHandle;
 use anyhow::{Context, Result};
 
 use super::batches::new_batch_id;
-use super::db::Db;
+use super::db::{Db, Dialect};
 use super::{Store, WalRestart};
 use crate::payload::stored::Packer;
 
@@ -145,12 +145,32 @@ impl BatchWriter {
         queue: &Receiver<Job>,
         done: &mut impl FnMut(Job),
     ) -> Result<usize> {
-        // The jobs of this transaction stay here until it commits: a PostgreSQL transaction
-        // cut off by a lost connection runs again from its first job.
+        const WHAT: &str = "storing a batch in the outbox";
+        if store.db.dialect() == Dialect::Sqlite {
+            // A SQLite transaction never runs twice: each batch's buffers go back for reuse
+            // as soon as it is stored, as the stager is waiting for them.
+            let mut first = Some(first);
+            return store.db.transaction(WHAT, |tx| {
+                let mut stored = 0;
+                let mut next = first.take();
+                while let Some(job) = next {
+                    self.insert(tx, &job)?;
+                    stored += job.raw_len;
+                    done(job);
+                    if stored >= GROUP_BYTES {
+                        break;
+                    }
+                    next = queue.try_recv().ok();
+                }
+                Ok(stored)
+            });
+        }
+        // The batches of a PostgreSQL transaction stay here until it commits: one cut off by
+        // a lost connection runs again from its first batch.
         let mut group = vec![first];
         store
             .db
-            .transaction("storing a batch in the outbox", |tx| {
+            .transaction(WHAT, |tx| {
                 let mut stored = 0;
                 let mut at = 0;
                 loop {
