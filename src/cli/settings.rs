@@ -21,7 +21,7 @@ use crate::stage::SyncMode;
 
 /// The log: `--db`/`PULSE_DB` (a file, or a `postgres://` URL), else
 /// `$XDG_DATA_HOME/pulse/pulse.db`, else `~/.local/share/pulse/pulse.db`.
-pub fn db_path(flag: Option<PathBuf>) -> Result<crate::store::Location> {
+pub fn log_location(flag: Option<PathBuf>) -> Result<crate::store::Location> {
     if let Some(path) = flag {
         return Ok(crate::store::Location::parse(path));
     }
@@ -455,7 +455,7 @@ mod tests {
 
     #[test]
     fn db_path_prefers_the_flag() {
-        let p = db_path(Some("/tmp/x.db".into())).unwrap();
+        let p = log_location(Some("/tmp/x.db".into())).unwrap();
         assert_eq!(p, crate::store::Location::File(PathBuf::from("/tmp/x.db")));
     }
 }

@@ -6,8 +6,7 @@ use anyhow::{bail, Result};
 use crate::cli::CancelArgs;
 use crate::exit::usage;
 use crate::run::lock::RunLock;
-use crate::store::Location;
-use crate::store::{IdRef, RunStatus, Store};
+use crate::store::{IdRef, Location, RunStatus, Store};
 
 pub fn run(args: &CancelArgs, db: &Location) -> Result<()> {
     let store = Store::open(db)?;
@@ -15,7 +14,7 @@ pub fn run(args: &CancelArgs, db: &Location) -> Result<()> {
     match store.identify(id)? {
         Some(IdRef::Run) => {}
         Some(_) => return Err(usage(format!("{id} is not a run: only runs are cancelled"))),
-        None => bail!("no run {id:?} in the log {}", db),
+        None => bail!("no run {id:?} in the log {db}"),
     }
     // Another process sending the run holds its lock: cancelling under it would race.
     let _lock = RunLock::acquire(&store, id)?;

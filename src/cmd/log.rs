@@ -12,9 +12,9 @@ use crate::exit::usage;
 use crate::plural::{count, part_of};
 use crate::redact::shown_url;
 use crate::run::lock::RunLock;
-use crate::store::Location;
 use crate::store::{
-    now_ms, AttemptRow, BatchRow, EventRecord, IdRef, RunRow, RunStatus, Store, UndeliveredBatch,
+    now_ms, AttemptRow, BatchRow, EventRecord, IdRef, Location, RunRow, RunStatus, Store,
+    UndeliveredBatch,
 };
 use crate::time_text::{show, show_duration, show_ms};
 
@@ -62,7 +62,7 @@ pub fn run(args: &LogArgs, db: &Location) -> Result<()> {
             let runs = store.runs(since, limit)?;
             printer.run_lines(&runs)?;
             if runs.is_empty() && !args.json {
-                eprintln!("pulse: no runs in the log {}", db);
+                eprintln!("pulse: no runs in the log {db}");
             }
         }
         Some(id) => show_id(&store, &mut printer, id, args.failed, args.all)?,

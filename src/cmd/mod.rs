@@ -19,7 +19,7 @@ use crate::store::Location;
 /// Runs the command the command line names.
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     let with_log = |log: &LogDb, command: &dyn Fn(&Location) -> anyhow::Result<()>| {
-        let db = crate::cli::settings::db_path(log.db.clone())?;
+        let db = crate::cli::settings::log_location(log.db.clone())?;
         command(&db)
             .map_err(|err| crate::store::explain_busy(err, &db))
             .map_err(|err| crate::store::explain_full(err, &db))

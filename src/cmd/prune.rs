@@ -8,8 +8,7 @@ use crate::cli::PruneArgs;
 use crate::exit::usage;
 use crate::plural::count;
 use crate::run::lock::RunLock;
-use crate::store::Location;
-use crate::store::{now_ms, Store};
+use crate::store::{now_ms, Location, Store};
 
 pub fn run(args: &PruneArgs, db: &Location) -> Result<()> {
     let cutoff = crate::time_text::parse_point(&args.older_than, now_ms())

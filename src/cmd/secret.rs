@@ -7,8 +7,7 @@ use anyhow::{bail, Result};
 use crate::cli::settings::parse_url;
 use crate::redact::shown_url;
 use crate::sign::SigningSecret;
-use crate::store::Location;
-use crate::store::Store;
+use crate::store::{Location, Store};
 
 pub fn new() {
     let (_, text) = SigningSecret::generate();

@@ -259,7 +259,7 @@ impl BodyLoader {
         maker: BodyMaker,
         plan: &[(EventRecord, BatchRef)],
     ) -> Result<BodyLoader> {
-        let Some(path) = store.location().cloned() else {
+        let Some(log) = store.location().cloned() else {
             return Ok(BodyLoader::Inline(maker));
         };
         if plan.len() < 2 {
@@ -276,14 +276,14 @@ impl BodyLoader {
             // Memory holds at most two bodies per loader (one queued, one being built or handed
             // over) plus the one being sent.
             let (send, bodies) = sync_channel::<Result<PreparedBody>>(LOADER_QUEUE);
-            let (maker, path) = (maker.clone(), path.clone());
+            let (maker, log) = (maker.clone(), log.clone());
             let share: Vec<(EventRecord, BatchRef)> =
                 plan.iter().skip(first).step_by(count).cloned().collect();
             let thread = std::thread::Builder::new()
                 .name(format!("pulse-bodies-{first}"))
                 .spawn(move || {
                     run_behind_the_sender();
-                    let store = match Store::open_to_read(&path).and_then(|store| {
+                    let store = match Store::open_to_read(&log).and_then(|store| {
                         store.stream_pages()?;
                         Ok(store)
                     }) {

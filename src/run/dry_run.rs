@@ -19,8 +19,7 @@ use crate::redact::shown_url;
 use crate::schema::Schema;
 use crate::sign::SigningSecret;
 use crate::stage::{Staged, SyncMode};
-use crate::store::Location;
-use crate::store::Store;
+use crate::store::{Location, Store};
 
 /// The request line's stand-in for the URL when none was given.
 const NO_URL: &str = "<url>";

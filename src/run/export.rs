@@ -15,8 +15,7 @@ use serde_json::{Map, Value};
 
 use super::resend::{identify, select_batches};
 use crate::payload::stored::unpack;
-use crate::store::Location;
-use crate::store::{BatchRef, EventRecord, IdRef, Store};
+use crate::store::{BatchRef, EventRecord, IdRef, Location, Store};
 
 /// How exported rows are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

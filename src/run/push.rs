@@ -24,8 +24,7 @@ use crate::sign::SigningSecret;
 use crate::stage::checked_rows::CheckedRows;
 use crate::stage::event::{new_event_id, EventKind};
 use crate::stage::{Staged, SyncMode};
-use crate::store::Location;
-use crate::store::{NewRun, Store};
+use crate::store::{Location, NewRun, Store};
 
 /// Checked settings of `pulse push`.
 pub struct PushSettings {

@@ -16,8 +16,7 @@ use crate::exit::{with_hint, InterruptedError};
 use crate::plural::{count, part_of};
 use crate::progress::Progress;
 use crate::redact::shown_url;
-use crate::store::Location;
-use crate::store::{BatchRef, EventRecord, IdRef, RunStatus, Store};
+use crate::store::{BatchRef, EventRecord, IdRef, Location, RunStatus, Store};
 
 /// What `pulse resend` was asked.
 pub struct ResendSettings {

@@ -21,8 +21,7 @@ use crate::redact::shown_url;
 use crate::stage::checked_rows::CheckedRows;
 use crate::stage::event::EventKind;
 use crate::stage::{Staged, SyncMode};
-use crate::store::Location;
-use crate::store::{IdRef, RunRow, RunStatus, Store};
+use crate::store::{IdRef, Location, RunRow, RunStatus, Store};
 
 /// What `pulse resume` was asked.
 pub struct ResumeSettings {
