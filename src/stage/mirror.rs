@@ -35,6 +35,10 @@ pub struct Mirror {
     pending: Vec<PendingKey>,
     /// Whether the sync has a delivered state to compare with; asked once.
     has_state: Option<bool>,
+    /// With a PostgreSQL log, a copy of the sync's delivered state in a scratch SQLite file,
+    /// made once when first needed: a round trip to the server for every row would be most of
+    /// a mirror push's time. The store is dropped before its file is removed.
+    local_state: Option<(Store, tempfile::TempPath)>,
 }
 
 impl Mirror {
@@ -64,6 +68,7 @@ impl Mirror {
             seen: FingerprintSet::new(),
             pending: Vec::new(),
             has_state: None,
+            local_state: None,
         })
     }
 
@@ -102,7 +107,8 @@ impl Mirror {
                 .insert(store.has_delivered_state(&self.sync)?),
         };
         let before = if has_state {
-            store.delivered_row_hash(&self.sync, &key_hash)?
+            delivered_state(&mut self.local_state, &self.sync, store)?
+                .delivered_row_hash(&self.sync, &key_hash)?
         } else {
             None
         };
@@ -140,7 +146,8 @@ impl Mirror {
         self.flush(store)?;
         let mut after = Vec::new();
         loop {
-            let page = store.delivered_keys(&self.sync, &after, 1000)?;
+            let page = delivered_state(&mut self.local_state, &self.sync, store)?
+                .delivered_keys(&self.sync, &after, 1000)?;
             let Some((last, _)) = page.last() else {
                 return Ok(());
             };
@@ -190,6 +197,33 @@ impl Mirror {
         }
         out.push(b'}');
         String::from_utf8(out).expect("JSON is UTF-8")
+    }
+}
+
+/// Where a sync's delivered state is read: the log itself, or with a PostgreSQL log, the local
+/// copy in `local` (made on the first call).
+fn delivered_state<'a>(
+    local: &'a mut Option<(Store, tempfile::TempPath)>,
+    sync: &str,
+    store: &'a Store,
+) -> Result<&'a Store> {
+    if store.postgres().is_none() {
+        return Ok(store);
+    }
+    match local {
+        Some((copy, _)) => Ok(copy),
+        None => {
+            let file = tempfile::Builder::new()
+                .prefix("pulse-mirror-")
+                .suffix(".db")
+                .tempfile()
+                .context("cannot create a scratch file for the mirror state")?
+                .into_temp_path();
+            let copy = Store::open_file(&file)?;
+            copy.import_sync_state(store, sync)
+                .context("copying the mirror state from the log")?;
+            Ok(&local.insert((copy, file)).0)
+        }
     }
 }
 
