@@ -36,6 +36,9 @@ struct Session {
     in_transaction: bool,
     /// Advisory locks held, taken again after a reconnection.
     locks: Vec<i64>,
+    /// Set once reconnecting gave up: what is left to record (the run's status) fails at once
+    /// instead of waiting as long again.
+    gave_up: bool,
 }
 
 /// How long a lost connection is retried, unless `PULSE_DB_RETRY_FOR` says otherwise.
@@ -59,6 +62,7 @@ impl PgConn {
                 statements: HashMap::new(),
                 in_transaction: false,
                 locks: Vec::new(),
+                gave_up: false,
             })),
         })
     }
@@ -219,10 +223,14 @@ impl Session {
         self.close();
         self.statements.clear();
         self.in_transaction = false;
+        if self.gave_up {
+            return Err(lost);
+        }
         let patience = retry_for()?;
         let mut pause = Duration::from_millis(100);
         let client = loop {
             if started.elapsed() >= patience {
+                self.gave_up = true;
                 return Err(lost.context(format!(
                     "the PostgreSQL log {} stayed unreachable for {} (PULSE_DB_RETRY_FOR \
                      waits longer; `pulse resume` continues from any machine)",
