@@ -43,11 +43,19 @@ pub fn deliver_run(
         Err(err) if err.is::<InterruptedError>() => RunStatus::Interrupted,
         Err(_) => RunStatus::Failed,
     };
-    if status == RunStatus::Delivered {
+    let recorded = if status == RunStatus::Delivered {
         // For a mirror run this also makes its state current, in the same transaction.
-        store.finish_delivered(run.run_id)?;
+        store.finish_delivered(run.run_id)
     } else {
-        store.set_run_status(run.run_id, status)?;
+        store.set_run_status(run.run_id, status)
+    };
+    if let Err(not_recorded) = recorded {
+        // A log that fails here (a database gone away) most often failed the delivery first:
+        // its error says what happened, and the run's status stays resumable.
+        return Err(match outcome {
+            Err(first) => first,
+            Ok(_) => not_recorded,
+        });
     }
     let delivered = store.delivered_batches(run.run_id)?;
     let url = crate::redact::shown_url(run.url.as_str());
