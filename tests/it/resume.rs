@@ -374,13 +374,17 @@ fn two_pushes_and_a_log_share_one_database() {
         ])
     };
     // Both generate-or-reuse the URL's secret at once: they must agree on one.
-    let first = push(&a);
-    let second = push(&b);
+    let mut first = push(&a);
+    let mut second = push(&b);
+    // Until both runs are in the log, or a push ended (its exit code and stderr are checked
+    // below).
     wait_for("both runs to start", || {
         sandbox
             .query::<i64>("SELECT count(*) FROM runs")
             .unwrap_or(0)
             == 2
+            || first.try_wait().unwrap().is_some()
+            || second.try_wait().unwrap().is_some()
     });
     for _ in 0..3 {
         sandbox.pulse().arg("log").assert().success();
