@@ -30,6 +30,36 @@ fn assert_every_delivered_batch_has_its_2xx(sandbox: &Sandbox) {
     assert_eq!(unmatched, 0, "no batch is delivered without a 2xx");
 }
 
+/// `pulse resume` with the run's signing secret, which must succeed.
+fn resume_signed(sandbox: &Sandbox) {
+    sandbox
+        .pulse()
+        .env("PULSE_SECRET", SECRET)
+        .arg("resume")
+        .assert()
+        .success();
+}
+
+/// `pulse push FILE --url URL --batch-size 1` and `more` (signing, `--db`) as a plain process.
+fn spawn_push(
+    sandbox: &Sandbox,
+    file: &std::path::Path,
+    url: &str,
+    more: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Child {
+    let mut args = vec![
+        "push",
+        file.to_str().unwrap(),
+        "--url",
+        url,
+        "--batch-size",
+        "1",
+    ];
+    args.extend_from_slice(more);
+    sandbox.spawn_with(&args, env, std::process::Stdio::null())
+}
+
 /// Each batch index arrived under one webhook-id only, and every index arrived.
 fn assert_each_batch_under_one_id(server: &TestServer, batches: u64) {
     let mut ids: std::collections::HashMap<u64, String> = Default::default();
@@ -48,16 +78,7 @@ fn a_push_killed_on_one_machine_is_resumed_on_another_under_its_first_ids() {
     let second = first.beside();
     let (server, slow) = TestServer::slow(Duration::from_millis(200));
     let input = first.write("d.csv", numbered_csv(10));
-    let mut child = first.spawn(&[
-        "push",
-        input.to_str().unwrap(),
-        "--url",
-        &server.url(),
-        "--batch-size",
-        "1",
-        "--secret",
-        SECRET,
-    ]);
+    let mut child = spawn_push(&first, &input, &server.url(), &["--secret", SECRET], &[]);
     wait_for("three requests", || server.requests().len() >= 3);
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
@@ -67,12 +88,7 @@ fn a_push_killed_on_one_machine_is_resumed_on_another_under_its_first_ids() {
     let listed = second.stdout_of(&["log"]);
     assert!(listed.contains("delivering (stopped)"), "{listed}");
     slow.store(false, Ordering::SeqCst);
-    second
-        .pulse()
-        .env("PULSE_SECRET", SECRET)
-        .arg("resume")
-        .assert()
-        .success();
+    resume_signed(&second);
     assert_eq!(delivered_count(&first), 10);
     assert_each_batch_under_one_id(&server, 10);
     assert_every_delivered_batch_has_its_2xx(&first);
@@ -86,15 +102,7 @@ fn a_run_being_sent_on_one_machine_is_not_sent_by_another() {
     let second = first.beside();
     let (server, slow) = TestServer::slow(Duration::from_millis(150));
     let input = first.write("d.csv", numbered_csv(6));
-    let child = first.spawn(&[
-        "push",
-        input.to_str().unwrap(),
-        "--url",
-        &server.url(),
-        "--batch-size",
-        "1",
-        "--no-sign",
-    ]);
+    let child = spawn_push(&first, &input, &server.url(), &["--no-sign"], &[]);
     wait_for("a request", || !server.requests().is_empty());
     let run = first.last_run();
     let out = second.pulse().args(["resend", &run]).assert().failure();
@@ -293,21 +301,12 @@ fn push_through(
 ) -> std::process::Child {
     let input = sandbox.write("d.csv", numbered_csv(rows));
     let db = proxy.url(sandbox);
-    sandbox.spawn_with(
-        &[
-            "push",
-            input.to_str().unwrap(),
-            "--url",
-            &server.url(),
-            "--batch-size",
-            "1",
-            "--secret",
-            SECRET,
-            "--db",
-            &db,
-        ],
+    spawn_push(
+        sandbox,
+        &input,
+        &server.url(),
+        &["--secret", SECRET, "--db", &db],
         env,
-        std::process::Stdio::null(),
     )
 }
 
@@ -375,12 +374,7 @@ fn a_database_gone_for_longer_than_the_retries_stops_the_run_for_a_resume() {
     assert!(!stderr.contains(&password), "{stderr}");
     assert_every_delivered_batch_has_its_2xx(&sandbox);
     slow.store(false, Ordering::SeqCst);
-    sandbox
-        .pulse()
-        .env("PULSE_SECRET", SECRET)
-        .arg("resume")
-        .assert()
-        .success();
+    resume_signed(&sandbox);
     assert_eq!(delivered_count(&sandbox), 8);
     assert_each_batch_under_one_id(&server, 8);
 }
@@ -394,15 +388,7 @@ fn runs_to_one_destination_from_two_machines_arrive_in_the_order_they_were_pushe
     let monday = first.write("monday.csv", "id,day\n1,mon\n2,mon\n3,mon\n");
     let tuesday = second.write("tuesday.csv", "id,day\n4,tue\n5,tue\n");
     let push = |sandbox: &Sandbox, file: &std::path::Path| {
-        sandbox.spawn(&[
-            "push",
-            file.to_str().unwrap(),
-            "--url",
-            &server.url(),
-            "--batch-size",
-            "1",
-            "--no-sign",
-        ])
+        spawn_push(sandbox, file, &server.url(), &["--no-sign"], &[])
     };
     let early = push(&first, &monday);
     wait_for("monday's first request", || !server.requests().is_empty());
@@ -449,4 +435,20 @@ fn sslmode_in_the_url_is_honoured() {
         .arg("log")
         .assert()
         .success();
+}
+
+#[test]
+fn a_log_migrated_by_a_newer_pulse_is_refused_with_its_version() {
+    if !on_postgres() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    sandbox.pulse().arg("log").assert().success(); // creates and migrates the schema
+    sandbox.execute("UPDATE pulse_schema SET version = 99");
+    let out = sandbox.pulse().arg("log").assert().code(1);
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains("written by a newer pulse (schema version 99"),
+        "{stderr}"
+    );
 }
