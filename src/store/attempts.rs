@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 
-use super::db::Dialect;
+use super::db::{Dialect, Param};
 use super::{now_ms, Store};
 
 /// Most of a response body kept in the log.
@@ -24,56 +24,44 @@ pub struct AttemptRecord<'a> {
     pub request_headers: String,
 }
 
+const INSERT_ATTEMPT: &str = "INSERT INTO attempts (batch_id, started_at, duration_ms, url,
+    http_status, error, response, request_headers) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+
 impl Store {
     /// Records an attempt and, when it delivered the batch, marks the batch delivered in the same
     /// transaction: a batch is never marked delivered without the attempt that did it.
     pub fn record_attempt(&mut self, attempt: &AttemptRecord, delivered: bool) -> Result<()> {
         let delivered_at = now_ms();
         let status = i64::from(attempt.http_status);
+        let values: [&dyn Param; 8] = [
+            &attempt.batch_id,
+            &attempt.started_at,
+            &attempt.duration_ms,
+            &attempt.url,
+            &status,
+            &attempt.error,
+            &attempt.response,
+            &attempt.request_headers,
+        ];
         if self.db.dialect() == Dialect::Postgres {
             // One statement is one transaction: a round trip and a commit per attempt
             // instead of four (delivery on PostgreSQL, bench/README.md).
+            let mark: [&dyn Param; 2] = [&delivered_at, &delivered];
             self.db
                 .execute(
-                    "WITH attempt AS (
-                         INSERT INTO attempts (batch_id, started_at, duration_ms, url,
-                             http_status, error, response, request_headers)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8))
-                     UPDATE batches SET status = 'delivered',
-                         delivered_at = coalesce(delivered_at, ?9)
-                     WHERE id = ?1 AND ?10",
-                    &[
-                        &attempt.batch_id,
-                        &attempt.started_at,
-                        &attempt.duration_ms,
-                        &attempt.url,
-                        &status,
-                        &attempt.error,
-                        &attempt.response,
-                        &attempt.request_headers,
-                        &delivered_at,
-                        &delivered,
-                    ],
+                    &format!(
+                        "WITH attempt AS ({INSERT_ATTEMPT})
+                         UPDATE batches SET status = 'delivered',
+                             delivered_at = coalesce(delivered_at, ?9)
+                         WHERE id = ?1 AND ?10"
+                    ),
+                    &[&values[..], &mark[..]].concat(),
                 )
                 .context("recording a delivery attempt")?;
             return Ok(());
         }
         self.db.transaction("recording a delivery attempt", |tx| {
-            tx.execute(
-                "INSERT INTO attempts (batch_id, started_at, duration_ms, url, http_status, error,
-                     response, request_headers)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                &[
-                    &attempt.batch_id,
-                    &attempt.started_at,
-                    &attempt.duration_ms,
-                    &attempt.url,
-                    &status,
-                    &attempt.error,
-                    &attempt.response,
-                    &attempt.request_headers,
-                ],
-            )?;
+            tx.execute(INSERT_ATTEMPT, &values)?;
             if delivered {
                 tx.execute(
                     // A resend keeps the time of the first delivery.

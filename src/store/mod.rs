@@ -39,13 +39,19 @@ pub use wal::checkpoint::WalRestart;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn busy_timeout() -> Result<Duration> {
-    match std::env::var("PULSE_BUSY_TIMEOUT") {
+    duration_from_env("PULSE_BUSY_TIMEOUT", BUSY_TIMEOUT)
+}
+
+/// The duration the environment variable `name` gives (`30s`, `500ms`, `2m`), else `default`;
+/// a value that is not a duration is a usage error naming the variable.
+fn duration_from_env(name: &str, default: Duration) -> Result<Duration> {
+    match std::env::var(name) {
         Ok(text) => humantime::parse_duration(text.trim()).map_err(|err| {
             crate::exit::usage(format!(
-                "PULSE_BUSY_TIMEOUT: {text:?} is not a duration like 30s or 500ms ({err})"
+                "{name}: {text:?} is not a duration like 30s or 500ms ({err})"
             ))
         }),
-        Err(_) => Ok(BUSY_TIMEOUT),
+        Err(_) => Ok(default),
     }
 }
 

@@ -399,12 +399,7 @@ fn compressed_input_and_spreadsheets_are_resumed_and_recognised_as_a_repeat_by_w
             .code(4);
         let size: i64 = sandbox.query("SELECT source_size FROM runs").unwrap();
         assert_eq!(size as u64, std::fs::metadata(&file).unwrap().len());
-        // As SIGKILL while staging leaves it: only its first batch, no input hash.
-        sandbox.execute(
-            "DELETE FROM batches WHERE idx > 1;
-             UPDATE events SET total_rows = 0, batch_count = 0;
-             UPDATE runs SET status = 'staging', source_hash = NULL, finished_at = NULL;",
-        );
+        sandbox.as_if_killed_while_staging();
         let server = TestServer::ok();
         sandbox.execute(&format!("UPDATE runs SET url = '{}'", server.url()));
         let run = sandbox.last_run();

@@ -35,12 +35,6 @@ fn assert_complete_in_order(requests: &[Recorded], batches: u64) {
     assert_eq!(id_of_index.len() as u64, batches, "every batch arrived");
 }
 
-fn delivered_count(sandbox: &Sandbox) -> i64 {
-    sandbox
-        .query("SELECT count(*) FROM batches WHERE status = 'delivered'")
-        .unwrap_or(0)
-}
-
 #[test]
 fn sigkill_during_delivery_then_resume_delivers_every_batch_once_per_id() {
     let sandbox = Sandbox::new();
@@ -65,7 +59,7 @@ fn sigkill_during_delivery_then_resume_delivers_every_batch_once_per_id() {
     assert_eq!(status, "delivering", "SIGKILL leaves the run as it was");
     let listed = sandbox.stdout_of(&["log"]);
     assert!(listed.contains("delivering (stopped)"), "{listed}");
-    assert!(delivered_count(&sandbox) < 8);
+    assert!(sandbox.delivered_count() < 8);
 
     slow.store(false, Ordering::SeqCst);
     let out = sandbox
@@ -77,16 +71,10 @@ fn sigkill_during_delivery_then_resume_delivers_every_batch_once_per_id() {
     let stderr = stderr_of(&out);
     assert!(stderr.contains(&run), "{stderr}");
     assert_complete_in_order(&server.requests(), 8);
-    assert_eq!(delivered_count(&sandbox), 8);
+    assert_eq!(sandbox.delivered_count(), 8);
     let status: String = sandbox.query("SELECT status FROM runs").unwrap();
     assert_eq!(status, "delivered");
-    let unmatched: i64 = sandbox
-        .query(
-            "SELECT count(*) FROM batches b WHERE status = 'delivered' AND NOT EXISTS
-             (SELECT 1 FROM attempts a WHERE a.batch_id = b.id AND a.http_status BETWEEN 200 AND 299)",
-        )
-        .unwrap();
-    assert_eq!(unmatched, 0, "no batch is delivered without a 2xx");
+    sandbox.assert_every_delivered_batch_has_its_2xx();
 }
 
 #[test]
@@ -118,7 +106,7 @@ fn sigint_stops_with_130_and_the_run_resumes() {
     slow.store(false, Ordering::SeqCst);
     sandbox.pulse().args(["resume", &run]).assert().success();
     assert_complete_in_order(&server.requests(), 6);
-    assert_eq!(delivered_count(&sandbox), 6);
+    assert_eq!(sandbox.delivered_count(), 6);
 }
 
 #[test]
@@ -170,7 +158,7 @@ fn sigterm_during_a_retry_wait_stops_promptly_and_the_run_resumes() {
     failing.store(false, Ordering::SeqCst);
     sandbox.pulse().args(["resume", &run]).assert().success();
     assert_complete_in_order(&server.requests(), 2);
-    assert_eq!(delivered_count(&sandbox), 2);
+    assert_eq!(sandbox.delivered_count(), 2);
 }
 
 #[test]
@@ -241,11 +229,7 @@ fn half_staged_run(sandbox: &Sandbox, csv: &str) -> (String, String) {
         .args(["--no-sign", "--batch-size", "2", "--retries", "0"])
         .assert()
         .code(4);
-    sandbox.execute(
-        "DELETE FROM batches WHERE idx > 1;
-         UPDATE events SET total_rows = 0, batch_count = 0;
-         UPDATE runs SET status = 'staging', source_hash = NULL, finished_at = NULL;",
-    );
+    sandbox.as_if_killed_while_staging();
     let event: String = sandbox.query("SELECT id FROM events").unwrap();
     (sandbox.last_run(), event)
 }
@@ -393,7 +377,7 @@ fn two_pushes_and_a_log_share_one_database() {
         let (code, _, stderr) = finish(child);
         assert_eq!(code, Some(0), "{stderr}");
     }
-    assert_eq!(delivered_count(&sandbox), 40);
+    assert_eq!(sandbox.delivered_count(), 40);
     let secret: String = sandbox.query("SELECT secret FROM secrets").unwrap();
     let requests = server.requests();
     assert_eq!(requests.len(), 40);
@@ -513,7 +497,7 @@ fn sigkill_then_the_same_push_again_continues_the_run_under_its_webhook_ids() {
     );
     let runs: i64 = sandbox.query("SELECT count(*) FROM runs").unwrap();
     assert_eq!(runs, 1, "not staged twice");
-    assert_eq!(delivered_count(&sandbox), 8);
+    assert_eq!(sandbox.delivered_count(), 8);
     // Every row under one webhook-id only: a batch in flight at the kill may come twice, but
     // under its own id.
     let mut ids_by_row: HashMap<u64, HashSet<String>> = HashMap::new();

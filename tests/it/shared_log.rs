@@ -13,23 +13,6 @@ use crate::support::{numbered_csv, on_postgres, stderr_of, wait_for, Sandbox};
 
 const SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
 
-fn delivered_count(sandbox: &Sandbox) -> i64 {
-    sandbox
-        .query("SELECT count(*) FROM batches WHERE status = 'delivered'")
-        .unwrap_or(0)
-}
-
-/// No batch is marked delivered without an attempt that got a 2xx.
-fn assert_every_delivered_batch_has_its_2xx(sandbox: &Sandbox) {
-    let unmatched: i64 = sandbox
-        .query(
-            "SELECT count(*) FROM batches b WHERE status = 'delivered' AND NOT EXISTS
-             (SELECT 1 FROM attempts a WHERE a.batch_id = b.id AND a.http_status BETWEEN 200 AND 299)",
-        )
-        .unwrap();
-    assert_eq!(unmatched, 0, "no batch is delivered without a 2xx");
-}
-
 /// `pulse resume` with the run's signing secret, which must succeed.
 fn resume_signed(sandbox: &Sandbox) {
     sandbox
@@ -82,16 +65,16 @@ fn a_push_killed_on_one_machine_is_resumed_on_another_under_its_first_ids() {
     wait_for("three requests", || server.requests().len() >= 3);
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    assert!(delivered_count(&first) < 10);
+    assert!(first.delivered_count() < 10);
 
     // The other machine sees the run, stopped, and finishes it.
     let listed = second.stdout_of(&["log"]);
     assert!(listed.contains("delivering (stopped)"), "{listed}");
     slow.store(false, Ordering::SeqCst);
     resume_signed(&second);
-    assert_eq!(delivered_count(&first), 10);
+    assert_eq!(first.delivered_count(), 10);
     assert_each_batch_under_one_id(&server, 10);
-    assert_every_delivered_batch_has_its_2xx(&first);
+    first.assert_every_delivered_batch_has_its_2xx();
     let status: String = first.query("SELECT status FROM runs").unwrap();
     assert_eq!(status, "delivered");
 }
@@ -329,7 +312,7 @@ fn a_database_connection_lost_mid_run_is_made_again_and_nothing_is_lost() {
     let proxy = Proxy::to(&sandbox);
     let (server, slow) = TestServer::slow(Duration::from_millis(100));
     let child = push_through(&sandbox, &proxy, &server, 12, &[]);
-    wait_for("four delivered", || delivered_count(&sandbox) >= 4);
+    wait_for("four delivered", || sandbox.delivered_count() >= 4);
     let connections = proxy.accepted();
     proxy.cut();
     wait_for("two more requests", || server.requests().len() >= 7);
@@ -338,10 +321,10 @@ fn a_database_connection_lost_mid_run_is_made_again_and_nothing_is_lost() {
     slow.store(false, Ordering::SeqCst);
     let (code, _, stderr) = crate::support::finish(child);
     assert_eq!(code, Some(0), "{stderr}");
-    assert_eq!(delivered_count(&sandbox), 12);
+    assert_eq!(sandbox.delivered_count(), 12);
     assert_each_batch_under_one_id(&server, 12);
     assert_eq!(server.requests().len(), 12, "no batch sent twice: {stderr}");
-    assert_every_delivered_batch_has_its_2xx(&sandbox);
+    sandbox.assert_every_delivered_batch_has_its_2xx();
 }
 
 #[test]
@@ -360,7 +343,7 @@ fn a_database_gone_for_longer_than_the_retries_stops_the_run_for_a_resume() {
         8,
         &[("PULSE_DB_RETRY_FOR", "1s")],
     );
-    wait_for("two delivered", || delivered_count(&sandbox) >= 2);
+    wait_for("two delivered", || sandbox.delivered_count() >= 2);
     // Every later connection fails: the proxy's target is a closed port.
     let closed = TcpListener::bind("127.0.0.1:0").unwrap();
     let dead = closed.local_addr().unwrap().to_string();
@@ -372,10 +355,10 @@ fn a_database_gone_for_longer_than_the_retries_stops_the_run_for_a_resume() {
     assert!(stderr.contains("stayed unreachable"), "{stderr}");
     let (_, password) = without_password(sandbox.postgres_url().unwrap());
     assert!(!stderr.contains(&password), "{stderr}");
-    assert_every_delivered_batch_has_its_2xx(&sandbox);
+    sandbox.assert_every_delivered_batch_has_its_2xx();
     slow.store(false, Ordering::SeqCst);
     resume_signed(&sandbox);
-    assert_eq!(delivered_count(&sandbox), 8);
+    assert_eq!(sandbox.delivered_count(), 8);
     assert_each_batch_under_one_id(&server, 8);
 }
 

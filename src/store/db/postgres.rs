@@ -226,7 +226,7 @@ impl Session {
         if self.gave_up {
             return Err(lost);
         }
-        let patience = retry_for()?;
+        let patience = crate::store::duration_from_env("PULSE_DB_RETRY_FOR", RETRY_FOR)?;
         let mut pause = Duration::from_millis(100);
         let client = loop {
             if started.elapsed() >= patience {
@@ -259,17 +259,6 @@ impl Session {
             }
         }
         Ok(())
-    }
-}
-
-fn retry_for() -> Result<Duration> {
-    match std::env::var("PULSE_DB_RETRY_FOR") {
-        Ok(text) => humantime::parse_duration(text.trim()).map_err(|err| {
-            crate::exit::usage(format!(
-                "PULSE_DB_RETRY_FOR: {text:?} is not a duration like 2m or 30s ({err})"
-            ))
-        }),
-        Err(_) => Ok(RETRY_FOR),
     }
 }
 

@@ -224,6 +224,34 @@ impl Sandbox {
         text
     }
 
+    /// Batches the log has marked delivered.
+    pub fn delivered_count(&self) -> i64 {
+        self.query("SELECT count(*) FROM batches WHERE status = 'delivered'")
+            .unwrap_or(0)
+    }
+
+    /// Checks that no batch is marked delivered without an attempt that got a 2xx.
+    pub fn assert_every_delivered_batch_has_its_2xx(&self) {
+        let unmatched: i64 = self
+            .query(
+                "SELECT count(*) FROM batches b WHERE status = 'delivered' AND NOT EXISTS
+                 (SELECT 1 FROM attempts a WHERE a.batch_id = b.id
+                  AND a.http_status BETWEEN 200 AND 299)",
+            )
+            .unwrap();
+        assert_eq!(unmatched, 0, "no batch is delivered without a 2xx");
+    }
+
+    /// Turns the only run back into what SIGKILL while staging leaves: status `staging`, no
+    /// input hash, only its first batch.
+    pub fn as_if_killed_while_staging(&self) {
+        self.execute(
+            "DELETE FROM batches WHERE idx > 1;
+             UPDATE events SET total_rows = 0, batch_count = 0;
+             UPDATE runs SET status = 'staging', source_hash = NULL, finished_at = NULL;",
+        );
+    }
+
     /// Runs a statement on the log, whichever database it is (a test's own tampering).
     pub fn execute(&self, sql: &str) {
         match &self.postgres {
