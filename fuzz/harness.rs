@@ -4,7 +4,7 @@
 
 use pulse::fuzzing::CheckedRows;
 use pulse::fuzzing::{unpack_payload, RowPosition, RowWriter};
-use pulse::fuzzing::{ByteCounter, CsvSource, Dialect, Encoding};
+use pulse::fuzzing::{ByteCounter, TableSource, Dialect, Encoding};
 use pulse::fuzzing::{RowValidator, Schema};
 use std::sync::OnceLock;
 
@@ -47,7 +47,7 @@ const SCHEMAS: &[&str] = &[
     ], "fieldsMatch": "partial"}"#,
 ];
 
-/// The CSV reader with validation: bytes -> `CsvSource` -> `CheckedRows` -> row JSON.
+/// The CSV reader with validation: bytes -> `TableSource` -> `CheckedRows` -> row JSON.
 ///
 /// Input layout: the first byte picks the options, the rest is the CSV.
 /// - bits 0-1: encoding (0 and 3 UTF-8, 1 Latin-1, 2 Windows-1252)
@@ -97,7 +97,7 @@ pub fn csv_rows(data: &[u8]) {
         ..Dialect::default()
     };
     let owned: Vec<u8> = csv.to_vec();
-    let source = match CsvSource::from_reader(
+    let source = match TableSource::from_reader(
         Box::new(std::io::Cursor::new(owned)),
         "fuzz.csv".to_string(),
         &dialect,

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::deliver::compress::Compression;
+use crate::deliver::compress::BodyCompression;
 use crate::deliver::settings::OnFailure;
 use crate::payload::{Format, Method};
 use crate::read::source::Encoding;
@@ -503,7 +503,7 @@ pub struct DeliveryArgs {
 
     /// Send POST bodies compressed (Content-Encoding); the signature covers the decoded body
     #[arg(long, value_enum, value_name = "CODEC")]
-    pub compress: Option<Compression>,
+    pub compress: Option<BodyCompression>,
 
     /// Statuses that count as delivered besides 2xx, e.g. 409 or 409,422-423
     #[arg(long, value_name = "CODES")]

@@ -13,7 +13,7 @@ use crate::deliver::settings::{auth_header, parse_headers, DeliverySettings, Sig
 use crate::exit::usage;
 use crate::payload::{BodyContext, Format, Method};
 use crate::read::columns::TableShape;
-use crate::read::source::{parse_delimiter, Dialect, Input};
+use crate::read::source::{parse_delimiter, CsvDialect, Input};
 use crate::run::push::PushSettings;
 use crate::sign::SigningSecret;
 use crate::stage::event::parse_events;
@@ -276,8 +276,8 @@ pub fn push_settings(args: &PushArgs) -> Result<PushSettings> {
 }
 
 /// How to read the input.
-pub fn dialect(args: &SourceArgs) -> Result<Dialect> {
-    Ok(Dialect {
+pub fn dialect(args: &SourceArgs) -> Result<CsvDialect> {
+    Ok(CsvDialect {
         delimiter: args.delimiter.as_deref().map(parse_delimiter).transpose()?,
         encoding: args.encoding,
         max_record_bytes: parse_size(&args.max_record_size)
@@ -287,12 +287,12 @@ pub fn dialect(args: &SourceArgs) -> Result<Dialect> {
 }
 
 /// How `pulse schema infer` reads its input.
-pub fn infer_dialect(args: &super::args::InferArgs) -> Result<Dialect> {
-    Ok(Dialect {
+pub fn infer_dialect(args: &super::args::InferArgs) -> Result<CsvDialect> {
+    Ok(CsvDialect {
         delimiter: args.delimiter.as_deref().map(parse_delimiter).transpose()?,
         encoding: args.encoding,
         table: table_shape(&args.table)?,
-        ..Dialect::default()
+        ..CsvDialect::default()
     })
 }
 

@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use anyhow::{Context, Result};
 use bytes::Bytes;
 
-use super::compress::Compression;
+use super::compress::BodyCompression;
 use crate::payload::stored::unpack;
 use crate::payload::{write_request_with, BatchHeader, BodyContext, Method};
 use crate::sign::{signature_header, SigningSecret};
@@ -39,7 +39,7 @@ pub struct BodyMaker {
     /// For GET the signed content is the whole query string as sent, the URL's own included.
     pub url_query: Option<String>,
     pub secrets: Vec<SigningSecret>,
-    pub compress: Option<Compression>,
+    pub compress: Option<BodyCompression>,
 }
 
 impl BodyMaker {

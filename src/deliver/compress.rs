@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
     Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
 )]
 #[serde(rename_all = "lowercase")]
-pub enum Compression {
+pub enum BodyCompression {
     Gzip,
     Zstd,
 }
@@ -22,12 +22,12 @@ const GZIP_LEVEL: u32 = 1;
 /// zstd's own default level: fast, and well below gzip in size.
 const ZSTD_LEVEL: i32 = 3;
 
-impl Compression {
+impl BodyCompression {
     /// The `Content-Encoding` value.
     pub fn name(self) -> &'static str {
         match self {
-            Compression::Gzip => "gzip",
-            Compression::Zstd => "zstd",
+            BodyCompression::Gzip => "gzip",
+            BodyCompression::Zstd => "zstd",
         }
     }
 
@@ -35,13 +35,13 @@ impl Compression {
     pub fn encode(self, body: &[u8], mut out: Vec<u8>) -> Result<Vec<u8>> {
         out.clear();
         match self {
-            Compression::Gzip => {
+            BodyCompression::Gzip => {
                 let mut encoder =
                     flate2::write::GzEncoder::new(out, flate2::Compression::new(GZIP_LEVEL));
                 encoder.write_all(body).context("gzip-encoding a body")?;
                 encoder.finish().context("gzip-encoding a body")
             }
-            Compression::Zstd => {
+            BodyCompression::Zstd => {
                 // One frame that records its decoded size: one-shot decoders (Python's
                 // `zstandard.decompress`, Node's `zstdDecompressSync`) need it.
                 out.reserve(zstd::zstd_safe::compress_bound(body.len()));
@@ -92,7 +92,7 @@ mod tests {
     #[test]
     fn bodies_round_trip_through_both_encodings() {
         let body = br#"{"rows":[{"a":"1"},{"a":"2"},{"a":"3"}]}"#.repeat(100);
-        for codec in [Compression::Gzip, Compression::Zstd] {
+        for codec in [BodyCompression::Gzip, BodyCompression::Zstd] {
             let encoded = codec.encode(&body, Vec::new()).unwrap();
             assert!(encoded.len() < body.len() / 4, "{codec:?}");
             let decoded = decode(codec.name(), &encoded, 1 << 20).unwrap().unwrap();
@@ -104,7 +104,7 @@ mod tests {
 
     #[test]
     fn decoding_stops_at_the_limit() {
-        let bomb = Compression::Zstd
+        let bomb = BodyCompression::Zstd
             .encode(&vec![0u8; 1 << 20], Vec::new())
             .unwrap();
         assert!(decode("zstd", &bomb, 1000).unwrap().is_err());

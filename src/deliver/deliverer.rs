@@ -17,7 +17,7 @@ use reqwest::header::{
 use reqwest::Client;
 
 use super::body_loader::{sign_now, unix_now, BodyLoader, BodyMaker, PreparedBody, Signature};
-use super::compress::Compression;
+use super::compress::BodyCompression;
 use super::rate::RateLimiter;
 use super::retry::{parse_retry_after, RetryPolicy, StatusPolicy, Verdict};
 use super::settings::{DeliverySettings, ExtraHeader, OnFailure};
@@ -56,7 +56,7 @@ pub struct Deliverer {
     /// Most batches in flight at once.
     concurrency: usize,
     rate: Option<RateLimiter>,
-    compress: Option<Compression>,
+    compress: Option<BodyCompression>,
     on_failure: OnFailure,
     /// Whether answers change batch status: not when resending to another URL than the run's.
     updates_status: bool,
@@ -730,7 +730,7 @@ fn describe(exchange: &Exchange) -> String {
 /// What the headers of a request depend on, besides its batch and signature.
 pub struct RequestHeaders<'a> {
     pub method: Method,
-    pub compress: Option<Compression>,
+    pub compress: Option<BodyCompression>,
     /// `--header` values and the auth header.
     pub extra: &'a [ExtraHeader],
 }

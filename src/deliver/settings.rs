@@ -9,7 +9,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 
 use base64::Engine;
 
-use super::compress::Compression;
+use super::compress::BodyCompression;
 use super::rate::Rate;
 use super::retry::{RetryPolicy, StatusPolicy};
 use crate::exit::usage;
@@ -64,7 +64,7 @@ pub struct DeliverySettings {
     pub concurrency: usize,
     /// `--rate`: most requests per period, retries included.
     pub rate: Option<Rate>,
-    pub compress: Option<Compression>,
+    pub compress: Option<BodyCompression>,
     pub on_failure: OnFailure,
     /// `--deadline`: how long the whole command may run before it stops as on SIGTERM.
     pub deadline: Option<Duration>,

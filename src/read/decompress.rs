@@ -6,25 +6,25 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 /// A compression pulse reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Compression {
+pub enum InputCompression {
     Gzip,
     Zstd,
 }
 
-impl Compression {
+impl InputCompression {
     /// The compression whose magic bytes `head` starts with.
-    pub fn of(head: &[u8]) -> Option<Compression> {
+    pub fn of(head: &[u8]) -> Option<InputCompression> {
         match head {
-            [0x1f, 0x8b, ..] => Some(Compression::Gzip),
-            [0x28, 0xb5, 0x2f, 0xfd, ..] => Some(Compression::Zstd),
+            [0x1f, 0x8b, ..] => Some(InputCompression::Gzip),
+            [0x28, 0xb5, 0x2f, 0xfd, ..] => Some(InputCompression::Zstd),
             _ => None,
         }
     }
 
     pub fn name(self) -> &'static str {
         match self {
-            Compression::Gzip => "gzip",
-            Compression::Zstd => "zstd",
+            InputCompression::Gzip => "gzip",
+            InputCompression::Zstd => "zstd",
         }
     }
 }
@@ -51,7 +51,7 @@ impl Decompressed {
     /// input; it stops early when the reader is dropped.
     pub fn spawn<R: Read + Send + 'static>(
         compressed: R,
-        compression: Compression,
+        compression: InputCompression,
     ) -> io::Result<Decompressed> {
         let (chunk_tx, chunks) = sync_channel(CHUNKS_AHEAD);
         let (spent, spent_rx) = sync_channel(CHUNKS_AHEAD + 2);
@@ -59,13 +59,13 @@ impl Decompressed {
             .name(format!("pulse-{}", compression.name()))
             .spawn(move || {
                 let result = match compression {
-                    Compression::Gzip => {
+                    InputCompression::Gzip => {
                         let mut decoder = flate2::read::MultiGzDecoder::new(compressed);
                         pump(&mut decoder, &chunk_tx, &spent_rx)
                             .map(|()| decoder.into_inner())
                             .and_then(drain)
                     }
-                    Compression::Zstd => zstd::stream::read::Decoder::new(compressed)
+                    InputCompression::Zstd => zstd::stream::read::Decoder::new(compressed)
                         .and_then(|mut decoder| {
                             pump(&mut decoder, &chunk_tx, &spent_rx)?;
                             Ok(decoder.finish())
@@ -162,7 +162,7 @@ mod tests {
     }
 
     fn decompress(bytes: Vec<u8>) -> io::Result<Vec<u8>> {
-        let compression = Compression::of(&bytes).expect("magic bytes");
+        let compression = InputCompression::of(&bytes).expect("magic bytes");
         let mut out = Vec::new();
         Decompressed::spawn(io::Cursor::new(bytes), compression)?.read_to_end(&mut out)?;
         Ok(out)
@@ -194,6 +194,6 @@ mod tests {
         gz.truncate(cut);
         let err = decompress(gz).unwrap_err();
         assert!(err.to_string().starts_with("not valid gzip data"), "{err}");
-        assert_eq!(Compression::of(b"a,b\n"), None);
+        assert_eq!(InputCompression::of(b"a,b\n"), None);
     }
 }

@@ -9,7 +9,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use anyhow::{anyhow, Result};
 
-use crate::read::source::{CsvSource, SourcePosition};
+use crate::read::source::{TableSource, SourcePosition};
 use crate::read::text_record::TextRecord;
 
 /// A chunk ends after this many records or this many bytes of cells, whichever comes first;
@@ -48,7 +48,7 @@ struct Chunk {
 
 impl ReadAhead {
     /// Starts reading `source` (its header already read) on its own thread.
-    pub fn start(mut source: CsvSource) -> Result<ReadAhead> {
+    pub fn start(mut source: TableSource) -> Result<ReadAhead> {
         let headers = source.headers().to_vec();
         let position = source.position();
         let (send, chunks) = sync_channel::<Chunk>(1);
@@ -127,7 +127,7 @@ impl ReadAhead {
 }
 
 /// Reads records into `chunk` until it is full, or the input ends or fails.
-fn fill(source: &mut CsvSource, chunk: &mut Chunk) {
+fn fill(source: &mut TableSource, chunk: &mut Chunk) {
     chunk.len = 0;
     chunk.end = None;
     chunk.lines.clear();
@@ -164,13 +164,13 @@ fn fill(source: &mut CsvSource, chunk: &mut Chunk) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::read::source::{ByteCounter, Dialect};
+    use crate::read::source::{ByteCounter, CsvDialect};
 
-    fn source(bytes: Vec<u8>) -> CsvSource {
-        CsvSource::from_reader(
+    fn source(bytes: Vec<u8>) -> TableSource {
+        TableSource::from_reader(
             Box::new(std::io::Cursor::new(bytes)),
             "t.csv".into(),
-            &Dialect::default(),
+            &CsvDialect::default(),
             ByteCounter::default(),
         )
         .unwrap()

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::{bail, Context, Result};
 
 use crate::read::columns::{self, generated_names, Columns, TableShape};
-use crate::read::decompress::{Compression, Decompressed};
+use crate::read::decompress::{InputCompression, Decompressed};
 use crate::read::encoding;
 use crate::read::peeked::Peeked;
 use crate::read::records::{RawRecord, RecordReader, UnclosedQuote};
@@ -55,7 +55,7 @@ impl Input {
 
 /// Reading options.
 #[derive(Debug, Clone)]
-pub struct Dialect {
+pub struct CsvDialect {
     /// None: sniffed (see `read::sniff`).
     pub delimiter: Option<u8>,
     pub encoding: Encoding,
@@ -71,9 +71,9 @@ pub const DEFAULT_MAX_RECORD_BYTES: u64 = 64 * 1024 * 1024;
 /// The CSV reader's own buffer: the tap may run this far ahead of the record being parsed.
 const READ_AHEAD: u64 = 256 * 1024;
 
-impl Default for Dialect {
+impl Default for CsvDialect {
     fn default() -> Self {
-        Dialect {
+        CsvDialect {
             delimiter: None,
             encoding: Encoding::Utf8,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
@@ -111,7 +111,7 @@ impl std::error::Error for RecordTooLarge {}
 pub type ByteCounter = Arc<AtomicU64>;
 
 /// A CSV reader that yields records with the line they start on.
-pub struct CsvSource {
+pub struct TableSource {
     reader: RecordReader<Guard>,
     /// A spreadsheet's rows, read instead of `reader`'s records.
     sheet: Option<SheetRows>,
@@ -142,13 +142,13 @@ pub struct CsvSource {
     tap: Arc<Mutex<TapState>>,
 }
 
-impl CsvSource {
+impl TableSource {
     /// Opens the input and reads its header line.
-    pub fn open(input: &Input, dialect: &Dialect, counter: ByteCounter) -> Result<CsvSource> {
+    pub fn open(input: &Input, dialect: &CsvDialect, counter: ByteCounter) -> Result<TableSource> {
         let inner: Box<dyn Read + Send> = match input {
             Input::Stdin => Box::new(io::stdin()),
             Input::File(path) if sheet::is_spreadsheet(path) => {
-                return CsvSource::from_sheet(path, dialect, counter)
+                return TableSource::from_sheet(path, dialect, counter)
             }
             Input::File(path) => Box::new(open_file(path)?),
         };
@@ -158,7 +158,7 @@ impl CsvSource {
                 input.label()
             )));
         }
-        CsvSource::from_reader(inner, input.label(), dialect, counter)
+        TableSource::from_reader(inner, input.label(), dialect, counter)
     }
 
     /// Reads CSV from any reader (the fuzz targets feed bytes from memory); `label` names it in
@@ -166,9 +166,9 @@ impl CsvSource {
     pub fn from_reader(
         inner: Box<dyn Read + Send>,
         label: String,
-        dialect: &Dialect,
+        dialect: &CsvDialect,
         counter: ByteCounter,
-    ) -> Result<CsvSource> {
+    ) -> Result<TableSource> {
         let state = Arc::new(Mutex::new(TapState::default()));
         let tap = Tap {
             inner,
@@ -179,7 +179,7 @@ impl CsvSource {
         let mut head = Peeked::new(Box::new(tap) as Box<dyn Read + Send>);
         let cannot_read = |err| anyhow::Error::new(err).context(format!("{label}: cannot read"));
         let mut notices = Vec::new();
-        if let Some(compression) = Compression::of(head.peek(4).map_err(cannot_read)?) {
+        if let Some(compression) = InputCompression::of(head.peek(4).map_err(cannot_read)?) {
             let plain = Decompressed::spawn(head, compression).map_err(cannot_read)?;
             head = Peeked::new(Box::new(plain) as Box<dyn Read + Send>);
         }
@@ -239,7 +239,7 @@ impl CsvSource {
             max_record_bytes: dialect.max_record_bytes,
         };
         let reader = RecordReader::new(guard, delimiter, READ_AHEAD as usize);
-        let mut source = CsvSource {
+        let mut source = TableSource {
             reader,
             sheet: None,
             label,
@@ -265,7 +265,7 @@ impl CsvSource {
 
     /// Opens a sheet of a spreadsheet; its rows are read like a CSV file's records, each
     /// numbered as the sheet numbers it.
-    fn from_sheet(path: &Path, dialect: &Dialect, counter: ByteCounter) -> Result<CsvSource> {
+    fn from_sheet(path: &Path, dialect: &CsvDialect, counter: ByteCounter) -> Result<TableSource> {
         let state = Arc::new(Mutex::new(TapState::default()));
         // The whole file counted and hashed up front, as resume and the repeat check compare it.
         let mut tap = Tap {
@@ -287,7 +287,7 @@ impl CsvSource {
             max_record_bytes: dialect.max_record_bytes,
         };
         let skip = dialect.table.skip_lines;
-        let mut source = CsvSource {
+        let mut source = TableSource {
             // Unused: the rows come from the sheet.
             reader: RecordReader::new(guard, b',', 0),
             sheet: Some(rows),
@@ -709,7 +709,7 @@ mod tests {
         std::fs::write(&path, "a,b\n1,2\n3,4\n").unwrap();
         let input = Input::File(path.clone());
         let mut source =
-            CsvSource::open(&input, &Dialect::default(), ByteCounter::default()).unwrap();
+            TableSource::open(&input, &CsvDialect::default(), ByteCounter::default()).unwrap();
         while source.advance().unwrap().is_some() {}
         let (bytes, hash) = source.read_so_far();
         assert_eq!(bytes, 12);
@@ -733,10 +733,10 @@ mod tests {
         // Whole, and one byte per read so that every CRLF straddles two reads.
         let readers: [Box<dyn Read + Send>; 2] = [Box::new(bytes), Box::new(OneByte(bytes))];
         for reader in readers {
-            let mut source = CsvSource::from_reader(
+            let mut source = TableSource::from_reader(
                 reader,
                 "mem".to_string(),
-                &Dialect::default(),
+                &CsvDialect::default(),
                 ByteCounter::default(),
             )
             .unwrap();
@@ -756,11 +756,11 @@ mod tests {
     #[test]
     fn windows_1252_cells_that_look_like_byte_order_marks_stay_text() {
         let bytes: &'static [u8] = b"a,b\n\xef\xbb\xbfx,\xff\xfey\n";
-        let dialect = Dialect {
+        let dialect = CsvDialect {
             encoding: Encoding::Windows1252,
-            ..Dialect::default()
+            ..CsvDialect::default()
         };
-        let mut source = CsvSource::from_reader(
+        let mut source = TableSource::from_reader(
             Box::new(bytes),
             "mem".to_string(),
             &dialect,
@@ -778,10 +778,10 @@ mod tests {
         let mut header: Vec<String> = (0..n).map(|i| format!("c{i}")).collect();
         header[n - 1] = "c7".into();
         let text = format!("{}\n", header.join(","));
-        let err = CsvSource::from_reader(
+        let err = TableSource::from_reader(
             Box::new(std::io::Cursor::new(text.into_bytes())),
             "wide".to_string(),
-            &Dialect::default(),
+            &CsvDialect::default(),
             ByteCounter::default(),
         )
         .err()
@@ -793,10 +793,10 @@ mod tests {
     #[test]
     fn from_reader_reads_like_a_file() {
         let bytes: &'static [u8] = b"\xef\xbb\xbfa,b\r\n\r\n1,2\n3,4";
-        let mut source = CsvSource::from_reader(
+        let mut source = TableSource::from_reader(
             Box::new(bytes),
             "mem".to_string(),
-            &Dialect::default(),
+            &CsvDialect::default(),
             ByteCounter::default(),
         )
         .unwrap();
@@ -809,10 +809,10 @@ mod tests {
         assert_eq!(source.read_so_far().0, bytes.len() as u64);
 
         let empty: &'static [u8] = b"";
-        let err = CsvSource::from_reader(
+        let err = TableSource::from_reader(
             Box::new(empty),
             "mem".to_string(),
-            &Dialect::default(),
+            &CsvDialect::default(),
             ByteCounter::default(),
         )
         .err()

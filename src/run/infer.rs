@@ -6,20 +6,20 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
-use crate::read::source::{ByteCounter, CsvSource, Dialect, Input};
+use crate::read::source::{ByteCounter, TableSource, CsvDialect, Input};
 use crate::schema::infer::Inference;
 
 /// What `pulse schema infer` was asked.
 pub struct InferSettings {
     pub input: Input,
-    pub dialect: Dialect,
+    pub dialect: CsvDialect,
     /// Rows sampled, the header row included (frictionless' `sample_size`).
     pub sample: usize,
     pub output: Option<PathBuf>,
 }
 
 pub fn infer(asked: InferSettings) -> Result<()> {
-    let mut source = CsvSource::open(&asked.input, &asked.dialect, ByteCounter::default())?;
+    let mut source = TableSource::open(&asked.input, &asked.dialect, ByteCounter::default())?;
     for notice in source.notices() {
         eprintln!("pulse: {notice}");
     }

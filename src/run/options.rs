@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::payload::BodyContext;
 use crate::read::columns::TableShape;
-use crate::read::source::{parse_delimiter, Dialect, Encoding};
+use crate::read::source::{parse_delimiter, CsvDialect, Encoding};
 use crate::stage::SyncMode;
 
 /// How a run's requests were signed, so resend and resume sign the same way.
@@ -125,7 +125,7 @@ impl RunOptions {
     }
 
     /// How to read the input again, as it was read the first time.
-    pub fn dialect(&self) -> anyhow::Result<Dialect> {
+    pub fn dialect(&self) -> anyhow::Result<CsvDialect> {
         let encoding = match self.encoding.as_str() {
             "" => Encoding::Utf8,
             // Stored by pulse before WHATWG labels: ISO-8859-1 as `latin1` decodes it.
@@ -134,7 +134,7 @@ impl RunOptions {
                 anyhow::anyhow!("the stored input encoding {:?} is unknown", self.encoding)
             })?,
         };
-        Ok(Dialect {
+        Ok(CsvDialect {
             delimiter: Some(self.delimiter),
             encoding,
             max_record_bytes: self

@@ -17,7 +17,7 @@ use crate::deliver::Deliverer;
 use crate::exit::usage;
 use crate::payload::BodyContext;
 use crate::progress::Progress;
-use crate::read::source::{ByteCounter, CsvSource, Dialect, Input};
+use crate::read::source::{ByteCounter, TableSource, CsvDialect, Input};
 use crate::redact::shown_url;
 use crate::schema::Schema;
 use crate::sign::SigningSecret;
@@ -38,7 +38,7 @@ pub struct PushSettings {
     pub fail_on_invalid: bool,
     pub delivery: DeliverySettings,
     pub body: BodyContext,
-    pub dialect: Dialect,
+    pub dialect: CsvDialect,
     /// Largest request body; batches are cut early to stay under it.
     pub max_body_bytes: u64,
     pub mode: SyncMode,
@@ -178,7 +178,7 @@ pub(super) fn open_rows(
     schema: Option<&Schema>,
     counter: &ByteCounter,
 ) -> Result<(CheckedRows, u8)> {
-    let source = CsvSource::open(&config.input, &config.dialect, counter.clone())?;
+    let source = TableSource::open(&config.input, &config.dialect, counter.clone())?;
     if !config.quiet {
         for notice in source.notices() {
             eprintln!("pulse: {notice}");

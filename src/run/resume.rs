@@ -16,7 +16,7 @@ use crate::deliver::settings::DeliverySettings;
 use crate::exit::{usage, DeliveryError, InterruptedError};
 use crate::plural::part_of;
 use crate::progress::Progress;
-use crate::read::source::{prefix_hash, ByteCounter, CsvSource, Input};
+use crate::read::source::{prefix_hash, ByteCounter, TableSource, Input};
 use crate::redact::shown_url;
 use crate::stage::checked_rows::CheckedRows;
 use crate::stage::event::EventKind;
@@ -417,7 +417,7 @@ fn restage(
     let schema = crate::schema::load_for_flag(options.schema.as_deref()).map_err(cannot)?;
     let input = Input::File(path);
     let counter = ByteCounter::default();
-    let source = CsvSource::open(&input, &dialect, counter.clone())?;
+    let source = TableSource::open(&input, &dialect, counter.clone())?;
     let mut rows = CheckedRows::new(source, schema.as_ref())?;
     store.reset_staging(&run.id)?;
     let plan = Staging {

@@ -5,7 +5,7 @@ use anyhow::Result;
 use smallvec::SmallVec;
 
 use crate::read::read_ahead::ReadAhead;
-use crate::read::source::{CsvSource, SourcePosition};
+use crate::read::source::{TableSource, SourcePosition};
 use crate::read::text_record::TextRecord;
 use crate::schema::{CellError, RowValidator, Schema};
 
@@ -29,7 +29,7 @@ impl CheckedRow<'_> {
 
 /// Where records come from: parsed on this thread, or on a thread of its own.
 enum Source {
-    Inline(Box<CsvSource>),
+    Inline(Box<TableSource>),
     Ahead(ReadAhead),
 }
 
@@ -86,7 +86,7 @@ pub struct CheckedRows {
 
 impl CheckedRows {
     /// Pairs the source's header with the schema (or, without one, checks only structure).
-    pub fn new(source: CsvSource, schema: Option<&Schema>) -> Result<CheckedRows> {
+    pub fn new(source: TableSource, schema: Option<&Schema>) -> Result<CheckedRows> {
         let validator = RowValidator::new(schema, source.headers())?;
         let label = source.label().to_string();
         Ok(CheckedRows {
@@ -134,7 +134,7 @@ impl CheckedRows {
         self.read_so_far().1
     }
 
-    /// Input bytes read so far and their hash (see `CsvSource::read_so_far`). The reading
+    /// Input bytes read so far and their hash (see `TableSource::read_so_far`). The reading
     /// thread may be ahead of the rows handed out: the mark then covers a longer prefix of
     /// the file, which is only a stricter check when resuming.
     pub fn read_so_far(&self) -> (u64, String) {
@@ -185,16 +185,16 @@ impl CheckedRows {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::read::source::{ByteCounter, Dialect};
+    use crate::read::source::{ByteCounter, CsvDialect};
 
     /// (line, cells, error kinds) of every row, and the blank rows skipped.
     type Checked = (Vec<(u64, String, Vec<&'static str>)>, u64);
 
     fn check(csv: &str, schema: Option<&str>) -> Checked {
-        let source = CsvSource::from_reader(
+        let source = TableSource::from_reader(
             Box::new(std::io::Cursor::new(csv.as_bytes().to_vec())),
             "t.csv".into(),
-            &Dialect::default(),
+            &CsvDialect::default(),
             ByteCounter::default(),
         )
         .unwrap();

@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 
-use super::db::{Dialect, Param};
+use super::db::{SqlDialect, Param};
 use super::{now_ms, Store};
 
 /// Most of a response body kept in the log.
@@ -43,7 +43,7 @@ impl Store {
             &attempt.response,
             &attempt.request_headers,
         ];
-        if self.db.dialect() == Dialect::Postgres {
+        if self.db.dialect() == SqlDialect::Postgres {
             // One statement is one transaction: a round trip and a commit per attempt
             // instead of four (delivery on PostgreSQL, bench/README.md).
             let mark: [&dyn Param; 2] = [&delivered_at, &delivered];

@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 
-use super::db::{Dialect, Row};
+use super::db::{SqlDialect, Row};
 use super::{BatchRef, EventRecord, RowCounts, RunStatus, Store};
 
 /// A run with its batch totals.
@@ -228,8 +228,8 @@ impl Store {
     /// cancelled, failed on their input) and those not staged to the end.
     pub fn runs_of_shape(&self, url: &str, shape: &str, size: Option<u64>) -> Result<Vec<RunRow>> {
         let shape_of = match self.db.dialect() {
-            Dialect::Sqlite => "json_extract(r.options, '$.shape')",
-            Dialect::Postgres => "(r.options::jsonb ->> 'shape')",
+            SqlDialect::Sqlite => "json_extract(r.options, '$.shape')",
+            SqlDialect::Postgres => "(r.options::jsonb ->> 'shape')",
         };
         let sql = format!(
             "SELECT {RUN_COLUMNS} FROM runs r

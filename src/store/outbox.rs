@@ -7,7 +7,7 @@ use std::thread::JoinHandle;
 use anyhow::{Context, Result};
 
 use super::batches::new_batch_id;
-use super::db::{Db, Dialect};
+use super::db::{Db, SqlDialect};
 use super::{Store, WalRestart};
 use crate::payload::stored::Packer;
 
@@ -146,7 +146,7 @@ impl BatchWriter {
         done: &mut impl FnMut(Job),
     ) -> Result<usize> {
         const WHAT: &str = "storing a batch in the outbox";
-        if store.db.dialect() == Dialect::Sqlite {
+        if store.db.dialect() == SqlDialect::Sqlite {
             // A SQLite transaction never runs twice: each batch's buffers go back for reuse
             // as soon as it is stored, as the stager is waiting for them.
             let mut first = Some(first);

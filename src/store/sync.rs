@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 
-use super::db::{Db, Dialect};
+use super::db::{Db, SqlDialect};
 use super::{now_ms, Store};
 
 /// One key of a run's future state.
@@ -151,10 +151,10 @@ impl Store {
                 None => tx
                     .query_opt(
                         match tx.dialect() {
-                            Dialect::Sqlite => {
+                            SqlDialect::Sqlite => {
                                 "SELECT json_extract(options, '$.sync') FROM runs WHERE id = ?1"
                             }
-                            Dialect::Postgres => {
+                            SqlDialect::Postgres => {
                                 "SELECT options::jsonb ->> 'sync' FROM runs WHERE id = ?1"
                             }
                         },
@@ -179,7 +179,7 @@ impl Store {
 /// Makes a run's pending keys the sync's state. Run inside the caller's transaction.
 fn replace_state(tx: &Db, sync: &str, run_id: &str) -> Result<()> {
     match tx.dialect() {
-        Dialect::Sqlite => {
+        SqlDialect::Sqlite => {
             delete_in_chunks(
                 tx,
                 "DELETE FROM sync_state WHERE sync = ?1 AND key_hash IN
@@ -194,7 +194,7 @@ fn replace_state(tx: &Db, sync: &str, run_id: &str) -> Result<()> {
                 &[&run_id],
             )?;
         }
-        Dialect::Postgres => {
+        SqlDialect::Postgres => {
             tx.execute("DELETE FROM sync_state WHERE sync = ?1", &[&sync])?;
             tx.execute(
                 "INSERT INTO sync_state (sync, key_hash, row_hash, key_json)
@@ -212,13 +212,13 @@ fn replace_state(tx: &Db, sync: &str, run_id: &str) -> Result<()> {
 /// Deletes a run's pending keys. Run inside the caller's transaction.
 pub(super) fn delete_pending_keys(tx: &Db, run_id: &str) -> Result<()> {
     match tx.dialect() {
-        Dialect::Sqlite => delete_in_chunks(
+        SqlDialect::Sqlite => delete_in_chunks(
             tx,
             "DELETE FROM sync_pending WHERE rowid IN
                  (SELECT rowid FROM sync_pending WHERE run_id = ?1 LIMIT 10000)",
             run_id,
         ),
-        Dialect::Postgres => {
+        SqlDialect::Postgres => {
             tx.execute("DELETE FROM sync_pending WHERE run_id = ?1", &[&run_id])?;
             Ok(())
         }

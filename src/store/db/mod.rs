@@ -1,6 +1,6 @@
 //! One way for the store's queries to reach either database: SQL written once with `?N`
 //! placeholders, parameters and columns of the types both take, and the few statements that
-//! differ spelled per `Dialect`.
+//! differ spelled per `SqlDialect`.
 //!
 //! SQLite runs through rusqlite exactly as before (its statements cached per connection);
 //! PostgreSQL through `postgres.rs`, which also retries a lost connection.
@@ -22,7 +22,7 @@ impl<T: rusqlite::types::FromSql + for<'a> ::postgres::types::FromSql<'a>> Value
 
 /// Which SQL a statement that differs between the two must be written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
+pub enum SqlDialect {
     Sqlite,
     Postgres,
 }
@@ -67,10 +67,10 @@ impl Row<'_> {
 }
 
 impl Db {
-    pub fn dialect(&self) -> Dialect {
+    pub fn dialect(&self) -> SqlDialect {
         match self {
-            Db::Sqlite(_) => Dialect::Sqlite,
-            Db::Postgres(_) => Dialect::Postgres,
+            Db::Sqlite(_) => SqlDialect::Sqlite,
+            Db::Postgres(_) => SqlDialect::Postgres,
         }
     }
 
