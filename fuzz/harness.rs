@@ -4,7 +4,7 @@
 
 use pulse::fuzzing::CheckedRows;
 use pulse::fuzzing::{unpack_payload, RowPosition, RowWriter};
-use pulse::fuzzing::{ByteCounter, TableSource, Dialect, Encoding};
+use pulse::fuzzing::{ByteCounter, CsvDialect, Encoding, TableSource};
 use pulse::fuzzing::{RowValidator, Schema};
 use std::sync::OnceLock;
 
@@ -86,7 +86,7 @@ pub fn csv_rows(data: &[u8]) {
         0 => (None, rest),
         n => (fixed.get(n as usize - 1), rest),
     };
-    let dialect = Dialect {
+    let dialect = CsvDialect {
         delimiter: Some(if flags & 4 != 0 { b';' } else { b',' }),
         encoding: match flags & 3 {
             1 => Encoding::Latin1,
@@ -94,7 +94,7 @@ pub fn csv_rows(data: &[u8]) {
             _ => Encoding::Utf8,
         },
         max_record_bytes: if flags & 8 != 0 { 64 } else { 1 << 20 },
-        ..Dialect::default()
+        ..CsvDialect::default()
     };
     let owned: Vec<u8> = csv.to_vec();
     let source = match TableSource::from_reader(

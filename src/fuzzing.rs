@@ -4,6 +4,6 @@
 
 pub use crate::payload::stored::unpack as unpack_payload;
 pub use crate::payload::{RowPosition, RowWriter};
-pub use crate::read::source::{ByteCounter, TableSource, CsvDialect, Encoding};
+pub use crate::read::source::{ByteCounter, CsvDialect, Encoding, TableSource};
 pub use crate::schema::{RowValidator, Schema};
 pub use crate::stage::checked_rows::CheckedRows;

@@ -9,7 +9,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use anyhow::{anyhow, Result};
 
-use crate::read::source::{TableSource, SourcePosition};
+use crate::read::source::{SourcePosition, TableSource};
 use crate::read::text_record::TextRecord;
 
 /// A chunk ends after this many records or this many bytes of cells, whichever comes first;

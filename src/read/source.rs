@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::{bail, Context, Result};
 
 use crate::read::columns::{self, generated_names, Columns, TableShape};
-use crate::read::decompress::{InputCompression, Decompressed};
+use crate::read::decompress::{Decompressed, InputCompression};
 use crate::read::encoding;
 use crate::read::peeked::Peeked;
 use crate::read::records::{RawRecord, RecordReader, UnclosedQuote};

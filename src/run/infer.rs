@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
-use crate::read::source::{ByteCounter, TableSource, CsvDialect, Input};
+use crate::read::source::{ByteCounter, CsvDialect, Input, TableSource};
 use crate::schema::infer::Inference;
 
 /// What `pulse schema infer` was asked.

@@ -17,7 +17,7 @@ use crate::deliver::Deliverer;
 use crate::exit::usage;
 use crate::payload::BodyContext;
 use crate::progress::Progress;
-use crate::read::source::{ByteCounter, TableSource, CsvDialect, Input};
+use crate::read::source::{ByteCounter, CsvDialect, Input, TableSource};
 use crate::redact::shown_url;
 use crate::schema::Schema;
 use crate::sign::SigningSecret;

@@ -16,7 +16,7 @@ use crate::deliver::settings::DeliverySettings;
 use crate::exit::{usage, DeliveryError, InterruptedError};
 use crate::plural::part_of;
 use crate::progress::Progress;
-use crate::read::source::{prefix_hash, ByteCounter, TableSource, Input};
+use crate::read::source::{prefix_hash, ByteCounter, Input, TableSource};
 use crate::redact::shown_url;
 use crate::stage::checked_rows::CheckedRows;
 use crate::stage::event::EventKind;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use crate::exit::InvalidRowsError;
-use crate::read::source::{ByteCounter, TableSource, CsvDialect, Input};
+use crate::read::source::{ByteCounter, CsvDialect, Input, TableSource};
 use crate::stage::checked_rows::CheckedRows;
 
 /// What `pulse validate` was asked.

@@ -5,7 +5,7 @@ use anyhow::Result;
 use smallvec::SmallVec;
 
 use crate::read::read_ahead::ReadAhead;
-use crate::read::source::{TableSource, SourcePosition};
+use crate::read::source::{SourcePosition, TableSource};
 use crate::read::text_record::TextRecord;
 use crate::schema::{CellError, RowValidator, Schema};
 

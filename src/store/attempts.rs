@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 
-use super::db::{SqlDialect, Param};
+use super::db::{Param, SqlDialect};
 use super::{now_ms, Store};
 
 /// Most of a response body kept in the log.

@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 
-use super::db::{SqlDialect, Row};
+use super::db::{Row, SqlDialect};
 use super::{BatchRef, EventRecord, RowCounts, RunStatus, Store};
 
 /// A run with its batch totals.
