@@ -12,6 +12,7 @@ pub mod memory;
 pub(crate) mod deliver;
 pub(crate) mod json_out;
 pub(crate) mod payload;
+pub(crate) mod plan;
 pub(crate) mod plural;
 pub(crate) mod progress;
 pub(crate) mod read;

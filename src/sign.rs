@@ -1,4 +1,5 @@
-//! Standard Webhooks signing: secrets, the signed content, and `v1,` signatures.
+//! Standard Webhooks signing: secrets, the signer a command resolves once, the signed content,
+//! and `v1,` signatures.
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -7,6 +8,78 @@ use rand::RngCore;
 use sha2::Sha256;
 
 const PREFIX: &str = "whsec_";
+
+/// How a command was asked to sign, before the secrets are resolved (`run::signing`).
+#[derive(Clone)]
+pub enum Signing {
+    /// `--secret` or `PULSE_SECRET`.
+    Secrets(Vec<SigningSecret>),
+    /// No secret given: use (or create) the one stored for the URL.
+    Generated,
+    /// `--no-sign`.
+    Unsigned,
+}
+
+/// The secrets a command signs with, resolved once at its start; none: requests go unsigned.
+/// Used by the deliverer's body loaders, the dry run and resend alike.
+#[derive(Clone, Default)]
+pub struct Signer {
+    secrets: Vec<SigningSecret>,
+}
+
+/// A signature made for one timestamp.
+#[derive(Debug, Clone)]
+pub struct Signature {
+    pub timestamp: i64,
+    pub header: String,
+}
+
+impl Signer {
+    pub fn new(secrets: Vec<SigningSecret>) -> Signer {
+        Signer { secrets }
+    }
+
+    pub fn unsigned() -> Signer {
+        Signer::default()
+    }
+
+    pub fn is_signing(&self) -> bool {
+        !self.secrets.is_empty()
+    }
+
+    /// The secrets, for redaction wherever a receiver echoes one back.
+    pub fn secrets(&self) -> &[SigningSecret] {
+        &self.secrets
+    }
+
+    /// What a run stores to recognise its secrets later, never the secrets themselves.
+    pub fn fingerprints(&self) -> Vec<String> {
+        self.secrets
+            .iter()
+            .map(SigningSecret::fingerprint)
+            .collect()
+    }
+
+    /// A signature by every secret for `content` as of now, or None when unsigned.
+    pub fn sign_now(&self, webhook_id: &str, content: &[u8]) -> Option<Signature> {
+        if self.secrets.is_empty() {
+            return None;
+        }
+        let timestamp = unix_now();
+        Some(Signature {
+            timestamp,
+            header: signature_header(&self.secrets, webhook_id, timestamp, content),
+        })
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
 
 /// One signing key: the secret's base64-decoded bytes.
 #[derive(Clone)]
@@ -140,5 +213,27 @@ mod tests {
     fn bad_secrets_are_refused() {
         assert!(SigningSecret::parse("whsec_not base64!").is_err());
         assert!(SigningSecret::parse("whsec_").is_err());
+    }
+
+    #[test]
+    fn without_keys_nothing_is_signed() {
+        assert!(Signer::unsigned().sign_now("msg_1", b"[]").is_none());
+    }
+
+    #[test]
+    fn a_signature_is_for_the_current_second() {
+        let (key, _) = SigningSecret::generate();
+        let before = unix_now();
+        let signer = Signer::new(vec![key.clone()]);
+        let signed = signer.sign_now("msg_1", b"[1]").unwrap();
+        assert!(signed.timestamp >= before && signed.timestamp <= unix_now());
+        assert!(verify(
+            &[key],
+            &signed.header,
+            "msg_1",
+            signed.timestamp,
+            b"[1]"
+        ));
+        assert_eq!(signer.fingerprints().len(), 1);
     }
 }

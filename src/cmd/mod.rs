@@ -1,19 +1,17 @@
-//! One file per subcommand, and the dispatch to them.
+//! The dispatch: each subcommand's flags made settings by `cli::settings`, handed to `run/`;
+//! the commands that do their own work (log, prune, cancel, secret, receive, and the generated
+//! completions and man page) have a file each here.
 
 pub(crate) mod cancel;
-pub(crate) mod export;
 pub(crate) mod generate;
 pub(crate) mod log;
 pub(crate) mod prune;
-pub(crate) mod push;
 pub(crate) mod receive;
-pub(crate) mod resend;
-pub(crate) mod resume;
-pub(crate) mod schema;
 pub(crate) mod secret;
-pub(crate) mod validate;
 
+use crate::cli::settings;
 use crate::cli::{Cli, Command, LogDb, SchemaCommand, SecretCommand};
+use crate::run;
 use crate::store::Location;
 
 /// Runs the command the command line names.
@@ -25,12 +23,20 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             .map_err(|err| crate::store::explain_full(err, &db))
     };
     match &cli.command {
-        Command::Push(args) => with_log(&args.log, &|db| push::run(args, db)),
-        Command::Validate(args) => validate::run(args),
+        Command::Push(args) => with_log(&args.log, &|db| {
+            run::push::push(settings::push_request(args)?, db)
+        }),
+        Command::Validate(args) => run::validate::validate(settings::validate_settings(args)?),
         Command::Log(args) => with_log(&args.log, &|db| log::run(args, db)),
-        Command::Resend(args) => with_log(&args.log, &|db| resend::run(args, db)),
-        Command::Export(args) => with_log(&args.log, &|db| export::run(args, db)),
-        Command::Resume(args) => with_log(&args.log, &|db| resume::run(args, db)),
+        Command::Resend(args) => with_log(&args.log, &|db| {
+            run::resend::resend(settings::resend_settings(args)?, db)
+        }),
+        Command::Export(args) => with_log(&args.log, &|db| {
+            run::export::export(settings::export_settings(args), db).map(|_| ())
+        }),
+        Command::Resume(args) => with_log(&args.log, &|db| {
+            run::resume::resume(settings::resume_settings(args)?, db)
+        }),
         Command::Cancel(args) => with_log(&args.log, &|db| cancel::run(args, db)),
         Command::Prune(args) => with_log(&args.log, &|db| prune::run(args, db)),
         Command::Receive(args) => receive::run(args),
@@ -45,7 +51,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         } => with_log(log, &|db| secret::show(url, db)),
         Command::Schema {
             command: SchemaCommand::Infer(args),
-        } => schema::infer_schema(args),
+        } => run::infer::infer(settings::infer_settings(args)?),
         Command::Completions { shell } => {
             generate::completions(*shell);
             Ok(())

@@ -4,7 +4,6 @@
 //! bounded by the batch size.
 
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::time::SystemTime;
 
 use anyhow::{Context, Result};
 use bytes::Bytes;
@@ -12,15 +11,8 @@ use bytes::Bytes;
 use super::compress::BodyCompression;
 use crate::payload::stored::unpack;
 use crate::payload::{write_request_with, BatchHeader, BodyContext, Method};
-use crate::sign::{signature_header, SigningSecret};
+use crate::sign::{Signature, Signer};
 use crate::store::{BatchRef, EventRecord, Store};
-
-/// A signature made for one timestamp.
-#[derive(Debug, Clone)]
-pub struct Signature {
-    pub timestamp: i64,
-    pub header: String,
-}
 
 /// The exact content of a request (POST body or GET query) and, when the run signs, a signature
 /// made just before it was handed over.
@@ -38,7 +30,7 @@ pub struct BodyMaker {
     pub ctx: BodyContext,
     /// For GET the signed content is the whole query string as sent, the URL's own included.
     pub url_query: Option<String>,
-    pub secrets: Vec<SigningSecret>,
+    pub signer: Signer,
     pub compress: Option<BodyCompression>,
 }
 
@@ -87,7 +79,7 @@ impl BodyMaker {
 
     /// `content` signed, and encoded for the wire (the signature covers the decoded body).
     fn prepared(&self, webhook_id: &str, content: Bytes) -> Result<PreparedBody> {
-        let signed = sign_now(&self.secrets, webhook_id, &content);
+        let signed = self.signer.sign_now(webhook_id, &content);
         let wire = match self.compress {
             Some(codec) => Bytes::from(codec.encode(&content, Vec::new())?),
             None => content.clone(),
@@ -98,26 +90,6 @@ impl BodyMaker {
             signed,
         })
     }
-}
-
-/// A signature by every secret for `content` as of now, or None without secrets (unsigned).
-pub fn sign_now(secrets: &[SigningSecret], webhook_id: &str, content: &[u8]) -> Option<Signature> {
-    if secrets.is_empty() {
-        return None;
-    }
-    let timestamp = unix_now();
-    Some(Signature {
-        timestamp,
-        header: signature_header(secrets, webhook_id, timestamp, content),
-    })
-}
-
-/// Seconds since the Unix epoch.
-pub fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 /// Builds the exact body (or GET query, without the URL's own part) of a stored batch: the same
@@ -372,25 +344,5 @@ mod tests {
         .unwrap();
         assert_eq!(theirs, (ours + LOADER_NICENESS).min(19));
         assert_eq!(nice(), ours, "only the loader's own thread");
-    }
-
-    #[test]
-    fn without_keys_nothing_is_signed() {
-        assert!(sign_now(&[], "msg_1", b"[]").is_none());
-    }
-
-    #[test]
-    fn a_signature_is_for_the_current_second() {
-        let (key, _) = SigningSecret::generate();
-        let before = unix_now();
-        let signed = sign_now(std::slice::from_ref(&key), "msg_1", b"[1]").unwrap();
-        assert!(signed.timestamp >= before && signed.timestamp <= unix_now());
-        assert!(crate::sign::verify(
-            &[key],
-            &signed.header,
-            "msg_1",
-            signed.timestamp,
-            b"[1]"
-        ));
     }
 }

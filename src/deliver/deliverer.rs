@@ -16,7 +16,7 @@ use reqwest::header::{
 };
 use reqwest::Client;
 
-use super::body_loader::{sign_now, unix_now, BodyLoader, BodyMaker, PreparedBody, Signature};
+use super::body_loader::{BodyLoader, BodyMaker, PreparedBody};
 use super::compress::BodyCompression;
 use super::rate::RateLimiter;
 use super::retry::{parse_retry_after, RetryPolicy, StatusPolicy, Verdict};
@@ -25,7 +25,7 @@ use crate::exit::{usage, DeliveryError, InterruptedError};
 use crate::payload::{BodyContext, Method};
 use crate::progress::Progress;
 use crate::redact::{shown_url, Redactor};
-use crate::sign::SigningSecret;
+use crate::sign::{unix_now, Signature, Signer};
 use crate::store::{
     AttemptRecord, BatchRef, EventRecord, Store, WalRestart, RESPONSE_SNIPPET_BYTES,
 };
@@ -49,7 +49,7 @@ pub struct Deliverer {
     shown_url: String,
     /// Credentials this deliverer sends, replaced wherever a receiver echoes them back.
     redactor: Redactor,
-    secrets: Vec<SigningSecret>,
+    signer: Signer,
     headers: Vec<ExtraHeader>,
     retry: RetryPolicy,
     statuses: StatusPolicy,
@@ -114,12 +114,8 @@ struct Exchange {
 }
 
 impl Deliverer {
-    /// A deliverer for `url` signing with `secrets` (none: unsigned).
-    pub fn new(
-        url: reqwest::Url,
-        secrets: Vec<SigningSecret>,
-        config: &DeliverySettings,
-    ) -> Result<Deliverer> {
+    /// A deliverer for `url` signing with `signer`.
+    pub fn new(url: reqwest::Url, signer: Signer, config: &DeliverySettings) -> Result<Deliverer> {
         // The operating system's trust store is added to the bundled roots (the reqwest
         // feature `rustls-tls-native-roots`; it reads SSL_CERT_FILE and SSL_CERT_DIR too), and
         // HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured (reqwest's system proxy).
@@ -166,9 +162,9 @@ impl Deliverer {
             client,
             runtime,
             shown_url: shown_url(url.as_str()),
-            redactor: config.redactor(&url, &secrets),
+            redactor: config.redactor(&url, signer.secrets()),
             url,
-            secrets,
+            signer,
             headers: config.headers.clone(),
             retry: config.retry.clone(),
             statuses: config.statuses.clone(),
@@ -358,7 +354,7 @@ impl Deliverer {
         BodyMaker {
             ctx: ctx.clone(),
             url_query: self.url.query().map(str::to_string),
-            secrets: self.secrets.clone(),
+            signer: self.signer.clone(),
             // A GET request has no body to encode.
             compress: self.compress.filter(|_| ctx.method == Method::Post),
         }
@@ -401,7 +397,7 @@ impl Deliverer {
             // It covers the decoded body, whatever the encoding on the wire.
             let signature = match signed.take() {
                 Some(early) if unix_now() - early.timestamp <= 1 => Some(early),
-                _ => sign_now(&self.secrets, &batch.id, &content),
+                _ => self.signer.sign_now(&batch.id, &content),
             };
             let (headers, logged_headers) = self.request_headers(&batch.id, method, signature)?;
             let exchange = self.exchange(method, headers, wire.clone()).await;

@@ -14,16 +14,7 @@ use super::rate::Rate;
 use super::retry::{RetryPolicy, StatusPolicy};
 use crate::exit::usage;
 use crate::redact::{is_credential_header, Redactor, URL_PASSWORD_MASK};
-use crate::sign::SigningSecret;
-
-/// How requests are signed.
-#[derive(Clone)]
-pub enum Signing {
-    Secrets(Vec<SigningSecret>),
-    /// No secret given: use (or create) the one stored for the URL.
-    Generated,
-    Unsigned,
-}
+use crate::sign::{Signing, SigningSecret};
 
 /// A header to send with every request; `secret` ones are redacted in the log.
 #[derive(Debug, Clone)]
@@ -66,8 +57,6 @@ pub struct DeliverySettings {
     pub rate: Option<Rate>,
     pub compress: Option<BodyCompression>,
     pub on_failure: OnFailure,
-    /// `--deadline`: how long the whole command may run before it stops as on SIGTERM.
-    pub deadline: Option<Duration>,
     pub cacert: Option<PathBuf>,
     /// `--cert` and `--cert-key`: a client certificate (PEM) for mutual TLS.
     pub client_cert: Option<PathBuf>,

@@ -9,6 +9,7 @@ use super::summary::run_summary;
 use crate::deliver::Deliverer;
 use crate::exit::{with_hint, InterruptedError};
 use crate::payload::BodyContext;
+use crate::plan::Knobs;
 use crate::plural::{count, part_of};
 use crate::progress::Progress;
 use crate::store::{EventRecord, RowCounts, RunStatus, Store};
@@ -20,8 +21,7 @@ pub struct Delivery<'a> {
     pub body: &'a BodyContext,
     pub events: &'a [EventRecord],
     pub counts: &'a RowCounts,
-    pub quiet: bool,
-    pub json: bool,
+    pub knobs: Knobs,
 }
 
 /// Delivers the run's undelivered batches in order, records the outcome as the run's status,
@@ -59,7 +59,7 @@ pub fn deliver_run(
     }
     let delivered = store.delivered_batches(run.run_id)?;
     let url = crate::redact::shown_url(run.url.as_str());
-    if run.json {
+    if run.knobs.json {
         let since = crate::store::now_ms() - clock.elapsed().as_millis() as i64;
         let seconds = clock.elapsed().as_secs_f64();
         let mut summary = run_summary(store, run.run_id, status.as_str(), since, seconds)?;
@@ -69,7 +69,7 @@ pub fn deliver_run(
     }
     match outcome {
         Ok(_) => {
-            if !run.quiet {
+            if !run.knobs.quiet {
                 // Rows sent: the `all` event has every row; otherwise the events are disjoint.
                 let sent = match run.events.iter().find(|e| e.name == "all") {
                     Some(all) => all.total_rows,

@@ -7,9 +7,10 @@ use std::io::Write;
 
 use anyhow::{Context, Result};
 
-use super::push::{open_rows, run_options, stage_new_run, PushSettings};
-use crate::deliver::body_loader::{sign_now, write_batch_body};
-use crate::deliver::settings::Signing;
+use super::push::PushRequest;
+use super::signing::{resolve_signer, SignerFor};
+use super::staging::{open_rows, stage_new_run};
+use crate::deliver::body_loader::write_batch_body;
 use crate::deliver::{shown_value, RequestHeaders};
 use crate::payload::Method;
 use crate::plural::count;
@@ -17,8 +18,8 @@ use crate::progress::Progress;
 use crate::read::source::ByteCounter;
 use crate::redact::shown_url;
 use crate::schema::Schema;
-use crate::sign::SigningSecret;
-use crate::stage::{Staged, SyncMode};
+use crate::sign::{Signer, Signing};
+use crate::stage::Staged;
 use crate::store::{Location, Store};
 
 /// The request line's stand-in for the URL when none was given.
@@ -26,7 +27,7 @@ const NO_URL: &str = "<url>";
 
 /// Stages the input as a push would, into a scratch log, and prints the requests.
 pub fn dry_run(
-    config: &PushSettings,
+    request: &PushRequest,
     schema: Option<&Schema>,
     db: &Location,
     progress: &Progress,
@@ -41,27 +42,30 @@ pub fn dry_run(
         .context("cannot create a scratch database for --dry-run")?
         .into_temp_path();
     let mut store = Store::open_file(&scratch)?;
-    if config.mode == SyncMode::Mirror && db.exists() {
+    let mut plan = request.plan.clone();
+    if let (Some((sync, _)), true) = (plan.mirror(), db.exists()) {
         // Compared with the real last delivered state, read from the real log.
-        store.import_sync_state(&Store::open_to_read(db)?, &config.sync_name)?;
+        store.import_sync_state(&Store::open_to_read(db)?, sync)?;
     }
-    let signing = signing(config, db)?;
+    let url = request.url().map(|url| shown_url(url.as_str()));
+    let signer = dry_signer(&request.delivery.signing, url.as_deref(), db)?;
+    plan.deliver.secret_fingerprints = signer.fingerprints();
     let counter = ByteCounter::default();
-    let (mut rows, _delimiter) = open_rows(config, schema, &counter)?;
-    let options = run_options(config, &signing.secrets);
+    let quiet = request.knobs.quiet;
+    let (mut rows, _delimiter) = open_rows(&plan, schema, &counter, quiet)?;
     let staged = stage_new_run(
         &mut store,
-        config,
-        &options,
+        (&request.run_id, url.as_deref().unwrap_or_default()),
+        &plan,
         (&mut rows, &counter),
-        progress,
+        (progress, request.knobs.json),
     )?;
     progress.finish();
-    let printed = print_requests(&store, config, &staged, &signing)?;
-    if !config.quiet {
+    let printed = print_requests(&store, request, &staged, &signer)?;
+    if !quiet {
         let batches: u64 = staged.events.iter().map(|e| e.batch_count).sum();
-        let destination = match &config.url {
-            Some(url) => format!("would go to {}", shown_url(url.as_str())),
+        let destination = match &url {
+            Some(url) => format!("would go to {url}"),
             None => format!("would go to the push's --url (shown as {NO_URL})"),
         };
         let shown = match printed {
@@ -71,7 +75,7 @@ pub fn dry_run(
         };
         // The body printed is what is signed; on the wire it would be encoded (push refuses
         // --compress with GET, which has no body).
-        let destination = match config.delivery.compress {
+        let destination = match request.delivery.compress {
             Some(codec) => format!(
                 "{destination} ({}-encoded; bodies shown decoded, as signed)",
                 codec.name()
@@ -87,58 +91,49 @@ pub fn dry_run(
     Ok(())
 }
 
-/// How a dry run signs: as the push would, or why it cannot show the signature.
-struct DrySigning {
-    secrets: Vec<SigningSecret>,
-    /// Shown in place of the signature when there is no secret to sign with yet.
-    missing: Option<&'static str>,
+/// The signer the push would sign with. The secret pulse generates for a URL is used if the
+/// log has it already; a dry run never generates one.
+fn dry_signer(asked: &Signing, url: Option<&str>, db: &Location) -> Result<Signer> {
+    let log = match matches!(asked, Signing::Generated) && url.is_some() && db.exists() {
+        true => Some(Store::open_to_read(db)?),
+        false => None,
+    };
+    resolve_signer(asked, url, log.as_ref(), SignerFor::DryRun)
 }
 
-/// The secrets the push would sign with. The secret pulse generates for a URL is used if the
-/// log has it already; a dry run never generates one.
-fn signing(config: &PushSettings, db: &Location) -> Result<DrySigning> {
-    let stored = |url: &reqwest::Url| -> Result<Option<SigningSecret>> {
-        if !db.exists() {
-            return Ok(None);
+/// Shown in place of the signature when there is no secret to sign with yet.
+fn missing_signature(request: &PushRequest, signer: &Signer) -> Option<&'static str> {
+    match (&request.delivery.signing, request.url()) {
+        _ if signer.is_signing() => None,
+        (Signing::Generated, Some(_)) => {
+            Some("(none yet: the first push generates a secret for this URL)")
         }
-        let secret = Store::open_to_read(db)?.secret_for_url(&shown_url(url.as_str()))?;
-        secret
-            .map(|text| SigningSecret::parse(&text).map_err(anyhow::Error::msg))
-            .transpose()
-            .context("the stored secret for this URL is damaged")
-    };
-    let (secrets, missing) = match (&config.delivery.signing, &config.url) {
-        (Signing::Secrets(secrets), _) => (secrets.clone(), None),
-        (Signing::Unsigned, _) => (Vec::new(), None),
-        (Signing::Generated, Some(url)) => match stored(url)? {
-            Some(secret) => (vec![secret], None),
-            None => (
-                Vec::new(),
-                Some("(none yet: the first push generates a secret for this URL)"),
-            ),
-        },
-        (Signing::Generated, None) => (
-            Vec::new(),
-            Some("(no secret: give --secret or PULSE_SECRET to see the signature)"),
-        ),
-    };
-    Ok(DrySigning { secrets, missing })
+        (Signing::Generated, None) => {
+            Some("(no secret: give --secret or PULSE_SECRET to see the signature)")
+        }
+        _ => None,
+    }
 }
 
 /// Prints the requests of every batch in order, up to the limit; returns how many.
 fn print_requests(
     store: &Store,
-    config: &PushSettings,
+    request: &PushRequest,
     staged: &Staged,
-    signing: &DrySigning,
+    signer: &Signer,
 ) -> Result<u64> {
+    let missing = missing_signature(request, signer);
+    let body_context = &request.plan.shape.body;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let url = config.url.as_ref().map(|url| shown_url(url.as_str()));
+    let url = request.url().map(|url| shown_url(url.as_str()));
     let url = url.as_deref().unwrap_or(NO_URL);
     // For GET the URL's own query goes first, as the deliverer sends (and signs) it.
-    let own_query = config.url.as_ref().and_then(|url| url.query());
-    let limit = config.dry_run_limit.unwrap_or(u64::MAX);
+    let own_query = request.url().and_then(|url| url.query());
+    let limit = match request.to {
+        super::push::PushTo::DryRun { limit, .. } => limit.unwrap_or(u64::MAX),
+        super::push::PushTo::Url(_) => u64::MAX,
+    };
     let mut printed = 0;
     let mut body = Vec::new();
     'events: for event in &staged.events {
@@ -147,13 +142,13 @@ fn print_requests(
                 break 'events;
             }
             body.clear();
-            if let (Method::Get, Some(own)) = (config.body.method, own_query) {
+            if let (Method::Get, Some(own)) = (body_context.method, own_query) {
                 body.extend_from_slice(own.as_bytes());
                 body.push(b'&');
             }
-            write_batch_body(store, &config.body, event, &batch, &mut body)?;
-            let signature = sign_now(&signing.secrets, &batch.id, &body);
-            match config.body.method {
+            write_batch_body(store, body_context, event, &batch, &mut body)?;
+            let signature = signer.sign_now(&batch.id, &body);
+            match body_context.method {
                 Method::Post => writeln!(out, "POST {url}")?,
                 Method::Get => {
                     let base = url.split('?').next().unwrap_or(url);
@@ -161,21 +156,21 @@ fn print_requests(
                 }
             }
             let planned = RequestHeaders {
-                method: config.body.method,
-                compress: config.delivery.compress,
-                extra: &config.delivery.headers,
+                method: body_context.method,
+                compress: request.delivery.compress,
+                extra: &request.delivery.headers,
             };
             let headers = planned.list(&batch.id, signature.as_ref())?;
             for (name, value, secret) in &headers {
                 writeln!(out, "{name}: {}", shown_value(value, *secret))?;
                 if name == "webhook-id" {
-                    if let Some(missing) = signing.missing {
+                    if let Some(missing) = missing {
                         writeln!(out, "webhook-signature: {missing}")?;
                     }
                 }
             }
             writeln!(out)?;
-            if config.body.method == Method::Post {
+            if body_context.method == Method::Post {
                 out.write_all(&body)?;
                 writeln!(out)?;
                 writeln!(out)?;

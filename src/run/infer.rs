@@ -6,20 +6,24 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
-use crate::read::source::{ByteCounter, CsvDialect, Input, TableSource};
+use crate::plan::ReadPlan;
+use crate::read::source::{ByteCounter, TableSource};
 use crate::schema::infer::Inference;
 
 /// What `pulse schema infer` was asked.
 pub struct InferSettings {
-    pub input: Input,
-    pub dialect: CsvDialect,
+    pub read: ReadPlan,
     /// Rows sampled, the header row included (frictionless' `sample_size`).
     pub sample: usize,
     pub output: Option<PathBuf>,
 }
 
 pub fn infer(asked: InferSettings) -> Result<()> {
-    let mut source = TableSource::open(&asked.input, &asked.dialect, ByteCounter::default())?;
+    let mut source = TableSource::open(
+        &asked.read.input,
+        &asked.read.dialect,
+        ByteCounter::default(),
+    )?;
     for notice in source.notices() {
         eprintln!("pulse: {notice}");
     }

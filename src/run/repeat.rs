@@ -9,19 +9,20 @@
 use anyhow::{Context, Result};
 use serde_json::json;
 
-use super::options::RunOptions;
+use crate::plan::RunPlan;
 use crate::redact::shown_url;
 use crate::store::{RunRow, RunStatus, Store};
 
 /// What makes two pushes send the same bodies, besides their input: every option that shapes
-/// a payload, and the schema file's content (not its path).
-pub fn shape_of(options: &RunOptions) -> Result<String> {
-    let mut body = serde_json::to_value(&options.body)?;
+/// a payload, and the schema file's content (not its path). The JSON hashed is the one earlier
+/// releases hashed, key for key, so their runs are recognised.
+pub fn shape_of(plan: &RunPlan) -> Result<String> {
+    let mut body = serde_json::to_value(&plan.shape.body)?;
     if let Some(fields) = body.as_object_mut() {
         // A fresh id every run: not a difference in what the rows say.
         fields.remove("run_id");
     }
-    let schema = match &options.schema {
+    let schema = match &plan.validate.schema {
         Some(path) => {
             let text = std::fs::read(path)
                 .with_context(|| format!("--schema {}: cannot read", path.display()))?;
@@ -29,23 +30,25 @@ pub fn shape_of(options: &RunOptions) -> Result<String> {
         }
         None => None,
     };
+    let (read, shape) = (&plan.read.dialect, &plan.shape);
+    let mirror = shape.mirror.as_ref();
     let mut shaping = json!({
         "body": body,
-        "batch_size": options.batch_size,
-        "events": options.events,
-        "fail_on_invalid": options.fail_on_invalid,
-        "mode": options.mode,
-        "sync": options.sync,
-        "id_columns": options.id_columns,
-        "max_record_bytes": options.max_record_bytes,
-        "max_body_bytes": options.max_body_bytes,
-        "delimiter": options.delimiter,
-        "encoding": options.encoding,
+        "batch_size": shape.batch_size,
+        "events": shape.events,
+        "fail_on_invalid": plan.validate.fail_on_invalid,
+        "mode": shape.mode,
+        "sync": mirror.map(|m| &m.sync),
+        "id_columns": mirror.map(|m| m.key.as_slice()).unwrap_or_default(),
+        "max_record_bytes": Some(read.max_record_bytes),
+        "max_body_bytes": Some(shape.max_body_bytes),
+        "delimiter": read.delimiter.unwrap_or(b','),
+        "encoding": read.encoding.name(),
         "schema": schema,
     });
     // Only when shaped: the shape of runs pushed before these options existed stays the same.
-    if !options.table.is_default() {
-        shaping["table"] = serde_json::to_value(&options.table)?;
+    if !read.table.is_default() {
+        shaping["table"] = serde_json::to_value(&read.table)?;
     }
     Ok(format!(
         "{:032x}",

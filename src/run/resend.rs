@@ -8,11 +8,11 @@ use anyhow::{anyhow, bail, Result};
 use serde_json::json;
 
 use super::lock::RunLock;
-use super::options::RunOptions;
-use super::signing::stored_run_deliverer;
+use super::signing::{deliverer_for, resolve_signer, settings_for_stored_run, SignerFor};
 use crate::deliver::settings::DeliverySettings;
 use crate::deliver::DeliveryReport;
 use crate::exit::{with_hint, InterruptedError};
+use crate::plan::{Knobs, RunPlan};
 use crate::plural::{count, part_of};
 use crate::progress::Progress;
 use crate::redact::shown_url;
@@ -27,14 +27,13 @@ pub struct ResendSettings {
     /// Only the batches never delivered.
     pub failed: bool,
     pub delivery: DeliverySettings,
-    pub quiet: bool,
-    pub json: bool,
+    pub knobs: Knobs,
 }
 
 /// Sends the batches an id names again, and reports what happened.
 pub fn resend(asked: ResendSettings, db: &Location) -> Result<()> {
-    crate::signals::install(asked.delivery.deadline);
-    let progress = Progress::new(asked.quiet);
+    crate::signals::install(asked.knobs.deadline);
+    let progress = Progress::new(asked.knobs.quiet);
     let clock = Instant::now();
     let mut store = Store::open(db)?;
     let id = asked.id.as_str();
@@ -49,7 +48,7 @@ pub fn resend(asked: ResendSettings, db: &Location) -> Result<()> {
     if !run.is_staged() {
         bail!("{run_id} was stopped while staging; `pulse resume {run_id}` stages and delivers it");
     }
-    let options = RunOptions::parse(&run_id, &run.options)?;
+    let plan = RunPlan::load(&run_id, &run.source, &run.options)?;
     // Another URL given: the run's own only if it is the same (the log keeps it masked).
     let (url, own_url) = match asked.url.clone() {
         Some(given) => {
@@ -61,16 +60,23 @@ pub fn resend(asked: ResendSettings, db: &Location) -> Result<()> {
 
     let queue = select_batches(&store, &kind, id, &run_id, asked.failed)?;
     if queue.is_empty() {
-        if !asked.quiet {
+        if !asked.knobs.quiet {
             eprintln!("pulse: nothing to resend: every batch of {id} is delivered");
         }
         return Ok(());
     }
-    let deliverer = stored_run_deliverer(asked.delivery, &run_id, &options, &url, own_url, &store)?;
+    let settings = settings_for_stored_run(asked.delivery, &run_id, &plan.deliver)?;
+    let purpose = SignerFor::StoredRun {
+        run_id: &run_id,
+        plan: &plan.deliver,
+    };
+    let shown = shown_url(url.as_str());
+    let signer = resolve_signer(&settings.signing, Some(&shown), Some(&store), purpose)?;
+    let deliverer = deliverer_for(&settings, &run_id, &plan.deliver, (&url, own_url), signer)?;
 
     progress.start_delivery(queue.len() as u64);
     let mut report = DeliveryReport::default();
-    let outcome = deliverer.resend(&mut store, &options.body, &queue, &progress, &mut report);
+    let outcome = deliverer.resend(&mut store, &plan.shape.body, &queue, &progress, &mut report);
     progress.finish();
     if own_url {
         complete_if_all_delivered(&mut store, &run_id)?;
@@ -81,8 +87,7 @@ pub fn resend(asked: ResendSettings, db: &Location) -> Result<()> {
         Err(err) if err.is::<InterruptedError>() => "interrupted",
         Err(_) => "failed",
     };
-    let shown = shown_url(url.as_str());
-    if asked.json {
+    if asked.knobs.json {
         let summary = json!({
             "id": id,
             "run_id": run_id,
@@ -98,7 +103,7 @@ pub fn resend(asked: ResendSettings, db: &Location) -> Result<()> {
     }
     match outcome {
         Ok(()) => {
-            if !asked.quiet {
+            if !asked.knobs.quiet {
                 eprintln!(
                     "pulse: resent {} in {} of {id} to {shown} in {:.2}s",
                     count(report.rows_delivered, "row", "rows"),

@@ -2,18 +2,18 @@
 //! undelivered batch, per destination oldest first. A run stopped while staging is staged
 //! again from its file first, but only when the file is unchanged.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
 
 use super::delivery::{deliver_run, Delivery};
 use super::lock::RunLock;
-use super::options::RunOptions;
-use super::signing::stored_run_deliverer;
-use super::staging::{stage_options, stage_run, Staging};
+use super::signing::{deliverer_for, resolve_signer, settings_for_stored_run, SignerFor};
+use super::staging::{stage_run, Staging};
 use crate::deliver::settings::DeliverySettings;
 use crate::exit::{usage, DeliveryError, InterruptedError};
+use crate::plan::{Knobs, RunPlan};
 use crate::plural::part_of;
 use crate::progress::Progress;
 use crate::read::source::{prefix_hash, ByteCounter, Input, TableSource};
@@ -33,21 +33,19 @@ pub struct ResumeSettings {
     pub max_record_bytes: Option<u64>,
     pub max_body_bytes: Option<u64>,
     pub delivery: DeliverySettings,
-    pub quiet: bool,
-    pub json: bool,
+    pub knobs: Knobs,
 }
 
 impl ResumeSettings {
     /// For continuing runs in their turn, as a push does: with the push's own settings.
-    pub(super) fn in_turn(delivery: DeliverySettings, quiet: bool, json: bool) -> ResumeSettings {
+    pub(super) fn in_turn(delivery: DeliverySettings, knobs: Knobs) -> ResumeSettings {
         ResumeSettings {
             run_id: None,
             out_of_order: false,
             max_record_bytes: None,
             max_body_bytes: None,
             delivery,
-            quiet,
-            json,
+            knobs,
         }
     }
 }
@@ -56,8 +54,8 @@ impl ResumeSettings {
 /// format) oldest first, so that a receiver never gets a newer run's rows before an older
 /// one's. Destinations are independent: one whose run fails holds up only its own later runs.
 pub fn resume(asked: ResumeSettings, db: &Location) -> Result<()> {
-    crate::signals::install(asked.delivery.deadline);
-    let progress = Progress::new(asked.quiet);
+    crate::signals::install(asked.knobs.deadline);
+    let progress = Progress::new(asked.knobs.quiet);
     let mut store = Store::open(db)?;
     match asked.run_id.clone() {
         Some(id) => resume_given(&mut store, db, &id, &asked, &progress),
@@ -75,7 +73,7 @@ fn resume_given(
     let (run, _lock) = given_run(store, db, id)?;
     match run.status() {
         Some(RunStatus::Delivered) => {
-            if !asked.quiet {
+            if !asked.knobs.quiet {
                 eprintln!("pulse: {} is already delivered", run.id);
             }
             return Ok(());
@@ -111,7 +109,7 @@ fn resume_all(store: &mut Store, asked: &ResumeSettings, progress: &Progress) ->
         }
     }
     if destinations.is_empty() {
-        if !asked.quiet {
+        if !asked.knobs.quiet {
             eprintln!("pulse: nothing to resume: no run in the log is waiting to be delivered");
         }
         return Ok(());
@@ -127,7 +125,7 @@ fn resume_all(store: &mut Store, asked: &ResumeSettings, progress: &Progress) ->
             };
             if !candidate.is_staged() && is_stdin(candidate) {
                 // Its input is gone: it can never be delivered, so it holds nothing up.
-                if !asked.quiet {
+                if !asked.knobs.quiet {
                     eprintln!(
                         "pulse: skipping {}: it read stdin and was stopped while staging; push \
                          it again (`pulse cancel {}` drops it)",
@@ -137,7 +135,7 @@ fn resume_all(store: &mut Store, asked: &ResumeSettings, progress: &Progress) ->
                 continue;
             }
             let Some(_lock) = RunLock::try_acquire(store, &candidate.id)? else {
-                if !asked.quiet {
+                if !asked.knobs.quiet {
                     eprintln!(
                         "pulse: {} is being sent by another process{later}",
                         candidate.id
@@ -193,7 +191,7 @@ pub(super) fn deliver_backlog(
     if backlog.is_empty() {
         return Ok(());
     }
-    if !asked.quiet {
+    if !asked.knobs.quiet {
         eprintln!(
             "pulse: {} earlier run(s) to this URL are unfinished; delivering them first",
             backlog.len()
@@ -207,7 +205,7 @@ pub(super) fn deliver_backlog(
     };
     for older in backlog {
         // Another process sending it: wait for it to finish (or stop), then see.
-        let _lock = wait_for_lock(store, &older.id, asked.quiet)?;
+        let _lock = wait_for_lock(store, &older.id, asked.knobs.quiet)?;
         let Some(older) = store.run(&older.id)? else {
             continue;
         };
@@ -234,7 +232,7 @@ pub(super) fn continue_in_order(
     progress: &Progress,
 ) -> Result<()> {
     deliver_backlog(store, run_id, asked, progress)?;
-    let _lock = wait_for_lock(store, run_id, asked.quiet)?;
+    let _lock = wait_for_lock(store, run_id, asked.knobs.quiet)?;
     let Some(run) = store.run(run_id)? else {
         bail!("{run_id} vanished from the log");
     };
@@ -275,30 +273,36 @@ fn continue_run(
     progress: &Progress,
 ) -> Result<()> {
     let clock = Instant::now();
-    let mut options = RunOptions::parse(&run.id, &run.options)?;
+    let mut plan = RunPlan::load(&run.id, &run.source, &run.options)?;
     if let Some(bytes) = asked.max_record_bytes {
-        options.max_record_bytes = Some(bytes);
+        plan.read.dialect.max_record_bytes = bytes;
     }
     if let Some(bytes) = asked.max_body_bytes {
-        options.max_body_bytes = Some(bytes);
+        plan.shape.max_body_bytes = bytes;
     }
     let url = asked.delivery.stored_url(&run.id, &run.url)?;
     // Built before restaging, so a missing auth value or secret fails before any work.
-    let deliverer =
-        stored_run_deliverer(asked.delivery.clone(), &run.id, &options, &url, true, store)?;
+    let settings = settings_for_stored_run(asked.delivery.clone(), &run.id, &plan.deliver)?;
+    let purpose = SignerFor::StoredRun {
+        run_id: &run.id,
+        plan: &plan.deliver,
+    };
+    let shown = shown_url(url.as_str());
+    let signer = resolve_signer(&settings.signing, Some(&shown), Some(store), purpose)?;
+    let deliverer = deliverer_for(&settings, &run.id, &plan.deliver, (&url, true), signer)?;
     let (events, counts) = if run.is_staged() {
         (store.events_of_run(&run.id)?, run.rows.clone())
     } else {
-        if !asked.quiet {
+        if !asked.knobs.quiet {
             eprintln!(
                 "pulse: {} was stopped while staging; staging {} again",
                 run.id, run.source
             );
         }
-        let staged = restage(store, run, &options, progress)?;
+        let staged = restage(store, run, &plan, progress)?;
         (staged.events, staged.counts)
     };
-    if !asked.quiet && run.is_staged() {
+    if !asked.knobs.quiet && run.is_staged() {
         eprintln!(
             "pulse: resuming {} ({} delivered)",
             run.id,
@@ -308,11 +312,10 @@ fn continue_run(
     let delivery = Delivery {
         run_id: &run.id,
         url: &url,
-        body: &options.body,
+        body: &plan.shape.body,
         events: &events,
         counts: &counts,
-        quiet: asked.quiet,
-        json: asked.json,
+        knobs: asked.knobs,
     };
     deliver_run(store, &deliverer, &delivery, progress, clock)
 }
@@ -331,10 +334,10 @@ fn older_unfinished(store: &Store, run: &RunRow) -> Result<Vec<RunRow>> {
 /// Where a run's requests go, as far as their order matters: its URL (as the log keeps it),
 /// method and format.
 fn destination(run: &RunRow) -> String {
-    match RunOptions::parse(&run.id, &run.options) {
-        Ok(options) => format!(
+    match RunPlan::load(&run.id, &run.source, &run.options) {
+        Ok(plan) => format!(
             "{} {:?} {:?}",
-            run.url, options.body.method, options.body.format
+            run.url, plan.shape.body.method, plan.shape.body.format
         ),
         Err(_) => run.url.clone(),
     }
@@ -383,25 +386,17 @@ fn is_stdin(run: &RunRow) -> bool {
     run.source_size.is_none() && run.source == Input::Stdin.label()
 }
 
-/// Stages a run stopped while staging again, from its unchanged file: the partial batches go
-/// first (one transaction), the event ids stay.
-fn restage(
-    store: &mut Store,
-    run: &RunRow,
-    options: &RunOptions,
-    progress: &Progress,
-) -> Result<Staged> {
-    if is_stdin(run) {
-        bail!(
+/// Stages a run stopped while staging again, from its unchanged file, exactly as its plan
+/// says: the partial batches go first (one transaction), the event ids stay.
+fn restage(store: &mut Store, run: &RunRow, plan: &RunPlan, progress: &Progress) -> Result<Staged> {
+    let path = match (&plan.read.input, is_stdin(run)) {
+        (Input::File(path), false) => path,
+        _ => bail!(
             "{} read stdin and was stopped while staging; stdin cannot be read again: push it again",
             run.id
-        );
-    }
-    let path = options
-        .source_path
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(&run.source));
-    check_unchanged(run, &path)?;
+        ),
+    };
+    check_unchanged(run, path)?;
     let events = store
         .events_of_run(&run.id)?
         .into_iter()
@@ -411,35 +406,24 @@ fn restage(
                 .ok_or_else(|| anyhow!("{}: unknown stored event {:?}", run.id, e.name))
         })
         .collect::<Result<Vec<_>>>()?;
+    if plan.shape.mode == SyncMode::Mirror && plan.mirror().is_none() {
+        bail!("{}: mirror run without a stored sync name", run.id);
+    }
     let cannot = |err: anyhow::Error| err.context(format!("{} cannot be resumed", run.id));
-    let dialect = options.dialect().map_err(cannot)?;
-    let mode = options.sync_mode().map_err(cannot)?;
-    let schema = crate::schema::load_for_flag(options.schema.as_deref()).map_err(cannot)?;
-    let input = Input::File(path);
+    let schema = crate::schema::load_for_flag(plan.validate.schema.as_deref()).map_err(cannot)?;
     let counter = ByteCounter::default();
-    let source = TableSource::open(&input, &dialect, counter.clone())?;
+    let source = TableSource::open(&plan.read.input, &plan.read.dialect, counter.clone())?;
     let mut rows = CheckedRows::new(source, schema.as_ref())?;
     store.reset_staging(&run.id)?;
-    let plan = Staging {
+    let staging = Staging {
         run_id: &run.id,
         label: &run.source,
         events: &events,
-        options: stage_options(
-            options.batch_size.max(1),
-            options.max_body_bytes.unwrap_or(u64::MAX),
-            mode,
-            options.body.metadata.len(),
-        ),
-        mirror: match (mode, options.sync.as_deref()) {
-            (SyncMode::Mirror, Some(sync)) => Some((sync, options.id_columns.as_slice())),
-            (SyncMode::Mirror, None) => bail!("{}: mirror run without a stored sync name", run.id),
-            _ => None,
-        },
-        fail_on_invalid: options.fail_on_invalid,
-        stdin: false,
+        plan,
         json: false,
     };
-    stage_run(store, &plan, &mut rows, &counter, input.size(), progress)
+    let size = plan.read.input.size();
+    stage_run(store, &staging, &mut rows, &counter, size, progress)
 }
 
 /// Refuses a file whose size differs from when the run started, or whose bytes staged before

@@ -1,65 +1,109 @@
-//! Signing secrets of a run: the ones given, or the one pulse generated and stored for the URL;
-//! and a deliverer that sends a stored run again, signed and authenticated as it was first sent.
+//! A command's signer, resolved once at its start from what it was asked (`--secret`, none,
+//! `--no-sign`) and what the log holds (the secret pulse generated for a URL); and the one
+//! deliverer a run is sent with, by a push, a resume or a resend alike.
 
 use anyhow::{Context, Result};
 
-use super::options::{RunOptions, SigningSource};
-use crate::deliver::settings::{DeliverySettings, Signing};
+use crate::deliver::settings::DeliverySettings;
 use crate::deliver::Deliverer;
 use crate::exit::usage;
-use crate::sign::SigningSecret;
+use crate::plan::{DeliverPlan, SigningSource};
+use crate::sign::{Signer, Signing, SigningSecret};
 use crate::store::Store;
 
-/// The secrets to sign with: the given secrets, none, or the stored/generated one for the URL.
-pub fn signing_secrets(signing: &Signing, url: &str, store: &Store) -> Result<Vec<SigningSecret>> {
-    match signing {
-        Signing::Secrets(secrets) => Ok(secrets.clone()),
-        Signing::Unsigned => Ok(Vec::new()),
-        Signing::Generated => {
-            if let Some(secret) = store.secret_for_url(url)? {
-                let parsed = SigningSecret::parse(&secret)
-                    .map_err(anyhow::Error::msg)
-                    .context("the stored secret for this URL is damaged")?;
-                return Ok(vec![parsed]);
-            }
-            let (_, fresh) = SigningSecret::generate();
-            let kept = store.keep_secret(url, &fresh)?;
-            if kept == fresh {
-                // Printed even under --quiet: the receiver needs it, and cron mails it. Said
-                // once: `pulse secret show` prints it again.
-                eprintln!(
-                    "pulse: generated signing secret for {url}: {kept}\n\
-                     pulse: it is stored in the log and reused for this URL; `pulse secret show \
-                     {url}` prints it again. Receivers verify webhook-signature with it \
-                     (Standard Webhooks; `pulse receive` reads it from PULSE_SECRET)"
-                );
-            }
-            Ok(vec![
-                SigningSecret::parse(&kept).map_err(anyhow::Error::msg)?
-            ])
-        }
-    }
+/// What the signer is for: it decides whether a secret may be generated, and whether a
+/// stored run's own way of signing applies.
+pub enum SignerFor<'a> {
+    /// A new run: the secret for the URL is generated and stored if there is none yet.
+    Push,
+    /// A dry run: only reads the log, never generates a secret (then it signs nothing).
+    DryRun,
+    /// Sending a stored run again: with no secret given, signed as the run was.
+    StoredRun {
+        run_id: &'a str,
+        plan: &'a DeliverPlan,
+    },
 }
 
-/// A deliverer that sends a stored run the way it was first sent: its stored `--header` values
-/// (unless new ones are given), its auth header name with the value given again, and signed
-/// as before. `own_url`: sending to the run's URL, where answers change batch status.
-pub fn stored_run_deliverer(
+/// The signer for requests to `url` (as the log shows it: password masked). `store` is the
+/// log, or none when a dry run has no log yet.
+pub fn resolve_signer(
+    asked: &Signing,
+    url: Option<&str>,
+    store: Option<&Store>,
+    purpose: SignerFor,
+) -> Result<Signer> {
+    let wants_stored = match (asked, &purpose) {
+        (Signing::Secrets(secrets), _) => return Ok(Signer::new(secrets.clone())),
+        (Signing::Unsigned, _) => return Ok(Signer::unsigned()),
+        (Signing::Generated, SignerFor::StoredRun { run_id, plan }) => match plan.signing {
+            SigningSource::None => return Ok(Signer::unsigned()),
+            SigningSource::Generated => true,
+            SigningSource::Given => {
+                return Err(usage(format!(
+                    "{run_id} was signed with a secret given on the command line, which is \
+                     never stored: give it again with --secret or PULSE_SECRET (or --no-sign)"
+                )))
+            }
+        },
+        (Signing::Generated, _) => true,
+    };
+    let (Some(url), Some(store), true) = (url, store, wants_stored) else {
+        return Ok(Signer::unsigned());
+    };
+    if let Some(secret) = store.secret_for_url(url)? {
+        let parsed = SigningSecret::parse(&secret)
+            .map_err(anyhow::Error::msg)
+            .context("the stored secret for this URL is damaged")?;
+        return Ok(Signer::new(vec![parsed]));
+    }
+    if matches!(purpose, SignerFor::DryRun) {
+        return Ok(Signer::unsigned());
+    }
+    let (_, fresh) = SigningSecret::generate();
+    let kept = store.keep_secret(url, &fresh)?;
+    if kept == fresh {
+        // Printed even under --quiet: the receiver needs it, and cron mails it. Said once:
+        // `pulse secret show` prints it again.
+        eprintln!(
+            "pulse: generated signing secret for {url}: {kept}\n\
+             pulse: it is stored in the log and reused for this URL; `pulse secret show \
+             {url}` prints it again. Receivers verify webhook-signature with it \
+             (Standard Webhooks; `pulse receive` reads it from PULSE_SECRET)"
+        );
+    }
+    Ok(Signer::new(vec![
+        SigningSecret::parse(&kept).map_err(anyhow::Error::msg)?
+    ]))
+}
+
+/// Delivery settings for sending a stored run again: its stored `--header` values (unless new
+/// ones are given) and its auth header name with the value given now. Checked before the
+/// signer is resolved, so a missing value fails before a secret is looked up.
+pub fn settings_for_stored_run(
     mut settings: DeliverySettings,
     run_id: &str,
-    options: &RunOptions,
-    url: &reqwest::Url,
-    own_url: bool,
-    store: &Store,
+    plan: &DeliverPlan,
+) -> Result<DeliverySettings> {
+    settings.with_stored_auth_header(plan.auth_header_name.as_deref())?;
+    settings.with_stored_headers(run_id, &plan.headers, &plan.credential_headers)?;
+    Ok(settings)
+}
+
+/// The deliverer that sends a run, by a push, a resume or a resend: with `signer`, which must
+/// be one the run was signed with. `own_url`: sending to the run's URL, where answers change
+/// batch status.
+pub fn deliverer_for(
+    settings: &DeliverySettings,
+    run_id: &str,
+    plan: &DeliverPlan,
+    (url, own_url): (&reqwest::Url, bool),
+    signer: Signer,
 ) -> Result<Deliverer> {
-    settings.with_stored_auth_header(options.auth_header_name.as_deref())?;
-    settings.with_stored_headers(run_id, &options.headers, &options.credential_headers)?;
-    let shown = crate::redact::shown_url(url.as_str());
-    let secrets = stored_run_secrets(&settings.signing, run_id, options, &shown, store)?;
     if own_url {
-        check_fingerprints(run_id, options, &secrets)?;
+        check_fingerprints(run_id, plan, &signer)?;
     }
-    let deliverer = Deliverer::new(url.clone(), secrets, &settings)?;
+    let deliverer = Deliverer::new(url.clone(), signer, settings)?;
     Ok(if own_url {
         deliverer
     } else {
@@ -69,12 +113,12 @@ pub fn stored_run_deliverer(
 
 /// Refuses secrets none of which signed the run (by their stored fingerprints): the receiver
 /// would answer 401 to every batch. Runs that stored no fingerprints are not checked.
-fn check_fingerprints(run_id: &str, options: &RunOptions, secrets: &[SigningSecret]) -> Result<()> {
-    let stored = &options.secret_fingerprints;
-    if stored.is_empty() || secrets.is_empty() {
+fn check_fingerprints(run_id: &str, plan: &DeliverPlan, signer: &Signer) -> Result<()> {
+    let stored = &plan.secret_fingerprints;
+    if stored.is_empty() || !signer.is_signing() {
         return Ok(());
     }
-    if secrets.iter().any(|s| stored.contains(&s.fingerprint())) {
+    if signer.fingerprints().iter().any(|f| stored.contains(f)) {
         return Ok(());
     }
     Err(usage(format!(
@@ -82,25 +126,4 @@ fn check_fingerprints(run_id: &str, options: &RunOptions, secrets: &[SigningSecr
          or PULSE_SECRET (several may be given, for rotation)",
         stored.join(", ")
     )))
-}
-
-/// Secrets for sending a stored run again: the ones given now, else as the run was signed.
-fn stored_run_secrets(
-    signing: &Signing,
-    run_id: &str,
-    options: &RunOptions,
-    url: &str,
-    store: &Store,
-) -> Result<Vec<SigningSecret>> {
-    if !matches!(signing, Signing::Generated) {
-        return signing_secrets(signing, url, store);
-    }
-    match options.signing_source() {
-        SigningSource::None => Ok(Vec::new()),
-        SigningSource::Generated => signing_secrets(signing, url, store),
-        SigningSource::Given => Err(usage(format!(
-            "{run_id} was signed with a secret given on the command line, which is never \
-             stored: give it again with --secret or PULSE_SECRET (or --no-sign)"
-        ))),
-    }
 }

@@ -1,5 +1,6 @@
-//! Staging a run: every row of the input into the outbox, the run's status kept in step, and a
-//! run refused whole under `--fail-on-invalid`.
+//! Staging a run: a new run recorded, every row of its input into the outbox as its plan says,
+//! the run's status kept in step, and a run refused whole under `--fail-on-invalid`. A push, a
+//! dry run and a restage all stage through here.
 
 use std::sync::atomic::Ordering;
 
@@ -7,46 +8,85 @@ use anyhow::Result;
 use serde_json::json;
 
 use crate::exit::{InterruptedError, InvalidRowsError};
+use crate::plan::RunPlan;
 use crate::plural::count;
 use crate::progress::Progress;
-use crate::read::source::ByteCounter;
+use crate::read::source::{ByteCounter, Input, TableSource};
+use crate::schema::Schema;
 use crate::stage::checked_rows::CheckedRows;
-use crate::stage::event::EventKind;
+use crate::stage::event::{new_event_id, EventKind};
 use crate::stage::mirror::Mirror;
-use crate::stage::{stage, FirstInvalid, StageOptions, Staged, SyncMode};
-use crate::store::{RunStatus, Store};
+use crate::stage::{stage, FirstInvalid, Staged};
+use crate::store::{NewRun, RunStatus, Store};
 
-/// What to stage into which run, and how.
+/// What to stage into which run: the run's plan says how.
 pub struct Staging<'a> {
     pub run_id: &'a str,
     /// The input as messages name it.
     pub label: &'a str,
     /// Event ids (kept across restaging) and kinds, in delivery order.
     pub events: &'a [(String, EventKind)],
-    pub options: StageOptions<'a>,
-    /// Mirror mode: the sync's name and the columns that identify a row.
-    pub mirror: Option<(&'a str, &'a [String])>,
-    /// Refuse the whole run when a row is invalid.
-    pub fail_on_invalid: bool,
-    /// Stdin cannot be read twice, so a run stopped while staging it cannot be resumed.
-    pub stdin: bool,
+    pub plan: &'a RunPlan,
     /// Print a JSON summary on stdout when the run is refused (`--json`).
     pub json: bool,
 }
 
-/// The stage options of a sync mode: which `__op` rows carry, and room for the envelope.
-pub fn stage_options(
-    batch_size: u64,
-    max_body_bytes: u64,
-    mode: SyncMode,
-    metadata_len: usize,
-) -> StageOptions<'static> {
-    StageOptions {
-        batch_size,
-        // Room for the envelope around the rows (ids, counts, metadata).
-        max_batch_bytes: max_body_bytes.saturating_sub(1024 + metadata_len as u64),
-        op: mode.row_op(),
+/// Records a new run for `plan` in `store` (its events with fresh ids, in delivery order) and
+/// stages `rows` (read through `counter`) into it. Shared by a push and a dry run.
+pub fn stage_new_run(
+    store: &mut Store,
+    (run_id, url): (&str, &str),
+    plan: &RunPlan,
+    (rows, counter): (&mut CheckedRows, &ByteCounter),
+    (progress, json): (&Progress, bool),
+) -> Result<Staged> {
+    let label = plan.read.input.label();
+    let events: Vec<(String, EventKind)> = plan
+        .shape
+        .events
+        .iter()
+        .map(|kind| (new_event_id(), *kind))
+        .collect();
+    store.create_run(
+        &NewRun {
+            id: run_id,
+            source: &label,
+            source_size: plan.read.input.size(),
+            url,
+            options: &plan.to_json(),
+        },
+        &events
+            .iter()
+            .map(|(id, kind)| (id.clone(), kind.name()))
+            .collect::<Vec<_>>(),
+    )?;
+    let staging = Staging {
+        run_id,
+        label: &label,
+        events: &events,
+        plan,
+        json,
+    };
+    let size = plan.read.input.size();
+    stage_run(store, &staging, rows, counter, size, progress)
+}
+
+/// Opens the plan's input and checks its rows against `schema`; returns them with the
+/// delimiter read with (given or sniffed).
+pub fn open_rows(
+    plan: &RunPlan,
+    schema: Option<&Schema>,
+    counter: &ByteCounter,
+    quiet: bool,
+) -> Result<(CheckedRows, u8)> {
+    let source = TableSource::open(&plan.read.input, &plan.read.dialect, counter.clone())?;
+    if !quiet {
+        for notice in source.notices() {
+            eprintln!("pulse: {notice}");
+        }
     }
+    let delimiter = source.delimiter();
+    Ok((CheckedRows::new(source, schema)?, delimiter))
 }
 
 /// Stages `rows` into the run and marks it staged. On failure or Ctrl-C the run is marked
@@ -54,23 +94,25 @@ pub fn stage_options(
 /// `fail_on_invalid`, an invalid row refuses the run so that nothing of it is ever sent.
 pub fn stage_run(
     store: &mut Store,
-    plan: &Staging,
+    staging: &Staging,
     rows: &mut CheckedRows,
     counter: &ByteCounter,
     size: Option<u64>,
     progress: &Progress,
 ) -> Result<Staged> {
     progress.start_staging(size);
-    let result = plan
-        .mirror
-        .map(|(sync, key)| Mirror::new(sync, plan.run_id, key, rows.headers()))
+    let options = staging.plan.stage_options();
+    let result = staging
+        .plan
+        .mirror()
+        .map(|(sync, key)| Mirror::new(sync, staging.run_id, key, rows.headers()))
         .transpose()
         .and_then(|mut mirror| {
             stage(
                 store,
                 rows,
-                plan.events,
-                &plan.options,
+                staging.events,
+                &options,
                 mirror.as_mut(),
                 |n| {
                     // An atomic load per row: cheap, and Ctrl-C stops staging within one row.
@@ -102,45 +144,45 @@ pub fn stage_run(
                 // The input itself: staging it again would fail the same way.
                 RunStatus::InputError
             };
-            store.set_run_status(plan.run_id, status)?;
+            store.set_run_status(staging.run_id, status)?;
             if !interrupted {
                 return Err(err);
             }
-            let hint = if plan.stdin {
+            let hint = if matches!(staging.plan.read.input, Input::Stdin) {
                 format!(
                     "{} read stdin, which cannot be read again: push it again",
-                    plan.run_id
+                    staging.run_id
                 )
             } else {
-                format!("continue with `pulse resume {}`", plan.run_id)
+                format!("continue with `pulse resume {}`", staging.run_id)
             };
             return Err(InterruptedError(format!("{err:#}; {hint}")).into());
         }
     };
     store.finish_staging(
-        plan.run_id,
+        staging.run_id,
         &staged.events,
         &staged.counts,
         &staged.source_hash,
     )?;
-    if plan.fail_on_invalid && staged.counts.invalid > 0 {
+    if staging.plan.validate.fail_on_invalid && staged.counts.invalid > 0 {
         progress.finish();
         // Nothing may ever be sent for this run: drop its outbox, keep the run as a record.
-        store.reject_run(plan.run_id)?;
+        store.reject_run(staging.run_id)?;
         let first = staged.first_invalid.clone().unwrap_or(FirstInvalid {
             line: 0,
             message: "(not recorded)".into(),
         });
-        if plan.json {
+        if staging.json {
             // CI reads this: the same summary shape as a delivery, with nothing sent.
             let mut summary =
-                super::summary::run_summary(store, plan.run_id, "invalid", i64::MAX, 0.0)?;
+                super::summary::run_summary(store, staging.run_id, "invalid", i64::MAX, 0.0)?;
             summary["first_invalid"] = json!({"line": first.line, "message": first.message});
             println!("{summary}");
         }
         return Err(InvalidRowsError(format!(
             "{}: {} of {} with --fail-on-invalid; nothing sent (first: line {}: {})",
-            plan.label,
+            staging.label,
             count(staged.counts.invalid, "invalid row", "invalid rows"),
             staged.counts.total,
             first.line,

@@ -8,14 +8,14 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use crate::exit::InvalidRowsError;
-use crate::read::source::{ByteCounter, CsvDialect, Input, TableSource};
+use crate::plan::ReadPlan;
+use crate::read::source::{ByteCounter, TableSource};
 use crate::stage::checked_rows::CheckedRows;
 
 /// What `pulse validate` was asked.
 pub struct ValidateSettings {
-    pub input: Input,
+    pub read: ReadPlan,
     pub schema: Option<PathBuf>,
-    pub dialect: CsvDialect,
     /// Where to write the invalid rows as CSV.
     pub invalid_out: Option<PathBuf>,
     /// Error lines shown without `--json`.
@@ -26,7 +26,11 @@ pub struct ValidateSettings {
 /// Checks every row, prints the report, and fails with exit code 3 when a row is invalid.
 pub fn validate(asked: ValidateSettings) -> Result<()> {
     let schema = crate::schema::load_for_flag(asked.schema.as_deref())?;
-    let source = TableSource::open(&asked.input, &asked.dialect, ByteCounter::default())?;
+    let source = TableSource::open(
+        &asked.read.input,
+        &asked.read.dialect,
+        ByteCounter::default(),
+    )?;
     for notice in source.notices() {
         eprintln!("pulse: {notice}");
     }

@@ -5,10 +5,14 @@ use anyhow::Result;
 use crate::exit::usage;
 
 /// An event kind selected with `--events`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Stored by its `event_name`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum EventKind {
+    #[serde(rename = "all")]
     All,
+    #[serde(rename = "validData", alias = "valid")]
     Valid,
+    #[serde(rename = "invalidData", alias = "invalid")]
     Invalid,
 }
 

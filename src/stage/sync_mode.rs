@@ -1,7 +1,10 @@
 //! Sync modes (valmi's): what each row means to the receiver, and the `__op` rows carry.
 
 /// What each row means to the receiver.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum SyncMode {
     /// Send rows as they are
     Append,
@@ -29,19 +32,6 @@ impl SyncMode {
 }
 
 impl SyncMode {
-    /// The mode of a stored name.
-    pub fn from_name(name: &str) -> Option<SyncMode> {
-        [
-            SyncMode::Append,
-            SyncMode::Upsert,
-            SyncMode::Create,
-            SyncMode::Delete,
-            SyncMode::Mirror,
-        ]
-        .into_iter()
-        .find(|mode| mode.name().eq_ignore_ascii_case(name))
-    }
-
     /// The operation every row is tagged with (`__op`); mirror mode tags each row itself.
     pub fn row_op(self) -> Option<&'static str> {
         match self {

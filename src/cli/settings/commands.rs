@@ -1,0 +1,82 @@
+//! The flags of resume, resend, validate, export and schema infer become their settings.
+
+use anyhow::Result;
+
+use super::delivery::{delivery_settings, knobs};
+use super::values::{parse_size, parse_url, read_plan, source_read_plan};
+use crate::cli::{ExportArgs, InferArgs, ResendArgs, ResumeArgs, ValidateArgs};
+use crate::exit::usage;
+use crate::run::export::ExportSettings;
+use crate::run::infer::InferSettings;
+use crate::run::resend::ResendSettings;
+use crate::run::resume::ResumeSettings;
+use crate::run::validate::ValidateSettings;
+
+/// Checked `pulse resume` flags: flag mistakes are reported before anything is touched.
+pub fn resume_settings(args: &ResumeArgs) -> Result<ResumeSettings> {
+    let size = |flag: &str, text: &Option<String>| {
+        text.as_deref()
+            .map(|text| parse_size(text).map_err(|e| usage(format!("{flag}: {e}"))))
+            .transpose()
+    };
+    Ok(ResumeSettings {
+        run_id: args.run_id.clone(),
+        out_of_order: args.out_of_order,
+        max_record_bytes: size("--max-record-size", &args.max_record_size)?,
+        max_body_bytes: size("--max-body-size", &args.max_body_size)?,
+        delivery: delivery_settings(&args.delivery)?,
+        knobs: knobs(args.quiet, args.json, args.delivery.deadline.as_deref())?,
+    })
+}
+
+/// Checked `pulse resend` flags.
+pub fn resend_settings(args: &ResendArgs) -> Result<ResendSettings> {
+    Ok(ResendSettings {
+        id: args.id.clone(),
+        url: args.url.as_deref().map(parse_url).transpose()?,
+        failed: args.failed,
+        delivery: delivery_settings(&args.delivery)?,
+        knobs: knobs(args.quiet, args.json, args.delivery.deadline.as_deref())?,
+    })
+}
+
+/// Checked `pulse validate` flags.
+pub fn validate_settings(args: &ValidateArgs) -> Result<ValidateSettings> {
+    Ok(ValidateSettings {
+        read: source_read_plan(&args.source)?,
+        schema: args.source.schema.clone(),
+        invalid_out: args.invalid_out.clone(),
+        max_errors: args.max_errors,
+        json: args.json,
+    })
+}
+
+/// Checked `pulse export` flags.
+pub fn export_settings(args: &ExportArgs) -> ExportSettings {
+    ExportSettings {
+        id: args.id.clone(),
+        failed: args.failed,
+        format: args.format,
+        output: args.output.clone(),
+        quiet: args.quiet,
+    }
+}
+
+/// Checked `pulse schema infer` flags.
+pub fn infer_settings(args: &InferArgs) -> Result<InferSettings> {
+    if args.sample < 2 {
+        return Err(usage(
+            "--sample must be at least 2 (the header row and one row of data)",
+        ));
+    }
+    Ok(InferSettings {
+        read: read_plan(
+            &args.input,
+            (args.delimiter.as_deref(), args.encoding),
+            None,
+            &args.table,
+        )?,
+        sample: args.sample,
+        output: args.output.clone(),
+    })
+}

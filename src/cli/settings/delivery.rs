@@ -1,0 +1,104 @@
+//! The delivery settings that push, resume and resend share, and the process knobs beside them.
+
+use anyhow::Result;
+
+use crate::cli::DeliveryArgs;
+use crate::deliver::rate::Rate;
+use crate::deliver::retry::{
+    parse_duration, parse_schedule, parse_status_list, RetryPolicy, StatusPolicy,
+};
+use crate::deliver::settings::{auth_header, parse_headers, DeliverySettings};
+use crate::exit::usage;
+use crate::plan::Knobs;
+use crate::sign::Signing;
+
+use super::parse_secrets;
+
+/// Retries when `--retries` is not given (or the schedule's length, if longer).
+const DEFAULT_RETRIES: u32 = 5;
+
+/// Checked settings for sending, from the flags shared by push, resend and resume.
+pub fn delivery_settings(args: &DeliveryArgs) -> Result<DeliverySettings> {
+    let signing = if args.no_sign {
+        Signing::Unsigned
+    } else if args.secrets.iter().any(|s| !s.trim().is_empty()) {
+        Signing::Secrets(parse_secrets(&args.secrets)?)
+    } else {
+        Signing::Generated
+    };
+    let schedule = parse_schedule(&args.retry_schedule)
+        .map_err(|e| usage(format!("--retry-schedule: {e}")))?;
+    let retry = RetryPolicy {
+        max_retries: args
+            .retries
+            .unwrap_or(DEFAULT_RETRIES.max(schedule.len() as u32)),
+        schedule,
+        max_retry_after: parse_duration(&args.max_retry_after)
+            .map_err(|e| usage(format!("--max-retry-after: {e}")))?,
+        jitter: 0.2,
+    };
+    let timeout = parse_duration(&args.timeout).map_err(|e| usage(format!("--timeout: {e}")))?;
+    if timeout.is_zero() {
+        return Err(usage("--timeout must be more than 0"));
+    }
+    if !(1..=MAX_CONCURRENCY).contains(&args.concurrency) {
+        return Err(usage(format!(
+            "--concurrency must be from 1 to {MAX_CONCURRENCY}"
+        )));
+    }
+    let rate = args
+        .rate
+        .as_deref()
+        .map(|text| Rate::parse(text).map_err(|e| usage(format!("--rate: {e}"))))
+        .transpose()?;
+    let codes = |flag: &str, text: &Option<String>| {
+        text.as_deref()
+            .map(|text| parse_status_list(text).map_err(|e| usage(format!("{flag}: {e}"))))
+            .transpose()
+            .map(Option::unwrap_or_default)
+    };
+    let statuses = StatusPolicy::new(
+        codes("--success-on", &args.success_on)?,
+        codes("--retry-on", &args.retry_on)?,
+    )
+    .map_err(usage)?;
+    let mut headers = parse_headers(&args.headers)?;
+    if let Some(name) = &args.auth_header_name {
+        let value = args.auth_header_value.as_deref().unwrap_or_default();
+        headers.push(auth_header(name, value)?);
+    }
+    Ok(DeliverySettings {
+        signing,
+        headers,
+        header_lines: args.headers.clone(),
+        auth_header_name: args.auth_header_name.clone(),
+        auth_header_value: args.auth_header_value.clone(),
+        url_password: args.url_password.clone(),
+        retry,
+        statuses,
+        timeout,
+        concurrency: args.concurrency,
+        rate,
+        compress: args.compress,
+        on_failure: args.on_failure,
+        cacert: args.cacert.clone(),
+        client_cert: args.cert.clone(),
+        client_key: args.cert_key.clone(),
+        insecure: args.insecure,
+    })
+}
+
+/// Most requests in flight `--concurrency` allows: memory holds a body per request.
+const MAX_CONCURRENCY: usize = 256;
+
+/// How this process runs: `--quiet`, `--json` and `--deadline`.
+pub fn knobs(quiet: bool, json: bool, deadline: Option<&str>) -> Result<Knobs> {
+    let deadline = deadline
+        .map(|text| parse_duration(text).map_err(|e| usage(format!("--deadline: {e}"))))
+        .transpose()?;
+    Ok(Knobs {
+        quiet,
+        json,
+        deadline,
+    })
+}

@@ -1,0 +1,142 @@
+//! The run plan: the one typed description of a run, between the command line and the
+//! engines. `cli/` builds it from flags; a run stores it with itself (`runs.options`, in the
+//! form `stored.rs` reads and writes); resume, resend and restaging load it back. `run/`
+//! derives from it the staging (`run::staging::staging_of`) and the delivery
+//! (`run::signing::deliverer_for`), so a restaged run is staged exactly as its push staged it.
+//!
+//! A new option is a field of one section here, set in `cli/` from its flag, and read where it
+//! is used; `stored.rs` gives it a key when resume or resend need it again. The process knobs
+//! (quiet, json, deadline; a push's dry run and force) sit beside the plan, in `Knobs` and the
+//! push request, never in it: they say how this process runs, not what the run is.
+
+mod stored;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::payload::BodyContext;
+use crate::read::source::{CsvDialect, Input};
+use crate::stage::event::EventKind;
+use crate::stage::{StageOptions, SyncMode};
+
+/// What a run is: what it reads and how, how it validates, how it shapes its payloads, and
+/// how it is delivered (what of that is kept: credentials never are).
+#[derive(Debug, Clone)]
+pub struct RunPlan {
+    pub read: ReadPlan,
+    pub validate: ValidatePlan,
+    pub shape: ShapePlan,
+    pub deliver: DeliverPlan,
+    /// A hash of every option that shapes the payloads (`run::repeat`), set before the run is
+    /// recorded: a later push of the same content and shape to the same URL is the same run.
+    pub repeat_shape: Option<String>,
+}
+
+/// What to read, and how.
+#[derive(Debug, Clone)]
+pub struct ReadPlan {
+    /// The input as given; the log keeps a file's absolute path, to restage it from anywhere.
+    pub input: Input,
+    /// How to read it. A push stores the delimiter it sniffed, so a restage reads the same.
+    pub dialect: CsvDialect,
+}
+
+/// How rows are checked.
+#[derive(Debug, Clone, Default)]
+pub struct ValidatePlan {
+    /// The `--schema` file.
+    pub schema: Option<PathBuf>,
+    /// Refuse the whole run (send nothing) when a row is invalid.
+    pub fail_on_invalid: bool,
+}
+
+/// How rows become events, batches and bodies.
+#[derive(Debug, Clone)]
+pub struct ShapePlan {
+    /// What the bodies carry besides the rows (format, method, template id, metadata, ...).
+    pub body: BodyContext,
+    /// The events, in delivery order.
+    pub events: Vec<EventKind>,
+    /// Rows per batch (1 for valmi and GET, which carry one row per request).
+    pub batch_size: u64,
+    /// Largest request body; batches are cut early to stay under it.
+    pub max_body_bytes: u64,
+    pub mode: SyncMode,
+    /// Set exactly in mirror mode.
+    pub mirror: Option<MirrorPlan>,
+}
+
+/// Mirror mode: which delivered state rows are compared with, and what identifies a row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MirrorPlan {
+    /// The sync's name (`--sync`, by default the URL and the file name).
+    pub sync: String,
+    /// `--key`, or the schema's primaryKey.
+    pub key: Vec<String>,
+}
+
+/// How a run is delivered, as far as a later resume or resend must repeat it. The delivery
+/// settings that a command may change (retries, timeouts, concurrency, TLS) are not part of
+/// the run: each command gives its own (`deliver::settings::DeliverySettings`).
+#[derive(Debug, Clone, Default)]
+pub struct DeliverPlan {
+    pub signing: SigningSource,
+    /// Fingerprints of the secrets the run was signed with (never the secrets): a resume or
+    /// resend to the run's URL with none of them is refused.
+    pub secret_fingerprints: Vec<String>,
+    /// The name of the auth header; its value is never kept.
+    pub auth_header_name: Option<String>,
+    /// `--header` lines as given (`Name: value`), sent again by resend and resume; not those
+    /// of credential headers, whose names are in `credential_headers`.
+    pub headers: Vec<String>,
+    /// Names of the credential headers the run sent: their values are never kept, so resend
+    /// and resume need the `--header` flags again.
+    pub credential_headers: Vec<String>,
+}
+
+/// How a run's requests were signed, so resend and resume sign the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SigningSource {
+    /// With the secret pulse generated and stored for the URL.
+    Generated,
+    /// With `--secret`/`PULSE_SECRET`: it must be given again.
+    Given,
+    /// Unsigned (`--no-sign`).
+    #[default]
+    None,
+}
+
+/// How this process runs, whatever the run: beside the plan, never stored with it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Knobs {
+    pub quiet: bool,
+    /// A JSON summary on stdout.
+    pub json: bool,
+    /// `--deadline`: how long the whole command may run before it stops as on SIGTERM.
+    pub deadline: Option<Duration>,
+}
+
+/// Room left in a request body for the envelope around the rows (ids, counts, metadata).
+const ENVELOPE_BYTES: u64 = 1024;
+
+impl RunPlan {
+    /// How the staging pass cuts this run's rows into batches.
+    pub fn stage_options(&self) -> StageOptions<'static> {
+        let shape = &self.shape;
+        let envelope = ENVELOPE_BYTES + shape.body.metadata.len() as u64;
+        StageOptions {
+            batch_size: shape.batch_size,
+            max_batch_bytes: shape.max_body_bytes.saturating_sub(envelope),
+            op: shape.mode.row_op(),
+        }
+    }
+
+    /// Mirror mode's sync name and key columns.
+    pub fn mirror(&self) -> Option<(&str, &[String])> {
+        let mirror = self.shape.mirror.as_ref()?;
+        Some((mirror.sync.as_str(), mirror.key.as_slice()))
+    }
+}

@@ -1,0 +1,287 @@
+//! The run plan as a run keeps it (`runs.options`, JSON): flat, one key per option, so that the
+//! store's queries read `shape` and `sync` directly and runs written by earlier releases load
+//! as they are. This file is the only reader of their legacy fields (`signed` without
+//! `signing`, a delimiter as a number, `iso88591`, a missing `max_body_size`). Never secrets:
+//! no auth header value, no signing secret.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::{DeliverPlan, MirrorPlan, ReadPlan, RunPlan, ShapePlan, SigningSource, ValidatePlan};
+use crate::payload::BodyContext;
+use crate::read::columns::TableShape;
+use crate::read::source::{parse_delimiter, CsvDialect, Encoding, Input};
+use crate::stage::event::EventKind;
+use crate::stage::SyncMode;
+
+/// The version written now. 1 (or none): the flat options of releases before the run plan,
+/// which this one reads as they are.
+const VERSION: u32 = 2;
+
+/// `runs.options`, key by key.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(default)]
+struct StoredPlan {
+    version: u32,
+    body: BodyContext,
+    batch_size: u64,
+    events: Vec<EventKind>,
+    auth_header_name: Option<String>,
+    /// Legacy: before `signing`, whether the run was signed (with the generated secret).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signed: Option<bool>,
+    signing: Option<SigningSource>,
+    secret_fingerprints: Vec<String>,
+    headers: Vec<String>,
+    credential_headers: Vec<String>,
+    /// Absolute; none for stdin.
+    source_path: Option<PathBuf>,
+    /// Absolute.
+    schema: Option<PathBuf>,
+    fail_on_invalid: bool,
+    mode: SyncMode,
+    /// Mirror mode's sync name (read by the store when the run is delivered).
+    sync: Option<String>,
+    #[serde(rename = "key")]
+    id_columns: Vec<String>,
+    max_record_bytes: Option<u64>,
+    /// Missing in runs staged before the limit existed: then there is none.
+    max_body_bytes: Option<u64>,
+    /// One character (a number in older runs).
+    #[serde(
+        deserialize_with = "lenient_delimiter",
+        serialize_with = "delimiter_as_text"
+    )]
+    delimiter: u8,
+    #[serde(
+        deserialize_with = "lenient_encoding",
+        serialize_with = "encoding_name"
+    )]
+    encoding: Encoding,
+    #[serde(skip_serializing_if = "TableShape::is_default")]
+    table: TableShape,
+    shape: Option<String>,
+}
+
+impl Default for StoredPlan {
+    fn default() -> Self {
+        StoredPlan {
+            version: 1,
+            body: BodyContext::default(),
+            batch_size: 5000,
+            events: vec![EventKind::All],
+            auth_header_name: None,
+            signed: None,
+            signing: None,
+            secret_fingerprints: Vec::new(),
+            headers: Vec::new(),
+            credential_headers: Vec::new(),
+            source_path: None,
+            schema: None,
+            fail_on_invalid: false,
+            mode: SyncMode::Append,
+            sync: None,
+            id_columns: Vec::new(),
+            max_record_bytes: None,
+            max_body_bytes: None,
+            delimiter: b',',
+            encoding: Encoding::Utf8,
+            table: TableShape::default(),
+            shape: None,
+        }
+    }
+}
+
+impl RunPlan {
+    /// The plan as the run keeps it. Paths are made absolute, to restage from any directory.
+    pub fn to_json(&self) -> String {
+        let absolute = |path: &Path| std::path::absolute(path).unwrap_or_else(|_| path.into());
+        let (read, shape, deliver) = (&self.read, &self.shape, &self.deliver);
+        let stored = StoredPlan {
+            version: VERSION,
+            body: shape.body.clone(),
+            batch_size: shape.batch_size,
+            events: shape.events.clone(),
+            auth_header_name: deliver.auth_header_name.clone(),
+            signed: None,
+            signing: Some(deliver.signing),
+            secret_fingerprints: deliver.secret_fingerprints.clone(),
+            headers: deliver.headers.clone(),
+            credential_headers: deliver.credential_headers.clone(),
+            source_path: match &read.input {
+                Input::Stdin => None,
+                Input::File(path) => Some(absolute(path)),
+            },
+            schema: self.validate.schema.as_deref().map(absolute),
+            fail_on_invalid: self.validate.fail_on_invalid,
+            mode: shape.mode,
+            sync: shape.mirror.as_ref().map(|m| m.sync.clone()),
+            id_columns: shape
+                .mirror
+                .as_ref()
+                .map(|m| m.key.clone())
+                .unwrap_or_default(),
+            max_record_bytes: Some(read.dialect.max_record_bytes),
+            max_body_bytes: Some(shape.max_body_bytes),
+            delimiter: read.dialect.delimiter.unwrap_or(b','),
+            encoding: read.dialect.encoding,
+            table: read.dialect.table.clone(),
+            shape: self.repeat_shape.clone(),
+        };
+        serde_json::to_string(&stored).expect("a run plan serializes")
+    }
+
+    /// The plan a run kept, whatever release stored it. `source` is the run's input as the log
+    /// names it (for runs that kept no path). Damaged JSON is an error naming the run.
+    pub fn load(run_id: &str, source: &str, json: &str) -> anyhow::Result<RunPlan> {
+        let stored: StoredPlan = serde_json::from_str(json)
+            .map_err(|e| anyhow::anyhow!("{run_id}: stored options are damaged ({e})"))?;
+        let input = match stored.source_path {
+            Some(path) => Input::File(path),
+            None if source == Input::Stdin.label() => Input::Stdin,
+            None => Input::File(PathBuf::from(source)),
+        };
+        let signing = match (stored.signing, stored.signed) {
+            (Some(source), _) => source,
+            (None, Some(true)) => SigningSource::Generated,
+            (None, _) => SigningSource::None,
+        };
+        let mirror = match (stored.mode, stored.sync) {
+            (SyncMode::Mirror, Some(sync)) => Some(MirrorPlan {
+                sync,
+                key: stored.id_columns,
+            }),
+            _ => None,
+        };
+        Ok(RunPlan {
+            read: ReadPlan {
+                input,
+                dialect: CsvDialect {
+                    delimiter: Some(stored.delimiter),
+                    encoding: stored.encoding,
+                    max_record_bytes: stored
+                        .max_record_bytes
+                        .unwrap_or(crate::read::source::DEFAULT_MAX_RECORD_BYTES),
+                    table: stored.table,
+                },
+            },
+            validate: ValidatePlan {
+                schema: stored.schema,
+                fail_on_invalid: stored.fail_on_invalid,
+            },
+            shape: ShapePlan {
+                body: stored.body,
+                events: stored.events,
+                batch_size: stored.batch_size.max(1),
+                max_body_bytes: stored.max_body_bytes.unwrap_or(u64::MAX),
+                mode: stored.mode,
+                mirror,
+            },
+            deliver: DeliverPlan {
+                signing,
+                secret_fingerprints: stored.secret_fingerprints,
+                auth_header_name: stored.auth_header_name,
+                headers: stored.headers,
+                credential_headers: stored.credential_headers,
+            },
+            repeat_shape: stored.shape,
+        })
+    }
+}
+
+fn delimiter_as_text<S: serde::Serializer>(byte: &u8, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&(*byte as char).to_string())
+}
+
+fn lenient_delimiter<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u8, D::Error> {
+    use serde::de::Error;
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Number(n) => n
+            .as_u64()
+            .and_then(|n| u8::try_from(n).ok())
+            .ok_or_else(|| D::Error::custom("delimiter out of range")),
+        serde_json::Value::String(text) => {
+            parse_delimiter(&text).map_err(|_| D::Error::custom(format!("delimiter {text:?}")))
+        }
+        _ => Err(D::Error::custom("delimiter must be a string")),
+    }
+}
+
+fn encoding_name<S: serde::Serializer>(encoding: &Encoding, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&encoding.name())
+}
+
+fn lenient_encoding<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Encoding, D::Error> {
+    use serde::de::Error;
+    let name = String::deserialize(d)?;
+    match name.as_str() {
+        "" => Ok(Encoding::Utf8),
+        // Stored by pulse before WHATWG labels: ISO-8859-1 as `latin1` decodes it.
+        name if name.eq_ignore_ascii_case("iso88591") => Ok(Encoding::Latin1),
+        name => Encoding::from_label(name).map_err(|_| {
+            D::Error::custom(format!("the stored input encoding {name:?} is unknown"))
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_of_earlier_releases_load_with_their_legacy_fields() {
+        let json = r#"{"batch_size":10,"body":{"template_id":"t","user_id":null,"metadata":"{}"},
+            "events":["all"],"auth_header_name":"Authorization","signed":true,
+            "schema":"s.json","mode":"mirror","sync":"x","key":["id"],"unknown":1}"#;
+        let plan = RunPlan::load("run_1", "a.csv", json).unwrap();
+        assert_eq!(plan.shape.batch_size, 10);
+        assert_eq!(plan.shape.body.template_id, "t");
+        assert_eq!(plan.deliver.signing, SigningSource::Generated);
+        assert_eq!(plan.read.dialect.delimiter, Some(b','));
+        assert_eq!(plan.read.dialect.encoding, Encoding::Utf8);
+        assert_eq!(plan.shape.mode, SyncMode::Mirror);
+        assert_eq!(plan.mirror(), Some(("x", &["id".to_string()][..])));
+        assert_eq!(
+            plan.shape.max_body_bytes,
+            u64::MAX,
+            "no limit before there was one"
+        );
+        assert_eq!(plan.validate.schema, Some(PathBuf::from("s.json")));
+        assert!(matches!(plan.read.input, Input::File(ref p) if p == Path::new("a.csv")));
+        let other = r#"{"delimiter":59,"encoding":"windows-1252","batch_size":0}"#;
+        let other = RunPlan::load("r", "<stdin>", other).unwrap();
+        assert_eq!(other.read.dialect.delimiter, Some(b';'));
+        assert_eq!(other.read.dialect.encoding, Encoding::Windows1252);
+        assert_eq!(other.shape.batch_size, 1);
+        assert!(matches!(other.read.input, Input::Stdin));
+        let latin = RunPlan::load("r", "x", r#"{"encoding":"iso88591"}"#).unwrap();
+        assert_eq!(latin.read.dialect.encoding, Encoding::Latin1);
+        assert!(RunPlan::load("run_1", "x", "{").is_err());
+        assert!(RunPlan::load("run_1", "x", r#"{"mode":"sideways"}"#).is_err());
+    }
+
+    #[test]
+    fn a_plan_round_trips_in_the_keys_earlier_releases_wrote() {
+        let mut plan = RunPlan::load("r", "a.csv", "{}").unwrap();
+        plan.read.dialect.delimiter = Some(b';');
+        plan.deliver.signing = SigningSource::Given;
+        plan.shape.events = vec![EventKind::Valid, EventKind::Invalid];
+        let json = plan.to_json();
+        for key in [
+            r#""version":2"#,
+            r#""delimiter":";""#,
+            r#""signing":"given""#,
+            r#""events":["validData","invalidData"]"#,
+            r#""mode":"append""#,
+            r#""encoding":"utf8""#,
+        ] {
+            assert!(json.contains(key), "{key} in {json}");
+        }
+        assert!(!json.contains("signed"), "{json}");
+        let back = RunPlan::load("r", "a.csv", &json).unwrap();
+        assert_eq!(back.read.dialect.delimiter, Some(b';'));
+        assert_eq!(back.deliver.signing, SigningSource::Given);
+        assert_eq!(back.shape.events, plan.shape.events);
+    }
+}
