@@ -75,9 +75,8 @@ impl BatchSender {
         position: usize,
         event: &EventRecord,
         batch: &BatchRef,
-        body: PreparedBody,
+        mut body: PreparedBody,
     ) -> Result<Sent> {
-        let mut body = body;
         let what = describe_batch(event, batch);
         let mut retries = 0;
         let mut attempts = 0;
