@@ -29,7 +29,14 @@ fn a_run_stored_before_the_run_plan_is_restaged_and_delivered_as_it_was_pushed()
         let mut command = sandbox.pulse();
         command
             .args(["push", input.to_str().unwrap(), "--url", &server.url()])
-            .args(["--delimiter", ";", "--encoding", "latin1", "--mode", "upsert"])
+            .args([
+                "--delimiter",
+                ";",
+                "--encoding",
+                "latin1",
+                "--mode",
+                "upsert",
+            ])
             .args(["--events", "valid,invalid", "--batch-size", "2"])
             .args(["--auth-header-name", "X-Key", "--header", "X-Tenant: 7"])
             .args(["--retries", "0"])
@@ -41,7 +48,10 @@ fn a_run_stored_before_the_run_plan_is_restaged_and_delivered_as_it_was_pushed()
     let run = sandbox.last_run();
     let stored: serde_json::Value =
         serde_json::from_str(&sandbox.texts("SELECT options FROM runs")[0]).unwrap();
-    let fingerprint = stored["secret_fingerprints"][0].as_str().unwrap().to_string();
+    let fingerprint = stored["secret_fingerprints"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
     let old = BEFORE_THE_RUN_PLAN
         .replace("{RUN}", &run)
         .replace("{FP}", &fingerprint)
@@ -78,7 +88,10 @@ fn a_run_stored_before_the_run_plan_is_restaged_and_delivered_as_it_was_pushed()
     for request in &delivered {
         assert_eq!(request.header("x-key"), Some("tok"));
         assert_eq!(request.header("x-tenant"), Some("7"));
-        let (id, ts) = (request.header("webhook-id"), request.header("webhook-timestamp"));
+        let (id, ts) = (
+            request.header("webhook-id"),
+            request.header("webhook-timestamp"),
+        );
         assert!(signature_matches(
             secret.trim(),
             id.unwrap(),
@@ -90,6 +103,10 @@ fn a_run_stored_before_the_run_plan_is_restaged_and_delivered_as_it_was_pushed()
     // The same file pushed again is the same run (the shape hash is unchanged): nothing sent.
     let before = server.requests().len();
     let again = push(&[]).assert().success();
-    assert!(stderr_of(&again).contains("unchanged"), "{}", stderr_of(&again));
+    assert!(
+        stderr_of(&again).contains("unchanged"),
+        "{}",
+        stderr_of(&again)
+    );
     assert_eq!(server.requests().len(), before);
 }

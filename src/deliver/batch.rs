@@ -1,0 +1,240 @@
+//! Sending one batch: attempt, record, then wait or stop. Each attempt is recorded (with its
+//! batch's mark, one transaction) before the next starts; what an attempt means is decided in
+//! `attempt.rs`, so this loop only acts on it.
+//!
+//! Several batches run this loop at once as futures on one thread (`deliverer.rs`): the log is
+//! a `RefCell` borrowed between awaits only, never across one.
+
+use std::cell::{Cell, RefCell};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use reqwest::Client;
+
+use super::attempt::{decide, halt, Halt, Outcome, RequestMaker};
+use super::body_loader::PreparedBody;
+use super::exchange::{exchange, Exchange};
+use super::rate::RateLimiter;
+use super::retry::{RetryPolicy, StatusPolicy};
+use crate::exit::{DeliveryError, InterruptedError};
+use crate::payload::Method;
+use crate::progress::Progress;
+use crate::store::{AttemptRecord, BatchRef, EventRecord, Store};
+
+/// Everything one batch's attempts need, shared by all the batches of a deliverer.
+pub(super) struct BatchSender {
+    pub client: Client,
+    pub url: reqwest::Url,
+    /// The URL as the log keeps it: its password masked.
+    pub shown_url: String,
+    pub requests: RequestMaker,
+    pub retry: RetryPolicy,
+    pub statuses: StatusPolicy,
+    pub rate: Option<RateLimiter>,
+    /// Whether answers change batch status: not when resending to another URL than the run's.
+    pub updates_status: bool,
+}
+
+/// One sending loop's shared state: its batches' futures take turns on one thread.
+pub(super) struct Sending<'a> {
+    pub store: RefCell<&'a mut Store>,
+    pub method: Method,
+    pub progress: &'a Progress,
+    /// Set when the run stops (a batch failed for good, an error, a signal): batches in flight
+    /// finish their current attempt and try no more.
+    pub stopping: Cell<bool>,
+}
+
+/// How one batch's sending ended.
+pub(super) enum Sent {
+    Delivered {
+        attempts: u64,
+        rows: u64,
+    },
+    /// Failed for good, and marked failed.
+    Failed {
+        attempts: u64,
+        /// Its place in the plan.
+        position: usize,
+        what: String,
+        error: anyhow::Error,
+        endpoint_gone: bool,
+    },
+    /// Left undelivered because the run stopped before its next try.
+    Abandoned {
+        attempts: u64,
+    },
+}
+
+impl BatchSender {
+    /// Sends one batch until it is delivered, retries run out, the answer is final, or the run
+    /// stops. Every attempt is recorded before the next one starts.
+    pub async fn send(
+        &self,
+        sending: &Sending<'_>,
+        position: usize,
+        event: &EventRecord,
+        batch: &BatchRef,
+        mut body: PreparedBody,
+    ) -> Result<Sent> {
+        let what = describe_batch(event, batch);
+        let mut retries = 0;
+        let mut attempts = 0;
+        loop {
+            match halt(crate::signals::interrupted(), sending.stopping.get()) {
+                Some(Halt::Interrupted) => return Err(interrupted_before(&what)),
+                Some(Halt::Abandoned) => return Ok(Sent::Abandoned { attempts }),
+                None => {}
+            }
+            if let Some(rate) = &self.rate {
+                if !rate.wait_turn().await {
+                    return Err(interrupted_before(&what));
+                }
+            }
+            let tried = self.attempt(sending, batch, &what, &mut body, retries);
+            let (outcome, words) = tried.await?;
+            attempts += 1;
+            match outcome {
+                Outcome::Delivered => {
+                    return Ok(Sent::Delivered {
+                        attempts,
+                        rows: batch.rows,
+                    })
+                }
+                Outcome::Failed(failure) => {
+                    if self.updates_status {
+                        sending.store.borrow().mark_batch_failed(&batch.id)?;
+                    }
+                    return Ok(Sent::Failed {
+                        attempts,
+                        position,
+                        error: DeliveryError(failure.text(&what, &words)).into(),
+                        what,
+                        endpoint_gone: failure.endpoint_gone(),
+                    });
+                }
+                Outcome::Retry { retry, wait } => {
+                    retries = retry;
+                    sending.progress.waiting(&format!(
+                        "batch {}/{} ({}): {words}, retry {retry}/{} in {:.1}s",
+                        batch.idx,
+                        event.batch_count,
+                        event.name,
+                        self.retry.max_retries,
+                        wait.as_secs_f64()
+                    ));
+                    match pause(wait, &sending.stopping).await {
+                        None => {}
+                        Some(Halt::Abandoned) => return Ok(Sent::Abandoned { attempts }),
+                        Some(Halt::Interrupted) => {
+                            return Err(InterruptedError(format!(
+                                "{} while waiting to retry {what}",
+                                crate::signals::stopped()
+                            ))
+                            .into())
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// One attempt: headers, exchange, outcome, and the attempt recorded (its batch marked
+    /// delivered in the same transaction when it was) before this returns. With the outcome
+    /// come the exchange's words for it: the whole `describe` of a failure, the short status of
+    /// a retry, nothing for a delivery.
+    async fn attempt(
+        &self,
+        sending: &Sending<'_>,
+        batch: &BatchRef,
+        what: &str,
+        body: &mut PreparedBody,
+        retries: u32,
+    ) -> Result<(Outcome, String)> {
+        let method = sending.method;
+        let started_at = crate::store::now_ms();
+        let clock = Instant::now();
+        // A signature made ahead serves the first attempt at most.
+        let early = body.signed.take();
+        let (headers, logged_headers) =
+            self.requests
+                .headers(&batch.id, method, &body.content, early)?;
+        let exchange = exchange(&self.client, &self.url, method, headers, body.wire.clone())
+            .await
+            .without_credentials(self.requests.redactor());
+        let duration_ms = clock.elapsed().as_millis() as i64;
+        let outcome = decide(
+            exchange.status,
+            exchange.retry_after,
+            retries,
+            &self.retry,
+            &self.statuses,
+        );
+        let words = match outcome {
+            Outcome::Delivered => String::new(),
+            Outcome::Retry { .. } => exchange.short_status(),
+            Outcome::Failed(_) => exchange.describe(),
+        };
+        let delivered = outcome == Outcome::Delivered;
+        let Exchange {
+            status,
+            error,
+            response,
+            ..
+        } = exchange;
+        let record = AttemptRecord {
+            batch_id: &batch.id,
+            started_at,
+            duration_ms,
+            url: &self.shown_url,
+            http_status: status,
+            error,
+            response,
+            request_headers: logged_headers,
+        };
+        let recorded = sending
+            .store
+            .borrow_mut()
+            .record_attempt(&record, delivered && self.updates_status);
+        recorded.map_err(|err| {
+            if delivered {
+                // The receiver has it; the log does not say so. Resume sends it again
+                // under the same webhook-id, which receivers deduplicate by.
+                err.context(format!(
+                    "{what} was delivered (HTTP {status}) but could not be recorded; `pulse \
+                     resume` sends it again under the same webhook-id"
+                ))
+            } else {
+                err
+            }
+        })?;
+        Ok((outcome, words))
+    }
+}
+
+/// Waits `wait` before a retry, ending early when the run stops or pulse is interrupted.
+async fn pause(wait: Duration, stopping: &Cell<bool>) -> Option<Halt> {
+    let until = Instant::now() + wait;
+    loop {
+        if let Some(halt) = halt(crate::signals::interrupted(), stopping.get()) {
+            return Some(halt);
+        }
+        let now = Instant::now();
+        if now >= until {
+            return None;
+        }
+        tokio::time::sleep((until - now).min(Duration::from_millis(50))).await;
+    }
+}
+
+/// `batch 3/10 of event all (msg_...)`: how errors name a batch.
+pub(super) fn describe_batch(event: &EventRecord, batch: &BatchRef) -> String {
+    format!(
+        "batch {}/{} of event {} ({})",
+        batch.idx, event.batch_count, event.name, batch.id
+    )
+}
+
+pub(super) fn interrupted_before(what: &str) -> anyhow::Error {
+    InterruptedError(format!("{} before {what}", crate::signals::stopped())).into()
+}

@@ -1,0 +1,91 @@
+//! The HTTP client a deliverer sends with, and the runtime that drives it: timeouts, redirects
+//! left unfollowed, our DNS resolver, and the TLS roots (`--cacert`), client certificate
+//! (`--cert`, `--cert-key`) and `--insecure`. Built once per deliverer, before any request.
+
+use anyhow::{Context, Result};
+use reqwest::Client;
+
+use super::settings::DeliverySettings;
+use crate::exit::usage;
+
+/// A client for `url` and the current-thread runtime it belongs to.
+///
+/// The runtime drives the client on the sending thread itself. The blocking client hands every
+/// request to a thread of its own and waits for the answer there: two thread wake-ups per batch,
+/// each delayed while the body loaders keep both cores busy (bench/README.md).
+pub(super) fn build(
+    url: &reqwest::Url,
+    config: &DeliverySettings,
+) -> Result<(Client, tokio::runtime::Runtime)> {
+    // The operating system's trust store is added to the bundled roots (the reqwest
+    // feature `rustls-tls-native-roots`; it reads SSL_CERT_FILE and SSL_CERT_DIR too), and
+    // HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured (reqwest's system proxy).
+    let mut builder = Client::builder()
+        .timeout(config.timeout)
+        .connect_timeout(config.timeout)
+        // Redirects are reported, never followed: a webhook that moved is a misconfiguration.
+        .redirect(reqwest::redirect::Policy::none())
+        .dns_resolver(std::sync::Arc::new(super::dns::SystemResolver))
+        // Reading the system store costs a few milliseconds at start-up: only for https.
+        .tls_built_in_native_certs(url.scheme() == "https");
+    if let Some(path) = &config.cacert {
+        for cert in ca_certificates(path)? {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    if let Some(cert) = &config.client_cert {
+        builder = builder.identity(client_identity(cert, config.client_key.as_deref())?);
+    }
+    if config.insecure {
+        eprintln!("pulse: warning: --insecure: TLS certificates are NOT verified");
+        builder = builder.danger_accept_invalid_certs(true);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot set up the HTTP client")?;
+    // Built inside the runtime, which the client's connection pool belongs to.
+    let client = runtime
+        .block_on(async { builder.build() })
+        .context("cannot set up the HTTP client")?;
+    Ok((client, runtime))
+}
+
+/// `--cacert`: the certificates trusted besides the usual roots; a file without one is refused.
+fn ca_certificates(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>> {
+    let pem =
+        std::fs::read(path).with_context(|| format!("--cacert {}: cannot read", path.display()))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        .ok()
+        .filter(|certs| !certs.is_empty())
+        .ok_or_else(|| {
+            usage(format!(
+                "--cacert {}: no PEM certificate in it",
+                path.display()
+            ))
+        })?;
+    Ok(certs)
+}
+
+/// `--cert` (and `--cert-key`, unless the key is in the same file): the client certificate
+/// for servers that ask for one (mutual TLS).
+fn client_identity(
+    cert: &std::path::Path,
+    key: Option<&std::path::Path>,
+) -> Result<reqwest::Identity> {
+    let mut pem =
+        std::fs::read(cert).with_context(|| format!("--cert {}: cannot read", cert.display()))?;
+    if let Some(key) = key {
+        let key_pem = std::fs::read(key)
+            .with_context(|| format!("--cert-key {}: cannot read", key.display()))?;
+        pem.push(b'\n');
+        pem.extend_from_slice(&key_pem);
+    }
+    // The error text may quote the PEM parser, never the key itself.
+    reqwest::Identity::from_pem(&pem).map_err(|_| {
+        usage(format!(
+            "--cert {}: not a PEM certificate with its private key (give the key with --cert-key)",
+            cert.display()
+        ))
+    })
+}

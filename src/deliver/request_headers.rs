@@ -1,0 +1,199 @@
+//! The headers pulse sets on a request, in one list that the deliverer sends and `--dry-run`
+//! shows, each marked when its value is a credential so that the log never holds it.
+
+use anyhow::Result;
+use reqwest::header::{
+    HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, USER_AGENT,
+};
+
+use super::compress::BodyCompression;
+use super::settings::ExtraHeader;
+use crate::payload::Method;
+use crate::sign::Signature;
+
+/// What the headers of a request depend on, besides its batch and signature.
+pub struct RequestHeaders<'a> {
+    pub method: Method,
+    pub compress: Option<BodyCompression>,
+    /// `--header` values and the auth header.
+    pub extra: &'a [ExtraHeader],
+}
+
+impl RequestHeaders<'_> {
+    /// The headers pulse sets on a request, in the order it sets them, each marked when its
+    /// value is a credential: content type and encoding (POST), user agent, the Standard
+    /// Webhooks headers (timestamp and signature when signed), then `--header` and the auth
+    /// header. The HTTP client adds `Host`, `Accept` and `Content-Length`.
+    pub fn list(
+        &self,
+        webhook_id: &str,
+        signature: Option<&Signature>,
+    ) -> Result<Vec<(HeaderName, HeaderValue, bool)>> {
+        // The id comes from the log: a damaged one is an error, not a panic.
+        let id = HeaderValue::from_str(webhook_id)
+            .map_err(|_| anyhow::anyhow!("batch id {webhook_id:?} in the log is damaged"))?;
+        let mut headers = Vec::with_capacity(6 + self.extra.len());
+        if self.method == Method::Post {
+            let json = HeaderValue::from_static("application/json");
+            headers.push((CONTENT_TYPE, json, false));
+            if let Some(compress) = self.compress {
+                // Set only with POST, whose bodies the loaders encode.
+                let name = HeaderValue::from_static(compress.name());
+                headers.push((CONTENT_ENCODING, name, false));
+            }
+        }
+        let agent = HeaderValue::from_static(concat!("pulse/", env!("CARGO_PKG_VERSION")));
+        headers.push((USER_AGENT, agent, false));
+        headers.push((HeaderName::from_static("webhook-id"), id, false));
+        if let Some(signature) = signature {
+            headers.push((
+                HeaderName::from_static("webhook-timestamp"),
+                HeaderValue::from(signature.timestamp),
+                false,
+            ));
+            headers.push((
+                HeaderName::from_static("webhook-signature"),
+                HeaderValue::from_str(&signature.header).expect("base64 is ASCII"),
+                false,
+            ));
+        }
+        for header in self.extra {
+            headers.push((header.name.clone(), header.value.clone(), header.secret));
+        }
+        Ok(headers)
+    }
+
+    /// The headers to send, and their JSON for the log with credential values redacted.
+    pub(super) fn for_request(
+        &self,
+        webhook_id: &str,
+        signature: Option<&Signature>,
+    ) -> Result<(HeaderMap, String)> {
+        let mut headers = HeaderMap::new();
+        let mut logged = serde_json::Map::new();
+        for (name, value, secret) in self.list(webhook_id, signature)? {
+            logged.insert(
+                name.as_str().to_string(),
+                shown_value(&value, secret).into(),
+            );
+            headers.insert(name, value);
+        }
+        Ok((headers, serde_json::Value::Object(logged).to_string()))
+    }
+}
+
+/// A header's value as the log and messages show it: a credential as `[redacted]`.
+pub fn shown_value(value: &HeaderValue, secret: bool) -> String {
+    if secret {
+        "[redacted]".to_string()
+    } else {
+        value.to_str().unwrap_or("[binary]").to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn extra(name: &'static str, value: &'static str, secret: bool) -> ExtraHeader {
+        ExtraHeader {
+            name: HeaderName::from_static(name),
+            value: HeaderValue::from_static(value),
+            secret,
+        }
+    }
+
+    #[test]
+    fn headers_come_in_order_with_credentials_marked() {
+        let extra = [
+            extra("x-team", "blue", false),
+            extra("authorization", "Bearer tok-1", true),
+        ];
+        let planned = RequestHeaders {
+            method: Method::Post,
+            compress: None,
+            extra: &extra,
+        };
+        let signature = Signature {
+            timestamp: 1_700_000_000,
+            header: "v1,c2ln".into(),
+        };
+        let list = planned.list("msg_1", Some(&signature)).unwrap();
+        let names: Vec<&str> = list.iter().map(|(name, _, _)| name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "content-type",
+                "user-agent",
+                "webhook-id",
+                "webhook-timestamp",
+                "webhook-signature",
+                "x-team",
+                "authorization"
+            ]
+        );
+        let secrets: Vec<bool> = list.iter().map(|(_, _, secret)| *secret).collect();
+        assert_eq!(secrets, [false, false, false, false, false, false, true]);
+        assert_eq!(list[3].1, "1700000000");
+    }
+
+    #[test]
+    fn get_requests_have_no_content_headers_and_unsigned_no_signature() {
+        let planned = RequestHeaders {
+            method: Method::Get,
+            compress: Some(BodyCompression::Gzip),
+            extra: &[],
+        };
+        let list = planned.list("msg_1", None).unwrap();
+        let names: Vec<&str> = list.iter().map(|(name, _, _)| name.as_str()).collect();
+        assert_eq!(names, ["user-agent", "webhook-id"]);
+    }
+
+    #[test]
+    fn compressed_posts_say_their_encoding() {
+        let planned = RequestHeaders {
+            method: Method::Post,
+            compress: Some(BodyCompression::Gzip),
+            extra: &[],
+        };
+        let list = planned.list("msg_1", None).unwrap();
+        assert_eq!(list[1].0, CONTENT_ENCODING);
+        assert_eq!(list[1].1, "gzip");
+    }
+
+    #[test]
+    fn a_damaged_batch_id_is_an_error() {
+        let planned = RequestHeaders {
+            method: Method::Post,
+            compress: None,
+            extra: &[],
+        };
+        let err = planned.list("msg_\n1", None).unwrap_err();
+        assert!(err.to_string().contains("is damaged"), "{err}");
+    }
+
+    #[test]
+    fn the_logged_headers_never_hold_a_credential() {
+        let extra = [extra("authorization", "Bearer tok-1", true)];
+        let planned = RequestHeaders {
+            method: Method::Post,
+            compress: None,
+            extra: &extra,
+        };
+        let (sent, logged) = planned.for_request("msg_1", None).unwrap();
+        assert_eq!(sent["authorization"], "Bearer tok-1");
+        let logged: serde_json::Value = serde_json::from_str(&logged).unwrap();
+        assert_eq!(logged["authorization"], "[redacted]");
+        assert_eq!(logged["webhook-id"], "msg_1");
+        assert!(!logged.to_string().contains("tok-1"));
+    }
+
+    #[test]
+    fn shown_values_hide_credentials_and_binary() {
+        let value = HeaderValue::from_static("Bearer tok-1");
+        assert_eq!(shown_value(&value, true), "[redacted]");
+        assert_eq!(shown_value(&value, false), "Bearer tok-1");
+        let binary = HeaderValue::from_bytes(b"\xff\xfe").unwrap();
+        assert_eq!(shown_value(&binary, false), "[binary]");
+    }
+}
