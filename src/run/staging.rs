@@ -137,7 +137,7 @@ pub fn stage_run(
             let interrupted = err.is::<InterruptedError>() || crate::signals::interrupted();
             let status = if interrupted {
                 RunStatus::Interrupted
-            } else if is_log_error(&err) {
+            } else if crate::store::is_log_error(&err) {
                 // The log (a full disk, a lock): staging again later may well work.
                 RunStatus::Failed
             } else {
@@ -191,16 +191,4 @@ pub fn stage_run(
         .into());
     }
     Ok(staged)
-}
-
-/// Whether a staging error came from the log rather than the input: the database's, or a full
-/// disk.
-fn is_log_error(err: &anyhow::Error) -> bool {
-    err.chain().any(|cause| {
-        cause.is::<rusqlite::Error>()
-            || cause.is::<postgres::Error>()
-            || cause
-                .downcast_ref::<std::io::Error>()
-                .is_some_and(|io| io.kind() == std::io::ErrorKind::StorageFull)
-    })
 }

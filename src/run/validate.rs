@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use crate::exit::InvalidRowsError;
 use crate::plan::ReadPlan;
 use crate::read::source::{ByteCounter, TableSource};
-use crate::stage::checked_rows::CheckedRows;
+use crate::stage::checked_rows::{CheckedRow, CheckedRows};
 
 /// What `pulse validate` was asked.
 pub struct ValidateSettings {
@@ -88,40 +88,17 @@ pub fn validate(asked: ValidateSettings) -> Result<()> {
             error_count += 1;
         }
         if let Some(writer) = invalid_out.as_mut() {
-            let messages: Vec<&str> = row.errors.iter().map(|e| e.message.as_str()).collect();
-            // Ragged rows are padded (or cut) to the header so `errors` stays the last column;
-            // the errors name any extra cells.
-            let width = rows_width;
-            let mut record: Vec<&str> = row.record.iter().take(width).collect();
-            record.resize(width, "");
-            let joined = messages.join("; ");
-            record.push(&joined);
-            writer.write_record(&record)?;
+            write_invalid_row(writer, &row, rows_width)?;
         }
     }
     if let Some(mut writer) = invalid_out {
         writer.flush()?;
     }
     let blank = rows.blank_rows();
+    let counts = (total, invalid, blank);
     if asked.json {
-        let summary = serde_json::json!({
-            "source": label,
-            "valid": invalid == 0,
-            "rows": total,
-            "valid_rows": total - invalid,
-            "invalid_rows": invalid,
-            "blank_rows": blank,
-            "error_count": error_count,
-            "errors_by_field": by_field.iter().map(|((field, kind), n)| serde_json::json!({
-                "fieldName": field, "type": kind, "count": n,
-            })).collect::<Vec<_>>(),
-        });
-        let text = summary.to_string();
-        // Close the errors array and splice the summary's fields into the same object.
-        write!(out, "],{}", &text[1..])?;
-        writeln!(out)?;
+        write_json_summary(&mut out, &label, counts, error_count, &by_field)?;
     } else {
-        let counts = (total, invalid, blank);
         write_text_report(&mut out, &label, counts, &by_field, &first_errors)?;
     }
     out.flush()?;
@@ -130,6 +107,50 @@ pub fn validate(asked: ValidateSettings) -> Result<()> {
         let rows = crate::plural::count(total, "row", "rows");
         return Err(InvalidRowsError(format!("{label}: {invalid} of {rows} {are} invalid")).into());
     }
+    Ok(())
+}
+
+/// One invalid row in the `--invalid-out` CSV, its error messages in the last column. Ragged
+/// rows are padded (or cut) to the header so `errors` stays the last column; the errors name
+/// any extra cells.
+fn write_invalid_row(
+    writer: &mut csv::Writer<std::fs::File>,
+    row: &CheckedRow,
+    width: usize,
+) -> Result<()> {
+    let messages: Vec<&str> = row.errors.iter().map(|e| e.message.as_str()).collect();
+    let mut record: Vec<&str> = row.record.iter().take(width).collect();
+    record.resize(width, "");
+    let joined = messages.join("; ");
+    record.push(&joined);
+    writer.write_record(&record)?;
+    Ok(())
+}
+
+/// The end of `--json`'s report: the errors array closed and the summary's fields spliced
+/// into the same object.
+fn write_json_summary(
+    out: &mut impl Write,
+    label: &str,
+    (total, invalid, blank): (u64, u64, u64),
+    error_count: u64,
+    by_field: &BTreeMap<(String, &'static str), u64>,
+) -> Result<()> {
+    let summary = serde_json::json!({
+        "source": label,
+        "valid": invalid == 0,
+        "rows": total,
+        "valid_rows": total - invalid,
+        "invalid_rows": invalid,
+        "blank_rows": blank,
+        "error_count": error_count,
+        "errors_by_field": by_field.iter().map(|((field, kind), n)| serde_json::json!({
+            "fieldName": field, "type": kind, "count": n,
+        })).collect::<Vec<_>>(),
+    });
+    let text = summary.to_string();
+    write!(out, "],{}", &text[1..])?;
+    writeln!(out)?;
     Ok(())
 }
 

@@ -8,7 +8,7 @@ use crate::exit::usage;
 use crate::json_out::write_json_string;
 use crate::schema::fingerprint_set::FingerprintSet;
 use crate::schema::{CellError, RowValidator};
-use crate::store::{PendingKey, Store};
+use crate::store::{PendingKey, Store, SyncStateCopy};
 
 /// Pending keys are written in chunks of this many (about 2 MB), each chunk in one
 /// transaction: few transactions, so little waiting on the batch writer's lock.
@@ -38,7 +38,7 @@ pub struct Mirror {
     /// With a PostgreSQL log, a copy of the sync's delivered state in a scratch SQLite file,
     /// made once when first needed: a round trip to the server for every row would be most of
     /// a mirror push's time. The store is dropped before its file is removed.
-    local_state: Option<(Store, tempfile::TempPath)>,
+    local_state: SyncStateCopy,
 }
 
 impl Mirror {
@@ -68,7 +68,7 @@ impl Mirror {
             seen: FingerprintSet::new(),
             pending: Vec::new(),
             has_state: None,
-            local_state: None,
+            local_state: SyncStateCopy::default(),
         })
     }
 
@@ -107,7 +107,8 @@ impl Mirror {
                 .insert(store.has_delivered_state(&self.sync)?),
         };
         let before = if has_state {
-            delivered_state(&mut self.local_state, &self.sync, store)?
+            store
+                .sync_state_for_lookups(&mut self.local_state, &self.sync)?
                 .delivered_row_hash(&self.sync, &key_hash)?
         } else {
             None
@@ -146,7 +147,8 @@ impl Mirror {
         self.flush(store)?;
         let mut after = Vec::new();
         loop {
-            let page = delivered_state(&mut self.local_state, &self.sync, store)?
+            let page = store
+                .sync_state_for_lookups(&mut self.local_state, &self.sync)?
                 .delivered_keys(&self.sync, &after, 1000)?;
             let Some((last, _)) = page.last() else {
                 return Ok(());
@@ -197,33 +199,6 @@ impl Mirror {
         }
         out.push(b'}');
         String::from_utf8(out).expect("JSON is UTF-8")
-    }
-}
-
-/// Where a sync's delivered state is read: the log itself, or with a PostgreSQL log, the local
-/// copy in `local` (made on the first call).
-fn delivered_state<'a>(
-    local: &'a mut Option<(Store, tempfile::TempPath)>,
-    sync: &str,
-    store: &'a Store,
-) -> Result<&'a Store> {
-    if store.postgres().is_none() {
-        return Ok(store);
-    }
-    match local {
-        Some((copy, _)) => Ok(copy),
-        None => {
-            let file = tempfile::Builder::new()
-                .prefix("pulse-mirror-")
-                .suffix(".db")
-                .tempfile()
-                .context("cannot create a scratch file for the mirror state")?
-                .into_temp_path();
-            let copy = Store::open_file(&file)?;
-            copy.import_sync_state(store, sync)
-                .context("copying the mirror state from the log")?;
-            Ok(&local.insert((copy, file)).0)
-        }
     }
 }
 

@@ -31,7 +31,7 @@ pub use batches::BatchRef;
 pub use history::{AttemptRow, BatchRow, IdRef, RunRow, UndeliveredBatch};
 pub use outbox::Stager;
 pub use runs::{EventRecord, NewRun, RowCounts, RunStatus};
-pub use sync::PendingKey;
+pub use sync::{PendingKey, SyncStateCopy};
 pub use wal::checkpoint::WalRestart;
 
 /// How long a writer waits for another pulse process holding the database lock, unless
@@ -93,6 +93,17 @@ fn busy_message(err: anyhow::Error, db: &Path, waited: Option<Duration>) -> anyh
              same moment and SQLite answered without waiting; run the command again"
         ),
     }
+}
+
+/// Whether an error came from the log rather than the input: the database's, or a full disk.
+pub fn is_log_error(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause.is::<rusqlite::Error>()
+            || cause.is::<postgres::Error>()
+            || cause
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::StorageFull)
+    })
 }
 
 /// Says what to do when `err` is a full disk (SQLite's "database or disk is full", or the

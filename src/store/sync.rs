@@ -1,6 +1,6 @@
 //! Mirror-mode state: what was last delivered for each sync, and what a run will make current.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use super::db::{Db, SqlDialect};
 use super::{now_ms, Store};
@@ -230,4 +230,39 @@ pub(super) fn delete_pending_keys(tx: &Db, run_id: &str) -> Result<()> {
 fn delete_in_chunks(tx: &Db, sql: &str, param: &str) -> Result<()> {
     while tx.execute(sql, &[&param])? > 0 {}
     Ok(())
+}
+
+/// A PostgreSQL log's sync state copied into a local file, for lookups row by row without a
+/// round trip each; made on the first lookup, removed when dropped.
+#[derive(Default)]
+pub struct SyncStateCopy(Option<(Store, tempfile::TempPath)>);
+
+impl Store {
+    /// Where a sync's delivered state is looked up row by row: the log itself, or for a
+    /// PostgreSQL log, the local copy in `copy` (made on the first call).
+    pub fn sync_state_for_lookups<'a>(
+        &'a self,
+        copy: &'a mut SyncStateCopy,
+        sync: &str,
+    ) -> Result<&'a Store> {
+        if self.postgres().is_none() {
+            return Ok(self);
+        }
+        match &mut copy.0 {
+            Some((local, _)) => Ok(local),
+            empty => {
+                let file = tempfile::Builder::new()
+                    .prefix("pulse-mirror-")
+                    .suffix(".db")
+                    .tempfile()
+                    .context("cannot create a scratch file for the mirror state")?
+                    .into_temp_path();
+                let local = Store::open_file(&file)?;
+                local
+                    .import_sync_state(self, sync)
+                    .context("copying the mirror state from the log")?;
+                Ok(&empty.insert((local, file)).0)
+            }
+        }
+    }
 }
