@@ -7,14 +7,12 @@ use std::io::{BufWriter, Write};
 use anyhow::{anyhow, Result};
 use serde_json::{json, Value};
 
-use crate::cli::LogArgs;
-use crate::exit::usage;
+use crate::cli::settings::LogSettings;
 use crate::plural::{count, part_of};
 use crate::redact::shown_url;
 use crate::run::lock::RunLock;
 use crate::store::{
-    now_ms, AttemptRow, BatchRow, EventRecord, IdRef, Location, RunRow, RunStatus, Store,
-    UndeliveredBatch,
+    AttemptRow, BatchRow, EventRecord, IdRef, Location, RunRow, RunStatus, Store, UndeliveredBatch,
 };
 use crate::time_text::{show, show_duration, show_ms};
 
@@ -34,13 +32,8 @@ struct Printer<'a> {
     store: &'a Store,
 }
 
-pub fn run(args: &LogArgs, db: &Location) -> Result<()> {
-    let since = args
-        .since
-        .as_deref()
-        .map(|text| parse_since(text, now_ms()))
-        .transpose()?;
-    let limit = (args.limit > 0).then_some(args.limit);
+pub fn run(asked: &LogSettings, db: &Location) -> Result<()> {
+    let (args, since, limit) = (asked.args, asked.since, asked.limit);
     let store = Store::open_to_read(db)?;
     let mut printer = Printer {
         out: BufWriter::new(std::io::stdout().lock()),
@@ -69,10 +62,6 @@ pub fn run(args: &LogArgs, db: &Location) -> Result<()> {
     }
     printer.out.flush()?;
     Ok(())
-}
-
-fn parse_since(text: &str, now: i64) -> Result<i64> {
-    crate::time_text::parse_point(text, now).map_err(|e| usage(format!("--since {e}")))
 }
 
 /// A run, event or batch with everything under it; with `failed`, only its undelivered batches.
@@ -492,12 +481,5 @@ mod tests {
         assert_eq!(one_line(" a\nb "), "a b");
         let long = "x".repeat(500);
         assert_eq!(one_line(&long).chars().count(), SNIPPET_CHARS + 3);
-    }
-
-    #[test]
-    fn since_is_a_usage_error_when_unreadable() {
-        let err = parse_since("someday", 0).unwrap_err();
-        assert_eq!(crate::exit::code_for(&err), crate::exit::Exit::Usage);
-        assert!(parse_since("7d", 7 * 86_400_000).unwrap() == 0);
     }
 }

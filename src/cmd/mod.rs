@@ -27,7 +27,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             run::push::push(settings::push_request(args)?, db)
         }),
         Command::Validate(args) => run::validate::validate(settings::validate_settings(args)?),
-        Command::Log(args) => with_log(&args.log, &|db| log::run(args, db)),
+        Command::Log(args) => with_log(&args.log, &|db| {
+            log::run(&settings::log_settings(args)?, db)
+        }),
         Command::Resend(args) => with_log(&args.log, &|db| {
             run::resend::resend(settings::resend_settings(args)?, db)
         }),
@@ -38,7 +40,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             run::resume::resume(settings::resume_settings(args)?, db)
         }),
         Command::Cancel(args) => with_log(&args.log, &|db| cancel::run(args, db)),
-        Command::Prune(args) => with_log(&args.log, &|db| prune::run(args, db)),
+        Command::Prune(args) => with_log(&args.log, &|db| {
+            prune::run(&settings::prune_settings(args)?, db)
+        }),
         Command::Receive(args) => receive::run(args),
         Command::Secret {
             command: SecretCommand::New,

@@ -4,15 +4,13 @@
 use anyhow::Result;
 use serde_json::json;
 
-use crate::cli::PruneArgs;
-use crate::exit::usage;
+use crate::cli::settings::PruneSettings;
 use crate::plural::count;
 use crate::run::lock::RunLock;
-use crate::store::{now_ms, Location, Store};
+use crate::store::{Location, Store};
 
-pub fn run(args: &PruneArgs, db: &Location) -> Result<()> {
-    let cutoff = crate::time_text::parse_point(&args.older_than, now_ms())
-        .map_err(|e| usage(format!("--older-than {e}")))?;
+pub fn run(asked: &PruneSettings, db: &Location) -> Result<()> {
+    let (args, cutoff) = (asked.args, asked.cutoff);
     let mut store = Store::open(db)?;
     let size_before = store.size_on_disk()?;
     let mut locks = Vec::new();

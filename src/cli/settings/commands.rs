@@ -4,7 +4,7 @@ use anyhow::Result;
 
 use super::delivery::{delivery_settings, knobs};
 use super::values::{parse_size, parse_url, read_plan, source_read_plan};
-use crate::cli::{ExportArgs, InferArgs, ResendArgs, ResumeArgs, ValidateArgs};
+use crate::cli::{ExportArgs, InferArgs, LogArgs, PruneArgs, ResendArgs, ResumeArgs, ValidateArgs};
 use crate::exit::usage;
 use crate::run::export::ExportSettings;
 use crate::run::infer::InferSettings;
@@ -79,4 +79,60 @@ pub fn infer_settings(args: &InferArgs) -> Result<InferSettings> {
         sample: args.sample,
         output: args.output.clone(),
     })
+}
+
+/// `pulse log`'s flags, with its points in time read.
+pub struct LogSettings<'a> {
+    pub args: &'a LogArgs,
+    /// `--since`, in ms since the epoch.
+    pub since: Option<i64>,
+    /// `--limit`; none: all (`--limit 0`).
+    pub limit: Option<u64>,
+}
+
+/// Checked `pulse log` flags.
+pub fn log_settings(args: &LogArgs) -> Result<LogSettings<'_>> {
+    let since = args.since.as_deref();
+    Ok(LogSettings {
+        args,
+        since: since
+            .map(|text| point_in_time("--since", text))
+            .transpose()?,
+        limit: (args.limit > 0).then_some(args.limit),
+    })
+}
+
+/// `pulse prune`'s flags, with `--older-than` read.
+pub struct PruneSettings<'a> {
+    pub args: &'a PruneArgs,
+    /// Runs started before this (ms since the epoch) go.
+    pub cutoff: i64,
+}
+
+/// Checked `pulse prune` flags.
+pub fn prune_settings(args: &PruneArgs) -> Result<PruneSettings<'_>> {
+    Ok(PruneSettings {
+        args,
+        cutoff: point_in_time("--older-than", &args.older_than)?,
+    })
+}
+
+/// A point in time as users write it (`7d`, `2024-05-01`), relative to now.
+fn point_in_time(flag: &str, text: &str) -> Result<i64> {
+    crate::time_text::parse_point(text, crate::store::now_ms())
+        .map_err(|e| usage(format!("{flag} {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn points_in_time_are_usage_errors_when_unreadable() {
+        let err = point_in_time("--since", "someday").unwrap_err();
+        assert_eq!(crate::exit::code_for(&err), crate::exit::Exit::Usage);
+        assert!(err.to_string().starts_with("--since "), "{err}");
+        let day = point_in_time("--since", "1d").unwrap();
+        assert!((crate::store::now_ms() - day - 86_400_000).abs() < 60_000);
+    }
 }
