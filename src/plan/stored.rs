@@ -284,4 +284,32 @@ mod tests {
         assert_eq!(back.deliver.signing, SigningSource::Given);
         assert_eq!(back.shape.events, plan.shape.events);
     }
+
+    #[test]
+    fn a_stored_plan_stages_exactly_as_the_push_did() {
+        let mut pushed = RunPlan::load("r", "a.csv", "{}").unwrap();
+        pushed.shape.batch_size = 777;
+        pushed.shape.max_body_bytes = 64 * 1024;
+        pushed.shape.body.metadata = r#"{"source":"crm"}"#.into();
+        pushed.shape.mode = SyncMode::Mirror;
+        pushed.shape.mirror = Some(MirrorPlan {
+            sync: "s".into(),
+            key: vec!["id".into()],
+        });
+        pushed.read.dialect.max_record_bytes = 4096;
+        pushed.read.dialect.table.select = vec!["id".into()];
+        let restaged = RunPlan::load("r", "a.csv", &pushed.to_json()).unwrap();
+        let (a, b) = (pushed.stage_options(), restaged.stage_options());
+        assert_eq!(
+            (a.batch_size, a.max_batch_bytes, a.op),
+            (777, 64 * 1024 - 1040, None)
+        );
+        assert_eq!(
+            (b.batch_size, b.max_batch_bytes, b.op),
+            (a.batch_size, a.max_batch_bytes, a.op)
+        );
+        assert_eq!(restaged.mirror(), pushed.mirror());
+        assert_eq!(restaged.read.dialect.max_record_bytes, 4096);
+        assert_eq!(restaged.read.dialect.table.select, ["id"]);
+    }
 }
