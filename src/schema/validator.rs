@@ -3,20 +3,11 @@
 use xxhash_rust::xxh3::xxh3_128_with_seed;
 
 use super::errors::*;
+use super::header::{self, Column};
 use super::types::Value;
 use super::unique::{key_hash, KeyHash, KeyPart, UniqueConstraint};
-use super::{header, Field, Schema};
+use super::Schema;
 use crate::json_out::write_json_string;
-
-/// One CSV column: its header label, and the schema field it maps to (if any).
-#[derive(Debug)]
-pub(super) struct Column {
-    pub label: String,
-    pub field: Option<Field>,
-    pub missing_values: Vec<String>,
-    /// Whether the column takes part in any key check (unique, primary key, unique keys).
-    pub keyed: bool,
-}
 
 /// Checks rows of one CSV file against a schema (or, with `schema = None`, only ragged rows).
 ///
