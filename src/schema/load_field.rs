@@ -5,7 +5,7 @@ use serde_json::{Map, Value as Json};
 
 use super::constraints::{Constant, Constraints};
 use super::load::{Loader, Result};
-use super::types::{FieldType, NumberStyle, StringFormat, Strptime, Value};
+use super::types::{CellValue, FieldType, NumberStyle, StringFormat, Strptime};
 use super::Field;
 
 /// Field properties that describe but do not constrain; accepted and ignored.
@@ -163,20 +163,20 @@ impl Loader<'_> {
             _ => return None,
         };
         let value = match (json, field_type) {
-            (Json::Bool(b), FieldType::Boolean { .. }) => super::types::Value::Bool(*b),
+            (Json::Bool(b), FieldType::Boolean { .. }) => super::types::CellValue::Bool(*b),
             (Json::Bool(_), _) => return None,
             // JSON numbers are numbers already: no bareNumber or decimalChar processing.
             (Json::Number(_), FieldType::Integer { .. } | FieldType::Year) => {
                 let dec = super::types::number::parse_py_decimal(&text)?;
                 match dec {
                     super::types::number::Dec::Finite { exp, .. } if exp >= 0 => {
-                        super::types::Value::Num(dec)
+                        super::types::CellValue::Num(dec)
                     }
                     _ => return None,
                 }
             }
             (Json::Number(_), FieldType::Number(_)) => {
-                super::types::Value::Num(super::types::number::parse_py_decimal(&text)?)
+                super::types::CellValue::Num(super::types::number::parse_py_decimal(&text)?)
             }
             (Json::Number(_), _) => return None,
             _ => into_owned(field_type.cast(&text)?),
@@ -281,7 +281,7 @@ impl Loader<'_> {
                     c.enum_strings = members
                         .iter()
                         .map(|m| match &m.value {
-                            Value::Str(s) => Some(s.to_string()),
+                            CellValue::Str(s) => Some(s.to_string()),
                             _ => None,
                         })
                         .collect();
@@ -293,14 +293,14 @@ impl Loader<'_> {
     }
 }
 
-fn into_owned(value: super::types::Value<'_>) -> super::types::Value<'static> {
-    use super::types::Value;
+fn into_owned(value: super::types::CellValue<'_>) -> super::types::CellValue<'static> {
+    use super::types::CellValue;
     match value {
-        Value::Str(s) => Value::Str(s.into_owned().into()),
-        Value::Num(d) => Value::Num(d),
-        Value::Bool(b) => Value::Bool(b),
-        Value::Date(d) => Value::Date(d),
-        Value::DateTime(t) => Value::DateTime(t),
-        Value::Time(t) => Value::Time(t),
+        CellValue::Str(s) => CellValue::Str(s.into_owned().into()),
+        CellValue::Num(d) => CellValue::Num(d),
+        CellValue::Bool(b) => CellValue::Bool(b),
+        CellValue::Date(d) => CellValue::Date(d),
+        CellValue::DateTime(t) => CellValue::DateTime(t),
+        CellValue::Time(t) => CellValue::Time(t),
     }
 }

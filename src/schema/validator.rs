@@ -4,7 +4,7 @@ use xxhash_rust::xxh3::xxh3_128_with_seed;
 
 use super::errors::*;
 use super::header::{self, Column};
-use super::types::Value;
+use super::types::CellValue;
 use super::unique::{key_hash, KeyHash, KeyPart, UniqueConstraint};
 use super::Schema;
 use crate::json_out::write_json_string;
@@ -464,7 +464,7 @@ fn check_cell(
     let part = match value {
         None => KeyPart::Null,
         Some(v) if !v.is_hashable() => KeyPart::NaN,
-        Some(Value::Num(d)) if column.keyed && d.as_i64().is_some() => {
+        Some(CellValue::Num(d)) if column.keyed && d.as_i64().is_some() => {
             // Whole numbers are exact keys: the key set keeps runs of them as intervals.
             KeyPart::Hash(crate::schema::fingerprint_set::int_fingerprint(
                 d.as_i64().expect("checked"),
