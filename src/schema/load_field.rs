@@ -1,6 +1,7 @@
 //! Reading one field of a schema: its type and format, its constraints, and the constants
 //! (bounds, enum members, example) cast with the field's own reader as frictionless does.
 
+use regex::Regex;
 use serde_json::{Map, Value as Json};
 
 use super::constraints::{Constant, Constraints};
@@ -192,41 +193,10 @@ impl Loader<'_> {
         path: &str,
     ) -> Result<Constraints> {
         let obj = self.object(json, path)?;
-        let supported: &[&str] = match type_name {
-            "string" => &[
-                "required",
-                "unique",
-                "minLength",
-                "maxLength",
-                "pattern",
-                "enum",
-            ],
-            "boolean" | "any" => &["required", "unique", "enum"],
-            _ => &[
-                "required",
-                "unique",
-                "minimum",
-                "maximum",
-                "exclusiveMinimum",
-                "exclusiveMaximum",
-                "enum",
-            ],
-        };
+        let supported = constraints_of_type(type_name);
         let mut c = Constraints::default();
         for (key, value) in obj {
-            let known = [
-                "required",
-                "unique",
-                "minLength",
-                "maxLength",
-                "pattern",
-                "enum",
-                "minimum",
-                "maximum",
-                "exclusiveMinimum",
-                "exclusiveMaximum",
-            ];
-            if !known.contains(&key.as_str()) {
+            if !CONSTRAINTS.contains(&key.as_str()) {
                 return Err(self.err(path, format!("unsupported constraint {key:?}")));
             }
             if !supported.contains(&key.as_str()) {
@@ -254,21 +224,7 @@ impl Loader<'_> {
                 "unique" => c.unique = bool_of(value)?,
                 "minLength" => c.min_length = Some(len_of(value)?),
                 "maxLength" => c.max_length = Some(len_of(value)?),
-                "pattern" => {
-                    let p = value
-                        .as_str()
-                        .ok_or_else(|| self.err(&here, "must be a string"))?;
-                    let regex = Constraints::compile_pattern(p).map_err(|e| {
-                        self.err(
-                            &here,
-                            format!(
-                                "invalid regular expression: {}",
-                                e.to_string().replace('\n', " ")
-                            ),
-                        )
-                    })?;
-                    c.pattern = Some((p.to_string(), regex));
-                }
+                "pattern" => c.pattern = Some(self.pattern(value, &here)?),
                 "minimum" => c.minimum = Some(bound(value)?),
                 "maximum" => c.maximum = Some(bound(value)?),
                 "exclusiveMinimum" => c.exclusive_minimum = Some(bound(value)?),
@@ -290,6 +246,61 @@ impl Loader<'_> {
             }
         }
         Ok(c)
+    }
+
+    /// A `pattern` constraint: its text, and the regular expression compiled from it.
+    fn pattern(&self, value: &Json, here: &str) -> Result<(String, Regex)> {
+        let p = value
+            .as_str()
+            .ok_or_else(|| self.err(here, "must be a string"))?;
+        let regex = Constraints::compile_pattern(p).map_err(|e| {
+            self.err(
+                here,
+                format!(
+                    "invalid regular expression: {}",
+                    e.to_string().replace('\n', " ")
+                ),
+            )
+        })?;
+        Ok((p.to_string(), regex))
+    }
+}
+
+/// Every constraint of Table Schema.
+const CONSTRAINTS: &[&str] = &[
+    "required",
+    "unique",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "enum",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+];
+
+/// The constraints a field of type `type_name` may have.
+fn constraints_of_type(type_name: &str) -> &'static [&'static str] {
+    match type_name {
+        "string" => &[
+            "required",
+            "unique",
+            "minLength",
+            "maxLength",
+            "pattern",
+            "enum",
+        ],
+        "boolean" | "any" => &["required", "unique", "enum"],
+        _ => &[
+            "required",
+            "unique",
+            "minimum",
+            "maximum",
+            "exclusiveMinimum",
+            "exclusiveMaximum",
+            "enum",
+        ],
     }
 }
 
