@@ -1,7 +1,6 @@
 //! pulse as a library: the modules behind the `pulse` binary. Its public face is small: what
 //! `main` needs to parse and dispatch, and `fuzzing` for the fuzz targets; everything else is
 //! crate-private. ARCHITECTURE.md maps the modules.
-#![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod cli;
 pub mod cmd;

@@ -17,7 +17,7 @@ const TRIM_THRESHOLD: libc::c_int = 2 << 20;
 
 /// One malloc arena for all threads, and big buffers mapped on their own. glibc gives each
 /// thread that allocates its own arena and lets each keep megabytes of freed batch buffers;
-/// with the stager, the outbox writer, two body loaders and the HTTP client each holding some,
+/// with the parsing thread, the outbox writer, two body loaders and the HTTP client each holding some,
 /// peak memory rose by a third. One arena costs no speed: threads here allocate per batch, not
 /// per row, so they do not contend for it.
 pub fn tune_allocator() {

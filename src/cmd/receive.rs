@@ -179,28 +179,9 @@ async fn handle(
         Ok(collected) => collected.to_bytes(),
         Err(_) => return Err(Dropped),
     };
-    // Signatures cover the decoded body, as a receiver's framework hands it on.
-    let body = match encoding.as_deref() {
-        None => body,
-        Some(name) => match decode(name, &body, MAX_DECODED_BODY) {
-            Some(Ok(decoded)) => Bytes::from(decoded),
-            Some(Err(err)) => {
-                let why = format!("cannot decode the {name} body: {err}");
-                say(
-                    &settings,
-                    &format!("400 {}: {why}", id.as_deref().unwrap_or("-")),
-                );
-                return Ok(answer(400, None, &format!("{{\"error\":{why:?}}}")));
-            }
-            None => {
-                let why = format!("Content-Encoding {name:?} is not supported (gzip, zstd)");
-                say(
-                    &settings,
-                    &format!("415 {}: {why}", id.as_deref().unwrap_or("-")),
-                );
-                return Ok(answer(415, None, &format!("{{\"error\":{why:?}}}")));
-            }
-        },
+    let body = match decoded_body(encoding.as_deref(), body) {
+        Ok(body) => body,
+        Err(refusal) => return Ok(refuse(&settings, id.as_deref(), refusal)),
     };
     if let Some(delay) = settings.delay {
         tokio::time::sleep(delay).await;
@@ -214,40 +195,22 @@ async fn handle(
         return Err(Dropped);
     }
     let signed_content = query.as_deref().map(str::as_bytes).unwrap_or(&body);
-    let verified = if settings.secrets.is_empty() {
-        None
-    } else {
-        match check_signature(
-            &settings.secrets,
-            id.as_deref(),
-            timestamp.as_deref(),
-            signature.as_deref(),
-            signed_content,
-        ) {
-            Ok(()) => Some(true),
-            Err(why) => {
-                say(
-                    &settings,
-                    &format!("401 {}: {why}", id.as_deref().unwrap_or("-")),
-                );
-                return Ok(answer(401, None, &format!("{{\"error\":{:?}}}", why)));
-            }
-        }
+    let verified = match verified_signature(
+        &settings.secrets,
+        id.as_deref(),
+        timestamp.as_deref(),
+        signature.as_deref(),
+        signed_content,
+    ) {
+        Ok(verified) => verified,
+        Err(refusal) => return Ok(refuse(&settings, id.as_deref(), refusal)),
     };
     let key = id.clone().unwrap_or_default();
     let entry = state.seen.entry(key.clone()).or_insert((0, false));
     entry.0 += 1;
     let tries = entry.0;
     let duplicate = entry.1;
-    let injected = if let Some(code) = settings.always_status {
-        Some(code)
-    } else if tries <= settings.fail_first
-        || (settings.fail_rate > 0.0 && state.rng.gen::<f64>() < settings.fail_rate)
-    {
-        Some(settings.fail_status)
-    } else {
-        None
-    };
+    let injected = injected_status(&settings, &mut state.rng, tries);
     if let Some(code) = injected.filter(|c| !(200..300).contains(c)) {
         say(
             &settings,
@@ -290,6 +253,70 @@ async fn handle(
         }
     }
     Ok(answer(injected.unwrap_or(200), None, "{\"ok\":true}"))
+}
+
+/// The body as sent, decoded per its Content-Encoding (signatures cover the decoded body, as a
+/// receiver's framework hands it on); or why an encoding that cannot be decoded is refused.
+fn decoded_body(encoding: Option<&str>, body: Bytes) -> Result<Bytes, Refusal> {
+    let Some(name) = encoding else {
+        return Ok(body);
+    };
+    match decode(name, &body, MAX_DECODED_BODY) {
+        Some(Ok(decoded)) => Ok(Bytes::from(decoded)),
+        Some(Err(err)) => Err(Refusal {
+            status: 400,
+            why: format!("cannot decode the {name} body: {err}"),
+        }),
+        None => Err(Refusal {
+            status: 415,
+            why: format!("Content-Encoding {name:?} is not supported (gzip, zstd)"),
+        }),
+    }
+}
+
+/// `Some(true)` when the signature checks out, `None` when there is no `--secret` to check it
+/// with; or why a request whose signature does not check out is refused.
+fn verified_signature(
+    secrets: &[SigningSecret],
+    id: Option<&str>,
+    timestamp: Option<&str>,
+    signature: Option<&str>,
+    signed_content: &[u8],
+) -> Result<Option<bool>, Refusal> {
+    if secrets.is_empty() {
+        return Ok(None);
+    }
+    match check_signature(secrets, id, timestamp, signature, signed_content) {
+        Ok(()) => Ok(Some(true)),
+        Err(why) => Err(Refusal { status: 401, why }),
+    }
+}
+
+/// The status a fault injection asks for on this request (`tries` is how many requests this
+/// webhook-id has made, this one included), if any.
+fn injected_status(settings: &Settings, rng: &mut ChaCha8Rng, tries: u32) -> Option<u16> {
+    if let Some(code) = settings.always_status {
+        Some(code)
+    } else if tries <= settings.fail_first
+        || (settings.fail_rate > 0.0 && rng.gen::<f64>() < settings.fail_rate)
+    {
+        Some(settings.fail_status)
+    } else {
+        None
+    }
+}
+
+/// Why a request is refused: the status it is answered with, and the reason.
+struct Refusal {
+    status: u16,
+    why: String,
+}
+
+/// Prints why a request is refused and answers it with the status and the reason as JSON.
+fn refuse(settings: &Settings, id: Option<&str>, refusal: Refusal) -> Response<Full<Bytes>> {
+    let Refusal { status, why } = refusal;
+    say(settings, &format!("{status} {}: {why}", id.unwrap_or("-")));
+    answer(status, None, &format!("{{\"error\":{why:?}}}"))
 }
 
 fn say(settings: &Settings, line: &str) {

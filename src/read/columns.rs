@@ -1,6 +1,8 @@
 //! The table's columns as the user shapes them: the header row (or names given for a file
 //! without one), Excel's empty trailing columns dropped, `--select` and `--rename`.
 
+use std::collections::{HashMap, HashSet};
+
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
@@ -55,7 +57,29 @@ pub struct Planned {
 /// and line).
 pub fn plan(names: Vec<String>, shape: &TableShape, where_: &str) -> Result<Planned> {
     let width = names.len();
-    // Excel saves cells that were once touched as empty columns with empty headers.
+    let kept = named_columns(&names, where_)?;
+    let notice = (kept < width).then(|| blank_columns_notice(where_, kept, width));
+    let blank = (kept < width).then_some((kept, width));
+    let mut names = names;
+    names.truncate(kept);
+    let index = column_index(&names, where_)?;
+    let pick = selected_columns(&shape.select, &names, &index)?;
+    let headers = renamed_headers(&shape.rename, &names, &index, pick.as_deref())?;
+    Ok(Planned {
+        headers,
+        columns: Columns {
+            pick,
+            blank,
+            scratch: TextRecord::new(),
+        },
+        notice,
+    })
+}
+
+/// How many columns the header names, Excel's blank trailing ones left out (Excel saves cells
+/// that were once touched as empty columns with empty headers); a blank name before the last
+/// one given is an error.
+fn named_columns(names: &[String], where_: &str) -> Result<usize> {
     let kept = names
         .iter()
         .rposition(|name| !name.trim().is_empty())
@@ -66,22 +90,24 @@ pub fn plan(names: Vec<String>, shape: &TableShape, where_: &str) -> Result<Plan
     if kept == 0 {
         bail!("{where_}: column 1 has a blank header name");
     }
-    let mut notice = None;
-    let blank = (kept < width).then(|| {
-        let dropped = width - kept;
-        notice = Some(format!(
-            "{where_}: {dropped} trailing column{} with a blank header dropped (column{} {}); a value under one is an error",
-            if dropped == 1 { "" } else { "s" },
-            if dropped == 1 { "" } else { "s" },
-            if dropped == 1 { format!("{}", kept + 1) } else { format!("{}-{width}", kept + 1) },
-        ));
-        (kept, width)
-    });
-    let mut names = names;
-    names.truncate(kept);
-    // Header name -> its column: linear in the number of columns, however many.
-    let mut index: std::collections::HashMap<&str, usize> =
-        std::collections::HashMap::with_capacity(names.len());
+    Ok(kept)
+}
+
+/// What the user is told when columns `kept + 1..=width` are dropped for their blank header.
+fn blank_columns_notice(where_: &str, kept: usize, width: usize) -> String {
+    let dropped = width - kept;
+    format!(
+        "{where_}: {dropped} trailing column{} with a blank header dropped (column{} {}); a value under one is an error",
+        if dropped == 1 { "" } else { "s" },
+        if dropped == 1 { "" } else { "s" },
+        if dropped == 1 { format!("{}", kept + 1) } else { format!("{}-{width}", kept + 1) },
+    )
+}
+
+/// Header name -> its column: linear in the number of columns, however many. A name given
+/// twice is an error.
+fn column_index<'n>(names: &'n [String], where_: &str) -> Result<HashMap<&'n str, usize>> {
+    let mut index = HashMap::with_capacity(names.len());
     for (i, name) in names.iter().enumerate() {
         if let Some(&first) = index.get(name.as_str()) {
             bail!(
@@ -90,44 +116,52 @@ pub fn plan(names: Vec<String>, shape: &TableShape, where_: &str) -> Result<Plan
                 i + 1
             );
         }
-        index.insert(name, i);
+        index.insert(name.as_str(), i);
     }
-    let missing = |flag: &str, name: &str| {
-        let mut shown: Vec<&str> = names.iter().take(20).map(String::as_str).collect();
-        if names.len() > 20 {
-            shown.push("...");
+    Ok(index)
+}
+
+/// The file's columns `--select` picks, in its order; None without `--select`.
+fn selected_columns(
+    select: &[String],
+    names: &[String],
+    index: &HashMap<&str, usize>,
+) -> Result<Option<Vec<usize>>> {
+    if select.is_empty() {
+        return Ok(None);
+    }
+    let mut picked = Vec::with_capacity(select.len());
+    for name in select {
+        let &at = index
+            .get(name.as_str())
+            .ok_or_else(|| no_such_column(names, "--select", name))?;
+        if picked.contains(&at) {
+            return Err(crate::exit::usage(format!(
+                "--select: column {name:?} is named twice"
+            )));
         }
-        crate::exit::usage(format!(
-            "{flag}: the input has no column {name:?} (its columns: {})",
-            shown.join(", ")
-        ))
-    };
-    let pick = if shape.select.is_empty() {
-        None
-    } else {
-        let mut picked = Vec::with_capacity(shape.select.len());
-        for name in &shape.select {
-            let &at = index
-                .get(name.as_str())
-                .ok_or_else(|| missing("--select", name))?;
-            if picked.contains(&at) {
-                return Err(crate::exit::usage(format!(
-                    "--select: column {name:?} is named twice"
-                )));
-            }
-            picked.push(at);
-        }
-        Some(picked)
-    };
-    let mut headers: Vec<String> = match &pick {
+        picked.push(at);
+    }
+    Ok(Some(picked))
+}
+
+/// The table's header: the picked columns' names, with `--rename`'s new names; two columns
+/// named alike are an error.
+fn renamed_headers(
+    rename: &[(String, String)],
+    names: &[String],
+    index: &HashMap<&str, usize>,
+    pick: Option<&[usize]>,
+) -> Result<Vec<String>> {
+    let mut headers: Vec<String> = match pick {
         Some(picked) => picked.iter().map(|&i| names[i].clone()).collect(),
-        None => names.clone(),
+        None => names.to_vec(),
     };
-    for (old, new) in &shape.rename {
+    for (old, new) in rename {
         let &at = index
             .get(old.as_str())
-            .ok_or_else(|| missing(&format!("--rename {old}={new}"), old))?;
-        let column = match &pick {
+            .ok_or_else(|| no_such_column(names, &format!("--rename {old}={new}"), old))?;
+        let column = match pick {
             Some(picked) => picked.iter().position(|&i| i == at).ok_or_else(|| {
                 crate::exit::usage(format!(
                     "--rename {old}={new}: column {old:?} is not among --select"
@@ -137,7 +171,7 @@ pub fn plan(names: Vec<String>, shape: &TableShape, where_: &str) -> Result<Plan
         };
         headers[column] = new.clone();
     }
-    let mut seen = std::collections::HashSet::with_capacity(headers.len());
+    let mut seen = HashSet::with_capacity(headers.len());
     for name in &headers {
         if !seen.insert(name.as_str()) {
             return Err(crate::exit::usage(format!(
@@ -145,15 +179,19 @@ pub fn plan(names: Vec<String>, shape: &TableShape, where_: &str) -> Result<Plan
             )));
         }
     }
-    Ok(Planned {
-        headers,
-        columns: Columns {
-            pick,
-            blank,
-            scratch: TextRecord::new(),
-        },
-        notice,
-    })
+    Ok(headers)
+}
+
+/// The error for a `flag` naming a column the input lacks, listing the first it has.
+fn no_such_column(names: &[String], flag: &str, name: &str) -> anyhow::Error {
+    let mut shown: Vec<&str> = names.iter().take(20).map(String::as_str).collect();
+    if names.len() > 20 {
+        shown.push("...");
+    }
+    crate::exit::usage(format!(
+        "{flag}: the input has no column {name:?} (its columns: {})",
+        shown.join(", ")
+    ))
 }
 
 impl Columns {

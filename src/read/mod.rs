@@ -12,4 +12,5 @@ pub mod records;
 pub mod sheet;
 pub mod sniff;
 pub mod source;
+pub mod tap;
 pub mod text_record;

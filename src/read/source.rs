@@ -4,8 +4,6 @@
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 use anyhow::{bail, Context, Result};
 
@@ -16,9 +14,11 @@ use crate::read::peeked::Peeked;
 use crate::read::records::{RawRecord, RecordReader, UnclosedQuote};
 use crate::read::sheet::{self, SheetRows};
 use crate::read::sniff;
+use crate::read::tap::{is_too_large, Guard, Tap, READ_AHEAD};
 use crate::read::text_record::TextRecord;
 
 pub use crate::read::encoding::Encoding;
+pub use crate::read::tap::{prefix_hash, ByteCounter, SourcePosition};
 
 /// Where the CSV comes from.
 #[derive(Debug, Clone)]
@@ -68,9 +68,6 @@ pub struct CsvDialect {
 /// Default `--max-record-size`.
 pub const DEFAULT_MAX_RECORD_BYTES: u64 = 64 * 1024 * 1024;
 
-/// The CSV reader's own buffer: the tap may run this far ahead of the record being parsed.
-const READ_AHEAD: u64 = 256 * 1024;
-
 impl Default for CsvDialect {
     fn default() -> Self {
         CsvDialect {
@@ -94,21 +91,6 @@ pub fn parse_delimiter(text: &str) -> Result<u8> {
         ))),
     }
 }
-
-/// The tap's signal that the record being read is larger than allowed.
-#[derive(Debug)]
-struct RecordTooLarge;
-
-impl std::fmt::Display for RecordTooLarge {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("record too large")
-    }
-}
-
-impl std::error::Error for RecordTooLarge {}
-
-/// Bytes read so far, shared with the progress bar.
-pub type ByteCounter = Arc<AtomicU64>;
 
 /// A CSV reader that yields records with the line they start on.
 pub struct TableSource {
@@ -139,7 +121,7 @@ pub struct TableSource {
     expected_line: u64,
     blank_rows: u64,
     max_record_bytes: u64,
-    tap: Arc<Mutex<TapState>>,
+    position: SourcePosition,
 }
 
 impl TableSource {
@@ -169,13 +151,8 @@ impl TableSource {
         dialect: &CsvDialect,
         counter: ByteCounter,
     ) -> Result<TableSource> {
-        let state = Arc::new(Mutex::new(TapState::default()));
-        let tap = Tap {
-            inner,
-            counter,
-            state: state.clone(),
-            read: 0,
-        };
+        let tap = Tap::new(inner, counter);
+        let position = tap.position();
         let mut head = Peeked::new(Box::new(tap) as Box<dyn Read + Send>);
         let cannot_read = |err| anyhow::Error::new(err).context(format!("{label}: cannot read"));
         let mut notices = Vec::new();
@@ -232,12 +209,7 @@ impl TableSource {
                 delimiter
             }
         };
-        let guard = Guard {
-            inner: Box::new(head),
-            read: 0,
-            record_start: 0,
-            max_record_bytes: dialect.max_record_bytes,
-        };
+        let guard = Guard::new(Box::new(head), dialect.max_record_bytes);
         let reader = RecordReader::new(guard, delimiter, READ_AHEAD as usize);
         let mut source = TableSource {
             reader,
@@ -257,7 +229,7 @@ impl TableSource {
             expected_line: 1 + line_offset,
             blank_rows: 0,
             max_record_bytes: dialect.max_record_bytes,
-            tap: state,
+            position,
         };
         source.read_header(&dialect.table)?;
         Ok(source)
@@ -266,26 +238,16 @@ impl TableSource {
     /// Opens a sheet of a spreadsheet; its rows are read like a CSV file's records, each
     /// numbered as the sheet numbers it.
     fn from_sheet(path: &Path, dialect: &CsvDialect, counter: ByteCounter) -> Result<TableSource> {
-        let state = Arc::new(Mutex::new(TapState::default()));
         // The whole file counted and hashed up front, as resume and the repeat check compare it.
-        let mut tap = Tap {
-            inner: Box::new(open_file(path)?),
-            counter,
-            state: state.clone(),
-            read: 0,
-        };
+        let mut tap = Tap::new(Box::new(open_file(path)?), counter);
+        let position = tap.position();
         io::copy(&mut tap, &mut io::sink())
             .with_context(|| format!("{}: cannot read", path.display()))?;
         let rows = SheetRows::open(path, dialect.table.sheet.as_deref()).map_err(|err| {
             err.context(format!("{}: cannot read the spreadsheet", path.display()))
         })?;
         let label = format!("{} (sheet {:?})", path.display(), rows.name);
-        let guard = Guard {
-            inner: Box::new(io::empty()),
-            read: 0,
-            record_start: 0,
-            max_record_bytes: dialect.max_record_bytes,
-        };
+        let guard = Guard::new(Box::new(io::empty()), dialect.max_record_bytes);
         let skip = dialect.table.skip_lines;
         let mut source = TableSource {
             // Unused: the rows come from the sheet.
@@ -306,7 +268,7 @@ impl TableSource {
             expected_line: 1 + skip,
             blank_rows: 0,
             max_record_bytes: dialect.max_record_bytes,
-            tap: state,
+            position,
         };
         source.read_header(&dialect.table)?;
         Ok(source)
@@ -420,7 +382,7 @@ impl TableSource {
 
     /// A handle on how far this source has read, for another thread.
     pub fn position(&self) -> SourcePosition {
-        SourcePosition(self.tap.clone())
+        self.position.clone()
     }
 
     /// Hands the record `advance` moved to over to `other`, taking `other`'s buffers for reuse.
@@ -500,7 +462,7 @@ impl TableSource {
             }
         };
         let record_start = self.reader.offset();
-        self.reader.get_mut().record_start = record_start;
+        self.reader.get_mut().start_record(record_start);
         if !more {
             return Ok(None);
         }
@@ -555,19 +517,6 @@ impl TableSource {
     }
 }
 
-/// How far a source has read, shared with the thread reading it.
-#[derive(Clone)]
-pub struct SourcePosition(Arc<Mutex<TapState>>);
-
-impl SourcePosition {
-    /// Bytes read so far and their hash, taken together; after the last record, of the whole
-    /// input.
-    pub fn read_so_far(&self) -> (u64, String) {
-        let state = self.0.lock().expect("tap lock");
-        (state.read, format_hash(state.hasher.digest128()))
-    }
-}
-
 /// Whether the first cell of a header line is the start of JSON (a JSON-lines file or a JSON
 /// document given by mistake): a CSV header does not open with `{`, nor with `[` followed by
 /// an object, an array, a string or nothing (`[id]`, as some exports bracket names, is CSV).
@@ -581,33 +530,6 @@ fn looks_like_json(first_cell: &str) -> bool {
     }
 }
 
-fn format_hash(digest: u128) -> String {
-    format!("xxh3:{digest:032x}")
-}
-
-/// The hash of the first `len` bytes of a file, as `read_so_far` gives it; None when the file is
-/// shorter.
-pub fn prefix_hash(path: &Path, len: u64) -> io::Result<Option<String>> {
-    let mut file = File::open(path)?.take(len);
-    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-    let mut buf = vec![0; 256 * 1024];
-    let mut total = 0;
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        total += n as u64;
-    }
-    Ok((total == len).then(|| format_hash(hasher.digest128())))
-}
-
-fn is_too_large(err: &io::Error) -> bool {
-    err.get_ref()
-        .is_some_and(|inner| inner.is::<RecordTooLarge>())
-}
-
 fn open_file(path: &Path) -> Result<File> {
     let meta =
         std::fs::metadata(path).with_context(|| format!("{}: cannot open", path.display()))?;
@@ -617,206 +539,5 @@ fn open_file(path: &Path) -> Result<File> {
     File::open(path).with_context(|| format!("{}: cannot open", path.display()))
 }
 
-/// Counts and hashes the input's bytes as they stream past (before any decompression or
-/// decoding: what resume and the repeat check compare with the file), so none of it needs a
-/// second pass over the file. The count and hash are shared, for another thread to ask how far
-/// reading got.
-struct Tap {
-    inner: Box<dyn Read + Send>,
-    counter: ByteCounter,
-    state: Arc<Mutex<TapState>>,
-    /// Bytes read from the input.
-    read: u64,
-}
-
-#[derive(Default)]
-struct TapState {
-    /// Bytes read from the input, and their hash.
-    read: u64,
-    hasher: xxhash_rust::xxh3::Xxh3,
-}
-
-impl Read for Tap {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.counter.fetch_add(n as u64, Ordering::Relaxed);
-        self.read += n as u64;
-        let mut state = self.state.lock().expect("tap lock");
-        state.read = self.read;
-        state.hasher.update(&buf[..n]);
-        drop(state);
-        Ok(n)
-    }
-}
-
-/// Stops a record larger than allowed, in the text the CSV reader reads. The record's start
-/// belongs to the reading thread alone (the source reaches it through its reader, without a
-/// lock per record).
-struct Guard {
-    inner: Box<dyn Read + Send>,
-    /// Bytes handed to the CSV reader.
-    read: u64,
-    /// Where the record being parsed starts.
-    record_start: u64,
-    max_record_bytes: u64,
-}
-
-impl Read for Guard {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.read += n as u64;
-        if self.read - self.record_start > self.max_record_bytes + READ_AHEAD {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, RecordTooLarge));
-        }
-        Ok(n)
-    }
-}
-
 #[cfg(test)]
-mod tests {
-
-    #[test]
-    fn json_is_told_apart_from_csv_headers() {
-        for json in [
-            "{\"id\":1",
-            "{",
-            "[",
-            "[{\"id\":1}",
-            "[ {",
-            "[[1",
-            "[\"id\"",
-        ] {
-            assert!(looks_like_json(json), "{json}");
-        }
-        for csv in ["id", "[id]", "[Customer Id]", "", "x{"] {
-            assert!(!looks_like_json(csv), "{csv}");
-        }
-    }
-
-    #[test]
-    fn delimiters() {
-        assert_eq!(parse_delimiter(";").unwrap(), b';');
-        assert_eq!(parse_delimiter("\\t").unwrap(), b'\t');
-        assert!(parse_delimiter("ab").is_err());
-    }
-
-    use super::*;
-
-    #[test]
-    fn prefix_hash_matches_what_was_read() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("d.csv");
-        std::fs::write(&path, "a,b\n1,2\n3,4\n").unwrap();
-        let input = Input::File(path.clone());
-        let mut source =
-            TableSource::open(&input, &CsvDialect::default(), ByteCounter::default()).unwrap();
-        while source.advance().unwrap().is_some() {}
-        let (bytes, hash) = source.read_so_far();
-        assert_eq!(bytes, 12);
-        assert_eq!(prefix_hash(&path, bytes).unwrap(), Some(hash));
-        assert_ne!(
-            prefix_hash(&path, 4).unwrap(),
-            prefix_hash(&path, 5).unwrap()
-        );
-        assert_eq!(
-            prefix_hash(&path, 99).unwrap(),
-            None,
-            "file shorter than asked"
-        );
-    }
-
-    #[test]
-    fn lone_cr_and_crlf_end_a_line_once() {
-        // Header on line 1; a CR-only line, a CRLF blank line, a quoted CR inside a cell, and a
-        // CRLF split nowhere special.
-        let bytes: &'static [u8] = b"a,b\r1,2\r\n\r\n\"x\ry\",3\r4,5\n";
-        // Whole, and one byte per read so that every CRLF straddles two reads.
-        let readers: [Box<dyn Read + Send>; 2] = [Box::new(bytes), Box::new(OneByte(bytes))];
-        for reader in readers {
-            let mut source = TableSource::from_reader(
-                reader,
-                "mem".to_string(),
-                &CsvDialect::default(),
-                ByteCounter::default(),
-            )
-            .unwrap();
-            let mut lines = Vec::new();
-            while let Some(line) = source.advance().unwrap() {
-                lines.push(line);
-            }
-            assert_eq!(lines, [2, 4, 6]);
-            assert_eq!(source.blank_rows(), 1);
-        }
-        assert_eq!(crate::read::records::line_breaks(b"\r\n\r\n\n\r", false), 4);
-        assert_eq!(crate::read::records::line_breaks(b"\n\r", true), 1);
-    }
-
-    use crate::read::one_byte::OneByte;
-
-    #[test]
-    fn windows_1252_cells_that_look_like_byte_order_marks_stay_text() {
-        let bytes: &'static [u8] = b"a,b\n\xef\xbb\xbfx,\xff\xfey\n";
-        let dialect = CsvDialect {
-            encoding: Encoding::Windows1252,
-            ..CsvDialect::default()
-        };
-        let mut source = TableSource::from_reader(
-            Box::new(bytes),
-            "mem".to_string(),
-            &dialect,
-            ByteCounter::default(),
-        )
-        .unwrap();
-        source.advance().unwrap();
-        let cells: Vec<&str> = source.record().iter().collect();
-        assert_eq!(cells, ["\u{ef}\u{bb}\u{bf}x", "\u{ff}\u{fe}y"]);
-    }
-
-    #[test]
-    fn a_header_of_many_columns_is_checked_in_linear_time() {
-        let n = 200_000;
-        let mut header: Vec<String> = (0..n).map(|i| format!("c{i}")).collect();
-        header[n - 1] = "c7".into();
-        let text = format!("{}\n", header.join(","));
-        let err = TableSource::from_reader(
-            Box::new(std::io::Cursor::new(text.into_bytes())),
-            "wide".to_string(),
-            &CsvDialect::default(),
-            ByteCounter::default(),
-        )
-        .err()
-        .unwrap()
-        .to_string();
-        assert!(err.contains("columns 8 and 200000"), "{err}");
-    }
-
-    #[test]
-    fn from_reader_reads_like_a_file() {
-        let bytes: &'static [u8] = b"\xef\xbb\xbfa,b\r\n\r\n1,2\n3,4";
-        let mut source = TableSource::from_reader(
-            Box::new(bytes),
-            "mem".to_string(),
-            &CsvDialect::default(),
-            ByteCounter::default(),
-        )
-        .unwrap();
-        assert_eq!(source.headers(), ["a", "b"]);
-        assert_eq!(source.advance().unwrap(), Some(3));
-        assert_eq!(source.record().iter().collect::<Vec<_>>(), ["1", "2"]);
-        assert_eq!(source.advance().unwrap(), Some(4));
-        assert_eq!(source.advance().unwrap(), None);
-        assert_eq!(source.blank_rows(), 1);
-        assert_eq!(source.read_so_far().0, bytes.len() as u64);
-
-        let empty: &'static [u8] = b"";
-        let err = TableSource::from_reader(
-            Box::new(empty),
-            "mem".to_string(),
-            &CsvDialect::default(),
-            ByteCounter::default(),
-        )
-        .err()
-        .unwrap();
-        assert_eq!(err.to_string(), "mem: empty input (no header line)");
-    }
-}
+mod tests;

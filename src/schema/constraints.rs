@@ -4,12 +4,12 @@ use std::cmp::Ordering;
 
 use regex::Regex;
 
-use super::types::Value;
+use super::types::CellValue;
 
 /// A bound or enum member: the cast value and the schema's own spelling for messages.
 #[derive(Debug, Clone)]
 pub struct Constant {
-    pub value: Value<'static>,
+    pub value: CellValue<'static>,
     pub text: String,
 }
 
@@ -44,7 +44,7 @@ impl Constraints {
 
     /// Checks a cell that cast cleanly (`None` = a missing value), in frictionless' order,
     /// reporting every failed constraint.
-    pub fn check(&self, value: Option<&Value>, mut report: impl FnMut(Violation)) {
+    pub fn check(&self, value: Option<&CellValue>, mut report: impl FnMut(Violation)) {
         let Some(value) = value else {
             if self.required {
                 report(Violation {
@@ -53,7 +53,7 @@ impl Constraints {
             }
             return;
         };
-        if let Value::Str(s) = value {
+        if let CellValue::Str(s) = value {
             // Counted in characters like Python's len(), and only when a length is constrained.
             // A string's byte length bounds its character count from above (and from below by a
             // quarter), so most cells skip the count.
@@ -122,7 +122,7 @@ impl Constraints {
         }
         if let Some(members) = &self.enumeration {
             let allowed = match (&self.enum_strings, value) {
-                (Some(set), Value::Str(text)) => set.contains(text.as_ref()),
+                (Some(set), CellValue::Str(text)) => set.contains(text.as_ref()),
                 _ => members.iter().any(|m| value.equals(&m.value)),
             };
             if !allowed {

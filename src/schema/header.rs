@@ -3,8 +3,17 @@
 //! frictionless reports header mismatches as label errors and still checks the rows; pulse
 //! refuses the file instead, before sending anything, with one line that names the columns.
 
-use super::validator::Column;
-use super::{FieldsMatch, Schema, SchemaError};
+use super::{Field, FieldsMatch, Schema, SchemaError};
+
+/// One CSV column: its header label, and the schema field it maps to (if any).
+#[derive(Debug)]
+pub(super) struct Column {
+    pub label: String,
+    pub field: Option<Field>,
+    pub missing_values: Vec<String>,
+    /// Whether the column takes part in any key check (unique, primary key, unique keys).
+    pub keyed: bool,
+}
 
 pub(super) fn map_columns(schema: &Schema, labels: &[String]) -> Result<Vec<Column>, SchemaError> {
     let mode = schema.fields_match;

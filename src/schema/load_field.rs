@@ -1,11 +1,12 @@
 //! Reading one field of a schema: its type and format, its constraints, and the constants
 //! (bounds, enum members, example) cast with the field's own reader as frictionless does.
 
+use regex::Regex;
 use serde_json::{Map, Value as Json};
 
 use super::constraints::{Constant, Constraints};
 use super::load::{Loader, Result};
-use super::types::{FieldType, NumberStyle, StringFormat, Strptime, Value};
+use super::types::{CellValue, FieldType, NumberStyle, StringFormat, Strptime};
 use super::Field;
 
 /// Field properties that describe but do not constrain; accepted and ignored.
@@ -163,20 +164,20 @@ impl Loader<'_> {
             _ => return None,
         };
         let value = match (json, field_type) {
-            (Json::Bool(b), FieldType::Boolean { .. }) => super::types::Value::Bool(*b),
+            (Json::Bool(b), FieldType::Boolean { .. }) => super::types::CellValue::Bool(*b),
             (Json::Bool(_), _) => return None,
             // JSON numbers are numbers already: no bareNumber or decimalChar processing.
             (Json::Number(_), FieldType::Integer { .. } | FieldType::Year) => {
                 let dec = super::types::number::parse_py_decimal(&text)?;
                 match dec {
                     super::types::number::Dec::Finite { exp, .. } if exp >= 0 => {
-                        super::types::Value::Num(dec)
+                        super::types::CellValue::Num(dec)
                     }
                     _ => return None,
                 }
             }
             (Json::Number(_), FieldType::Number(_)) => {
-                super::types::Value::Num(super::types::number::parse_py_decimal(&text)?)
+                super::types::CellValue::Num(super::types::number::parse_py_decimal(&text)?)
             }
             (Json::Number(_), _) => return None,
             _ => into_owned(field_type.cast(&text)?),
@@ -192,41 +193,10 @@ impl Loader<'_> {
         path: &str,
     ) -> Result<Constraints> {
         let obj = self.object(json, path)?;
-        let supported: &[&str] = match type_name {
-            "string" => &[
-                "required",
-                "unique",
-                "minLength",
-                "maxLength",
-                "pattern",
-                "enum",
-            ],
-            "boolean" | "any" => &["required", "unique", "enum"],
-            _ => &[
-                "required",
-                "unique",
-                "minimum",
-                "maximum",
-                "exclusiveMinimum",
-                "exclusiveMaximum",
-                "enum",
-            ],
-        };
+        let supported = constraints_of_type(type_name);
         let mut c = Constraints::default();
         for (key, value) in obj {
-            let known = [
-                "required",
-                "unique",
-                "minLength",
-                "maxLength",
-                "pattern",
-                "enum",
-                "minimum",
-                "maximum",
-                "exclusiveMinimum",
-                "exclusiveMaximum",
-            ];
-            if !known.contains(&key.as_str()) {
+            if !CONSTRAINTS.contains(&key.as_str()) {
                 return Err(self.err(path, format!("unsupported constraint {key:?}")));
             }
             if !supported.contains(&key.as_str()) {
@@ -254,21 +224,7 @@ impl Loader<'_> {
                 "unique" => c.unique = bool_of(value)?,
                 "minLength" => c.min_length = Some(len_of(value)?),
                 "maxLength" => c.max_length = Some(len_of(value)?),
-                "pattern" => {
-                    let p = value
-                        .as_str()
-                        .ok_or_else(|| self.err(&here, "must be a string"))?;
-                    let regex = Constraints::compile_pattern(p).map_err(|e| {
-                        self.err(
-                            &here,
-                            format!(
-                                "invalid regular expression: {}",
-                                e.to_string().replace('\n', " ")
-                            ),
-                        )
-                    })?;
-                    c.pattern = Some((p.to_string(), regex));
-                }
+                "pattern" => c.pattern = Some(self.pattern(value, &here)?),
                 "minimum" => c.minimum = Some(bound(value)?),
                 "maximum" => c.maximum = Some(bound(value)?),
                 "exclusiveMinimum" => c.exclusive_minimum = Some(bound(value)?),
@@ -281,7 +237,7 @@ impl Loader<'_> {
                     c.enum_strings = members
                         .iter()
                         .map(|m| match &m.value {
-                            Value::Str(s) => Some(s.to_string()),
+                            CellValue::Str(s) => Some(s.to_string()),
                             _ => None,
                         })
                         .collect();
@@ -291,16 +247,71 @@ impl Loader<'_> {
         }
         Ok(c)
     }
+
+    /// A `pattern` constraint: its text, and the regular expression compiled from it.
+    fn pattern(&self, value: &Json, here: &str) -> Result<(String, Regex)> {
+        let p = value
+            .as_str()
+            .ok_or_else(|| self.err(here, "must be a string"))?;
+        let regex = Constraints::compile_pattern(p).map_err(|e| {
+            self.err(
+                here,
+                format!(
+                    "invalid regular expression: {}",
+                    e.to_string().replace('\n', " ")
+                ),
+            )
+        })?;
+        Ok((p.to_string(), regex))
+    }
 }
 
-fn into_owned(value: super::types::Value<'_>) -> super::types::Value<'static> {
-    use super::types::Value;
+/// Every constraint of Table Schema.
+const CONSTRAINTS: &[&str] = &[
+    "required",
+    "unique",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "enum",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+];
+
+/// The constraints a field of type `type_name` may have.
+fn constraints_of_type(type_name: &str) -> &'static [&'static str] {
+    match type_name {
+        "string" => &[
+            "required",
+            "unique",
+            "minLength",
+            "maxLength",
+            "pattern",
+            "enum",
+        ],
+        "boolean" | "any" => &["required", "unique", "enum"],
+        _ => &[
+            "required",
+            "unique",
+            "minimum",
+            "maximum",
+            "exclusiveMinimum",
+            "exclusiveMaximum",
+            "enum",
+        ],
+    }
+}
+
+fn into_owned(value: super::types::CellValue<'_>) -> super::types::CellValue<'static> {
+    use super::types::CellValue;
     match value {
-        Value::Str(s) => Value::Str(s.into_owned().into()),
-        Value::Num(d) => Value::Num(d),
-        Value::Bool(b) => Value::Bool(b),
-        Value::Date(d) => Value::Date(d),
-        Value::DateTime(t) => Value::DateTime(t),
-        Value::Time(t) => Value::Time(t),
+        CellValue::Str(s) => CellValue::Str(s.into_owned().into()),
+        CellValue::Num(d) => CellValue::Num(d),
+        CellValue::Bool(b) => CellValue::Bool(b),
+        CellValue::Date(d) => CellValue::Date(d),
+        CellValue::DateTime(t) => CellValue::DateTime(t),
+        CellValue::Time(t) => CellValue::Time(t),
     }
 }

@@ -3,20 +3,11 @@
 use xxhash_rust::xxh3::xxh3_128_with_seed;
 
 use super::errors::*;
-use super::types::Value;
+use super::header::{self, Column};
+use super::types::CellValue;
 use super::unique::{key_hash, KeyHash, KeyPart, UniqueConstraint};
-use super::{header, Field, Schema};
+use super::Schema;
 use crate::json_out::write_json_string;
-
-/// One CSV column: its header label, and the schema field it maps to (if any).
-#[derive(Debug)]
-pub(super) struct Column {
-    pub label: String,
-    pub field: Option<Field>,
-    pub missing_values: Vec<String>,
-    /// Whether the column takes part in any key check (unique, primary key, unique keys).
-    pub keyed: bool,
-}
 
 /// Checks rows of one CSV file against a schema (or, with `schema = None`, only ragged rows).
 ///
@@ -473,7 +464,7 @@ fn check_cell(
     let part = match value {
         None => KeyPart::Null,
         Some(v) if !v.is_hashable() => KeyPart::NaN,
-        Some(Value::Num(d)) if column.keyed && d.as_i64().is_some() => {
+        Some(CellValue::Num(d)) if column.keyed && d.as_i64().is_some() => {
             // Whole numbers are exact keys: the key set keeps runs of them as intervals.
             KeyPart::Hash(crate::schema::fingerprint_set::int_fingerprint(
                 d.as_i64().expect("checked"),

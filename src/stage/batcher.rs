@@ -7,7 +7,7 @@ use anyhow::Result;
 
 use super::event::EventKind;
 use crate::read::source::SourcePosition;
-use crate::store::{EventRecord, Stager, Store};
+use crate::store::{EventRecord, OutboxWriter, Store};
 
 /// A row's `__index` and `__row` (its line).
 pub(super) type RowNumbers = (u64, u64);
@@ -16,10 +16,10 @@ pub(super) type RowNumbers = (u64, u64);
 /// row's JSON size once its tokens are expanded.
 pub(super) type WriteRow<'w> = dyn Fn(&mut Vec<u8>, Option<RowNumbers>) -> Result<usize> + 'w;
 
-/// Where full batches go: the stager, and while rows are still being read, how far reading has
+/// Where full batches go: the outbox writer, and while rows are still being read, how far reading has
 /// come (each batch records it, so that a resumed run knows what was staged).
-pub(super) struct Outbox {
-    pub stager: Stager,
+pub(super) struct BatchSink {
+    pub outbox: OutboxWriter,
     pub reading: Option<SourcePosition>,
 }
 
@@ -82,7 +82,7 @@ impl Batcher {
         numbers: RowNumbers,
         write: &WriteRow,
         store: &mut Store,
-        outbox: &mut Outbox,
+        sink: &mut BatchSink,
     ) -> Result<()> {
         let (before, json_before) = (self.data.len(), self.json_len);
         self.open_row(numbers.0);
@@ -90,12 +90,12 @@ impl Batcher {
         if self.json_len >= self.limits.json_bytes && self.rows_in_batch > 0 {
             self.data.truncate(before);
             self.json_len = json_before;
-            self.flush(store, outbox)?;
+            self.flush(store, sink)?;
             self.open_row(numbers.0);
             self.json_len += write(&mut self.data, None)?;
         }
         self.close_row(Some(numbers));
-        self.flush_if_full(store, outbox)
+        self.flush_if_full(store, sink)
     }
 
     /// Adds a row written once for several events (`row_json`, `json_len` bytes expanded), its
@@ -110,10 +110,10 @@ impl Batcher {
         numbers: RowNumbers,
         write: &WriteRow,
         store: &mut Store,
-        outbox: &mut Outbox,
+        sink: &mut BatchSink,
     ) -> Result<()> {
         if self.json_len + json_len + 2 > self.limits.json_bytes {
-            self.flush(store, outbox)?;
+            self.flush(store, sink)?;
         }
         self.open_row(numbers.0);
         if previous.is_none() || self.last_numbers == previous {
@@ -123,7 +123,7 @@ impl Batcher {
             self.json_len += write(&mut self.data, None)?;
         }
         self.close_row(Some(numbers));
-        self.flush_if_full(store, outbox)
+        self.flush_if_full(store, sink)
     }
 
     /// Adds a row without numbers or tokens (a mirror delete).
@@ -131,16 +131,16 @@ impl Batcher {
         &mut self,
         row_json: &[u8],
         store: &mut Store,
-        outbox: &mut Outbox,
+        sink: &mut BatchSink,
     ) -> Result<()> {
         if self.json_len + row_json.len() + 2 > self.limits.json_bytes {
-            self.flush(store, outbox)?;
+            self.flush(store, sink)?;
         }
         self.open_row(0);
         self.data.extend_from_slice(row_json);
         self.json_len += row_json.len();
         self.close_row(None);
-        self.flush_if_full(store, outbox)
+        self.flush_if_full(store, sink)
     }
 
     /// Starts a row: the array's `[` or the `,` before it. The row's JSON follows in `data`.
@@ -160,25 +160,25 @@ impl Batcher {
         self.total_rows += 1;
     }
 
-    fn flush_if_full(&mut self, store: &mut Store, outbox: &mut Outbox) -> Result<()> {
+    fn flush_if_full(&mut self, store: &mut Store, sink: &mut BatchSink) -> Result<()> {
         if self.rows_in_batch >= self.limits.rows {
-            self.flush(store, outbox)?;
+            self.flush(store, sink)?;
         }
         Ok(())
     }
 
     /// Closes the batch being filled, if it has rows, and hands it to the outbox.
-    fn flush(&mut self, store: &mut Store, outbox: &mut Outbox) -> Result<()> {
+    fn flush(&mut self, store: &mut Store, sink: &mut BatchSink) -> Result<()> {
         if self.rows_in_batch == 0 {
             return Ok(());
         }
         self.data.push(b']');
         self.json_len += 1;
         self.batches += 1;
-        if let Some(reading) = &outbox.reading {
-            outbox.stager.source_mark = Some(reading.read_so_far());
+        if let Some(reading) = &sink.reading {
+            sink.outbox.source_mark = Some(reading.read_so_far());
         }
-        outbox.stager.write_batch(
+        sink.outbox.write_batch(
             store,
             &self.id,
             self.batches,
@@ -219,12 +219,12 @@ impl EventBatches {
         numbers: RowNumbers,
         write: &WriteRow,
         store: &mut Store,
-        outbox: &mut Outbox,
+        sink: &mut BatchSink,
     ) -> Result<()> {
         match self.batchers.iter().filter(|b| b.takes(valid)).count() {
             0 => Ok(()),
             1 => match self.batchers.iter_mut().find(|b| b.takes(valid)) {
-                Some(only) => only.write_row(numbers, write, store, outbox),
+                Some(only) => only.write_row(numbers, write, store, sink),
                 None => Ok(()),
             },
             _ => {
@@ -247,7 +247,7 @@ impl EventBatches {
                         numbers,
                         write,
                         store,
-                        outbox,
+                        sink,
                     )?;
                 }
                 Ok(())
@@ -260,18 +260,18 @@ impl EventBatches {
         &mut self,
         row_json: &[u8],
         store: &mut Store,
-        outbox: &mut Outbox,
+        sink: &mut BatchSink,
     ) -> Result<()> {
         for batcher in self.batchers.iter_mut().filter(|b| b.takes(true)) {
-            batcher.add_plain_row(row_json, store, outbox)?;
+            batcher.add_plain_row(row_json, store, sink)?;
         }
         Ok(())
     }
 
     /// Hands every event's last batch to the outbox; returns the events as recorded.
-    pub fn finish(mut self, store: &mut Store, outbox: &mut Outbox) -> Result<Vec<EventRecord>> {
+    pub fn finish(mut self, store: &mut Store, sink: &mut BatchSink) -> Result<Vec<EventRecord>> {
         for batcher in &mut self.batchers {
-            batcher.flush(store, outbox)?;
+            batcher.flush(store, sink)?;
         }
         Ok(self
             .batchers

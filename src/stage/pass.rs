@@ -3,14 +3,14 @@
 
 use anyhow::{bail, Result};
 
-use super::batcher::{BatchLimits, EventBatches, Outbox, RowNumbers};
+use super::batcher::{BatchLimits, BatchSink, EventBatches, RowNumbers};
 use super::checked_rows::{CheckedRow, CheckedRows};
 use super::event::EventKind;
 use super::mirror::{Mirror, MirrorVerdict};
 use crate::payload::stored::Packer;
 use crate::payload::{RowPosition, RowWriter};
 use crate::schema::CellError;
-use crate::store::{EventRecord, RowCounts, Stager, Store};
+use crate::store::{EventRecord, OutboxWriter, RowCounts, Store};
 
 /// How rows are staged.
 pub struct StageOptions<'a> {
@@ -61,8 +61,8 @@ pub fn stage(
     let writer = RowWriter::new(rows.headers());
     let label = rows.label().to_string();
     rows.render_cast_values();
-    let mut outbox = Outbox {
-        stager: Stager::for_store(store, Packer::new(writer.token_table()))?,
+    let mut sink = BatchSink {
+        outbox: OutboxWriter::for_store(store, Packer::new(writer.token_table()))?,
         reading: Some(rows.position()),
     };
     let limits = BatchLimits {
@@ -117,18 +117,18 @@ pub fn stage(
         let write = |out: &mut Vec<u8>, previous: Option<RowNumbers>| {
             judged.write(&writer, out, previous, options.max_batch_bytes)
         };
-        batches.add_row(valid, (row.index, row.line), &write, store, &mut outbox)?;
+        batches.add_row(valid, (row.index, row.line), &write, store, &mut sink)?;
         on_row(counts.total)?;
     }
     // The whole input is read: later batches record all of it as staged.
-    outbox.reading = None;
-    outbox.stager.source_mark = Some(rows.read_so_far());
+    sink.reading = None;
+    sink.outbox.source_mark = Some(rows.read_so_far());
     if let Some(mirror) = mirror {
-        counts.deleted = stage_deletes(mirror, store, &mut batches, &mut outbox)?;
+        counts.deleted = stage_deletes(mirror, store, &mut batches, &mut sink)?;
     }
-    let events = batches.finish(store, &mut outbox)?;
+    let events = batches.finish(store, &mut sink)?;
     // Every batch is stored before the run can be marked staged.
-    outbox.stager.finish()?;
+    sink.outbox.finish()?;
     counts.blank = rows.blank_rows();
     Ok(Staged {
         events,
@@ -198,7 +198,7 @@ fn stage_deletes(
     mirror: &mut Mirror,
     store: &mut Store,
     batches: &mut EventBatches,
-    outbox: &mut Outbox,
+    sink: &mut BatchSink,
 ) -> Result<u64> {
     let mut deleted = 0;
     let mut row_json = Vec::new();
@@ -212,7 +212,7 @@ fn stage_deletes(
         row_json.extend_from_slice(
             br#""__index":null,"__row":null,"__op":"delete","__valid":true,"__errors":[]}"#,
         );
-        batches.add_plain_row(&row_json, store, outbox)
+        batches.add_plain_row(&row_json, store, sink)
     })?;
     Ok(deleted)
 }

@@ -82,13 +82,13 @@ mod tests {
     use crate::payload::stored::Packer;
     use crate::payload::TokenTable;
     use crate::store::test_support::store_with_event;
-    use crate::store::Stager;
+    use crate::store::OutboxWriter;
 
     #[test]
     fn delivered_only_with_its_attempt() {
         let mut store = store_with_event();
-        let mut stager = Stager::new(Packer::new(&TokenTable::default())).unwrap();
-        let id = stager
+        let mut outbox = OutboxWriter::new(Packer::new(&TokenTable::default())).unwrap();
+        let id = outbox
             .write_batch(&mut store, "evt_1", 1, 1, 1, &mut b"[]".to_vec(), 2)
             .unwrap();
         let mut attempt = AttemptRecord {

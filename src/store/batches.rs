@@ -79,14 +79,14 @@ mod tests {
     use crate::payload::stored::Packer;
     use crate::payload::TokenTable;
     use crate::store::test_support::{load, store_with_event};
-    use crate::store::Stager;
+    use crate::store::OutboxWriter;
 
     #[test]
     fn payload_round_trips_compressed() {
         let mut store = store_with_event();
-        let mut stager = Stager::new(Packer::new(&TokenTable::default())).unwrap();
+        let mut outbox = OutboxWriter::new(Packer::new(&TokenTable::default())).unwrap();
         let data = br#"[{"a":"1"},{"a":"2"}]"#.repeat(100);
-        let id = stager
+        let id = outbox
             .write_batch(
                 &mut store,
                 "evt_1",
@@ -110,8 +110,8 @@ mod tests {
     #[test]
     fn a_payload_not_of_its_recorded_size_is_damaged() {
         let mut store = store_with_event();
-        let mut stager = Stager::new(Packer::new(&TokenTable::default())).unwrap();
-        let id = stager
+        let mut outbox = OutboxWriter::new(Packer::new(&TokenTable::default())).unwrap();
+        let id = outbox
             .write_batch(
                 &mut store,
                 "evt_1",

@@ -29,7 +29,7 @@ pub use location::Location;
 pub use attempts::{AttemptRecord, RESPONSE_SNIPPET_BYTES};
 pub use batches::BatchRef;
 pub use history::{AttemptRow, BatchRow, IdRef, RunRow, UndeliveredBatch};
-pub use outbox::Stager;
+pub use outbox::OutboxWriter;
 pub use runs::{EventRecord, NewRun, RowCounts, RunStatus};
 pub use sync::{PendingKey, SyncStateCopy};
 pub use wal::checkpoint::WalRestart;

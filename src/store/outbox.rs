@@ -14,7 +14,7 @@ use crate::payload::stored::Packer;
 /// Writes batches into the outbox, each batch and its payload in one transaction. With a file
 /// database, compression and writing run on a second thread fed through a short bounded queue,
 /// so parsing and compressing overlap on two cores; `finish` waits until every batch is stored.
-pub struct Stager {
+pub struct OutboxWriter {
     mode: Mode,
     /// Input bytes read so far and their hash, saved with each batch (see `runs.staged_hash`).
     pub source_mark: Option<(u64, String)>,
@@ -35,10 +35,10 @@ enum Mode {
 
 /// Batches queued for the writer thread. Besides the ones being filled, memory holds at most
 /// `QUEUE + 1` batches in flight (queued, being written) and `QUEUE + 1` emptied buffers
-/// waiting for reuse. When the queue is full the stager compresses the next batch itself, but
-/// the parsing thread is the busier one: with room for two, the writer's hiccups (a commit, a
-/// page fault) no longer push compression onto it, and the writer can store two queued batches
-/// in one transaction, for one more batch buffer in memory.
+/// waiting for reuse. When the queue is full the parsing thread compresses the next batch
+/// itself, but it is the busier one: with room for two, the writer's hiccups (a commit, a page
+/// fault) no longer push compression onto it, and the writer can store two queued batches in
+/// one transaction, for one more batch buffer in memory.
 const QUEUE: usize = 2;
 
 /// One batch on its way to the outbox.
@@ -94,8 +94,8 @@ impl BatchWriter {
             .transaction("storing a batch in the outbox", |tx| self.insert(tx, job))
     }
 
-    /// Inserts one batch and its payload (compressing it unless the stager already did) inside
-    /// the caller's transaction.
+    /// Inserts one batch and its payload (compressing it unless the parsing thread already did)
+    /// inside the caller's transaction.
     fn insert(&mut self, tx: &Db, job: &Job) -> Result<()> {
         let compressed = match &job.compressed {
             Some(done) => done,
@@ -136,8 +136,8 @@ impl BatchWriter {
     /// `GROUP_BYTES` of JSON; returns the JSON bytes stored. Every transaction rewrites the
     /// pages it touches besides the payload (the tables' and indexes' leaves, the run's row,
     /// the header), so grouping cuts what goes through the WAL. It never waits for a batch
-    /// while holding the write lock: the stager (or another process) may need the lock before
-    /// it can hand over the next one.
+    /// while holding the write lock: the parsing thread (or another process) may need the lock
+    /// before it can hand over the next one.
     fn write_queued(
         &mut self,
         store: &mut Store,
@@ -148,7 +148,7 @@ impl BatchWriter {
         const WHAT: &str = "storing a batch in the outbox";
         if store.db.dialect() == SqlDialect::Sqlite {
             // A SQLite transaction never runs twice: each batch's buffers go back for reuse
-            // as soon as it is stored, as the stager is waiting for them.
+            // as soon as it is stored, as the parsing thread is waiting for them.
             let mut first = Some(first);
             return store.db.transaction(WHAT, |tx| {
                 let mut stored = 0;
@@ -198,20 +198,21 @@ impl BatchWriter {
 /// benchmark's rows): another pulse process waiting to write waits for at most that much.
 const GROUP_BYTES: usize = 8 << 20;
 
-impl Stager {
-    /// A stager writing through `store` itself, on the calling thread, packing with `packer`.
-    pub fn new(packer: Packer) -> Result<Stager> {
-        Ok(Stager {
+impl OutboxWriter {
+    /// An outbox writer working through `store` itself, on the calling thread, packing with
+    /// `packer`.
+    pub fn new(packer: Packer) -> Result<OutboxWriter> {
+        Ok(OutboxWriter {
             mode: Mode::Inline(BatchWriter::new(packer)),
             source_mark: None,
         })
     }
 
-    /// A stager for `store`: threaded when another connection can open the log (a file, or
-    /// PostgreSQL).
-    pub fn for_store(store: &Store, packer: Packer) -> Result<Stager> {
+    /// An outbox writer for `store`: threaded when another connection can open the log (a file,
+    /// or PostgreSQL).
+    pub fn for_store(store: &Store, packer: Packer) -> Result<OutboxWriter> {
         let Some(location) = store.location().cloned() else {
-            return Stager::new(packer);
+            return OutboxWriter::new(packer);
         };
         let local = BatchWriter::new(packer.clone());
         let (jobs, queue) = sync_channel::<Job>(QUEUE);
@@ -247,7 +248,7 @@ impl Stager {
                 })
             })
             .context("cannot start the outbox writer")?;
-        Ok(Stager {
+        Ok(OutboxWriter {
             mode: Mode::Threaded {
                 jobs: Some(jobs),
                 local,
@@ -342,7 +343,7 @@ impl Stager {
     }
 }
 
-impl Drop for Stager {
+impl Drop for OutboxWriter {
     /// Even on an error or Ctrl-C, the batches already handed over are stored before the run's
     /// status changes, so the outbox never has a batch its run does not know about.
     fn drop(&mut self) {
@@ -408,10 +409,11 @@ mod tests {
     fn the_outbox_writer_does_not_hold_the_write_lock_while_it_waits() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = file_store_with_event(&dir);
-        let mut stager = Stager::for_store(&store, Packer::new(&TokenTable::default())).unwrap();
+        let mut outbox =
+            OutboxWriter::for_store(&store, Packer::new(&TokenTable::default())).unwrap();
         for idx in 1..=2 {
             let mut data = br#"[{"a":"1"}]"#.to_vec();
-            stager
+            outbox
                 .write_batch(&mut store, "evt_1", idx, 1, idx, &mut data, 11)
                 .unwrap();
         }
@@ -424,19 +426,19 @@ mod tests {
         let other = rusqlite::Connection::open(dir.path().join("log.db")).unwrap();
         other.busy_timeout(std::time::Duration::ZERO).unwrap();
         other.execute_batch("BEGIN IMMEDIATE; COMMIT;").unwrap();
-        stager.finish().unwrap();
+        outbox.finish().unwrap();
     }
 
     #[test]
     fn every_batch_staged_on_two_threads_reads_back_as_written() {
         // Batches come faster than the writer stores them, so some are compressed by the
-        // stager itself (the queue is full) and some by the writer: both must round-trip.
+        // parsing thread itself (the queue is full) and some by the writer: both must round-trip.
         let dir = tempfile::tempdir().unwrap();
         let mut store = file_store_with_event(&dir);
         let mut tokens = TokenTable::default();
         let batch_key = tokens.add(br#"{"batch":"#);
         let row_key = tokens.add(br#","row":"#);
-        let mut stager = Stager::for_store(&store, Packer::new(&tokens)).unwrap();
+        let mut outbox = OutboxWriter::for_store(&store, Packer::new(&tokens)).unwrap();
         let mut data = Vec::new();
         let mut written = Vec::new();
         for idx in 1..=40u64 {
@@ -456,13 +458,13 @@ mod tests {
             }
             data.push(b']');
             expected.push(b']');
-            let id = stager
+            let id = outbox
                 .write_batch(&mut store, "evt_1", idx, 2000, 1, &mut data, expected.len())
                 .unwrap();
             assert!(data.is_empty(), "handed back empty for the next batch");
             written.push((id, expected));
         }
-        stager.finish().unwrap();
+        outbox.finish().unwrap();
         for (id, expected) in written {
             let mut out = Vec::new();
             load(&store, &id, &mut out).unwrap();

@@ -157,12 +157,12 @@ fn delete_run(tx: &Db, id: &str, report: &mut PruneReport) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use crate::store::{AttemptRecord, NewRun, Stager, Store};
+    use crate::store::{AttemptRecord, NewRun, OutboxWriter, Store};
 
     /// Two runs of one event each, with two batches and one attempt on the first batch.
     fn store_with_runs() -> Store {
         let mut store = Store::open_in_memory().unwrap();
-        let mut stager = Stager::new(crate::payload::stored::Packer::new(
+        let mut outbox = OutboxWriter::new(crate::payload::stored::Packer::new(
             &crate::payload::TokenTable::default(),
         ))
         .unwrap();
@@ -177,10 +177,10 @@ mod tests {
                 options: "{}",
             };
             store.create_run(&new, &[(event.clone(), "all")]).unwrap();
-            let first = stager
+            let first = outbox
                 .write_batch(&mut store, &event, 1, 1, 1, &mut b"[1]".to_vec(), 3)
                 .unwrap();
-            stager
+            outbox
                 .write_batch(&mut store, &event, 2, 1, 2, &mut b"[2]".to_vec(), 3)
                 .unwrap();
             let attempt = AttemptRecord {

@@ -539,6 +539,7 @@ fn a_read_only_log_database_is_a_clear_error_and_still_readable() {
     let as_reader = |args: &[&str]| {
         let mut cmd = sandbox.command(&binary);
         cmd.args(args);
+        // SAFETY: geteuid has no preconditions and cannot fail.
         if unsafe { libc::geteuid() } == 0 {
             cmd.uid(65534).gid(65534);
         }

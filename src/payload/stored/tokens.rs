@@ -105,12 +105,10 @@ impl TokenTable {
         tokens.saturating_mul(longest.max(COUNTER_DIGITS))
     }
 
-    /// Appends `tokens` to `out` with every token replaced by its entry. `expanded_len` is the
-    /// result's length, as recorded when the rows were written; a different one is an error.
-    pub fn expand(&self, tokens: &[u8], expanded_len: usize, out: &mut Vec<u8>) -> Result<()> {
-        // Entries of up to 32 bytes padded to 32, so that each is one fixed-size copy.
-        let padded: Vec<([u8; 32], usize)> = self
-            .entries
+    /// Each entry padded to 32 bytes (its first 32 when longer), with its real length, so
+    /// that expanding copies an entry of up to 32 bytes as one fixed-size copy.
+    fn padded_entries(&self) -> Vec<([u8; 32], usize)> {
+        self.entries
             .iter()
             .map(|entry| {
                 let mut words = [0u8; 32];
@@ -118,7 +116,13 @@ impl TokenTable {
                 words[..n].copy_from_slice(&entry[..n]);
                 (words, entry.len())
             })
-            .collect();
+            .collect()
+    }
+
+    /// Appends `tokens` to `out` with every token replaced by its entry. `expanded_len` is the
+    /// result's length, as recorded when the rows were written; a different one is an error.
+    pub fn expand(&self, tokens: &[u8], expanded_len: usize, out: &mut Vec<u8>) -> Result<()> {
+        let padded = self.padded_entries();
         let mut counters = [Counter::UNSET; COUNTERS];
         let one_byte = ONE_BYTE;
         let start = out.len();
@@ -168,21 +172,8 @@ impl TokenTable {
                 0 => bail!("a zero byte where a token was expected"),
                 token if token >= COUNTER_NEXT => {
                     i += 1;
-                    let counter = if token >= COUNTER_SET {
-                        let digits = tokens[i..]
-                            .iter()
-                            .take(COUNTER_DIGITS + 1)
-                            .take_while(|b| b.is_ascii_digit())
-                            .count();
-                        let counter = &mut counters[(token - COUNTER_SET) as usize];
-                        counter.set(&tokens[i..i + digits])?;
-                        i += digits;
-                        counter
-                    } else {
-                        let counter = &mut counters[(token - COUNTER_NEXT) as usize];
-                        counter.add_one()?;
-                        counter
-                    };
+                    let (counter, digits) = count(&mut counters, token, &tokens[i..])?;
+                    i += digits;
                     ensure!(
                         written + COUNTER_COPY <= room,
                         "expands past its recorded size"
@@ -224,6 +215,30 @@ impl TokenTable {
         // SAFETY: every byte up to `written` was written above.
         unsafe { out.set_len(written) };
         Ok(())
+    }
+}
+
+/// The counter a counter token names, set to the digits that follow it in `after` (a
+/// `COUNTER_SET` token) or moved on by one (a `COUNTER_NEXT` token); with how many bytes of
+/// `after` were its digits.
+fn count<'c>(
+    counters: &'c mut [Counter; COUNTERS],
+    token: u8,
+    after: &[u8],
+) -> Result<(&'c Counter, usize)> {
+    if token >= COUNTER_SET {
+        let digits = after
+            .iter()
+            .take(COUNTER_DIGITS + 1)
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        let counter = &mut counters[(token - COUNTER_SET) as usize];
+        counter.set(&after[..digits])?;
+        Ok((counter, digits))
+    } else {
+        let counter = &mut counters[(token - COUNTER_NEXT) as usize];
+        counter.add_one()?;
+        Ok((counter, 0))
     }
 }
 

@@ -56,7 +56,7 @@ pub enum FieldType {
 
 /// A cast cell. Strings borrow the cell's text; schema constants own theirs.
 #[derive(Debug, Clone)]
-pub enum Value<'a> {
+pub enum CellValue<'a> {
     Str(Cow<'a, str>),
     Num(Dec),
     Bool(bool),
@@ -67,7 +67,7 @@ pub enum Value<'a> {
 
 impl FieldType {
     /// Casts `raw` (never a missing value; the caller checks those first).
-    pub fn cast<'a>(&self, raw: &'a str) -> Option<Value<'a>> {
+    pub fn cast<'a>(&self, raw: &'a str) -> Option<CellValue<'a>> {
         match self {
             FieldType::String(format) => {
                 let ok = match format {
@@ -76,27 +76,27 @@ impl FieldType {
                     StringFormat::Uri => text::is_uri(raw),
                     StringFormat::Uuid => text::is_uuid(raw),
                 };
-                ok.then_some(Value::Str(Cow::Borrowed(raw)))
+                ok.then_some(CellValue::Str(Cow::Borrowed(raw)))
             }
-            FieldType::Any => Some(Value::Str(Cow::Borrowed(raw))),
+            FieldType::Any => Some(CellValue::Str(Cow::Borrowed(raw))),
             FieldType::Integer { bare } => {
                 let s = number::py_strip(raw);
                 let s = if *bare { s } else { strip_non_numeric(s) };
-                number::parse_py_int(s).map(Value::Num)
+                number::parse_py_int(s).map(CellValue::Num)
             }
-            FieldType::Number(style) => cast_number(raw, style).map(Value::Num),
+            FieldType::Number(style) => cast_number(raw, style).map(CellValue::Num),
             FieldType::Boolean {
                 true_values,
                 false_values,
             } => {
                 // A text in both lists is false: frictionless fills its map true-first.
                 if false_values.iter().any(|v| v == raw) {
-                    Some(Value::Bool(false))
+                    Some(CellValue::Bool(false))
                 } else {
                     true_values
                         .iter()
                         .any(|v| v == raw)
-                        .then_some(Value::Bool(true))
+                        .then_some(CellValue::Bool(true))
                 }
             }
             FieldType::Year => {
@@ -107,23 +107,23 @@ impl FieldType {
                 let in_range = [Dec::from_i64(0), Dec::from_i64(9999)];
                 let ok = year.partial_cmp(&in_range[0]) != Some(Ordering::Less)
                     && year.partial_cmp(&in_range[1]) != Some(Ordering::Greater);
-                ok.then_some(Value::Num(year))
+                ok.then_some(CellValue::Num(year))
             }
             FieldType::Date(format) => match format {
                 None => default_date(raw),
                 Some(f) => f.parse_date(raw),
             }
-            .map(Value::Date),
+            .map(CellValue::Date),
             FieldType::DateTime(format) => match format {
                 None => temporal::parse_default_datetime(raw),
                 Some(f) => f.parse(raw),
             }
-            .map(Value::DateTime),
+            .map(CellValue::DateTime),
             FieldType::Time(format) => match format {
                 None => temporal::parse_default_time(raw),
                 Some(f) => f.parse_time(raw),
             }
-            .map(Value::Time),
+            .map(CellValue::Time),
         }
     }
 

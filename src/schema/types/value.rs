@@ -7,7 +7,7 @@ use std::io::Write as _;
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 
 use super::number::Dec;
-use super::{Stamp, Value};
+use super::{CellValue, Stamp};
 use crate::json_out::write_json_string;
 
 /// Seconds since midnight shifted to UTC, the basis of Python's aware-time comparison.
@@ -23,20 +23,20 @@ fn datetime_key(t: &Stamp<NaiveDateTime>) -> NaiveDateTime {
     }
 }
 
-impl Value<'_> {
+impl CellValue<'_> {
     /// Ordering for minimum/maximum. `None` means the bound check fails (NaN).
     /// Python refuses to order naive against aware times; pulse compares their clock values.
-    pub fn compare(&self, other: &Value) -> Option<Ordering> {
+    pub fn compare(&self, other: &CellValue) -> Option<Ordering> {
         match (self, other) {
-            (Value::Num(a), Value::Num(b)) => a.partial_cmp(b),
-            (Value::Str(a), Value::Str(b)) => Some(a.cmp(b)),
-            (Value::Bool(a), Value::Bool(b)) => Some(a.cmp(b)),
-            (Value::Date(a), Value::Date(b)) => Some(a.cmp(b)),
-            (Value::DateTime(a), Value::DateTime(b)) => match (a.offset, b.offset) {
+            (CellValue::Num(a), CellValue::Num(b)) => a.partial_cmp(b),
+            (CellValue::Str(a), CellValue::Str(b)) => Some(a.cmp(b)),
+            (CellValue::Bool(a), CellValue::Bool(b)) => Some(a.cmp(b)),
+            (CellValue::Date(a), CellValue::Date(b)) => Some(a.cmp(b)),
+            (CellValue::DateTime(a), CellValue::DateTime(b)) => match (a.offset, b.offset) {
                 (Some(_), Some(_)) => Some(datetime_key(a).cmp(&datetime_key(b))),
                 _ => Some(a.local.cmp(&b.local)),
             },
-            (Value::Time(a), Value::Time(b)) => match (a.offset, b.offset) {
+            (CellValue::Time(a), CellValue::Time(b)) => match (a.offset, b.offset) {
                 (Some(_), Some(_)) => Some(time_key(a).cmp(&time_key(b))),
                 _ => Some(a.local.cmp(&b.local)),
             },
@@ -45,52 +45,56 @@ impl Value<'_> {
     }
 
     /// Python's `==`: NaN equals nothing, naive and aware times are never equal.
-    pub fn equals(&self, other: &Value) -> bool {
+    pub fn equals(&self, other: &CellValue) -> bool {
         match (self, other) {
-            (Value::Num(Dec::NaN), _) | (_, Value::Num(Dec::NaN)) => false,
-            (Value::DateTime(a), Value::DateTime(b))
+            (CellValue::Num(Dec::NaN), _) | (_, CellValue::Num(Dec::NaN)) => false,
+            (CellValue::DateTime(a), CellValue::DateTime(b))
                 if a.offset.is_some() != b.offset.is_some() =>
             {
                 false
             }
-            (Value::Time(a), Value::Time(b)) if a.offset.is_some() != b.offset.is_some() => false,
+            (CellValue::Time(a), CellValue::Time(b))
+                if a.offset.is_some() != b.offset.is_some() =>
+            {
+                false
+            }
             _ => self.compare(other) == Some(Ordering::Equal),
         }
     }
 
     /// Whether the value can ever equal another one (NaN cannot, so it is never a duplicate).
     pub fn is_hashable(&self) -> bool {
-        !matches!(self, Value::Num(Dec::NaN))
+        !matches!(self, CellValue::Num(Dec::NaN))
     }
 
     /// Appends a byte representation that is equal exactly when `equals` says so (hashed by
     /// the caller).
     pub fn encode_key(&self, h: &mut Vec<u8>) {
         match self {
-            Value::Str(s) => {
+            CellValue::Str(s) => {
                 h.extend_from_slice(&[1]);
                 h.extend_from_slice(&(s.len() as u64).to_le_bytes());
                 h.extend_from_slice(s.as_bytes());
             }
-            Value::Num(Dec::Finite { neg, coeff, exp }) => {
+            CellValue::Num(Dec::Finite { neg, coeff, exp }) => {
                 h.extend_from_slice(&[2, *neg as u8]);
                 h.extend_from_slice(&coeff.to_le_bytes());
                 h.extend_from_slice(&exp.to_le_bytes());
             }
-            Value::Num(Dec::Inf { neg }) => h.extend_from_slice(&[3, *neg as u8]),
-            Value::Num(Dec::NaN) => h.extend_from_slice(&[4]),
-            Value::Bool(b) => h.extend_from_slice(&[5, *b as u8]),
-            Value::Date(d) => {
+            CellValue::Num(Dec::Inf { neg }) => h.extend_from_slice(&[3, *neg as u8]),
+            CellValue::Num(Dec::NaN) => h.extend_from_slice(&[4]),
+            CellValue::Bool(b) => h.extend_from_slice(&[5, *b as u8]),
+            CellValue::Date(d) => {
                 h.extend_from_slice(&[6]);
                 h.extend_from_slice(&d.num_days_from_ce().to_le_bytes());
             }
-            Value::DateTime(t) => {
+            CellValue::DateTime(t) => {
                 let k = datetime_key(t);
                 h.extend_from_slice(&[7, t.offset.is_some() as u8]);
                 h.extend_from_slice(&k.and_utc().timestamp().to_le_bytes());
                 h.extend_from_slice(&k.nanosecond().to_le_bytes());
             }
-            Value::Time(t) => {
+            CellValue::Time(t) => {
                 let (secs, nanos) = time_key(t);
                 h.extend_from_slice(&[8, t.offset.is_some() as u8]);
                 h.extend_from_slice(&secs.to_le_bytes());
@@ -103,22 +107,22 @@ impl Value<'_> {
     pub fn write_json(&self, out: &mut Vec<u8>) {
         // Writing into a Vec cannot fail, hence the ignored results.
         match self {
-            Value::Str(s) => write_json_string(out, s),
-            Value::Num(d) => d.write_json(out),
-            Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-            Value::Date(d) => {
+            CellValue::Str(s) => write_json_string(out, s),
+            CellValue::Num(d) => d.write_json(out),
+            CellValue::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+            CellValue::Date(d) => {
                 out.push(b'"');
                 write_date(out, d);
                 out.push(b'"');
             }
-            Value::DateTime(t) => {
+            CellValue::DateTime(t) => {
                 out.push(b'"');
                 write_date(out, &t.local.date());
                 out.push(b'T');
                 write_time(out, &t.local.time());
                 write_offset(out, t.offset);
             }
-            Value::Time(t) => {
+            CellValue::Time(t) => {
                 out.push(b'"');
                 write_time(out, &t.local);
                 write_offset(out, t.offset);

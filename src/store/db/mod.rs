@@ -7,18 +7,12 @@
 
 mod pgpass;
 pub mod postgres;
+mod values;
 
 use anyhow::{Context, Result};
 
 pub use self::postgres::PgConn;
-
-/// A value bound to a `?N` placeholder: what both drivers can send.
-pub trait Param: rusqlite::ToSql + ::postgres::types::ToSql + Sync {}
-impl<T: rusqlite::ToSql + ::postgres::types::ToSql + Sync + ?Sized> Param for T {}
-
-/// A column value both drivers can read (integers are `i64`: PostgreSQL's columns are BIGINT).
-pub trait Value: rusqlite::types::FromSql + for<'a> ::postgres::types::FromSql<'a> {}
-impl<T: rusqlite::types::FromSql + for<'a> ::postgres::types::FromSql<'a>> Value for T {}
+pub use values::{ColumnValue, Param};
 
 /// Which SQL a statement that differs between the two must be written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +34,7 @@ pub enum Row<'a> {
 }
 
 impl Row<'_> {
-    pub fn get<T: Value>(&self, column: usize) -> Result<T> {
+    pub fn get<T: ColumnValue>(&self, column: usize) -> Result<T> {
         Ok(match self {
             Row::Sqlite(row) => row.get(column)?,
             Row::Postgres(row) => row.try_get(column)?,
@@ -141,7 +135,7 @@ impl Db {
     }
 
     /// The one value a query such as `SELECT count(*)` answers.
-    pub fn query_value<T: Value>(&self, sql: &str, params: &[&dyn Param]) -> Result<T> {
+    pub fn query_value<T: ColumnValue>(&self, sql: &str, params: &[&dyn Param]) -> Result<T> {
         self.query_opt(sql, params, |row| row.get(0))?
             .context("the query found no row")
     }

@@ -16,7 +16,7 @@ use postgres::error::SqlState;
 use postgres::{Client, Config, Statement};
 
 use super::pgpass;
-use super::Param;
+use super::values::Param;
 use crate::store::location::mask_password;
 
 /// A connection to a PostgreSQL log, shared by the store and the run locks taken on it.

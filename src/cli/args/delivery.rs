@@ -1,0 +1,118 @@
+//! How requests are made: the flag group every command that sends shares.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::deliver::compress::BodyCompression;
+use crate::deliver::settings::OnFailure;
+
+/// How requests are made: signing, headers, retries, timeouts, TLS. Shared by every command
+/// that sends.
+#[derive(Debug, Args)]
+pub struct DeliveryArgs {
+    /// Signing secret (whsec_...); repeat for key rotation [default: generated per URL]
+    #[arg(
+        long = "secret",
+        env = "PULSE_SECRET",
+        value_name = "S",
+        value_delimiter = ' ',
+        hide_env_values = true
+    )]
+    pub secrets: Vec<String>,
+
+    /// Send requests unsigned (PULSE_SECRET is then ignored)
+    #[arg(long)]
+    pub no_sign: bool,
+
+    /// Extra request header, 'Name: value' (repeatable)
+    #[arg(long = "header", value_name = "'NAME: VALUE'")]
+    pub headers: Vec<String>,
+
+    /// Header whose value is secret, e.g. Authorization (the name is logged, the value never)
+    #[arg(long, value_name = "NAME", requires = "auth_header_value")]
+    pub auth_header_name: Option<String>,
+
+    /// Value of --auth-header-name
+    #[arg(
+        long,
+        env = "PULSE_AUTH_HEADER_VALUE",
+        value_name = "V",
+        hide_env_values = true
+    )]
+    pub auth_header_value: Option<String>,
+
+    /// Password of the URL's user, instead of writing it in the URL; never stored, so resume
+    /// and resend need it again
+    #[arg(
+        long,
+        env = "PULSE_URL_PASSWORD",
+        value_name = "P",
+        hide_env_values = true
+    )]
+    pub url_password: Option<String>,
+
+    /// Retries per batch after the first try (0 disables) [default: the larger of 5 and the
+    /// schedule's length]
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
+
+    /// Delays between retries; the last one repeats
+    #[arg(long, default_value = "1s,5s,30s,2m,5m", value_name = "LIST")]
+    pub retry_schedule: String,
+
+    /// Longest Retry-After that is honoured
+    #[arg(long, default_value = "10m", value_name = "DURATION")]
+    pub max_retry_after: String,
+
+    /// Per-request timeout, covering connect and the whole response
+    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    pub timeout: String,
+
+    /// Most batches in flight at once; above 1 the receiver gets a run's batches out of order
+    /// (each body's index and count tell its place)
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub concurrency: usize,
+
+    /// Most requests per period, retries included, evenly spaced: 10/s, 600/m, 5/10s
+    #[arg(long, value_name = "RATE")]
+    pub rate: Option<String>,
+
+    /// Send POST bodies compressed (Content-Encoding); the signature covers the decoded body
+    #[arg(long, value_enum, value_name = "CODEC")]
+    pub compress: Option<BodyCompression>,
+
+    /// Statuses that count as delivered besides 2xx, e.g. 409 or 409,422-423
+    #[arg(long, value_name = "CODES")]
+    pub success_on: Option<String>,
+
+    /// Statuses that are retried besides 408, 429 and 5xx, e.g. 425 or 420-425
+    #[arg(long, value_name = "CODES")]
+    pub retry_on: Option<String>,
+
+    /// A batch that fails for good stops the run, or is skipped: the run goes on and exit 4
+    /// lists the failed batches at the end (`pulse resume` sends only those)
+    #[arg(long, value_enum, default_value_t = OnFailure::Stop, value_name = "WHAT")]
+    pub on_failure: OnFailure,
+
+    /// Stop as on SIGTERM once this much time has passed (e.g. 10m): requests in flight are
+    /// answered and recorded, exit 124, the run is resumable
+    #[arg(long, value_name = "DURATION")]
+    pub deadline: Option<String>,
+
+    /// Trust this PEM CA certificate, besides the bundled roots and the operating system's
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+
+    /// Client certificate (PEM) for servers that require one (mutual TLS)
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+
+    /// Private key (PEM) of --cert, unless the key is in the --cert file
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub cert_key: Option<PathBuf>,
+
+    /// Do not verify TLS certificates (dangerous; prints a warning)
+    #[arg(long)]
+    pub insecure: bool,
+}

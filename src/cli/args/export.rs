@@ -1,0 +1,33 @@
+//! The flags of `pulse export`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::db::LogDb;
+use crate::run::export::ExportFormat;
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The run, event or batch id whose rows to write
+    pub id: String,
+
+    /// Only the rows of batches not delivered (failed, or never sent)
+    #[arg(long)]
+    pub failed: bool,
+
+    /// csv: the file's columns, invalid cells as they were read; jsonl: the rows as stored
+    #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+    pub format: ExportFormat,
+
+    /// Write to FILE instead of stdout
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub log: LogDb,
+
+    /// Print only errors
+    #[arg(long, short)]
+    pub quiet: bool,
+}

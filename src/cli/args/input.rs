@@ -1,0 +1,74 @@
+//! The input and how to read and check it: the flag groups push, validate and schema infer share.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::read::source::Encoding;
+
+/// The input and how to read and check it. Shared by push and validate.
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// CSV file (also gzip or zstd compressed) or spreadsheet (.xlsx, .xls, .ods), or - for stdin
+    #[arg(value_name = "FILE|-")]
+    pub input: String,
+
+    /// Frictionless Table Schema (JSON) to validate rows against and cast values with
+    #[arg(long, value_name = "FILE")]
+    pub schema: Option<PathBuf>,
+
+    /// Field delimiter (one ASCII character; \t for tab) [default: sniffed: an Excel sep= line,
+    /// .tsv/.tab/.psv, else , ; tab or | from the first 64 KiB]
+    #[arg(long, value_name = "C")]
+    pub delimiter: Option<String>,
+
+    /// Text encoding of the input: any WHATWG label (utf-8, windows-1252, iso-8859-2, utf-16le,
+    /// shift_jis, ...; latin1 is ISO-8859-1). UTF-16 with a byte order mark is recognised
+    #[arg(long, value_parser = Encoding::from_label, default_value = "utf-8", value_name = "LABEL")]
+    pub encoding: Encoding,
+
+    /// Largest CSV record accepted (e.g. 64MiB, 500KB)
+    #[arg(long, default_value = "64MiB", value_name = "SIZE")]
+    pub max_record_size: String,
+
+    #[command(flatten)]
+    pub table: TableArgs,
+}
+
+/// The input's header, lines and columns. Shared by push and validate.
+#[derive(Debug, Args)]
+pub struct TableArgs {
+    /// The first row is data, not a header: columns named by --columns, else column1..N
+    #[arg(long)]
+    pub no_header: bool,
+
+    /// Names of the columns of a file without a header (with --no-header), comma-separated
+    #[arg(
+        long,
+        value_name = "NAME[,NAME]",
+        value_delimiter = ',',
+        requires = "no_header"
+    )]
+    pub columns: Vec<String>,
+
+    /// Lines to skip before the header (a title, notes); an Excel sep= line counts as one
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub skip_lines: u64,
+
+    /// Skip rows whose first cell starts with this character (e.g. '#')
+    #[arg(long, value_name = "C")]
+    pub comment: Option<String>,
+
+    /// Keep only these columns, in this order (names as in the file), comma-separated
+    #[arg(long, value_name = "COL[,COL]", value_delimiter = ',')]
+    pub select: Vec<String>,
+
+    /// Rename a column (OLD as in the file), before validation and payload; repeatable
+    #[arg(long, value_name = "OLD=NEW")]
+    pub rename: Vec<String>,
+
+    /// The sheet of a spreadsheet (.xlsx, .xlsm, .xls, .ods) to read: a name or a 1-based
+    /// position [default: the first]
+    #[arg(long, value_name = "NAME|INDEX")]
+    pub sheet: Option<String>,
+}

@@ -1,0 +1,34 @@
+//! The flags of `pulse resend`.
+
+use clap::Args;
+
+use super::db::LogDb;
+use super::delivery::DeliveryArgs;
+
+#[derive(Debug, Args)]
+pub struct ResendArgs {
+    /// The event, batch or run id to deliver again
+    pub id: String,
+
+    /// Only the batches never delivered
+    #[arg(long)]
+    pub failed: bool,
+
+    /// Send to this URL instead of the run's (batch status is then left as it is)
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+
+    #[command(flatten)]
+    pub delivery: DeliveryArgs,
+
+    #[command(flatten)]
+    pub log: LogDb,
+
+    /// Print only errors
+    #[arg(long, short)]
+    pub quiet: bool,
+
+    /// Print the final summary as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,38 @@
+//! The flags of `pulse resume`.
+
+use clap::Args;
+
+use super::db::LogDb;
+use super::delivery::DeliveryArgs;
+
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// The run to continue [default: every unfinished run, oldest first per URL]
+    pub run_id: Option<String>,
+
+    /// Continue RUN_ID even though older runs to its URL are unfinished
+    #[arg(long, requires = "run_id")]
+    pub out_of_order: bool,
+
+    /// Largest CSV record accepted when a run is staged again [default: as pushed]
+    #[arg(long, value_name = "SIZE")]
+    pub max_record_size: Option<String>,
+
+    /// Largest request body when a run is staged again [default: as pushed]
+    #[arg(long, value_name = "SIZE")]
+    pub max_body_size: Option<String>,
+
+    #[command(flatten)]
+    pub delivery: DeliveryArgs,
+
+    #[command(flatten)]
+    pub log: LogDb,
+
+    /// Print only errors
+    #[arg(long, short)]
+    pub quiet: bool,
+
+    /// Print the final summary as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+}
