@@ -43,7 +43,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Prune(args) => with_log(&args.log, &|db| {
             prune::run(&settings::prune_settings(args)?, db)
         }),
-        Command::Receive(args) => receive::run(args),
+        Command::Receive(args) => receive::run(args, settings::receive_settings(args)?),
         Command::Secret {
             command: SecretCommand::New,
         } => {

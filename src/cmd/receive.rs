@@ -5,21 +5,18 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::Write;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::{Request, Response, StatusCode};
+use hyper::{Request, Response};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::cli::settings::ReceiveSettings;
 use crate::cli::ReceiveArgs;
 use crate::deliver::compress::decode;
-use crate::deliver::retry::parse_duration;
-use crate::exit::usage;
 use crate::sign::{verify, SigningSecret};
 
 /// Largest body `pulse receive` decodes: ten times pulse's default --max-body-size, far above
@@ -29,19 +26,6 @@ const MAX_DECODED_BODY: u64 = 640 << 20;
 /// Signatures older or newer than this are refused, as the reference libraries do.
 const TIMESTAMP_TOLERANCE_SECS: i64 = 5 * 60;
 
-/// Checked settings.
-struct Settings {
-    secrets: Vec<SigningSecret>,
-    fail_status: u16,
-    always_status: Option<u16>,
-    fail_rate: f64,
-    fail_first: u32,
-    retry_after: Option<String>,
-    delay: Option<Duration>,
-    drop_rate: f64,
-    quiet: bool,
-}
-
 /// What the receiver remembers between requests.
 struct State {
     /// Requests seen per webhook-id, and whether one of them was accepted.
@@ -50,8 +34,8 @@ struct State {
     out: Option<File>,
 }
 
-pub fn run(args: &ReceiveArgs) -> Result<()> {
-    let settings = Arc::new(settings(args)?);
+pub fn run(args: &ReceiveArgs, settings: ReceiveSettings) -> Result<()> {
+    let settings = Arc::new(settings);
     let out = match &args.out {
         Some(path) => Some(
             std::fs::OpenOptions::new()
@@ -73,53 +57,11 @@ pub fn run(args: &ReceiveArgs) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(serve(args, settings, state))
+    runtime.block_on(serve(settings, state))
 }
 
-fn settings(args: &ReceiveArgs) -> Result<Settings> {
-    for (flag, p) in [
-        ("--fail-rate", args.fail_rate),
-        ("--drop-rate", args.drop_rate),
-    ] {
-        if !(0.0..=1.0).contains(&p) {
-            return Err(usage(format!("{flag} must be between 0 and 1")));
-        }
-    }
-    let secrets = crate::cli::settings::parse_secrets(&args.secrets)?;
-    if let Some(code) = args.status {
-        if StatusCode::from_u16(code).is_err() || code < 200 {
-            return Err(usage(format!(
-                "--status {code} is not an HTTP status (200-999)"
-            )));
-        }
-    }
-    let faults = args.fail_rate > 0.0 || args.fail_first > 0;
-    Ok(Settings {
-        secrets,
-        fail_status: args.status.unwrap_or(503),
-        always_status: if faults { None } else { args.status },
-        fail_rate: args.fail_rate,
-        fail_first: args.fail_first,
-        retry_after: args.retry_after.clone(),
-        delay: args
-            .delay
-            .as_deref()
-            .map(parse_duration)
-            .transpose()
-            .map_err(|e| usage(format!("--delay: {e}")))?,
-        drop_rate: args.drop_rate,
-        quiet: args.quiet,
-    })
-}
-
-async fn serve(
-    args: &ReceiveArgs,
-    settings: Arc<Settings>,
-    state: Arc<Mutex<State>>,
-) -> Result<()> {
-    let addr: SocketAddr = format!("{}:{}", args.bind, args.port)
-        .parse()
-        .map_err(|_| usage(format!("--bind {:?} is not an IP address", args.bind)))?;
+async fn serve(settings: Arc<ReceiveSettings>, state: Arc<Mutex<State>>) -> Result<()> {
+    let addr = settings.addr;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
@@ -161,7 +103,7 @@ impl std::error::Error for Dropped {}
 
 async fn handle(
     req: Request<Incoming>,
-    settings: Arc<Settings>,
+    settings: Arc<ReceiveSettings>,
     state: Arc<Mutex<State>>,
 ) -> Result<Response<Full<Bytes>>, Dropped> {
     let header = |name: &str| {
@@ -294,7 +236,7 @@ fn verified_signature(
 
 /// The status a fault injection asks for on this request (`tries` is how many requests this
 /// webhook-id has made, this one included), if any.
-fn injected_status(settings: &Settings, rng: &mut ChaCha8Rng, tries: u32) -> Option<u16> {
+fn injected_status(settings: &ReceiveSettings, rng: &mut ChaCha8Rng, tries: u32) -> Option<u16> {
     if let Some(code) = settings.always_status {
         Some(code)
     } else if tries <= settings.fail_first
@@ -313,13 +255,13 @@ struct Refusal {
 }
 
 /// Prints why a request is refused and answers it with the status and the reason as JSON.
-fn refuse(settings: &Settings, id: Option<&str>, refusal: Refusal) -> Response<Full<Bytes>> {
+fn refuse(settings: &ReceiveSettings, id: Option<&str>, refusal: Refusal) -> Response<Full<Bytes>> {
     let Refusal { status, why } = refusal;
     say(settings, &format!("{status} {}: {why}", id.unwrap_or("-")));
     answer(status, None, &format!("{{\"error\":{why:?}}}"))
 }
 
-fn say(settings: &Settings, line: &str) {
+fn say(settings: &ReceiveSettings, line: &str) {
     if !settings.quiet {
         let mut stdout = std::io::stdout().lock();
         let _ = writeln!(stdout, "{line}");

@@ -4,7 +4,9 @@ use anyhow::Result;
 
 use super::delivery::{delivery_settings, knobs};
 use super::values::{parse_size, parse_url, read_plan, source_read_plan};
-use crate::cli::{ExportArgs, InferArgs, LogArgs, PruneArgs, ResendArgs, ResumeArgs, ValidateArgs};
+use crate::cli::{
+    ExportArgs, InferArgs, LogArgs, PruneArgs, ReceiveArgs, ResendArgs, ResumeArgs, ValidateArgs,
+};
 use crate::exit::usage;
 use crate::run::export::ExportSettings;
 use crate::run::infer::InferSettings;
@@ -121,6 +123,62 @@ pub fn prune_settings(args: &PruneArgs) -> Result<PruneSettings<'_>> {
 fn point_in_time(flag: &str, text: &str) -> Result<i64> {
     crate::time_text::parse_point(text, crate::store::now_ms())
         .map_err(|e| usage(format!("{flag} {e}")))
+}
+
+/// Checked `pulse receive` settings.
+pub struct ReceiveSettings {
+    /// `--bind` and `--port`.
+    pub addr: std::net::SocketAddr,
+    pub secrets: Vec<crate::sign::SigningSecret>,
+    pub fail_status: u16,
+    pub always_status: Option<u16>,
+    pub fail_rate: f64,
+    pub fail_first: u32,
+    pub retry_after: Option<String>,
+    pub delay: Option<std::time::Duration>,
+    pub drop_rate: f64,
+    pub quiet: bool,
+}
+
+/// Checked `pulse receive` flags.
+pub fn receive_settings(args: &ReceiveArgs) -> Result<ReceiveSettings> {
+    for (flag, p) in [
+        ("--fail-rate", args.fail_rate),
+        ("--drop-rate", args.drop_rate),
+    ] {
+        if !(0.0..=1.0).contains(&p) {
+            return Err(usage(format!("{flag} must be between 0 and 1")));
+        }
+    }
+    let secrets = super::parse_secrets(&args.secrets)?;
+    if let Some(code) = args.status {
+        if hyper::StatusCode::from_u16(code).is_err() || code < 200 {
+            return Err(usage(format!(
+                "--status {code} is not an HTTP status (200-999)"
+            )));
+        }
+    }
+    let faults = args.fail_rate > 0.0 || args.fail_first > 0;
+    let addr = format!("{}:{}", args.bind, args.port)
+        .parse()
+        .map_err(|_| usage(format!("--bind {:?} is not an IP address", args.bind)))?;
+    Ok(ReceiveSettings {
+        addr,
+        secrets,
+        fail_status: args.status.unwrap_or(503),
+        always_status: if faults { None } else { args.status },
+        fail_rate: args.fail_rate,
+        fail_first: args.fail_first,
+        retry_after: args.retry_after.clone(),
+        delay: args
+            .delay
+            .as_deref()
+            .map(crate::deliver::retry::parse_duration)
+            .transpose()
+            .map_err(|e| usage(format!("--delay: {e}")))?,
+        drop_rate: args.drop_rate,
+        quiet: args.quiet,
+    })
 }
 
 #[cfg(test)]

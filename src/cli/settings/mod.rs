@@ -16,8 +16,9 @@ use crate::exit::usage;
 use crate::sign::SigningSecret;
 
 pub use commands::{
-    export_settings, infer_settings, log_settings, prune_settings, resend_settings,
-    resume_settings, validate_settings, LogSettings, PruneSettings,
+    export_settings, infer_settings, log_settings, prune_settings, receive_settings,
+    resend_settings, resume_settings, validate_settings, LogSettings, PruneSettings,
+    ReceiveSettings,
 };
 pub use push::push_request;
 pub use values::parse_url;
