@@ -2,8 +2,8 @@
 //! checking rows against a schema, writing rows as stored payload tokens, and reading stored
 //! payloads back.
 
-pub use crate::payload::stored::unpack as unpack_payload;
+pub use crate::payload::unpack as unpack_payload;
 pub use crate::payload::{RowPosition, RowWriter};
-pub use crate::read::source::{ByteCounter, CsvDialect, Encoding, TableSource};
+pub use crate::read::{ByteCounter, CsvDialect, Encoding, TableSource};
 pub use crate::schema::{RowValidator, Schema};
-pub use crate::stage::checked_rows::CheckedRows;
+pub use crate::stage::CheckedRows;

@@ -5,7 +5,7 @@ use anyhow::{bail, Result};
 
 use crate::cli::CancelArgs;
 use crate::exit::usage;
-use crate::run::lock::RunLock;
+use crate::run::RunLock;
 use crate::store::{IdRef, Location, RunStatus, Store};
 
 pub fn run(args: &CancelArgs, db: &Location) -> Result<()> {
@@ -36,7 +36,7 @@ pub fn run(args: &CancelArgs, db: &Location) -> Result<()> {
     }
     store.cancel_run(id)?;
     if args.json {
-        let summary = crate::run::summary::run_summary(&store, id, "cancelled", i64::MAX, 0.0)?;
+        let summary = crate::run::run_summary(&store, id, "cancelled", i64::MAX, 0.0)?;
         println!("{summary}");
     }
     if !args.quiet {

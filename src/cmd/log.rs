@@ -7,10 +7,10 @@ use std::io::{BufWriter, Write};
 use anyhow::{anyhow, Result};
 use serde_json::{json, Value};
 
-use crate::cli::settings::LogSettings;
+use crate::cli::LogSettings;
 use crate::plural::{count, part_of};
 use crate::redact::shown_url;
-use crate::run::lock::RunLock;
+use crate::run::RunLock;
 use crate::store::{
     AttemptRow, BatchRow, EventRecord, IdRef, Location, RunRow, RunStatus, Store, UndeliveredBatch,
 };

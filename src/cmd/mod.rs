@@ -2,42 +2,41 @@
 //! the commands that do their own work (log, prune, cancel, secret, receive, and the generated
 //! completions and man page) have a file each here.
 
-pub(crate) mod cancel;
-pub(crate) mod generate;
-pub(crate) mod log;
-pub(crate) mod prune;
-pub(crate) mod receive;
-pub(crate) mod secret;
+mod cancel;
+mod generate;
+mod log;
+mod prune;
+mod receive;
+mod secret;
 
-use crate::cli::settings;
-use crate::cli::{Cli, Command, LogDb, SchemaCommand, SecretCommand};
+use crate::cli::{self as settings, Cli, Command, LogDb, SchemaCommand, SecretCommand};
 use crate::run;
 use crate::store::Location;
 
 /// Runs the command the command line names.
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     let with_log = |log: &LogDb, command: &dyn Fn(&Location) -> anyhow::Result<()>| {
-        let db = crate::cli::settings::log_location(log.db.clone())?;
+        let db = crate::cli::log_location(log.db.clone())?;
         command(&db)
             .map_err(|err| crate::store::explain_busy(err, &db))
             .map_err(|err| crate::store::explain_full(err, &db))
     };
     match &cli.command {
         Command::Push(args) => with_log(&args.log, &|db| {
-            run::push::push(settings::push_request(args)?, db)
+            run::push(settings::push_request(args)?, db)
         }),
-        Command::Validate(args) => run::validate::validate(settings::validate_settings(args)?),
+        Command::Validate(args) => run::validate(settings::validate_settings(args)?),
         Command::Log(args) => with_log(&args.log, &|db| {
             log::run(&settings::log_settings(args)?, db)
         }),
         Command::Resend(args) => with_log(&args.log, &|db| {
-            run::resend::resend(settings::resend_settings(args)?, db)
+            run::resend(settings::resend_settings(args)?, db)
         }),
         Command::Export(args) => with_log(&args.log, &|db| {
-            run::export::export(settings::export_settings(args), db).map(|_| ())
+            run::export(settings::export_settings(args), db).map(|_| ())
         }),
         Command::Resume(args) => with_log(&args.log, &|db| {
-            run::resume::resume(settings::resume_settings(args)?, db)
+            run::resume(settings::resume_settings(args)?, db)
         }),
         Command::Cancel(args) => with_log(&args.log, &|db| cancel::run(args, db)),
         Command::Prune(args) => with_log(&args.log, &|db| {
@@ -55,7 +54,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         } => with_log(log, &|db| secret::show(url, db)),
         Command::Schema {
             command: SchemaCommand::Infer(args),
-        } => run::infer::infer(settings::infer_settings(args)?),
+        } => run::infer(settings::infer_settings(args)?),
         Command::Completions { shell } => {
             generate::completions(*shell);
             Ok(())

@@ -4,9 +4,9 @@
 use anyhow::Result;
 use serde_json::json;
 
-use crate::cli::settings::PruneSettings;
+use crate::cli::PruneSettings;
 use crate::plural::count;
-use crate::run::lock::RunLock;
+use crate::run::RunLock;
 use crate::store::{Location, Store};
 
 pub fn run(asked: &PruneSettings, db: &Location) -> Result<()> {

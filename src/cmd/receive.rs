@@ -14,9 +14,9 @@ use hyper::{Request, Response};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::cli::settings::ReceiveSettings;
 use crate::cli::ReceiveArgs;
-use crate::deliver::compress::decode;
+use crate::cli::ReceiveSettings;
+use crate::deliver::decode;
 use crate::sign::{verify, SigningSecret};
 
 /// Largest body `pulse receive` decodes: ten times pulse's default --max-body-size, far above

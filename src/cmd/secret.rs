@@ -4,7 +4,7 @@
 
 use anyhow::{bail, Result};
 
-use crate::cli::settings::parse_url;
+use crate::cli::parse_url;
 use crate::redact::shown_url;
 use crate::sign::SigningSecret;
 use crate::store::{Location, Store};

@@ -3,16 +3,21 @@
 
 mod attempt;
 mod batch;
-pub mod body_loader;
+mod body_loader;
 mod client;
-pub mod compress;
+mod compress;
 mod deliverer;
-pub mod dns;
+mod dns;
 mod exchange;
-pub mod rate;
+mod rate;
 mod request_headers;
-pub mod retry;
-pub mod settings;
+mod retry;
+mod settings;
 
+pub use body_loader::write_batch_body;
+pub use compress::{decode, BodyCompression};
 pub use deliverer::*;
+pub use rate::Rate;
 pub use request_headers::*;
+pub use retry::{parse_duration, parse_schedule, parse_status_list, RetryPolicy, StatusPolicy};
+pub use settings::{auth_header, parse_headers, DeliverySettings, OnFailure};

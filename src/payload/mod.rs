@@ -3,7 +3,7 @@
 
 mod formats;
 mod query;
-pub mod stored;
+mod stored;
 
 use serde::{Deserialize, Serialize};
 
@@ -13,7 +13,8 @@ pub use stored::TokenTable;
 use crate::json_out::{
     is_plain_json_text, put, write_json_string, write_json_string_body, write_u64,
 };
-use crate::read::text_record::TextRecord;
+use crate::read::TextRecord;
+pub use stored::{unpack, Packer};
 
 /// Writes rows as JSON objects keyed by header name, for storage: the keys and the other fixed
 /// strings are written as tokens of `table` (see `keys`), and every write returns how many bytes

@@ -17,8 +17,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::payload::BodyContext;
-use crate::read::source::{CsvDialect, Input};
-use crate::stage::event::EventKind;
+use crate::read::{CsvDialect, Input};
+use crate::stage::EventKind;
 use crate::stage::{StageOptions, SyncMode};
 
 /// What a run is: what it reads and how, how it validates, how it shapes its payloads, and

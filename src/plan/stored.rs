@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{DeliverPlan, MirrorPlan, ReadPlan, RunPlan, ShapePlan, SigningSource, ValidatePlan};
 use crate::payload::BodyContext;
-use crate::read::columns::TableShape;
-use crate::read::source::{parse_delimiter, CsvDialect, Encoding, Input};
-use crate::stage::event::EventKind;
+use crate::read::TableShape;
+use crate::read::{parse_delimiter, CsvDialect, Encoding, Input};
+use crate::stage::EventKind;
 use crate::stage::SyncMode;
 
 /// The version written now. 1 (or none): the flat options of releases before the run plan,
@@ -162,7 +162,7 @@ impl RunPlan {
                     encoding: stored.encoding,
                     max_record_bytes: stored
                         .max_record_bytes
-                        .unwrap_or(crate::read::source::DEFAULT_MAX_RECORD_BYTES),
+                        .unwrap_or(crate::read::DEFAULT_MAX_RECORD_BYTES),
                     table: stored.table,
                 },
             },

@@ -1,16 +1,23 @@
 //! Bytes to records: the input source (file, stdin, BOM, encoding), the fast record reader,
 //! and reading ahead on a thread of its own.
 
-pub mod columns;
-pub mod decompress;
-pub mod encoding;
+mod columns;
+mod decompress;
+mod encoding;
 #[cfg(test)]
 mod one_byte;
-pub mod peeked;
-pub mod read_ahead;
-pub mod records;
-pub mod sheet;
-pub mod sniff;
-pub mod source;
-pub mod tap;
-pub mod text_record;
+mod peeked;
+mod read_ahead;
+mod records;
+mod sheet;
+mod sniff;
+mod source;
+mod tap;
+mod text_record;
+pub use columns::TableShape;
+pub use read_ahead::ReadAhead;
+pub use source::{
+    parse_delimiter, prefix_hash, ByteCounter, CsvDialect, Encoding, Input, SourcePosition,
+    TableSource, DEFAULT_MAX_RECORD_BYTES,
+};
+pub use text_record::TextRecord;

@@ -14,7 +14,7 @@ use anyhow::{Context, Result};
 use serde_json::{Map, Value};
 
 use super::resend::{identify, select_batches};
-use crate::payload::stored::unpack;
+use crate::payload::unpack;
 use crate::store::{BatchRef, EventRecord, IdRef, Location, Store};
 
 /// How exported rows are written.

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 
 use crate::plan::ReadPlan;
-use crate::read::source::{ByteCounter, TableSource};
-use crate::schema::infer::Inference;
+use crate::read::{ByteCounter, TableSource};
+use crate::schema::Inference;
 
 /// What `pulse schema infer` was asked.
 pub struct InferSettings {

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::store::db::PgConn;
+use crate::store::PgConn;
 use crate::store::Store;
 
 /// A held run lock; released when dropped.

@@ -3,16 +3,24 @@
 //! signer a command resolves, and the lock that keeps one process per run. `validate` is the
 //! dry pass: the same reading and checking, nothing stored or sent.
 
-pub mod delivery;
+mod delivery;
 mod dry_run;
-pub mod export;
-pub mod infer;
-pub mod lock;
-pub mod push;
+mod export;
+mod infer;
+mod lock;
+mod push;
 mod repeat;
-pub mod resend;
-pub mod resume;
-pub mod signing;
-pub mod staging;
-pub mod summary;
-pub mod validate;
+mod resend;
+mod resume;
+mod signing;
+mod staging;
+mod summary;
+mod validate;
+pub use export::{export, ExportFormat, ExportSettings};
+pub use infer::{infer, InferSettings};
+pub use lock::RunLock;
+pub use push::{push, PushRequest, PushTo};
+pub use resend::{resend, ResendSettings};
+pub use resume::{resume, ResumeSettings};
+pub use summary::run_summary;
+pub use validate::{validate, ValidateSettings};

@@ -88,7 +88,7 @@ pub fn earlier_run_of_file(
     if candidates.is_empty() {
         return Ok(None);
     }
-    let Some(hash) = crate::read::source::prefix_hash(path, size)
+    let Some(hash) = crate::read::prefix_hash(path, size)
         .with_context(|| format!("cannot read {}", path.display()))?
     else {
         return Ok(None);

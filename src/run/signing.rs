@@ -4,8 +4,8 @@
 
 use anyhow::{Context, Result};
 
-use crate::deliver::settings::DeliverySettings;
 use crate::deliver::Deliverer;
+use crate::deliver::DeliverySettings;
 use crate::exit::usage;
 use crate::plan::{DeliverPlan, SigningSource};
 use crate::sign::{Signer, Signing, SigningSecret};

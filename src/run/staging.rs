@@ -11,11 +11,11 @@ use crate::exit::{InterruptedError, InvalidRowsError};
 use crate::plan::RunPlan;
 use crate::plural::count;
 use crate::progress::Progress;
-use crate::read::source::{ByteCounter, Input, TableSource};
+use crate::read::{ByteCounter, Input, TableSource};
 use crate::schema::Schema;
-use crate::stage::checked_rows::CheckedRows;
-use crate::stage::event::{new_event_id, EventKind};
-use crate::stage::mirror::Mirror;
+use crate::stage::CheckedRows;
+use crate::stage::Mirror;
+use crate::stage::{new_event_id, EventKind};
 use crate::stage::{stage, FirstInvalid, Staged};
 use crate::store::{NewRun, RunStatus, Store};
 

@@ -9,8 +9,8 @@ use anyhow::{Context, Result};
 
 use crate::exit::InvalidRowsError;
 use crate::plan::ReadPlan;
-use crate::read::source::{ByteCounter, TableSource};
-use crate::stage::checked_rows::{CheckedRow, CheckedRows};
+use crate::read::{ByteCounter, TableSource};
+use crate::stage::{CheckedRow, CheckedRows};
 
 /// What `pulse validate` was asked.
 pub struct ValidateSettings {

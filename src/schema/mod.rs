@@ -7,17 +7,19 @@
 
 mod constraints;
 mod errors;
-pub mod fingerprint_set;
+mod fingerprint_set;
 mod header;
-pub mod infer;
+mod infer;
 mod load;
 mod load_field;
-pub mod types;
+mod types;
 mod unique;
 mod validator;
 
 #[cfg(test)]
 mod differential;
+pub use fingerprint_set::FingerprintSet;
+pub use infer::{Inference, DEFAULT_SAMPLE};
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

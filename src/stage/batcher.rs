@@ -6,7 +6,7 @@
 use anyhow::Result;
 
 use super::event::EventKind;
-use crate::read::source::SourcePosition;
+use crate::read::SourcePosition;
 use crate::store::{EventRecord, OutboxWriter, Store};
 
 /// A row's `__index` and `__row` (its line).

@@ -4,9 +4,9 @@
 use anyhow::Result;
 use smallvec::SmallVec;
 
-use crate::read::read_ahead::ReadAhead;
-use crate::read::source::{SourcePosition, TableSource};
-use crate::read::text_record::TextRecord;
+use crate::read::ReadAhead;
+use crate::read::TextRecord;
+use crate::read::{SourcePosition, TableSource};
 use crate::schema::{CellError, RowValidator, Schema};
 
 /// One data row after checking.
@@ -185,7 +185,7 @@ impl CheckedRows {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::read::source::{ByteCounter, CsvDialect};
+    use crate::read::{ByteCounter, CsvDialect};
 
     /// (line, cells, error kinds) of every row, and the blank rows skipped.
     type Checked = (Vec<(u64, String, Vec<&'static str>)>, u64);

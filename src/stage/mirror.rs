@@ -6,7 +6,7 @@ use xxhash_rust::xxh3::Xxh3;
 
 use crate::exit::usage;
 use crate::json_out::write_json_string;
-use crate::schema::fingerprint_set::FingerprintSet;
+use crate::schema::FingerprintSet;
 use crate::schema::{CellError, RowValidator};
 use crate::store::{PendingKey, Store, SyncStateCopy};
 

@@ -1,11 +1,14 @@
 //! Rows to events to batches: the staging pass, the events rows go to, mirror mode.
 
 mod batcher;
-pub mod checked_rows;
-pub mod event;
-pub mod mirror;
+mod checked_rows;
+mod event;
+mod mirror;
 mod pass;
 mod sync_mode;
 
+pub use checked_rows::{CheckedRow, CheckedRows};
+pub use event::{new_event_id, parse_events, EventKind};
+pub use mirror::Mirror;
 pub use pass::{stage, FirstInvalid, StageOptions, Staged};
 pub use sync_mode::SyncMode;

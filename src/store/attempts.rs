@@ -79,7 +79,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::payload::stored::Packer;
+    use crate::payload::Packer;
     use crate::payload::TokenTable;
     use crate::store::test_support::store_with_event;
     use crate::store::OutboxWriter;

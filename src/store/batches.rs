@@ -76,7 +76,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::payload::stored::Packer;
+    use crate::payload::Packer;
     use crate::payload::TokenTable;
     use crate::store::test_support::{load, store_with_event};
     use crate::store::OutboxWriter;

@@ -3,9 +3,9 @@
 
 mod attempts;
 mod batches;
-pub mod db;
+mod db;
 mod history;
-pub mod location;
+mod location;
 mod migrations;
 mod outbox;
 mod runs;
@@ -23,11 +23,12 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use rusqlite::Connection;
 
-use db::{Db, PgConn};
+use db::Db;
 pub use location::Location;
 
 pub use attempts::{AttemptRecord, RESPONSE_SNIPPET_BYTES};
 pub use batches::BatchRef;
+pub use db::PgConn;
 pub use history::{AttemptRow, BatchRow, IdRef, RunRow, UndeliveredBatch};
 pub use outbox::OutboxWriter;
 pub use runs::{EventRecord, NewRun, RowCounts, RunStatus};

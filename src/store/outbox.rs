@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use super::batches::new_batch_id;
 use super::db::{Db, SqlDialect};
 use super::{Store, WalRestart};
-use crate::payload::stored::Packer;
+use crate::payload::Packer;
 
 /// Writes batches into the outbox, each batch and its payload in one transaction. With a file
 /// database, compression and writing run on a second thread fed through a short bounded queue,

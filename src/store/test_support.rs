@@ -3,7 +3,7 @@
 use anyhow::Result;
 
 use super::{NewRun, Store};
-use crate::payload::stored::unpack;
+use crate::payload::unpack;
 
 /// `store` with run `run_1` and its event `evt_1`.
 pub fn with_event(mut store: Store) -> Store {

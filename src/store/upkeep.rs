@@ -162,7 +162,7 @@ mod tests {
     /// Two runs of one event each, with two batches and one attempt on the first batch.
     fn store_with_runs() -> Store {
         let mut store = Store::open_in_memory().unwrap();
-        let mut outbox = OutboxWriter::new(crate::payload::stored::Packer::new(
+        let mut outbox = OutboxWriter::new(crate::payload::Packer::new(
             &crate::payload::TokenTable::default(),
         ))
         .unwrap();

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::deliver::compress::BodyCompression;
-use crate::deliver::settings::OnFailure;
+use crate::deliver::BodyCompression;
+use crate::deliver::OnFailure;
 
 /// How requests are made: signing, headers, retries, timeouts, TLS. Shared by every command
 /// that sends.

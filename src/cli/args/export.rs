@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::db::LogDb;
-use crate::run::export::ExportFormat;
+use crate::run::ExportFormat;
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::read::source::Encoding;
+use crate::read::Encoding;
 
 /// The input and how to read and check it. Shared by push and validate.
 #[derive(Debug, Args)]

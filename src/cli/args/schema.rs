@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use super::input::TableArgs;
-use crate::read::source::Encoding;
+use crate::read::Encoding;
 
 #[derive(Debug, Subcommand)]
 pub enum SchemaCommand {
@@ -26,7 +26,7 @@ pub struct InferArgs {
     pub input: String,
 
     /// Rows to infer from, the header row included (as frictionless counts its sample)
-    #[arg(long, value_name = "N", default_value_t = crate::schema::infer::DEFAULT_SAMPLE)]
+    #[arg(long, value_name = "N", default_value_t = crate::schema::DEFAULT_SAMPLE)]
     pub sample: usize,
 
     /// Write the schema to FILE instead of stdout

@@ -8,11 +8,11 @@ use crate::cli::{
     ExportArgs, InferArgs, LogArgs, PruneArgs, ReceiveArgs, ResendArgs, ResumeArgs, ValidateArgs,
 };
 use crate::exit::usage;
-use crate::run::export::ExportSettings;
-use crate::run::infer::InferSettings;
-use crate::run::resend::ResendSettings;
-use crate::run::resume::ResumeSettings;
-use crate::run::validate::ValidateSettings;
+use crate::run::ExportSettings;
+use crate::run::InferSettings;
+use crate::run::ResendSettings;
+use crate::run::ResumeSettings;
+use crate::run::ValidateSettings;
 
 /// Checked `pulse resume` flags: flag mistakes are reported before anything is touched.
 pub fn resume_settings(args: &ResumeArgs) -> Result<ResumeSettings> {
@@ -173,7 +173,7 @@ pub fn receive_settings(args: &ReceiveArgs) -> Result<ReceiveSettings> {
         delay: args
             .delay
             .as_deref()
-            .map(crate::deliver::retry::parse_duration)
+            .map(crate::deliver::parse_duration)
             .transpose()
             .map_err(|e| usage(format!("--delay: {e}")))?,
         drop_rate: args.drop_rate,

@@ -3,11 +3,11 @@
 use anyhow::Result;
 
 use crate::cli::DeliveryArgs;
-use crate::deliver::rate::Rate;
-use crate::deliver::retry::{
+use crate::deliver::Rate;
+use crate::deliver::{auth_header, parse_headers, DeliverySettings};
+use crate::deliver::{
     parse_duration, parse_schedule, parse_status_list, RetryPolicy, StatusPolicy,
 };
-use crate::deliver::settings::{auth_header, parse_headers, DeliverySettings};
 use crate::exit::usage;
 use crate::plan::Knobs;
 use crate::sign::Signing;

@@ -5,14 +5,14 @@ use anyhow::Result;
 use super::delivery::{delivery_settings, knobs};
 use super::values::{parse_metadata, parse_size, parse_url, source_read_plan};
 use crate::cli::PushArgs;
-use crate::deliver::settings::DeliverySettings;
+use crate::deliver::DeliverySettings;
 use crate::exit::usage;
 use crate::payload::{BodyContext, Format, Method};
 use crate::plan::{DeliverPlan, MirrorPlan, RunPlan, ShapePlan, SigningSource, ValidatePlan};
-use crate::read::source::Input;
-use crate::run::push::{PushRequest, PushTo};
+use crate::read::Input;
+use crate::run::{PushRequest, PushTo};
 use crate::sign::Signing;
-use crate::stage::event::parse_events;
+use crate::stage::parse_events;
 use crate::stage::SyncMode;
 
 /// Checked `pulse push` flags: the run's plan, where it goes, how it is sent.

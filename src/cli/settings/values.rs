@@ -5,8 +5,8 @@ use anyhow::Result;
 use crate::cli::{SourceArgs, TableArgs};
 use crate::exit::usage;
 use crate::plan::ReadPlan;
-use crate::read::columns::TableShape;
-use crate::read::source::{parse_delimiter, CsvDialect, Encoding, Input, DEFAULT_MAX_RECORD_BYTES};
+use crate::read::TableShape;
+use crate::read::{parse_delimiter, CsvDialect, Encoding, Input, DEFAULT_MAX_RECORD_BYTES};
 
 /// What to read and how, from the flags push and validate share.
 pub fn source_read_plan(source: &SourceArgs) -> Result<ReadPlan> {
