@@ -22,3 +22,6 @@ pub(crate) mod signals;
 pub(crate) mod stage;
 pub(crate) mod store;
 pub(crate) mod time_text;
+
+#[cfg(test)]
+mod tidy;
