@@ -23,3 +23,6 @@ pub(crate) mod signals;
 pub(crate) mod stage;
 pub(crate) mod store;
 pub(crate) mod time_text;
+
+#[cfg(test)]
+mod tidy;

@@ -7,7 +7,7 @@ use std::io::Write;
 
 use anyhow::{Context, Result};
 
-use super::push::PushRequest;
+use super::push_request::{PushRequest, PushTo};
 use super::signing::{resolve_signer, SignerFor};
 use super::staging::{open_rows, stage_new_run};
 use crate::deliver::write_batch_body;
@@ -131,8 +131,8 @@ fn print_requests(
     // For GET the URL's own query goes first, as the deliverer sends (and signs) it.
     let own_query = request.url().and_then(|url| url.query());
     let limit = match request.to {
-        super::push::PushTo::DryRun { limit, .. } => limit.unwrap_or(u64::MAX),
-        super::push::PushTo::Url(_) => u64::MAX,
+        PushTo::DryRun { limit, .. } => limit.unwrap_or(u64::MAX),
+        PushTo::Url(_) => u64::MAX,
     };
     let mut printed = 0;
     let mut body = Vec::new();

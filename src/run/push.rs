@@ -7,52 +7,16 @@ use anyhow::Result;
 
 use super::delivery::{deliver_run, Delivery};
 use super::lock::RunLock;
+use super::push_request::{PushRequest, PushTo};
 use super::resume::ResumeSettings;
 use super::signing::{deliverer_for, resolve_signer, SignerFor};
 use super::staging::{open_rows, stage_new_run};
-use crate::deliver::DeliverySettings;
-use crate::plan::{Knobs, RunPlan};
+use crate::plan::Knobs;
 use crate::progress::Progress;
 use crate::read::{ByteCounter, Input};
 use crate::redact::shown_url;
-use crate::schema::Schema;
 use crate::stage::SyncMode;
 use crate::store::{Location, Store};
-
-/// What `pulse push` was asked: the run's plan, where it goes, and how this process runs.
-pub struct PushRequest {
-    pub run_id: String,
-    pub plan: RunPlan,
-    /// The plan's schema, read once where the flags were checked.
-    pub schema: Option<Schema>,
-    pub to: PushTo,
-    /// How to send, from the flags: the run keeps only what resume and resend must repeat.
-    pub delivery: DeliverySettings,
-    /// Push even what an earlier run pushed already (see `run::repeat`).
-    pub force: bool,
-    pub knobs: Knobs,
-}
-
-/// Where a push's requests go.
-pub enum PushTo {
-    /// Staged, then delivered to this URL.
-    Url(reqwest::Url),
-    /// `--dry-run`: the requests printed (the first `limit`), as they would go to the URL.
-    DryRun {
-        url: Option<reqwest::Url>,
-        limit: Option<u64>,
-    },
-}
-
-impl PushRequest {
-    /// The URL given, if any.
-    pub fn url(&self) -> Option<&reqwest::Url> {
-        match &self.to {
-            PushTo::Url(url) => Some(url),
-            PushTo::DryRun { url, .. } => url.as_ref(),
-        }
-    }
-}
 
 /// Stages the input into a new run, then delivers it (or, for a dry run, prints its bodies).
 pub fn push(mut request: PushRequest, db: &Location) -> Result<()> {
