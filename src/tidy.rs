@@ -306,13 +306,13 @@ fn layer_problems(edges: &BTreeMap<(String, String), Import>) -> Vec<String> {
 fn circle_problems(edges: &BTreeMap<(String, String), Import>) -> Vec<String> {
     let mut problems = Vec::new();
     for ((from, to), import) in edges {
-        if from < to {
-            if let Some(back) = edges.get(&(to.clone(), from.clone())) {
-                problems.push(format!(
-                    "src/{from}:{} ({}) and src/{to}:{} ({}) import each other",
-                    import.line, import.path, back.line, back.path
-                ));
-            }
+        if from < to
+            && let Some(back) = edges.get(&(to.clone(), from.clone()))
+        {
+            problems.push(format!(
+                "src/{from}:{} ({}) and src/{to}:{} ({}) import each other",
+                import.line, import.path, back.line, back.path
+            ));
         }
     }
     problems

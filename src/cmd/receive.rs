@@ -129,7 +129,7 @@ async fn handle(
         tokio::time::sleep(delay).await;
     }
     let mut state = state.lock().expect("receiver state");
-    if settings.drop_rate > 0.0 && state.rng.gen::<f64>() < settings.drop_rate {
+    if settings.drop_rate > 0.0 && state.rng.r#gen::<f64>() < settings.drop_rate {
         say(
             &settings,
             &format!("dropped connection {}", id.as_deref().unwrap_or("-")),
@@ -186,13 +186,12 @@ async fn handle(
             id.as_deref().unwrap_or("-")
         ),
     );
-    if !duplicate {
-        if let Some(out) = state.out.as_mut() {
-            if let Err(err) = write_rows(out, &body) {
-                eprintln!("pulse receive: --out: {err}");
-                return Ok(answer(500, None, "{\"error\":\"cannot write rows\"}"));
-            }
-        }
+    if !duplicate
+        && let Some(out) = state.out.as_mut()
+        && let Err(err) = write_rows(out, &body)
+    {
+        eprintln!("pulse receive: --out: {err}");
+        return Ok(answer(500, None, "{\"error\":\"cannot write rows\"}"));
     }
     Ok(answer(injected.unwrap_or(200), None, "{\"ok\":true}"))
 }
@@ -240,7 +239,7 @@ fn injected_status(settings: &ReceiveSettings, rng: &mut ChaCha8Rng, tries: u32)
     if let Some(code) = settings.always_status {
         Some(code)
     } else if tries <= settings.fail_first
-        || (settings.fail_rate > 0.0 && rng.gen::<f64>() < settings.fail_rate)
+        || (settings.fail_rate > 0.0 && rng.r#gen::<f64>() < settings.fail_rate)
     {
         Some(settings.fail_status)
     } else {

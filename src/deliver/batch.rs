@@ -86,10 +86,10 @@ impl BatchSender {
                 Some(Halt::Abandoned) => return Ok(Sent::Abandoned { attempts }),
                 None => {}
             }
-            if let Some(rate) = &self.rate {
-                if !rate.wait_turn().await {
-                    return Err(interrupted_before(&what));
-                }
+            if let Some(rate) = &self.rate
+                && !rate.wait_turn().await
+            {
+                return Err(interrupted_before(&what));
             }
             let tried = self.attempt(sending, batch, &what, &mut body, retries);
             let (outcome, words) = tried.await?;

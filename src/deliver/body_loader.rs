@@ -67,11 +67,11 @@ impl BodyMaker {
         batch: &BatchRef,
     ) -> Result<Vec<u8>> {
         content.clear();
-        if let (Method::Get, Some(own)) = (self.ctx.method, self.url_query.as_deref()) {
-            if !own.is_empty() {
-                content.extend_from_slice(own.as_bytes());
-                content.push(b'&');
-            }
+        if let (Method::Get, Some(own)) = (self.ctx.method, self.url_query.as_deref())
+            && !own.is_empty()
+        {
+            content.extend_from_slice(own.as_bytes());
+            content.push(b'&');
         }
         write_batch_body(store, &self.ctx, event, batch, &mut content)?;
         Ok(content)

@@ -191,10 +191,10 @@ fn read_xlsx(path: &Path, wanted: Option<&str>, tx: &SyncSender<Result<Message>>
     while let Some(cell) = cells.next_cell()? {
         let (r, c) = cell.get_position();
         if row != Some(r) {
-            if let Some(done) = row {
-                if !finish_row(&mut out, done, &mut record, width) {
-                    return Ok(());
-                }
+            if let Some(done) = row
+                && !finish_row(&mut out, done, &mut record, width)
+            {
+                return Ok(());
             }
             row = Some(r);
         }

@@ -343,7 +343,7 @@ impl TableSource {
 
     /// For a spreadsheet, a function naming the cell of a table column (0-based) in a row as
     /// the sheet does (`C4`); None for CSV.
-    pub fn cell_names(&self) -> Option<impl Fn(usize, u64) -> String + Send + 'static> {
+    pub fn cell_names(&self) -> Option<impl Fn(usize, u64) -> String + Send + 'static + use<>> {
         self.sheet.as_ref()?;
         let columns: Vec<usize> = (0..self.headers.len())
             .map(|i| self.columns.file_column(i))

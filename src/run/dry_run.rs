@@ -163,10 +163,10 @@ fn print_requests(
             let headers = planned.list(&batch.id, signature.as_ref())?;
             for (name, value, secret) in &headers {
                 writeln!(out, "{name}: {}", shown_value(value, *secret))?;
-                if name == "webhook-id" {
-                    if let Some(missing) = missing {
-                        writeln!(out, "webhook-signature: {missing}")?;
-                    }
+                if name == "webhook-id"
+                    && let Some(missing) = missing
+                {
+                    writeln!(out, "webhook-signature: {missing}")?;
                 }
             }
             writeln!(out)?;

@@ -171,10 +171,11 @@ pub(super) fn select_batches(
 /// mirror run's state becomes current too.
 fn complete_if_all_delivered(store: &mut Store, run_id: &str) -> Result<()> {
     let now = store.run(run_id)?;
-    if let Some(now) = now.filter(|r| r.status() != Some(RunStatus::Delivered)) {
-        if now.batches_total > 0 && now.batches_delivered == now.batches_total {
-            store.finish_delivered(run_id)?;
-        }
+    if let Some(now) = now.filter(|r| r.status() != Some(RunStatus::Delivered))
+        && now.batches_total > 0
+        && now.batches_delivered == now.batches_total
+    {
+        store.finish_delivered(run_id)?;
     }
     Ok(())
 }

@@ -432,14 +432,14 @@ fn check_unchanged(run: &RunRow, path: &Path) -> Result<()> {
     let cannot = |why: String| anyhow!("{} cannot be resumed: {why}", run.id);
     let meta = std::fs::metadata(path)
         .map_err(|e| cannot(format!("its input {} cannot be read ({e})", path.display())))?;
-    if let Some(size) = run.source_size {
-        if meta.len() != size {
-            return Err(cannot(format!(
-                "{} changed since it was pushed (was {size} bytes, now {})",
-                path.display(),
-                meta.len()
-            )));
-        }
+    if let Some(size) = run.source_size
+        && meta.len() != size
+    {
+        return Err(cannot(format!(
+            "{} changed since it was pushed (was {size} bytes, now {})",
+            path.display(),
+            meta.len()
+        )));
     }
     if let (Some(bytes), Some(hash)) = (run.staged_bytes, run.staged_hash.as_deref()) {
         let now =

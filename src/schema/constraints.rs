@@ -75,11 +75,11 @@ impl Constraints {
                 let expected = format!("is longer than the maximum length {max}");
                 report(Violation { expected });
             }
-            if let Some((text, regex)) = &self.pattern {
-                if !regex.is_match(s) {
-                    let expected = format!("does not match the pattern {text:?}");
-                    report(Violation { expected });
-                }
+            if let Some((text, regex)) = &self.pattern
+                && !regex.is_match(s)
+            {
+                let expected = format!("does not match the pattern {text:?}");
+                report(Violation { expected });
             }
         }
         let bounds = [

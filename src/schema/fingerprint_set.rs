@@ -140,7 +140,7 @@ impl FingerprintSet {
             self.intervals
                 .range(..=below)
                 .next_back()
-                .filter(|(_, &end)| end == below)
+                .filter(|&(_, &end)| end == below)
                 .map(|(&start, _)| start)
         });
         let right = n
@@ -165,16 +165,16 @@ impl FingerprintSet {
     }
 
     fn insert_hashed(&mut self, key: u128) -> bool {
-        if let Some(spilled) = &self.spilled {
-            if spilled.may_contain(key) {
-                match spilled.contains(key) {
-                    Ok(true) => return false,
-                    Ok(false) => {}
-                    Err(err) => {
-                        self.read_failure.get_or_insert_with(|| {
-                            format!("cannot read the temporary file of key hashes ({err})")
-                        });
-                    }
+        if let Some(spilled) = &self.spilled
+            && spilled.may_contain(key)
+        {
+            match spilled.contains(key) {
+                Ok(true) => return false,
+                Ok(false) => {}
+                Err(err) => {
+                    self.read_failure.get_or_insert_with(|| {
+                        format!("cannot read the temporary file of key hashes ({err})")
+                    });
                 }
             }
         }

@@ -53,13 +53,13 @@ impl Loader<'_> {
             }
             None => Constraints::default(),
         };
-        if let Some(example) = obj.get("example") {
-            if self.constant(example, &field_type).is_none() {
-                return Err(self.err(
-                    &format!("{path}.example"),
-                    format!("{example} is not a valid {type_name}"),
-                ));
-            }
+        if let Some(example) = obj.get("example")
+            && self.constant(example, &field_type).is_none()
+        {
+            return Err(self.err(
+                &format!("{path}.example"),
+                format!("{example} is not a valid {type_name}"),
+            ));
         }
         let missing_values = match obj.get("missingValues") {
             Some(v) => Some(self.missing_values(v, &format!("{path}.missingValues"))?),

@@ -266,22 +266,21 @@ impl RowValidator {
         let mut shared_pk_duplicate = false;
         for set in &mut self.unique_fields {
             let i = set.columns[0];
-            if let KeyPart::Hash(h) = self.parts[i] {
-                if !set.seen.insert(h) {
-                    shared_pk_duplicate |= shared_pk_column == Some(i);
-                    let label = &self.columns[i].label;
-                    let cell = cells[i].to_string();
-                    let message = format!(
-                        "{label}: {cell:?} is not unique (an earlier row has the same value)"
-                    );
-                    errors.push(CellError {
-                        kind: UNIQUE_ERROR,
-                        field_name: label.clone(),
-                        field_number: i + 1,
-                        cell,
-                        message,
-                    });
-                }
+            if let KeyPart::Hash(h) = self.parts[i]
+                && !set.seen.insert(h)
+            {
+                shared_pk_duplicate |= shared_pk_column == Some(i);
+                let label = &self.columns[i].label;
+                let cell = cells[i].to_string();
+                let message =
+                    format!("{label}: {cell:?} is not unique (an earlier row has the same value)");
+                errors.push(CellError {
+                    kind: UNIQUE_ERROR,
+                    field_name: label.clone(),
+                    field_number: i + 1,
+                    cell,
+                    message,
+                });
             }
         }
         let joined = |columns: &[usize]| {
@@ -328,23 +327,22 @@ impl RowValidator {
                 hasher.seed,
                 &mut hasher.scratch,
                 false,
-            ) {
-                if !set.seen.insert(h) {
-                    let names: Vec<&str> = set
-                        .columns
-                        .iter()
-                        .map(|&i| self.columns[i].label.as_str())
-                        .collect();
-                    let (names, cell) = (names.join(","), joined(&set.columns));
-                    let message = format!("unique key ({names}) = ({cell}) is not unique (an earlier row has the same values)");
-                    errors.push(CellError {
-                        kind: UNIQUE_ERROR,
-                        field_name: names,
-                        field_number: set.columns[0] + 1,
-                        cell,
-                        message,
-                    });
-                }
+            ) && !set.seen.insert(h)
+            {
+                let names: Vec<&str> = set
+                    .columns
+                    .iter()
+                    .map(|&i| self.columns[i].label.as_str())
+                    .collect();
+                let (names, cell) = (names.join(","), joined(&set.columns));
+                let message = format!("unique key ({names}) = ({cell}) is not unique (an earlier row has the same values)");
+                errors.push(CellError {
+                    kind: UNIQUE_ERROR,
+                    field_name: names,
+                    field_number: set.columns[0] + 1,
+                    cell,
+                    message,
+                });
             }
         }
     }
@@ -375,11 +373,10 @@ impl RowValidator {
         if self.shape_only {
             return write_json_string(out, raw);
         }
-        if let Some(rendered) = &self.rendered {
-            if let Some(&(start, end)) = rendered.spans.get(column).filter(|s| **s != NOT_RENDERED)
-            {
-                return out.extend_from_slice(&rendered.json[start as usize..end as usize]);
-            }
+        if let Some(rendered) = &self.rendered
+            && let Some(&(start, end)) = rendered.spans.get(column).filter(|s| **s != NOT_RENDERED)
+        {
+            return out.extend_from_slice(&rendered.json[start as usize..end as usize]);
         }
         let Some(Column {
             field: Some(field),

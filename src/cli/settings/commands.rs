@@ -151,12 +151,12 @@ pub fn receive_settings(args: &ReceiveArgs) -> Result<ReceiveSettings> {
         }
     }
     let secrets = super::parse_secrets(&args.secrets)?;
-    if let Some(code) = args.status {
-        if hyper::StatusCode::from_u16(code).is_err() || code < 200 {
-            return Err(usage(format!(
-                "--status {code} is not an HTTP status (200-999)"
-            )));
-        }
+    if let Some(code) = args.status
+        && (hyper::StatusCode::from_u16(code).is_err() || code < 200)
+    {
+        return Err(usage(format!(
+            "--status {code} is not an HTTP status (200-999)"
+        )));
     }
     let faults = args.fail_rate > 0.0 || args.fail_first > 0;
     let addr = format!("{}:{}", args.bind, args.port)

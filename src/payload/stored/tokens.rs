@@ -302,12 +302,15 @@ impl Counter {
     /// # Safety
     /// `to` must be valid for `COUNTER_COPY` bytes of writes.
     unsafe fn copy_to(&self, to: *mut u8) {
-        // `len <= COUNTER_DIGITS`, so the copy stays within `text`.
-        std::ptr::copy_nonoverlapping(
-            self.text[COUNTER_END - self.len..].as_ptr(),
-            to,
-            COUNTER_COPY,
-        );
+        // SAFETY: `len <= COUNTER_DIGITS`, so the copy stays within `text`; the caller
+        // promises `to` holds `COUNTER_COPY` writable bytes.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                self.text[COUNTER_END - self.len..].as_ptr(),
+                to,
+                COUNTER_COPY,
+            );
+        }
     }
 }
 

@@ -170,10 +170,11 @@ fn default_date(raw: &str) -> Option<NaiveDate> {
                 d.is_ascii_digit().then(|| a * 10 + (d - b'0') as i64)
             })
         };
-        if let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) {
-            if (1..=12).contains(&m) && (1..=31).contains(&d) {
-                return temporal::ymd(y, m, d);
-            }
+        if let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10))
+            && (1..=12).contains(&m)
+            && (1..=31).contains(&d)
+        {
+            return temporal::ymd(y, m, d);
         }
     }
     static DEFAULT: std::sync::OnceLock<Strptime> = std::sync::OnceLock::new();

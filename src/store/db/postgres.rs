@@ -284,20 +284,20 @@ fn config_of(url: &str) -> Result<Config> {
             }
         }
     }
-    if config.get_ports().is_empty() {
-        if let Some(port) = env("PGPORT").and_then(|p| p.parse().ok()) {
-            config.port(port);
-        }
+    if config.get_ports().is_empty()
+        && let Some(port) = env("PGPORT").and_then(|p| p.parse().ok())
+    {
+        config.port(port);
     }
-    if config.get_user().is_none() {
-        if let Some(user) = env("PGUSER").or_else(|| env("USER")) {
-            config.user(&user);
-        }
+    if config.get_user().is_none()
+        && let Some(user) = env("PGUSER").or_else(|| env("USER"))
+    {
+        config.user(&user);
     }
-    if config.get_dbname().is_none() {
-        if let Some(dbname) = env("PGDATABASE") {
-            config.dbname(&dbname);
-        }
+    if config.get_dbname().is_none()
+        && let Some(dbname) = env("PGDATABASE")
+    {
+        config.dbname(&dbname);
     }
     if config.get_password().is_none() {
         let host = match config.get_hosts().first() {
