@@ -4,8 +4,11 @@
 //! derives from it the staging (`run::staging::staging_of`) and the delivery
 //! (`run::signing::deliverer_for`), so a restaged run is staged exactly as its push staged it.
 //!
-//! A new option is a field of one section here, set in `cli/` from its flag, and read where it
-//! is used; `stored.rs` gives it a key when resume or resend need it again. The process knobs
+//! A new staging, validation or delivery option is a field of one section here (with its
+//! default for runs stored before it), set in `cli/settings/` from its flag, and read where it
+//! is used: the run keeps it under its field's name and resume, resend and restaging get it
+//! back with no more code. (A new way of reading the input is a field of `read::CsvDialect`,
+//! which `stored.rs` maps key by key.) The process knobs
 //! (quiet, json, deadline; a push's dry run and force) sit beside the plan, in `Knobs` and the
 //! push request, never in it: they say how this process runs, not what the run is.
 
@@ -43,8 +46,9 @@ pub struct ReadPlan {
     pub dialect: CsvDialect,
 }
 
-/// How rows are checked.
-#[derive(Debug, Clone, Default)]
+/// How rows are checked. Kept with the run key for key (`stored.rs`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ValidatePlan {
     /// The `--schema` file.
     pub schema: Option<PathBuf>,
@@ -52,8 +56,10 @@ pub struct ValidatePlan {
     pub fail_on_invalid: bool,
 }
 
-/// How rows become events, batches and bodies.
-#[derive(Debug, Clone)]
+/// How rows become events, batches and bodies. Kept with the run key for key (`stored.rs`),
+/// but for the two fields whose stored form predates the plan.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ShapePlan {
     /// What the bodies carry besides the rows (format, method, template id, metadata, ...).
     pub body: BodyContext,
@@ -61,11 +67,28 @@ pub struct ShapePlan {
     pub events: Vec<EventKind>,
     /// Rows per batch (1 for valmi and GET, which carry one row per request).
     pub batch_size: u64,
-    /// Largest request body; batches are cut early to stay under it.
+    /// Largest request body; batches are cut early to stay under it. Stored as
+    /// `max_body_bytes`, missing in runs staged before the limit existed (`stored.rs`).
+    #[serde(skip)]
     pub max_body_bytes: u64,
     pub mode: SyncMode,
-    /// Set exactly in mirror mode.
+    /// Set exactly in mirror mode; stored as `sync` and `key` (`stored.rs`).
+    #[serde(skip)]
     pub mirror: Option<MirrorPlan>,
+}
+
+/// What runs stored before these options existed did.
+impl Default for ShapePlan {
+    fn default() -> Self {
+        ShapePlan {
+            body: BodyContext::default(),
+            events: vec![EventKind::All],
+            batch_size: 5000,
+            max_body_bytes: u64::MAX,
+            mode: SyncMode::Append,
+            mirror: None,
+        }
+    }
 }
 
 /// Mirror mode: which delivered state rows are compared with, and what identifies a row.
@@ -79,9 +102,12 @@ pub struct MirrorPlan {
 
 /// How a run is delivered, as far as a later resume or resend must repeat it. The delivery
 /// settings that a command may change (retries, timeouts, concurrency, TLS) are not part of
-/// the run: each command gives its own (`deliver::settings::DeliverySettings`).
-#[derive(Debug, Clone, Default)]
+/// the run: each command gives its own (`deliver::DeliverySettings`). Kept with the run key
+/// for key (`stored.rs`), but for `signing`, whose stored form predates the plan.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct DeliverPlan {
+    #[serde(skip)]
     pub signing: SigningSource,
     /// Fingerprints of the secrets the run was signed with (never the secrets): a resume or
     /// resend to the run's URL with none of them is refused.

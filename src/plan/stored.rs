@@ -9,42 +9,35 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::{DeliverPlan, MirrorPlan, ReadPlan, RunPlan, ShapePlan, SigningSource, ValidatePlan};
-use crate::payload::BodyContext;
 use crate::read::TableShape;
 use crate::read::{parse_delimiter, CsvDialect, Encoding, Input};
-use crate::stage::EventKind;
 use crate::stage::SyncMode;
 
 /// The version written now. 1 (or none): the flat options of releases before the run plan,
 /// which this one reads as they are.
 const VERSION: u32 = 2;
 
-/// `runs.options`, key by key.
+/// `runs.options`: the sections' own fields flattened into one object, and beside them the
+/// keys whose form predates the plan.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(default)]
 struct StoredPlan {
     version: u32,
-    body: BodyContext,
-    batch_size: u64,
-    events: Vec<EventKind>,
-    auth_header_name: Option<String>,
+    #[serde(flatten)]
+    shaping: ShapePlan,
+    #[serde(flatten)]
+    validate: ValidatePlan,
+    #[serde(flatten)]
+    deliver: DeliverPlan,
     /// Legacy: before `signing`, whether the run was signed (with the generated secret).
     #[serde(skip_serializing_if = "Option::is_none")]
     signed: Option<bool>,
     signing: Option<SigningSource>,
-    secret_fingerprints: Vec<String>,
-    headers: Vec<String>,
-    credential_headers: Vec<String>,
     /// Absolute; none for stdin.
     source_path: Option<PathBuf>,
-    /// Absolute.
-    schema: Option<PathBuf>,
-    fail_on_invalid: bool,
-    mode: SyncMode,
     /// Mirror mode's sync name (read by the store when the run is delivered).
     sync: Option<String>,
-    #[serde(rename = "key")]
-    id_columns: Vec<String>,
+    key: Vec<String>,
     max_record_bytes: Option<u64>,
     /// Missing in runs staged before the limit existed: then there is none.
     max_body_bytes: Option<u64>,
@@ -61,6 +54,7 @@ struct StoredPlan {
     encoding: Encoding,
     #[serde(skip_serializing_if = "TableShape::is_default")]
     table: TableShape,
+    /// The repeat check's hash of the payload shape (`run::repeat`).
     shape: Option<String>,
 }
 
@@ -68,21 +62,14 @@ impl Default for StoredPlan {
     fn default() -> Self {
         StoredPlan {
             version: 1,
-            body: BodyContext::default(),
-            batch_size: 5000,
-            events: vec![EventKind::All],
-            auth_header_name: None,
+            shaping: ShapePlan::default(),
+            validate: ValidatePlan::default(),
+            deliver: DeliverPlan::default(),
             signed: None,
             signing: None,
-            secret_fingerprints: Vec::new(),
-            headers: Vec::new(),
-            credential_headers: Vec::new(),
             source_path: None,
-            schema: None,
-            fail_on_invalid: false,
-            mode: SyncMode::Append,
             sync: None,
-            id_columns: Vec::new(),
+            key: Vec::new(),
             max_record_bytes: None,
             max_body_bytes: None,
             delimiter: b',',
@@ -97,27 +84,22 @@ impl RunPlan {
     /// The plan as the run keeps it. Paths are made absolute, to restage from any directory.
     pub fn to_json(&self) -> String {
         let absolute = |path: &Path| std::path::absolute(path).unwrap_or_else(|_| path.into());
-        let (read, shape, deliver) = (&self.read, &self.shape, &self.deliver);
+        let (read, shape) = (&self.read, &self.shape);
+        let mut validate = self.validate.clone();
+        validate.schema = validate.schema.as_deref().map(absolute);
         let stored = StoredPlan {
             version: VERSION,
-            body: shape.body.clone(),
-            batch_size: shape.batch_size,
-            events: shape.events.clone(),
-            auth_header_name: deliver.auth_header_name.clone(),
+            shaping: shape.clone(),
+            validate,
+            deliver: self.deliver.clone(),
             signed: None,
-            signing: Some(deliver.signing),
-            secret_fingerprints: deliver.secret_fingerprints.clone(),
-            headers: deliver.headers.clone(),
-            credential_headers: deliver.credential_headers.clone(),
+            signing: Some(self.deliver.signing),
             source_path: match &read.input {
                 Input::Stdin => None,
                 Input::File(path) => Some(absolute(path)),
             },
-            schema: self.validate.schema.as_deref().map(absolute),
-            fail_on_invalid: self.validate.fail_on_invalid,
-            mode: shape.mode,
             sync: shape.mirror.as_ref().map(|m| m.sync.clone()),
-            id_columns: shape
+            key: shape
                 .mirror
                 .as_ref()
                 .map(|m| m.key.clone())
@@ -142,15 +124,19 @@ impl RunPlan {
             None if source == Input::Stdin.label() => Input::Stdin,
             None => Input::File(PathBuf::from(source)),
         };
-        let signing = match (stored.signing, stored.signed) {
+        let mut deliver = stored.deliver;
+        deliver.signing = match (stored.signing, stored.signed) {
             (Some(source), _) => source,
             (None, Some(true)) => SigningSource::Generated,
             (None, _) => SigningSource::None,
         };
-        let mirror = match (stored.mode, stored.sync) {
+        let mut shape = stored.shaping;
+        shape.batch_size = shape.batch_size.max(1);
+        shape.max_body_bytes = stored.max_body_bytes.unwrap_or(u64::MAX);
+        shape.mirror = match (shape.mode, stored.sync) {
             (SyncMode::Mirror, Some(sync)) => Some(MirrorPlan {
                 sync,
-                key: stored.id_columns,
+                key: stored.key,
             }),
             _ => None,
         };
@@ -166,25 +152,9 @@ impl RunPlan {
                     table: stored.table,
                 },
             },
-            validate: ValidatePlan {
-                schema: stored.schema,
-                fail_on_invalid: stored.fail_on_invalid,
-            },
-            shape: ShapePlan {
-                body: stored.body,
-                events: stored.events,
-                batch_size: stored.batch_size.max(1),
-                max_body_bytes: stored.max_body_bytes.unwrap_or(u64::MAX),
-                mode: stored.mode,
-                mirror,
-            },
-            deliver: DeliverPlan {
-                signing,
-                secret_fingerprints: stored.secret_fingerprints,
-                auth_header_name: stored.auth_header_name,
-                headers: stored.headers,
-                credential_headers: stored.credential_headers,
-            },
+            validate: stored.validate,
+            shape,
+            deliver,
             repeat_shape: stored.shape,
         })
     }
@@ -228,6 +198,7 @@ fn lenient_encoding<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Encoding, 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stage::EventKind;
 
     #[test]
     fn runs_of_earlier_releases_load_with_their_legacy_fields() {
