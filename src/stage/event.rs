@@ -1,11 +1,6 @@
 //! Events: which rows go to `all`, `validData` and `invalidData`, and their ids.
 
-use anyhow::Result;
-
-use crate::exit::usage;
-
-/// An event kind selected with `--events`.
-/// Stored by its `event_name`.
+/// An event kind selected with `--events`, stored by its `event_name`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum EventKind {
     #[serde(rename = "all")]
@@ -45,23 +40,6 @@ impl EventKind {
     }
 }
 
-/// Parses `--events all,valid,invalid`, keeping the given order and refusing repeats.
-pub fn parse_events(text: &str) -> Result<Vec<EventKind>> {
-    let mut kinds = Vec::new();
-    for part in text.split(',').map(str::trim) {
-        let kind = EventKind::from_name(part).ok_or_else(|| {
-            usage(format!(
-                "--events: unknown event {part:?} (expected all, valid, invalid)"
-            ))
-        })?;
-        if kinds.contains(&kind) {
-            return Err(usage(format!("--events: {part:?} is given twice")));
-        }
-        kinds.push(kind);
-    }
-    Ok(kinds)
-}
-
 /// A new event id (`evt_` + ULID: sortable by creation, no `.`).
 pub fn new_event_id() -> String {
     format!("evt_{}", ulid::Ulid::new())
@@ -70,16 +48,6 @@ pub fn new_event_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn events_parse_in_order_with_both_spellings() {
-        assert_eq!(
-            parse_events("invalidData,all,valid").unwrap(),
-            vec![EventKind::Invalid, EventKind::All, EventKind::Valid]
-        );
-        assert!(parse_events("all,all").is_err());
-        assert!(parse_events("some").is_err());
-    }
 
     #[test]
     fn membership() {

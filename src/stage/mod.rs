@@ -8,7 +8,7 @@ mod pass;
 mod sync_mode;
 
 pub use checked_rows::{CheckedRow, CheckedRows};
-pub use event::{new_event_id, parse_events, EventKind};
+pub use event::{new_event_id, EventKind};
 pub use mirror::Mirror;
 pub use pass::{stage, FirstInvalid, StageOptions, Staged};
 pub use sync_mode::SyncMode;

@@ -3,7 +3,7 @@
 use anyhow::Result;
 
 use super::delivery::{delivery_settings, knobs};
-use super::values::{parse_metadata, parse_size, parse_url, source_read_plan};
+use super::values::{parse_events, parse_metadata, parse_size, parse_url, source_read_plan};
 use crate::cli::PushArgs;
 use crate::deliver::DeliverySettings;
 use crate::exit::usage;
@@ -12,7 +12,6 @@ use crate::plan::{DeliverPlan, MirrorPlan, RunPlan, ShapePlan, SigningSource, Va
 use crate::read::Input;
 use crate::run::{PushRequest, PushTo};
 use crate::sign::Signing;
-use crate::stage::parse_events;
 use crate::stage::SyncMode;
 
 /// Checked `pulse push` flags: the run's plan, where it goes, how it is sent.

@@ -7,6 +7,7 @@ use crate::exit::usage;
 use crate::plan::ReadPlan;
 use crate::read::TableShape;
 use crate::read::{parse_delimiter, CsvDialect, Encoding, Input, DEFAULT_MAX_RECORD_BYTES};
+use crate::stage::EventKind;
 
 /// What to read and how, from the flags push and validate share.
 pub fn source_read_plan(source: &SourceArgs) -> Result<ReadPlan> {
@@ -140,6 +141,23 @@ pub fn parse_metadata(text: &str) -> Result<String> {
     }
 }
 
+/// Parses `--events all,valid,invalid`, keeping the given order and refusing repeats.
+pub fn parse_events(text: &str) -> Result<Vec<EventKind>> {
+    let mut kinds = Vec::new();
+    for part in text.split(',').map(str::trim) {
+        let kind = EventKind::from_name(part).ok_or_else(|| {
+            usage(format!(
+                "--events: unknown event {part:?} (expected all, valid, invalid)"
+            ))
+        })?;
+        if kinds.contains(&kind) {
+            return Err(usage(format!("--events: {part:?} is given twice")));
+        }
+        kinds.push(kind);
+    }
+    Ok(kinds)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,5 +184,14 @@ mod tests {
         assert!(parse_size("12").is_err());
         assert!(parse_size("3 parsecs").is_err());
         assert!(parse_size("99999999999GiB").is_err());
+    }
+    #[test]
+    fn events_parse_in_order_with_both_spellings() {
+        assert_eq!(
+            parse_events("invalidData,all,valid").unwrap(),
+            vec![EventKind::Invalid, EventKind::All, EventKind::Valid]
+        );
+        assert!(parse_events("all,all").is_err());
+        assert!(parse_events("some").is_err());
     }
 }
