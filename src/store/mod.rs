@@ -67,14 +67,8 @@ pub fn explain_busy(err: anyhow::Error, db: &Location) -> anyhow::Error {
 
 /// `explain_busy`, given how long the process waited before it gave up (none: it did not).
 fn busy_message(err: anyhow::Error, db: &Path, waited: Option<Duration>) -> anyhow::Error {
-    let is_busy = |cause: &(dyn std::error::Error + 'static)| {
-        cause
-            .downcast_ref::<rusqlite::Error>()
-            .and_then(rusqlite::Error::sqlite_error_code)
-            .is_some_and(|code| code == rusqlite::ErrorCode::DatabaseBusy)
-    };
     let causes: Vec<&(dyn std::error::Error + 'static)> = err.chain().collect();
-    let Some(at) = causes.iter().position(|cause| is_busy(*cause)) else {
+    let Some(at) = causes.iter().position(|cause| is_sqlite_busy(*cause)) else {
         return err;
     };
     // The context right around SQLite's error names the operation.
@@ -193,10 +187,22 @@ impl Store {
             create_private_dir(parent)?;
         }
         create_private(path)?;
-        let conn = Connection::open(path)
-            .with_context(|| format!("cannot open the log database {}", path.display()))?;
-        let mut store =
-            Store::configure(conn).with_context(|| format!("log database {}", path.display()))?;
+        let mut tries = 0;
+        let mut store = loop {
+            let conn = Connection::open(path)
+                .with_context(|| format!("cannot open the log database {}", path.display()))?;
+            match Store::configure(conn) {
+                // Two processes setting up a new log at the same moment: SQLite may answer the
+                // one that switches it to WAL busy without waiting. A moment later it is set up.
+                Err(err) if tries < SETUP_TRIES && busy_without_waiting(&err) => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                other => {
+                    break other.with_context(|| format!("log database {}", path.display()))?
+                }
+            }
+        };
         store.location = Some(Location::File(path.to_path_buf()));
         Ok(store)
     }
@@ -265,6 +271,22 @@ impl Store {
             location: None,
         })
     }
+}
+
+/// Times a SQLite log's set-up is tried when SQLite answers busy without waiting.
+const SETUP_TRIES: u32 = 50;
+
+/// SQLite's busy answer, given without waiting for the lock (no busy wait was given up on).
+fn busy_without_waiting(err: &anyhow::Error) -> bool {
+    err.chain().any(is_sqlite_busy) && wal::lock_wait::longest_wait_given_up().is_none()
+}
+
+/// SQLite's "database is locked".
+fn is_sqlite_busy(cause: &(dyn std::error::Error + 'static)) -> bool {
+    cause
+        .downcast_ref::<rusqlite::Error>()
+        .and_then(rusqlite::Error::sqlite_error_code)
+        .is_some_and(|code| code == rusqlite::ErrorCode::DatabaseBusy)
 }
 
 /// Bytes a WAL file keeps after a checkpoint starts it over (`journal_size_limit`).

@@ -342,6 +342,36 @@ fn resume_takes_runs_only_and_is_quiet_when_all_is_delivered() {
 }
 
 #[test]
+fn two_pushes_setting_up_a_new_log_at_once_both_run() {
+    if crate::support::on_postgres() {
+        return; // SQLite's own set-up: a new file switched to WAL.
+    }
+    // Each round a fresh log that both create and set up at the same moment; SQLite answered
+    // one of them busy without waiting in about half the rounds before set-up was retried.
+    for _ in 0..12 {
+        let sandbox = Sandbox::new();
+        let input = sandbox.write("a.csv", "id\n1\n");
+        let push = |path: &str| {
+            let url = format!("http://127.0.0.1:9/{path}");
+            sandbox.spawn(&[
+                "push",
+                input.to_str().unwrap(),
+                "--url",
+                &url,
+                "--retries",
+                "0",
+            ])
+        };
+        let (first, second) = (push("a"), push("b"));
+        for child in [first, second] {
+            let (code, _, stderr) = finish(child);
+            assert_eq!(code, Some(4), "only the closed port fails it: {stderr}");
+            assert!(!stderr.contains("busy"), "{stderr}");
+        }
+    }
+}
+
+#[test]
 fn two_pushes_and_a_log_share_one_database() {
     let sandbox = Sandbox::new();
     let server = TestServer::start(|_, _| Reply::status(200).delay(Duration::from_millis(5)));
