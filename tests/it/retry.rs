@@ -1,5 +1,6 @@
 //! Retries, backoff, Retry-After, fail-fast answers and timeouts, against loopback servers.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::receive::Receiver;
@@ -63,17 +64,21 @@ fn retryable_answers_are_retried_until_delivered() {
 #[test]
 fn retry_after_seconds_and_dates_are_honoured() {
     for as_date in [false, true] {
-        let value = if as_date {
-            httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(2))
-        } else {
-            "1".to_string()
-        };
         let sandbox = Sandbox::new();
-        let header = value.clone();
+        let said = Arc::new(std::sync::Mutex::new(String::new()));
+        let header = said.clone();
         let server = TestServer::start(move |n, _| {
             if n == 0 {
+                // Made as the request comes: a date 2 s ahead, to the second, is at least 1 s
+                // after the request (a date made earlier, before a slow set-up, may not be).
+                let value = if as_date {
+                    httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(2))
+                } else {
+                    "1".to_string()
+                };
+                *header.lock().unwrap() = value.clone();
                 let mut reply = Reply::status(429);
-                reply.headers.push(("retry-after".into(), header.clone()));
+                reply.headers.push(("retry-after".into(), value));
                 reply
             } else {
                 Reply::status(200)
@@ -89,6 +94,7 @@ fn retry_after_seconds_and_dates_are_honoured() {
         assert_eq!(server.requests().len(), 2);
         // A lower bound only: pulse never waits less than the server asked (HTTP dates have
         // one-second resolution, hence the 900 ms).
+        let value = said.lock().unwrap().clone();
         assert!(
             clock.elapsed() >= Duration::from_millis(900),
             "{value}: {:?}",
