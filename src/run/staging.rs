@@ -134,29 +134,7 @@ pub fn stage_run(
         Ok(staged) => staged,
         Err(err) => {
             progress.finish();
-            let interrupted = err.is::<InterruptedError>() || crate::signals::interrupted();
-            let status = if interrupted {
-                RunStatus::Interrupted
-            } else if crate::store::is_log_error(&err) {
-                // The log (a full disk, a lock): staging again later may well work.
-                RunStatus::Failed
-            } else {
-                // The input itself: staging it again would fail the same way.
-                RunStatus::InputError
-            };
-            store.set_run_status(staging.run_id, status)?;
-            if !interrupted {
-                return Err(err);
-            }
-            let hint = if matches!(staging.plan.read.input, Input::Stdin) {
-                format!(
-                    "{} read stdin, which cannot be read again: push it again",
-                    staging.run_id
-                )
-            } else {
-                format!("continue with `pulse resume {}`", staging.run_id)
-            };
-            return Err(InterruptedError(format!("{err:#}; {hint}")).into());
+            return Err(staging_stopped(store, staging, err)?);
         }
     };
     store.finish_staging(
@@ -167,28 +145,65 @@ pub fn stage_run(
     )?;
     if staging.plan.validate.fail_on_invalid && staged.counts.invalid > 0 {
         progress.finish();
-        // Nothing may ever be sent for this run: drop its outbox, keep the run as a record.
-        store.reject_run(staging.run_id)?;
-        let first = staged.first_invalid.clone().unwrap_or(FirstInvalid {
-            line: 0,
-            message: "(not recorded)".into(),
-        });
-        if staging.json {
-            // CI reads this: the same summary shape as a delivery, with nothing sent.
-            let mut summary =
-                super::summary::run_summary(store, staging.run_id, "invalid", i64::MAX, 0.0)?;
-            summary["first_invalid"] = json!({"line": first.line, "message": first.message});
-            println!("{summary}");
-        }
-        return Err(InvalidRowsError(format!(
-            "{}: {} of {} with --fail-on-invalid; nothing sent (first: line {}: {})",
-            staging.label,
-            count(staged.counts.invalid, "invalid row", "invalid rows"),
-            staged.counts.total,
-            first.line,
-            first.message
-        ))
-        .into());
+        return Err(refused(store, staging, &staged)?);
     }
     Ok(staged)
+}
+
+/// A run whose staging stopped on `err`: its status set (interrupted, failed on the log, or
+/// failed on its input), and the error to report, saying whether `pulse resume` continues it.
+fn staging_stopped(
+    store: &mut Store,
+    staging: &Staging,
+    err: anyhow::Error,
+) -> Result<anyhow::Error> {
+    let interrupted = err.is::<InterruptedError>() || crate::signals::interrupted();
+    let status = if interrupted {
+        RunStatus::Interrupted
+    } else if crate::store::is_log_error(&err) {
+        // The log (a full disk, a lock): staging again later may well work.
+        RunStatus::Failed
+    } else {
+        // The input itself: staging it again would fail the same way.
+        RunStatus::InputError
+    };
+    store.set_run_status(staging.run_id, status)?;
+    if !interrupted {
+        return Ok(err);
+    }
+    let hint = if matches!(staging.plan.read.input, Input::Stdin) {
+        format!(
+            "{} read stdin, which cannot be read again: push it again",
+            staging.run_id
+        )
+    } else {
+        format!("continue with `pulse resume {}`", staging.run_id)
+    };
+    Ok(InterruptedError(format!("{err:#}; {hint}")).into())
+}
+
+/// A run refused whole by `--fail-on-invalid`: its outbox dropped (nothing may ever be sent),
+/// the run kept as a record, and the error naming its first invalid row.
+fn refused(store: &mut Store, staging: &Staging, staged: &Staged) -> Result<anyhow::Error> {
+    store.reject_run(staging.run_id)?;
+    let first = staged.first_invalid.clone().unwrap_or(FirstInvalid {
+        line: 0,
+        message: "(not recorded)".into(),
+    });
+    if staging.json {
+        // CI reads this: the same summary shape as a delivery, with nothing sent.
+        let mut summary =
+            super::summary::run_summary(store, staging.run_id, "invalid", i64::MAX, 0.0)?;
+        summary["first_invalid"] = json!({"line": first.line, "message": first.message});
+        println!("{summary}");
+    }
+    Ok(InvalidRowsError(format!(
+        "{}: {} of {} with --fail-on-invalid; nothing sent (first: line {}: {})",
+        staging.label,
+        count(staged.counts.invalid, "invalid row", "invalid rows"),
+        staged.counts.total,
+        first.line,
+        first.message
+    ))
+    .into())
 }
