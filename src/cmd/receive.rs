@@ -14,8 +14,7 @@ use hyper::{Request, Response};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::cli::ReceiveArgs;
-use crate::cli::ReceiveSettings;
+use crate::cli::{ReceiveArgs, ReceiveSettings};
 use crate::deliver::decode;
 use crate::sign::{verify, SigningSecret};
 

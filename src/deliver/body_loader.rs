@@ -9,8 +9,7 @@ use anyhow::{Context, Result};
 use bytes::Bytes;
 
 use super::compress::BodyCompression;
-use crate::payload::unpack;
-use crate::payload::{write_request_with, BatchHeader, BodyContext, Method};
+use crate::payload::{unpack, write_request_with, BatchHeader, BodyContext, Method};
 use crate::sign::{Signature, Signer};
 use crate::store::{BatchRef, EventRecord, Store};
 

@@ -21,8 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::payload::BodyContext;
 use crate::read::{CsvDialect, Input};
-use crate::stage::EventKind;
-use crate::stage::{StageOptions, SyncMode};
+use crate::stage::{EventKind, StageOptions, SyncMode};
 
 /// What a run is: what it reads and how, how it validates, how it shapes its payloads, and
 /// how it is delivered (what of that is kept: credentials never are).

@@ -9,8 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::{DeliverPlan, MirrorPlan, ReadPlan, RunPlan, ShapePlan, SigningSource, ValidatePlan};
-use crate::read::TableShape;
-use crate::read::{parse_delimiter, CsvDialect, Encoding, Input};
+use crate::read::{parse_delimiter, CsvDialect, Encoding, Input, TableShape};
 use crate::stage::SyncMode;
 
 /// The version written now. 1 (or none): the flat options of releases before the run plan,

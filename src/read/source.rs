@@ -9,13 +9,12 @@ use anyhow::{bail, Context, Result};
 
 use crate::read::columns::{self, generated_names, Columns, TableShape};
 use crate::read::decompress::{Decompressed, InputCompression};
-use crate::read::encoding;
 use crate::read::peeked::Peeked;
 use crate::read::records::{RawRecord, RecordReader, UnclosedQuote};
 use crate::read::sheet::{self, SheetRows};
-use crate::read::sniff;
 use crate::read::tap::{is_too_large, Guard, Tap, READ_AHEAD};
 use crate::read::text_record::TextRecord;
+use crate::read::{encoding, sniff};
 
 pub use crate::read::encoding::Encoding;
 pub use crate::read::tap::{prefix_hash, ByteCounter, SourcePosition};

@@ -13,8 +13,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::store::PgConn;
-use crate::store::Store;
+use crate::store::{PgConn, Store};
 
 /// A held run lock; released when dropped.
 pub struct RunLock {

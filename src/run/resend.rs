@@ -9,8 +9,7 @@ use serde_json::json;
 
 use super::lock::RunLock;
 use super::signing::{deliverer_for, resolve_signer, settings_for_stored_run, SignerFor};
-use crate::deliver::DeliveryReport;
-use crate::deliver::DeliverySettings;
+use crate::deliver::{DeliveryReport, DeliverySettings};
 use crate::exit::{with_hint, InterruptedError};
 use crate::plan::{Knobs, RunPlan};
 use crate::plural::{count, part_of};

@@ -18,9 +18,7 @@ use crate::plural::part_of;
 use crate::progress::Progress;
 use crate::read::{prefix_hash, ByteCounter, Input, TableSource};
 use crate::redact::shown_url;
-use crate::stage::CheckedRows;
-use crate::stage::EventKind;
-use crate::stage::{Staged, SyncMode};
+use crate::stage::{CheckedRows, EventKind, Staged, SyncMode};
 use crate::store::{IdRef, Location, RunRow, RunStatus, Store};
 
 /// What `pulse resume` was asked.

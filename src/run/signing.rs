@@ -4,8 +4,7 @@
 
 use anyhow::{Context, Result};
 
-use crate::deliver::Deliverer;
-use crate::deliver::DeliverySettings;
+use crate::deliver::{Deliverer, DeliverySettings};
 use crate::exit::usage;
 use crate::plan::{DeliverPlan, SigningSource};
 use crate::sign::{Signer, Signing, SigningSecret};

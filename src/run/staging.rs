@@ -13,10 +13,7 @@ use crate::plural::count;
 use crate::progress::Progress;
 use crate::read::{ByteCounter, Input, TableSource};
 use crate::schema::Schema;
-use crate::stage::CheckedRows;
-use crate::stage::Mirror;
-use crate::stage::{new_event_id, EventKind};
-use crate::stage::{stage, FirstInvalid, Staged};
+use crate::stage::{new_event_id, stage, CheckedRows, EventKind, FirstInvalid, Mirror, Staged};
 use crate::store::{NewRun, RunStatus, Store};
 
 /// What to stage into which run: the run's plan says how.

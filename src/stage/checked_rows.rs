@@ -4,9 +4,7 @@
 use anyhow::Result;
 use smallvec::SmallVec;
 
-use crate::read::ReadAhead;
-use crate::read::TextRecord;
-use crate::read::{SourcePosition, TableSource};
+use crate::read::{ReadAhead, SourcePosition, TableSource, TextRecord};
 use crate::schema::{CellError, RowValidator, Schema};
 
 /// One data row after checking.

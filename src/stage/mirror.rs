@@ -6,8 +6,7 @@ use xxhash_rust::xxh3::Xxh3;
 
 use crate::exit::usage;
 use crate::json_out::write_json_string;
-use crate::schema::FingerprintSet;
-use crate::schema::{CellError, RowValidator};
+use crate::schema::{CellError, FingerprintSet, RowValidator};
 use crate::store::{PendingKey, Store, SyncStateCopy};
 
 /// Pending keys are written in chunks of this many (about 2 MB), each chunk in one

@@ -7,8 +7,7 @@ use super::batcher::{BatchLimits, BatchSink, EventBatches, RowNumbers};
 use super::checked_rows::{CheckedRow, CheckedRows};
 use super::event::EventKind;
 use super::mirror::{Mirror, MirrorVerdict};
-use crate::payload::Packer;
-use crate::payload::{RowPosition, RowWriter};
+use crate::payload::{Packer, RowPosition, RowWriter};
 use crate::schema::CellError;
 use crate::store::{EventRecord, OutboxWriter, RowCounts, Store};
 

@@ -4,8 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::deliver::BodyCompression;
-use crate::deliver::OnFailure;
+use crate::deliver::{BodyCompression, OnFailure};
 
 /// How requests are made: signing, headers, retries, timeouts, TLS. Shared by every command
 /// that sends.

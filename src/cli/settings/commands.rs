@@ -8,11 +8,7 @@ use crate::cli::{
     ExportArgs, InferArgs, LogArgs, PruneArgs, ReceiveArgs, ResendArgs, ResumeArgs, ValidateArgs,
 };
 use crate::exit::usage;
-use crate::run::ExportSettings;
-use crate::run::InferSettings;
-use crate::run::ResendSettings;
-use crate::run::ResumeSettings;
-use crate::run::ValidateSettings;
+use crate::run::{ExportSettings, InferSettings, ResendSettings, ResumeSettings, ValidateSettings};
 
 /// Checked `pulse resume` flags: flag mistakes are reported before anything is touched.
 pub fn resume_settings(args: &ResumeArgs) -> Result<ResumeSettings> {

@@ -3,10 +3,9 @@
 use anyhow::Result;
 
 use crate::cli::DeliveryArgs;
-use crate::deliver::Rate;
-use crate::deliver::{auth_header, parse_headers, DeliverySettings};
 use crate::deliver::{
-    parse_duration, parse_schedule, parse_status_list, RetryPolicy, StatusPolicy,
+    auth_header, parse_duration, parse_headers, parse_schedule, parse_status_list,
+    DeliverySettings, Rate, RetryPolicy, StatusPolicy,
 };
 use crate::exit::usage;
 use crate::plan::Knobs;

@@ -5,8 +5,9 @@ use anyhow::Result;
 use crate::cli::{SourceArgs, TableArgs};
 use crate::exit::usage;
 use crate::plan::ReadPlan;
-use crate::read::TableShape;
-use crate::read::{parse_delimiter, CsvDialect, Encoding, Input, DEFAULT_MAX_RECORD_BYTES};
+use crate::read::{
+    parse_delimiter, CsvDialect, Encoding, Input, TableShape, DEFAULT_MAX_RECORD_BYTES,
+};
 use crate::stage::EventKind;
 
 /// What to read and how, from the flags push and validate share.
