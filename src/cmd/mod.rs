@@ -9,7 +9,7 @@ mod prune;
 mod receive;
 mod secret;
 
-use crate::cli::{self as settings, Cli, Command, LogDb, SchemaCommand, SecretCommand};
+use crate::cli::{self, Cli, Command, LogDb, SchemaCommand, SecretCommand};
 use crate::run;
 use crate::store::Location;
 
@@ -22,27 +22,23 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             .map_err(|err| crate::store::explain_full(err, &db))
     };
     match &cli.command {
-        Command::Push(args) => with_log(&args.log, &|db| {
-            run::push(settings::push_request(args)?, db)
-        }),
-        Command::Validate(args) => run::validate(settings::validate_settings(args)?),
-        Command::Log(args) => with_log(&args.log, &|db| {
-            log::run(&settings::log_settings(args)?, db)
-        }),
+        Command::Push(args) => with_log(&args.log, &|db| run::push(cli::push_request(args)?, db)),
+        Command::Validate(args) => run::validate(cli::validate_settings(args)?),
+        Command::Log(args) => with_log(&args.log, &|db| log::run(&cli::log_settings(args)?, db)),
         Command::Resend(args) => with_log(&args.log, &|db| {
-            run::resend(settings::resend_settings(args)?, db)
+            run::resend(cli::resend_settings(args)?, db)
         }),
         Command::Export(args) => with_log(&args.log, &|db| {
-            run::export(settings::export_settings(args), db).map(|_| ())
+            run::export(cli::export_settings(args), db).map(|_| ())
         }),
         Command::Resume(args) => with_log(&args.log, &|db| {
-            run::resume(settings::resume_settings(args)?, db)
+            run::resume(cli::resume_settings(args)?, db)
         }),
         Command::Cancel(args) => with_log(&args.log, &|db| cancel::run(args, db)),
-        Command::Prune(args) => with_log(&args.log, &|db| {
-            prune::run(&settings::prune_settings(args)?, db)
-        }),
-        Command::Receive(args) => receive::run(args, settings::receive_settings(args)?),
+        Command::Prune(args) => {
+            with_log(&args.log, &|db| prune::run(&cli::prune_settings(args)?, db))
+        }
+        Command::Receive(args) => receive::run(args, cli::receive_settings(args)?),
         Command::Secret {
             command: SecretCommand::New,
         } => {
@@ -54,7 +50,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         } => with_log(log, &|db| secret::show(url, db)),
         Command::Schema {
             command: SchemaCommand::Infer(args),
-        } => run::infer(settings::infer_settings(args)?),
+        } => run::infer(cli::infer_settings(args)?),
         Command::Completions { shell } => {
             generate::completions(*shell);
             Ok(())

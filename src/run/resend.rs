@@ -8,7 +8,7 @@ use anyhow::{anyhow, bail, Result};
 use serde_json::json;
 
 use super::lock::RunLock;
-use super::signing::{deliverer_for, resolve_signer, settings_for_stored_run, SignerFor};
+use super::signing::stored_run_deliverer;
 use crate::deliver::{DeliveryReport, DeliverySettings};
 use crate::exit::{with_hint, InterruptedError};
 use crate::plan::{Knobs, RunPlan};
@@ -64,14 +64,9 @@ pub fn resend(asked: ResendSettings, db: &Location) -> Result<()> {
         }
         return Ok(());
     }
-    let settings = settings_for_stored_run(asked.delivery, &run_id, &plan.deliver)?;
-    let purpose = SignerFor::StoredRun {
-        run_id: &run_id,
-        plan: &plan.deliver,
-    };
+    let target = (&url, own_url);
+    let deliverer = stored_run_deliverer(asked.delivery, &run_id, &plan.deliver, target, &store)?;
     let shown = shown_url(url.as_str());
-    let signer = resolve_signer(&settings.signing, Some(&shown), Some(&store), purpose)?;
-    let deliverer = deliverer_for(&settings, &run_id, &plan.deliver, (&url, own_url), signer)?;
 
     progress.start_delivery(queue.len() as u64);
     let mut report = DeliveryReport::default();

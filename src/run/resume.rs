@@ -9,7 +9,7 @@ use anyhow::{anyhow, bail, Context, Result};
 
 use super::delivery::{deliver_run, Delivery};
 use super::lock::RunLock;
-use super::signing::{deliverer_for, resolve_signer, settings_for_stored_run, SignerFor};
+use super::signing::stored_run_deliverer;
 use super::staging::{stage_run, Staging};
 use crate::deliver::DeliverySettings;
 use crate::exit::{usage, DeliveryError, InterruptedError};
@@ -280,14 +280,8 @@ fn continue_run(
     }
     let url = asked.delivery.stored_url(&run.id, &run.url)?;
     // Built before restaging, so a missing auth value or secret fails before any work.
-    let settings = settings_for_stored_run(asked.delivery.clone(), &run.id, &plan.deliver)?;
-    let purpose = SignerFor::StoredRun {
-        run_id: &run.id,
-        plan: &plan.deliver,
-    };
-    let shown = shown_url(url.as_str());
-    let signer = resolve_signer(&settings.signing, Some(&shown), Some(store), purpose)?;
-    let deliverer = deliverer_for(&settings, &run.id, &plan.deliver, (&url, true), signer)?;
+    let delivery = asked.delivery.clone();
+    let deliverer = stored_run_deliverer(delivery, &run.id, &plan.deliver, (&url, true), store)?;
     let (events, counts) = if run.is_staged() {
         (store.events_of_run(&run.id)?, run.rows.clone())
     } else {

@@ -76,10 +76,26 @@ pub fn resolve_signer(
     ]))
 }
 
+/// The deliverer that sends a stored run again (resume, resend): the command's settings with
+/// the run's stored headers, signed as the run was. `own_url`: sending to the run's URL.
+pub fn stored_run_deliverer(
+    settings: DeliverySettings,
+    run_id: &str,
+    plan: &DeliverPlan,
+    (url, own_url): (&reqwest::Url, bool),
+    store: &Store,
+) -> Result<Deliverer> {
+    // Before the signer: a missing auth value fails before a secret is looked up.
+    let settings = settings_for_stored_run(settings, run_id, plan)?;
+    let shown = crate::redact::shown_url(url.as_str());
+    let purpose = SignerFor::StoredRun { run_id, plan };
+    let signer = resolve_signer(&settings.signing, Some(&shown), Some(store), purpose)?;
+    deliverer_for(&settings, run_id, plan, (url, own_url), signer)
+}
+
 /// Delivery settings for sending a stored run again: its stored `--header` values (unless new
-/// ones are given) and its auth header name with the value given now. Checked before the
-/// signer is resolved, so a missing value fails before a secret is looked up.
-pub fn settings_for_stored_run(
+/// ones are given) and its auth header name with the value given now.
+fn settings_for_stored_run(
     mut settings: DeliverySettings,
     run_id: &str,
     plan: &DeliverPlan,
