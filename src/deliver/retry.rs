@@ -48,6 +48,13 @@ impl StatusPolicy {
         success: Vec<RangeInclusive<u16>>,
         retry: Vec<RangeInclusive<u16>>,
     ) -> Result<StatusPolicy, String> {
+        // A 2xx is delivered: retrying it would send the batch until the retries run out.
+        if let Some(range) = retry.iter().find(|r| *r.start() <= 299 && *r.end() >= 200) {
+            let status = (*range.start()).max(200);
+            return Err(format!(
+                "--retry-on cannot list {status}: a 2xx status means delivered"
+            ));
+        }
         for a in &success {
             if let Some(b) = retry
                 .iter()

@@ -82,9 +82,10 @@ impl Default for CsvDialect {
 pub fn parse_delimiter(text: &str) -> Result<u8> {
     match text {
         "\\t" | "\t" | "tab" => Ok(b'\t'),
-        _ if text.len() == 1 && text.is_ascii() && text != "\"" && text != "\n" => {
-            Ok(text.as_bytes()[0])
-        }
+        "\n" | "\r" | "\\n" | "\\r" => Err(crate::exit::usage(
+            "--delimiter cannot be a line break: lines end records",
+        )),
+        _ if text.len() == 1 && text.is_ascii() && text != "\"" => Ok(text.as_bytes()[0]),
         _ => Err(crate::exit::usage(format!(
             "--delimiter {text:?} must be one ASCII character (or \\t)"
         ))),

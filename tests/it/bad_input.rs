@@ -210,6 +210,30 @@ fn bad_inputs_fail_clearly() {
             &["--delimiter"],
         ),
         case_with(
+            "a line break as delimiter",
+            push(&["--delimiter", "\r"]),
+            2,
+            &["--delimiter", "line break"],
+        ),
+        case_with(
+            "a 2xx to retry",
+            push(&["--retry-on", "200,503"]),
+            2,
+            &["--retry-on", "200", "delivered"],
+        ),
+        case_with(
+            "a 2xx range to retry",
+            push(&["--retry-on", "100-204"]),
+            2,
+            &["--retry-on", "200"],
+        ),
+        case_with(
+            "a zero deadline",
+            push(&["--deadline", "0s"]),
+            2,
+            &["--deadline", "more than 0"],
+        ),
+        case_with(
             "bad header flag",
             push(&["--header", "NoColon"]),
             2,

@@ -95,6 +95,9 @@ pub fn knobs(quiet: bool, json: bool, deadline: Option<&str>) -> Result<Knobs> {
     let deadline = deadline
         .map(|text| parse_duration(text).map_err(|e| usage(format!("--deadline: {e}"))))
         .transpose()?;
+    if deadline.is_some_and(|deadline| deadline.is_zero()) {
+        return Err(usage("--deadline must be more than 0"));
+    }
     Ok(Knobs {
         quiet,
         json,
