@@ -30,6 +30,38 @@ pub struct Constraints {
     pub enum_strings: Option<std::collections::HashSet<String>>,
 }
 
+/// Enum members a message lists; the rest are counted. A message is written per failing cell,
+/// so it must not grow with the schema (a 100,000-value enum once made an 835 MB log).
+const LISTED_MEMBERS: usize = 5;
+
+/// Characters of the schema's own text (a member, bound or pattern) a message quotes.
+const QUOTED_CHARS: usize = 60;
+
+/// "is not one of the allowed values [a, b]", or with many members the first few and a count.
+fn enum_expected(members: &[Constant]) -> String {
+    let listed: Vec<_> = members
+        .iter()
+        .take(LISTED_MEMBERS)
+        .map(|m| shorten(&m.text))
+        .collect();
+    if members.len() <= LISTED_MEMBERS {
+        return format!("is not one of the allowed values [{}]", listed.join(", "));
+    }
+    format!(
+        "is not one of the {} allowed values [{}, ...]",
+        members.len(),
+        listed.join(", ")
+    )
+}
+
+/// `text` cut to `QUOTED_CHARS` characters, with "..." when it was longer.
+fn shorten(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(QUOTED_CHARS) {
+        None => text.into(),
+        Some((end, _)) => format!("{}...", &text[..end]).into(),
+    }
+}
+
 /// A failed constraint: what was expected (appended to the field and cell).
 pub struct Violation {
     pub expected: String,
@@ -78,7 +110,7 @@ impl Constraints {
             if let Some((text, regex)) = &self.pattern
                 && !regex.is_match(s)
             {
-                let expected = format!("does not match the pattern {text:?}");
+                let expected = format!("does not match the pattern {:?}", shorten(text));
                 report(Violation { expected });
             }
         }
@@ -115,7 +147,7 @@ impl Constraints {
                     .is_some_and(|o| allowed.contains(&o));
                 if !ok {
                     report(Violation {
-                        expected: format!("{what} {}", bound.text),
+                        expected: format!("{what} {}", shorten(&bound.text)),
                     });
                 }
             }
@@ -126,9 +158,9 @@ impl Constraints {
                 _ => members.iter().any(|m| value.equals(&m.value)),
             };
             if !allowed {
-                let list: Vec<&str> = members.iter().map(|m| m.text.as_str()).collect();
-                let expected = format!("is not one of the allowed values [{}]", list.join(", "));
-                report(Violation { expected });
+                report(Violation {
+                    expected: enum_expected(members),
+                });
             }
         }
     }

@@ -3,7 +3,13 @@
 //! frictionless reports header mismatches as label errors and still checks the rows; pulse
 //! refuses the file instead, before sending anything, with one line that names the columns.
 
+use std::collections::{HashMap, HashSet};
+
 use super::{Field, FieldsMatch, Schema, SchemaError};
+
+/// Problems a header error lists; the rest are counted, so that the one line stays readable
+/// whatever the width of the file.
+const LISTED_PROBLEMS: usize = 10;
 
 /// One CSV column: its header label, and the schema field it maps to (if any).
 #[derive(Debug)]
@@ -19,9 +25,12 @@ pub(super) fn map_columns(schema: &Schema, labels: &[String]) -> Result<Vec<Colu
     let mode = schema.fields_match;
     let mut problems: Vec<String> = Vec::new();
     let mut matched: Vec<Option<usize>> = Vec::with_capacity(labels.len());
+    // Maps, not scans: pairing stays linear in the columns (200,000 of them load in a blink).
+    let mut first_column: HashMap<&str, usize> = HashMap::with_capacity(labels.len());
     if mode == FieldsMatch::Exact {
         for (i, label) in labels.iter().enumerate() {
-            let previous = labels[..i].iter().position(|l| l == label);
+            let previous = *first_column.entry(label.as_str()).or_insert(i);
+            let previous = (previous != i).then_some(previous);
             match schema.fields.get(i) {
                 None => problems.push(format!("column {} {label:?} is not in the schema", i + 1)),
                 Some(_) if label.is_empty() => {
@@ -47,22 +56,30 @@ pub(super) fn map_columns(schema: &Schema, labels: &[String]) -> Result<Vec<Colu
     } else {
         let tolerates_extra = matches!(mode, FieldsMatch::Subset | FieldsMatch::Partial);
         let tolerates_missing = matches!(mode, FieldsMatch::Superset | FieldsMatch::Partial);
+        let field_of: HashMap<&str, usize> = schema
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(index, field)| (field.name.as_str(), index))
+            .collect();
         for (i, label) in labels.iter().enumerate() {
-            if labels[..i].contains(label) {
+            if *first_column.entry(label.as_str()).or_insert(i) != i {
                 problems.push(format!(
                     "column {} {label:?} appears twice, so it cannot be matched by name",
                     i + 1
                 ));
             }
-            let field = schema.field_index(label);
+            let field = field_of.get(label.as_str()).copied();
             if field.is_none() && !tolerates_extra {
                 problems.push(format!("column {} {label:?} is not in the schema", i + 1));
             }
             matched.push(field);
         }
+        let primary_key: HashSet<&str> = schema.primary_key.iter().map(String::as_str).collect();
+        let has_column: HashSet<usize> = matched.iter().flatten().copied().collect();
         for (index, field) in schema.fields.iter().enumerate() {
-            let required = field.constraints.required || schema.primary_key.contains(&field.name);
-            if !matched.contains(&Some(index)) && (!tolerates_missing || required) {
+            let required = field.constraints.required || primary_key.contains(field.name.as_str());
+            if !has_column.contains(&index) && (!tolerates_missing || required) {
                 let why = if tolerates_missing {
                     " (it is required)"
                 } else {
@@ -79,7 +96,12 @@ pub(super) fn map_columns(schema: &Schema, labels: &[String]) -> Result<Vec<Colu
         }
     }
     if !problems.is_empty() {
-        let detail = problems.join("; ");
+        let more = problems.len().saturating_sub(LISTED_PROBLEMS);
+        problems.truncate(LISTED_PROBLEMS);
+        let mut detail = problems.join("; ");
+        if more > 0 {
+            detail.push_str(&format!("; and {more} more"));
+        }
         return Err(SchemaError::Header {
             origin: schema.origin.clone(),
             mode: mode.name(),

@@ -1,6 +1,7 @@
 //! Reading a schema file: JSON parsing with positions, then a strict walk that refuses any
 //! property pulse does not implement (silently ignoring one would validate less than asked).
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use serde_json::{Map, Value as Json};
@@ -108,9 +109,11 @@ impl Loader<'_> {
             .as_array()
             .ok_or_else(|| self.err("fields", "must be a list"))?;
         let mut fields: Vec<Field> = Vec::with_capacity(fields_json.len());
+        // A set, not a scan of the fields so far: loading stays linear in the fields.
+        let mut seen = HashSet::with_capacity(fields_json.len());
         for (i, f) in fields_json.iter().enumerate() {
             let field = self.field(f, &format!("fields[{i}]"))?;
-            if fields.iter().any(|other| other.name == field.name) {
+            if !seen.insert(field.name.clone()) {
                 return Err(self.err(
                     &format!("fields[{i}]"),
                     format!("duplicate field name {:?}", field.name),
@@ -118,9 +121,8 @@ impl Loader<'_> {
             }
             fields.push(field);
         }
-        let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
         let check_names = |keys: &[String], path: &str| -> Result<()> {
-            match keys.iter().find(|k| !names.contains(&k.as_str())) {
+            match keys.iter().find(|k| !seen.contains(k.as_str())) {
                 Some(k) => Err(self.err(path, format!("{k:?} is not a field of the schema"))),
                 None => Ok(()),
             }

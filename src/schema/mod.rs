@@ -89,10 +89,6 @@ impl Schema {
         &self.primary_key
     }
 
-    fn field_index(&self, name: &str) -> Option<usize> {
-        self.fields.iter().position(|f| f.name == name)
-    }
-
     fn missing_values_of<'a>(&'a self, field: &'a Field) -> &'a [String] {
         field
             .missing_values

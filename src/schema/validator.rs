@@ -70,11 +70,13 @@ impl RowValidator {
                 })
                 .collect(),
         };
-        let find = |name: &str| {
-            columns
-                .iter()
-                .position(|c| c.field.as_ref().is_some_and(|f| f.name == name))
-        };
+        let column_of: std::collections::HashMap<&str, usize> = columns
+            .iter()
+            .enumerate()
+            .rev()
+            .filter_map(|(i, c)| Some((c.field.as_ref()?.name.as_str(), i)))
+            .collect();
+        let find = |name: &str| column_of.get(name).copied();
         let key_set = |names: &[String]| -> Option<UniqueConstraint> {
             let columns = names.iter().map(|n| find(n)).collect::<Option<Vec<_>>>()?;
             Some(UniqueConstraint {
