@@ -24,18 +24,34 @@ fn main() -> ExitCode {
     }
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
     for warning in command_line_secret_warnings(&matches) {
-        eprintln!("{warning}");
+        say_error(format_args!("{warning}"));
     }
-    match pulse::cmd::dispatch(cli) {
-        Ok(()) => Exit::Success.into(),
+    let result = pulse::cmd::dispatch(cli);
+    // A write to stdout that failed along the way (the work went on, see `pulse::output`):
+    // the run's state is in the log, the caller learns that it missed output.
+    let output_failure = pulse::output::failure(pulse::output::Stream::Stdout);
+    match result {
+        Ok(()) => match output_failure {
+            None => Exit::Success.into(),
+            Some(failure) => {
+                say_error(format_args!("error: {failure}"));
+                Exit::Failure.into()
+            }
+        },
         Err(err) => {
             if is_broken_pipe(&err) {
                 return Exit::Success.into();
             }
-            eprintln!("error: {err:#}");
+            say_error(format_args!("error: {err:#}"));
             pulse::exit::code_for(&err).into()
         }
     }
+}
+
+/// One line on stderr; if stderr itself cannot be written there is nobody left to tell.
+fn say_error(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 /// Like other Unix tools, stop quietly when the reader of our output goes away (`pulse log |
@@ -51,9 +67,11 @@ fn restore_default_sigpipe() {
 
 /// `pulse log | head` closes stdout early; that is not an error.
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
+    let pipe = std::io::ErrorKind::BrokenPipe;
+    pulse::output::find(err).is_some_and(|failure| failure.kind == pipe)
+        || err.chain().any(|cause| {
+            cause
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        })
 }

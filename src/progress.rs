@@ -120,7 +120,7 @@ impl Progress {
         if self.animated {
             self.bar.println(format!("pulse: {message}"));
         } else if !self.quiet {
-            eprintln!("pulse: {message}");
+            crate::output::errln!("pulse: {message}");
         }
     }
 
@@ -129,7 +129,7 @@ impl Progress {
         if self.animated {
             self.bar.set_message(message.to_string());
         } else if !self.quiet {
-            eprintln!("pulse: {message}");
+            crate::output::errln!("pulse: {message}");
         }
     }
 

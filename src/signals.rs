@@ -40,7 +40,7 @@ fn stop_after(duration: Duration) {
         });
     if timer.is_err() {
         // Without a thread no deadline can be kept: refuse to run unbounded silently.
-        eprintln!("pulse: cannot start the --deadline timer; stopping now");
+        crate::output::errln!("pulse: cannot start the --deadline timer; stopping now");
         DEADLINE_PASSED.store(true, Ordering::SeqCst);
         INTERRUPTED.store(true, Ordering::SeqCst);
     }

@@ -62,6 +62,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "redact.rs",
             "time_text.rs",
             "plural.rs",
+            "output.rs",
         ],
     ),
 ];
@@ -73,6 +74,8 @@ const WITHIN_LAYER: &[(&str, &str)] = &[
     ("main.rs", "cmd/"),
     ("cmd/", "cli/"),
     ("exit.rs", "signals.rs"),
+    ("signals.rs", "output.rs"),
+    ("progress.rs", "output.rs"),
 ];
 
 /// Most lines of a file, not counting its inline `#[cfg(test)] mod tests { ... }`; files

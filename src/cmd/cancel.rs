@@ -25,7 +25,7 @@ pub fn run(args: &CancelArgs, db: &Location) -> Result<()> {
         Some(RunStatus::Delivered) => bail!("{id} is delivered: there is nothing to cancel"),
         Some(status) if status.is_final() => {
             if !args.quiet {
-                eprintln!(
+                crate::output::errln!(
                     "pulse: {id} is {} already: it will not be resumed",
                     status.as_str()
                 );
@@ -37,10 +37,10 @@ pub fn run(args: &CancelArgs, db: &Location) -> Result<()> {
     store.cancel_run(id)?;
     if args.json {
         let summary = crate::run::run_summary(&store, id, "cancelled", i64::MAX, 0.0)?;
-        println!("{summary}");
+        crate::output::outln!("{summary}");
     }
     if !args.quiet {
-        eprintln!(
+        crate::output::errln!(
             "pulse: cancelled {id} ({} delivered); it will not be resumed, and later runs to its \
              URL no longer wait for it",
             crate::plural::part_of(run.batches_delivered, run.batches_total, "batch", "batches")

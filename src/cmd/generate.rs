@@ -1,5 +1,6 @@
 //! Shell completions and the man page, both generated from the clap definition.
 
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -7,9 +8,15 @@ use clap::CommandFactory;
 
 use crate::cli::Cli;
 
-pub fn completions(shell: clap_complete::Shell) {
+pub fn completions(shell: clap_complete::Shell) -> Result<()> {
     let mut command = Cli::command();
-    clap_complete::generate(shell, &mut command, "pulse", &mut std::io::stdout());
+    // Into memory first: clap_complete panics when its writer fails.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "pulse", &mut script);
+    let mut out = crate::output::stdout();
+    out.write_all(&script)?;
+    out.flush()?;
+    Ok(())
 }
 
 /// Writes `pulse.1` into `dir`.
@@ -243,7 +250,9 @@ everything was delivered (or there was nothing to send, e.g. \fBpulse resume\fR 
 unfinished run)
 .TP
 \fB1\fR
-runtime error: unreadable or empty input, I/O or database error, an unknown run, event or batch id
+runtime error: unreadable or empty input, I/O or database error, an unknown run, event or batch
+id, or standard output could not be written (the run's state is recorded first; a failed
+standard error changes no exit code)
 .TP
 \fB2\fR
 usage error: a bad flag or value
@@ -254,6 +263,9 @@ refused the file (nothing was sent)
 .TP
 \fB4\fR
 delivery failed: some batches are undelivered; \fBpulse resume\fR continues
+.TP
+\fB124\fR
+\fB\-\-deadline\fR passed; the run stopped as on SIGTERM and is resumable
 .TP
 \fB130\fR
 interrupted (Ctrl\-C or SIGTERM); the run is resumable

@@ -26,7 +26,7 @@ const SNIPPET_CHARS: usize = 120;
 /// Where output goes and in which shape. Writes go through `writeln!` so a closed pipe
 /// (`pulse log | head`) surfaces as an error that main treats as success.
 struct Printer<'a> {
-    out: BufWriter<std::io::StdoutLock<'static>>,
+    out: BufWriter<crate::output::Named<std::io::StdoutLock<'static>>>,
     json: bool,
     db: &'a Location,
     store: &'a Store,
@@ -36,7 +36,7 @@ pub fn run(asked: &LogSettings, db: &Location) -> Result<()> {
     let (args, since, limit) = (asked.args, asked.since, asked.limit);
     let store = Store::open_to_read(db)?;
     let mut printer = Printer {
-        out: BufWriter::new(std::io::stdout().lock()),
+        out: crate::output::stdout(),
         json: args.json,
         db,
         store: &store,
@@ -48,14 +48,14 @@ pub fn run(asked: &LogSettings, db: &Location) -> Result<()> {
                 printer.failed_batch(batch)?;
             }
             if batches.is_empty() && !args.json {
-                eprintln!("pulse: no undelivered batches");
+                crate::output::errln!("pulse: no undelivered batches");
             }
         }
         None => {
             let runs = store.runs(since, limit)?;
             printer.run_lines(&runs)?;
             if runs.is_empty() && !args.json {
-                eprintln!("pulse: no runs in the log {db}");
+                crate::output::errln!("pulse: no runs in the log {db}");
             }
         }
         Some(id) => show_id(&store, &mut printer, id, args.failed, args.all)?,

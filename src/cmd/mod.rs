@@ -52,7 +52,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             command: SchemaCommand::Infer(args),
         } => run::infer(cli::infer_settings(args)?),
         Command::Completions { shell } => {
-            generate::completions(*shell);
+            generate::completions(*shell)?;
             Ok(())
         }
         Command::Man { dir } => generate::man(dir),

@@ -45,10 +45,10 @@ pub fn run(asked: &PruneSettings, db: &Location) -> Result<()> {
             "file_bytes_after": size_after,
             "file_bytes_min": floor.map(|(floor, _)| floor),
         });
-        println!("{line}");
+        crate::output::outln!("{line}");
         return Ok(());
     }
-    println!(
+    crate::output::outln!(
         "pruned {}: {}, {} ({} of payloads), {}",
         count(report.runs, "run", "runs"),
         count(report.events, "event", "events"),
@@ -57,7 +57,7 @@ pub fn run(asked: &PruneSettings, db: &Location) -> Result<()> {
         count(report.attempts, "attempt", "attempts")
     );
     if busy > 0 {
-        println!(
+        crate::output::outln!(
             "kept {} that another pulse process is sending",
             count(busy, "old run", "old runs")
         );
@@ -74,14 +74,14 @@ pub fn run(asked: &PruneSettings, db: &Location) -> Result<()> {
             Some(_) => String::new(),
             None => " (PostgreSQL keeps the space for later runs; VACUUM FULL returns it)".into(),
         };
-        println!(
+        crate::output::outln!(
             "compacted {}: {} -> {}{why}",
             db,
             human_bytes(size_before),
             human_bytes(size_after)
         );
     } else if report.runs > 0 {
-        println!("the space is reused by later runs; --vacuum shrinks the file");
+        crate::output::outln!("the space is reused by later runs; --vacuum shrinks the file");
     }
     Ok(())
 }

@@ -67,13 +67,13 @@ async fn serve(settings: Arc<ReceiveSettings>, state: Arc<Mutex<State>>) -> Resu
     let local = listener.local_addr()?;
     if settings.secrets.is_empty() {
         // Once, up front: every line below says "not verified" or "unsigned" too.
-        eprintln!(
+        crate::output::errln!(
             "pulse receive: warning: no --secret or PULSE_SECRET: signatures are not verified, \
              every request is accepted"
         );
     }
-    println!("pulse receive: listening on http://{local}/");
-    std::io::stdout().flush()?;
+    crate::output::outln!("pulse receive: listening on http://{local}/");
+    crate::output::stdout().flush()?;
     loop {
         let (stream, _) = listener.accept().await?;
         let io = hyper_util::rt::TokioIo::new(stream);
@@ -189,7 +189,7 @@ async fn handle(
         && let Some(out) = state.out.as_mut()
         && let Err(err) = write_rows(out, &body)
     {
-        eprintln!("pulse receive: --out: {err}");
+        crate::output::errln!("pulse receive: --out: {err}");
         return Ok(answer(500, None, "{\"error\":\"cannot write rows\"}"));
     }
     Ok(answer(injected.unwrap_or(200), None, "{\"ok\":true}"))
@@ -261,9 +261,7 @@ fn refuse(settings: &ReceiveSettings, id: Option<&str>, refusal: Refusal) -> Res
 
 fn say(settings: &ReceiveSettings, line: &str) {
     if !settings.quiet {
-        let mut stdout = std::io::stdout().lock();
-        let _ = writeln!(stdout, "{line}");
-        let _ = stdout.flush();
+        crate::output::outln!("{line}");
     }
 }
 

@@ -11,7 +11,7 @@ use crate::store::{Location, Store};
 
 pub fn new() {
     let (_, text) = SigningSecret::generate();
-    println!("{text}");
+    crate::output::outln!("{text}");
 }
 
 pub fn show(url: &str, db: &Location) -> Result<()> {
@@ -20,7 +20,7 @@ pub fn show(url: &str, db: &Location) -> Result<()> {
     let store = Store::open_to_read(db)?;
     match store.secret_for_url(&key)? {
         Some(secret) => {
-            println!("{secret}");
+            crate::output::outln!("{secret}");
             Ok(())
         }
         None => bail!(

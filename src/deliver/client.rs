@@ -37,7 +37,7 @@ pub(super) fn build(
         builder = builder.identity(client_identity(cert, config.client_key.as_deref())?);
     }
     if config.insecure {
-        eprintln!("pulse: warning: --insecure: TLS certificates are NOT verified");
+        crate::output::errln!("pulse: warning: --insecure: TLS certificates are NOT verified");
         builder = builder.danger_accept_invalid_certs(true);
     }
     let runtime = tokio::runtime::Builder::new_current_thread()

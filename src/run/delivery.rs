@@ -65,7 +65,7 @@ pub fn deliver_run(
         let mut summary = run_summary(store, run.run_id, status.as_str(), since, seconds)?;
         // Mirror counts (unchanged, deleted) are known here, not kept in the log.
         summary["rows"] = serde_json::to_value(run.counts)?;
-        println!("{summary}");
+        crate::output::outln!("{summary}");
     }
     match outcome {
         Ok(_) => {
@@ -95,7 +95,7 @@ pub fn deliver_run(
                 } else {
                     String::new()
                 };
-                eprintln!(
+                crate::output::errln!(
                     "pulse: delivered {}{invalid}{mirror} in {} to {url} in {:.2}s (run {})",
                     count(sent, "row", "rows"),
                     part_of(delivered, total_batches, "batch", "batches"),

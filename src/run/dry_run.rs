@@ -81,7 +81,7 @@ pub fn dry_run(
             ),
             _ => destination,
         };
-        eprintln!(
+        crate::output::errln!(
             "pulse: dry run: {} in {}{shown} {destination}; nothing sent, nothing logged",
             count(staged.counts.total, "row", "rows"),
             count(batches, "batch", "batches"),
@@ -123,8 +123,7 @@ fn print_requests(
 ) -> Result<u64> {
     let missing = missing_signature(request, signer);
     let body_context = &request.plan.shape.body;
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut out = crate::output::stdout();
     let url = request.url().map(|url| shown_url(url.as_str()));
     let url = url.as_deref().unwrap_or(NO_URL);
     // For GET the URL's own query goes first, as the deliverer sends (and signs) it.

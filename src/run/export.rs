@@ -55,7 +55,7 @@ pub fn export(asked: ExportSettings, db: &Location) -> Result<u64> {
             )),
             path.display().to_string(),
         ),
-        None => (Box::new(std::io::stdout().lock()), "stdout".to_string()),
+        None => (Box::new(crate::output::stdout()), "stdout".to_string()),
     };
     let (rows, deletes) = write_rows(&store, &batches, asked.format, &mut out)
         .with_context(|| format!("exporting {id} to {shown}"))?;
@@ -72,7 +72,7 @@ pub fn export(asked: ExportSettings, db: &Location) -> Result<u64> {
             ),
         };
         let count = batches.len() as u64;
-        eprintln!(
+        crate::output::errln!(
             "pulse: exported {} from the {count} {which}{} of {id} to {shown}{deletes}",
             crate::plural::count(rows, "row", "rows"),
             crate::plural::noun(count, "batch", "batches")

@@ -25,7 +25,7 @@ pub fn infer(asked: InferSettings) -> Result<()> {
         ByteCounter::default(),
     )?;
     for notice in source.notices() {
-        eprintln!("pulse: {notice}");
+        crate::output::errln!("pulse: {notice}");
     }
     let mut inference = Inference::new(source.headers().to_vec());
     // frictionless counts the header and blank rows in its sample.
@@ -45,8 +45,7 @@ pub fn infer(asked: InferSettings) -> Result<()> {
         Some(path) => std::fs::write(path, text)
             .with_context(|| format!("--output {}: cannot write", path.display()))?,
         None => {
-            let stdout = std::io::stdout();
-            let mut out = stdout.lock();
+            let mut out = crate::output::stdout();
             out.write_all(text.as_bytes())?;
             out.flush()?;
         }

@@ -121,7 +121,7 @@ fn again(
         return super::repeat::report_unchanged(store, earlier, label, quiet, json);
     }
     if !quiet {
-        eprintln!(
+        crate::output::errln!(
             "pulse: {label} was pushed already as {}, not delivered yet: continuing it",
             earlier.id
         );

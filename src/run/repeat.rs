@@ -112,14 +112,14 @@ pub fn report_unchanged(
             super::summary::run_summary(store, &earlier.id, "unchanged", i64::MAX, 0.0)?;
         summary["source"] = source.into();
         summary["unchanged_since"] = earlier.id.clone().into();
-        println!("{summary}");
+        crate::output::outln!("{summary}");
     }
     if !quiet {
         let when = earlier
             .finished_at
             .map(crate::time_text::show_ms)
             .unwrap_or_default();
-        eprintln!(
+        crate::output::errln!(
             "pulse: {source} is unchanged since {} (delivered {when}): nothing sent; --force \
              sends it again",
             earlier.id

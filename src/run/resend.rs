@@ -60,7 +60,7 @@ pub fn resend(asked: ResendSettings, db: &Location) -> Result<()> {
     let queue = select_batches(&store, &kind, id, &run_id, asked.failed)?;
     if queue.is_empty() {
         if !asked.knobs.quiet {
-            eprintln!("pulse: nothing to resend: every batch of {id} is delivered");
+            crate::output::errln!("pulse: nothing to resend: every batch of {id} is delivered");
         }
         return Ok(());
     }
@@ -93,12 +93,12 @@ pub fn resend(asked: ResendSettings, db: &Location) -> Result<()> {
             "attempts": report.attempts,
             "seconds": (clock.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
         });
-        println!("{summary}");
+        crate::output::outln!("{summary}");
     }
     match outcome {
         Ok(()) => {
             if !asked.knobs.quiet {
-                eprintln!(
+                crate::output::errln!(
                     "pulse: resent {} in {} of {id} to {shown} in {:.2}s",
                     count(report.rows_delivered, "row", "rows"),
                     count(total, "batch", "batches"),

@@ -72,7 +72,7 @@ fn resume_given(
     match run.status() {
         Some(RunStatus::Delivered) => {
             if !asked.knobs.quiet {
-                eprintln!("pulse: {} is already delivered", run.id);
+                crate::output::errln!("pulse: {} is already delivered", run.id);
             }
             return Ok(());
         }
@@ -108,7 +108,9 @@ fn resume_all(store: &mut Store, asked: &ResumeSettings, progress: &Progress) ->
     }
     if destinations.is_empty() {
         if !asked.knobs.quiet {
-            eprintln!("pulse: nothing to resume: no run in the log is waiting to be delivered");
+            crate::output::errln!(
+                "pulse: nothing to resume: no run in the log is waiting to be delivered"
+            );
         }
         return Ok(());
     }
@@ -124,17 +126,18 @@ fn resume_all(store: &mut Store, asked: &ResumeSettings, progress: &Progress) ->
             if !candidate.is_staged() && is_stdin(candidate) {
                 // Its input is gone: it can never be delivered, so it holds nothing up.
                 if !asked.knobs.quiet {
-                    eprintln!(
+                    crate::output::errln!(
                         "pulse: skipping {}: it read stdin and was stopped while staging; push \
                          it again (`pulse cancel {}` drops it)",
-                        candidate.id, candidate.id
+                        candidate.id,
+                        candidate.id
                     );
                 }
                 continue;
             }
             let Some(_lock) = RunLock::try_acquire(store, &candidate.id)? else {
                 if !asked.knobs.quiet {
-                    eprintln!(
+                    crate::output::errln!(
                         "pulse: {} is being sent by another process{later}",
                         candidate.id
                     );
@@ -161,7 +164,7 @@ fn resume_all(store: &mut Store, asked: &ResumeSettings, progress: &Progress) ->
     // Each failure on a line of its own; the last one decides the exit code.
     let last = failures.pop();
     for failure in &failures {
-        eprintln!("error: {failure:#}");
+        crate::output::errln!("error: {failure:#}");
     }
     match last {
         Some(err) => Err(err),
@@ -190,7 +193,7 @@ pub(super) fn deliver_backlog(
         return Ok(());
     }
     if !asked.knobs.quiet {
-        eprintln!(
+        crate::output::errln!(
             "pulse: {} earlier run(s) to this URL are unfinished; delivering them first",
             backlog.len()
         );
@@ -249,7 +252,7 @@ fn wait_for_lock(store: &Store, run_id: &str, quiet: bool) -> Result<RunLock> {
             return Ok(lock);
         }
         if !said && !quiet {
-            eprintln!("pulse: waiting for {run_id}, which another process is sending");
+            crate::output::errln!("pulse: waiting for {run_id}, which another process is sending");
             said = true;
         }
         if !crate::signals::sleep(std::time::Duration::from_millis(50)) {
@@ -286,16 +289,17 @@ fn continue_run(
         (store.events_of_run(&run.id)?, run.rows.clone())
     } else {
         if !asked.knobs.quiet {
-            eprintln!(
+            crate::output::errln!(
                 "pulse: {} was stopped while staging; staging {} again",
-                run.id, run.source
+                run.id,
+                run.source
             );
         }
         let staged = restage(store, run, &plan, progress)?;
         (staged.events, staged.counts)
     };
     if !asked.knobs.quiet && run.is_staged() {
-        eprintln!(
+        crate::output::errln!(
             "pulse: resuming {} ({} delivered)",
             run.id,
             part_of(run.batches_delivered, run.batches_total, "batch", "batches")

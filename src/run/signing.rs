@@ -64,7 +64,7 @@ pub fn resolve_signer(
     if kept == fresh {
         // Printed even under --quiet: the receiver needs it, and cron mails it. Said once:
         // `pulse secret show` prints it again.
-        eprintln!(
+        crate::output::errln!(
             "pulse: generated signing secret for {url}: {kept}\n\
              pulse: it is stored in the log and reused for this URL; `pulse secret show \
              {url}` prints it again. Receivers verify webhook-signature with it \

@@ -79,7 +79,7 @@ pub fn open_rows(
     let source = TableSource::open(&plan.read.input, &plan.read.dialect, counter.clone())?;
     if !quiet {
         for notice in source.notices() {
-            eprintln!("pulse: {notice}");
+            crate::output::errln!("pulse: {notice}");
         }
     }
     let delimiter = source.delimiter();
@@ -192,7 +192,7 @@ fn refused(store: &mut Store, staging: &Staging, staged: &Staged) -> Result<anyh
         let mut summary =
             super::summary::run_summary(store, staging.run_id, "invalid", i64::MAX, 0.0)?;
         summary["first_invalid"] = json!({"line": first.line, "message": first.message});
-        println!("{summary}");
+        crate::output::outln!("{summary}");
     }
     Ok(InvalidRowsError(format!(
         "{}: {} of {} with --fail-on-invalid; nothing sent (first: line {}: {})",

@@ -32,7 +32,7 @@ pub fn validate(asked: ValidateSettings) -> Result<()> {
         ByteCounter::default(),
     )?;
     for notice in source.notices() {
-        eprintln!("pulse: {notice}");
+        crate::output::errln!("pulse: {notice}");
     }
     // A spreadsheet's name with its sheet, and its cells named as the sheet names them.
     let label = source.label().to_string();
@@ -48,8 +48,7 @@ pub fn validate(asked: ValidateSettings) -> Result<()> {
         .map(|path| invalid_rows_writer(path, rows.headers()))
         .transpose()?;
     let rows_width = rows.headers().len();
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut out = crate::output::stdout();
     if asked.json {
         out.write_all(b"{\"errors\":[")?;
     }

@@ -184,7 +184,7 @@ impl FingerprintSet {
                 return false;
             }
             if let Err(err) = self.spill() {
-                eprintln!(
+                crate::output::errln!(
                     "pulse: warning: cannot spill key hashes to a temporary file ({err}); keeping them in memory"
                 );
                 self.spill_failed = true;

@@ -96,17 +96,7 @@ pub(super) fn map_columns(schema: &Schema, labels: &[String]) -> Result<Vec<Colu
         }
     }
     if !problems.is_empty() {
-        let more = problems.len().saturating_sub(LISTED_PROBLEMS);
-        problems.truncate(LISTED_PROBLEMS);
-        let mut detail = problems.join("; ");
-        if more > 0 {
-            detail.push_str(&format!("; and {more} more"));
-        }
-        return Err(SchemaError::Header {
-            origin: schema.origin.clone(),
-            mode: mode.name(),
-            detail,
-        });
+        return Err(header_error(schema, problems));
     }
     Ok(labels
         .iter()
@@ -125,4 +115,19 @@ pub(super) fn map_columns(schema: &Schema, labels: &[String]) -> Result<Vec<Colu
             }
         })
         .collect())
+}
+
+/// One line for all of a header's problems: the first few, and how many more.
+fn header_error(schema: &Schema, mut problems: Vec<String>) -> SchemaError {
+    let more = problems.len().saturating_sub(LISTED_PROBLEMS);
+    problems.truncate(LISTED_PROBLEMS);
+    let mut detail = problems.join("; ");
+    if more > 0 {
+        detail.push_str(&format!("; and {more} more"));
+    }
+    SchemaError::Header {
+        origin: schema.origin.clone(),
+        mode: schema.fields_match.name(),
+        detail,
+    }
 }

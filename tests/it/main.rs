@@ -14,6 +14,7 @@ mod input;
 mod integrity;
 mod log;
 mod memory;
+mod output;
 mod prune;
 mod push;
 mod readme;
