@@ -17,6 +17,62 @@ pub(super) fn build(
     url: &reqwest::Url,
     config: &DeliverySettings,
 ) -> Result<(Client, tokio::runtime::Runtime)> {
+    let builder = builder(url, config)?;
+    if config.insecure {
+        crate::output::errln!("pulse: warning: --insecure: TLS certificates are NOT verified");
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot set up the HTTP client")?;
+    // Built inside the runtime, which the client's connection pool belongs to.
+    let client = runtime
+        .block_on(async { builder.build() })
+        .context("cannot set up the HTTP client")?;
+    Ok((client, runtime))
+}
+
+/// Loads and checks every TLS file of `config` (`--cacert`, `--cert`, `--cert-key`) by building
+/// the client a delivery would use, and drops it: a push calls this before staging (and a dry
+/// run too), so that a bad file stops it before anything is written to the log.
+pub fn check_client_files(config: &DeliverySettings) -> Result<()> {
+    if config.cacert.is_none() && config.client_cert.is_none() && config.client_key.is_none() {
+        return Ok(());
+    }
+    // The URL only decides whether the system's roots are read, which these files do not need.
+    let url = reqwest::Url::parse("http://localhost/").expect("a valid URL");
+    let builder = builder(&url, config)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot set up the HTTP client")?;
+    runtime
+        .block_on(async { builder.build() })
+        .map_err(|_| tls_files_refused(config))?;
+    Ok(())
+}
+
+/// The client's builder error names no file: name the files given.
+fn tls_files_refused(config: &DeliverySettings) -> anyhow::Error {
+    let mut given = Vec::new();
+    if let Some(path) = &config.client_cert {
+        given.push(format!("--cert {}", path.display()));
+    }
+    if let Some(path) = &config.client_key {
+        given.push(format!("--cert-key {}", path.display()));
+    }
+    if let Some(path) = &config.cacert {
+        given.push(format!("--cacert {}", path.display()));
+    }
+    usage(format!(
+        "{}: the TLS client refused them (a key that does not belong to its certificate, or an \
+         unsupported key type)",
+        given.join(", ")
+    ))
+}
+
+/// The client's settings, with `config`'s TLS files loaded.
+fn builder(url: &reqwest::Url, config: &DeliverySettings) -> Result<reqwest::ClientBuilder> {
     // The operating system's trust store is added to the bundled roots (the reqwest
     // feature `rustls-tls-native-roots`; it reads SSL_CERT_FILE and SSL_CERT_DIR too), and
     // HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured (reqwest's system proxy).
@@ -37,18 +93,9 @@ pub(super) fn build(
         builder = builder.identity(client_identity(cert, config.client_key.as_deref())?);
     }
     if config.insecure {
-        crate::output::errln!("pulse: warning: --insecure: TLS certificates are NOT verified");
         builder = builder.danger_accept_invalid_certs(true);
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot set up the HTTP client")?;
-    // Built inside the runtime, which the client's connection pool belongs to.
-    let client = runtime
-        .block_on(async { builder.build() })
-        .context("cannot set up the HTTP client")?;
-    Ok((client, runtime))
+    Ok(builder)
 }
 
 /// `--cacert`: the certificates trusted besides the usual roots; a file without one is refused.

@@ -15,6 +15,7 @@ mod retry;
 mod settings;
 
 pub use body_loader::write_batch_body;
+pub use client::check_client_files;
 pub use compress::{decode, BodyCompression};
 pub use deliverer::*;
 pub use rate::Rate;

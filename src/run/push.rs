@@ -23,6 +23,9 @@ pub fn push(mut request: PushRequest, db: &Location) -> Result<()> {
     let schema = request.schema.take();
     crate::signals::install(request.knobs.deadline);
     let progress = Progress::new(request.knobs.quiet);
+    // A bad --cert, --cert-key or --cacert stops the push before anything is staged (a run
+    // staged and then refused would go first at the next push to this URL).
+    crate::deliver::check_client_files(&request.delivery)?;
     let url = match &request.to {
         PushTo::Url(url) => url.clone(),
         PushTo::DryRun { .. } => {

@@ -54,6 +54,8 @@ impl ResumeSettings {
 pub fn resume(asked: ResumeSettings, db: &Location) -> Result<()> {
     crate::signals::install(asked.knobs.deadline);
     let progress = Progress::new(asked.knobs.quiet);
+    // Before a run stopped while staging is staged again, as a push checks before staging.
+    crate::deliver::check_client_files(&asked.delivery)?;
     let mut store = Store::open(db)?;
     match asked.run_id.clone() {
         Some(id) => resume_given(&mut store, db, &id, &asked, &progress),

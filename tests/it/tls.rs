@@ -226,3 +226,74 @@ fn proxies_from_the_environment_are_used_and_no_proxy_is_honoured() {
         .code(4);
     assert_eq!(proxy.requests().len(), 1, "NO_PROXY: sent direct");
 }
+
+#[test]
+fn bad_tls_files_stop_a_push_before_staging_and_a_dry_run_too() {
+    let sandbox = Sandbox::new();
+    let (server_ca, client_ca) = (Ca::new(), Ca::new());
+    let port = https_server_of(&server_ca, Some(&client_ca));
+    let url = format!("https://127.0.0.1:{port}/hook");
+    let ca = sandbox.write("ca.pem", server_ca.cert.pem());
+    let (client, client_key) = client_ca.issue(&["pulse-client"]);
+    let (_, other_key) = client_ca.issue(&["someone-else"]);
+    let cert = sandbox.write("client.pem", client.pem());
+    let key = sandbox.write("client.key", client_key.serialize_pem());
+    let wrong_key = sandbox.write("other.key", other_key.serialize_pem());
+    let not_pem = sandbox.write("not.pem", "hello");
+    let (ca, cert, key) = (
+        ca.to_str().unwrap(),
+        cert.to_str().unwrap(),
+        key.to_str().unwrap(),
+    );
+    let runs = || {
+        sandbox
+            .query::<i64>("SELECT count(*) FROM runs")
+            .unwrap_or(0)
+    };
+    let bad: [(&[&str], &str); 4] = [
+        (&["--cacert", ca, "--cert", cert], "--cert-key"),
+        (&["--cacert", not_pem.to_str().unwrap()], "--cacert"),
+        (
+            &[
+                "--cacert",
+                ca,
+                "--cert",
+                cert,
+                "--cert-key",
+                "/nonexistent.key",
+            ],
+            "--cert-key",
+        ),
+        (
+            &[
+                "--cacert",
+                ca,
+                "--cert",
+                cert,
+                "--cert-key",
+                wrong_key.to_str().unwrap(),
+            ],
+            "--cert",
+        ),
+    ];
+    for (flags, named) in bad {
+        for dry in [false, true] {
+            let mut cmd = push_to(&sandbox, &url);
+            cmd.args(flags);
+            if dry {
+                cmd.arg("--dry-run");
+            }
+            let out = cmd.assert().failure();
+            let stderr = stderr_of(&out);
+            assert!(stderr.contains(named), "{flags:?}: {stderr}");
+            assert!(!stderr.contains("PRIVATE KEY"), "{stderr}");
+            assert_eq!(runs(), 0, "{flags:?} (dry run: {dry}) staged a run");
+        }
+    }
+    // Nothing was left staged to go ahead of the next push.
+    push_to(&sandbox, &url)
+        .args(["--cacert", ca, "--cert", cert, "--cert-key", key])
+        .assert()
+        .success();
+    assert_eq!(runs(), 1);
+}
