@@ -17,8 +17,10 @@ pub enum Exit {
     Undelivered = 4,
     /// `--deadline` passed; the run stopped as on SIGTERM and is resumable (as timeout(1)).
     DeadlinePassed = 124,
-    /// Interrupted by SIGINT/SIGTERM; the run is resumable.
+    /// Interrupted by SIGINT (Ctrl-C); the run is resumable.
     Interrupted = 130,
+    /// Stopped by SIGTERM (128 + 15, as shells report it); the run is resumable.
+    Terminated = 143,
 }
 
 impl From<Exit> for ExitCode {
@@ -73,6 +75,8 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
         if cause.is::<InterruptedError>() {
             return if crate::signals::deadline_passed() {
                 Exit::DeadlinePassed
+            } else if crate::signals::stop_code() == Exit::Terminated as u8 {
+                Exit::Terminated
             } else {
                 Exit::Interrupted
             };
@@ -100,6 +104,7 @@ mod tests {
         assert_eq!(Exit::Undelivered as u8, 4);
         assert_eq!(Exit::DeadlinePassed as u8, 124);
         assert_eq!(Exit::Interrupted as u8, 130);
+        assert_eq!(Exit::Terminated as u8, 143);
     }
 
     #[test]

@@ -1,12 +1,15 @@
 //! Ctrl-C, SIGTERM and `--deadline`: set a flag that the staging and delivery loops check, so
-//! the attempts in flight are recorded before pulse stops.
+//! the attempts in flight are recorded before pulse stops. Which signal it was is kept for the
+//! exit code: 130 for SIGINT, 143 for SIGTERM (128 + the signal, as shells report it).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 /// Set with `INTERRUPTED` when it was the deadline, not a signal, that stopped pulse.
 static DEADLINE_PASSED: AtomicBool = AtomicBool::new(false);
+/// The signal that stopped pulse (SIGINT or SIGTERM), 0 before one came.
+static SIGNAL: AtomicI32 = AtomicI32::new(0);
 
 /// Installs the handler once, and starts the `--deadline` timer if one is given.
 pub fn install(deadline: Option<Duration>) {
@@ -15,13 +18,32 @@ pub fn install(deadline: Option<Duration>) {
     }
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        let _ = ctrlc::set_handler(|| {
-            if INTERRUPTED.swap(true, Ordering::SeqCst) {
-                // A second Ctrl-C means "now": the log is consistent at every commit.
-                std::process::exit(130);
-            }
-        });
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        // signal-hook's handler only writes to a pipe; this thread does the rest.
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+            return;
+        };
+        let _ = std::thread::Builder::new()
+            .name("pulse-signals".into())
+            .spawn(move || {
+                for signal in signals.forever() {
+                    if INTERRUPTED.load(Ordering::SeqCst) {
+                        // A second signal means "now": the log is consistent at every commit.
+                        std::process::exit(128 + signal);
+                    }
+                    SIGNAL.store(signal, Ordering::SeqCst);
+                    INTERRUPTED.store(true, Ordering::SeqCst);
+                }
+            });
     });
+}
+
+/// The exit code for a stop by signal: 128 + the signal (143 for SIGTERM), else 130 (Ctrl-C).
+pub fn stop_code() -> u8 {
+    match SIGNAL.load(Ordering::SeqCst) {
+        signal if (1..128).contains(&signal) => 128 + signal as u8,
+        _ => 130,
+    }
 }
 
 /// Stops pulse as SIGTERM would once `duration` has passed: a timer thread sets the same flag,

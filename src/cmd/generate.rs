@@ -268,7 +268,10 @@ delivery failed: some batches are undelivered; \fBpulse resume\fR continues
 \fB\-\-deadline\fR passed; the run stopped as on SIGTERM and is resumable
 .TP
 \fB130\fR
-interrupted (Ctrl\-C or SIGTERM); the run is resumable
+interrupted by Ctrl\-C (SIGINT); the run is resumable
+.TP
+\fB143\fR
+stopped by SIGTERM (128 + 15, as shells report it); the run is resumable
 .SH "THE LOG, RESUMING AND RESENDING"
 Every batch is written to the log before the first request, and every attempt is recorded
 before the next one starts; a batch is marked delivered only together with the 2xx attempt

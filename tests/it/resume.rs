@@ -143,7 +143,7 @@ fn sigterm_during_a_retry_wait_stops_promptly_and_the_run_resumes() {
     signal(&child, "TERM");
     let (code, _, stderr) = finish(child);
     let took = signalled.elapsed();
-    assert_eq!(code, Some(130), "{stderr}");
+    assert_eq!(code, Some(143), "{stderr}");
     assert!(took < Duration::from_secs(10), "took {took:?} to stop");
     let run = sandbox.last_run();
     assert!(stderr.contains(&format!("pulse resume {run}")), "{stderr}");

@@ -106,7 +106,7 @@ Examples:
   pulse push customers.csv --schema customers.schema.json --fail-on-invalid --json --url URL
   pulse push customers.csv --mode mirror --key id --url https://example.com/sync
   pulse push customers.csv --format valmi --method get --url https://example.com/row
-  pulse resume    # after exit 4 or 130: continue from the first undelivered batch";
+  pulse resume    # after exit 4, 130 or 143: continue from the first undelivered batch";
 
 const VALIDATE_EXAMPLES: &str = "\
 Examples:
