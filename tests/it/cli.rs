@@ -170,3 +170,44 @@ fn no_sign_wins_over_a_secret_in_the_environment_but_not_over_one_on_the_command
     );
     assert_eq!(server.requests().len(), 1, "nothing more sent");
 }
+
+#[test]
+fn value_names_are_taken_in_any_case() {
+    let sandbox = Sandbox::new();
+    let input = sandbox.write("d.csv", "a,b\n1,2\n");
+    let out = sandbox
+        .pulse()
+        .args([
+            "push",
+            input.to_str().unwrap(),
+            "--url",
+            "http://127.0.0.1:9/h",
+        ])
+        .args([
+            "--dry-run",
+            "--no-sign",
+            "--method",
+            "GET",
+            "--format",
+            "Pulse",
+        ])
+        .args(["--on-failure", "SKIP", "--mode", "Append"])
+        .assert()
+        .success();
+    sandbox
+        .pulse()
+        .args([
+            "push",
+            input.to_str().unwrap(),
+            "--url",
+            "http://127.0.0.1:9/h",
+        ])
+        .args(["--dry-run", "--no-sign", "--compress", "GZIP"])
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        stdout.starts_with("GET http://127.0.0.1:9/h?a=1"),
+        "{stdout}"
+    );
+}

@@ -78,7 +78,7 @@ pub struct DeliveryArgs {
     pub rate: Option<String>,
 
     /// Send POST bodies compressed (Content-Encoding); the signature covers the decoded body
-    #[arg(long, value_enum, value_name = "CODEC")]
+    #[arg(long, value_enum, ignore_case = true, value_name = "CODEC")]
     pub compress: Option<BodyCompression>,
 
     /// Statuses that count as delivered besides 2xx, e.g. 409 or 409,422-423
@@ -91,7 +91,7 @@ pub struct DeliveryArgs {
 
     /// A batch that fails for good stops the run, or is skipped: the run goes on and exit 4
     /// lists the failed batches at the end (`pulse resume` sends only those)
-    #[arg(long, value_enum, default_value_t = OnFailure::Stop, value_name = "WHAT")]
+    #[arg(long, value_enum, ignore_case = true, default_value_t = OnFailure::Stop, value_name = "WHAT")]
     pub on_failure: OnFailure,
 
     /// Stop as on SIGTERM once this much time has passed (e.g. 10m): requests in flight are

@@ -17,7 +17,7 @@ pub struct ExportArgs {
     pub failed: bool,
 
     /// csv: the file's columns, invalid cells as they were read; jsonl: the rows as stored
-    #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+    #[arg(long, value_enum, ignore_case = true, default_value_t = ExportFormat::Csv)]
     pub format: ExportFormat,
 
     /// Write to FILE instead of stdout

@@ -52,15 +52,15 @@ pub struct PushArgs {
     pub log: LogDb,
 
     /// Body layout (see PAYLOAD in `man pulse`)
-    #[arg(long, value_enum, default_value_t = Format::Pulse)]
+    #[arg(long, value_enum, ignore_case = true, default_value_t = Format::Pulse)]
     pub format: Format,
 
     /// HTTP method; get sends one row per request as query parameters (formats pulse and valmi)
-    #[arg(long, value_enum, default_value_t = Method::Post)]
+    #[arg(long, value_enum, ignore_case = true, default_value_t = Method::Post)]
     pub method: Method,
 
     /// Sync mode: tag rows with an operation, or mirror the file against the last delivery
-    #[arg(long, value_enum, default_value_t = SyncMode::Append)]
+    #[arg(long, value_enum, ignore_case = true, default_value_t = SyncMode::Append)]
     pub mode: SyncMode,
 
     /// Key column(s) for --mode mirror, comma-separated [default: the schema's primaryKey]
