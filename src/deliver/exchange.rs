@@ -151,7 +151,12 @@ fn network_error_text(err: &reqwest::Error) -> String {
     while let Some(next) = source.source() {
         source = next;
     }
-    format!("{kind}: {source}")
+    let detail = source.to_string();
+    // "timed out: operation timed out" says it twice.
+    if detail.contains(kind) {
+        return detail;
+    }
+    format!("{kind}: {detail}")
 }
 
 /// What kind of network error it was, in a few words: `connection refused`, `timed out`,
