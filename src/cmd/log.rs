@@ -43,7 +43,7 @@ pub fn run(asked: &LogSettings, db: &Location) -> Result<()> {
     };
     match &args.id {
         None if args.failed => {
-            let batches = store.undelivered_batches(since, limit)?;
+            let batches = store.undelivered_batches(since, limit, args.all)?;
             for batch in &batches {
                 printer.failed_batch(batch)?;
             }
@@ -105,6 +105,7 @@ fn show_id(
             for batch in batches.into_iter().filter(|b| !b.delivered()) {
                 printer.failed_batch(&UndeliveredBatch {
                     run_id: run_id.clone(),
+                    run_status: run.status.to_string(),
                     event_name: event.name.clone(),
                     event_batches: event.batch_count,
                     batch,
@@ -402,7 +403,9 @@ impl Printer<'_> {
     fn failed_batch(&mut self, item: &UndeliveredBatch) -> Result<()> {
         let batch = &item.batch;
         if self.json {
-            let line = self.batch_json(&item.run_id, &item.event_name, item.event_batches, batch);
+            let mut line =
+                self.batch_json(&item.run_id, &item.event_name, item.event_batches, batch);
+            line["run_status"] = item.run_status.clone().into();
             writeln!(self.out, "{line}")?;
             return Ok(());
         }

@@ -176,6 +176,7 @@ pub struct AttemptRow {
 #[derive(Debug, Clone)]
 pub struct UndeliveredBatch {
     pub run_id: String,
+    pub run_status: String,
     pub event_name: String,
     pub event_batches: u64,
     pub batch: BatchRow,
@@ -302,15 +303,23 @@ impl Store {
 
     /// Undelivered batches of runs started at or after `since`, newest run first, in delivery
     /// order within a run.
+    /// Batches not delivered, newest run first. Runs that will never be sent (cancelled,
+    /// refused as invalid, input errors) only `with_final_runs`: they are not failures to act on.
     pub fn undelivered_batches(
         &self,
         since: Option<i64>,
         limit: Option<u64>,
+        with_final_runs: bool,
     ) -> Result<Vec<UndeliveredBatch>> {
+        let final_runs = if with_final_runs {
+            ""
+        } else {
+            "AND r.status NOT IN ('invalid', 'cancelled', 'input-error')"
+        };
         let sql = format!(
-            "SELECT {BATCH_COLUMNS}, r.id, e.name, e.batch_count
+            "SELECT {BATCH_COLUMNS}, r.id, e.name, e.batch_count, r.status
              FROM {BATCH_FROM} JOIN events e ON e.id = b.event_id JOIN runs r ON r.id = e.run_id
-             WHERE b.status != 'delivered' AND r.started_at >= ?1
+             WHERE b.status != 'delivered' AND r.started_at >= ?1 {final_runs}
              ORDER BY r.started_at DESC, r.id DESC, e.seq, b.idx LIMIT ?2"
         );
         let limit = limit.map_or(NO_LIMIT, |n| n.min(NO_LIMIT as u64) as i64);
@@ -321,6 +330,7 @@ impl Store {
                     run_id: r.get(11)?,
                     event_name: r.get(12)?,
                     event_batches: r.count(13)?,
+                    run_status: r.get(14)?,
                 })
             })
     }

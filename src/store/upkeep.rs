@@ -245,7 +245,7 @@ mod tests {
                 run_id: "run_2".into()
             })
         );
-        let undelivered = store.undelivered_batches(None, None).unwrap();
+        let undelivered = store.undelivered_batches(None, None, false).unwrap();
         assert_eq!(undelivered.len(), 2);
         assert!(undelivered.iter().all(|b| b.batch.idx == 2));
         let batch = &undelivered[0].batch;
@@ -257,7 +257,13 @@ mod tests {
             })
         );
         assert_eq!(store.identify("nope").unwrap(), None);
-        assert_eq!(store.undelivered_batches(None, Some(1)).unwrap().len(), 1);
+        assert_eq!(
+            store
+                .undelivered_batches(None, Some(1), false)
+                .unwrap()
+                .len(),
+            1
+        );
         assert_eq!(store.runs(Some(i64::MAX), None).unwrap().len(), 0);
         let runs = store.runs(None, None).unwrap();
         assert_eq!(runs.len(), 2);

@@ -177,6 +177,14 @@ fn failed_lists_undelivered_batches_with_their_last_answer() {
     assert_eq!(json[0]["last_status"], 500);
     assert_eq!(json[1]["last_status"], Value::Null);
     assert_eq!(json[1]["status"], "pending");
+    assert_eq!(json[1]["run_status"], "failed");
+    // A cancelled run will never be sent: it is no failure to act on, unless --all asks.
+    sandbox.pulse().args(["cancel", &failed]).assert().success();
+    let out = sandbox.stdout_of(&["log", "--failed"]);
+    assert_eq!(out.lines().count(), 0, "{out}");
+    let json = json_lines(&sandbox.stdout_of(&["log", "--failed", "--all", "--json"]));
+    assert_eq!(json.len(), 2);
+    assert!(json.iter().all(|line| line["run_status"] == "cancelled"));
 }
 
 #[test]
@@ -287,14 +295,17 @@ fn a_run_stopped_while_staging_shows_its_batch_count_as_unknown() {
         .args(["--batch-size", "10"])
         .assert()
         .code(1);
-    let out = sandbox.stdout_of(&["log", "--failed"]);
+    // A run that stopped at an input error is final: listed with --all.
+    assert_eq!(sandbox.stdout_of(&["log", "--failed"]), "");
+    let out = sandbox.stdout_of(&["log", "--failed", "--all"]);
     assert_eq!(out.lines().count(), 3, "{out}");
     assert!(
         out.lines().all(|l| l.contains("/?") && !l.contains("/0")),
         "{out}"
     );
-    let json = json_lines(&sandbox.stdout_of(&["log", "--failed", "--json"]));
+    let json = json_lines(&sandbox.stdout_of(&["log", "--failed", "--all", "--json"]));
     assert_eq!(json[0]["count"], Value::Null);
+    assert_eq!(json[0]["run_status"], "input-error");
     assert!(server.requests().is_empty());
 }
 

@@ -202,7 +202,10 @@ fn hung_receiver_hits_the_timeout() {
     let stderr = stderr_of(&out);
     assert!(stderr.contains("timed out"), "{stderr}");
     assert!(stderr.contains("(all): timed out, retry 1/1"), "{stderr}");
-    assert!(!stderr.contains("timed out: operation timed out"), "{stderr}");
+    assert!(
+        !stderr.contains("timed out: operation timed out"),
+        "{stderr}"
+    );
     let attempts = attempts_in_log(&sandbox);
     assert_eq!(attempts.len(), 2);
     assert!(attempts.iter().all(|a| a.1 == 0), "no response is status 0");

@@ -25,7 +25,8 @@ pub struct LogArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// With an id: every batch, not runs of delivered batches folded into one line
+    /// With an id: every batch, not runs of delivered batches folded into one line; with
+    /// --failed: also the batches of runs that will never be sent (cancelled, refused as invalid)
     #[arg(long)]
     pub all: bool,
 
