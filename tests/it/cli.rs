@@ -211,3 +211,22 @@ fn value_names_are_taken_in_any_case() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_home_that_does_not_exist_is_a_clear_error_not_a_new_folder() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.path("no-such-home");
+    let out = sandbox
+        .pulse()
+        .args(["log"])
+        .env_remove("PULSE_DB")
+        .env("HOME", &home)
+        .assert()
+        .code(2);
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains("is not a directory") && stderr.contains("--db"),
+        "{stderr}"
+    );
+    assert!(!home.exists(), "pulse created {}", home.display());
+}

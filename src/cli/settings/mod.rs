@@ -31,9 +31,24 @@ pub fn log_location(flag: Option<PathBuf>) -> Result<crate::store::Location> {
     }
     let data_home = std::env::var_os("XDG_DATA_HOME")
         .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/share")))
-        .ok_or_else(|| usage("cannot find the log database: set --db, PULSE_DB or HOME"))?;
+        .filter(|p| p.is_absolute());
+    let data_home = match data_home {
+        Some(dir) => dir,
+        None => {
+            let home = std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .ok_or_else(|| usage("cannot find the log database: set --db, PULSE_DB or HOME"))?;
+            // A service user's HOME (/nonexistent) is no place to create a log in unasked.
+            if !home.is_dir() {
+                return Err(usage(format!(
+                    "cannot find the log database: HOME {} is not a directory; set --db or \
+                     PULSE_DB",
+                    home.display()
+                )));
+            }
+            home.join(".local/share")
+        }
+    };
     Ok(crate::store::Location::File(
         data_home.join("pulse").join("pulse.db"),
     ))
