@@ -29,9 +29,9 @@ pub enum SchemaError {
         path: String,
         message: String,
     },
-    /// The CSV header cannot be matched to the schema's fields under its `fieldsMatch` mode.
+    /// The header row (of a CSV file or a sheet) cannot be matched to the schema's fields under its `fieldsMatch` mode.
     #[error(
-        "{origin}: the CSV header does not match the schema (fieldsMatch \"{mode}\"): {detail}"
+        "{origin}: the header row does not match the schema (fieldsMatch \"{mode}\"): {detail}"
     )]
     Header {
         origin: String,

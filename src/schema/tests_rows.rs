@@ -266,7 +266,7 @@ fn fields_match_modes() {
         .to_string();
     assert_eq!(
         error,
-        r#"s.json: the CSV header does not match the schema (fieldsMatch "exact"): column 1 is "name" where the schema has "id"; column 2 is "id" where the schema has "name""#
+        r#"s.json: the header row does not match the schema (fieldsMatch "exact"): column 1 is "name" where the schema has "id"; column 2 is "id" where the schema has "name""#
     );
     // Matched by name, cells are read from the right column; extra columns are plain text.
     let s = Schema::parse(
