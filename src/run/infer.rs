@@ -16,6 +16,8 @@ pub struct InferSettings {
     /// Rows sampled, the header row included (frictionless' `sample_size`).
     pub sample: usize,
     pub output: Option<PathBuf>,
+    /// `--missing-values`: empty for frictionless' default `[""]`.
+    pub missing_values: Vec<String>,
 }
 
 pub fn infer(asked: InferSettings) -> Result<()> {
@@ -27,7 +29,7 @@ pub fn infer(asked: InferSettings) -> Result<()> {
     for notice in source.notices() {
         crate::output::errln!("pulse: {notice}");
     }
-    let mut inference = Inference::new(source.headers().to_vec());
+    let mut inference = Inference::new(source.headers().to_vec(), asked.missing_values);
     // frictionless counts the header and blank rows in its sample.
     let mut rows = 1u64;
     let sample = asked.sample as u64;

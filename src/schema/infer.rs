@@ -1,8 +1,12 @@
 //! A Table Schema inferred from sample rows with frictionless-py's rules (`Detector.
 //! detect_schema` in frictionless 5): for each column, candidate types are tried in a fixed
 //! order on each sampled cell, +1 for a cell the type reads and -1 for one it does not;
-//! missing values (`""`) count for no type and lower the bar; the first candidate to reach
-//! 90% of the bar wins, as soon as it does; a column no candidate wins is `any`.
+//! missing values (`""`, or `--missing-values`) count for no type and lower the bar (the
+//! sampled rows less the missing cells); the first candidate whose score reaches 90% of the
+//! bar wins, as soon as it does; a column no candidate wins is `any`. The bar is the whole
+//! sample's count from the start, so a type can win before the sample ends; cells that do not
+//! read cost it twice (reads minus misses): one `NA` before nine integers makes the column
+//! `string` (8 < 9), unless `NA` is a missing value.
 //!
 //! frictionless tries `yearmonth`, `geopoint`, `duration`, `geojson`, `object` and `array`
 //! first; pulse's schemas have none of them, so they are not candidates here and such columns
@@ -60,10 +64,13 @@ pub struct Inference {
     /// Per column: the winning candidate, once there is one.
     decided: Vec<Option<usize>>,
     rows: Vec<Vec<Option<String>>>,
+    /// The cells that mean "no value" (frictionless' `missingValues`, `[""]` by default).
+    missing_values: Vec<String>,
 }
 
 impl Inference {
-    pub fn new(names: Vec<String>) -> Inference {
+    /// `missing_values`: empty for the default `[""]`; given, the schema keeps them.
+    pub fn new(names: Vec<String>, missing_values: Vec<String>) -> Inference {
         let candidates = candidates();
         let width = names.len();
         Inference {
@@ -73,6 +80,7 @@ impl Inference {
             candidates,
             names,
             rows: Vec::new(),
+            missing_values,
         }
     }
 
@@ -95,9 +103,9 @@ impl Inference {
                 if self.decided[column].is_some() {
                     continue;
                 }
-                // The default missing values: `[""]`. A cell the row lacks is no missing value,
-                // yet every type reads it (frictionless reads None as no value, without a note).
-                let missing = cell.as_deref() == Some("");
+                // A cell the row lacks is no missing value, yet every type reads it
+                // (frictionless reads None as no value, without a note).
+                let missing = cell.as_deref().is_some_and(|c| self.is_missing(c));
                 if missing {
                     self.max_score[column] -= 1;
                 }
@@ -107,7 +115,12 @@ impl Inference {
                         continue;
                     }
                     if !missing {
-                        let read = cell.as_deref().is_none_or(|c| kind.cast(c).is_some());
+                        let read = match cell.as_deref() {
+                            None => true,
+                            // An empty cell that is no missing value is a string's alone.
+                            Some("") => matches!(kind, FieldType::String(_)),
+                            Some(c) => kind.cast(c).is_some(),
+                        };
                         *score += if read { 1 } else { -1 };
                     }
                     let bar = self.max_score[column];
@@ -127,7 +140,17 @@ impl Inference {
                 json!({"name": name, "type": kind})
             })
             .collect();
-        json!({ "fields": fields })
+        if self.missing_values.is_empty() {
+            return json!({ "fields": fields });
+        }
+        json!({ "fields": fields, "missingValues": self.missing_values })
+    }
+
+    fn is_missing(&self, cell: &str) -> bool {
+        match self.missing_values.is_empty() {
+            true => cell.is_empty(),
+            false => self.missing_values.iter().any(|m| m == cell),
+        }
     }
 }
 
@@ -136,7 +159,12 @@ mod tests {
     use super::*;
 
     fn infer(names: &[&str], rows: &[&[&str]]) -> Vec<String> {
-        let mut inference = Inference::new(names.iter().map(|s| s.to_string()).collect());
+        infer_missing(names, rows, &[])
+    }
+
+    fn infer_missing(names: &[&str], rows: &[&[&str]], missing: &[&str]) -> Vec<String> {
+        let missing = missing.iter().map(|s| s.to_string()).collect();
+        let mut inference = Inference::new(names.iter().map(|s| s.to_string()).collect(), missing);
         for row in rows {
             inference.add_row(row.iter().copied());
         }
@@ -207,6 +235,15 @@ mod tests {
         let rows: Vec<&[&str]> = rows.iter().map(|r| r.as_slice()).collect();
         assert_eq!(infer(&["a"], &rows), ["string"]);
         assert_eq!(infer(&["a"], &[&[""], &["3"], &[""]]), ["integer"]);
+        // One NA first in ten: 9 reads - 1 miss = 8 < 90% of 10, so a string, unless NA is
+        // missing. (Last, it comes after integer has won at 9 of 10.)
+        let mut rows: Vec<Vec<&str>> = vec![vec!["NA"]];
+        rows.extend(vec![vec!["7"]; 9]);
+        let rows_na: Vec<&[&str]> = rows.iter().map(|r| r.as_slice()).collect();
+        assert_eq!(infer(&["a"], &rows_na), ["string"]);
+        assert_eq!(infer_missing(&["a"], &rows_na, &["", "NA"]), ["integer"]);
+        // Given missing values replace the default: "" is then a value (a string's).
+        assert_eq!(infer_missing(&["a"], &[&["1"], &[""]], &["NA"]), ["string"]);
         // Cells a short row lacks count for the first candidate.
         assert_eq!(
             infer(&["a", "b"], &[&["x"], &["y"]]),

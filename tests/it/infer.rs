@@ -169,3 +169,41 @@ fn the_sample_counts_rows_as_frictionless_does_and_reading_options_apply() {
             {"name": "since", "type": "date"}, {"name": "active", "type": "boolean"}]})
     );
 }
+
+#[test]
+fn missing_values_count_for_no_type_and_the_schema_keeps_them() {
+    let sandbox = Sandbox::new();
+    let mut csv = String::from("id,age\n1,NA\n");
+    for i in 2..=10 {
+        csv.push_str(&format!("{i},{}\n", 20 + i));
+    }
+    let input = sandbox.write("people.csv", csv);
+    let infer = |extra: &[&str]| -> serde_json::Value {
+        let out = sandbox
+            .pulse()
+            .args(["schema", "infer", input.to_str().unwrap()])
+            .args(extra)
+            .assert()
+            .success();
+        serde_json::from_slice(&out.get_output().stdout).unwrap()
+    };
+    // frictionless' rule: one NA before nine integers is a string column.
+    let plain = infer(&[]);
+    assert_eq!(plain["fields"][1]["type"], "string");
+    assert!(plain.get("missingValues").is_none());
+    let with_na = infer(&["--missing-values", ",NA"]);
+    assert_eq!(with_na["fields"][1]["type"], "integer");
+    assert_eq!(with_na["missingValues"], serde_json::json!(["", "NA"]));
+    // The schema it wrote validates the file it came from: NA is no value there too.
+    let schema = sandbox.write("s.json", with_na.to_string());
+    sandbox
+        .pulse()
+        .args([
+            "validate",
+            input.to_str().unwrap(),
+            "--schema",
+            schema.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+}

@@ -29,6 +29,11 @@ pub struct InferArgs {
     #[arg(long, value_name = "N", default_value_t = crate::schema::DEFAULT_SAMPLE)]
     pub sample: usize,
 
+    /// Cells that mean "no value" (the schema's missingValues), e.g. ",NA,n/a" for the empty
+    /// cell, NA and n/a; they count for no type, and the schema keeps them [default: ""]
+    #[arg(long, value_name = "V[,V]", value_delimiter = ',', num_args = 1)]
+    pub missing_values: Vec<String>,
+
     /// Write the schema to FILE instead of stdout
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,

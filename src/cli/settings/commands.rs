@@ -76,6 +76,7 @@ pub fn infer_settings(args: &InferArgs) -> Result<InferSettings> {
         )?,
         sample: args.sample,
         output: args.output.clone(),
+        missing_values: args.missing_values.clone(),
     })
 }
 
