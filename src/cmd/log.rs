@@ -144,11 +144,15 @@ impl Printer<'_> {
     }
 
     fn status_text(&self, run: &RunRow) -> String {
-        let in_progress = run.status().is_some_and(RunStatus::is_in_progress);
-        if in_progress && !self.running(run) {
-            format!("{} (stopped)", run.status)
-        } else {
-            run.status.clone()
+        let status = run.status();
+        if !status.is_some_and(RunStatus::is_in_progress) || self.running(run) {
+            return run.status.clone();
+        }
+        // Fully staged with no process: it waits its turn (behind an earlier run to its URL,
+        // or for the next `pulse resume`); nothing of it stopped half-way.
+        match status {
+            Some(RunStatus::Staged) => "staged (waiting)".into(),
+            _ => format!("{} (stopped)", run.status),
         }
     }
 

@@ -173,6 +173,12 @@ fn a_push_delivers_the_unfinished_runs_before_it_first() {
         ))
         .unwrap();
     assert_eq!(status, "staged");
+    let listed = sandbox.stdout_of(&["log"]);
+    let line = listed
+        .lines()
+        .find(|l| l.starts_with(&tuesday_run))
+        .unwrap();
+    assert!(line.contains("staged (waiting)"), "{listed}");
 
     // Up on Wednesday: Monday's, Tuesday's, then Wednesday's rows, in that order.
     up.store(true, Ordering::SeqCst);
