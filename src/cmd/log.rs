@@ -295,6 +295,9 @@ impl Printer<'_> {
             "  batches   {}/{} delivered",
             run.batches_delivered, run.batches_total
         )?;
+        if let Some(note) = self.store.run_note(&run.id)? {
+            writeln!(self.out, "  why       {note}")?;
+        }
         Ok(())
     }
 

@@ -3,6 +3,7 @@
 //! signer a command resolves, and the lock that keeps one process per run. `validate` is the
 //! dry pass: the same reading and checking, nothing stored or sent.
 
+mod abandon;
 mod delivery;
 mod dry_run;
 mod export;

@@ -2,11 +2,11 @@
 //! undelivered batch, per destination oldest first. A run stopped while staging is staged
 //! again from its file first, but only when the file is unchanged.
 
-use std::path::Path;
 use std::time::Instant;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 
+use super::abandon::{abandon, input_change, is_stdin, unstageable, Abandoned};
 use super::delivery::{deliver_run, Delivery};
 use super::lock::RunLock;
 use super::signing::stored_run_deliverer;
@@ -16,7 +16,7 @@ use crate::exit::{usage, DeliveryError, InterruptedError};
 use crate::plan::{Knobs, RunPlan};
 use crate::plural::part_of;
 use crate::progress::Progress;
-use crate::read::{prefix_hash, ByteCounter, Input, TableSource};
+use crate::read::{ByteCounter, Input, TableSource};
 use crate::redact::shown_url;
 use crate::stage::{CheckedRows, EventKind, Staged, SyncMode};
 use crate::store::{IdRef, Location, RunRow, RunStatus, Store};
@@ -78,7 +78,10 @@ fn resume_given(
             }
             return Ok(());
         }
-        Some(status) if status.is_final() => bail!("{}", final_reason(&run.id, status)),
+        Some(status) if status.is_final() => {
+            let note = store.run_note(&run.id)?;
+            bail!("{}", final_reason(&run.id, status, note))
+        }
         _ => {}
     }
     if !asked.out_of_order {
@@ -125,18 +128,6 @@ fn resume_all(store: &mut Store, asked: &ResumeSettings, progress: &Progress) ->
                 0 => String::new(),
                 n => format!("; {n} later run(s) to {} wait", shown_url(&candidate.url)),
             };
-            if !candidate.is_staged() && is_stdin(candidate) {
-                // Its input is gone: it can never be delivered, so it holds nothing up.
-                if !asked.knobs.quiet {
-                    crate::output::errln!(
-                        "pulse: skipping {}: it read stdin and was stopped while staging; push \
-                         it again (`pulse cancel {}` drops it)",
-                        candidate.id,
-                        candidate.id
-                    );
-                }
-                continue;
-            }
             let Some(_lock) = RunLock::try_acquire(store, &candidate.id)? else {
                 if !asked.knobs.quiet {
                     crate::output::errln!(
@@ -156,6 +147,10 @@ fn resume_all(store: &mut Store, asked: &ResumeSettings, progress: &Progress) ->
             match continue_run(store, &run, asked, progress) {
                 Ok(()) => {}
                 Err(err) if err.is::<InterruptedError>() => return Err(err),
+                // Never sendable, now final: said once, even with --quiet; the next run goes.
+                Err(err) if err.is::<Abandoned>() => {
+                    crate::output::errln!("pulse: warning: {err:#}");
+                }
                 Err(err) => {
                     failures.push(err.context(format!("{}{later}", run.id)));
                     break;
@@ -187,10 +182,7 @@ pub(super) fn deliver_backlog(
     let Some(run) = store.run(run_id)? else {
         return Ok(());
     };
-    let backlog: Vec<RunRow> = older_unfinished(store, &run)?
-        .into_iter()
-        .filter(|other| other.is_staged() || !is_stdin(other))
-        .collect();
+    let backlog: Vec<RunRow> = older_unfinished(store, &run)?;
     if backlog.is_empty() {
         return Ok(());
     }
@@ -216,6 +208,10 @@ pub(super) fn deliver_backlog(
             continue;
         }
         if let Err(err) = continue_run(store, &older, asked, progress) {
+            if err.is::<Abandoned>() {
+                crate::output::errln!("pulse: warning: {err:#}");
+                continue;
+            }
             let hint = ways_out(&older.id);
             return Err(match err.is::<DeliveryError>() {
                 true => DeliveryError(format!("{err:#}; {hint}")).into(),
@@ -277,6 +273,9 @@ fn continue_run(
 ) -> Result<()> {
     let clock = Instant::now();
     let mut plan = RunPlan::load(&run.id, &run.source, &run.options)?;
+    if let Some(why) = unstageable(run, &plan)? {
+        return Err(abandon(store, run, &why, asked.knobs)?.into());
+    }
     if let Some(bytes) = asked.max_record_bytes {
         plan.read.dialect.max_record_bytes = bytes;
     }
@@ -342,12 +341,16 @@ fn destination(run: &RunRow) -> String {
 }
 
 /// Why a final run is not resumed.
-fn final_reason(run_id: &str, status: RunStatus) -> String {
+fn final_reason(run_id: &str, status: RunStatus, note: Option<String>) -> String {
     match status {
         RunStatus::Invalid => format!(
             "{run_id} was refused by --fail-on-invalid: nothing of it is ever sent; fix the input and push it again"
         ),
         RunStatus::Cancelled => format!("{run_id} was cancelled: it is never resumed"),
+        RunStatus::Abandoned => format!(
+            "{run_id} was abandoned: {}; nothing of it was sent: push the data again",
+            note.as_deref().unwrap_or("it can never be staged again")
+        ),
         RunStatus::InputError => format!(
             "{run_id} stopped on its input while staging, which would fail the same way again: \
              fix the input and push it again"
@@ -380,10 +383,6 @@ fn given_run(store: &Store, db: &Location, id: &str) -> Result<(RunRow, RunLock)
     Ok((run, lock))
 }
 
-fn is_stdin(run: &RunRow) -> bool {
-    run.source_size.is_none() && run.source == Input::Stdin.label()
-}
-
 /// Stages a run stopped while staging again, from its unchanged file, exactly as its plan
 /// says: the partial batches go first (one transaction), the event ids stay.
 fn restage(store: &mut Store, run: &RunRow, plan: &RunPlan, progress: &Progress) -> Result<Staged> {
@@ -394,7 +393,9 @@ fn restage(store: &mut Store, run: &RunRow, plan: &RunPlan, progress: &Progress)
             run.id
         ),
     };
-    check_unchanged(run, path)?;
+    if let Some(why) = input_change(run, path)? {
+        bail!("{} cannot be resumed: {why}", run.id);
+    }
     let events = store
         .events_of_run(&run.id)?
         .into_iter()
@@ -422,32 +423,4 @@ fn restage(store: &mut Store, run: &RunRow, plan: &RunPlan, progress: &Progress)
     };
     let size = plan.read.input.size();
     stage_run(store, &staging, &mut rows, &counter, size, progress)
-}
-
-/// Refuses a file whose size differs from when the run started, or whose bytes staged before
-/// the stop hash differently.
-fn check_unchanged(run: &RunRow, path: &Path) -> Result<()> {
-    let cannot = |why: String| anyhow!("{} cannot be resumed: {why}", run.id);
-    let meta = std::fs::metadata(path)
-        .map_err(|e| cannot(format!("its input {} cannot be read ({e})", path.display())))?;
-    if let Some(size) = run.source_size
-        && meta.len() != size
-    {
-        return Err(cannot(format!(
-            "{} changed since it was pushed (was {size} bytes, now {})",
-            path.display(),
-            meta.len()
-        )));
-    }
-    if let (Some(bytes), Some(hash)) = (run.staged_bytes, run.staged_hash.as_deref()) {
-        let now =
-            prefix_hash(path, bytes).with_context(|| format!("cannot read {}", path.display()))?;
-        if now.as_deref() != Some(hash) {
-            return Err(cannot(format!(
-                "{} changed since it was pushed (its content differs)",
-                path.display()
-            )));
-        }
-    }
-    Ok(())
 }

@@ -219,7 +219,9 @@ impl Store {
         let sql = format!(
             "SELECT {RUN_COLUMNS} FROM runs r
              WHERE r.status NOT IN ('delivered', 'invalid', 'cancelled', 'input-error')
-             ORDER BY r.started_at, r.id"
+               AND r.status != 'abandoned'
+             ORDER BY r.started_at, r.id" // 'abandoned' in a term of its own: the partial index runs_unfinished is used
+                                          // only where the query repeats its NOT IN list as written.
         );
         self.db.query(&sql, &[], run_row)
     }
@@ -314,7 +316,7 @@ impl Store {
         let final_runs = if with_final_runs {
             ""
         } else {
-            "AND r.status NOT IN ('invalid', 'cancelled', 'input-error')"
+            "AND r.status NOT IN ('invalid', 'cancelled', 'input-error', 'abandoned')"
         };
         let sql = format!(
             "SELECT {BATCH_COLUMNS}, r.id, e.name, e.batch_count, r.status

@@ -112,11 +112,17 @@ DROP TABLE sync_pending;
 ALTER TABLE sync_pending_v4 RENAME TO sync_pending;
 CREATE INDEX sync_pending_run ON sync_pending(run_id);
 "#,
+    // 5: why a run ended as it did (an abandoned run's reason).
+    r#"
+ALTER TABLE runs ADD COLUMN note TEXT;
+"#,
 ];
 
-/// PostgreSQL's schema, the same tables as SQLite's at its version 4: integers are BIGINT,
+/// PostgreSQL's schema: its version 1 is SQLite's version 4 (later ones say which of SQLite's
+/// they follow), the same tables: integers are BIGINT,
 /// blobs BYTEA, ids sorted bytewise (`COLLATE "C"`, as SQLite sorts them). Append only.
-const POSTGRES_MIGRATIONS: &[&str] = &[r#"
+const POSTGRES_MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE runs (
     id            TEXT COLLATE "C" PRIMARY KEY,
     started_at    BIGINT NOT NULL,
@@ -195,7 +201,12 @@ CREATE TABLE sync_pending (
     key_json  TEXT NOT NULL
 );
 CREATE INDEX sync_pending_run ON sync_pending(run_id);
-"#];
+"#,
+    // 2: SQLite's 5.
+    r#"
+ALTER TABLE runs ADD COLUMN note TEXT;
+"#,
+];
 
 /// Advisory lock key held while PostgreSQL's schema is migrated ("pulse-mi").
 const MIGRATION_LOCK: i64 = 0x7075_6c73_652d_6d69;

@@ -20,10 +20,14 @@ pub enum RunStatus {
     /// Staging stopped on bad input (a record too large, invalid UTF-8, ...): staging it again
     /// would fail again, so it is never resumed and blocks nothing.
     InputError,
+    /// Stopped while staging (so nothing of it was sent) and its input is gone or changed (or
+    /// was stdin): it can never be staged again, so it is final and blocks nothing. Why is in
+    /// `runs.note`.
+    Abandoned,
 }
 
 impl RunStatus {
-    const ALL: [RunStatus; 9] = [
+    const ALL: [RunStatus; 10] = [
         RunStatus::Staging,
         RunStatus::Staged,
         RunStatus::Delivering,
@@ -33,6 +37,7 @@ impl RunStatus {
         RunStatus::Invalid,
         RunStatus::Cancelled,
         RunStatus::InputError,
+        RunStatus::Abandoned,
     ];
 
     /// The status stored as `text`; none for a status this version does not know.
@@ -49,6 +54,7 @@ impl RunStatus {
                 | RunStatus::Invalid
                 | RunStatus::Cancelled
                 | RunStatus::InputError
+                | RunStatus::Abandoned
         )
     }
 
@@ -71,6 +77,7 @@ impl RunStatus {
             RunStatus::Invalid => "invalid",
             RunStatus::Cancelled => "cancelled",
             RunStatus::InputError => "input-error",
+            RunStatus::Abandoned => "abandoned",
         }
     }
 }
@@ -158,6 +165,27 @@ impl Store {
             )?;
             Ok(())
         })
+    }
+
+    /// Marks a run stopped while staging `abandoned`, with why (see `RunStatus::Abandoned`).
+    pub fn abandon_run(&self, run_id: &str, why: &str) -> Result<()> {
+        self.db
+            .execute(
+                "UPDATE runs SET status = ?2, finished_at = ?3, note = ?4 WHERE id = ?1",
+                &[&run_id, &RunStatus::Abandoned.as_str(), &now_ms(), &why],
+            )
+            .context("marking the run abandoned")?;
+        Ok(())
+    }
+
+    /// Why a run ended as it did, when the log says (an abandoned run's reason).
+    pub fn run_note(&self, run_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .db
+            .query_opt("SELECT note FROM runs WHERE id = ?1", &[&run_id], |r| {
+                r.get::<Option<String>>(0)
+            })?
+            .flatten())
     }
 
     pub fn set_run_status(&self, run_id: &str, status: RunStatus) -> Result<()> {

@@ -206,16 +206,20 @@ fn ctrl_c_while_staging_stdin_stops_and_says_it_cannot_resume() {
     let status: String = sandbox.query("SELECT status FROM runs").unwrap();
     assert_eq!(status, "interrupted");
 
-    let out = sandbox.pulse().args(["resume", &run]).assert().code(1);
-    let stderr = stderr_of(&out);
-    assert!(stderr.contains("stdin cannot be read again"), "{stderr}");
-    // Resuming every run skips it, saying why, rather than failing on it.
+    // Resuming every run abandons it, saying why, rather than failing on it.
     let out = sandbox.pulse().arg("resume").assert().success();
     let stderr = stderr_of(&out);
     assert!(
-        stderr.contains("skipping") && stderr.contains("stdin"),
+        stderr.contains(&format!("{run} (<stdin>) is abandoned"))
+            && stderr.contains("stdin, which cannot be read again"),
         "{stderr}"
     );
+    let status: String = sandbox.query("SELECT status FROM runs").unwrap();
+    assert_eq!(status, "abandoned");
+    // Asked for by name, it says why it was abandoned.
+    let out = sandbox.pulse().args(["resume", &run]).assert().code(1);
+    let stderr = stderr_of(&out);
+    assert!(stderr.contains("was abandoned: it read stdin"), "{stderr}");
 }
 
 /// A run that was stopped while staging: a failed push turned back into a half-staged run,
@@ -279,13 +283,27 @@ fn a_changed_file_is_not_restaged() {
     let stderr = stderr_of(&out);
     assert!(stderr.contains("changed since it was pushed"), "{stderr}");
     assert!(stderr.contains("content differs"), "{stderr}");
-    // Another size.
+    assert!(stderr.contains("is abandoned"), "{stderr}");
+    // Abandoned for good, with its reason, even once the file is back as it was.
+    sandbox.write("d.csv", &csv);
+    let out = sandbox.pulse().args(["resume", &run]).assert().code(1);
+    let stderr = stderr_of(&out);
+    assert!(stderr.contains("was abandoned: "), "{stderr}");
+    assert!(stderr.contains("content differs"), "{stderr}");
+    let batches: i64 = sandbox.query("SELECT count(*) FROM batches").unwrap();
+    assert_eq!(batches, 1, "a refused resume changes nothing");
+    let shown = sandbox.stdout_of(&["log", &run]);
+    assert!(
+        shown.contains("abandoned") && shown.contains("why       "),
+        "{shown}"
+    );
+    // Another size is a reason too.
+    let sandbox = Sandbox::new();
+    let (run, _) = half_staged_run(&sandbox, &csv);
     sandbox.write("d.csv", format!("{csv}6,name 6\n"));
     let out = sandbox.pulse().args(["resume", &run]).assert().code(1);
     let stderr = stderr_of(&out);
     assert!(stderr.contains("bytes"), "{stderr}");
-    let batches: i64 = sandbox.query("SELECT count(*) FROM batches").unwrap();
-    assert_eq!(batches, 1, "a refused resume changes nothing");
 }
 
 #[test]

@@ -308,3 +308,60 @@ fn a_password_written_in_the_url_serves_the_earlier_runs_a_push_delivers_first()
         .unwrap();
     assert_eq!(delivered, 2);
 }
+
+#[test]
+fn a_run_killed_while_staging_whose_file_was_overwritten_is_abandoned_not_a_jam() {
+    // The README's cron pattern: one path overwritten daily. Monday's push is killed while
+    // staging; Tuesday's export replaces daily.csv; Tuesday's push must go through.
+    let sandbox = Sandbox::new();
+    let (server, up) = switchable();
+    let daily = sandbox.write("daily.csv", "day,n\nmonday,1\nmonday,2\nmonday,3\n");
+    let monday_run = push_failing(&sandbox, &daily, &server.url());
+    sandbox.as_if_killed_while_staging();
+    sandbox.write("daily.csv", "day,n\ntuesday,1\ntuesday,2\n");
+    up.store(true, Ordering::SeqCst);
+    let before = server.requests().len();
+
+    let out = sandbox
+        .push_unsigned(&daily, &server.url())
+        .args(["--json"])
+        .assert()
+        .success();
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains(&format!("{monday_run} ({}) is abandoned", daily.display()))
+            && stderr.contains("changed since it was pushed")
+            && stderr.contains("nothing of it was sent"),
+        "{stderr}"
+    );
+    let days: Vec<String> = rows_of(&server.requests()[before..])
+        .iter()
+        .map(|row| row["day"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(days, ["tuesday", "tuesday"]);
+    let status: String = sandbox
+        .query(&format!(
+            "SELECT status FROM runs WHERE id = '{monday_run}'"
+        ))
+        .unwrap();
+    assert_eq!(status, "abandoned");
+    // --json: a line for the abandoned run (with its reason), then the push's own.
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert_eq!(lines[0]["run_id"], monday_run.as_str());
+    assert_eq!(lines[0]["status"], "abandoned");
+    assert!(lines[0]["reason"].as_str().unwrap().contains("changed"));
+    assert_eq!(lines[1]["status"], "delivered");
+    // Reported once: a resume later says nothing of it, and the log lists no failure for it.
+    let out = sandbox.pulse().arg("resume").assert().success();
+    assert!(
+        !stderr_of(&out).contains("abandoned"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert_eq!(sandbox.stdout_of(&["log", "--failed"]), "");
+}
