@@ -359,6 +359,16 @@ fn planted_credentials_stay_out_of_every_output_the_log_and_the_lock_files() {
             .all(|r| r.path.starts_with("http://") && r.header("proxy-authorization").is_some()),
         "every request went through the proxy, with its credentials"
     );
+    // Every form of the echo was kept (it fits the log's 4 KiB), each credential redacted.
+    let responses = sandbox.texts("SELECT response FROM attempts").join("\n");
+    for kept in [
+        "\nauthorization decoded: u:[redacted]",
+        "\nproxy-authorization decoded: proxyuser:[redacted]",
+        "x-auth=[redacted]&",
+        r#""x-auth":"[redacted]""#,
+    ] {
+        assert!(responses.contains(kept), "{kept} in {responses}");
+    }
 
     for words in [
         &["log"][..],
