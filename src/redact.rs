@@ -30,12 +30,11 @@ pub const PROXY_VARIABLES: [&str; 6] = [
 /// whatever stands between the first `:` after the scheme and the last `@`.
 pub fn shown_url(text: &str) -> String {
     match reqwest::Url::parse(text) {
-        Ok(mut url) if url.has_host() => {
-            if url.password().is_some() {
-                let _ = url.set_password(Some(URL_PASSWORD_MASK));
-            }
+        Ok(mut url) if url.has_host() && url.password().is_some() => {
+            let _ = url.set_password(Some(URL_PASSWORD_MASK));
             url.to_string()
         }
+        Ok(url) if url.has_host() => text.to_string(),
         _ => masked_as_text(text),
     }
 }
