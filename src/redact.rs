@@ -106,6 +106,8 @@ impl Redactor {
             && !self.needles.iter().any(|n| n == credential)
         {
             self.needles.push(credential.to_string());
+            // Longest first, so that a credential containing another is replaced whole.
+            self.needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
             self.pattern = OnceLock::new();
         }
     }
@@ -182,10 +184,17 @@ impl Redactor {
     }
 
     pub fn redact<'t>(&self, text: &'t str) -> Cow<'t, str> {
-        match self.pattern() {
-            Some(pattern) => pattern.replace_all(text, regex::NoExpand(REDACTED)),
-            None => Cow::Borrowed(text),
+        if let Some(pattern) = self.pattern() {
+            return pattern.replace_all(text, regex::NoExpand(REDACTED));
         }
+        // No pattern (none needed, or too large to build): each credential as sent.
+        let mut text = Cow::Borrowed(text);
+        for needle in &self.needles {
+            if text.contains(needle.as_str()) {
+                text = Cow::Owned(text.replace(needle.as_str(), REDACTED));
+            }
+        }
+        text
     }
 
     /// At most the first `limit` bytes of `text`, redacted, with no credential cut in two at
@@ -206,21 +215,16 @@ impl Redactor {
     fn pattern(&self) -> Option<&regex::Regex> {
         self.pattern
             .get_or_init(|| {
-                let mut needles = self.needles.clone();
-                // Longest first, so that a credential containing another is replaced whole.
-                needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
-                let alternatives: Vec<String> = needles.iter().map(|n| any_form(n)).collect();
+                let alternatives: Vec<String> = self.needles.iter().map(|n| any_form(n)).collect();
                 if alternatives.is_empty() {
                     return None;
                 }
-                let built = regex::RegexBuilder::new(&alternatives.join("|"))
+                // The needles are escaped: a failure is a size limit (`redact` then looks for
+                // each credential as sent).
+                regex::RegexBuilder::new(&alternatives.join("|"))
                     .size_limit(64 << 20)
-                    .build();
-                // The needles are escaped: a failure is a size limit; plain text then.
-                Some(built.unwrap_or_else(|_| {
-                    let plain: Vec<String> = needles.iter().map(|n| regex::escape(n)).collect();
-                    regex::Regex::new(&plain.join("|")).expect("escaped literals")
-                }))
+                    .build()
+                    .ok()
             })
             .as_ref()
     }
