@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use clap::{CommandFactory, FromArgMatches};
 
 use pulse::cli::{
-    command_line_contradiction, command_line_secret_warnings, without_environment_flags, Cli,
+    command_line_contradiction, command_line_secret_warnings, without_credentials,
+    without_environment_flags, Cli,
 };
 use pulse::exit::Exit;
 
@@ -16,13 +17,13 @@ fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let matches = Cli::command()
         .try_get_matches_from(&args)
-        .unwrap_or_else(|err| without_environment_flags(err, &args).exit());
+        .unwrap_or_else(|err| without_credentials(without_environment_flags(err, &args)).exit());
     if let Some(message) = command_line_contradiction(&matches) {
         Cli::command()
             .error(clap::error::ErrorKind::ArgumentConflict, message)
             .exit();
     }
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| without_credentials(err).exit());
     for warning in command_line_secret_warnings(&matches) {
         say_error(format_args!("{warning}"));
     }

@@ -5,7 +5,7 @@ mod settings;
 mod usage;
 
 pub use settings::{command_line_contradiction, command_line_secret_warnings};
-pub use usage::without_environment_flags;
+pub use usage::{without_credentials, without_environment_flags};
 
 pub use args::*;
 pub use settings::{

@@ -38,6 +38,35 @@ pub fn without_environment_flags(mut err: clap::Error, args: &[OsString]) -> cla
     err
 }
 
+/// `err` with the password of any URL it repeats from the command line masked: a stray
+/// `http://user:password@...` (its `--url` forgotten) would be echoed into CI logs.
+pub fn without_credentials(mut err: clap::Error) -> clap::Error {
+    let shown = |text: &String| {
+        if text.contains('@') {
+            crate::redact::shown_url(text)
+        } else {
+            text.clone()
+        }
+    };
+    let masked: Vec<(ContextKind, ContextValue)> = err
+        .context()
+        .filter_map(|(kind, value)| {
+            let masked = match value {
+                ContextValue::String(text) => ContextValue::String(shown(text)),
+                ContextValue::Strings(texts) => {
+                    ContextValue::Strings(texts.iter().map(shown).collect())
+                }
+                _ => return None,
+            };
+            (masked != *value).then_some((kind, masked))
+        })
+        .collect();
+    for (kind, value) in masked {
+        err.insert(kind, value);
+    }
+    err
+}
+
 /// `text` without ` FLAG VALUE` (each part possibly wrapped in colour codes).
 fn remove_flag(text: &str, flag: &str, value: &str) -> String {
     let style = r"(?:\x1b\[[0-9;]*m)*";
@@ -68,6 +97,22 @@ mod tests {
             remove_flag(styled, "--secret", "<S>"),
             "pulse push \x1b[1m--url\x1b[0m"
         );
+    }
+
+    #[test]
+    fn a_url_clap_repeats_has_its_password_masked() {
+        let args = [
+            "pulse",
+            "push",
+            "d.csv",
+            "http://u:pw-sentinel@example.com/",
+        ];
+        let err = crate::cli::Cli::command()
+            .try_get_matches_from(args)
+            .unwrap_err();
+        let shown = without_credentials(err).render().to_string();
+        assert!(!shown.contains("pw-sentinel"), "{shown}");
+        assert!(shown.contains("http://u:***@example.com/"), "{shown}");
     }
 
     #[test]

@@ -83,12 +83,17 @@ pub(super) async fn exchange(
 
 impl Exchange {
     /// The exchange with every credential `redactor` knows taken out of what the receiver said
-    /// (a receiver may echo request headers): it is stored and printed.
+    /// (a receiver may echo request headers), and the response cut to what the log keeps
+    /// (`RESPONSE_SNIPPET_BYTES`), never in the middle of a credential: it is stored and
+    /// printed.
     pub fn without_credentials(mut self, redactor: &Redactor) -> Exchange {
-        for text in [&mut self.response, &mut self.error].into_iter().flatten() {
-            if let std::borrow::Cow::Owned(clean) = redactor.redact(text) {
-                *text = clean;
-            }
+        if let Some(text) = &mut self.response {
+            *text = redactor.redact_prefix(text, RESPONSE_SNIPPET_BYTES);
+        }
+        if let Some(text) = &mut self.error
+            && let std::borrow::Cow::Owned(clean) = redactor.redact(text)
+        {
+            *text = clean;
         }
         self
     }
@@ -122,13 +127,19 @@ impl Exchange {
     }
 }
 
-/// The first `RESPONSE_SNIPPET_BYTES` of a response body; the rest is not read.
+/// What is read of a response past what the log keeps of it: a credential echoed (in any of
+/// its forms, up to 6 bytes a character) across that end is read whole, and redacted whole.
+const SNIPPET_SLACK: usize = 4096;
+
+/// The first `RESPONSE_SNIPPET_BYTES` of a response body and `SNIPPET_SLACK` more; the rest is
+/// not read. `Exchange::without_credentials` cuts it to its length.
 async fn read_snippet(mut response: reqwest::Response) -> (Vec<u8>, reqwest::Result<()>) {
     let mut snippet = Vec::new();
-    while snippet.len() < RESPONSE_SNIPPET_BYTES {
+    let most = RESPONSE_SNIPPET_BYTES + SNIPPET_SLACK;
+    while snippet.len() < most {
         match response.chunk().await {
             Ok(Some(chunk)) => {
-                let room = RESPONSE_SNIPPET_BYTES - snippet.len();
+                let room = most - snippet.len();
                 snippet.extend_from_slice(&chunk[..chunk.len().min(room)]);
             }
             Ok(None) => break,
@@ -264,5 +275,22 @@ mod tests {
         assert!(!shown.contains("tok-123456"), "{shown}");
         assert!(shown.contains("[redacted]"), "{shown}");
         assert_eq!(exchange.status, 401);
+    }
+
+    #[test]
+    fn a_response_is_cut_to_what_the_log_keeps_never_inside_a_credential() {
+        let mut redactor = Redactor::default();
+        redactor.add("tok-123456");
+        let long = "x".repeat(RESPONSE_SNIPPET_BYTES - 4) + "tok-123456" + &"y".repeat(100);
+        let kept = answered(200, None, &long)
+            .without_credentials(&redactor)
+            .response
+            .unwrap();
+        assert_eq!(kept, "x".repeat(RESPONSE_SNIPPET_BYTES - 4) + "[redacted]");
+        let plain = answered(200, None, &"z".repeat(RESPONSE_SNIPPET_BYTES + 9))
+            .without_credentials(&Redactor::default())
+            .response
+            .unwrap();
+        assert_eq!(plain.len(), RESPONSE_SNIPPET_BYTES);
     }
 }

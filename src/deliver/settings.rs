@@ -7,14 +7,21 @@ use std::time::Duration;
 use anyhow::Result;
 use reqwest::header::{HeaderName, HeaderValue};
 
-use base64::Engine;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use super::compress::BodyCompression;
 use super::rate::Rate;
 use super::retry::{RetryPolicy, StatusPolicy};
 use crate::exit::usage;
-use crate::redact::{is_credential_header, Redactor, URL_PASSWORD_MASK};
+use crate::redact::{is_credential_header, shown_header_name, Redactor, URL_PASSWORD_MASK};
 use crate::sign::{Signing, SigningSecret};
+
+/// What a password is percent-encoded with in a URL's userinfo: all but the unreserved.
+const USERINFO: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// A header to send with every request; `secret` ones are redacted in the log.
 #[derive(Debug, Clone)]
@@ -135,7 +142,9 @@ impl DeliverySettings {
                     "--url-password needs a user in the URL (https://user@host/...)",
                 ));
             }
-            url.set_password(Some(password))
+            // Taken as written: a `%` in it is a `%`, not the start of an escape.
+            let encoded = utf8_percent_encode(password, USERINFO).to_string();
+            url.set_password(Some(&encoded))
                 .map_err(|()| usage("--url-password cannot be set on this URL"))?;
         }
         Ok(url)
@@ -158,28 +167,25 @@ impl DeliverySettings {
         self.url_with_password(url)
     }
 
-    /// Every credential these settings send, to redact wherever a receiver echoes one back.
+    /// Every credential these settings send, to redact wherever a receiver echoes one back:
+    /// the credential headers' values, the URL's user and password, the signing secrets, and
+    /// the credentials of the proxies the HTTP client takes from the environment.
     pub fn redactor(&self, url: &reqwest::Url, secrets: &[SigningSecret]) -> Redactor {
         let mut redactor = Redactor::default();
         for header in self.headers.iter().filter(|h| h.secret) {
             if let Ok(value) = header.value.to_str() {
-                redactor.add(value);
-                // `Bearer <token>`: the token alone too.
-                if let Some((_, token)) = value.split_once(' ') {
-                    redactor.add(token);
-                }
+                redactor.add_header_value(value);
             }
         }
         if let Some(password) = url.password() {
-            redactor.add(password);
-            let basic = format!("{}:{password}", url.username());
-            redactor.add(&base64::engine::general_purpose::STANDARD.encode(basic));
+            redactor.add_userinfo(url.username(), Some(password), false);
         }
         for secret in secrets {
             for text in secret.texts() {
                 redactor.add(&text);
             }
         }
+        redactor.add_proxies(|name| std::env::var(name).ok());
         redactor
     }
 }
@@ -211,8 +217,12 @@ fn not_reserved(name: HeaderName, flag: &str) -> Result<HeaderName> {
 
 /// The auth header, its value marked sensitive.
 pub fn auth_header(name: &str, value: &str) -> Result<ExtraHeader> {
-    let name = HeaderName::from_bytes(name.trim().as_bytes())
-        .map_err(|_| usage(format!("--auth-header-name {name:?} is not a header name")))?;
+    let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
+        usage(format!(
+            "--auth-header-name {:?} is not a header name",
+            shown_header_name(name)
+        ))
+    })?;
     let name = not_reserved(name, "--auth-header-name")?;
     let mut value = HeaderValue::from_str(value.trim())
         .map_err(|_| usage("--auth-header-value is not a valid header value"))?;
@@ -224,16 +234,24 @@ pub fn auth_header(name: &str, value: &str) -> Result<ExtraHeader> {
     })
 }
 
-/// `Name: value` pairs; values may contain `:`.
+/// `Name: value` pairs; values may contain `:`. A malformed one is never echoed whole: it may
+/// hold a credential (`--header "Authorization Bearer TOKEN"`), and errors land in CI logs.
 pub fn parse_headers(items: &[String]) -> Result<Vec<ExtraHeader>> {
     items
         .iter()
         .map(|item| {
-            let (name, value) = item
-                .split_once(':')
-                .ok_or_else(|| usage(format!("--header {item:?} must look like 'Name: value'")))?;
-            let name = HeaderName::from_bytes(name.trim().as_bytes())
-                .map_err(|_| usage(format!("--header {item:?}: invalid header name")))?;
+            let (name, value) = item.split_once(':').ok_or_else(|| {
+                usage(
+                    "--header must look like 'Name: value': one has no ':' (not shown, as it may \
+                     hold a credential)",
+                )
+            })?;
+            let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
+                usage(format!(
+                    "--header {:?}: invalid header name (the rest of it is not shown)",
+                    shown_header_name(name)
+                ))
+            })?;
             let name = not_reserved(name, "--header")?;
             let value = HeaderValue::from_str(value.trim()).map_err(|_| {
                 usage(format!(

@@ -137,10 +137,15 @@ fn again(
 fn for_earlier_runs(request: &PushRequest) -> ResumeSettings {
     let mut delivery = request.delivery.clone();
     if delivery.url_password.is_none() {
+        // As written in the URL, percent-encoded; --url-password is taken as written.
         delivery.url_password = request
             .url()
             .and_then(|url| url.password())
-            .map(str::to_string);
+            .map(|password| {
+                percent_encoding::percent_decode_str(password)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            });
     }
     ResumeSettings::in_turn(delivery, request.knobs)
 }

@@ -5,6 +5,7 @@ mod bad_input;
 mod cli;
 mod compat;
 mod concurrency;
+mod credentials;
 mod disk;
 mod dry_run;
 mod formats;

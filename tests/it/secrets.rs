@@ -179,27 +179,39 @@ fn secrets_and_auth_values_never_show_in_output_or_the_log() {
     );
 }
 
-/// Every kind of credential pulse is given, each a distinctive value to look for.
-const URL_PASSWORD: &str = "pw-sentinel-7c1";
-const AUTH_VALUE: &str = "auth-sentinel-55d";
+/// Every kind of credential pulse is given, each holding a distinctive word to look for: in
+/// whatever form a credential is echoed (raw, percent-encoded, JSON-escaped), its word stays.
+/// The URL's password as written in the URL (percent-encoded) and as sent (decoded).
+const URL_PASSWORD_IN_URL: &str = "pw%40urlpass%3A7c1";
+const URL_PASSWORD: &str = "pw@urlpass:7c1";
+/// With `"` and `\`, which a JSON echo escapes.
+const AUTH_VALUE: &str = r#"Bearer QQ"authpass\55d"#;
 const API_KEY: &str = "key-sentinel-81b";
 const COOKIE: &str = "cookie-sentinel-3e0";
 /// `whsec_` and base64 of "secret-sentinel-0a9".
 const SIGNING: &str = "whsec_c2VjcmV0LXNlbnRpbmVsLTBhOQ==";
+/// The proxy's password as written in `HTTP_PROXY` and as sent (in Proxy-Authorization).
+const PROXY_PASSWORD_IN_URL: &str = "px%2Fproxypass%3D9";
+const PROXY_PASSWORD: &str = "px/proxypass=9";
 
 fn planted() -> Vec<String> {
     use base64::Engine;
-    let basic = base64::engine::general_purpose::STANDARD.encode(format!("u:{URL_PASSWORD}"));
+    let b64 = |text: &str| base64::engine::general_purpose::STANDARD.encode(text);
     [
-        URL_PASSWORD,
-        AUTH_VALUE,
+        "urlpass",
+        "authpass",
         API_KEY,
         COOKIE,
         "c2VjcmV0LXNlbnRpbmVs",
+        "proxypass",
     ]
     .iter()
     .map(|s| s.to_string())
-    .chain([basic])
+    .chain([
+        b64(&format!("u:{URL_PASSWORD}")),
+        b64(&format!("u:{URL_PASSWORD_IN_URL}")),
+        b64(&format!("proxyuser:{PROXY_PASSWORD}")),
+    ])
     .collect()
 }
 
@@ -209,20 +221,51 @@ fn assert_clean(what: &str, text: &str) {
     }
 }
 
+/// What an echoing receiver answers: every request header as lines, as JSON (with `/` escaped,
+/// as PHP writes it), as a form-encoded query, and the user and password of each Basic
+/// credential decoded.
+fn echo_of(request: &crate::support::server::Recorded) -> String {
+    use base64::Engine;
+    let mut headers: Vec<(&String, &String)> = request.headers.iter().collect();
+    headers.sort();
+    let lines: Vec<String> = headers.iter().map(|(n, v)| format!("{n}: {v}")).collect();
+    let json = serde_json::to_string(&request.headers)
+        .unwrap()
+        .replace('/', "\\/");
+    let mut form = form_urlencoded::Serializer::new(String::new());
+    form.extend_pairs(headers.iter().copied());
+    let decoded = ["authorization", "proxy-authorization"].map(|name| {
+        let token = request.header(name).and_then(|v| v.strip_prefix("Basic "));
+        let bytes = token.and_then(|t| base64::engine::general_purpose::STANDARD.decode(t).ok());
+        format!(
+            "{name} decoded: {}",
+            String::from_utf8_lossy(&bytes.unwrap_or_default())
+        )
+    });
+    format!(
+        "{}\n{json}\n{}\n{}",
+        lines.join("\n"),
+        form.finish(),
+        decoded.join("\n")
+    )
+}
+
 #[test]
 fn planted_credentials_stay_out_of_every_output_the_log_and_the_lock_files() {
     let sandbox = Sandbox::new();
-    // Echoes every request header back, as httpbin does; refuses the first request for good.
+    // Echoes every request in many forms, as httpbin and friends do; refuses the first request
+    // for good. It is the proxy too: asked in absolute form, it answers itself.
     let echo = TestServer::start(|n, request| {
-        let mut headers: Vec<String> = request
-            .headers
-            .iter()
-            .map(|(name, value)| format!("{name}: {value}"))
-            .collect();
-        headers.sort();
-        Reply::status(if n == 0 { 400 } else { 200 }).body(&headers.join("\n"))
+        Reply::status(if n == 0 { 400 } else { 200 }).body(&echo_of(request))
     });
-    let url = format!("http://u:{URL_PASSWORD}@127.0.0.1:{}/hook", echo.port);
+    let url = format!(
+        "http://u:{URL_PASSWORD_IN_URL}@127.0.0.1:{}/hook",
+        echo.port
+    );
+    let proxy = format!(
+        "http://proxyuser:{PROXY_PASSWORD_IN_URL}@127.0.0.1:{}",
+        echo.port
+    );
     let input = sandbox.write("d.csv", numbered_csv(4));
     let input = input.to_str().unwrap();
     let headers = [
@@ -237,6 +280,7 @@ fn planted_credentials_stay_out_of_every_output_the_log_and_the_lock_files() {
     let env = [
         ("PULSE_AUTH_HEADER_VALUE", AUTH_VALUE),
         ("PULSE_SECRET", SIGNING),
+        ("HTTP_PROXY", proxy.as_str()),
     ];
     let run = |args: Vec<String>, env: &[(&str, &str)]| {
         let out = sandbox
@@ -281,7 +325,7 @@ fn planted_credentials_stay_out_of_every_output_the_log_and_the_lock_files() {
     let (code, _, stderr) = run(args(&["resume", &run_id], &[]), &env);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("--url-password"), "{stderr}");
-    let with_password = [("PULSE_URL_PASSWORD", URL_PASSWORD), env[0], env[1]];
+    let with_password = [("PULSE_URL_PASSWORD", URL_PASSWORD), env[0], env[1], env[2]];
     let (code, _, stderr) = run(args(&["resume", &run_id], &[]), &with_password);
     assert_eq!(code, 2, "{stderr}");
     assert!(
@@ -305,6 +349,26 @@ fn planted_credentials_stay_out_of_every_output_the_log_and_the_lock_files() {
     assert!(last
         .header("authorization")
         .is_some_and(|a| a.starts_with("Basic ")));
+    assert!(
+        echo_of(last).contains(&format!("authorization decoded: u:{URL_PASSWORD}")),
+        "the URL's password is sent decoded"
+    );
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.path.starts_with("http://") && r.header("proxy-authorization").is_some()),
+        "every request went through the proxy, with its credentials"
+    );
+    // Every form of the echo was kept (it fits the log's 4 KiB), each credential redacted.
+    let responses = sandbox.texts("SELECT response FROM attempts").join("\n");
+    for kept in [
+        "\nauthorization decoded: u:[redacted]",
+        "\nproxy-authorization decoded: proxyuser:[redacted]",
+        "x-auth=[redacted]&",
+        r#""x-auth":"[redacted]""#,
+    ] {
+        assert!(responses.contains(kept), "{kept} in {responses}");
+    }
 
     for words in [
         &["log"][..],

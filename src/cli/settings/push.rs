@@ -20,7 +20,14 @@ pub fn push_request(args: &PushArgs) -> Result<PushRequest> {
         return Err(usage("--batch-size must be at least 1"));
     }
     let input = Input::parse(&args.source.input);
-    let url = args.url.as_deref().map(parse_url).transpose()?;
+    let delivery = delivery_settings(&args.delivery)?;
+    // `--url-password` (or PULSE_URL_PASSWORD) goes into the URL it is sent with; the run
+    // keeps that URL masked (`user:***@`), so resume and resend ask for it again.
+    let url = args
+        .url
+        .as_deref()
+        .map(|text| delivery.url_with_password(parse_url(text)?))
+        .transpose()?;
     if args.method == Method::Get && !matches!(args.format, Format::Pulse | Format::Valmi) {
         return Err(usage("--method get works with --format pulse or valmi"));
     }
@@ -35,7 +42,6 @@ pub fn push_request(args: &PushArgs) -> Result<PushRequest> {
     let sync_name = sync_name(args, &input, url.as_ref())?;
     let run_id = format!("run_{}", ulid::Ulid::new());
     let events = parse_events(&args.events)?;
-    let delivery = delivery_settings(&args.delivery)?;
     let body = body_context(args, &input, &run_id)?;
     let source = &args.source;
     let read = source_read_plan(source)?;

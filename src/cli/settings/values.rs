@@ -116,17 +116,19 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     Ok(bytes)
 }
 
-/// An absolute http(s) URL.
+/// An absolute http(s) URL. An error shows it with its password masked: errors land in CI logs.
 pub fn parse_url(text: &str) -> Result<reqwest::Url> {
+    let shown = || crate::redact::shown_url(text);
     let url = reqwest::Url::parse(text)
-        .map_err(|e| usage(format!("--url {text:?} is not a valid URL ({e})")))?;
+        .map_err(|e| usage(format!("--url {:?} is not a valid URL ({e})", shown())))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(usage(format!(
-            "--url {text:?}: only http and https URLs are supported"
+            "--url {:?}: only http and https URLs are supported",
+            shown()
         )));
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err(usage(format!("--url {text:?} has no host")));
+        return Err(usage(format!("--url {:?} has no host", shown())));
     }
     Ok(url)
 }
