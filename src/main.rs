@@ -15,15 +15,21 @@ fn main() -> ExitCode {
     restore_default_sigpipe();
     pulse::memory::tune_allocator();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let json = json_summary_asked(&args);
     let matches = Cli::command()
         .try_get_matches_from(&args)
-        .unwrap_or_else(|err| without_credentials(without_environment_flags(err, &args)).exit());
+        .unwrap_or_else(|err| {
+            exit_clap(
+                without_credentials(without_environment_flags(err, &args)),
+                json,
+            )
+        });
     if let Some(message) = command_line_contradiction(&matches) {
-        Cli::command()
-            .error(clap::error::ErrorKind::ArgumentConflict, message)
-            .exit();
+        let err = Cli::command().error(clap::error::ErrorKind::ArgumentConflict, message);
+        exit_clap(err, json);
     }
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| without_credentials(err).exit());
+    let cli = Cli::from_arg_matches(&matches)
+        .unwrap_or_else(|err| exit_clap(without_credentials(err), json));
     for warning in command_line_secret_warnings(&matches) {
         say_error(format_args!("{warning}"));
     }
@@ -44,9 +50,48 @@ fn main() -> ExitCode {
                 return Exit::Success.into();
             }
             say_error(format_args!("error: {err:#}"));
-            pulse::exit::code_for(&err).into()
+            let code = pulse::exit::code_for(&err);
+            if json && matches!(code, Exit::Failure | Exit::Usage) {
+                json_error_line(&format!("{err:#}"), code as u8);
+            }
+            code.into()
         }
     }
+}
+
+/// Whether the command prints the JSON summary (`--json` on push, resume or cancel), read from
+/// the raw arguments so that even a command line clap refuses gets its JSON line.
+fn json_summary_asked(args: &[std::ffi::OsString]) -> bool {
+    let words: Vec<&str> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_str().unwrap_or(""))
+        .take_while(|a| *a != "--")
+        .collect();
+    let command = words.iter().find(|w| !w.starts_with('-'));
+    matches!(command, Some(&"push" | &"resume" | &"cancel")) && words.contains(&"--json")
+}
+
+/// With `--json`, an error that ends the command before any summary (exit 1 or 2) is a line
+/// too, so that `jq .status` on the output always reads something.
+fn json_error_line(message: &str, exit_code: u8) {
+    use std::io::Write;
+    let line = serde_json::json!({
+        "status": "error",
+        "error": {"message": message, "exit_code": exit_code},
+    });
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
+
+/// Exits as clap would, after the JSON error line when `--json` asked for one (not for help or
+/// the version, which are no errors).
+fn exit_clap(err: clap::Error, json: bool) -> ! {
+    if json && err.use_stderr() {
+        let rendered = err.render().to_string();
+        let first = rendered.lines().next().unwrap_or_default();
+        json_error_line(first.trim_start_matches("error: "), Exit::Usage as u8);
+    }
+    err.exit()
 }
 
 /// One line on stderr; if stderr itself cannot be written there is nobody left to tell.

@@ -137,3 +137,60 @@ fn every_outcome_prints_the_documented_summary() {
     assert_eq!(keys(&invalid), with("first_invalid"));
     assert_eq!(invalid["first_invalid"]["line"], 3);
 }
+
+#[test]
+fn errors_print_the_documented_error_line_with_json() {
+    // README: exit 1 and 2 print {"status":"error","error":{"message","exit_code"}}.
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(
+        readme.contains(r#"{"status":"error","error":{"message":"#),
+        "README documents it"
+    );
+    let sandbox = Sandbox::new();
+    let server = TestServer::ok();
+    let bad = sandbox.write("bad.csv", b"a,b\n1,2\n3,\xff\n");
+    let missing = sandbox.path("missing.csv");
+    let cases: Vec<(Vec<String>, i32, &str)> = vec![
+        (vec![missing.to_str().unwrap().into()], 1, "cannot open"),
+        (vec![bad.to_str().unwrap().into()], 1, "invalid UTF-8"),
+        (
+            vec![
+                bad.to_str().unwrap().into(),
+                "--batch-size".into(),
+                "0".into(),
+            ],
+            2,
+            "--batch-size",
+        ),
+        (
+            vec![bad.to_str().unwrap().into(), "--bogus".into()],
+            2,
+            "--bogus",
+        ),
+    ];
+    for (args, code, words) in cases {
+        let out = sandbox
+            .pulse()
+            .arg("push")
+            .args(&args)
+            .args(["--url", &server.url(), "--no-sign", "--json"])
+            .assert()
+            .code(code);
+        let line = summary_of(&out);
+        assert_eq!(line["status"], "error", "{args:?}");
+        assert_eq!(line["error"]["exit_code"], code, "{args:?}");
+        assert!(
+            line["error"]["message"].as_str().unwrap().contains(words),
+            "{args:?}: {line}"
+        );
+        assert_eq!(keys(&line), ["error", "status"].map(String::from).into());
+    }
+    // resume of a run that is not there: exit 1, a line too.
+    let out = sandbox
+        .pulse()
+        .args(["resume", "run_nope", "--json"])
+        .assert()
+        .code(1);
+    assert_eq!(summary_of(&out)["status"], "error");
+}
