@@ -45,6 +45,8 @@ pub enum OnFailure {
 #[derive(Clone)]
 pub struct DeliverySettings {
     pub signing: Signing,
+    /// `--resign`: a stored run may go with a secret it was not signed with.
+    pub resign: bool,
     /// `--header` values plus the auth header (marked secret).
     pub headers: Vec<ExtraHeader>,
     /// `--header` values as given (`Name: value`), stored with a run to be sent again.

@@ -5,7 +5,7 @@
 use anyhow::{Context, Result};
 
 use crate::deliver::{Deliverer, DeliverySettings};
-use crate::exit::usage;
+use crate::exit::{usage, DeliveryError};
 use crate::plan::{DeliverPlan, SigningSource};
 use crate::sign::{Signer, Signing, SigningSecret};
 use crate::store::Store;
@@ -115,7 +115,7 @@ pub fn deliverer_for(
     (url, own_url): (&reqwest::Url, bool),
     signer: Signer,
 ) -> Result<Deliverer> {
-    if own_url {
+    if own_url && !settings.resign {
         check_fingerprints(run_id, plan, &signer)?;
     }
     let deliverer = Deliverer::new(url.clone(), signer, settings)?;
@@ -126,8 +126,10 @@ pub fn deliverer_for(
     })
 }
 
-/// Refuses secrets none of which signed the run (by their stored fingerprints): the receiver
-/// would answer 401 to every batch. Runs that stored no fingerprints are not checked.
+/// Refuses secrets none of which signed the run (by their stored fingerprints), unless
+/// `--resign`: a receiver set up with the run's secret would answer 401 to every batch. The
+/// run is left waiting (exit 4); the message names both ways on. Runs that stored no
+/// fingerprints are not checked.
 fn check_fingerprints(run_id: &str, plan: &DeliverPlan, signer: &Signer) -> Result<()> {
     let stored = &plan.secret_fingerprints;
     if stored.is_empty() || !signer.is_signing() {
@@ -136,9 +138,16 @@ fn check_fingerprints(run_id: &str, plan: &DeliverPlan, signer: &Signer) -> Resu
     if signer.fingerprints().iter().any(|f| stored.contains(f)) {
         return Ok(());
     }
-    Err(usage(format!(
-        "{run_id} was signed with another secret (fingerprint {}): give that one with --secret \
-         or PULSE_SECRET (several may be given, for rotation)",
+    let which = match plan.signing {
+        SigningSource::Generated => "the secret pulse generated for its URL",
+        _ => "another secret",
+    };
+    Err(DeliveryError(format!(
+        "{run_id} was not sent: it was signed with {which} (fingerprint {}), not the one given \
+         now; `pulse resume {run_id} --resign` sends it signed with the secret given now (the \
+         receiver's, if it was set up late), `pulse cancel {run_id}` drops it, or give the old \
+         secret with --secret besides the new one",
         stored.join(", ")
-    )))
+    ))
+    .into())
 }

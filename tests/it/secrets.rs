@@ -518,10 +518,13 @@ fn a_different_secret_is_refused_by_resume_and_resend_before_anything_is_sent() 
             .env("PULSE_SECRET", other)
             .args(args)
             .assert()
-            .code(2);
+            .code(4);
         let stderr = crate::support::stderr_of(&out);
         assert!(
-            stderr.contains("another secret") && stderr.contains("fp_"),
+            stderr.contains("another secret")
+                && stderr.contains("fp_")
+                && stderr.contains("--resign")
+                && stderr.contains(&format!("pulse cancel {run}")),
             "{stderr}"
         );
         assert!(!stderr.contains(SECRET_PART));
@@ -539,4 +542,98 @@ fn a_different_secret_is_refused_by_resume_and_resend_before_anything_is_sent() 
         .args(["resume", &run])
         .assert()
         .success();
+}
+
+/// Issue 32, item 2: a crontab that got its `PULSE_SECRET` only after a first run (signed with
+/// the secret pulse generated, refused 401) does not jam the URL: the stored run is held with
+/// exit 4 and a message naming `--resign` and `pulse cancel`, and `--resign` sends it signed
+/// with the receiver's secret, ahead of the next push.
+#[test]
+fn a_run_signed_before_the_secret_was_set_up_goes_with_resign() {
+    let sandbox = Sandbox::new();
+    // The receiver knows only SECRET.
+    let server = TestServer::start(|_, req| {
+        let verified = match (
+            req.header("webhook-id"),
+            req.header("webhook-timestamp"),
+            req.header("webhook-signature"),
+        ) {
+            (Some(id), Some(ts), Some(sig)) => {
+                crate::support::signature_matches(SECRET, id, ts, &req.body, sig)
+            }
+            _ => false,
+        };
+        Reply::status(if verified { 200 } else { 401 })
+    });
+    let first = sandbox.write("first.csv", numbered_csv(3));
+    let second = sandbox.write("second.csv", numbered_csv(2));
+    let push = |input: &std::path::Path, extra: &[&str]| {
+        let mut cmd = sandbox.pulse();
+        cmd.env("PULSE_SECRET", SECRET).args([
+            "push",
+            input.to_str().unwrap(),
+            "--url",
+            &server.url(),
+            "--retries",
+            "0",
+        ]);
+        cmd.args(extra);
+        cmd
+    };
+    // No PULSE_SECRET yet: a secret is generated, the receiver refuses it.
+    sandbox
+        .pulse()
+        .env_remove("PULSE_SECRET")
+        .args([
+            "push",
+            first.to_str().unwrap(),
+            "--url",
+            &server.url(),
+            "--retries",
+            "0",
+        ])
+        .assert()
+        .code(4);
+    let run_a = sandbox.last_run();
+    let refused = server.requests().len();
+    // The secret is set up now: resume and the next push are held with a way out named.
+    let out = sandbox
+        .pulse()
+        .env("PULSE_SECRET", SECRET)
+        .args(["resume", &run_a])
+        .assert()
+        .code(4);
+    let stderr = crate::support::stderr_of(&out);
+    assert!(
+        stderr.contains("generated")
+            && stderr.contains(&format!("pulse resume {run_a} --resign"))
+            && stderr.contains(&format!("pulse cancel {run_a}")),
+        "{stderr}"
+    );
+    let out = push(&second, &[]).assert().code(4);
+    let stderr = crate::support::stderr_of(&out);
+    assert!(stderr.contains("--resign"), "{stderr}");
+    assert_eq!(server.requests().len(), refused, "nothing sent meanwhile");
+    // --resign on the push: the held run goes first, signed with SECRET, then the new one.
+    push(&second, &["--resign"]).assert().success();
+    let requests = server.requests();
+    let sent: Vec<usize> = requests[refused..]
+        .iter()
+        .map(|r| r.json()["data"].as_array().unwrap().len())
+        .collect();
+    assert!(
+        requests[refused..].iter().all(|r| {
+            crate::support::signature_matches(
+                SECRET,
+                r.header("webhook-id").unwrap(),
+                r.header("webhook-timestamp").unwrap(),
+                &r.body,
+                r.header("webhook-signature").unwrap(),
+            )
+        }),
+        "all signed with the receiver's secret"
+    );
+    assert_eq!(sent, vec![3, 2], "the held run first, then the new one");
+    let status = sandbox.stdout_of(&["log", &run_a, "--json"]);
+    assert!(status.contains("\"delivered\""), "{status}");
 }

@@ -24,6 +24,11 @@ pub struct DeliveryArgs {
     #[arg(long)]
     pub no_sign: bool,
 
+    /// Sign stored runs sent now (resumed, or delivered first by a push) with the secret given
+    /// now, not the one they were signed with: after a secret was set up late or replaced
+    #[arg(long)]
+    pub resign: bool,
+
     /// Extra request header, 'Name: value' (repeatable)
     #[arg(long = "header", value_name = "'NAME: VALUE'")]
     pub headers: Vec<String>,

@@ -68,6 +68,7 @@ pub fn delivery_settings(args: &DeliveryArgs) -> Result<DeliverySettings> {
     }
     Ok(DeliverySettings {
         signing,
+        resign: args.resign,
         headers,
         header_lines: args.headers.clone(),
         auth_header_name: args.auth_header_name.clone(),
