@@ -65,6 +65,21 @@ impl Store {
     }
 
     /// Marks a batch as failed after its last attempt (it stays undelivered and resumable).
+    /// Whether the batch is marked delivered in the log now.
+    pub fn is_batch_delivered(&self, batch_id: &str) -> Result<bool> {
+        let delivered: i64 = self.db.query_value(
+            "SELECT count(*) FROM batches WHERE id = ?1 AND status = 'delivered'",
+            &[&batch_id],
+        )?;
+        Ok(delivered > 0)
+    }
+
+    /// Times the log's connection was made again after a loss (a PostgreSQL log's; a SQLite
+    /// file's is never lost): when it moved on, what was read before may be out of date.
+    pub fn connections_made_again(&self) -> u64 {
+        self.postgres().map_or(0, super::PgConn::made_again)
+    }
+
     pub fn mark_batch_failed(&self, batch_id: &str) -> Result<()> {
         self.db.execute(
             "UPDATE batches SET status = 'failed' WHERE id = ?1 AND status != 'delivered'",

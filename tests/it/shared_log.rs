@@ -435,3 +435,62 @@ fn a_log_migrated_by_a_newer_pulse_is_refused_with_its_version() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_runner_cut_off_while_another_finishes_its_run_sends_nothing_again_when_back() {
+    if !on_postgres() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let proxy = Proxy::to(&sandbox);
+    let target = sandbox.postgres_url().unwrap();
+    let target = target
+        .split_once('@')
+        .unwrap()
+        .1
+        .split_once('/')
+        .unwrap()
+        .0
+        .to_string();
+    let (server, slow) = TestServer::slow(Duration::from_millis(200));
+    // Runner A: patient enough to be back after runner B has finished.
+    let child = push_through(
+        &sandbox,
+        &proxy,
+        &server,
+        12,
+        &[("PULSE_DB_RETRY_FOR", "10m")],
+    );
+    wait_for("two delivered", || sandbox.delivered_count() >= 2);
+    // A's connection is cut, and it cannot connect again for now.
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = closed.local_addr().unwrap().to_string();
+    drop(closed);
+    proxy.retarget(&dead);
+    proxy.cut();
+    slow.store(false, Ordering::SeqCst);
+
+    // Runner B finishes the run, once the server has let go of A's run lock.
+    wait_for("the run finished by runner B", || {
+        resume_signed(&sandbox);
+        sandbox.delivered_count() == 12
+    });
+    let status: String = sandbox.query("SELECT status FROM runs").unwrap();
+    assert_eq!(status, "delivered");
+    let sent = server.requests().len();
+
+    // A is back: whatever it had in flight when cut off is recorded; nothing is sent again.
+    proxy.retarget(&target);
+    let (code, _, stderr) = crate::support::finish(child);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let again: Vec<String> = server.requests()[sent..]
+        .iter()
+        .map(|request| request.header("webhook-id").unwrap().to_string())
+        .collect();
+    assert!(
+        again.is_empty(),
+        "runner A sent delivered batches again: {again:?} (exit {code:?}: {stderr})"
+    );
+    assert_eq!(sandbox.delivered_count(), 12);
+    sandbox.assert_every_delivered_batch_has_its_2xx();
+}
