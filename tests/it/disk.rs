@@ -153,13 +153,22 @@ impl SmallDisk {
 }
 
 impl SmallDisk {
-    /// Makes the filesystem read-only, as a read-only mount or medium is.
-    fn remount_read_only(&self) -> bool {
+    /// Gives the filesystem a new size, as freeing space on a full disk does.
+    fn resize(&self, size: &str) -> bool {
+        self.remount(&format!("remount,size={size}"))
+    }
+
+    fn remount(&self, options: &str) -> bool {
         std::process::Command::new("mount")
-            .args(["-o", "remount,ro"])
+            .args(["-o", options])
             .arg(self.dir.path())
             .status()
             .is_ok_and(|s| s.success())
+    }
+
+    /// Makes the filesystem read-only, as a read-only mount or medium is.
+    fn remount_read_only(&self) -> bool {
+        self.remount("remount,ro")
     }
 }
 
@@ -216,6 +225,16 @@ fn a_full_disk_is_a_clear_error_naming_the_log_and_what_to_do() {
     }
     // Nothing was sent: staging never finished.
     assert!(server.requests().is_empty());
+    // Every connection was closed, but SQLite could not copy the WAL into the log without
+    // room: it stays, the only copy of what was recorded. The next command with room copies it.
+    let beside = |suffix: &str| disk.dir.path().join(format!("pulse.db{suffix}"));
+    assert!(beside("-wal").exists());
+    assert!(disk.resize("16m"), "cannot grow the tmpfs");
+    let listed = sandbox.stdout_of(&["log", "--db", db_arg]);
+    assert!(listed.contains("d.csv"), "{listed}");
+    assert!(!beside("-wal").exists() && !beside("-shm").exists());
+    let locks = std::fs::read_dir(beside(".locks")).unwrap().count();
+    assert_eq!(locks, 0, "no run lock file is left");
 }
 
 #[test]
