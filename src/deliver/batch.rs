@@ -4,6 +4,10 @@
 //!
 //! Several batches run this loop at once as futures on one thread (`deliverer.rs`): the log is
 //! a `RefCell` borrowed between awaits only, never across one.
+//!
+//! Every record counts toward the WAL's checkpoints and rein, delivered or not; and once a
+//! connection to a PostgreSQL log was made again, a batch's status is read before it is tried:
+//! another runner may have finished the run while this one was cut off.
 
 use std::cell::{Cell, RefCell};
 use std::time::{Duration, Instant};

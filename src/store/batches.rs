@@ -64,7 +64,6 @@ impl Store {
         Ok(n as u64)
     }
 
-    /// Marks a batch as failed after its last attempt (it stays undelivered and resumable).
     /// Whether the batch is marked delivered in the log now.
     pub fn is_batch_delivered(&self, batch_id: &str) -> Result<bool> {
         let delivered: i64 = self.db.query_value(
@@ -74,12 +73,14 @@ impl Store {
         Ok(delivered > 0)
     }
 
-    /// Times the log's connection was made again after a loss (a PostgreSQL log's; a SQLite
-    /// file's is never lost): when it moved on, what was read before may be out of date.
+    /// Times this process made a connection to a PostgreSQL log again after a loss (none for
+    /// a SQLite file, whose connection is never lost): when it moved on, what was read before
+    /// may be out of date.
     pub fn connections_made_again(&self) -> u64 {
         self.postgres().map_or(0, super::PgConn::made_again)
     }
 
+    /// Marks a batch as failed after its last attempt (it stays undelivered and resumable).
     pub fn mark_batch_failed(&self, batch_id: &str) -> Result<()> {
         self.db.execute(
             "UPDATE batches SET status = 'failed' WHERE id = ?1 AND status != 'delivered'",

@@ -20,15 +20,15 @@ pub fn lock_dir(db: &Path) -> PathBuf {
 }
 
 /// The set-up lock of a SQLite log, held while it lives: an exclusive `flock` on its lock
-/// directory. Creating a log, switching it to WAL and migrating it are each safe against
-/// another connection's locks, but SQLite answers some of their collisions busy without
-/// waiting (two connections each holding a shared lock and wanting to write the new file's
-/// header, say): under this lock, one process sets a new log up while the others wait, then
-/// find it set up.
+/// directory. Creating a log, switching it to WAL and migrating it each take SQLite's locks,
+/// but SQLite answers some collisions of two connections setting up one new file busy without
+/// waiting (where a connection that holds a shared lock wants to write, waiting could
+/// deadlock), and retrying after a pause did not always get through (issue 31: one push in
+/// two or three failed on a new log). Under this lock one process sets a new log up while the
+/// others wait, then find it set up.
 pub struct SetUpLock {
-    /// Held, never read: the lock lasts as long as the open directory.
-    #[allow(dead_code)]
-    held: Option<std::fs::File>,
+    /// The lock lasts as long as the open directory.
+    _held: Option<std::fs::File>,
 }
 
 impl SetUpLock {
@@ -43,12 +43,12 @@ impl SetUpLock {
             let held = std::fs::File::open(&dir)
                 .and_then(|file| file.lock().map(|()| file))
                 .with_context(|| format!("cannot lock {}", dir.display()))?;
-            Ok(SetUpLock { held: Some(held) })
+            Ok(SetUpLock { _held: Some(held) })
         }
         #[cfg(not(unix))]
         {
             let _ = db;
-            Ok(SetUpLock { held: None })
+            Ok(SetUpLock { _held: None })
         }
     }
 }
@@ -84,7 +84,7 @@ impl Store {
     /// log where this process may not write (a read-only file, directory or filesystem) is
     /// opened read-only, as it is.
     pub fn open_file_to_read(path: &Path) -> Result<Store> {
-        match Store::open_file_to_set_up(path) {
+        match Store::open_file_to_set_up(path, true) {
             Err(err) if path.is_file() && is_not_writable(&err) => Store::open_read_only(path)
                 .map_err(|read_only| {
                     anyhow::anyhow!("{err:#}; read-only, it failed too: {read_only:#}")
@@ -93,14 +93,24 @@ impl Store {
         }
     }
 
+    /// Opens a scratch log (a dry run's, a mirror's local copy): a new temporary file that no
+    /// other process knows, so set up without the set-up lock and its directory, which nothing
+    /// would remove.
+    pub fn open_scratch(path: &Path) -> Result<Store> {
+        Store::open_file_to_set_up(path, false)
+    }
+
     /// Opens (creating it and its directory if need be), sets up and migrates a SQLite log,
-    /// under its set-up lock (`SetUpLock`).
-    fn open_file_to_set_up(path: &Path) -> Result<Store> {
+    /// under its set-up lock (`SetUpLock`) when `shared`.
+    fn open_file_to_set_up(path: &Path, shared: bool) -> Result<Store> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             super::create_private_dir(parent)?;
         }
         super::create_private(path)?;
-        let set_up = SetUpLock::take(path)?;
+        if let Some(store) = Store::open_if_set_up(path)? {
+            return Ok(store);
+        }
+        let set_up = shared.then(|| SetUpLock::take(path)).transpose()?;
         let mut tries = 0;
         let mut store = loop {
             let conn = Connection::open(path)
@@ -121,6 +131,30 @@ impl Store {
         drop(set_up);
         store.location = Some(super::Location::File(path.to_path_buf()));
         Ok(store)
+    }
+
+    /// The log at `path` if it is set up already (in WAL mode, with this pulse's schema), as
+    /// `configure` makes it; None when it is not, or not surely (SQLite answered busy without
+    /// waiting): it is then set up under the set-up lock. Most opens find their log set up, and
+    /// take no lock for it.
+    fn open_if_set_up(path: &Path) -> Result<Option<Store>> {
+        let conn = Connection::open(path)
+            .with_context(|| format!("cannot open the log database {}", path.display()))?;
+        super::wal::lock_wait::wait_for_locks(&conn, super::busy_timeout()?)?;
+        let in_wal = conn
+            .pragma_query_value(None, "journal_mode", |r| r.get::<_, String>(0))
+            .is_ok_and(|mode| mode.eq_ignore_ascii_case("wal"));
+        if !in_wal || super::migrations::check_current(&conn).is_err() {
+            return Ok(None);
+        }
+        match Store::configure(conn) {
+            Err(err) if super::busy_without_waiting(&err) => Ok(None),
+            Err(err) => Err(err.context(format!("log database {}", path.display()))),
+            Ok(mut store) => {
+                store.location = Some(super::Location::File(path.to_path_buf()));
+                Ok(Some(store))
+            }
+        }
     }
 
     /// Opens a log this process can read but not write to, read-only, without setting anything
