@@ -36,8 +36,11 @@ impl Drop for Held {
             Held::Postgres(conn, key) => conn.unlock(*key),
             // Removed while still locked: a process that opened it meanwhile finds, once it
             // has the lock, that the path is no longer its file, and opens the path again.
+            // (Where that cannot be told, the file stays.)
             Held::File { path, .. } => {
-                let _ = std::fs::remove_file(path);
+                if cfg!(unix) {
+                    let _ = std::fs::remove_file(path);
+                }
             }
             Held::Nothing => {}
         }
