@@ -303,9 +303,10 @@ another file, or a PostgreSQL database shared by many machines
 \fBPGPASSWORD\fR or \fB~/.pgpass\fR, never printed or stored); \fBpulse prune\fR deletes old runs.
 .TP
 \fBpulse.db.locks/\fR
-next to the database: one lock file per run, held by the process sending it, so that
-\fBpulse resume\fR never sends a run another live process is sending. A PostgreSQL log locks
-runs with advisory locks instead, across machines.
+next to the database: a lock file per run while a process sends it (removed when it lets
+go), so that \fBpulse resume\fR never sends a run another live process is sending; the
+directory itself is locked while a process sets a new log up. A PostgreSQL log locks runs with
+advisory locks instead, across machines.
 .SH ENVIRONMENT
 .TP
 \fBPULSE_DB\fR

@@ -1,5 +1,6 @@
 //! `pulse prune`: delete old runs with their events, batches, payloads and attempts, and say
-//! what that freed. Runs another process is still sending are kept.
+//! what that freed. Runs another process is still sending are kept, and so are unfinished ones
+//! (they can still be resumed) unless `--unfinished` is given.
 
 use anyhow::Result;
 use serde_json::json;
@@ -14,8 +15,12 @@ pub fn run(asked: &PruneSettings, db: &Location) -> Result<()> {
     let mut store = Store::open(db)?;
     let size_before = store.size_on_disk()?;
     let mut locks = Vec::new();
-    let mut busy = 0u64;
-    for id in store.runs_started_before(cutoff)? {
+    let (mut busy, mut unfinished) = (0u64, 0u64);
+    for (id, finished) in store.runs_started_before(cutoff)? {
+        if !finished && !args.unfinished {
+            unfinished += 1;
+            continue;
+        }
         match RunLock::try_acquire(&store, &id)? {
             Some(lock) => locks.push((id, lock)),
             None => busy += 1,
@@ -23,11 +28,9 @@ pub fn run(asked: &PruneSettings, db: &Location) -> Result<()> {
     }
     let ids: Vec<String> = locks.iter().map(|(id, _)| id.clone()).collect();
     let report = store.delete_runs(&ids)?;
-    for (id, lock) in locks {
-        // Deleted while held: a process opening it now finds no run in the log.
-        RunLock::remove(&store, &id);
-        drop(lock);
-    }
+    // Deleted while held: a process opening one now finds no run in the log. Each lock's file
+    // goes with it.
+    drop(locks);
     if args.vacuum {
         store.vacuum()?;
     }
@@ -41,6 +44,7 @@ pub fn run(asked: &PruneSettings, db: &Location) -> Result<()> {
             "attempts": report.attempts,
             "payload_bytes": report.payload_bytes,
             "kept_busy": busy,
+            "kept_unfinished": unfinished,
             "file_bytes_before": size_before,
             "file_bytes_after": size_after,
             "file_bytes_min": floor.map(|(floor, _)| floor),
@@ -60,6 +64,12 @@ pub fn run(asked: &PruneSettings, db: &Location) -> Result<()> {
         crate::output::outln!(
             "kept {} that another pulse process is sending",
             count(busy, "old run", "old runs")
+        );
+    }
+    if unfinished > 0 {
+        println!(
+            "kept {} (they can still be resumed); pass --unfinished to delete them",
+            count(unfinished, "unfinished run", "unfinished runs")
         );
     }
     if args.vacuum {

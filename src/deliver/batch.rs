@@ -4,6 +4,10 @@
 //!
 //! Several batches run this loop at once as futures on one thread (`deliverer.rs`): the log is
 //! a `RefCell` borrowed between awaits only, never across one.
+//!
+//! Every record counts toward the WAL's checkpoints and rein, delivered or not; and once a
+//! connection to a PostgreSQL log was made again, a batch's status is read before it is tried:
+//! another runner may have finished the run while this one was cut off.
 
 use std::cell::{Cell, RefCell};
 use std::time::{Duration, Instant};
@@ -19,7 +23,14 @@ use super::retry::{RetryPolicy, StatusPolicy};
 use crate::exit::{DeliveryError, InterruptedError};
 use crate::payload::Method;
 use crate::progress::Progress;
-use crate::store::{AttemptRecord, BatchRef, EventRecord, Store};
+use crate::store::{AttemptRecord, BatchRef, Checkpointer, EventRecord, Store};
+
+/// Attempts recorded between two checkpoints of the log: each commit adds a few 64 KiB pages to
+/// the WAL (an attempt's row and indexes, a batch's mark), so this keeps it near 16 MB.
+const CHECKPOINT_ATTEMPTS: u64 = 64;
+
+/// Attempts recorded between two looks at the WAL's size (`Store::rein_in_wal`): a `stat` each.
+const REIN_IN_ATTEMPTS: u64 = 16;
 
 /// Everything one batch's attempts need, shared by all the batches of a deliverer.
 pub(super) struct BatchSender {
@@ -43,6 +54,43 @@ pub(super) struct Sending<'a> {
     /// Set when the run stops (a batch failed for good, an error, a signal): batches in flight
     /// finish their current attempt and try no more.
     pub stopping: Cell<bool>,
+    /// Copies the WAL into the log as attempts are recorded (delivered or not).
+    pub checkpointer: &'a Checkpointer,
+    /// Attempts (and failed marks) recorded so far.
+    pub recorded: Cell<u64>,
+    /// Whether a batch that another process delivered meanwhile is left alone: after a lost
+    /// connection to a PostgreSQL log, another runner may have finished the run (not when
+    /// resending, which sends delivered batches again on purpose).
+    pub skip_delivered: bool,
+    /// `Store::connections_made_again` when the plan was read.
+    pub planned_on: u64,
+}
+
+impl Sending<'_> {
+    /// Counts a transaction just committed on the log, whatever it recorded: every attempt
+    /// adds to the WAL, so every attempt counts toward its checkpoints and its rein.
+    fn recorded(&self, store: &Store) {
+        let recorded = self.recorded.get() + 1;
+        self.recorded.set(recorded);
+        if recorded.is_multiple_of(REIN_IN_ATTEMPTS) {
+            store.rein_in_wal();
+        }
+        if recorded.is_multiple_of(CHECKPOINT_ATTEMPTS) {
+            self.checkpointer.nudge();
+        }
+    }
+
+    /// Whether `batch` was delivered by another process since this one last looked: asked of
+    /// the log only once its connection was made again since `seen` (then `seen` moves on).
+    fn delivered_elsewhere(&self, batch: &BatchRef, seen: &mut u64) -> Result<bool> {
+        let store = self.store.borrow();
+        let now = store.connections_made_again();
+        if !self.skip_delivered || now == *seen {
+            return Ok(false);
+        }
+        *seen = now;
+        store.is_batch_delivered(&batch.id)
+    }
 }
 
 /// How one batch's sending ended.
@@ -64,6 +112,10 @@ pub(super) enum Sent {
     Abandoned {
         attempts: u64,
     },
+    /// Found delivered by another process (after a lost connection to the log): not sent.
+    DeliveredElsewhere {
+        attempts: u64,
+    },
 }
 
 impl BatchSender {
@@ -80,11 +132,15 @@ impl BatchSender {
         let what = describe_batch(event, batch);
         let mut retries = 0;
         let mut attempts = 0;
+        let mut seen = sending.planned_on;
         loop {
             match halt(crate::signals::interrupted(), sending.stopping.get()) {
                 Some(Halt::Interrupted) => return Err(interrupted_before(&what)),
                 Some(Halt::Abandoned) => return Ok(Sent::Abandoned { attempts }),
                 None => {}
+            }
+            if sending.delivered_elsewhere(batch, &mut seen)? {
+                return Ok(Sent::DeliveredElsewhere { attempts });
             }
             if let Some(rate) = &self.rate
                 && !rate.wait_turn().await
@@ -103,7 +159,9 @@ impl BatchSender {
                 }
                 Outcome::Failed(failure) => {
                     if self.updates_status {
-                        sending.store.borrow().mark_batch_failed(&batch.id)?;
+                        let store = sending.store.borrow();
+                        store.mark_batch_failed(&batch.id)?;
+                        sending.recorded(&store);
                     }
                     return Ok(Sent::Failed {
                         attempts,
@@ -196,6 +254,9 @@ impl BatchSender {
             .store
             .borrow_mut()
             .record_attempt(&record, delivered && self.updates_status);
+        if recorded.is_ok() {
+            sending.recorded(&sending.store.borrow());
+        }
         recorded.map_err(|err| {
             if delivered {
                 // The receiver has it; the log does not say so. Resume sends it again

@@ -24,13 +24,6 @@ use crate::redact::shown_url;
 use crate::sign::Signer;
 use crate::store::{BatchRef, EventRecord, Store, WalRestart};
 
-/// Batches sent between two checkpoints of the log: each attempt's commit adds a few 64 KiB
-/// pages to the WAL, so this keeps it near 16 MB.
-const CHECKPOINT_BATCHES: usize = 64;
-
-/// Batches between two looks at the WAL's size (`Store::rein_in_wal`): a `stat` each.
-const REIN_IN_BATCHES: u64 = 16;
-
 /// Delivery settings of one run, resend or resume.
 pub struct Deliverer {
     /// Declared before the runtime, so that the client it holds is dropped first.
@@ -101,7 +94,14 @@ impl Deliverer {
             }
         }
         progress.delivered(done, 0);
-        self.send_all(store, ctx, &plan, done, progress, &mut report)?;
+        self.send_all(
+            store,
+            ctx,
+            &plan,
+            Pass::Deliver { done },
+            progress,
+            &mut report,
+        )?;
         Ok(report)
     }
 
@@ -115,7 +115,7 @@ impl Deliverer {
         progress: &Progress,
         report: &mut DeliveryReport,
     ) -> Result<()> {
-        self.send_all(store, ctx, batches, 0, progress, report)
+        self.send_all(store, ctx, batches, Pass::Resend, progress, report)
     }
 
     /// Sends `plan` in order, up to `concurrency` requests at once; the next bodies are built
@@ -125,10 +125,15 @@ impl Deliverer {
         store: &mut Store,
         ctx: &BodyContext,
         plan: &[(EventRecord, BatchRef)],
-        done_before: u64,
+        pass: Pass,
         progress: &Progress,
         report: &mut DeliveryReport,
     ) -> Result<()> {
+        let (done_before, skip_delivered) = match pass {
+            Pass::Deliver { done } => (done, true),
+            Pass::Resend => (0, false),
+        };
+        let planned_on = store.connections_made_again();
         let mut bodies = BodyLoader::start(store, self.body_maker(ctx), plan)?;
         store.with_checkpointer(WalRestart::ByCheckpointer, |store, checkpointer| {
             let sending = Sending {
@@ -136,6 +141,10 @@ impl Deliverer {
                 method: ctx.method,
                 progress,
                 stopping: Cell::new(false),
+                checkpointer,
+                recorded: Cell::new(0),
+                skip_delivered,
+                planned_on,
             };
             let mut delivered = done_before;
             let outcome = self.runtime.block_on(self.send_plan(
@@ -143,15 +152,9 @@ impl Deliverer {
                 &mut bodies,
                 plan,
                 report,
-                |report: &DeliveryReport, store: &Store| {
+                |report: &DeliveryReport| {
                     delivered += 1;
                     progress.delivered(delivered, report.rows_delivered);
-                    if delivered.is_multiple_of(REIN_IN_BATCHES) {
-                        store.rein_in_wal();
-                    }
-                    if delivered.is_multiple_of(CHECKPOINT_BATCHES as u64) {
-                        checkpointer.nudge();
-                    }
                 },
             ));
             progress.in_flight(0);
@@ -169,7 +172,7 @@ impl Deliverer {
         bodies: &mut BodyLoader,
         plan: &[(EventRecord, BatchRef)],
         report: &mut DeliveryReport,
-        mut on_delivered: impl FnMut(&DeliveryReport, &Store),
+        mut on_delivered: impl FnMut(&DeliveryReport),
     ) -> Result<()> {
         let mut pending = plan.iter().enumerate();
         let mut in_flight = FuturesUnordered::new();
@@ -204,7 +207,11 @@ impl Deliverer {
                     report.attempts += attempts;
                     report.batches_delivered += 1;
                     report.rows_delivered += rows;
-                    on_delivered(report, &sending.store.borrow());
+                    on_delivered(report);
+                }
+                Ok(Sent::DeliveredElsewhere { attempts }) => {
+                    report.attempts += attempts;
+                    on_delivered(report);
                 }
                 Ok(Sent::Failed {
                     attempts,
@@ -240,6 +247,16 @@ impl Deliverer {
     fn body_maker(&self, ctx: &BodyContext) -> BodyMaker {
         self.sender.requests.body_maker(ctx, &self.sender.url)
     }
+}
+
+/// What a sending pass is for.
+#[derive(Clone, Copy)]
+enum Pass {
+    /// The undelivered batches (`done` of the events' batches were delivered before): a batch
+    /// that another process delivered meanwhile is not sent again.
+    Deliver { done: u64 },
+    /// Chosen batches, whatever their status.
+    Resend,
 }
 
 /// A batch that failed for good, as `Sent::Failed` tells it.

@@ -40,7 +40,7 @@ pub fn dry_run(
         .tempfile()
         .context("cannot create a scratch database for --dry-run")?
         .into_temp_path();
-    let mut store = Store::open_file(&scratch)?;
+    let mut store = Store::open_scratch(&scratch)?;
     let mut plan = request.plan.clone();
     if let (Some((sync, _)), true) = (plan.mirror(), db.exists()) {
         // Compared with the real last delivered state, read from the real log.

@@ -7,13 +7,12 @@
 //! connection, which the server drops when the connection goes; a connection made again after
 //! a loss takes its locks back, or stops (see `store::db::postgres`).
 
-use std::ffi::OsString;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::store::{PgConn, Store};
+use crate::store::{lock_dir, PgConn, Store};
 
 /// A held run lock; released when dropped.
 pub struct RunLock {
@@ -21,9 +20,11 @@ pub struct RunLock {
 }
 
 enum Held {
-    /// Held, never read: the lock lasts as long as the open file.
-    #[allow(dead_code)]
-    File(File),
+    /// The lock lasts as long as the open file, removed when it is released.
+    File {
+        _file: File,
+        path: PathBuf,
+    },
     Postgres(PgConn, i64),
     /// An in-memory log (tests, scratch logs) no other process can see.
     Nothing,
@@ -31,17 +32,19 @@ enum Held {
 
 impl Drop for Held {
     fn drop(&mut self) {
-        if let Held::Postgres(conn, key) = self {
-            conn.unlock(*key);
+        match self {
+            Held::Postgres(conn, key) => conn.unlock(*key),
+            // Removed while still locked: a process that opened it meanwhile finds, once it
+            // has the lock, that the path is no longer its file, and opens the path again.
+            // (Where that cannot be told, the file stays.)
+            Held::File { path, .. } => {
+                if cfg!(unix) {
+                    let _ = std::fs::remove_file(path);
+                }
+            }
+            Held::Nothing => {}
         }
     }
-}
-
-/// `pulse.db` -> `pulse.db.locks/`.
-fn lock_dir(db: &Path) -> PathBuf {
-    let mut name = OsString::from(db.as_os_str());
-    name.push(".locks");
-    PathBuf::from(name)
 }
 
 fn lock_path(db: &Path, run_id: &str) -> PathBuf {
@@ -74,25 +77,22 @@ impl RunLock {
         };
         crate::store::create_private_dir(&lock_dir(db))?;
         let path = lock_path(db, run_id);
-        // Lock files are never removed while their run exists: removing one that another
-        // process has just opened would let two processes lock two different files.
-        let mut options = OpenOptions::new();
-        options.create(true).truncate(false).write(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let file = options
-            .open(&path)
-            .with_context(|| format!("cannot open {}", path.display()))?;
-        match file.try_lock() {
-            Ok(()) => Ok(Some(RunLock {
-                _held: Held::File(file),
-            })),
-            Err(TryLockError::WouldBlock) => Ok(None),
-            Err(TryLockError::Error(e)) => {
-                Err(e).with_context(|| format!("cannot lock {}", path.display()))
+        // A lock file lasts as long as its lock: its holder removes it when it lets go. So a
+        // lock taken on a file the path no longer names (removed meanwhile) is let go, and the
+        // path opened again.
+        loop {
+            let file = open_lock_file(&path)?;
+            match file.try_lock() {
+                Ok(()) if still_named_by(&file, &path) => {
+                    return Ok(Some(RunLock {
+                        _held: Held::File { _file: file, path },
+                    }))
+                }
+                Ok(()) => continue,
+                Err(TryLockError::WouldBlock) => return Ok(None),
+                Err(TryLockError::Error(e)) => {
+                    return Err(e).with_context(|| format!("cannot lock {}", path.display()))
+                }
             }
         }
     }
@@ -119,12 +119,36 @@ impl RunLock {
         };
         matches!(file.try_lock_shared(), Err(TryLockError::WouldBlock))
     }
+}
 
-    /// Removes the lock file of a run that no longer exists (prune).
-    pub fn remove(store: &Store, run_id: &str) {
-        if let Some(db) = store.path() {
-            let _ = std::fs::remove_file(lock_path(db, run_id));
+/// Opens (creating it, private) the lock file at `path`.
+fn open_lock_file(path: &Path) -> Result<File> {
+    let mut options = OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+        .open(path)
+        .with_context(|| format!("cannot open {}", path.display()))
+}
+
+/// Whether `path` still names the open `file` (it was not removed and made again meanwhile).
+fn still_named_by(file: &File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (file.metadata(), std::fs::metadata(path)) {
+            (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
+            _ => false,
         }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, path);
+        true
     }
 }
 
@@ -143,6 +167,25 @@ mod tests {
         assert!(RunLock::try_acquire(&store, "run_2").unwrap().is_some());
         drop(held);
         assert!(!RunLock::is_held(&store, "run_1"));
+        assert!(
+            !lock_path(store.path().unwrap(), "run_1").exists(),
+            "a lock file goes with its lock"
+        );
         assert!(RunLock::try_acquire(&store, "run_1").unwrap().is_some());
+    }
+
+    #[test]
+    fn a_lock_taken_on_a_removed_file_is_taken_again_on_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_file(&dir.path().join("pulse.db")).unwrap();
+        let path = lock_path(store.path().unwrap(), "run_1");
+        crate::store::create_private_dir(path.parent().unwrap()).unwrap();
+        // Another process opened the file just before its holder removed it.
+        let stale = open_lock_file(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert!(!still_named_by(&stale, &path));
+        let held = RunLock::acquire(&store, "run_1").unwrap();
+        assert!(RunLock::is_held(&store, "run_1"));
+        drop((held, stale));
     }
 }

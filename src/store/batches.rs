@@ -64,6 +64,22 @@ impl Store {
         Ok(n as u64)
     }
 
+    /// Whether the batch is marked delivered in the log now.
+    pub fn is_batch_delivered(&self, batch_id: &str) -> Result<bool> {
+        let delivered: i64 = self.db.query_value(
+            "SELECT count(*) FROM batches WHERE id = ?1 AND status = 'delivered'",
+            &[&batch_id],
+        )?;
+        Ok(delivered > 0)
+    }
+
+    /// Times this process made a connection to a PostgreSQL log again after a loss (none for
+    /// a SQLite file, whose connection is never lost): when it moved on, what was read before
+    /// may be out of date.
+    pub fn connections_made_again(&self) -> u64 {
+        self.postgres().map_or(0, super::PgConn::made_again)
+    }
+
     /// Marks a batch as failed after its last attempt (it stays undelivered and resumable).
     pub fn mark_batch_failed(&self, batch_id: &str) -> Result<()> {
         self.db.execute(

@@ -263,6 +263,18 @@ pub fn migrate_postgres(db: &Db) -> Result<()> {
     Ok(())
 }
 
+/// Checks, without changing anything, that a SQLite log's schema is the one this pulse writes.
+pub fn check_current(conn: &Connection) -> Result<()> {
+    let current: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if current != MIGRATIONS.len() {
+        bail!(
+            "its schema is version {current}, this pulse's is {}",
+            MIGRATIONS.len()
+        );
+    }
+    Ok(())
+}
+
 /// Brings the schema up to date inside one transaction per step.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
     let current: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;

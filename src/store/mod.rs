@@ -4,6 +4,7 @@
 mod attempts;
 mod batches;
 mod db;
+mod file;
 mod history;
 mod location;
 mod migrations;
@@ -24,6 +25,7 @@ use anyhow::{Context, Result};
 use rusqlite::Connection;
 
 use db::Db;
+pub use file::lock_dir;
 pub use location::Location;
 
 pub use attempts::{AttemptRecord, RESPONSE_SNIPPET_BYTES};
@@ -33,7 +35,7 @@ pub use history::{AttemptRow, BatchRow, IdRef, RunRow, UndeliveredBatch};
 pub use outbox::OutboxWriter;
 pub use runs::{EventRecord, NewRun, RowCounts, RunStatus};
 pub use sync::{PendingKey, SyncStateCopy};
-pub use wal::checkpoint::WalRestart;
+pub use wal::checkpoint::{Checkpointer, WalRestart};
 
 /// How long a writer waits for another pulse process holding the database lock, unless
 /// `PULSE_BUSY_TIMEOUT` says otherwise.
@@ -178,32 +180,6 @@ impl Store {
                 path.display()
             );
         }
-        Ok(store)
-    }
-
-    /// Like `open_file`, for a command that only reads the log: a read-only file will do.
-    pub fn open_file_to_read(path: &Path) -> Result<Store> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            create_private_dir(parent)?;
-        }
-        create_private(path)?;
-        let mut tries = 0;
-        let mut store = loop {
-            let conn = Connection::open(path)
-                .with_context(|| format!("cannot open the log database {}", path.display()))?;
-            match Store::configure(conn) {
-                // Two processes setting up a new log at the same moment: SQLite may answer the
-                // one that switches it to WAL busy without waiting. A moment later it is set up.
-                Err(err) if tries < SETUP_TRIES && busy_without_waiting(&err) => {
-                    tries += 1;
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                other => {
-                    break other.with_context(|| format!("log database {}", path.display()))?
-                }
-            }
-        };
-        store.location = Some(Location::File(path.to_path_buf()));
         Ok(store)
     }
 

@@ -257,7 +257,7 @@ impl Store {
                     .tempfile()
                     .context("cannot create a scratch file for the mirror state")?
                     .into_temp_path();
-                let local = Store::open_file(&file)?;
+                let local = Store::open_scratch(&file)?;
                 local
                     .import_sync_state(self, sync)
                     .context("copying the mirror state from the log")?;

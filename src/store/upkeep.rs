@@ -43,13 +43,22 @@ impl Store {
         })
     }
 
-    /// Ids of runs started before `cutoff` (ms since the epoch), oldest first.
-    pub fn runs_started_before(&self, cutoff: i64) -> Result<Vec<String>> {
-        self.db.query(
-            "SELECT id FROM runs WHERE started_at < ?1 ORDER BY started_at, id",
+    /// Runs started before `cutoff` (ms since the epoch), oldest first: each id, and whether
+    /// the run is over for good (`RunStatus::is_final`; a status this pulse does not know is
+    /// not).
+    pub fn runs_started_before(&self, cutoff: i64) -> Result<Vec<(String, bool)>> {
+        let runs: Vec<(String, String)> = self.db.query(
+            "SELECT id, status FROM runs WHERE started_at < ?1 ORDER BY started_at, id",
             &[&cutoff],
-            |r| r.get(0),
-        )
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(runs
+            .into_iter()
+            .map(|(id, status)| {
+                let finished = RunStatus::from_stored(&status).is_some_and(RunStatus::is_final);
+                (id, finished)
+            })
+            .collect())
     }
 
     /// Deletes runs with everything they own, counting it first, in one transaction.

@@ -130,3 +130,57 @@ fn pushes_resumes_resends_logs_and_prunes_at_once_never_fail_on_a_locked_log() {
     assert_eq!(runs as usize, 2 * rounds());
     assert_eq!(undelivered, 0);
 }
+
+#[test]
+fn many_processes_creating_one_new_log_at_once_all_succeed() {
+    if crate::support::on_postgres() {
+        return; // A SQLite file's set-up (a PostgreSQL log's is under an advisory lock).
+    }
+    // Issue 31: two pushes creating a new log at once, one failed "was busy" about 20 times
+    // in 50. Eight processes (six pushes, two logs) on a new log every round.
+    let sandbox = Sandbox::new();
+    let server = TestServer::ok();
+    let input = sandbox.write("d.csv", numbered_csv(20));
+    let binary = pulse_binary();
+    let _busy = BusyMachine::new(2);
+    let mut failures = Vec::new();
+    for round in 0..rounds() {
+        let db = sandbox.path(&format!("round{round}/pulse.db"));
+        let db = db.to_str().unwrap();
+        let children: Vec<(String, std::process::Child)> = (0..8)
+            .map(|n| {
+                let url = format!("{}/{n}", server.url());
+                let args: Vec<&str> = match n {
+                    0 | 1 => vec!["log", "--db", db],
+                    _ => vec![
+                        "push",
+                        input.to_str().unwrap(),
+                        "--url",
+                        &url,
+                        "--no-sign",
+                        "--quiet",
+                        "--db",
+                        db,
+                    ],
+                };
+                let child = sandbox
+                    .command(&binary)
+                    .args(&args)
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                (args[0].to_string(), child)
+            })
+            .collect();
+        for (what, child) in children {
+            let (code, _, stderr) = finish(child);
+            if code != Some(0) {
+                failures.push(format!("round {round}: {what} exited {code:?}: {stderr}"));
+            }
+        }
+    }
+    eprintln!("{} rounds, {} commands failed", rounds(), failures.len());
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -392,3 +392,75 @@ fn one_of_a_thing_reads_in_the_singular() {
     let failed = sandbox.stdout_of(&["log", "--failed"]);
     assert!(failed.contains("all 1/1  1 row  failed"), "{failed}");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_log_in_a_directory_this_user_may_not_write_to_is_read() {
+    use std::os::unix::fs::PermissionsExt;
+    if crate::support::on_postgres() {
+        return; // A SQLite file.
+    }
+    let sandbox = Sandbox::new();
+    let dir = sandbox.path("shared");
+    std::fs::create_dir(&dir).unwrap();
+    let db = dir.join("pulse.db");
+    let db_arg = db.to_str().unwrap();
+    let server = TestServer::ok();
+    let input = sandbox.write("d.csv", numbered_csv(5));
+    sandbox
+        .push_unsigned(&input, &server.url())
+        .args(["--db", db_arg])
+        .assert()
+        .success();
+    let listed = sandbox.stdout_of(&["log", "--db", db_arg]);
+    let run = listed.split_whitespace().next().unwrap().to_string();
+    assert!(run.starts_with("run_"), "{listed}");
+    // The log and its directory as another user's: readable, not writable. Root may write
+    // anywhere, so as root pulse runs as `nobody` (through setpriv), as another user would.
+    let pulse = assert_cmd::cargo::cargo_bin("pulse");
+    let mut command = if is_root() {
+        if std::process::Command::new("setpriv")
+            .arg("--help")
+            .output()
+            .is_err()
+        {
+            eprintln!("skipped: running as root, without setpriv to run as another user");
+            return;
+        }
+        let mut command = sandbox.command(std::path::Path::new("setpriv"));
+        command.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
+        command.arg(&pulse);
+        command
+    } else {
+        sandbox.command(&pulse)
+    };
+    let _ = std::fs::remove_dir_all(dir.join("pulse.db.locks"));
+    let mode = |path: &std::path::Path, mode| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    mode(sandbox.dir.path(), 0o755);
+    mode(&db, 0o444);
+    mode(&dir, 0o555);
+    let out = command
+        .args(["log", "--db", db_arg])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    mode(&dir, 0o755);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stdout, listed);
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["pulse.db"], "nothing made beside the log");
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+}

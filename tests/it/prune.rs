@@ -1,6 +1,6 @@
 //! `pulse prune`: old runs go with everything they own; newer runs stay; `--vacuum` compacts.
 
-use crate::support::server::TestServer;
+use crate::support::server::{Reply, TestServer};
 use crate::support::{numbered_csv, stderr_of, Sandbox};
 
 fn push(sandbox: &Sandbox, server: &TestServer, rows: usize) -> String {
@@ -88,4 +88,91 @@ fn older_than_must_be_an_age_or_a_date() {
         .args(["prune", "--older-than", "2026-01-01"])
         .assert()
         .success();
+}
+
+#[test]
+fn unfinished_runs_are_kept_and_counted_unless_asked_for() {
+    let sandbox = Sandbox::new();
+    let server = TestServer::ok();
+    let delivered = push(&sandbox, &server, 5);
+    // Two runs that `pulse resume` would still send: a failed one and an interrupted one.
+    let refusing = TestServer::start(|_, _| Reply::status(503));
+    for rows in [5, 6] {
+        let input = sandbox.write("d.csv", numbered_csv(rows));
+        sandbox
+            .push_unsigned(&input, &refusing.url())
+            .args(["--retries", "0"])
+            .assert()
+            .code(4);
+    }
+    let unfinished = sandbox.texts("SELECT id FROM runs WHERE status != 'delivered'");
+    assert_eq!(unfinished.len(), 2);
+    sandbox.execute(&format!(
+        "UPDATE runs SET status = 'interrupted' WHERE id = '{}'",
+        unfinished[0]
+    ));
+
+    let out = sandbox.stdout_of(&["prune", "--older-than", "0s"]);
+    assert!(out.starts_with("pruned 1 run:"), "{out}");
+    assert!(
+        out.contains(
+            "kept 2 unfinished runs (they can still be resumed); pass --unfinished to delete them"
+        ),
+        "{out}"
+    );
+    let left = sandbox.texts("SELECT id FROM runs ORDER BY id");
+    assert!(!left.contains(&delivered), "{left:?}");
+    assert_eq!(left.len(), 2, "{left:?}");
+    let out = sandbox.stdout_of(&["prune", "--older-than", "0s", "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (report["runs"].as_u64(), report["kept_unfinished"].as_u64()),
+        (Some(0), Some(2))
+    );
+
+    let out = sandbox.stdout_of(&["prune", "--older-than", "0s", "--unfinished"]);
+    assert!(out.starts_with("pruned 2 runs:"), "{out}");
+    assert!(!out.contains("kept"), "{out}");
+    assert_eq!(count(&sandbox, "runs"), 0);
+}
+
+#[test]
+fn a_run_leaves_no_lock_file_behind() {
+    if crate::support::on_postgres() {
+        return; // Lock files are a SQLite log's.
+    }
+    let sandbox = Sandbox::new();
+    let server = TestServer::ok();
+    push(&sandbox, &server, 30);
+    let refusing = TestServer::start(|_, _| Reply::status(503));
+    let input = sandbox.write("d.csv", numbered_csv(5));
+    sandbox
+        .push_unsigned(&input, &refusing.url())
+        .args(["--retries", "0"])
+        .assert()
+        .code(4);
+    sandbox
+        .pulse()
+        .args(["cancel", &sandbox.last_run()])
+        .assert()
+        .success();
+    let locks = sandbox.path("pulse.db.locks");
+    let lock_files = || -> Vec<String> {
+        std::fs::read_dir(&locks)
+            .map(|dir| {
+                dir.map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        lock_files(),
+        Vec::<String>::new(),
+        "after a delivered and a failed run"
+    );
+    // A lock file a killed process left (the kernel dropped its lock) goes with the run.
+    let run = sandbox.last_run();
+    std::fs::write(locks.join(format!("{run}.lock")), "").unwrap();
+    sandbox.stdout_of(&["prune", "--older-than", "0s"]);
+    assert_eq!(lock_files(), Vec::<String>::new(), "after prune");
 }

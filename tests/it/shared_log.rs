@@ -208,9 +208,14 @@ struct Proxy {
 impl Proxy {
     /// A proxy to the sandbox's database server.
     fn to(sandbox: &Sandbox) -> Proxy {
+        Proxy::to_address(&Proxy::server_of(sandbox))
+    }
+
+    /// The sandbox's database server, as HOST:PORT.
+    fn server_of(sandbox: &Sandbox) -> String {
         let url = sandbox.postgres_url().unwrap();
         let host_port = url.split_once('@').unwrap().1.split_once('/').unwrap().0;
-        Proxy::to_address(host_port)
+        host_port.to_string()
     }
 
     fn to_address(target: &str) -> Proxy {
@@ -264,6 +269,16 @@ impl Proxy {
         let (before_host, rest) = url.split_once('@').unwrap();
         let database = rest.split_once('/').unwrap().1;
         format!("{before_host}@127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// Cuts every connection open now, and fails every later one (its target is a closed
+    /// port) until retargeted.
+    fn cut_off(&self) {
+        let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+        let dead = closed.local_addr().unwrap().to_string();
+        drop(closed);
+        self.retarget(&dead);
+        self.cut();
     }
 
     /// Cuts every connection open now; new ones go through.
@@ -345,11 +360,7 @@ fn a_database_gone_for_longer_than_the_retries_stops_the_run_for_a_resume() {
     );
     wait_for("two delivered", || sandbox.delivered_count() >= 2);
     // Every later connection fails: the proxy's target is a closed port.
-    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead = closed.local_addr().unwrap().to_string();
-    drop(closed);
-    proxy.retarget(&dead);
-    proxy.cut();
+    proxy.cut_off();
     let (code, _, stderr) = crate::support::finish(child);
     assert_ne!(code, Some(0), "{stderr}");
     assert!(stderr.contains("stayed unreachable"), "{stderr}");
@@ -434,4 +445,50 @@ fn a_log_migrated_by_a_newer_pulse_is_refused_with_its_version() {
         stderr.contains("written by a newer pulse (schema version 99"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_runner_cut_off_while_another_finishes_its_run_sends_nothing_again_when_back() {
+    if !on_postgres() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let proxy = Proxy::to(&sandbox);
+    let (server, slow) = TestServer::slow(Duration::from_millis(200));
+    // Runner A: patient enough to be back after runner B has finished.
+    let child = push_through(
+        &sandbox,
+        &proxy,
+        &server,
+        12,
+        &[("PULSE_DB_RETRY_FOR", "10m")],
+    );
+    wait_for("two delivered", || sandbox.delivered_count() >= 2);
+    // A's connection is cut, and it cannot connect again for now.
+    proxy.cut_off();
+    slow.store(false, Ordering::SeqCst);
+
+    // Runner B finishes the run, once the server has let go of A's run lock.
+    wait_for("the run finished by runner B", || {
+        resume_signed(&sandbox);
+        sandbox.delivered_count() == 12
+    });
+    let status: String = sandbox.query("SELECT status FROM runs").unwrap();
+    assert_eq!(status, "delivered");
+    let sent = server.requests().len();
+
+    // A is back: whatever it had in flight when cut off is recorded; nothing is sent again.
+    proxy.retarget(&Proxy::server_of(&sandbox));
+    let (code, _, stderr) = crate::support::finish(child);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let again: Vec<String> = server.requests()[sent..]
+        .iter()
+        .map(|request| request.header("webhook-id").unwrap().to_string())
+        .collect();
+    assert!(
+        again.is_empty(),
+        "runner A sent delivered batches again: {again:?} (exit {code:?}: {stderr})"
+    );
+    assert_eq!(sandbox.delivered_count(), 12);
+    sandbox.assert_every_delivered_batch_has_its_2xx();
 }

@@ -66,7 +66,8 @@ pub enum Command {
     Resume(ResumeArgs),
     /// Cancel a run: it is never resumed and holds up no later run to its URL
     Cancel(CancelArgs),
-    /// Delete old runs with their payloads and attempts from the log
+    /// Delete old finished runs with their payloads and attempts from the log (unfinished ones
+    /// too with --unfinished)
     #[command(after_help = PRUNE_EXAMPLES)]
     Prune(PruneArgs),
     /// Run a local webhook receiver that verifies signatures and prints each batch
@@ -117,7 +118,8 @@ Examples:
 const PRUNE_EXAMPLES: &str = "\
 Examples:
   pulse prune --older-than 30d
-  pulse prune --older-than 2026-01-01 --vacuum";
+  pulse prune --older-than 2026-01-01 --vacuum
+  pulse prune --older-than 90d --unfinished";
 
 const RECEIVE_EXAMPLES: &str = "\
 Examples:

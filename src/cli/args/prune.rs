@@ -10,6 +10,11 @@ pub struct PruneArgs {
     #[arg(long, value_name = "WHEN")]
     pub older_than: String,
 
+    /// Delete unfinished runs too (not yet delivered, failed or interrupted: runs `pulse
+    /// resume` would still send); without it they are kept
+    #[arg(long)]
+    pub unfinished: bool,
+
     /// Compact the database file afterwards
     #[arg(long)]
     pub vacuum: bool,

@@ -7,6 +7,7 @@
 //! runs on a short-lived scoped thread instead.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -41,6 +42,10 @@ struct Session {
     gave_up: bool,
 }
 
+/// Connections to a PostgreSQL log that this process made again after a loss, all of them
+/// (the store's, and the body loaders' of their own).
+static MADE_AGAIN: AtomicU64 = AtomicU64::new(0);
+
 /// How long a lost connection is retried, unless `PULSE_DB_RETRY_FOR` says otherwise.
 const RETRY_FOR: Duration = Duration::from_secs(120);
 
@@ -65,6 +70,13 @@ impl PgConn {
                 gave_up: false,
             })),
         })
+    }
+
+    /// Times this process made a connection to a PostgreSQL log again after a loss, on this
+    /// connection or another (a body loader's may notice first): whatever was read before one
+    /// may have been changed by another process meanwhile.
+    pub fn made_again(&self) -> u64 {
+        MADE_AGAIN.load(Ordering::SeqCst)
     }
 
     fn session(&self) -> MutexGuard<'_, Session> {
@@ -245,6 +257,7 @@ impl Session {
             }
         };
         self.client = Some(client);
+        MADE_AGAIN.fetch_add(1, Ordering::SeqCst);
         for key in self.locks.clone() {
             let statement = "SELECT pg_try_advisory_lock($1)";
             let client = self.client()?;
