@@ -220,9 +220,10 @@ impl Store {
             "SELECT {RUN_COLUMNS} FROM runs r
              WHERE r.status NOT IN ('delivered', 'invalid', 'cancelled', 'input-error')
                AND r.status != 'abandoned'
-             ORDER BY r.started_at, r.id" // 'abandoned' in a term of its own: the partial index runs_unfinished is used
-                                          // only where the query repeats its NOT IN list as written.
+             ORDER BY r.started_at, r.id"
         );
+        // 'abandoned' in a term of its own: the partial index runs_unfinished is used only
+        // where the query repeats its NOT IN list as written.
         self.db.query(&sql, &[], run_row)
     }
 
@@ -237,7 +238,7 @@ impl Store {
         let sql = format!(
             "SELECT {RUN_COLUMNS} FROM runs r
              WHERE r.url = ?1 AND {shape_of} = ?2 AND r.source_hash IS NOT NULL
-               AND r.status NOT IN ('invalid', 'cancelled', 'input-error')
+               AND r.status NOT IN ('invalid', 'cancelled', 'input-error', 'abandoned')
                AND (r.source_size = ?3 OR ?4)
              ORDER BY r.started_at DESC, r.id DESC"
         );
