@@ -161,13 +161,23 @@ impl RowValidator {
     }
 
     /// Whether every cell is a missing value: frictionless reports such rows as `blank-row`;
-    /// pulse skips and counts them before calling `check_row`.
+    /// pulse skips and counts them before calling `check_row`. A row with a value past the
+    /// header is never blank: it is an `extra-cell` error, not data dropped unseen.
     pub fn is_blank_row(&self, cells: &[&str]) -> bool {
-        self.columns.iter().enumerate().all(|(i, c)| {
-            cells
-                .get(i)
-                .is_none_or(|raw| c.missing_values.iter().any(|m| m == raw))
-        })
+        self.extra_cells_are_empty(cells)
+            && self.columns.iter().enumerate().all(|(i, c)| {
+                cells
+                    .get(i)
+                    .is_none_or(|raw| c.missing_values.iter().any(|m| m == raw))
+            })
+    }
+
+    /// Whether every cell past the header is empty (or there is none).
+    fn extra_cells_are_empty(&self, cells: &[&str]) -> bool {
+        cells
+            .iter()
+            .skip(self.columns.len())
+            .all(|cell| cell.is_empty())
     }
 
     /// Validates one data row (cells may be fewer or more than the header: ragged).
@@ -176,7 +186,8 @@ impl RowValidator {
         errors.clear();
         if self.shape_only {
             // Without fields only the row's shape can be wrong: nothing to cast, render or key.
-            let blank = (0..self.columns.len()).all(|i| cells.get(i).is_none_or(|c| c.is_empty()));
+            let blank = self.extra_cells_are_empty(cells)
+                && (0..self.columns.len()).all(|i| cells.get(i).is_none_or(|c| c.is_empty()));
             return if blank {
                 self.blank_row(errors)
             } else {
@@ -202,7 +213,7 @@ impl RowValidator {
             self.parts[i] = part;
         }
         self.check_shape(cells, errors);
-        if blank == self.columns.len() {
+        if blank == self.columns.len() && self.extra_cells_are_empty(cells) {
             return self.blank_row(errors);
         }
         self.check_keys(cells, errors);

@@ -232,4 +232,21 @@ mod tests {
         assert_eq!(rows, vec![(3, "1|NA".into(), vec![])]);
         assert_eq!(blank, 1);
     }
+
+    #[test]
+    fn a_row_with_values_only_past_the_header_is_an_extra_cell_error_not_blank() {
+        let (rows, blank) = check("id,name\n,,ORPHAN\n,,\n", None);
+        assert_eq!(
+            rows,
+            vec![(2, "||ORPHAN".into(), vec!["extra-cell", "extra-cell"])]
+        );
+        assert_eq!(blank, 1, "line 3: every cell empty, past the header too");
+        let schema = r#"{"fields": [{"name": "id"}, {"name": "name"}],
+            "missingValues": ["", "NA"]}"#;
+        let (rows, blank) = check("id,name\nNA,NA,ORPHAN\nNA,,\n", Some(schema));
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(rows[0].0, 2);
+        assert!(rows[0].2.contains(&"extra-cell"), "{rows:?}");
+        assert_eq!(blank, 1);
+    }
 }
