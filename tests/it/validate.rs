@@ -602,3 +602,22 @@ fn a_huge_enum_keeps_messages_the_log_and_stderr_small() {
         assert!(log < 4_000_000, "the log is {log} bytes");
     }
 }
+
+/// Issue 31, item 6: a row whose only values lie past the header was skipped as blank (data
+/// lost, exit 0); it is an `extra-cell` error, and a row empty past the header too stays blank.
+#[test]
+fn a_row_with_values_only_past_the_header_is_invalid_not_skipped() {
+    let sandbox = Sandbox::new();
+    let csv = sandbox.write("orphan.csv", "id,name\n,,ORPHAN\n,,\n");
+    let out = sandbox
+        .pulse()
+        .args(["validate", csv.to_str().unwrap()])
+        .assert()
+        .code(3);
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        stdout.contains("1 row, 0 valid, 1 invalid, 1 blank row skipped")
+            && stdout.contains("line 2: column 3: extra cell \"ORPHAN\""),
+        "{stdout}"
+    );
+}
