@@ -22,6 +22,8 @@ pub struct Delivery<'a> {
     pub events: &'a [EventRecord],
     pub counts: &'a RowCounts,
     pub knobs: Knobs,
+    /// The run a push delivers this one ahead of (a backlog run): its `--json` line says so.
+    pub ahead_of: Option<&'a str>,
 }
 
 /// Delivers the run's undelivered batches in order, records the outcome as the run's status,
@@ -65,6 +67,9 @@ pub fn deliver_run(
         let mut summary = run_summary(store, run.run_id, status.as_str(), since, seconds)?;
         // Mirror counts (unchanged, deleted) are known here, not kept in the log.
         summary["rows"] = serde_json::to_value(run.counts)?;
+        if let Some(ahead_of) = run.ahead_of {
+            summary["backlog_of"] = ahead_of.into();
+        }
         crate::output::outln!("{summary}");
     }
     match outcome {

@@ -105,6 +105,7 @@ pub fn push(mut request: PushRequest, db: &Location) -> Result<()> {
         events: &staged.events,
         counts: &staged.counts,
         knobs: request.knobs,
+        ahead_of: None,
     };
     deliver_run(&mut store, &deliverer, &delivery, &progress, clock)
 }

@@ -11,6 +11,7 @@ use super::delivery::{deliver_run, Delivery};
 use super::lock::RunLock;
 use super::signing::stored_run_deliverer;
 use super::staging::{stage_run, Staging};
+use super::summary::run_summary;
 use crate::deliver::DeliverySettings;
 use crate::exit::{usage, DeliveryError, InterruptedError};
 use crate::plan::{Knobs, RunPlan};
@@ -98,7 +99,7 @@ fn resume_given(
             )));
         }
     }
-    continue_run(store, &run, asked, progress)
+    continue_run(store, &run, asked, progress, None)
 }
 
 /// Every unfinished run, per destination oldest first.
@@ -144,7 +145,7 @@ fn resume_all(store: &mut Store, asked: &ResumeSettings, progress: &Progress) ->
             if run.status().is_some_and(RunStatus::is_final) {
                 continue;
             }
-            match continue_run(store, &run, asked, progress) {
+            match continue_run(store, &run, asked, progress, None) {
                 Ok(()) => {}
                 Err(err) if err.is::<InterruptedError>() => return Err(err),
                 // Never sendable, now final: said once, even with --quiet; the next run goes.
@@ -152,7 +153,16 @@ fn resume_all(store: &mut Store, asked: &ResumeSettings, progress: &Progress) ->
                     crate::output::errln!("pulse: warning: {err:#}");
                 }
                 Err(err) => {
-                    failures.push(err.context(format!("{}{later}", run.id)));
+                    let named = format!(
+                        "{} ({}) was not delivered{later}; `pulse cancel {}` drops it",
+                        run.id, run.source, run.id
+                    );
+                    // Left waiting, whatever stopped it: "not delivered" (exit 4), unless
+                    // the user stopped pulse.
+                    failures.push(match err.is::<InterruptedError>() {
+                        true => err.context(named),
+                        false => DeliveryError(format!("{named}: {err:#}")).into(),
+                    });
                     break;
                 }
             }
@@ -192,10 +202,11 @@ pub(super) fn deliver_backlog(
             backlog.len()
         );
     }
-    let ways_out = |blocking: &str| {
+    let ways_out = |blocking: &RunRow| {
         format!(
-            "{run_id} is staged and waits behind {blocking}: `pulse resume` delivers both in \
-             order once it can, `pulse cancel {blocking}` drops it"
+            "{run_id} ({}) is staged and waits behind {} ({}): `pulse resume` delivers both in \
+             order once {} can go, `pulse cancel {}` drops it",
+            run.source, blocking.id, blocking.source, blocking.id, blocking.id
         )
     };
     for older in backlog {
@@ -207,18 +218,35 @@ pub(super) fn deliver_backlog(
         if older.status().is_some_and(RunStatus::is_final) {
             continue;
         }
-        if let Err(err) = continue_run(store, &older, asked, progress) {
+        if let Err(err) = continue_run(store, &older, asked, progress, Some(run_id)) {
             if err.is::<Abandoned>() {
                 crate::output::errln!("pulse: warning: {err:#}");
                 continue;
             }
-            let hint = ways_out(&older.id);
-            return Err(match err.is::<DeliveryError>() {
-                true => DeliveryError(format!("{err:#}; {hint}")).into(),
-                false => err.context(hint),
-            });
+            if asked.knobs.json {
+                print_waiting(store, &run, &older)?;
+            }
+            if err.is::<InterruptedError>() {
+                return Err(err.context(ways_out(&older)));
+            }
+            // Left waiting, whatever stopped the run ahead of it: "not delivered" (exit 4).
+            return Err(DeliveryError(format!("{err:#}; {}", ways_out(&older))).into());
         }
     }
+    Ok(())
+}
+
+/// The `--json` line of `run`, left waiting behind `blocking`: its own line, always printed
+/// for the run a command was asked about (README: "JSON summary").
+fn print_waiting(store: &Store, run: &RunRow, blocking: &RunRow) -> Result<()> {
+    let mut line = run_summary(store, &run.id, "waiting", crate::store::now_ms(), 0.0)?;
+    let status = store.run(&blocking.id)?.and_then(|r| r.status());
+    line["blocked_by"] = serde_json::json!({
+        "run_id": blocking.id,
+        "source": blocking.source,
+        "status": status.map(RunStatus::as_str),
+    });
+    crate::output::outln!("{line}");
     Ok(())
 }
 
@@ -239,7 +267,7 @@ pub(super) fn continue_in_order(
         // Delivered meanwhile, by the process that held it.
         return Ok(());
     }
-    continue_run(store, &run, asked, progress)
+    continue_run(store, &run, asked, progress, None)
 }
 
 /// The run's lock, waiting while another process holds it; Ctrl-C stops the wait.
@@ -270,6 +298,7 @@ fn continue_run(
     run: &RunRow,
     asked: &ResumeSettings,
     progress: &Progress,
+    ahead_of: Option<&str>,
 ) -> Result<()> {
     let clock = Instant::now();
     let mut plan = RunPlan::load(&run.id, &run.source, &run.options)?;
@@ -313,6 +342,7 @@ fn continue_run(
         events: &events,
         counts: &counts,
         knobs: asked.knobs,
+        ahead_of,
     };
     deliver_run(store, &deliverer, &delivery, progress, clock)
 }

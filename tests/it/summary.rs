@@ -194,3 +194,55 @@ fn errors_print_the_documented_error_line_with_json() {
         .code(1);
     assert_eq!(summary_of(&out)["status"], "error");
 }
+
+/// Issue 32, item 4: a push blocked behind an older, failing run to its URL prints the older
+/// run's line (marked `backlog_of`) and then its own, `waiting` with `blocked_by`: never only a
+/// line about another file. Its stderr names the blocking run's file and how to drop it.
+#[test]
+fn a_push_blocked_behind_an_older_run_prints_its_own_line_last() {
+    let sandbox = Sandbox::new();
+    let down = TestServer::start(|_, _| Reply::status(503));
+    let thursday = sandbox.write("orders-thu.csv", numbered_csv(2));
+    let friday = sandbox.write("orders-fri.csv", numbered_csv(3));
+    let args = ["--json", "--retries", "0"];
+    let first = summary_of(
+        &sandbox
+            .push_unsigned(&thursday, &down.url())
+            .args(args)
+            .assert()
+            .code(4),
+    );
+    let blocking = first["run_id"].as_str().unwrap().to_string();
+    let out = sandbox
+        .push_unsigned(&friday, &down.url())
+        .args(args)
+        .assert()
+        .code(4);
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    let (backlog, own) = (&lines[0], &lines[1]);
+    assert_eq!(backlog["run_id"], blocking.as_str());
+    assert_eq!(backlog["status"], "failed");
+    assert_eq!(backlog["backlog_of"], own["run_id"]);
+    assert_eq!(own["status"], "waiting");
+    assert!(own["source"].as_str().unwrap().ends_with("orders-fri.csv"));
+    assert_eq!(own["rows"]["total"], 3);
+    assert_eq!(own["blocked_by"]["run_id"], blocking.as_str());
+    assert_eq!(own["blocked_by"]["status"], "failed");
+    assert!(own["blocked_by"]["source"]
+        .as_str()
+        .unwrap()
+        .ends_with("orders-thu.csv"));
+    let mut fields = documented_fields();
+    fields.insert("blocked_by".into());
+    assert_eq!(keys(own), fields);
+    let stderr = crate::support::stderr_of(&out);
+    assert!(
+        stderr.contains("orders-thu.csv") && stderr.contains(&format!("pulse cancel {blocking}")),
+        "{stderr}"
+    );
+}
