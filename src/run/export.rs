@@ -77,6 +77,11 @@ pub fn export(asked: ExportSettings, db: &Location) -> Result<u64> {
             crate::plural::count(rows, "row", "rows"),
             crate::plural::noun(count, "batch", "batches")
         );
+        if asked.failed && rows > 0 {
+            crate::output::errln!(
+                "pulse: once fixed, push them with `--replaces {run_id}`: {run_id} is cancelled                  then, so the fix does not wait behind it"
+            );
+        }
     }
     Ok(rows)
 }

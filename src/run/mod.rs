@@ -12,6 +12,7 @@ mod lock;
 mod push;
 mod push_request;
 mod repeat;
+mod replace;
 mod resend;
 mod resume;
 mod signing;

@@ -49,6 +49,10 @@ pub fn push(mut request: PushRequest, db: &Location) -> Result<()> {
     let run_id = request.run_id.clone();
     // Held from before the run exists until pulse exits, so `resume` never picks this run up.
     let _lock = RunLock::acquire(&store, &run_id)?;
+    let replaced = match &request.replaces {
+        Some(id) => Some(super::replace::claim(&store, id, &shown)?),
+        None => None,
+    };
     let plan = &mut request.plan;
     let label = plan.read.input.label();
     let shape = super::repeat::shape_of(plan)?;
@@ -60,6 +64,9 @@ pub fn push(mut request: PushRequest, db: &Location) -> Result<()> {
     if let (true, Input::File(path), Some(size)) = (repeats, input, input.size()) {
         let earlier = super::repeat::earlier_run_of_file(&store, url.as_str(), &shape, path, size)?;
         if let Some(earlier) = earlier {
+            if let Some(replaced) = &replaced {
+                super::replace::replace(&store, replaced, &earlier.id, &label, quiet)?;
+            }
             return again(&mut store, &earlier, &label, &request, &progress);
         }
     }
@@ -81,8 +88,14 @@ pub fn push(mut request: PushRequest, db: &Location) -> Result<()> {
             super::repeat::earlier_run(&store, url.as_str(), &shape, hash, Some(&run_id))?;
         if let Some(earlier) = earlier {
             store.delete_runs(std::slice::from_ref(&run_id))?;
+            if let Some(replaced) = &replaced {
+                super::replace::replace(&store, replaced, &earlier.id, &label, quiet)?;
+            }
             return again(&mut store, &earlier, &label, &request, &progress);
         }
+    }
+    if let Some(replaced) = &replaced {
+        super::replace::replace(&store, replaced, &run_id, &label, quiet)?;
     }
 
     // Older runs to the same destination go first: a receiver never gets Tuesday's rows before

@@ -16,6 +16,8 @@ pub struct PushRequest {
     pub delivery: DeliverySettings,
     /// Push even what an earlier run pushed already (see `run::repeat`).
     pub force: bool,
+    /// `--replaces RUN`: the run whose failed rows this push carries (see `run::replace`).
+    pub replaces: Option<String>,
     pub knobs: Knobs,
 }
 

@@ -209,6 +209,17 @@ impl Store {
         self.set_run_status(run_id, RunStatus::Cancelled)
     }
 
+    /// Cancels a run with the reason `pulse log` shows (`push --replaces`).
+    pub fn cancel_run_because(&self, run_id: &str, why: &str) -> Result<()> {
+        self.db
+            .execute(
+                "UPDATE runs SET status = ?2, finished_at = ?3, note = ?4 WHERE id = ?1",
+                &[&run_id, &RunStatus::Cancelled.as_str(), &now_ms(), &why],
+            )
+            .context("cancelling the run")?;
+        Ok(())
+    }
+
     /// Marks a run `invalid` (refused by --fail-on-invalid) and drops its outbox, so no resume
     /// or resend can ever send it.
     pub fn reject_run(&mut self, run_id: &str) -> Result<()> {

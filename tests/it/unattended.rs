@@ -365,3 +365,95 @@ fn a_run_killed_while_staging_whose_file_was_overwritten_is_abandoned_not_a_jam(
     );
     assert_eq!(sandbox.stdout_of(&["log", "--failed"]), "");
 }
+
+/// Issue 32, item 3: the README's dead-letter loop (`--on-failure skip`, `export --failed`,
+/// fix, push) works as written with `--replaces`: the failed original is cancelled with its
+/// reason, not sent again, and the fix goes at once. Without it the fix waits (exit 4).
+#[test]
+fn a_pushed_fix_replaces_the_run_whose_failed_rows_it_carries() {
+    let sandbox = Sandbox::new();
+    // Refuses any request that carries the value "bad".
+    let server = TestServer::start(|_, req| {
+        let body = String::from_utf8_lossy(&req.body);
+        Reply::status(if body.contains("\"bad\"") { 422 } else { 200 })
+    });
+    let input = sandbox.write("orders.csv", "id,name\n1,a\n2,bad\n3,c\n");
+    sandbox
+        .push_unsigned(&input, &server.url())
+        .args([
+            "--batch-size",
+            "1",
+            "--on-failure",
+            "skip",
+            "--retries",
+            "0",
+        ])
+        .assert()
+        .code(4);
+    let original = sandbox.last_run();
+    let rejected = sandbox.path("rejected.csv");
+    let out = sandbox
+        .pulse()
+        .args(["export", &original, "--failed", "--output"])
+        .arg(&rejected)
+        .assert()
+        .success();
+    assert!(stderr_of(&out).contains(&format!("--replaces {original}")));
+    let exported = std::fs::read_to_string(&rejected).unwrap();
+    assert_eq!(exported, "id,name\n2,bad\n");
+    let fixed = sandbox.write("fixed.csv", &exported.replace("bad", "good"));
+    let before = server.requests().len();
+
+    // Without --replaces the fix waits behind the original, which fails again.
+    sandbox
+        .push_unsigned(&fixed, &server.url())
+        .args(["--retries", "0"])
+        .assert()
+        .code(4);
+    let waiting = sandbox.last_run();
+    assert_eq!(server.requests().len(), before + 1, "the original again");
+
+    // With it, the original is cancelled (with why) and the fix goes: nothing else is sent.
+    let other = sandbox.write("other.csv", "id,name\n9,z\n");
+    let out = sandbox
+        .push_unsigned(&other, &server.url())
+        .args(["--replaces", &original, "--retries", "0"])
+        .assert()
+        .success();
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains(&format!("{original} (")) && stderr.contains("replaced by"),
+        "{stderr}"
+    );
+    let sent: Vec<String> = server.requests()[before + 1..]
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect();
+    assert_eq!(sent.len(), 2, "the waiting fix, then this push: {sent:?}");
+    assert!(
+        sent[0].contains("\"good\"") && sent[1].contains("\"z\""),
+        "{sent:?}"
+    );
+    let log = sandbox.stdout_of(&["log", &original]);
+    assert!(
+        log.contains("cancelled") && log.contains("replaced by"),
+        "{log}"
+    );
+    let log = sandbox.stdout_of(&["log", &waiting]);
+    assert!(log.contains("delivered"), "{log}");
+
+    // Refused before anything is read: an unknown run, a delivered one, one to another URL.
+    let elsewhere = TestServer::ok();
+    for (replaces, url) in [
+        ("run_nosuch", server.url()),
+        (waiting.as_str(), server.url()),
+        (original.as_str(), elsewhere.url()),
+    ] {
+        let out = sandbox
+            .push_unsigned(&fixed, &url)
+            .args(["--replaces", replaces, "--force"])
+            .assert()
+            .code(2);
+        assert!(stderr_of(&out).contains(&format!("--replaces {replaces}")));
+    }
+}

@@ -85,6 +85,11 @@ pub struct PushArgs {
     #[arg(long)]
     pub force: bool,
 
+    /// This push carries the fixed rows of RUN (`pulse export RUN --failed`): RUN is cancelled
+    /// once this run is staged, so this one does not wait behind it
+    #[arg(long, value_name = "RUN")]
+    pub replaces: Option<String>,
+
     /// Print only errors
     #[arg(long, short)]
     pub quiet: bool,

@@ -90,6 +90,7 @@ pub fn push_request(args: &PushArgs) -> Result<PushRequest> {
         to,
         delivery,
         force: args.force,
+        replaces: args.replaces.clone(),
         knobs,
     })
 }
