@@ -401,7 +401,7 @@ fn a_pushed_fix_replaces_the_run_whose_failed_rows_it_carries() {
     assert!(stderr_of(&out).contains(&format!("--replaces {original}")));
     let exported = std::fs::read_to_string(&rejected).unwrap();
     assert_eq!(exported, "id,name\n2,bad\n");
-    let fixed = sandbox.write("fixed.csv", &exported.replace("bad", "good"));
+    let fixed = sandbox.write("fixed.csv", exported.replace("bad", "good"));
     let before = server.requests().len();
 
     // Without --replaces the fix waits behind the original, which fails again.
