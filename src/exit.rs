@@ -39,6 +39,13 @@ pub struct UsageError(pub String);
 #[error("{0}")]
 pub struct DeliveryError(pub String);
 
+/// Not delivered, and said before: a destination still down under `--quiet` (`run::outage`).
+/// Exit 4 as `DeliveryError`, but `main` prints nothing, so cron mails only when an outage
+/// starts or ends.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct QuietDeliveryError(pub String);
+
 /// Rows failed validation where that is an error.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -66,7 +73,7 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
         if cause.is::<UsageError>() {
             return Exit::Usage;
         }
-        if cause.is::<DeliveryError>() {
+        if cause.is::<DeliveryError>() || cause.is::<QuietDeliveryError>() {
             return Exit::Undelivered;
         }
         if cause.is::<InvalidRowsError>() {

@@ -49,7 +49,12 @@ fn main() -> ExitCode {
             if is_broken_pipe(&err) {
                 return Exit::Success.into();
             }
-            say_error(format_args!("error: {err:#}"));
+            let said_before = err
+                .chain()
+                .any(|cause| cause.is::<pulse::exit::QuietDeliveryError>());
+            if !said_before {
+                say_error(format_args!("error: {err:#}"));
+            }
             let code = pulse::exit::code_for(&err);
             if json && matches!(code, Exit::Failure | Exit::Usage) {
                 json_error_line(&format!("{err:#}"), code as u8);

@@ -57,6 +57,7 @@ pub fn run(asked: &LogSettings, db: &Location) -> Result<()> {
             if runs.is_empty() && !args.json {
                 crate::output::errln!("pulse: no runs in the log {db}");
             }
+            printer.outages()?;
         }
         Some(id) => show_id(&store, &mut printer, id, args.failed, args.all)?,
     }
@@ -207,6 +208,22 @@ impl Printer<'_> {
                 }
             }
             writeln!(self.out, "{}", line.trim_end())?;
+        }
+        Ok(())
+    }
+
+    /// Destinations the log remembers as down (`run::outage`), after the runs, on stderr:
+    /// stdout keeps one line per run, for scripts.
+    fn outages(&mut self) -> Result<()> {
+        for outage in self.store.outages()? {
+            let line = format!(
+                "down: {} since {} (last tried {}: {})",
+                shown_url(&outage.url),
+                show(outage.down_since),
+                show(outage.last_tried),
+                one_line(&outage.last_error)
+            );
+            crate::output::errln!("pulse: {line}");
         }
         Ok(())
     }

@@ -60,6 +60,9 @@ pub struct DeliverySettings {
     /// `--success-on` and `--retry-on`.
     pub statuses: StatusPolicy,
     pub timeout: Duration,
+    /// `--outage-cooldown`: how long after a whole schedule failed on a destination commands
+    /// only probe it (`run::outage`); zero: never.
+    pub outage_cooldown: Duration,
     /// Most batches in flight at once (1: strictly in order).
     pub concurrency: usize,
     /// `--rate`: most requests per period, retries included.

@@ -9,6 +9,7 @@ mod dry_run;
 mod export;
 mod infer;
 mod lock;
+mod outage;
 mod push;
 mod push_request;
 mod repeat;

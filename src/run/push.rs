@@ -15,7 +15,8 @@ use crate::plan::Knobs;
 use crate::progress::Progress;
 use crate::read::{ByteCounter, Input};
 use crate::redact::shown_url;
-use crate::stage::SyncMode;
+use crate::sign::Signer;
+use crate::stage::{Staged, SyncMode};
 use crate::store::{Location, Store};
 
 /// Stages the input into a new run, then delivers it (or, for a dry run, prints its bodies).
@@ -64,10 +65,13 @@ pub fn push(mut request: PushRequest, db: &Location) -> Result<()> {
     if let (true, Input::File(path), Some(size)) = (repeats, input, input.size()) {
         let earlier = super::repeat::earlier_run_of_file(&store, url.as_str(), &shape, path, size)?;
         if let Some(earlier) = earlier {
-            if let Some(replaced) = &replaced {
-                super::replace::replace(&store, replaced, &earlier.id, &label, quiet)?;
-            }
-            return again(&mut store, &earlier, &label, &request, &progress);
+            return again(
+                &mut store,
+                &earlier,
+                (&label, replaced.as_ref()),
+                &request,
+                &progress,
+            );
         }
     }
     let reading = (&mut rows, &counter);
@@ -88,39 +92,60 @@ pub fn push(mut request: PushRequest, db: &Location) -> Result<()> {
             super::repeat::earlier_run(&store, url.as_str(), &shape, hash, Some(&run_id))?;
         if let Some(earlier) = earlier {
             store.delete_runs(std::slice::from_ref(&run_id))?;
-            if let Some(replaced) = &replaced {
-                super::replace::replace(&store, replaced, &earlier.id, &label, quiet)?;
-            }
-            return again(&mut store, &earlier, &label, &request, &progress);
+            return again(
+                &mut store,
+                &earlier,
+                (&label, replaced.as_ref()),
+                &request,
+                &progress,
+            );
         }
     }
     if let Some(replaced) = &replaced {
         super::replace::replace(&store, replaced, &run_id, &label, quiet)?;
     }
 
-    // Older runs to the same destination go first: a receiver never gets Tuesday's rows before
-    // Monday's. If they cannot, this run stays staged behind them.
-    let earlier_runs = for_earlier_runs(&request);
-    super::resume::deliver_backlog(&mut store, &run_id, &earlier_runs, &progress)?;
+    deliver_in_turn(
+        &mut store,
+        &request,
+        &staged,
+        (&url, &shown),
+        signer,
+        (&progress, clock),
+    )
+}
+
+/// Delivers a staged push: the older runs to its destination first (a receiver never gets
+/// Tuesday's rows before Monday's; if they cannot go, this run stays staged behind them), then
+/// it, as the destination's outage policy allows.
+fn deliver_in_turn(
+    store: &mut Store,
+    request: &PushRequest,
+    staged: &Staged,
+    (url, shown): (&reqwest::Url, &str),
+    signer: Signer,
+    (progress, clock): (&Progress, Instant),
+) -> Result<()> {
+    let (run_id, quiet) = (&request.run_id, request.knobs.quiet);
+    let earlier_runs = for_earlier_runs(request);
+    super::resume::deliver_backlog(store, run_id, &earlier_runs, progress)?;
 
     let plan = &request.plan;
-    let deliverer = deliverer_for(
-        &request.delivery,
-        &run_id,
-        &plan.deliver,
-        (&url, true),
-        signer,
-    )?;
+    let mut settings = request.delivery.clone();
+    let watch = super::outage::before(store, shown, &mut settings, quiet)?;
+    let deliverer = deliverer_for(&settings, run_id, &plan.deliver, (url, true), signer)?;
     let delivery = Delivery {
-        run_id: &run_id,
-        url: &url,
+        run_id,
+        url,
         body: &plan.shape.body,
         events: &staged.events,
         counts: &staged.counts,
         knobs: request.knobs,
         ahead_of: None,
     };
-    deliver_run(&mut store, &deliverer, &delivery, &progress, clock)
+    let since = crate::store::now_ms();
+    let outcome = deliver_run(store, &deliverer, &delivery, progress, clock);
+    super::outage::after(store, &watch, run_id, since, outcome, quiet)
 }
 
 /// A push of what an earlier run pushed already: nothing is sent if that run is delivered;
@@ -128,11 +153,14 @@ pub fn push(mut request: PushRequest, db: &Location) -> Result<()> {
 fn again(
     store: &mut Store,
     earlier: &crate::store::RunRow,
-    label: &str,
+    (label, replaced): (&str, Option<&super::replace::Replaced>),
     request: &PushRequest,
     progress: &Progress,
 ) -> Result<()> {
     let Knobs { quiet, json, .. } = request.knobs;
+    if let Some(replaced) = replaced {
+        super::replace::replace(store, replaced, &earlier.id, label, quiet)?;
+    }
     if super::repeat::is_delivered(earlier) {
         progress.finish();
         return super::repeat::report_unchanged(store, earlier, label, quiet, json);

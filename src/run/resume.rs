@@ -13,7 +13,7 @@ use super::signing::stored_run_deliverer;
 use super::staging::{stage_run, Staging};
 use super::summary::run_summary;
 use crate::deliver::DeliverySettings;
-use crate::exit::{usage, DeliveryError, InterruptedError};
+use crate::exit::{usage, DeliveryError, InterruptedError, QuietDeliveryError};
 use crate::plan::{Knobs, RunPlan};
 use crate::plural::part_of;
 use crate::progress::Progress;
@@ -159,9 +159,12 @@ fn resume_all(store: &mut Store, asked: &ResumeSettings, progress: &Progress) ->
                     );
                     // Left waiting, whatever stopped it: "not delivered" (exit 4), unless
                     // the user stopped pulse.
-                    failures.push(match err.is::<InterruptedError>() {
-                        true => err.context(named),
-                        false => DeliveryError(format!("{named}: {err:#}")).into(),
+                    failures.push(if err.is::<InterruptedError>() {
+                        err.context(named)
+                    } else if err.is::<QuietDeliveryError>() {
+                        QuietDeliveryError(format!("{named}: {err:#}")).into()
+                    } else {
+                        DeliveryError(format!("{named}: {err:#}")).into()
                     });
                     break;
                 }
@@ -170,7 +173,7 @@ fn resume_all(store: &mut Store, asked: &ResumeSettings, progress: &Progress) ->
     }
     // Each failure on a line of its own; the last one decides the exit code.
     let last = failures.pop();
-    for failure in &failures {
+    for failure in failures.iter().filter(|f| !f.is::<QuietDeliveryError>()) {
         crate::output::errln!("error: {failure:#}");
     }
     match last {
@@ -228,6 +231,9 @@ pub(super) fn deliver_backlog(
             }
             if err.is::<InterruptedError>() {
                 return Err(err.context(ways_out(&older)));
+            }
+            if err.is::<QuietDeliveryError>() {
+                return Err(QuietDeliveryError(format!("{err:#}; {}", ways_out(&older))).into());
             }
             // Left waiting, whatever stopped the run ahead of it: "not delivered" (exit 4).
             return Err(DeliveryError(format!("{err:#}; {}", ways_out(&older))).into());
@@ -313,7 +319,8 @@ fn continue_run(
     }
     let url = asked.delivery.stored_url(&run.id, &run.url)?;
     // Built before restaging, so a missing auth value or secret fails before any work.
-    let delivery = asked.delivery.clone();
+    let mut delivery = asked.delivery.clone();
+    let watch = super::outage::before(store, &run.url, &mut delivery, asked.knobs.quiet)?;
     let deliverer = stored_run_deliverer(delivery, &run.id, &plan.deliver, (&url, true), store)?;
     let (events, counts) = if run.is_staged() {
         (store.events_of_run(&run.id)?, run.rows.clone())
@@ -344,7 +351,9 @@ fn continue_run(
         knobs: asked.knobs,
         ahead_of,
     };
-    deliver_run(store, &deliverer, &delivery, progress, clock)
+    let since = crate::store::now_ms();
+    let outcome = deliver_run(store, &deliverer, &delivery, progress, clock);
+    super::outage::after(store, &watch, &run.id, since, outcome, asked.knobs.quiet)
 }
 
 /// The unfinished runs older than `run` to its destination, oldest first.

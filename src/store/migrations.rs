@@ -116,6 +116,16 @@ CREATE INDEX sync_pending_run ON sync_pending(run_id);
     r#"
 ALTER TABLE runs ADD COLUMN note TEXT;
 "#,
+    // 6: destinations found down, until they answer (`run::outage`).
+    r#"
+CREATE TABLE outages (
+    url          TEXT PRIMARY KEY,
+    down_since   INTEGER NOT NULL,
+    checked_at   INTEGER NOT NULL,
+    last_tried   INTEGER NOT NULL,
+    last_error   TEXT NOT NULL
+);
+"#,
 ];
 
 /// PostgreSQL's schema: its version 1 is SQLite's version 4 (later ones say which of SQLite's
@@ -205,6 +215,16 @@ CREATE INDEX sync_pending_run ON sync_pending(run_id);
     // 2: SQLite's 5.
     r#"
 ALTER TABLE runs ADD COLUMN note TEXT;
+"#,
+    // 3: SQLite's 6.
+    r#"
+CREATE TABLE outages (
+    url          TEXT PRIMARY KEY,
+    down_since   BIGINT NOT NULL,
+    checked_at   BIGINT NOT NULL,
+    last_tried   BIGINT NOT NULL,
+    last_error   TEXT NOT NULL
+);
 "#,
 ];
 

@@ -457,3 +457,80 @@ fn a_pushed_fix_replaces_the_run_whose_failed_rows_it_carries() {
         assert!(stderr_of(&out).contains(&format!("--replaces {replaces}")));
     }
 }
+
+/// Issue 32, item 5: during an outage a `*/15` resume costs one request, not the whole retry
+/// schedule; under `--quiet` the outage is said when it starts and when it ends, not between;
+/// `pulse log` shows it meanwhile. Counted in requests, not seconds (no timing assertions).
+#[test]
+fn an_outage_is_remembered_probed_with_one_request_and_said_when_it_starts_and_ends() {
+    let sandbox = Sandbox::new();
+    let (server, up) = switchable();
+    let input = sandbox.write("d.csv", numbered_csv(4));
+    let schedule = ["--retries", "2", "--retry-schedule", "10ms", "--quiet"];
+    let out = sandbox
+        .push_unsigned(&input, &server.url())
+        .args(schedule)
+        .args(["--batch-size", "2"])
+        .assert()
+        .code(4);
+    assert_eq!(server.requests().len(), 3, "the whole schedule, once");
+    let stderr = stderr_of(&out);
+    assert!(stderr.contains("is down"), "said when it starts: {stderr}");
+    let log = sandbox.stdout_of(&["log"]);
+    assert!(
+        stderr_of(&sandbox.pulse().arg("log").assert().success())
+            .contains(&format!("down: {}", server.url())),
+        "{log}"
+    );
+
+    // Two quiet resumes: one request each, nothing said, exit 4 still.
+    for n in 1..=2 {
+        let out = sandbox
+            .pulse()
+            .args(["resume"])
+            .args(schedule)
+            .assert()
+            .code(4);
+        assert_eq!(server.requests().len(), 3 + n, "one probe per resume");
+        assert_eq!(stderr_of(&out), "", "quiet during the outage");
+    }
+    // Without --quiet it says what it knows.
+    let out = sandbox
+        .pulse()
+        .args(["resume", "--retries", "2", "--retry-schedule", "10ms"])
+        .assert()
+        .code(4);
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains("is down since") && stderr.contains("still down"),
+        "{stderr}"
+    );
+    assert_eq!(server.requests().len(), 6);
+
+    // It answers: the quiet resume delivers everything and says the outage is over.
+    up.store(true, Ordering::SeqCst);
+    let out = sandbox
+        .pulse()
+        .args(["resume"])
+        .args(schedule)
+        .assert()
+        .success();
+    let stderr = stderr_of(&out);
+    assert!(stderr.contains("answers again"), "{stderr}");
+    assert_eq!(server.requests().len(), 8, "both batches");
+    let log = stderr_of(&sandbox.pulse().arg("log").assert().success());
+    assert!(!log.contains("down:"), "{log}");
+
+    // --outage-cooldown 0: the whole schedule every time, as before.
+    up.store(false, Ordering::SeqCst);
+    let second = sandbox.write("e.csv", numbered_csv(1));
+    for _ in 0..2 {
+        sandbox
+            .push_unsigned(&second, &server.url())
+            .args(schedule)
+            .args(["--outage-cooldown", "0s"])
+            .assert()
+            .code(4);
+    }
+    assert_eq!(server.requests().len(), 8 + 3 + 3);
+}

@@ -99,6 +99,11 @@ pub struct DeliveryArgs {
     #[arg(long, value_enum, ignore_case = true, default_value_t = OnFailure::Stop, value_name = "WHAT")]
     pub on_failure: OnFailure,
 
+    /// How long a destination found down (no answer or 5xx through the whole retry schedule)
+    /// gets one probe request per command instead of the schedule; 0 turns this off
+    #[arg(long, default_value = "1h", value_name = "DURATION")]
+    pub outage_cooldown: String,
+
     /// Stop as on SIGTERM once this much time has passed (e.g. 10m): requests in flight are
     /// answered and recorded, exit 124, the run is resumable
     #[arg(long, value_name = "DURATION")]

@@ -37,6 +37,8 @@ pub fn delivery_settings(args: &DeliveryArgs) -> Result<DeliverySettings> {
         jitter: 0.2,
     };
     let timeout = parse_duration(&args.timeout).map_err(|e| usage(format!("--timeout: {e}")))?;
+    let outage_cooldown = parse_duration(&args.outage_cooldown)
+        .map_err(|e| usage(format!("--outage-cooldown: {e}")))?;
     if timeout.is_zero() {
         return Err(usage("--timeout must be more than 0"));
     }
@@ -77,6 +79,7 @@ pub fn delivery_settings(args: &DeliveryArgs) -> Result<DeliverySettings> {
         retry,
         statuses,
         timeout,
+        outage_cooldown,
         concurrency: args.concurrency,
         rate,
         compress: args.compress,
