@@ -42,17 +42,51 @@ pub fn by_extension(path: &Path) -> Option<u8> {
 /// The delimiter that splits `sample` (the input's first bytes; `complete` when that is all
 /// of it) into records of one consistent width of two or more, quoting taken into account.
 /// A comma wins whenever it does as well as any other; when none does, a comma (a file of one
-/// column is read as one).
-/// Rows starting with `comment` (`--comment`) are left out.
-pub fn by_content(sample: &[u8], complete: bool, comment: Option<u8>) -> u8 {
+/// column is read as one). Rows starting with `comment` (`--comment`) are left out.
+/// With it, why the guess is doubtful when it is: no delimiter splits the records evenly
+/// though one splits most of them (the header differs, or comment lines are in the way), or
+/// another splits them as evenly as the one chosen.
+pub fn by_content(sample: &[u8], complete: bool, comment: Option<u8>) -> (u8, Option<String>) {
+    let scores =
+        CANDIDATES.map(|delimiter| (delimiter, score(sample, complete, delimiter, comment)));
     let mut best = (b',', Score::default());
-    for delimiter in CANDIDATES {
-        let score = score(sample, complete, delimiter, comment);
+    for (delimiter, score) in scores {
         if score.viable() && score.beats(&best.1) {
             best = (delimiter, score);
         }
     }
-    best.0
+    let (chosen, chosen_score) = best;
+    let doubt = if chosen_score.viable() {
+        scores
+            .iter()
+            .find(|(d, s)| *d != chosen && s.viable() && !chosen_score.beats(s))
+            .map(|(d, _)| format!("{} splits its first rows as evenly", name(*d)))
+    } else {
+        scores
+            .iter()
+            // Every row but the header split alike: a column of text holding the character.
+            .filter(|(_, s)| {
+                s.common_width >= 2 && s.common * 2 > s.records && s.common < s.records
+            })
+            .max_by_key(|(_, s)| s.common)
+            .map(|(d, s)| {
+                format!(
+                    "{} splits most of its first rows into {} columns, but not all of them",
+                    name(*d),
+                    s.common_width
+                )
+            })
+    };
+    let doubt = doubt.map(|why| match (comment, looks_commented(sample)) {
+        (None, true) => format!("{why}; lines starting with # look like comments: --comment '#'"),
+        _ => why,
+    });
+    (chosen, doubt)
+}
+
+/// Whether a line of `sample` starts with `#`.
+fn looks_commented(sample: &[u8]) -> bool {
+    sample.starts_with(b"#") || memchr::memmem::find(sample, b"\n#").is_some()
 }
 
 /// How well a delimiter splits a sample: the header's width, and how many records of the
@@ -62,6 +96,9 @@ struct Score {
     width: usize,
     records: usize,
     matching: usize,
+    /// The most common width after the first record, and how many records have it.
+    common_width: usize,
+    common: usize,
 }
 
 impl Score {
@@ -121,10 +158,23 @@ fn score(sample: &[u8], complete: bool, delimiter: u8, comment: Option<u8>) -> S
     let Some((&width, rest)) = widths.split_first() else {
         return Score::default();
     };
+    let mut counts: Vec<(usize, usize)> = Vec::new();
+    for &w in rest {
+        match counts.iter_mut().find(|(width, _)| *width == w) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((w, 1)),
+        }
+    }
+    let (common_width, common) = counts
+        .into_iter()
+        .max_by_key(|&(w, n)| (n, w))
+        .unwrap_or_default();
     Score {
         width,
         records: rest.len(),
         matching: rest.iter().filter(|&&w| w == width).count(),
+        common_width,
+        common,
     }
 }
 
@@ -141,7 +191,7 @@ mod tests {
     use super::*;
 
     fn guess(text: &str) -> char {
-        by_content(text.as_bytes(), true, None) as char
+        by_content(text.as_bytes(), true, None).0 as char
     }
 
     #[test]
@@ -173,14 +223,35 @@ mod tests {
     #[test]
     fn a_cut_sample_judges_only_whole_records() {
         let text = "a;b\n1;2\n3;4\n\"long;";
-        assert_eq!(by_content(text.as_bytes(), false, None), b';');
+        assert_eq!(by_content(text.as_bytes(), false, None).0, b';');
     }
 
     #[test]
     fn comment_rows_are_left_out() {
         let text = "# export of 2024-01-02\na;b;c\n# one\n1;2;3\n# two\n# three\n4;5;6\n";
-        assert_eq!(by_content(text.as_bytes(), true, Some(b'#')), b';');
-        assert_eq!(by_content(text.as_bytes(), true, None), b',');
+        assert_eq!(by_content(text.as_bytes(), true, Some(b'#')).0, b';');
+        assert_eq!(by_content(text.as_bytes(), true, None).0, b',');
+    }
+
+    #[test]
+    fn a_doubtful_guess_says_why() {
+        let sure = |text: &str| by_content(text.as_bytes(), true, None).1;
+        assert_eq!(sure("a;b;c\n1;2;3\n"), None);
+        assert_eq!(sure("name\nSmith; John\nDoe; Jane\n"), None, "one column");
+        // Comment lines in the way: a comma is chosen, and the notice says what to give.
+        let text = "# export\n# of today\na;b;c\n1;2;3\n4;5;6\n7;8;9\n";
+        let (delimiter, doubt) = by_content(text.as_bytes(), true, None);
+        assert_eq!(delimiter, b',');
+        let doubt = doubt.unwrap();
+        assert!(
+            doubt.contains("; splits most") && doubt.contains("--comment"),
+            "{doubt}"
+        );
+        assert_eq!(by_content(text.as_bytes(), true, Some(b'#')), (b';', None));
+        // Two delimiters as good: the comma wins, in doubt.
+        let tie = by_content(b"a,b;c\n1,2;3\n", true, None);
+        assert_eq!(tie.0, b',');
+        assert!(tie.1.unwrap().contains("; splits its first rows as evenly"));
     }
 
     #[test]

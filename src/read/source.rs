@@ -186,25 +186,30 @@ impl TableSource {
         let delimiter = match dialect.delimiter.or(sep) {
             Some(delimiter) => delimiter,
             None => {
-                let (delimiter, why) = match sniff::by_extension(Path::new(&label)) {
-                    Some(delimiter) => (delimiter, "by its extension"),
+                let (delimiter, why, doubt) = match sniff::by_extension(Path::new(&label)) {
+                    Some(delimiter) => (delimiter, "by its extension", None),
                     None => {
                         head.peek_available(sniff::SAMPLE_BYTES)
                             .map_err(cannot_read)?;
                         let complete = head.at_eof();
                         let sample = head.peek(0).map_err(cannot_read)?;
                         let comment = dialect.table.comment;
-                        (
-                            sniff::by_content(sample, complete, comment),
-                            "by its content",
-                        )
+                        let (delimiter, doubt) = sniff::by_content(sample, complete, comment);
+                        (delimiter, "by its content", doubt)
                     }
                 };
-                if delimiter != b',' {
-                    notices.push(format!(
+                match doubt {
+                    // Said whenever the guess is doubtful, the comma too.
+                    Some(doubt) => notices.push(format!(
+                        "{label}: reading as {}-separated, a guess ({doubt}); --delimiter sets \
+                         another",
+                        sniff::name(delimiter)
+                    )),
+                    None if delimiter != b',' => notices.push(format!(
                         "{label}: reading as {}-separated ({why}; --delimiter sets another)",
                         sniff::name(delimiter)
-                    ));
+                    )),
+                    None => {}
                 }
                 delimiter
             }

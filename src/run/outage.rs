@@ -79,12 +79,14 @@ pub fn after(
         Err(err) if err.is::<InterruptedError>() => return Err(err),
         Err(err) => err,
     };
-    // What the last request got decides; none made: nothing learnt.
-    let Some(last) = store.last_attempt_of_run(run_id, since)? else {
+    // What the last request got decides; none made: nothing learnt. A log that fails here (a
+    // database gone away) most often failed the delivery: its error is the one to tell.
+    let Ok(Some(last)) = store.last_attempt_of_run(run_id, since) else {
         return Err(err);
     };
     if last.http_status != 0 && last.http_status < 500 {
-        end(store, watch)?;
+        // Best effort: the delivery's own error is the one to tell.
+        let _ = end(store, watch);
         return Err(err);
     }
     let got = match (last.http_status, &last.error) {
@@ -92,7 +94,12 @@ pub fn after(
         (0, None) => "no response".to_string(),
         (status, _) => format!("HTTP {status}"),
     };
-    store.record_outage(&watch.url, last.started_at, &got, !watch.probing)?;
+    if store
+        .record_outage(&watch.url, last.started_at, &got, !watch.probing)
+        .is_err()
+    {
+        return Err(err);
+    }
     let cooldown = humantime::format_duration(watch.cooldown);
     Err(match &watch.known {
         None => DeliveryError(format!(

@@ -621,3 +621,31 @@ fn a_row_with_values_only_past_the_header_is_invalid_not_skipped() {
         "{stdout}"
     );
 }
+
+/// Issue 32, item 7: on a `;` file with `#` comment lines the sniffer cannot tell; it reads
+/// with a comma, as before, but says it guessed and what to give.
+#[test]
+fn a_doubtful_delimiter_guess_is_said() {
+    let sandbox = Sandbox::new();
+    let csv = sandbox.write(
+        "strange.csv",
+        "# exported 2024-01-02\n# by the shop\nid;name\n1;a\n2;b\n3;c\n",
+    );
+    let out = sandbox
+        .pulse()
+        .args(["validate", csv.to_str().unwrap()])
+        .assert();
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains("a guess")
+            && stderr.contains("--comment '#'")
+            && stderr.contains("--delimiter"),
+        "{stderr}"
+    );
+    let out = sandbox
+        .pulse()
+        .args(["validate", csv.to_str().unwrap(), "--comment", "#"])
+        .assert()
+        .success();
+    assert!(!stderr_of(&out).contains("a guess"));
+}
