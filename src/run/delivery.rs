@@ -111,12 +111,36 @@ pub fn deliver_run(
             Ok(())
         }
         Err(err) => {
+            let since = crate::store::now_ms() - clock.elapsed().as_millis() as i64;
             let hint = format!(
-                "{} delivered; continue with `pulse resume {}`",
+                "{} delivered; {}",
                 part_of(delivered, total_batches, "batch", "batches"),
-                run.run_id
+                way_on(store, run.run_id, since)
             );
             Err(with_hint(err, &hint))
         }
+    }
+}
+
+/// What to do about a run left undelivered: resume it, unless the receiver refused its batch
+/// (a 4xx other than 408 and 429), which a resume would send again to the same answer; after
+/// a 401 or 403, once the credentials are right.
+fn way_on(store: &Store, run_id: &str, since: i64) -> String {
+    let status = match store.last_attempt_of_run(run_id, since) {
+        Ok(Some(last)) => last.http_status,
+        _ => 0,
+    };
+    match status {
+        401 | 403 => format!(
+            "continue with `pulse resume {run_id}` once the receiver takes the credentials \
+             (its secret, with --resign for a run signed with another, or --auth-header-value)"
+        ),
+        408 | 429 => format!("continue with `pulse resume {run_id}`"),
+        400..=499 => format!(
+            "the receiver refused it, so a resume would get the same answer: fix the rows \
+             (`pulse export {run_id} --failed`) and push them with `--replaces {run_id}`, or \
+             `pulse cancel {run_id}`"
+        ),
+        _ => format!("continue with `pulse resume {run_id}`"),
     }
 }

@@ -534,3 +534,40 @@ fn an_outage_is_remembered_probed_with_one_request_and_said_when_it_starts_and_e
     }
     assert_eq!(server.requests().len(), 8 + 3 + 3);
 }
+
+/// Issue 32, item 7: a resume is suggested only where it can help: after a 422 the hint is to
+/// fix and replace, or cancel; after a 503, to resume.
+#[test]
+fn resume_is_suggested_only_where_it_can_help() {
+    let sandbox = Sandbox::new();
+    let refusing = TestServer::start(|_, _| Reply::status(422));
+    let input = sandbox.write("d.csv", numbered_csv(2));
+    let out = sandbox
+        .push_unsigned(&input, &refusing.url())
+        .args(["--retries", "0"])
+        .assert()
+        .code(4);
+    let run = sandbox.last_run();
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains("refused it")
+            && stderr.contains(&format!("--replaces {run}"))
+            && stderr.contains(&format!("pulse cancel {run}"))
+            && !stderr.contains("continue with"),
+        "{stderr}"
+    );
+    let busy = TestServer::start(|_, _| Reply::status(503));
+    let out = sandbox
+        .push_unsigned(&input, &busy.url())
+        .args(["--retries", "0"])
+        .assert()
+        .code(4);
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains(&format!(
+            "continue with `pulse resume {}`",
+            sandbox.last_run()
+        )),
+        "{stderr}"
+    );
+}
