@@ -41,8 +41,9 @@ pub fn run(args: &CancelArgs, db: &Location) -> Result<()> {
     }
     if !args.quiet {
         crate::output::errln!(
-            "pulse: cancelled {id} ({} delivered); it will not be resumed, and later runs to its \
-             URL no longer wait for it",
+            "pulse: cancelled {id} of {} ({} delivered); it will not be resumed, and later runs \
+             to its URL no longer wait for it",
+            run.source,
             crate::plural::part_of(run.batches_delivered, run.batches_total, "batch", "batches")
         );
     }

@@ -17,6 +17,8 @@ use crate::store::{EventRecord, RowCounts, RunStatus, Store};
 /// What to deliver and how to report it.
 pub struct Delivery<'a> {
     pub run_id: &'a str,
+    /// The run's input as the log names it: said in every message about the run.
+    pub source: &'a str,
     pub url: &'a reqwest::Url,
     pub body: &'a BodyContext,
     pub events: &'a [EventRecord],
@@ -101,11 +103,12 @@ pub fn deliver_run(
                     String::new()
                 };
                 crate::output::errln!(
-                    "pulse: delivered {}{invalid}{mirror} in {} to {url} in {:.2}s (run {})",
+                    "pulse: delivered {}{invalid}{mirror} in {} to {url} in {:.2}s (run {}, {})",
                     count(sent, "row", "rows"),
                     part_of(delivered, total_batches, "batch", "batches"),
                     clock.elapsed().as_secs_f64(),
-                    run.run_id
+                    run.run_id,
+                    run.source
                 );
             }
             Ok(())
@@ -113,8 +116,9 @@ pub fn deliver_run(
         Err(err) => {
             let since = crate::store::now_ms() - clock.elapsed().as_millis() as i64;
             let hint = format!(
-                "{} delivered; {}",
+                "{} delivered from {}; {}",
                 part_of(delivered, total_batches, "batch", "batches"),
+                run.source,
                 way_on(store, run.run_id, since)
             );
             Err(with_hint(err, &hint))

@@ -134,8 +134,10 @@ fn deliver_in_turn(
     let mut settings = request.delivery.clone();
     let watch = super::outage::before(store, shown, &mut settings, quiet)?;
     let deliverer = deliverer_for(&settings, run_id, &plan.deliver, (url, true), signer)?;
+    let source = plan.read.input.label();
     let delivery = Delivery {
         run_id,
+        source: &source,
         url,
         body: &plan.shape.body,
         events: &staged.events,

@@ -337,13 +337,15 @@ fn continue_run(
     };
     if !asked.knobs.quiet && run.is_staged() {
         crate::output::errln!(
-            "pulse: resuming {} ({} delivered)",
+            "pulse: resuming {} of {} ({} delivered)",
             run.id,
+            run.source,
             part_of(run.batches_delivered, run.batches_total, "batch", "batches")
         );
     }
     let delivery = Delivery {
         run_id: &run.id,
+        source: &run.source,
         url: &url,
         body: &plan.shape.body,
         events: &events,
