@@ -88,15 +88,19 @@ fn resume_given(
     if !asked.out_of_order {
         let older: Vec<String> = older_unfinished(store, &run)?
             .into_iter()
-            .map(|other| other.id)
+            .map(|other| format!("{} ({})", other.id, other.source))
             .collect();
         if !older.is_empty() {
-            return Err(usage(format!(
-                "{} has older unfinished runs to the same URL ({}): `pulse resume` delivers \
-                 them in order, `pulse cancel` drops one, --out-of-order sends this one first",
+            // Left waiting: "not delivered" (exit 4), as wherever a run waits its turn.
+            return Err(DeliveryError(format!(
+                "{} ({}) waits behind older unfinished runs to the same URL: {}; `pulse resume` \
+                 delivers them in order, `pulse cancel RUN` drops one, --out-of-order sends \
+                 this one first",
                 run.id,
+                run.source,
                 older.join(", ")
-            )));
+            ))
+            .into());
         }
     }
     continue_run(store, &run, asked, progress, None)

@@ -40,10 +40,12 @@ fn resume_delivers_mondays_export_before_tuesdays() {
         .pulse()
         .args(["resume", &tuesday_run])
         .assert()
-        .code(2);
+        .code(4);
     let stderr = stderr_of(&out);
     assert!(
-        stderr.contains(&monday_run) && stderr.contains("--out-of-order"),
+        stderr.contains(&monday_run)
+            && stderr.contains("monday.csv")
+            && stderr.contains("--out-of-order"),
         "{stderr}"
     );
 
