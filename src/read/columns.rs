@@ -21,6 +21,9 @@ pub struct TableShape {
     pub skip_lines: u64,
     /// Rows whose first cell starts with this character are skipped (`--comment`).
     pub comment: Option<u8>,
+    /// Inside a quoted field, this byte makes the next one literal (`--escape`, e.g. `\\`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub escape: Option<u8>,
     /// The columns wanted, in this order, by their names in the file (`--select`).
     pub select: Vec<String>,
     /// New names for columns, by their names in the file (`--rename old=new`).

@@ -157,6 +157,20 @@ impl<R: Read> RecordReader<R> {
         }
     }
 
+    /// Reads a quote after `escape` inside a quoted field as a literal quote (`"a \"b\""`, as
+    /// MySQL writes), besides doubled quotes. Outside quotes the byte is plain, as in csv_core,
+    /// so lines without a quote still take the shortcut.
+    pub fn with_escape(mut self, escape: Option<u8>) -> RecordReader<R> {
+        self.core = Box::new(
+            csv_core::ReaderBuilder::new()
+                .delimiter(self.delimiter)
+                .escape(escape)
+                .build(),
+        );
+        self.quotes.escape = escape;
+        self
+    }
+
     /// The line (1-based) where the last record read starts.
     pub fn record_line(&self) -> u64 {
         self.record_line
@@ -336,6 +350,8 @@ enum QuoteState {
     Quoted,
     /// A quote inside a quoted field: it closes the field, or doubles into a literal quote.
     QuoteInQuoted,
+    /// The escape byte inside a quoted field: the next byte is literal.
+    Escaped,
 }
 
 /// Follows the quotes of one record through the bytes the parser consumed, skipping to the
@@ -345,6 +361,8 @@ struct QuoteTracker {
     state: QuoteState,
     delimiter: u8,
     quote: u8,
+    /// `--escape`: the byte that makes the next one literal inside a quoted field.
+    escape: Option<u8>,
     /// The line where the open quoted field began.
     opened_line: u64,
 }
@@ -355,6 +373,7 @@ impl QuoteTracker {
             state: QuoteState::FieldStart,
             delimiter,
             quote,
+            escape: None,
             opened_line: 0,
         }
     }
@@ -365,7 +384,7 @@ impl QuoteTracker {
 
     /// The line a quoted field left open began on, if one is open.
     fn open_since(&self) -> Option<u64> {
-        (self.state == QuoteState::Quoted).then_some(self.opened_line)
+        matches!(self.state, QuoteState::Quoted | QuoteState::Escaped).then_some(self.opened_line)
     }
 
     /// Follows `bytes`, which come after `breaks` line breaks (`after_cr`: after a CR).
@@ -375,14 +394,29 @@ impl QuoteTracker {
         let (mut counted_to, mut counted): (usize, u64) = (0, breaks);
         while i < bytes.len() {
             let b = match self.state {
-                QuoteState::Quoted => match memchr::memchr(self.quote, &bytes[i..]) {
-                    Some(at) => {
-                        i += at + 1;
-                        self.state = QuoteState::QuoteInQuoted;
-                        continue;
+                QuoteState::Quoted => {
+                    let found = match self.escape {
+                        Some(escape) => memchr::memchr2(self.quote, escape, &bytes[i..]),
+                        None => memchr::memchr(self.quote, &bytes[i..]),
+                    };
+                    match found {
+                        Some(at) => {
+                            self.state = if bytes[i + at] == self.quote {
+                                QuoteState::QuoteInQuoted
+                            } else {
+                                QuoteState::Escaped
+                            };
+                            i += at + 1;
+                            continue;
+                        }
+                        None => return,
                     }
-                    None => return,
-                },
+                }
+                QuoteState::Escaped => {
+                    i += 1;
+                    self.state = QuoteState::Quoted;
+                    continue;
+                }
                 QuoteState::InField => {
                     match memchr::memchr3(self.delimiter, b'\n', b'\r', &bytes[i..]) {
                         Some(at) => {

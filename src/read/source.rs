@@ -214,8 +214,15 @@ impl TableSource {
                 delimiter
             }
         };
+        if let Some(escape) = dialect.table.escape.filter(|&e| e == delimiter) {
+            return Err(crate::exit::usage(format!(
+                "--escape {:?} is the delimiter of {label}; give another character",
+                char::from(escape)
+            )));
+        }
         let guard = Guard::new(Box::new(head), dialect.max_record_bytes);
-        let reader = RecordReader::new(guard, delimiter, READ_AHEAD as usize);
+        let reader = RecordReader::new(guard, delimiter, READ_AHEAD as usize)
+            .with_escape(dialect.table.escape);
         let mut source = TableSource {
             reader,
             sheet: None,
@@ -243,6 +250,12 @@ impl TableSource {
     /// Opens a sheet of a spreadsheet; its rows are read like a CSV file's records, each
     /// numbered as the sheet numbers it.
     fn from_sheet(path: &Path, dialect: &CsvDialect, counter: ByteCounter) -> Result<TableSource> {
+        if dialect.table.escape.is_some() {
+            return Err(crate::exit::usage(format!(
+                "--escape: {} is a spreadsheet, whose cells need no escapes; it applies to CSV",
+                path.display()
+            )));
+        }
         // The whole file counted and hashed up front, as resume and the repeat check compare it.
         let mut tap = Tap::new(Box::new(open_file(path)?), counter);
         let position = tap.position();

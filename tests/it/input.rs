@@ -1,7 +1,7 @@
 //! Inputs as they come (issue 22): sniffed dialects and Excel's `sep=` line, header options,
 //! column shaping, encodings, compressed files and spreadsheets, through validate and push.
 
-use crate::support::server::TestServer;
+use crate::support::server::{Reply, TestServer};
 use crate::support::{fixture, rows_of, stderr_of, Sandbox};
 
 fn input(name: &str) -> std::path::PathBuf {
@@ -630,4 +630,67 @@ fn a_compressed_stream_on_stdin_is_staged_as_it_comes() {
         .map(|r| r["id"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(ids, ["1", "2", "3", "4", "5", "6"]);
+}
+
+#[test]
+fn backslash_escaped_quotes_are_read_with_escape_and_kept_for_resume() {
+    // The csv crate's `strange.csv`, as MySQL's `INTO OUTFILE ... ENCLOSED BY '"'` writes it:
+    // `\"` inside quotes is a quote; a field spans two lines; the last line has no quotes.
+    let sandbox = Sandbox::new();
+    let csv = sandbox.write(
+        "strange.csv",
+        "name;year\n\"\\\"Hacksaw\\\" Jim Duggan\";1987\n\"Bret \\\"Hit Man\\\"\nHart\";1984\n\
+         \"C:\\\\temp\";2000\nplain \\ text;2001\n",
+    );
+    let args = ["--delimiter", ";", "--escape", "\\"];
+    let (rows, _) = push_rows(&csv, &args);
+    let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "\"Hacksaw\" Jim Duggan",
+            "Bret \"Hit Man\"\nHart",
+            "C:\\temp",
+            "plain \\ text"
+        ]
+    );
+    assert_eq!(
+        rows[2]["__row"], 5,
+        "line numbers count the line inside the quotes"
+    );
+    // Without --escape the quotes are read as RFC 4180 has them: the file is not what it says.
+    let out = sandbox
+        .pulse()
+        .args(["validate", csv.to_str().unwrap(), "--delimiter", ";"])
+        .assert();
+    assert_ne!(out.get_output().status.code(), Some(0));
+
+    // Stored with the run: a resume reads the file the same way.
+    let server = TestServer::start(|n, _| Reply::status(if n == 0 { 503 } else { 200 }));
+    sandbox
+        .push_unsigned(&csv, &server.url())
+        .args(args)
+        .args(["--retries", "0"])
+        .assert()
+        .code(4);
+    let run = sandbox.last_run();
+    sandbox.pulse().args(["resume", &run]).assert().success();
+    assert_eq!(rows_of(&server.requests()[1..]), rows);
+
+    // An escape that is the delimiter, a quote or two characters is a usage error.
+    for bad in [";", "\"", "ab"] {
+        let out = sandbox
+            .pulse()
+            .args([
+                "validate",
+                csv.to_str().unwrap(),
+                "--delimiter",
+                ";",
+                "--escape",
+                bad,
+            ])
+            .assert()
+            .code(2);
+        assert!(stderr_of(&out).contains("--escape"), "{}", stderr_of(&out));
+    }
 }

@@ -59,6 +59,11 @@ pub struct TableArgs {
     #[arg(long, value_name = "C")]
     pub comment: Option<String>,
 
+    /// Inside quoted fields, this character makes the next one literal: \" is a quote, as MySQL
+    /// and some exporters write (e.g. '\') [default: none; a quote is doubled, as RFC 4180 has it]
+    #[arg(long, value_name = "C")]
+    pub escape: Option<String>,
+
     /// Keep only these columns, in this order (names as in the file), comma-separated
     #[arg(long, value_name = "COL[,COL]", value_delimiter = ',')]
     pub select: Vec<String>,

@@ -56,6 +56,18 @@ fn table_shape(args: &TableArgs) -> Result<TableShape> {
             )))
         }
     };
+    let escape = match args.escape.as_deref() {
+        None => None,
+        Some(text) if text.len() == 1 && text.is_ascii() && !matches!(text, "\"" | "\n" | "\r") => {
+            Some(text.as_bytes()[0])
+        }
+        Some(text) => {
+            return Err(usage(format!(
+                "--escape {text:?} must be one ASCII character other than a quote or line break \
+                 (e.g. '\\')"
+            )))
+        }
+    };
     if let Some(blank) = args.columns.iter().position(|name| name.trim().is_empty()) {
         return Err(usage(format!("--columns: name {} is blank", blank + 1)));
     }
@@ -77,6 +89,7 @@ fn table_shape(args: &TableArgs) -> Result<TableShape> {
         columns: args.columns.clone(),
         skip_lines: args.skip_lines,
         comment,
+        escape,
         select: args.select.clone(),
         rename,
         sheet: args.sheet.clone(),

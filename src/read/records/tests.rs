@@ -306,3 +306,41 @@ fn a_plain_line_is_split_at_its_delimiters_wherever_they_fall() {
         assert_eq!(plain_line(&unfinished, b',', b'"', &mut Vec::new()), None);
     }
 }
+
+#[test]
+fn an_escape_inside_quotes_reads_as_the_csv_crate_reads_it() {
+    let input: &[u8] =
+        b"a,\"x\\\"y\",z\n\"line\\\"\nnext\",q\nplain\\,r\n\"C:\\\\\"\n\"\\\\\"\"\"\n\"end\\\"";
+    let mut expected = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .escape(Some(b'\\'))
+        .from_reader(input)
+        .byte_records()
+        .map(|r| r.unwrap().iter().map(<[u8]>::to_vec).collect::<Vec<_>>())
+        .collect::<Vec<_>>();
+    // The last field's quote is escaped: open at the end, which the csv crate lets pass.
+    expected.pop();
+    assert_eq!(expected[0][1], b"x\"y");
+    assert_eq!(expected[2], [b"plain\\".to_vec(), b"r".to_vec()]);
+    for capacity in [1, 3, 7, 64 * 1024] {
+        let mut reader =
+            RecordReader::new(Trickle(input, 0), b',', capacity).with_escape(Some(b'\\'));
+        let mut record = RawRecord::default();
+        let (mut records, mut lines) = (Vec::new(), Vec::new());
+        let err = loop {
+            match reader.read_record(&mut record) {
+                Ok(true) => {
+                    records.push(record.iter().map(<[u8]>::to_vec).collect::<Vec<_>>());
+                    lines.push(reader.record_line());
+                }
+                Ok(false) => panic!("the open quote at the end is an error"),
+                Err(err) => break err,
+            }
+        };
+        assert_eq!(records, expected, "capacity {capacity}");
+        assert_eq!(lines, [1, 2, 4, 5, 6], "capacity {capacity}");
+        let open = err.get_ref().unwrap().downcast_ref::<UnclosedQuote>();
+        assert_eq!(open.map(|o| o.line), Some(7), "capacity {capacity}");
+    }
+}
