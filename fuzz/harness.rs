@@ -4,7 +4,7 @@
 
 use pulse::fuzzing::CheckedRows;
 use pulse::fuzzing::{unpack_payload, RowPosition, RowWriter};
-use pulse::fuzzing::{ByteCounter, CsvDialect, Encoding, TableSource};
+use pulse::fuzzing::{ByteCounter, CsvDialect, Encoding, Input, TableSource};
 use pulse::fuzzing::{RowValidator, Schema};
 use std::sync::OnceLock;
 
@@ -109,36 +109,8 @@ pub fn csv_rows(data: &[u8]) {
     let Ok(mut rows) = CheckedRows::new(source, schema) else {
         return;
     };
-    let writer = RowWriter::new(rows.headers());
-    let mut out = Vec::new();
-    let mut last_line = 1;
-    let mut last_index = 0;
-    loop {
-        let row = match rows.next_row() {
-            Ok(Some(row)) => row,
-            Ok(None) => break,
-            Err(_) => return,
-        };
-        assert!(row.line > last_line, "line {} after {last_line}", row.line);
-        assert_eq!(row.index, last_index + 1);
-        last_line = row.line;
-        last_index = row.index;
-        out.clear();
-        let validator = row.validator;
-        let growth = writer.write_row(
-            &mut out,
-            row.record.iter(),
-            RowPosition {
-                index: row.index,
-                line: row.line,
-                // Each row is expanded alone.
-                previous: None,
-            },
-            row.errors,
-            None,
-            |column, raw, out| validator.write_cast_value(column, raw, out),
-        );
-        assert_json(&writer, &out, growth);
+    if !check_rows(&mut rows) {
+        return;
     }
     let (read, _) = rows.read_so_far();
     assert_eq!(
@@ -217,6 +189,43 @@ pub fn schema(data: &[u8]) {
 }
 
 /// Every row pulse writes must be JSON a receiver can parse, once its key tokens are expanded.
+/// Reads every row, checking that each row's JSON parses and that line numbers only grow;
+/// false when reading stopped at an error (which is allowed: bad input is refused).
+fn check_rows(rows: &mut CheckedRows) -> bool {
+    let writer = RowWriter::new(rows.headers());
+    let mut out = Vec::new();
+    let mut last_line = 1;
+    let mut last_index = 0;
+    loop {
+        let row = match rows.next_row() {
+            Ok(Some(row)) => row,
+            Ok(None) => break,
+            Err(_) => return false,
+        };
+        assert!(row.line > last_line, "line {} after {last_line}", row.line);
+        assert_eq!(row.index, last_index + 1);
+        last_line = row.line;
+        last_index = row.index;
+        out.clear();
+        let validator = row.validator;
+        let growth = writer.write_row(
+            &mut out,
+            row.record.iter(),
+            RowPosition {
+                index: row.index,
+                line: row.line,
+                // Each row is expanded alone.
+                previous: None,
+            },
+            row.errors,
+            None,
+            |column, raw, out| validator.write_cast_value(column, raw, out),
+        );
+        assert_json(&writer, &out, growth);
+    }
+    true
+}
+
 fn assert_json(writer: &RowWriter, written: &[u8], growth: usize) {
     let mut row = Vec::new();
     writer
@@ -256,4 +265,118 @@ pub fn payload(data: &[u8]) {
         assert_eq!(out.len(), 6 + raw_len, "decoded to its recorded length");
         assert_eq!(&out[..6], b"prefix", "what was there is kept");
     }
+}
+
+/// Spreadsheets: bytes -> a file -> `TableSource::open` -> `CheckedRows` (no schema).
+///
+/// Input layout: the first byte picks the options, the rest is the file.
+/// - bits 0-1: 0 the bytes are an `.xlsx`, 1 an `.ods`, 2 an `.xls`; 3 the bytes up to the first
+///   NUL are the worksheet XML and the rest the shared strings XML, packed into a valid `.xlsx`
+///   (so that the fuzzer reaches the XML rather than the zip's checksums)
+/// - bit 2: a tiny `--max-record-size` (64 bytes)
+///
+/// Checked: no panic, every row's JSON parses, line numbers only grow.
+pub fn sheet(data: &[u8]) {
+    let Some((&flags, rest)) = data.split_first() else {
+        return;
+    };
+    let (extension, file) = match flags & 3 {
+        0 => ("xlsx", rest.to_vec()),
+        1 => ("ods", rest.to_vec()),
+        2 => ("xls", rest.to_vec()),
+        _ => {
+            let split = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+            let strings = rest.get(split + 1..).unwrap_or_default();
+            ("xlsx", xlsx_around(&rest[..split], strings))
+        }
+    };
+    let path = std::env::temp_dir().join(format!(
+        "pulse-fuzz-sheet-{}-{:?}.{extension}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::write(&path, file).expect("the temp dir is writable");
+    let dialect = CsvDialect {
+        max_record_bytes: if flags & 4 != 0 { 64 } else { 1 << 20 },
+        ..CsvDialect::default()
+    };
+    let rows = TableSource::open(&Input::File(path.clone()), &dialect, ByteCounter::default())
+        .and_then(|source| CheckedRows::new(source, None));
+    if let Ok(mut rows) = rows {
+        check_rows(&mut rows);
+    }
+    let _ = std::fs::remove_file(&path);
+}
+
+/// A minimal `.xlsx` (a zip of stored entries) whose one sheet is `sheet` and whose shared
+/// strings are `strings`.
+pub fn xlsx_around(sheet: &[u8], strings: &[u8]) -> Vec<u8> {
+    let parts: [(&str, &[u8]); 6] = [
+        (
+            "[Content_Types].xml",
+            br#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>"#,
+        ),
+        (
+            "_rels/.rels",
+            br#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#,
+        ),
+        (
+            "xl/workbook.xml",
+            br#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>"#,
+        ),
+        (
+            "xl/_rels/workbook.xml.rels",
+            br#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>"#,
+        ),
+        ("xl/worksheets/sheet1.xml", sheet),
+        ("xl/sharedStrings.xml", strings),
+    ];
+    let (mut zip, mut central) = (Vec::new(), Vec::new());
+    for (name, body) in parts {
+        let (offset, crc) = (zip.len() as u32, crc32(body));
+        // Flags, method (stored), time and date; the checksum, both sizes, the name's length,
+        // no extra field: the same in the local header and the central directory.
+        let common = |out: &mut Vec<u8>| {
+            out.extend_from_slice(&[0; 8]);
+            out.extend_from_slice(&crc.to_le_bytes());
+            out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+            out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+            out.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            out.extend_from_slice(&[0; 2]);
+        };
+        zip.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+        zip.extend_from_slice(&20u16.to_le_bytes()); // version needed
+        common(&mut zip);
+        zip.extend_from_slice(name.as_bytes());
+        zip.extend_from_slice(body);
+        central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
+        central.extend_from_slice(&20u16.to_le_bytes()); // version made by
+        central.extend_from_slice(&20u16.to_le_bytes()); // version needed
+        common(&mut central);
+        central.extend_from_slice(&[0; 10]); // comment, disk, internal and external attributes
+        central.extend_from_slice(&offset.to_le_bytes());
+        central.extend_from_slice(name.as_bytes());
+    }
+    let (start, size) = (zip.len() as u32, central.len() as u32);
+    zip.extend_from_slice(&central);
+    zip.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+    zip.extend_from_slice(&[0; 4]); // disk numbers
+    zip.extend_from_slice(&(parts.len() as u16).to_le_bytes());
+    zip.extend_from_slice(&(parts.len() as u16).to_le_bytes());
+    zip.extend_from_slice(&size.to_le_bytes());
+    zip.extend_from_slice(&start.to_le_bytes());
+    zip.extend_from_slice(&0u16.to_le_bytes()); // comment
+    zip
+}
+
+/// The zip's checksum (CRC-32, IEEE), a bit at a time: inputs are small.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
+        }
+    }
+    !crc
 }

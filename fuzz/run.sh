@@ -10,7 +10,7 @@ seconds="${FUZZ_SECONDS:-60}"
 sanitizer="${FUZZ_SANITIZER:-address}"
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(csv_rows payload schema)
+  targets=(csv_rows payload schema sheet)
 fi
 if ! command -v cargo-fuzz >/dev/null; then
   echo "cargo-fuzz is missing: cargo install cargo-fuzz" >&2

@@ -46,3 +46,25 @@ fn schema_inputs() {
 fn payload_inputs() {
     replay("payload", harness::payload);
 }
+
+#[test]
+fn sheet_inputs() {
+    replay("sheet", harness::sheet);
+}
+
+/// The sheet target's packing makes a spreadsheet pulse reads (else the fuzzer would only
+/// ever reach the zip reader's refusals).
+#[test]
+fn the_sheet_target_packs_xml_into_a_readable_xlsx() {
+    let sandbox = crate::support::Sandbox::new();
+    let sheet = br#"<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row><row r="3"><c r="A3"><v>7</v></c><c r="B3" t="inlineStr"><is><t>ann</t></is></c></row></sheetData></worksheet>"#;
+    let strings = br#"<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>id</t></si><si><t>name</t></si></sst>"#;
+    let file = sandbox.write("packed.xlsx", harness::xlsx_around(sheet, strings));
+    let out = sandbox
+        .pulse()
+        .args(["validate", file.to_str().unwrap(), "--json"])
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(stdout.contains("\"rows\":1"), "{stdout}");
+}
