@@ -18,6 +18,6 @@ pub use columns::TableShape;
 pub use read_ahead::ReadAhead;
 pub use source::{
     parse_delimiter, prefix_hash, ByteCounter, CsvDialect, Encoding, Input, SourcePosition,
-    TableSource, DEFAULT_MAX_RECORD_BYTES,
+    TableSource, DEFAULT_MAX_RECORD_BYTES, MAX_RECORD_BYTES_CEILING,
 };
 pub use text_record::TextRecord;

@@ -37,6 +37,11 @@ impl TextRecord {
         }
     }
 
+    /// Whether the record's buffer is too large to keep for reuse (see `RawRecord`).
+    pub fn is_too_large_to_keep(&self) -> bool {
+        self.0.is_too_large_to_keep()
+    }
+
     /// Gives the record's buffers back for reuse.
     pub fn into_raw(self) -> RawRecord {
         self.0
