@@ -84,6 +84,13 @@ pub struct StreamDecoder {
     pub strict: bool,
 }
 
+impl StreamDecoder {
+    /// The encoding recognised by its byte order mark, when it is read strictly.
+    pub fn recognised(&self) -> Option<&'static encoding_rs::Encoding> {
+        self.strict.then(|| self.decoder.encoding())
+    }
+}
+
 /// What a strict decoder writes for a malformed sequence: a byte that is never part of UTF-8,
 /// so that the record holding it fails its UTF-8 check, naming its line and column.
 pub const NOT_UTF8: u8 = 0xff;

@@ -7,6 +7,7 @@ mod encoding;
 #[cfg(test)]
 mod one_byte;
 mod peeked;
+mod raw_record;
 mod read_ahead;
 mod records;
 mod sheet;

@@ -9,116 +9,11 @@
 
 use std::io::{self, Read};
 
-/// A record's cells as read: their bytes, and where each cell starts and ends in them. A plain
-/// line is copied whole, delimiters included, in one go, rather than cell by cell into a
-/// `csv::ByteRecord`.
-#[derive(Debug, Clone, Default)]
-pub struct RawRecord {
-    bytes: Vec<u8>,
-    cells: Vec<(usize, usize)>,
-    /// Where the read that found the record started in the stream, before any empty lines it
-    /// skipped.
-    start: u64,
-}
+use crate::read::raw_record::{RawRecord, KEEP_RECORD_BYTES};
 
-impl RawRecord {
-    pub fn clear(&mut self) {
-        self.bytes.clear();
-        self.cells.clear();
-    }
-
-    /// Whether the record's buffer is too large to keep for reuse: one huge record must not
-    /// hold its memory for the rest of the file.
-    pub fn is_too_large_to_keep(&self) -> bool {
-        self.bytes.capacity() > KEEP_OUTPUT_BYTES
-    }
-
-    pub fn len(&self) -> usize {
-        self.cells.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.cells.is_empty()
-    }
-
-    /// Whether every cell is empty (a record of no cells included).
-    pub fn cells_are_empty(&self) -> bool {
-        self.cells.iter().all(|&(start, end)| start == end)
-    }
-
-    /// The cells' bytes, with whatever separated them in the line (delimiters, or nothing).
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes
-    }
-
-    /// Where each cell starts and ends in `as_bytes`.
-    pub fn bounds(&self) -> &[(usize, usize)] {
-        &self.cells
-    }
-
-    pub fn get(&self, i: usize) -> Option<&[u8]> {
-        self.cells
-            .get(i)
-            .map(|&(start, end)| &self.bytes[start..end])
-    }
-
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &[u8]> + ExactSizeIterator + Clone {
-        self.cells
-            .iter()
-            .map(|&(start, end)| &self.bytes[start..end])
-    }
-
-    /// Where the read that found the record started in the stream.
-    pub fn start(&self) -> u64 {
-        self.start
-    }
-
-    pub fn push_field(&mut self, cell: &[u8]) {
-        let start = self.bytes.len();
-        self.bytes.extend_from_slice(cell);
-        self.cells.push((start, self.bytes.len()));
-    }
-
-    /// Appends the cells of `line`, split at the delimiters at `cuts`.
-    fn push_line(&mut self, line: &[u8], cuts: &[usize]) {
-        let base = self.bytes.len();
-        self.bytes.extend_from_slice(line);
-        let mut start = base;
-        for &cut in cuts {
-            self.cells.push((start, base + cut));
-            start = base + cut + 1;
-        }
-        self.cells.push((start, base + line.len()));
-    }
-
-    /// Appends the parser's output: cells one after the other in `fields`, ending at `ends`.
-    fn push_fields(&mut self, fields: &[u8], ends: &[usize]) {
-        let base = self.bytes.len();
-        self.bytes.extend_from_slice(fields);
-        self.push_ends(base, ends);
-    }
-
-    /// Takes the parser's output buffer as the record's bytes, without a copy (a large record),
-    /// its cells ending at `ends`; the record must be empty.
-    fn take_fields(&mut self, fields: Vec<u8>, ends: &[usize]) {
-        debug_assert!(self.cells.is_empty());
-        self.bytes = fields;
-        self.push_ends(0, ends);
-    }
-
-    fn push_ends(&mut self, base: usize, ends: &[usize]) {
-        let mut start = base;
-        for &end in ends {
-            self.cells.push((start, base + end));
-            start = base + end;
-        }
-    }
-}
-
-/// The parser's first output buffer, and the most it keeps after a record that needed more; a
-/// record larger than that takes the buffer whole rather than a copy of it.
+/// The parser's first output buffer. It is kept up to `KEEP_RECORD_BYTES`; a record larger
+/// than that takes the buffer whole rather than a copy of it.
 const OUTPUT_BYTES: usize = 1024;
-const KEEP_OUTPUT_BYTES: usize = 1 << 20;
 
 /// A record larger than the limit: the line (1-based, in what the reader read) where it starts.
 #[derive(Debug)]
@@ -236,7 +131,7 @@ impl<R: Read> RecordReader<R> {
     /// any empty lines it skipped); false at the end of the input. Empty lines are skipped.
     pub fn read_record(&mut self, record: &mut RawRecord) -> io::Result<bool> {
         record.clear();
-        record.start = self.offset;
+        record.set_start(self.offset);
         if self.finished {
             return Ok(false);
         }
@@ -339,7 +234,7 @@ impl<R: Read> RecordReader<R> {
                     // so a large record takes little more memory than its own bytes. Never past
                     // what a record within the limit can need, with one more read of input.
                     let len = self.fields.len();
-                    let step = if len < KEEP_OUTPUT_BYTES {
+                    let step = if len < KEEP_RECORD_BYTES {
                         len
                     } else {
                         len / 8
@@ -362,7 +257,7 @@ impl<R: Read> RecordReader<R> {
                         ));
                     }
                     self.at_line_start = last == Some(b'\n');
-                    if self.fields.len() > KEEP_OUTPUT_BYTES {
+                    if self.fields.len() > KEEP_RECORD_BYTES {
                         // A large record takes the buffer (held once, not copied), and does not
                         // keep its memory for the rest of the file.
                         let mut fields = std::mem::replace(&mut self.fields, vec![0; OUTPUT_BYTES]);

@@ -9,8 +9,10 @@ use anyhow::{bail, Context, Result};
 
 use crate::read::columns::{self, generated_names, Columns, TableShape};
 use crate::read::decompress::{Decompressed, InputCompression};
+use crate::read::encoding::StreamDecoder;
 use crate::read::peeked::Peeked;
-use crate::read::records::{RawRecord, RecordReader, RecordTooLarge, UnclosedQuote};
+use crate::read::raw_record::RawRecord;
+use crate::read::records::{RecordReader, RecordTooLarge, UnclosedQuote};
 use crate::read::sheet::{self, SheetRows};
 use crate::read::tap::Tap;
 use crate::read::text_record::TextRecord;
@@ -174,15 +176,13 @@ impl TableSource {
         }
         let (decoder, encoding) =
             encoding::stream_decoder(dialect.encoding, head.peek(2).map_err(cannot_read)?);
-        let mut recognised = None;
+        let recognised = decoder.as_ref().and_then(StreamDecoder::recognised);
         if let Some(decoder) = decoder {
             if dialect.encoding == Encoding::Utf8 {
-                let by_mark = decoder.decoder.encoding();
                 notices.push(format!(
                     "{label}: reading as {} (by its byte order mark)",
-                    by_mark.name()
+                    decoder.decoder.encoding().name()
                 ));
-                recognised = decoder.strict.then_some(by_mark);
             }
             let utf8 = encoding::Transcode::new(head, decoder);
             head = Peeked::new(Box::new(utf8) as Box<dyn Read + Send>);

@@ -5,7 +5,7 @@
 //! whole record at once; checking that every cell starts on a character boundary then makes
 //! each cell valid UTF-8 on its own.
 
-use crate::read::records::RawRecord;
+use crate::read::raw_record::RawRecord;
 
 /// A record of cells that are valid UTF-8 (the type's invariant: only `from_raw` and
 /// `push_field` add cells).
