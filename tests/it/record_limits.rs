@@ -84,12 +84,13 @@ fn the_line_counts_lines_skipped_and_an_open_quote_is_pointed_at() {
         stderr.contains("open.csv: line 2: a record is larger than --max-record-size (4096 bytes); a quoted field opens on line 2 and is still open"),
         "{stderr}"
     );
-    // Not larger, only open at the end: said as it was.
-    let input = sandbox.write("cut.csv", "id,note\n1,x\n2,\"cut sho");
-    let (code, stderr) = validate(&sandbox, &input, &["--skip-lines", "0"]);
+    // Not larger, only open at the end: said as it was, on the line of the file (the lines
+    // skipped counted, as they were not before).
+    let input = sandbox.write("cut.csv", "Export of today\nid,note\n1,x\n2,\"cut sho");
+    let (code, stderr) = validate(&sandbox, &input, &["--skip-lines", "1"]);
     assert_eq!(code, 1, "{stderr}");
     assert!(
-        stderr.contains("cut.csv: line 3: a quoted field opens here and is never closed"),
+        stderr.contains("cut.csv: line 4: a quoted field opens here and is never closed"),
         "{stderr}"
     );
 }
