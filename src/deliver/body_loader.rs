@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use bytes::Bytes;
 
 use super::compress::BodyCompression;
-use crate::payload::{unpack, write_request_with, BatchHeader, BodyContext, Method};
+use crate::payload::{decompress, write_request_with, BatchHeader, BodyContext, Method};
 use crate::sign::{Signature, Signer};
 use crate::store::{BatchRef, EventRecord, Store};
 
@@ -109,9 +109,12 @@ pub fn write_batch_body(
         total_rows: event.total_rows,
     };
     write_request_with(ctx, &header, out, |rows, room_after| {
-        store.with_payload(&batch.id, |blob, raw_len| {
-            unpack(blob, raw_len, rows, room_after)
-        })
+        // Expanded once the log's copy of the payload is let go of: a batch of one huge row
+        // is held twice at most, not three times.
+        let unpacked = store.with_payload(&batch.id, decompress)?;
+        unpacked
+            .expand_into(rows, room_after)
+            .with_context(|| format!("payload of batch {} is damaged", batch.id))
     })
 }
 

@@ -14,7 +14,7 @@ use crate::json_out::{
     is_plain_json_text, put, write_json_string, write_json_string_body, write_u64,
 };
 use crate::read::TextRecord;
-pub use stored::{unpack, Packer};
+pub use stored::{decompress, unpack, Packer};
 
 /// Writes rows as JSON objects keyed by header name, for storage: the keys and the other fixed
 /// strings are written as tokens of `table` (see `keys`), and every write returns how many bytes

@@ -145,9 +145,11 @@ impl RunPlan {
                 dialect: CsvDialect {
                     delimiter: Some(stored.delimiter),
                     encoding: stored.encoding,
+                    // Runs pushed before the ceiling may have stored more.
                     max_record_bytes: stored
                         .max_record_bytes
-                        .unwrap_or(crate::read::DEFAULT_MAX_RECORD_BYTES),
+                        .unwrap_or(crate::read::DEFAULT_MAX_RECORD_BYTES)
+                        .min(crate::read::MAX_RECORD_BYTES_CEILING),
                     table: stored.table,
                 },
             },
@@ -281,5 +283,9 @@ mod tests {
         assert_eq!(restaged.mirror(), pushed.mirror());
         assert_eq!(restaged.read.dialect.max_record_bytes, 4096);
         assert_eq!(restaged.read.dialect.table.select, ["id"]);
+        // A limit stored before the ceiling existed is read as the ceiling.
+        pushed.read.dialect.max_record_bytes = 100 << 30;
+        let restaged = RunPlan::load("r", "a.csv", &pushed.to_json()).unwrap();
+        assert_eq!(restaged.read.dialect.max_record_bytes, 1 << 30);
     }
 }

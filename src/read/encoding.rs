@@ -2,6 +2,11 @@
 //! byte order mark. Encodings that keep ASCII bytes as they are (the single-byte ones) are
 //! decoded cell by cell after parsing; the others (UTF-16, Shift_JIS, ...) are turned into UTF-8
 //! as a stream before it, so the CSV reader never splits a character.
+//!
+//! What is read without `--encoding` is strict, as UTF-8 is: UTF-16 recognised by its mark
+//! turns a malformed sequence (a lone surrogate, an odd byte at the end) into a byte that is
+//! not UTF-8, which the record's UTF-8 check then reports with its line and column. A named
+//! encoding is decoded as WHATWG decodes it, malformed sequences becoming U+FFFD.
 
 use std::io::{self, Read};
 
@@ -71,32 +76,65 @@ impl std::fmt::Display for Encoding {
     }
 }
 
+/// A decoder to put before the CSV reader, and how it treats malformed input.
+pub struct StreamDecoder {
+    pub decoder: encoding_rs::Decoder,
+    /// Malformed sequences become `NOT_UTF8` (the input's own encoding, recognised by its byte
+    /// order mark: an error, as invalid UTF-8 is), not U+FFFD (an encoding `--encoding` named).
+    pub strict: bool,
+}
+
+impl StreamDecoder {
+    /// The encoding recognised by its byte order mark, when it is read strictly.
+    pub fn recognised(&self) -> Option<&'static encoding_rs::Encoding> {
+        self.strict.then(|| self.decoder.encoding())
+    }
+}
+
+/// What a strict decoder writes for a malformed sequence: a byte that is never part of UTF-8,
+/// so that the record holding it fails its UTF-8 check, naming its line and column.
+pub const NOT_UTF8: u8 = 0xff;
+
 /// The encoding a stream is read in, given what was asked and its first bytes: UTF-16 with a
 /// byte order mark is recognised when nothing else was asked. Returns the stream decoder to put
 /// before the CSV reader, if any, and what records are then decoded from.
-pub fn stream_decoder(asked: Encoding, head: &[u8]) -> (Option<encoding_rs::Decoder>, Encoding) {
+pub fn stream_decoder(asked: Encoding, head: &[u8]) -> (Option<StreamDecoder>, Encoding) {
     let bom = match head {
         [0xff, 0xfe, ..] => Some(encoding_rs::UTF_16LE),
         [0xfe, 0xff, ..] => Some(encoding_rs::UTF_16BE),
         _ => None,
     };
+    let lossy = |decoder| StreamDecoder {
+        decoder,
+        strict: false,
+    };
     match (asked, bom) {
         // The byte order mark is dropped with the decoder's own BOM handling.
-        (Encoding::Utf8, Some(utf16)) => (Some(utf16.new_decoder()), Encoding::Utf8),
+        (Encoding::Utf8, Some(utf16)) => (
+            Some(StreamDecoder {
+                decoder: utf16.new_decoder(),
+                strict: true,
+            }),
+            Encoding::Utf8,
+        ),
         // UTF-16 of either order: the mark decides.
         (Encoding::Other(e), _) if e == encoding_rs::UTF_16LE || e == encoding_rs::UTF_16BE => {
-            (Some(e.new_decoder()), Encoding::Utf8)
+            (Some(lossy(e.new_decoder())), Encoding::Utf8)
         }
-        (Encoding::Other(e), _) => (Some(e.new_decoder_with_bom_removal()), Encoding::Utf8),
+        (Encoding::Other(e), _) => (
+            Some(lossy(e.new_decoder_with_bom_removal())),
+            Encoding::Utf8,
+        ),
         (other, _) => (None, other),
     }
 }
 
-/// Bytes in one encoding read as UTF-8 (malformed sequences become U+FFFD, as WHATWG decoding
-/// does).
+/// Bytes in one encoding read as UTF-8: a malformed sequence becomes U+FFFD, as WHATWG decoding
+/// does, or, decoding strictly, `NOT_UTF8`.
 pub struct Transcode<R> {
     inner: R,
     decoder: encoding_rs::Decoder,
+    strict: bool,
     input: Box<[u8]>,
     input_at: usize,
     input_end: usize,
@@ -110,10 +148,11 @@ pub struct Transcode<R> {
 const TRANSCODE_BUFFER: usize = 64 * 1024;
 
 impl<R: Read> Transcode<R> {
-    pub fn new(inner: R, decoder: encoding_rs::Decoder) -> Transcode<R> {
+    pub fn new(inner: R, decoder: StreamDecoder) -> Transcode<R> {
         Transcode {
             inner,
-            decoder,
+            decoder: decoder.decoder,
+            strict: decoder.strict,
             input: vec![0; TRANSCODE_BUFFER].into_boxed_slice(),
             input_at: 0,
             input_end: 0,
@@ -136,14 +175,37 @@ impl<R: Read> Read for Transcode<R> {
                 let n = self.inner.read(&mut self.input)?;
                 (self.input_at, self.input_end, self.eof) = (0, n, n == 0);
             }
-            let (result, read, written, _) = self.decoder.decode_to_utf8(
-                &self.input[self.input_at..self.input_end],
-                &mut self.output,
-                self.eof,
-            );
+            let input = &self.input[self.input_at..self.input_end];
+            let (done, read, written) = if self.strict {
+                // One byte kept free for the mark of a malformed sequence.
+                let end = self.output.len() - 1;
+                let (result, read, mut written) = self.decoder.decode_to_utf8_without_replacement(
+                    input,
+                    &mut self.output[..end],
+                    self.eof,
+                );
+                if let encoding_rs::DecoderResult::Malformed(..) = result {
+                    self.output[written] = NOT_UTF8;
+                    written += 1;
+                }
+                (
+                    result == encoding_rs::DecoderResult::InputEmpty,
+                    read,
+                    written,
+                )
+            } else {
+                let (result, read, written, _) =
+                    self.decoder
+                        .decode_to_utf8(input, &mut self.output, self.eof);
+                (
+                    result == encoding_rs::CoderResult::InputEmpty,
+                    read,
+                    written,
+                )
+            };
             self.input_at += read;
             (self.output_at, self.output_end) = (0, written);
-            self.done = self.eof && result == encoding_rs::CoderResult::InputEmpty;
+            self.done = self.eof && done;
         }
         let n = out.len().min(self.output_end - self.output_at);
         out[..n].copy_from_slice(&self.output[self.output_at..self.output_at + n]);
@@ -181,13 +243,24 @@ mod tests {
         }
     }
 
-    fn transcode(bytes: &[u8], asked: Encoding) -> String {
+    fn transcode_bytes(bytes: &[u8], asked: Encoding) -> Vec<u8> {
         let (decoder, _) = stream_decoder(asked, bytes);
-        let mut text = String::new();
+        let mut out = Vec::new();
         Transcode::new(bytes, decoder.unwrap())
-            .read_to_string(&mut text)
+            .read_to_end(&mut out)
             .unwrap();
-        text
+        out
+    }
+
+    fn transcode(bytes: &[u8], asked: Encoding) -> String {
+        String::from_utf8(transcode_bytes(bytes, asked)).unwrap()
+    }
+
+    fn utf16le(units: &[u16]) -> Vec<u8> {
+        [0xff, 0xfe]
+            .into_iter()
+            .chain(units.iter().flat_map(|u| u.to_le_bytes()))
+            .collect()
     }
 
     #[test]
@@ -206,6 +279,35 @@ mod tests {
         let asked = Encoding::from_label("utf-16le").unwrap();
         assert_eq!(transcode(&be, asked), "a,b\n");
         assert!(stream_decoder(Encoding::Utf8, b"a,b\n").0.is_none());
+    }
+
+    #[test]
+    fn malformed_utf16_is_marked_when_read_by_its_mark_and_replaced_when_named() {
+        let a = u16::from(b'a');
+        let nl = u16::from(b'\n');
+        // A lone high surrogate, a lone low one, and a character from a pair.
+        let mut bytes = utf16le(&[a, 0xd800, a, nl, 0xdc00, nl, 0xd83d, 0xde00, nl]);
+        // An odd byte at the end.
+        bytes.push(b'z');
+        assert_eq!(
+            transcode_bytes(&bytes, Encoding::Utf8),
+            [&b"a\xffa\n\xff\n"[..], "😀\n".as_bytes(), b"\xff"].concat()
+        );
+        let named = Encoding::from_label("utf-16").unwrap();
+        assert_eq!(
+            transcode(&bytes, named),
+            "a\u{fffd}a\n\u{fffd}\n😀\n\u{fffd}"
+        );
+        // Big-endian, through a buffer's worth of text first.
+        let text = "x".repeat(TRANSCODE_BUFFER + 3);
+        let be: Vec<u8> = [0xfe, 0xff]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_be_bytes))
+            .chain([0xdb, 0xff, 0x00, b'y'])
+            .collect();
+        let out = transcode_bytes(&be, Encoding::Utf8);
+        assert_eq!(&out[..text.len()], text.as_bytes());
+        assert_eq!(&out[text.len()..], b"\xffy");
     }
 
     #[test]

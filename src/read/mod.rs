@@ -3,10 +3,12 @@
 
 mod columns;
 mod decompress;
+mod dialect;
 mod encoding;
 #[cfg(test)]
 mod one_byte;
 mod peeked;
+mod raw_record;
 mod read_ahead;
 mod records;
 mod sheet;
@@ -15,9 +17,9 @@ mod source;
 mod tap;
 mod text_record;
 pub use columns::TableShape;
+pub use dialect::{parse_delimiter, DEFAULT_MAX_RECORD_BYTES, MAX_RECORD_BYTES_CEILING};
 pub use read_ahead::ReadAhead;
 pub use source::{
-    parse_delimiter, prefix_hash, ByteCounter, CsvDialect, Encoding, Input, SourcePosition,
-    TableSource, DEFAULT_MAX_RECORD_BYTES,
+    prefix_hash, ByteCounter, CsvDialect, Encoding, Input, SourcePosition, TableSource,
 };
 pub use text_record::TextRecord;

@@ -87,6 +87,7 @@ impl<R: Read> Peeked<R> {
     }
 
     /// Skips one line (its end included: LF, CRLF or a lone CR); false at the end of the input.
+    /// What is skipped is dropped as it is read: a huge line is never held whole.
     pub fn skip_line(&mut self) -> io::Result<bool> {
         let mut seen = 0;
         loop {
@@ -116,7 +117,12 @@ impl<R: Read> Peeked<R> {
                     self.consume(len);
                     return Ok(true);
                 }
-                None => seen = ahead.len(),
+                None => {
+                    // No line end in what is here: none of it is kept.
+                    let len = ahead.len();
+                    self.consume(len);
+                    seen = 0;
+                }
             }
         }
     }
@@ -164,6 +170,16 @@ mod tests {
         let text = "a,b\n".repeat(10_000);
         let mut peeked = Peeked::new(text.as_bytes());
         assert_eq!(peeked.peek_available(20_000).unwrap().len(), 20_000);
+    }
+
+    #[test]
+    fn a_huge_line_skipped_is_not_held() {
+        let mut text = vec![b'x'; 4 << 20];
+        text.extend_from_slice(b"\r\nnext\n");
+        let mut peeked = Peeked::new(&text[..]);
+        assert!(peeked.skip_line().unwrap());
+        assert!(peeked.buf.capacity() < 1 << 20, "{}", peeked.buf.capacity());
+        assert_eq!(peeked.peek(4).unwrap(), b"next\n");
     }
 
     #[test]

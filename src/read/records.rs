@@ -2,100 +2,40 @@
 //! one that holds no quote and no carriage return is split at its delimiters directly, which is
 //! what the byte-at-a-time parser (`csv_core`) would make of it. Every other line goes through
 //! that parser, so quoting, CR and CRLF endings and records across reads stay exactly its own.
+//!
+//! A record larger than the limit (`--max-record-size`) is an error naming its line, refused
+//! as soon as it passes the limit: a record is held once, in the parser's output, and never
+//! grows much past the limit.
 
 use std::io::{self, Read};
 
-/// A record's cells as read: their bytes, and where each cell starts and ends in them. A plain
-/// line is copied whole, delimiters included, in one go, rather than cell by cell into a
-/// `csv::ByteRecord`.
-#[derive(Debug, Clone, Default)]
-pub struct RawRecord {
-    bytes: Vec<u8>,
-    cells: Vec<(usize, usize)>,
-    /// Where the read that found the record started in the stream, before any empty lines it
-    /// skipped.
-    start: u64,
-}
+use crate::read::raw_record::{RawRecord, KEEP_RECORD_BYTES};
 
-impl RawRecord {
-    pub fn clear(&mut self) {
-        self.bytes.clear();
-        self.cells.clear();
-    }
-
-    pub fn len(&self) -> usize {
-        self.cells.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.cells.is_empty()
-    }
-
-    /// Whether every cell is empty (a record of no cells included).
-    pub fn cells_are_empty(&self) -> bool {
-        self.cells.iter().all(|&(start, end)| start == end)
-    }
-
-    /// The cells' bytes, with whatever separated them in the line (delimiters, or nothing).
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes
-    }
-
-    /// Where each cell starts and ends in `as_bytes`.
-    pub fn bounds(&self) -> &[(usize, usize)] {
-        &self.cells
-    }
-
-    pub fn get(&self, i: usize) -> Option<&[u8]> {
-        self.cells
-            .get(i)
-            .map(|&(start, end)| &self.bytes[start..end])
-    }
-
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &[u8]> + ExactSizeIterator + Clone {
-        self.cells
-            .iter()
-            .map(|&(start, end)| &self.bytes[start..end])
-    }
-
-    /// Where the read that found the record started in the stream.
-    pub fn start(&self) -> u64 {
-        self.start
-    }
-
-    pub fn push_field(&mut self, cell: &[u8]) {
-        let start = self.bytes.len();
-        self.bytes.extend_from_slice(cell);
-        self.cells.push((start, self.bytes.len()));
-    }
-
-    /// Appends the cells of `line`, split at the delimiters at `cuts`.
-    fn push_line(&mut self, line: &[u8], cuts: &[usize]) {
-        let base = self.bytes.len();
-        self.bytes.extend_from_slice(line);
-        let mut start = base;
-        for &cut in cuts {
-            self.cells.push((start, base + cut));
-            start = base + cut + 1;
-        }
-        self.cells.push((start, base + line.len()));
-    }
-
-    /// Appends the parser's output: cells one after the other in `fields`, ending at `ends`.
-    fn push_fields(&mut self, fields: &[u8], ends: &[usize]) {
-        let base = self.bytes.len();
-        self.bytes.extend_from_slice(fields);
-        let mut start = base;
-        for &end in ends {
-            self.cells.push((start, base + end));
-            start = base + end;
-        }
-    }
-}
-
-/// The parser's first output buffer, and the most it keeps after a record that needed more.
+/// The parser's first output buffer. It is kept up to `KEEP_RECORD_BYTES`; a record larger
+/// than that takes the buffer whole rather than a copy of it.
 const OUTPUT_BYTES: usize = 1024;
-const KEEP_OUTPUT_BYTES: usize = 1 << 20;
+
+/// A record larger than the limit: the line (1-based, in what the reader read) where it starts.
+#[derive(Debug)]
+pub struct RecordTooLarge {
+    pub line: u64,
+    /// The limit, in bytes.
+    pub limit: u64,
+    /// Where a quoted field still open opened, if one is: the likelier reason for a huge record.
+    pub open_quote: Option<u64>,
+}
+
+impl std::fmt::Display for RecordTooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "line {}: record larger than {} bytes",
+            self.line, self.limit
+        )
+    }
+}
+
+impl std::error::Error for RecordTooLarge {}
 
 /// Records of a stream, with the byte offset each read starts at.
 pub struct RecordReader<R> {
@@ -129,6 +69,11 @@ pub struct RecordReader<R> {
     record_line: u64,
     /// Quotes in the record the parser is reading, to tell a quoted field left open at the end.
     quotes: QuoteTracker,
+    /// The largest record accepted, in bytes: from its first byte to the line break that ends
+    /// it, that line break excluded.
+    max_record_bytes: u64,
+    /// `max_record_bytes` as the shortcut compares a line's length with it.
+    max_line: usize,
 }
 
 impl<R: Read> RecordReader<R> {
@@ -154,6 +99,8 @@ impl<R: Read> RecordReader<R> {
             after_cr: false,
             record_line: 1,
             quotes: QuoteTracker::new(delimiter, b'"'),
+            max_record_bytes: u64::MAX,
+            max_line: usize::MAX,
         }
     }
 
@@ -171,6 +118,13 @@ impl<R: Read> RecordReader<R> {
         self
     }
 
+    /// Refuses records larger than `max_bytes` (see `RecordTooLarge`).
+    pub fn with_max_record_bytes(mut self, max_bytes: u64) -> RecordReader<R> {
+        self.max_record_bytes = max_bytes;
+        self.max_line = usize::try_from(max_bytes).unwrap_or(usize::MAX);
+        self
+    }
+
     /// The line (1-based) where the last record read starts.
     pub fn record_line(&self) -> u64 {
         self.record_line
@@ -181,12 +135,8 @@ impl<R: Read> RecordReader<R> {
         self.breaks
     }
 
-    /// The stream being read.
-    pub fn get_mut(&mut self) -> &mut R {
-        &mut self.inner
-    }
-
     /// Bytes consumed so far: where the next read starts.
+    #[cfg(test)]
     pub fn offset(&self) -> u64 {
         self.offset
     }
@@ -195,7 +145,7 @@ impl<R: Read> RecordReader<R> {
     /// any empty lines it skipped); false at the end of the input. Empty lines are skipped.
     pub fn read_record(&mut self, record: &mut RawRecord) -> io::Result<bool> {
         record.clear();
-        record.start = self.offset;
+        record.set_start(self.offset);
         if self.finished {
             return Ok(false);
         }
@@ -215,13 +165,17 @@ impl<R: Read> RecordReader<R> {
     }
 
     /// Takes the next line when it is wholly in the buffer and holds no quote and no CR;
-    /// skips empty lines on the way. False when the shortcut does not apply.
+    /// skips empty lines on the way. False when the shortcut does not apply (a line over the
+    /// limit is left to the parser, which refuses it).
     fn read_plain_line(&mut self, record: &mut RawRecord) -> bool {
         loop {
             let rest = &self.buf[self.pos..self.end];
             let Some(len) = plain_line(rest, self.delimiter, self.quote, &mut self.cuts) else {
                 return false;
             };
+            if len > self.max_line {
+                return false;
+            }
             let start = self.pos;
             let line = self.breaks + 1;
             self.consume(len + 1);
@@ -241,6 +195,8 @@ impl<R: Read> RecordReader<R> {
         use csv_core::ReadRecordResult::*;
         let (mut out_len, mut ends_len) = (0, 0);
         let mut started = false;
+        // The record's bytes consumed so far, from its first (past the empty lines before it).
+        let mut record_bytes: u64 = 0;
         self.quotes.start_record();
         loop {
             if self.pos == self.end {
@@ -257,9 +213,26 @@ impl<R: Read> RecordReader<R> {
             self.quotes.scan(consumed, self.breaks, self.after_cr);
             let last = consumed.last().copied();
             let (breaks, first) = count_lines(consumed, self.after_cr, started);
-            if let Some(at) = first {
-                self.record_line = self.breaks + at + 1;
-                started = true;
+            match first {
+                Some((at, leading)) => {
+                    self.record_line = self.breaks + at + 1;
+                    started = true;
+                    record_bytes = (read - leading) as u64;
+                }
+                None if started => record_bytes += read as u64,
+                None => {}
+            }
+            // The parser hands a record over with the line break that ends it consumed.
+            let line_break = result == Record && matches!(last, Some(b'\n' | b'\r'));
+            if record_bytes - u64::from(line_break) > self.max_record_bytes {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    RecordTooLarge {
+                        line: self.record_line,
+                        limit: self.max_record_bytes,
+                        open_quote: self.quotes.open_since(),
+                    },
+                ));
             }
             self.breaks += breaks;
             if let Some(last) = last {
@@ -271,7 +244,19 @@ impl<R: Read> RecordReader<R> {
             match result {
                 InputEmpty => continue,
                 OutputFull => {
-                    let grown = self.fields.len() * 2;
+                    // Doubled while small, then by an eighth: a buffer is zeroed as it grows,
+                    // so a large record takes little more memory than its own bytes. Never past
+                    // what a record within the limit can need, with one more read of input.
+                    let len = self.fields.len();
+                    let step = if len < KEEP_RECORD_BYTES {
+                        len
+                    } else {
+                        len / 8
+                    };
+                    let most = (self.max_record_bytes as usize).saturating_add(self.buf.len());
+                    let grown = (len + step).min(most).max(len + 1);
+                    // Exactly: `resize` alone would double the capacity.
+                    self.fields.reserve_exact(grown - len);
                     self.fields.resize(grown, 0);
                 }
                 OutputEndsFull => {
@@ -286,10 +271,14 @@ impl<R: Read> RecordReader<R> {
                         ));
                     }
                     self.at_line_start = last == Some(b'\n');
-                    record.push_fields(&self.fields[..out_len], &self.ends[..ends_len]);
-                    if self.fields.len() > KEEP_OUTPUT_BYTES {
-                        // One huge record does not keep its memory for the rest of the file.
-                        self.fields = vec![0; OUTPUT_BYTES];
+                    if self.fields.len() > KEEP_RECORD_BYTES {
+                        // A large record takes the buffer (held once, not copied), and does not
+                        // keep its memory for the rest of the file.
+                        let mut fields = std::mem::replace(&mut self.fields, vec![0; OUTPUT_BYTES]);
+                        fields.truncate(out_len);
+                        record.take_fields(fields, &self.ends[..ends_len]);
+                    } else {
+                        record.push_fields(&self.fields[..out_len], &self.ends[..ends_len]);
                     }
                     return Ok(true);
                 }
@@ -523,8 +512,8 @@ fn plain_line_from(
 
 /// Line breaks in `bytes` (LF, CR, and a CRLF once; `after_cr` when the byte before them was
 /// a CR), and, unless `started`, how many of them come before the first byte that is none (where
-/// a record starts: the parser skips empty lines), if there is one.
-fn count_lines(bytes: &[u8], after_cr: bool, started: bool) -> (u64, Option<u64>) {
+/// a record starts: the parser skips empty lines), if there is one, with that byte's offset.
+fn count_lines(bytes: &[u8], after_cr: bool, started: bool) -> (u64, Option<(u64, usize)>) {
     let leading = if started {
         0
     } else {
@@ -534,7 +523,7 @@ fn count_lines(bytes: &[u8], after_cr: bool, started: bool) -> (u64, Option<u64>
             .unwrap_or(bytes.len())
     };
     let before = line_breaks(&bytes[..leading], after_cr);
-    let first = (leading < bytes.len() && !started).then_some(before);
+    let first = (leading < bytes.len() && !started).then_some((before, leading));
     let cr_before_rest = match leading {
         0 => after_cr,
         n => bytes[n - 1] == b'\r',

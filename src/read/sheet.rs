@@ -13,7 +13,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use anyhow::{anyhow, Context, Result};
 use calamine::{Data, DataRef, ExcelDateTime, Reader};
 
-use crate::read::records::RawRecord;
+use crate::read::raw_record::RawRecord;
 
 /// Rows handed over per message.
 const ROWS_PER_CHUNK: usize = 512;

@@ -9,13 +9,16 @@ use anyhow::{bail, Context, Result};
 
 use crate::read::columns::{self, generated_names, Columns, TableShape};
 use crate::read::decompress::{Decompressed, InputCompression};
+use crate::read::encoding::StreamDecoder;
 use crate::read::peeked::Peeked;
-use crate::read::records::{RawRecord, RecordReader, UnclosedQuote};
+use crate::read::raw_record::RawRecord;
+use crate::read::records::{RecordReader, RecordTooLarge, UnclosedQuote};
 use crate::read::sheet::{self, SheetRows};
-use crate::read::tap::{is_too_large, Guard, Tap, READ_AHEAD};
+use crate::read::tap::Tap;
 use crate::read::text_record::TextRecord;
 use crate::read::{encoding, sniff};
 
+pub use crate::read::dialect::CsvDialect;
 pub use crate::read::encoding::Encoding;
 pub use crate::read::tap::{prefix_hash, ByteCounter, SourcePosition};
 
@@ -52,49 +55,27 @@ impl Input {
     }
 }
 
-/// Reading options.
-#[derive(Debug, Clone)]
-pub struct CsvDialect {
-    /// None: sniffed (see `read::sniff`).
-    pub delimiter: Option<u8>,
-    pub encoding: Encoding,
-    /// Largest record accepted, in bytes: one bad file must not exhaust memory.
-    pub max_record_bytes: u64,
-    /// The header, lines and columns wanted (`--no-header`, `--select`, ...).
-    pub table: TableShape,
-}
+/// The CSV reader's buffer: the most it reads ahead of the record being parsed.
+const READ_BUFFER: usize = 256 * 1024;
 
-/// Default `--max-record-size`.
-pub const DEFAULT_MAX_RECORD_BYTES: u64 = 64 * 1024 * 1024;
-
-impl Default for CsvDialect {
-    fn default() -> Self {
-        CsvDialect {
-            delimiter: None,
-            encoding: Encoding::Utf8,
-            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
-            table: TableShape::default(),
-        }
-    }
-}
-
-/// A `--delimiter` value: one ASCII character, or `\t` for tab.
-pub fn parse_delimiter(text: &str) -> Result<u8> {
-    match text {
-        "\\t" | "\t" | "tab" => Ok(b'\t'),
-        "\n" | "\r" | "\\n" | "\\r" => Err(crate::exit::usage(
-            "--delimiter cannot be a line break: lines end records",
+/// What to tell of a sniffed delimiter: a guess in doubt always, the comma too; another
+/// delimiter with why it was chosen.
+fn sniffed_notice(label: &str, delimiter: u8, why: &str, doubt: Option<String>) -> Option<String> {
+    let name = sniff::name(delimiter);
+    match doubt {
+        Some(doubt) => Some(format!(
+            "{label}: reading as {name}-separated, a guess ({doubt}); --delimiter sets another"
         )),
-        _ if text.len() == 1 && text.is_ascii() && text != "\"" => Ok(text.as_bytes()[0]),
-        _ => Err(crate::exit::usage(format!(
-            "--delimiter {text:?} must be one ASCII character (or \\t)"
-        ))),
+        None if delimiter != b',' => Some(format!(
+            "{label}: reading as {name}-separated ({why}; --delimiter sets another)"
+        )),
+        None => None,
     }
 }
 
 /// A CSV reader that yields records with the line they start on.
 pub struct TableSource {
-    reader: RecordReader<Guard>,
+    reader: RecordReader<Box<dyn Read + Send>>,
     /// A spreadsheet's rows, read instead of `reader`'s records.
     sheet: Option<SheetRows>,
     label: String,
@@ -117,10 +98,12 @@ pub struct TableSource {
     /// without allocating.
     spare: Option<RawRecord>,
     encoding: Encoding,
+    /// The encoding the input was recognised in by its byte order mark (UTF-16), decoded
+    /// strictly: a record that is not UTF-8 holds a malformed sequence of it.
+    recognised: Option<&'static encoding_rs::Encoding>,
     /// Line where the next record would start if no blank line came before it.
     expected_line: u64,
     blank_rows: u64,
-    max_record_bytes: u64,
     position: SourcePosition,
 }
 
@@ -165,11 +148,12 @@ impl TableSource {
         }
         let (decoder, encoding) =
             encoding::stream_decoder(dialect.encoding, head.peek(2).map_err(cannot_read)?);
+        let recognised = decoder.as_ref().and_then(StreamDecoder::recognised);
         if let Some(decoder) = decoder {
             if dialect.encoding == Encoding::Utf8 {
                 notices.push(format!(
                     "{label}: reading as {} (by its byte order mark)",
-                    decoder.encoding().name()
+                    decoder.decoder.encoding().name()
                 ));
             }
             let utf8 = encoding::Transcode::new(head, decoder);
@@ -193,36 +177,23 @@ impl TableSource {
                             .map_err(cannot_read)?;
                         let complete = head.at_eof();
                         let sample = head.peek(0).map_err(cannot_read)?;
-                        let comment = dialect.table.comment;
-                        let (delimiter, doubt) = sniff::by_content(sample, complete, comment);
+                        let (delimiter, doubt) =
+                            sniff::by_content(sample, complete, dialect.table.comment);
                         (delimiter, "by its content", doubt)
                     }
                 };
-                match doubt {
-                    // Said whenever the guess is doubtful, the comma too.
-                    Some(doubt) => notices.push(format!(
-                        "{label}: reading as {}-separated, a guess ({doubt}); --delimiter sets \
-                         another",
-                        sniff::name(delimiter)
-                    )),
-                    None if delimiter != b',' => notices.push(format!(
-                        "{label}: reading as {}-separated ({why}; --delimiter sets another)",
-                        sniff::name(delimiter)
-                    )),
-                    None => {}
-                }
+                notices.extend(sniffed_notice(&label, delimiter, why, doubt));
                 delimiter
             }
         };
-        if let Some(escape) = dialect.table.escape.filter(|&e| e == delimiter) {
-            return Err(crate::exit::usage(format!(
-                "--escape {:?} is the delimiter of {label}; give another character",
-                char::from(escape)
-            )));
-        }
-        let guard = Guard::new(Box::new(head), dialect.max_record_bytes);
-        let reader = RecordReader::new(guard, delimiter, READ_AHEAD as usize)
-            .with_escape(dialect.table.escape);
+        dialect.check_escape(delimiter, &label)?;
+        let reader = RecordReader::new(
+            Box::new(head) as Box<dyn Read + Send>,
+            delimiter,
+            READ_BUFFER,
+        )
+        .with_max_record_bytes(dialect.max_record_bytes)
+        .with_escape(dialect.table.escape);
         let mut source = TableSource {
             reader,
             sheet: None,
@@ -238,9 +209,9 @@ impl TableSource {
             raw: RawRecord::default(),
             spare: Some(RawRecord::default()),
             encoding,
+            recognised,
             expected_line: 1 + line_offset,
             blank_rows: 0,
-            max_record_bytes: dialect.max_record_bytes,
             position,
         };
         source.read_header(&dialect.table)?;
@@ -265,11 +236,10 @@ impl TableSource {
             err.context(format!("{}: cannot read the spreadsheet", path.display()))
         })?;
         let label = format!("{} (sheet {:?})", path.display(), rows.name);
-        let guard = Guard::new(Box::new(io::empty()), dialect.max_record_bytes);
         let skip = dialect.table.skip_lines;
         let mut source = TableSource {
             // Unused: the rows come from the sheet.
-            reader: RecordReader::new(guard, b',', 0),
+            reader: RecordReader::new(Box::new(io::empty()), b',', 0),
             sheet: Some(rows),
             label,
             delimiter: b',',
@@ -283,9 +253,9 @@ impl TableSource {
             raw: RawRecord::default(),
             spare: Some(RawRecord::default()),
             encoding: Encoding::Utf8,
+            recognised: None,
             expected_line: 1 + skip,
             blank_rows: 0,
-            max_record_bytes: dialect.max_record_bytes,
             position,
         };
         source.read_header(&dialect.table)?;
@@ -414,6 +384,11 @@ impl TableSource {
         if let Some(line) = self.pending.take() {
             return Ok(Some(line));
         }
+        if self.text.is_too_large_to_keep() {
+            // The record handed out last is done with: a large one is not held while the next
+            // is read.
+            self.text = TextRecord::new();
+        }
         loop {
             let Some(line) = self.next_table_raw()? else {
                 return Ok(None);
@@ -466,21 +441,8 @@ impl TableSource {
         }
         let more = match self.reader.read_record(&mut self.raw) {
             Ok(more) => more,
-            Err(err) if is_too_large(&err) => bail!(
-                "{}: line {}: a record is larger than --max-record-size ({} bytes); raise the limit if the file is right",
-                self.label,
-                self.expected_line,
-                self.max_record_bytes
-            ),
-            Err(err) => {
-                if let Some(unclosed) = err.get_ref().and_then(|e| e.downcast_ref::<UnclosedQuote>()) {
-                    bail!("{}: {unclosed}", self.label);
-                }
-                return Err(err).with_context(|| format!("{}: cannot read CSV", self.label));
-            }
+            Err(err) => return Err(self.read_error(err)),
         };
-        let record_start = self.reader.offset();
-        self.reader.get_mut().start_record(record_start);
         if !more {
             return Ok(None);
         }
@@ -490,6 +452,34 @@ impl TableSource {
         self.blank_rows += line.saturating_sub(self.expected_line);
         self.expected_line = self.reader.line_breaks_read() + 1 + self.line_offset;
         Ok(Some(line))
+    }
+
+    /// The error that stopped the reader, naming the line in the file (the reader counts from
+    /// where it started, past any lines skipped before the header).
+    fn read_error(&self, err: io::Error) -> anyhow::Error {
+        let label = &self.label;
+        let inner = err.get_ref();
+        if let Some(large) = inner.and_then(|e| e.downcast_ref::<RecordTooLarge>()) {
+            let line = large.line + self.line_offset;
+            let why = match large.open_quote {
+                Some(quote) => format!(
+                    "a quoted field opens on line {} and is still open; is a closing quote missing? If the file is right, raise the limit",
+                    quote + self.line_offset
+                ),
+                None => "raise the limit if the file is right".into(),
+            };
+            return anyhow::anyhow!(
+                "{label}: line {line}: a record is larger than --max-record-size ({} bytes); {why}",
+                large.limit
+            );
+        }
+        if let Some(unclosed) = inner.and_then(|e| e.downcast_ref::<UnclosedQuote>()) {
+            return anyhow::anyhow!(
+                "{label}: line {}: a quoted field opens here and is never closed (is the file cut short?)",
+                unclosed.line + self.line_offset
+            );
+        }
+        anyhow::Error::new(err).context(format!("{label}: cannot read CSV"))
     }
 
     /// Turns `self.raw` into text in `self.bytes` per the input encoding.
@@ -502,12 +492,21 @@ impl TableSource {
                 let raw = std::mem::replace(&mut self.raw, spare);
                 match TextRecord::from_raw(raw) {
                     Ok(text) => {
-                        let old = std::mem::replace(record, text);
-                        self.spare = Some(old.into_raw());
+                        let old = std::mem::replace(record, text).into_raw();
+                        // A large record's buffer is not kept for reuse.
+                        self.spare = (!old.is_too_large_to_keep()).then_some(old);
                     }
                     Err(err) => {
                         let field = err.field + 1;
                         self.spare = Some(std::mem::replace(&mut self.raw, err.record));
+                        if let Some(recognised) = self.recognised {
+                            // The decoder marked a malformed sequence (`encoding::NOT_UTF8`).
+                            bail!(
+                                "{}: line {line}, column {field}: invalid {} (a lone surrogate, or an odd byte at the end; --encoding utf-16 reads it with U+FFFD in its place)",
+                                self.label,
+                                recognised.name()
+                            );
+                        }
                         bail!(
                             "{}: line {line}, column {field}: invalid UTF-8 (use --encoding with the file's encoding: windows-1252, iso-8859-2, utf-16le, shift_jis, ...)",
                             self.label

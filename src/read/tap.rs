@@ -1,15 +1,11 @@
-//! What the input's bytes pass through on their way to the parser: the tap that counts and
-//! hashes them (for the progress bar, resume and the repeat check), and the guard that stops a
-//! record larger than `--max-record-size`.
+//! The tap the input's bytes pass through on their way to the parser, counting and hashing them
+//! (for the progress bar, resume and the repeat check).
 
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-
-/// The CSV reader's own buffer: the tap may run this far ahead of the record being parsed.
-pub const READ_AHEAD: u64 = 256 * 1024;
 
 /// Bytes read so far, shared with the progress bar.
 pub type ByteCounter = Arc<AtomicU64>;
@@ -96,62 +92,4 @@ pub fn prefix_hash(path: &Path, len: u64) -> io::Result<Option<String>> {
         total += n as u64;
     }
     Ok((total == len).then(|| format_hash(hasher.digest128())))
-}
-
-/// Stops a record larger than allowed, in the text the CSV reader reads. The record's start
-/// belongs to the reading thread alone (the source reaches it through its reader, without a
-/// lock per record).
-pub struct Guard {
-    inner: Box<dyn Read + Send>,
-    /// Bytes handed to the CSV reader.
-    read: u64,
-    /// Where the record being parsed starts.
-    record_start: u64,
-    max_record_bytes: u64,
-}
-
-impl Guard {
-    /// A guard on `inner` letting no record grow past `max_record_bytes`.
-    pub fn new(inner: Box<dyn Read + Send>, max_record_bytes: u64) -> Guard {
-        Guard {
-            inner,
-            read: 0,
-            record_start: 0,
-            max_record_bytes,
-        }
-    }
-
-    /// Notes that the next record starts `at` bytes into what the CSV reader was handed.
-    pub fn start_record(&mut self, at: u64) {
-        self.record_start = at;
-    }
-}
-
-impl Read for Guard {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.read += n as u64;
-        if self.read - self.record_start > self.max_record_bytes + READ_AHEAD {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, RecordTooLarge));
-        }
-        Ok(n)
-    }
-}
-
-/// The guard's signal that the record being read is larger than allowed.
-#[derive(Debug)]
-struct RecordTooLarge;
-
-impl std::fmt::Display for RecordTooLarge {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("record too large")
-    }
-}
-
-impl std::error::Error for RecordTooLarge {}
-
-/// Whether reading stopped because a record is larger than allowed.
-pub fn is_too_large(err: &io::Error) -> bool {
-    err.get_ref()
-        .is_some_and(|inner| inner.is::<RecordTooLarge>())
 }

@@ -5,7 +5,7 @@
 //! whole record at once; checking that every cell starts on a character boundary then makes
 //! each cell valid UTF-8 on its own.
 
-use crate::read::records::RawRecord;
+use crate::read::raw_record::RawRecord;
 
 /// A record of cells that are valid UTF-8 (the type's invariant: only `from_raw` and
 /// `push_field` add cells).
@@ -35,6 +35,11 @@ impl TextRecord {
                 .unwrap_or(0);
             Err(NotUtf8 { record, field })
         }
+    }
+
+    /// Whether the record's buffer is too large to keep for reuse (see `RawRecord`).
+    pub fn is_too_large_to_keep(&self) -> bool {
+        self.0.is_too_large_to_keep()
     }
 
     /// Gives the record's buffers back for reuse.

@@ -104,32 +104,47 @@ impl BatchWriter {
                 &self.compressed
             }
         };
-        // A PostgreSQL transaction whose commit went through but whose answer was lost runs
-        // again on a new connection: its rows are there already, and stay as they are.
+        insert_batch(tx, job)?;
         tx.execute(
-            "INSERT INTO batches (id, event_id, idx, rows, first_row, status)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'pending') ON CONFLICT DO NOTHING",
-            &[
-                &job.id,
-                &job.event_id,
-                &(job.idx as i64),
-                &(job.rows as i64),
-                &(job.first_row as i64),
-            ],
-        )?;
-        tx.execute(
-            "INSERT INTO payloads (batch_id, raw_len, data) VALUES (?1, ?2, ?3)
-             ON CONFLICT DO NOTHING",
+            INSERT_PAYLOAD,
             &[&job.id, &(job.raw_len as i64), &&compressed[..]],
         )?;
-        if let Some((bytes, hash)) = &job.source_mark {
-            tx.execute(
-                "UPDATE runs SET staged_bytes = ?2, staged_hash = ?3
-                 WHERE id = (SELECT run_id FROM events WHERE id = ?1)",
-                &[&job.event_id, &(*bytes as i64), hash],
-            )?;
+        mark_staged(tx, job)
+    }
+
+    /// As `insert`, for a large batch whose rows were let go of (`release_large_rows`): its
+    /// payload is handed over to SQLite, let go of once SQLite has its own copy, before it makes
+    /// the record it stores (another copy). Only where a transaction never runs again (SQLite).
+    fn insert_handing_over(&mut self, tx: &Db, job: &mut Job) -> Result<()> {
+        let Some(conn) = tx.sqlite() else {
+            return self.insert(tx, job);
+        };
+        let Some(blob) = job.compressed.take() else {
+            return self.insert(tx, job);
+        };
+        insert_batch(tx, job)?;
+        let mut statement = conn.prepare_cached(INSERT_PAYLOAD)?;
+        statement.raw_bind_parameter(1, &job.id)?;
+        statement.raw_bind_parameter(2, job.raw_len as i64)?;
+        statement.raw_bind_parameter(3, &blob[..])?;
+        drop(blob);
+        statement.raw_execute()?;
+        drop(statement);
+        mark_staged(tx, job)
+    }
+
+    /// Compresses a large batch (one huge row, most likely) ahead of its insert and lets go of
+    /// its rows, so that they are not held while SQLite copies the payload to store it (twice:
+    /// the bound value, then the record). Only where a transaction never runs again (SQLite):
+    /// the rows are gone. Whether it did.
+    fn release_large_rows(&mut self, job: &mut Job) -> Result<bool> {
+        if job.compressed.is_some() || job.data.len() < LARGE_BATCH_BYTES {
+            return Ok(false);
         }
-        Ok(())
+        self.compress(&job.data, job.raw_len)?;
+        job.compressed = Some(std::mem::take(&mut self.compressed));
+        job.data = Vec::new();
+        Ok(true)
     }
 
     /// Stores `first` and the batches queued behind it in one transaction, up to
@@ -153,8 +168,12 @@ impl BatchWriter {
             return store.db.transaction(WHAT, |tx| {
                 let mut stored = 0;
                 let mut next = first.take();
-                while let Some(job) = next {
-                    self.insert(tx, &job)?;
+                while let Some(mut job) = next {
+                    if self.release_large_rows(&mut job)? {
+                        self.insert_handing_over(tx, &mut job)?;
+                    } else {
+                        self.insert(tx, &job)?;
+                    }
                     stored += job.raw_len;
                     done(job);
                     if stored >= GROUP_BYTES {
@@ -193,6 +212,44 @@ impl BatchWriter {
             .inspect(|_| group.into_iter().for_each(&mut *done))
     }
 }
+
+const INSERT_PAYLOAD: &str = "INSERT INTO payloads (batch_id, raw_len, data) VALUES (?1, ?2, ?3)
+     ON CONFLICT DO NOTHING";
+
+/// Inserts a batch's row. A PostgreSQL transaction whose commit went through but whose answer
+/// was lost runs again on a new connection: its rows are there already, and stay as they are.
+fn insert_batch(tx: &Db, job: &Job) -> Result<()> {
+    tx.execute(
+        "INSERT INTO batches (id, event_id, idx, rows, first_row, status)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'pending') ON CONFLICT DO NOTHING",
+        &[
+            &job.id,
+            &job.event_id,
+            &(job.idx as i64),
+            &(job.rows as i64),
+            &(job.first_row as i64),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Records how far the input was staged with the batch, if it says.
+fn mark_staged(tx: &Db, job: &Job) -> Result<()> {
+    if let Some((bytes, hash)) = &job.source_mark {
+        tx.execute(
+            "UPDATE runs SET staged_bytes = ?2, staged_hash = ?3
+             WHERE id = (SELECT run_id FROM events WHERE id = ?1)",
+            &[&job.event_id, &(*bytes as i64), hash],
+        )?;
+    }
+    Ok(())
+}
+
+/// A batch's rows from which they are let go of before their payload is stored, rather than
+/// recycled for the next batch (`BatchWriter::release_large_rows`): far above the benchmark's
+/// batches of under a megabyte; above it, a fresh buffer for the next batch costs little beside
+/// compressing and storing this one.
+const LARGE_BATCH_BYTES: usize = 16 << 20;
 
 /// Most JSON bytes staged in one outbox transaction (about five default batches of the
 /// benchmark's rows): another pulse process waiting to write waits for at most that much.
@@ -470,5 +527,46 @@ mod tests {
             load(&store, &id, &mut out).unwrap();
             assert!(out == expected, "batch {id} differs");
         }
+    }
+
+    #[test]
+    fn a_large_batch_is_stored_whole_among_small_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = file_store_with_event(&dir);
+        let mut writer = BatchWriter::new(Packer::new(&TokenTable::default()));
+        let (jobs, queue) = sync_channel(8);
+        // Bytes LZ4 cannot shrink much, past the size whose rows are let go of early.
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut large = b"[{\"a\":\"".to_vec();
+        while large.len() < LARGE_BATCH_BYTES + 10 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            large.push(b'a' + (seed % 26) as u8);
+        }
+        large.extend_from_slice(b"\"}]");
+        let mut big = job(2, large.len());
+        big.data = large.clone();
+        let big_id = big.id.clone();
+        jobs.send(big).unwrap();
+        jobs.send(job(3, 11)).unwrap();
+        let mut recycled = Vec::new();
+        writer
+            .write_queued(&mut store, job(1, 11), &queue, &mut |job: Job| {
+                recycled.push(job.data.capacity())
+            })
+            .unwrap();
+        // The large batch ends the group.
+        assert_eq!(batch_count(&store), 2);
+        assert_eq!(recycled[1], 0, "the large batch's rows were let go of");
+        let mut out = Vec::new();
+        load(&store, &big_id, &mut out).unwrap();
+        assert!(out == large, "the large batch comes back as it was");
+        // The compressor's buffer went with the large payload; the next batches make another.
+        jobs.send(job(5, 11)).unwrap();
+        writer
+            .write_queued(&mut store, job(4, 11), &queue, &mut drop)
+            .unwrap();
+        assert_eq!(batch_count(&store), 5);
     }
 }

@@ -23,11 +23,13 @@ pub struct SourceArgs {
     pub delimiter: Option<String>,
 
     /// Text encoding of the input: any WHATWG label (utf-8, windows-1252, iso-8859-2, utf-16le,
-    /// shift_jis, ...; latin1 is ISO-8859-1). UTF-16 with a byte order mark is recognised
+    /// shift_jis, ...; latin1 is ISO-8859-1). UTF-16 with a byte order mark is recognised (and
+    /// checked, as UTF-8 is; --encoding utf-16 reads malformed UTF-16 as U+FFFD)
     #[arg(long, value_parser = Encoding::from_label, default_value = "utf-8", value_name = "LABEL")]
     pub encoding: Encoding,
 
-    /// Largest CSV record accepted (e.g. 64MiB, 500KB)
+    /// Largest CSV record accepted, in bytes from its first to its line break (e.g. 64MiB,
+    /// 500KB; at most 1GiB)
     #[arg(long, default_value = "64MiB", value_name = "SIZE")]
     pub max_record_size: String,
 

@@ -3,7 +3,7 @@
 use anyhow::Result;
 
 use super::delivery::{delivery_settings, knobs};
-use super::values::{parse_size, parse_url, read_plan, source_read_plan};
+use super::values::{parse_record_size, parse_size, parse_url, read_plan, source_read_plan};
 use crate::cli::{
     ExportArgs, InferArgs, LogArgs, PruneArgs, ReceiveArgs, ResendArgs, ResumeArgs, ValidateArgs,
 };
@@ -20,7 +20,11 @@ pub fn resume_settings(args: &ResumeArgs) -> Result<ResumeSettings> {
     Ok(ResumeSettings {
         run_id: args.run_id.clone(),
         out_of_order: args.out_of_order,
-        max_record_bytes: size("--max-record-size", &args.max_record_size)?,
+        max_record_bytes: args
+            .max_record_size
+            .as_deref()
+            .map(parse_record_size)
+            .transpose()?,
         max_body_bytes: size("--max-body-size", &args.max_body_size)?,
         delivery: delivery_settings(&args.delivery)?,
         knobs: knobs(args.quiet, args.json, args.delivery.deadline.as_deref())?,

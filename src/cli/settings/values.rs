@@ -7,6 +7,7 @@ use crate::exit::usage;
 use crate::plan::ReadPlan;
 use crate::read::{
     parse_delimiter, CsvDialect, Encoding, Input, TableShape, DEFAULT_MAX_RECORD_BYTES,
+    MAX_RECORD_BYTES_CEILING,
 };
 use crate::stage::EventKind;
 
@@ -29,7 +30,7 @@ pub fn read_plan(
     table: &TableArgs,
 ) -> Result<ReadPlan> {
     let max_record_bytes = match max_record_size {
-        Some(text) => parse_size(text).map_err(|e| usage(format!("--max-record-size: {e}")))?,
+        Some(text) => parse_record_size(text)?,
         None => DEFAULT_MAX_RECORD_BYTES,
     };
     Ok(ReadPlan {
@@ -94,6 +95,18 @@ fn table_shape(args: &TableArgs) -> Result<TableShape> {
         rename,
         sheet: args.sheet.clone(),
     })
+}
+
+/// `--max-record-size`: a size (see `parse_size`) of at most 1 GiB.
+pub fn parse_record_size(text: &str) -> Result<u64> {
+    let bytes = parse_size(text).map_err(|e| usage(format!("--max-record-size: {e}")))?;
+    if bytes > MAX_RECORD_BYTES_CEILING {
+        return Err(usage(format!(
+            "--max-record-size: {text:?} is above the ceiling of 1GiB (a record is held whole in \
+             memory, and a push holds it a few times over)"
+        )));
+    }
+    Ok(bytes)
 }
 
 /// `64MiB`, `500KB`, `1024`: a byte count (decimal and binary units; at least 1 KiB).
@@ -200,6 +213,17 @@ mod tests {
         assert!(parse_size("12").is_err());
         assert!(parse_size("3 parsecs").is_err());
         assert!(parse_size("99999999999GiB").is_err());
+    }
+
+    #[test]
+    fn record_sizes_have_a_ceiling_of_one_gib() {
+        assert_eq!(parse_record_size("1GiB").unwrap(), 1 << 30);
+        assert_eq!(parse_record_size("1024MiB").unwrap(), 1 << 30);
+        for above in ["1025MiB", "2GiB", "100GiB", "1073741825"] {
+            let err = parse_record_size(above).unwrap_err().to_string();
+            assert!(err.contains("above the ceiling of 1GiB"), "{above}: {err}");
+        }
+        assert!(parse_record_size("12").is_err());
     }
     #[test]
     fn events_parse_in_order_with_both_spellings() {

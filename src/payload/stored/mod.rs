@@ -95,12 +95,24 @@ thread_local! {
 /// Appends the JSON of a stored payload to `out`, which must come to `raw_len` bytes, leaving
 /// room for `room_after` more so that what follows does not reallocate (and copy) the body.
 pub fn unpack(blob: &[u8], raw_len: usize, out: &mut Vec<u8>, room_after: usize) -> Result<()> {
-    // The sizes come from the log: a damaged one is an error, not an allocation that aborts.
-    // Exactly that room: `reserve` would double a reused buffer for a slightly larger batch.
-    let room = |out: &mut Vec<u8>| {
-        out.try_reserve_exact(raw_len.saturating_add(room_after.max(EXPAND_OVERRUN)))
-            .context("its recorded size cannot be allocated")
-    };
+    decompress(blob, raw_len)?.expand_into(out, room_after)
+}
+
+/// A stored payload decompressed and checked, not yet expanded: its tokens wait in this
+/// thread's buffer, so that the stored bytes can be let go of before the JSON is made (a batch
+/// of one huge row is then held twice at most, not three times).
+pub struct Unpacked {
+    table: TokenTable,
+    /// Tokens in this thread's buffer.
+    len: usize,
+    raw_len: usize,
+    /// The tokens are in the buffer of the thread that decompressed them: not `Send`.
+    _here: std::marker::PhantomData<*const ()>,
+}
+
+/// Decompresses and checks a stored payload that expands to `raw_len` bytes of JSON (see
+/// `Unpacked`).
+pub fn decompress(blob: &[u8], raw_len: usize) -> Result<Unpacked> {
     match blob.get(..4) {
         Some(magic) if magic == MAGIC => {}
         Some(magic) if OLDER_MAGICS.iter().any(|older| magic == &older[..]) => bail!(
@@ -125,7 +137,6 @@ pub fn unpack(blob: &[u8], raw_len: usize, out: &mut Vec<u8>, room_after: usize)
             && raw_len <= table.most_expanded(len),
         "its recorded sizes do not fit its contents"
     );
-    room(out)?;
     TOKENS.with_borrow_mut(|tokens| {
         if tokens.len() < len {
             tokens.resize(len, 0);
@@ -137,8 +148,25 @@ pub fn unpack(blob: &[u8], raw_len: usize, out: &mut Vec<u8>, room_after: usize)
             checksum(table_bytes, raw_len, &tokens[..len]) == sum,
             "its checksum does not match its contents (the log file was damaged)"
         );
-        table.expand(&tokens[..len], raw_len, out)
+        Ok(())
+    })?;
+    Ok(Unpacked {
+        table,
+        len,
+        raw_len,
+        _here: std::marker::PhantomData,
     })
+}
+
+impl Unpacked {
+    /// Appends the JSON to `out` (see `unpack`).
+    pub fn expand_into(self, out: &mut Vec<u8>, room_after: usize) -> Result<()> {
+        // The sizes come from the log: a damaged one is an error, not an allocation that aborts.
+        // Exactly that room: `reserve` would double a reused buffer for a slightly larger batch.
+        out.try_reserve_exact(self.raw_len.saturating_add(room_after.max(EXPAND_OVERRUN)))
+            .context("its recorded size cannot be allocated")?;
+        TOKENS.with_borrow(|tokens| self.table.expand(&tokens[..self.len], self.raw_len, out))
+    }
 }
 
 #[cfg(test)]

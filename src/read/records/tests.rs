@@ -344,3 +344,95 @@ fn an_escape_inside_quotes_reads_as_the_csv_crate_reads_it() {
         assert_eq!(open.map(|o| o.line), Some(7), "capacity {capacity}");
     }
 }
+
+/// Reads `input` with records limited to `limit` bytes: the records' first cells, or the line
+/// of the record refused.
+fn read_limited(input: &[u8], limit: u64, capacity: usize) -> Result<Vec<Vec<u8>>, u64> {
+    let mut reader =
+        RecordReader::new(Trickle(input, 0), b',', capacity).with_max_record_bytes(limit);
+    let mut record = RawRecord::default();
+    let mut firsts = Vec::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(true) => firsts.push(record.get(0).unwrap().to_vec()),
+            Ok(false) => return Ok(firsts),
+            Err(err) => {
+                let large = err
+                    .get_ref()
+                    .and_then(|e| e.downcast_ref::<RecordTooLarge>());
+                let large = large.unwrap_or_else(|| panic!("{err}"));
+                assert_eq!(large.limit, limit);
+                return Err(large.line);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_record_limit_is_exact_and_names_the_line() {
+    // (input, the line of its largest record, that record's bytes without its line break)
+    let cases: [(&[u8], u64, u64); 8] = [
+        (b"a,b\nccc,dd\ne\n", 2, 6),
+        (b"a,b\nccc,dd", 2, 6),
+        (b"h\r\n\r\n\"x\r\ny\",z\r\nq\r\n", 3, 8),
+        (b"h\rabc\rd", 2, 3),
+        (b"h\n\n\n\"a\"\"b\"\n", 4, 6),
+        (b"\"multi\nline\",x\ny\n", 1, 14),
+        (b"1\n22\n\"\"\n", 2, 2),
+        (b"ab\n\ncd,e\n\n", 3, 4),
+    ];
+    for (input, line, size) in cases {
+        let shown = String::from_utf8_lossy(input);
+        for capacity in [1, 2, 3, 7, 16, 4096] {
+            let whole = read_limited(input, u64::MAX, capacity);
+            assert!(whole.is_ok());
+            assert_eq!(
+                read_limited(input, size, capacity),
+                whole,
+                "{shown:?} {capacity}"
+            );
+            assert_eq!(
+                read_limited(input, size - 1, capacity),
+                Err(line),
+                "{shown:?}, one byte less, {capacity}-byte buffer"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_record_over_the_limit_is_refused_before_it_is_held_whole() {
+    // A quote left open swallows the rest of the file into one record.
+    let mut input = b"id\n1\n\"open\n".to_vec();
+    input.extend(std::iter::repeat_n(b'x', 3 << 20));
+    input.extend_from_slice(b"\n2\n");
+    let limit = 1 << 20;
+    let mut reader = RecordReader::new(&input[..], b',', 64 * 1024).with_max_record_bytes(limit);
+    let mut record = RawRecord::default();
+    assert!(reader.read_record(&mut record).unwrap());
+    assert!(reader.read_record(&mut record).unwrap());
+    let err = reader.read_record(&mut record).unwrap_err();
+    let large = err
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<RecordTooLarge>())
+        .unwrap();
+    assert_eq!((large.line, large.open_quote), (3, Some(3)));
+    assert!(reader.fields.len() as u64 <= limit + 64 * 1024);
+    assert!(reader.offset() <= limit + 2 * 64 * 1024);
+}
+
+#[test]
+fn a_large_record_takes_the_parsers_buffer_without_a_copy() {
+    let mut input = b"\"".to_vec();
+    input.extend(std::iter::repeat_n(b'y', 5 << 20));
+    input.extend_from_slice(b"\",z\n");
+    let mut reader = RecordReader::new(&input[..], b',', 64 * 1024);
+    let mut record = RawRecord::default();
+    assert!(reader.read_record(&mut record).unwrap());
+    assert_eq!(record.len(), 2);
+    assert_eq!(record.get(0).unwrap().len(), 5 << 20);
+    assert_eq!(record.get(1).unwrap(), b"z");
+    // Grown by an eighth at a time once large: little past the record.
+    assert!(record.capacity() <= (5 << 20) * 9 / 8 + 64 * 1024);
+    assert!(record.is_too_large_to_keep());
+}

@@ -1,5 +1,6 @@
 use super::*;
 use crate::read::one_byte::OneByte;
+use crate::read::parse_delimiter;
 
 #[test]
 fn json_is_told_apart_from_csv_headers() {
