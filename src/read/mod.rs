@@ -14,6 +14,8 @@ mod sniff;
 mod source;
 mod tap;
 mod text_record;
+mod xlsx_guard;
+mod xlsx_scan;
 pub use columns::TableShape;
 pub use read_ahead::ReadAhead;
 pub use source::{

@@ -248,9 +248,12 @@ impl TableSource {
         let position = tap.position();
         io::copy(&mut tap, &mut io::sink())
             .with_context(|| format!("{}: cannot read", path.display()))?;
-        let rows = SheetRows::open(path, dialect.table.sheet.as_deref()).map_err(|err| {
-            err.context(format!("{}: cannot read the spreadsheet", path.display()))
-        })?;
+        let rows = SheetRows::open(
+            path,
+            dialect.table.sheet.as_deref(),
+            dialect.max_record_bytes,
+        )
+        .map_err(|err| err.context(format!("{}: cannot read the spreadsheet", path.display())))?;
         let label = format!("{} (sheet {:?})", path.display(), rows.name);
         let guard = Guard::new(Box::new(io::empty()), dialect.max_record_bytes);
         let skip = dialect.table.skip_lines;
