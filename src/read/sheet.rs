@@ -278,15 +278,12 @@ fn read_xlsx(path: &Path, wanted: Option<&str>, out: &mut Sender) -> Result<()> 
     let mut row: Option<Row> = None;
     let mut last: Option<(u32, u32)> = None;
     let mut text = String::new();
-    while let Some(cell) = cells
-        .next_cell()
-        .with_context(|| format!("sheet {name:?}"))?
-    {
+    while let Some(cell) = cells.next_cell().context("cannot read the sheet")? {
         let (r, c) = cell.get_position();
         let place = || a1(c as usize, u64::from(r) + 1);
         if r >= MAX_ROWS || c >= MAX_COLUMNS {
             anyhow::bail!(
-                "sheet {name:?}: cell {} is beyond Excel's last cell, XFD{MAX_ROWS}",
+                "cell {} is beyond Excel's last cell, XFD{MAX_ROWS}",
                 place()
             );
         }
@@ -294,7 +291,7 @@ fn read_xlsx(path: &Path, wanted: Option<&str>, out: &mut Sender) -> Result<()> 
             && (r, c) <= before
         {
             anyhow::bail!(
-                "sheet {name:?}: cell {} comes after cell {}; pulse reads cells in order, row by \
+                "cell {} comes after cell {}; pulse reads cells in order, row by \
                  row and left to right, as Excel writes them",
                 place(),
                 a1(before.1 as usize, u64::from(before.0) + 1)
@@ -311,9 +308,7 @@ fn read_xlsx(path: &Path, wanted: Option<&str>, out: &mut Sender) -> Result<()> 
         let current = row.get_or_insert_with(|| Row::new(number));
         text.clear();
         render_ref(cell.get_value(), &mut text);
-        current
-            .push(c as usize, text.as_bytes(), max)
-            .with_context(|| format!("sheet {name:?}"))?;
+        current.push(c as usize, text.as_bytes(), max)?;
     }
     if let Some(done) = row {
         finish_row(out, done, width);
@@ -359,7 +354,7 @@ where
     };
     if last_row >= MAX_ROWS || last_col >= MAX_COLUMNS {
         anyhow::bail!(
-            "sheet {name:?}: cell {} is beyond Excel's last cell, XFD{MAX_ROWS}",
+            "cell {} is beyond Excel's last cell, XFD{MAX_ROWS}",
             a1(last_col as usize, u64::from(last_row) + 1)
         );
     }
@@ -374,8 +369,7 @@ where
         for (j, cell) in cells.iter().enumerate() {
             text.clear();
             render(cell, &mut text);
-            row.push(first_col as usize + j, text.as_bytes(), max)
-                .with_context(|| format!("sheet {name:?}"))?;
+            row.push(first_col as usize + j, text.as_bytes(), max)?;
         }
         let number = row.number;
         if !out.row(number, row.record) {

@@ -442,7 +442,8 @@ impl TableSource {
         if let Some(sheet) = &mut self.sheet {
             // `--skip-lines` skips the sheet's first rows; `line_offset` is their count.
             let line = loop {
-                match sheet.next_row(&mut self.raw)? {
+                let next = sheet.next_row(&mut self.raw);
+                match next.with_context(|| self.label.clone())? {
                     Some(line) if line <= self.line_offset => continue,
                     other => break other,
                 }
