@@ -1,7 +1,6 @@
 //! Spreadsheets bounded as CSV is (issue 31, item 5): hostile `.xlsx` files, written by the
 //! tests down to the XML, are refused with the cell named, quickly and in little memory.
 
-use std::io::Write;
 use std::time::{Duration, Instant};
 
 use crate::support::server::TestServer;

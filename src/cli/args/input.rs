@@ -27,7 +27,7 @@ pub struct SourceArgs {
     #[arg(long, value_parser = Encoding::from_label, default_value = "utf-8", value_name = "LABEL")]
     pub encoding: Encoding,
 
-    /// Largest CSV record accepted (e.g. 64MiB, 500KB)
+    /// Largest CSV record, spreadsheet row or .xlsx cell accepted (e.g. 64MiB, 500KB)
     #[arg(long, default_value = "64MiB", value_name = "SIZE")]
     pub max_record_size: String,
 
