@@ -16,6 +16,8 @@ mod sniff;
 mod source;
 mod tap;
 mod text_record;
+mod xlsx_guard;
+mod xlsx_scan;
 pub use columns::TableShape;
 pub use dialect::{parse_delimiter, DEFAULT_MAX_RECORD_BYTES, MAX_RECORD_BYTES_CEILING};
 pub use read_ahead::ReadAhead;

@@ -2,11 +2,29 @@
 //! own, row by row, each cell as the text a CSV export would hold: dates and times in ISO 8601,
 //! numbers without float noise, booleans `true`/`false`, errors as Excel shows them (`#N/A`).
 //!
-//! Memory: an `.xlsx` sheet is streamed cell by cell (its shared strings are held whole); an
-//! `.xls` or `.ods` sheet is loaded whole by calamine before its first row is read.
+//! Bounds, as CSV's: no cell past Excel's last, XFD1048576 (an error naming it); cells in
+//! order, row by row and left to right, as Excel writes them (a cell naming an earlier place is
+//! an error naming it: rows would go back); no row larger than `--max-record-size`, counted as
+//! its CSV export (each cell's text and a separator), refused before it is whole. Rows go to
+//! the reader in chunks of at most `CHUNK_ROWS` rows or `CHUNK_BYTES` bytes, one chunk queued.
+//!
+//! `.xlsx`: calamine streams a sheet cell by cell (`worksheet_cells_reader`, never the dense
+//! `worksheet_range`, which allocates rows × columns cells from the largest reference), but it
+//! holds each XML token and each cell's value whole and parses references without a bound. So
+//! every part calamine parses is checked before it parses it (`xlsx_guard`, `xlsx_scan`):
+//! references within Excel's limits, each cell and shared string at most `--max-record-size`
+//! bytes of XML, each token at most that or 1 MiB. What stays held whole: the shared-string
+//! table (each string bounded; the table as large as the file makes it, up to 100 times its
+//! compressed size) and the workbook's styles and names, as calamine keeps them.
+//!
+//! `.xls` and `.ods`: calamine loads every sheet whole when it opens the file, into a dense
+//! range from the first used cell to the last, before pulse sees a row; pulse checks the range
+//! against Excel's limits and each row against `--max-record-size`, but only after calamine
+//! allocated it. An `.xls` cell's place is 16-bit, so a hostile `.xls` can make calamine
+//! allocate up to 65,536 × 65,536 cells; calamine caps an `.ods` at 1,048,576 × 16,384 and
+//! 100 million cells. Neither is bounded by pulse.
 
-use std::fs::File;
-use std::io::{BufReader, Read, Seek};
+use std::io::{Read, Seek};
 use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
@@ -14,9 +32,15 @@ use anyhow::{anyhow, Context, Result};
 use calamine::{Data, DataRef, ExcelDateTime, Reader};
 
 use crate::read::raw_record::RawRecord;
+use crate::read::xlsx_guard::{self, Stage};
 
-/// Rows handed over per message.
-const ROWS_PER_CHUNK: usize = 512;
+/// A chunk of rows ends after this many rows or this many bytes of cells, whichever first.
+const CHUNK_ROWS: usize = 512;
+const CHUNK_BYTES: usize = 512 * 1024;
+
+/// Excel's limits: rows 1 to 1,048,576, columns A to XFD.
+pub const MAX_ROWS: u32 = 1_048_576;
+pub const MAX_COLUMNS: u32 = 16_384;
 
 /// A spreadsheet's kind, by its file name's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,10 +73,12 @@ pub fn looks_like_spreadsheet(head: &[u8]) -> bool {
 
 type Chunk = Vec<(u64, RawRecord)>;
 
-/// What the reading thread sends: the sheet's name first, then its rows.
+/// What the reading thread sends: the sheet's name first, then its rows, then the end (a
+/// thread gone without it stopped halfway).
 enum Message {
     Sheet(String),
     Rows(Chunk),
+    End,
 }
 
 /// The rows of one sheet, read on a thread of their own.
@@ -65,29 +91,33 @@ pub struct SheetRows {
 
 impl SheetRows {
     /// Opens the sheet `sheet` (a name, or a 1-based position; the first without) of the
-    /// workbook at `path`.
-    pub fn open(path: &Path, sheet: Option<&str>) -> Result<SheetRows> {
+    /// workbook at `path`; a row larger than `max_record_bytes` is an error.
+    pub fn open(path: &Path, sheet: Option<&str>, max_record_bytes: u64) -> Result<SheetRows> {
         let kind = kind_of(path).ok_or_else(|| anyhow!("not a spreadsheet"))?;
-        let (tx, chunks) = sync_channel(4);
+        let (tx, chunks) = sync_channel(1);
         let path = path.to_path_buf();
         let sheet = sheet.map(String::from);
         std::thread::Builder::new()
             .name("pulse-sheet".into())
             .spawn(move || {
+                let mut out = Sender::new(&tx, max_record_bytes);
                 let result = match kind {
-                    Kind::Xlsx => read_xlsx(&path, sheet.as_deref(), &tx),
+                    Kind::Xlsx => read_xlsx(&path, sheet.as_deref(), &mut out),
                     Kind::Xls => match calamine::open_workbook::<calamine::Xls<_>, _>(&path) {
-                        Ok(book) => read_range(book, sheet.as_deref(), &tx),
+                        Ok(book) => read_range(book, sheet.as_deref(), &mut out),
                         Err(err) => Err(anyhow!(err)),
                     },
                     Kind::Ods => match calamine::open_workbook::<calamine::Ods<_>, _>(&path) {
-                        Ok(book) => read_range(book, sheet.as_deref(), &tx),
+                        Ok(book) => read_range(book, sheet.as_deref(), &mut out),
                         Err(err) => Err(anyhow!(err)),
                     },
                 };
-                if let Err(err) = result {
-                    let _ = tx.send(Err(err));
-                }
+                let last = match result {
+                    Ok(()) if out.flush() => Ok(Message::End),
+                    Ok(()) => return,
+                    Err(err) => Err(err),
+                };
+                let _ = tx.send(last);
             })?;
         let name = match chunks.recv() {
             Ok(Ok(Message::Sheet(name))) => name,
@@ -111,8 +141,9 @@ impl SheetRows {
             match self.chunks.recv() {
                 Ok(Ok(Message::Rows(chunk))) => self.current = chunk.into_iter(),
                 Ok(Ok(Message::Sheet(_))) => {}
+                Ok(Ok(Message::End)) => return Ok(None),
                 Ok(Err(err)) => return Err(err),
-                Err(_) => return Ok(None),
+                Err(_) => anyhow::bail!("the spreadsheet reader stopped halfway"),
             }
         }
     }
@@ -155,85 +186,157 @@ fn pick_sheet(names: &[String], wanted: Option<&str>) -> Result<String> {
 struct Sender<'a> {
     tx: &'a SyncSender<Result<Message>>,
     chunk: Chunk,
+    /// Bytes of cells in `chunk`.
+    bytes: usize,
+    max_record_bytes: u64,
 }
 
-impl Sender<'_> {
+impl<'a> Sender<'a> {
+    fn new(tx: &'a SyncSender<Result<Message>>, max_record_bytes: u64) -> Sender<'a> {
+        Sender {
+            tx,
+            chunk: Vec::new(),
+            bytes: 0,
+            max_record_bytes,
+        }
+    }
+
+    fn sheet(&self, name: String) -> bool {
+        self.tx.send(Ok(Message::Sheet(name))).is_ok()
+    }
+
     fn row(&mut self, number: u64, record: RawRecord) -> bool {
+        self.bytes += record.as_bytes().len() + 16 * record.len();
         self.chunk.push((number, record));
-        if self.chunk.len() < ROWS_PER_CHUNK {
+        if self.chunk.len() < CHUNK_ROWS && self.bytes < CHUNK_BYTES {
             return true;
         }
         self.flush()
     }
 
     fn flush(&mut self) -> bool {
-        let chunk = std::mem::replace(&mut self.chunk, Vec::with_capacity(ROWS_PER_CHUNK));
+        let chunk = std::mem::take(&mut self.chunk);
+        self.bytes = 0;
         chunk.is_empty() || self.tx.send(Ok(Message::Rows(chunk))).is_ok()
     }
 }
 
-fn read_xlsx(path: &Path, wanted: Option<&str>, tx: &SyncSender<Result<Message>>) -> Result<()> {
-    let mut book: calamine::Xlsx<BufReader<File>> = calamine::open_workbook(path)?;
+/// A row being put together cell by cell, its size counted as its CSV export's: each cell's
+/// text and a separator.
+struct Row {
+    number: u64,
+    record: RawRecord,
+    bytes: u64,
+}
+
+impl Row {
+    fn new(number: u64) -> Row {
+        Row {
+            number,
+            record: RawRecord::default(),
+            bytes: 0,
+        }
+    }
+
+    /// Adds `cell` as column `column` (0-based), padding with empty cells before it; an error
+    /// naming the row once it is larger than `max` bytes.
+    fn push(&mut self, column: usize, cell: &[u8], max: u64) -> Result<()> {
+        let padding = column.saturating_sub(self.record.len());
+        self.bytes += padding as u64 + cell.len() as u64 + 1;
+        if self.bytes > max {
+            anyhow::bail!(
+                "row {} is larger than --max-record-size ({max} bytes); raise the limit if the \
+                 file is right",
+                self.number
+            );
+        }
+        for _ in 0..padding {
+            self.record.push_field(b"");
+        }
+        self.record.push_field(cell);
+        Ok(())
+    }
+}
+
+fn read_xlsx(path: &Path, wanted: Option<&str>, out: &mut Sender) -> Result<()> {
+    let (guard, file) = xlsx_guard::open(path, out.max_record_bytes)?;
+    let mut book = calamine::Xlsx::new(file).map_err(|err| guard.explain(err))?;
+    guard.check()?;
     let name = pick_sheet(&book.sheet_names(), wanted)?;
+    guard.stage(Stage::Sheet);
     let mut cells = book
         .worksheet_cells_reader(&name)
+        .map_err(|err| guard.explain(err))
         .with_context(|| format!("sheet {name:?}"))?;
-    let _ = tx.send(Ok(Message::Sheet(name)));
-    // Every row as wide as the sheet's declared range, as a CSV export writes it.
+    if !out.sheet(name.clone()) {
+        return Ok(());
+    }
+    // Every row as wide as the sheet's declared range, as a CSV export writes it (the range
+    // was checked to lie within Excel's limits).
     let width = cells.dimensions().end.1 as usize + 1;
-    let mut out = Sender {
-        tx,
-        chunk: Vec::with_capacity(ROWS_PER_CHUNK),
-    };
-    let mut row: Option<u32> = None;
-    let mut record = RawRecord::default();
+    let max = out.max_record_bytes;
+    let mut row: Option<Row> = None;
+    let mut last: Option<(u32, u32)> = None;
     let mut text = String::new();
-    while let Some(cell) = cells.next_cell()? {
+    while let Some(cell) = cells.next_cell().context("cannot read the sheet")? {
         let (r, c) = cell.get_position();
-        if row != Some(r) {
-            if let Some(done) = row
-                && !finish_row(&mut out, done, &mut record, width)
-            {
+        let place = || a1(c as usize, u64::from(r) + 1);
+        if r >= MAX_ROWS || c >= MAX_COLUMNS {
+            anyhow::bail!(
+                "cell {} is beyond Excel's last cell, XFD{MAX_ROWS}",
+                place()
+            );
+        }
+        if let Some(before) = last
+            && (r, c) <= before
+        {
+            anyhow::bail!(
+                "cell {} comes after cell {}; pulse reads cells in order, row by \
+                 row and left to right, as Excel writes them",
+                place(),
+                a1(before.1 as usize, u64::from(before.0) + 1)
+            );
+        }
+        last = Some((r, c));
+        let number = u64::from(r) + 1;
+        if row.as_ref().is_some_and(|row| row.number != number) {
+            let done = row.take().expect("a row");
+            if !finish_row(out, done, width) {
                 return Ok(());
             }
-            row = Some(r);
         }
+        let current = row.get_or_insert_with(|| Row::new(number));
         text.clear();
         render_ref(cell.get_value(), &mut text);
-        while record.len() < c as usize {
-            record.push_field(b"");
-        }
-        record.push_field(text.as_bytes());
+        current.push(c as usize, text.as_bytes(), max)?;
     }
     if let Some(done) = row {
-        finish_row(&mut out, done, &mut record, width);
+        finish_row(out, done, width);
     }
-    out.flush();
     Ok(())
 }
 
 /// Pads the row to `width`, drops empty cells past it, and sends it unless it is empty.
-fn finish_row(out: &mut Sender, row: u32, record: &mut RawRecord, width: usize) -> bool {
-    let record = std::mem::take(record);
-    let mut shaped = RawRecord::default();
-    let last = record.iter().rposition(|cell| !cell.is_empty());
-    let Some(last) = last else {
+fn finish_row(out: &mut Sender, row: Row, width: usize) -> bool {
+    let record = row.record;
+    let Some(last) = record.iter().rposition(|cell| !cell.is_empty()) else {
         // Only empty cells (styled ones): a blank row.
         return true;
     };
+    let mut shaped = RawRecord::default();
     for cell in record.iter().take((last + 1).max(width)) {
         shaped.push_field(cell);
     }
     while shaped.len() < width {
         shaped.push_field(b"");
     }
-    out.row(u64::from(row) + 1, shaped)
+    out.row(row.number, shaped)
 }
 
 fn read_range<RS: Read + Seek, R: Reader<RS>>(
     mut book: R,
     wanted: Option<&str>,
-    tx: &SyncSender<Result<Message>>,
+    out: &mut Sender,
 ) -> Result<()>
 where
     R::Error: std::error::Error + Send + Sync + 'static,
@@ -242,34 +345,37 @@ where
     let range = book
         .worksheet_range(&name)
         .with_context(|| format!("sheet {name:?}"))?;
-    let _ = tx.send(Ok(Message::Sheet(name)));
-    let Some((first_row, first_col)) = range.start() else {
+    if !out.sheet(name.clone()) {
+        return Ok(());
+    }
+    let (Some((first_row, first_col)), Some((last_row, last_col))) = (range.start(), range.end())
+    else {
         return Ok(());
     };
-    let mut out = Sender {
-        tx,
-        chunk: Vec::with_capacity(ROWS_PER_CHUNK),
-    };
+    if last_row >= MAX_ROWS || last_col >= MAX_COLUMNS {
+        anyhow::bail!(
+            "cell {} is beyond Excel's last cell, XFD{MAX_ROWS}",
+            a1(last_col as usize, u64::from(last_row) + 1)
+        );
+    }
+    let max = out.max_record_bytes;
     let mut text = String::new();
     for (i, cells) in range.rows().enumerate() {
         if cells.iter().all(|c| matches!(c, Data::Empty)) {
             continue;
         }
-        let mut record = RawRecord::default();
         // Columns keep their letters: column A is the first whatever the used range.
-        for _ in 0..first_col {
-            record.push_field(b"");
-        }
-        for cell in cells {
+        let mut row = Row::new(u64::from(first_row) + i as u64 + 1);
+        for (j, cell) in cells.iter().enumerate() {
             text.clear();
             render(cell, &mut text);
-            record.push_field(text.as_bytes());
+            row.push(first_col as usize + j, text.as_bytes(), max)?;
         }
-        if !out.row(u64::from(first_row) + i as u64 + 1, record) {
+        let number = row.number;
+        if !out.row(number, row.record) {
             return Ok(());
         }
     }
-    out.flush();
     Ok(())
 }
 

@@ -232,9 +232,12 @@ impl TableSource {
         let position = tap.position();
         io::copy(&mut tap, &mut io::sink())
             .with_context(|| format!("{}: cannot read", path.display()))?;
-        let rows = SheetRows::open(path, dialect.table.sheet.as_deref()).map_err(|err| {
-            err.context(format!("{}: cannot read the spreadsheet", path.display()))
-        })?;
+        let rows = SheetRows::open(
+            path,
+            dialect.table.sheet.as_deref(),
+            dialect.max_record_bytes,
+        )
+        .map_err(|err| err.context(format!("{}: cannot read the spreadsheet", path.display())))?;
         let label = format!("{} (sheet {:?})", path.display(), rows.name);
         let skip = dialect.table.skip_lines;
         let mut source = TableSource {
@@ -427,7 +430,8 @@ impl TableSource {
         if let Some(sheet) = &mut self.sheet {
             // `--skip-lines` skips the sheet's first rows; `line_offset` is their count.
             let line = loop {
-                match sheet.next_row(&mut self.raw)? {
+                let next = sheet.next_row(&mut self.raw);
+                match next.with_context(|| self.label.clone())? {
                     Some(line) if line <= self.line_offset => continue,
                     other => break other,
                 }

@@ -27,6 +27,7 @@ mod resume;
 mod retry;
 mod secrets;
 mod shared_log;
+mod sheet;
 mod summary;
 mod support;
 mod terminal;

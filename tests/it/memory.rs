@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::support::server::TestServer;
-use crate::support::Sandbox;
+use crate::support::{peak_rss_kib, Sandbox};
 
 /// Rows of the smaller file; more than the 229,376 keys a key set keeps in memory.
 const N: usize = 300_000;
@@ -33,29 +33,6 @@ fn write_csv(path: &Path, rows: usize) {
         writeln!(out, "{i},u{scrambled:x}.{i}@example.com,\"note, {i}\"").unwrap();
     }
     out.flush().unwrap();
-}
-
-/// Runs pulse to completion; returns its exit code and peak resident memory in KiB: the
-/// process's own high-water mark (`VmHWM`), read while it runs. Not `wait4`'s `ru_maxrss`: a
-/// child spawned with vfork counts the parent's peak (this test process, with every other test
-/// running in it) as its own.
-fn peak_rss_kib(sandbox: &Sandbox, args: &[&str]) -> (i32, i64) {
-    let mut child = sandbox.spawn(args);
-    let status_file = format!("/proc/{}/status", child.id());
-    let mut peak = 0;
-    let status = loop {
-        if let Some(kib) = std::fs::read_to_string(&status_file).ok().and_then(|text| {
-            let line = text.lines().find(|l| l.starts_with("VmHWM:"))?;
-            line.split_whitespace().nth(1)?.parse::<i64>().ok()
-        }) {
-            peak = peak.max(kib);
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(2));
-    };
-    (status.code().unwrap_or(-1), peak)
 }
 
 #[test]

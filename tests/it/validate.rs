@@ -622,6 +622,28 @@ fn a_row_with_values_only_past_the_header_is_invalid_not_skipped() {
     );
 }
 
+/// The same in a spreadsheet: a row whose only value lies past the header's columns.
+#[test]
+fn a_row_with_values_only_past_the_header_is_invalid_not_skipped_in_a_spreadsheet_too() {
+    let sandbox = Sandbox::new();
+    let file = sandbox.path("orphan.xlsx");
+    crate::support::xlsx::write_xlsx(
+        &file,
+        r#"<row r="1"><c r="A1" t="inlineStr"><is><t>id</t></is></c><c r="B1" t="inlineStr"><is><t>name</t></is></c></row><row r="2"><c r="C2" t="inlineStr"><is><t>ORPHAN</t></is></c></row><row r="3"><c r="A3" s="1"/><c r="B3" s="1"/></row><row r="4"><c r="A4"><v>1</v></c><c r="B4" t="inlineStr"><is><t>a</t></is></c></row>"#,
+    );
+    let out = sandbox
+        .pulse()
+        .args(["validate", file.to_str().unwrap()])
+        .assert()
+        .code(3);
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        stdout.contains("2 rows, 1 valid, 1 invalid, 1 blank row skipped")
+            && stdout.contains("row 2 (C2): column 3: extra cell \"ORPHAN\""),
+        "{stdout}"
+    );
+}
+
 /// Issue 32, item 7: on a `;` file with `#` comment lines the sniffer cannot tell; it reads
 /// with a comma, as before, but says it guessed and what to give.
 #[test]

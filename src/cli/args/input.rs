@@ -28,8 +28,8 @@ pub struct SourceArgs {
     #[arg(long, value_parser = Encoding::from_label, default_value = "utf-8", value_name = "LABEL")]
     pub encoding: Encoding,
 
-    /// Largest CSV record accepted, in bytes from its first to its line break (e.g. 64MiB,
-    /// 500KB; at most 1GiB)
+    /// Largest CSV record (in bytes from its first to its line break), spreadsheet row or .xlsx
+    /// cell accepted (e.g. 64MiB, 500KB; at most 1GiB)
     #[arg(long, default_value = "64MiB", value_name = "SIZE")]
     pub max_record_size: String,
 

@@ -14,8 +14,8 @@ pub struct ResumeArgs {
     #[arg(long, requires = "run_id")]
     pub out_of_order: bool,
 
-    /// Largest CSV record accepted when a run is staged again (at most 1GiB) [default: as
-    /// pushed]
+    /// Largest CSV record, spreadsheet row or .xlsx cell accepted when a run is staged again
+    /// (at most 1GiB) [default: as pushed]
     #[arg(long, value_name = "SIZE")]
     pub max_record_size: Option<String>,
 

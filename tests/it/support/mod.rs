@@ -2,6 +2,7 @@
 
 pub mod backend;
 pub mod server;
+pub mod xlsx;
 
 use std::path::{Path, PathBuf};
 
@@ -313,6 +314,29 @@ pub fn numbered_csv(n: usize) -> String {
         csv.push_str(&format!("{i},name {i}\n"));
     }
     csv
+}
+
+/// Runs pulse to completion; returns its exit code and peak resident memory in KiB: the
+/// process's own high-water mark (`VmHWM`), read while it runs. Not `wait4`'s `ru_maxrss`: a
+/// child spawned with vfork counts the parent's peak (this test process, with every other test
+/// running in it) as its own.
+pub fn peak_rss_kib(sandbox: &Sandbox, args: &[&str]) -> (i32, i64) {
+    let mut child = sandbox.spawn(args);
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    let status = loop {
+        if let Some(kib) = std::fs::read_to_string(&status_file).ok().and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("VmHWM:"))?;
+            line.split_whitespace().nth(1)?.parse::<i64>().ok()
+        }) {
+            peak = peak.max(kib);
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    };
+    (status.code().unwrap_or(-1), peak)
 }
 
 pub fn fixture(name: &str) -> PathBuf {
