@@ -98,10 +98,10 @@ impl SheetRows {
         let path = path.to_path_buf();
         let sheet = sheet.map(String::from);
         std::thread::Builder::new()
-            .name("pulse-sheet".into())
+            .name(READER_THREAD.into())
             .spawn(move || {
                 let mut out = Sender::new(&tx, max_record_bytes);
-                let result = match kind {
+                let result = guarded(|| match kind {
                     Kind::Xlsx => read_xlsx(&path, sheet.as_deref(), &mut out),
                     Kind::Xls => match calamine::open_workbook::<calamine::Xls<_>, _>(&path) {
                         Ok(book) => read_range(book, sheet.as_deref(), &mut out),
@@ -111,7 +111,7 @@ impl SheetRows {
                         Ok(book) => read_range(book, sheet.as_deref(), &mut out),
                         Err(err) => Err(anyhow!(err)),
                     },
-                };
+                });
                 let last = match result {
                     Ok(()) if out.flush() => Ok(Message::End),
                     Ok(()) => return,
@@ -147,6 +147,35 @@ impl SheetRows {
             }
         }
     }
+}
+
+/// The name of the thread that reads a sheet through calamine.
+const READER_THREAD: &str = "pulse-sheet";
+
+/// Runs `read` on the reader thread, where calamine panics on some damaged files (an `.xls`
+/// whose sectors run past its end, found by the `sheet` fuzz target): the panic becomes this
+/// file's error, not a crash, and is not printed.
+fn guarded(read: impl FnOnce() -> Result<()>) -> Result<()> {
+    static QUIET: std::sync::Once = std::sync::Once::new();
+    QUIET.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if std::thread::current().name() != Some(READER_THREAD) {
+                previous(info);
+            }
+        }));
+    });
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|panic| {
+        let why = match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
+            (Some(text), _) => text.to_string(),
+            (_, Some(text)) => text.clone(),
+            _ => "no reason given".to_string(),
+        };
+        Err(anyhow!(
+            "calamine, the spreadsheet reader, failed on it ({why}): the file is damaged, or \
+             of a kind calamine cannot read"
+        ))
+    })
 }
 
 /// A cell's A1-style reference: its 0-based column and 1-based row.

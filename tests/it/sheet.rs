@@ -292,3 +292,42 @@ fn a_shared_string_table_inflating_like_a_zip_bomb_is_refused() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_damaged_xls_that_makes_calamine_panic_is_an_error_naming_the_file_not_a_crash() {
+    // Found by the `sheet` fuzz target: a compound file whose sectors run past its end.
+    let found = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fuzz_regressions/sheet/xls-sectors-past-the-end"),
+    )
+    .unwrap();
+    let sandbox = Sandbox::new();
+    // The first byte is the fuzz target's choice of kind (2: `.xls`).
+    let file = sandbox.write("damaged.xls", &found[1..]);
+    let server = TestServer::ok();
+    for args in [
+        vec!["validate", file.to_str().unwrap()],
+        vec![
+            "push",
+            file.to_str().unwrap(),
+            "--url",
+            &server.url(),
+            "--no-sign",
+        ],
+    ] {
+        let out = sandbox
+            .pulse()
+            .args(&args)
+            .env("RUST_BACKTRACE", "1")
+            .assert()
+            .code(1);
+        let stderr = stderr_of(&out);
+        assert!(
+            stderr.contains("damaged.xls") && stderr.contains("calamine"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+    assert!(server.requests().is_empty());
+}
