@@ -3,6 +3,7 @@
 #   fuzz/run.sh                 every target
 #   fuzz/run.sh schema          only the named ones
 # FUZZ_SANITIZER=none skips AddressSanitizer (faster; Rust code needs it little).
+# FUZZ_FLAGS adds libFuzzer flags, e.g. "-fork=1 -ignore_ooms=1" to go on past a known OOM.
 # Works on a stable toolchain: RUSTC_BOOTSTRAP=1 lets cargo-fuzz pass its nightly-only flags.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -23,7 +24,7 @@ for target in "${targets[@]}"; do
   echo "== $target: ${seconds}s"
   # New inputs go to corpus/ (not committed); seeds/ is the committed starting set.
   if ! cargo fuzz run --sanitizer "$sanitizer" "$target" "corpus/$target" "seeds/$target" -- \
-      -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1; then
+      -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 ${FUZZ_FLAGS:-}; then
     echo "== $target found a problem: see fuzz/artifacts/$target/" >&2
     status=1
   fi
