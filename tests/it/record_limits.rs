@@ -2,7 +2,7 @@
 //! ceiling of 1 GiB, and a large record is held about once in memory.
 
 use crate::support::server::TestServer;
-use crate::support::{stderr_of, Sandbox};
+use crate::support::{peak_rss_kib, stderr_of, Sandbox};
 
 /// `pulse validate FILE ARGS`: its exit code and stderr.
 fn validate(sandbox: &Sandbox, file: &std::path::Path, args: &[&str]) -> (i32, String) {
@@ -127,27 +127,6 @@ fn the_limit_has_a_ceiling_of_one_gib() {
     assert!(server.requests().is_empty());
 }
 
-/// Peak resident memory of a finished pulse, in KiB (its own high-water mark, read while it
-/// runs; see `memory.rs`).
-fn peak_rss_kib(sandbox: &Sandbox, args: &[&str]) -> (i32, u64) {
-    let mut child = sandbox.spawn(args);
-    let status_file = format!("/proc/{}/status", child.id());
-    let mut peak = 0;
-    let status = loop {
-        if let Some(kib) = std::fs::read_to_string(&status_file).ok().and_then(|text| {
-            let line = text.lines().find(|l| l.starts_with("VmHWM:"))?;
-            line.split_whitespace().nth(1)?.parse::<u64>().ok()
-        }) {
-            peak = peak.max(kib);
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(2));
-    };
-    (status.code().unwrap_or(-1), peak)
-}
-
 #[test]
 fn a_large_record_is_held_about_once() {
     // Just past a power of two, where a buffer that doubles takes twice the record (and the
@@ -169,7 +148,7 @@ fn a_large_record_is_held_about_once() {
     );
     assert_eq!(code, 0);
     // The process itself takes 7-14 MiB.
-    let record_kib = size as u64 / 1024;
+    let record_kib = size as i64 / 1024;
     assert!(
         peak < record_kib * 3 / 2 + 20 * 1024,
         "validate: {peak} KiB at peak, for a record of {record_kib} KiB"
