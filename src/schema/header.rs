@@ -15,7 +15,9 @@ const LISTED_PROBLEMS: usize = 10;
 #[derive(Debug)]
 pub(super) struct Column {
     pub label: String,
-    pub field: Option<Field>,
+    /// Boxed: a `Field` is about 600 bytes, and a file of a million columns, most of them
+    /// without a field, holds a `Column` for each.
+    pub field: Option<Box<Field>>,
     pub missing_values: Vec<String>,
     /// Whether the column takes part in any key check (unique, primary key, unique keys).
     pub keyed: bool,
@@ -102,7 +104,7 @@ pub(super) fn map_columns(schema: &Schema, labels: &[String]) -> Result<Vec<Colu
         .iter()
         .zip(matched)
         .map(|(label, index)| {
-            let field = index.map(|i| schema.fields[i].clone());
+            let field = index.map(|i| Box::new(schema.fields[i].clone()));
             let missing_values = match &field {
                 Some(f) => schema.missing_values_of(f).to_vec(),
                 None => schema.missing_values.clone(),

@@ -139,3 +139,23 @@ fn batches_in_flight_add_their_bodies_and_no_more() {
         eight - one
     );
 }
+
+#[test]
+fn a_wide_row_costs_a_few_hundred_bytes_a_column() {
+    // 200,000 columns (2 MB of CSV): each column's validator entry held a schema field inline,
+    // about 600 bytes even without a schema (a million columns took 835 MB).
+    let columns = 200_000;
+    let sandbox = Sandbox::new();
+    let header: Vec<String> = (0..columns).map(|i| format!("c{i}")).collect();
+    let input = sandbox.write(
+        "wide.csv",
+        format!("{}\n{}\n", header.join(","), vec!["1"; columns].join(",")),
+    );
+    let (code, peak) = peak_rss_kib(&sandbox, &["validate", input.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let per_column = peak * 1024 / columns as i64;
+    assert!(
+        per_column < 500,
+        "{per_column} bytes a column ({peak} KiB at peak)"
+    );
+}
