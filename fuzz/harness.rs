@@ -8,6 +8,12 @@ use pulse::fuzzing::{ByteCounter, CsvDialect, Encoding, Input, TableSource};
 use pulse::fuzzing::{RowValidator, Schema};
 use std::sync::OnceLock;
 
+// The tests' workbook writer, shared: the tests reach it through here (this file is loaded by
+// a path, so this one is relative to `fuzz/`).
+#[allow(dead_code)]
+#[path = "../tests/it/support/xlsx.rs"]
+pub mod xlsx;
+
 const SCHEMAS: &[&str] = &[
     // Every type, positional.
     r#"{"fields": [
@@ -308,75 +314,8 @@ pub fn sheet(data: &[u8]) {
     let _ = std::fs::remove_file(&path);
 }
 
-/// A minimal `.xlsx` (a zip of stored entries) whose one sheet is `sheet` and whose shared
-/// strings are `strings`.
+/// A `.xlsx` whose one sheet is `sheet` and whose shared strings are `strings`.
 pub fn xlsx_around(sheet: &[u8], strings: &[u8]) -> Vec<u8> {
-    let parts: [(&str, &[u8]); 6] = [
-        (
-            "[Content_Types].xml",
-            br#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>"#,
-        ),
-        (
-            "_rels/.rels",
-            br#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#,
-        ),
-        (
-            "xl/workbook.xml",
-            br#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>"#,
-        ),
-        (
-            "xl/_rels/workbook.xml.rels",
-            br#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>"#,
-        ),
-        ("xl/worksheets/sheet1.xml", sheet),
-        ("xl/sharedStrings.xml", strings),
-    ];
-    let (mut zip, mut central) = (Vec::new(), Vec::new());
-    for (name, body) in parts {
-        let (offset, crc) = (zip.len() as u32, crc32(body));
-        // Flags, method (stored), time and date; the checksum, both sizes, the name's length,
-        // no extra field: the same in the local header and the central directory.
-        let common = |out: &mut Vec<u8>| {
-            out.extend_from_slice(&[0; 8]);
-            out.extend_from_slice(&crc.to_le_bytes());
-            out.extend_from_slice(&(body.len() as u32).to_le_bytes());
-            out.extend_from_slice(&(body.len() as u32).to_le_bytes());
-            out.extend_from_slice(&(name.len() as u16).to_le_bytes());
-            out.extend_from_slice(&[0; 2]);
-        };
-        zip.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
-        zip.extend_from_slice(&20u16.to_le_bytes()); // version needed
-        common(&mut zip);
-        zip.extend_from_slice(name.as_bytes());
-        zip.extend_from_slice(body);
-        central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
-        central.extend_from_slice(&20u16.to_le_bytes()); // version made by
-        central.extend_from_slice(&20u16.to_le_bytes()); // version needed
-        common(&mut central);
-        central.extend_from_slice(&[0; 10]); // comment, disk, internal and external attributes
-        central.extend_from_slice(&offset.to_le_bytes());
-        central.extend_from_slice(name.as_bytes());
-    }
-    let (start, size) = (zip.len() as u32, central.len() as u32);
-    zip.extend_from_slice(&central);
-    zip.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
-    zip.extend_from_slice(&[0; 4]); // disk numbers
-    zip.extend_from_slice(&(parts.len() as u16).to_le_bytes());
-    zip.extend_from_slice(&(parts.len() as u16).to_le_bytes());
-    zip.extend_from_slice(&size.to_le_bytes());
-    zip.extend_from_slice(&start.to_le_bytes());
-    zip.extend_from_slice(&0u16.to_le_bytes()); // comment
-    zip
-}
-
-/// The zip's checksum (CRC-32, IEEE), a bit at a time: inputs are small.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &byte in bytes {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
-        }
-    }
-    !crc
+    let out = std::io::Cursor::new(Vec::new());
+    xlsx::xlsx_to(out, |out| out.write_all(sheet), Some(strings)).into_inner()
 }

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 #[path = "../../fuzz/harness.rs"]
-mod harness;
+pub mod harness;
 
 /// Runs every file of the target's seeds and regressions; fails naming each input that panics.
 fn replay(target: &str, check: fn(&[u8])) {

@@ -206,9 +206,10 @@ fn cells_and_rows_obey_max_record_size_before_they_are_whole() {
                 .as_bytes(),
             )
         },
-        Some(&format!(
-            r#"<sst uniqueCount="2"><si><t>a</t></si><si><t>{string}</t></si></sst>"#
-        )),
+        Some(
+            format!(r#"<sst uniqueCount="2"><si><t>a</t></si><si><t>{string}</t></si></sst>"#)
+                .as_bytes(),
+        ),
     );
     let wide = sandbox.path("wide.xlsx");
     write_xlsx(
@@ -278,7 +279,7 @@ fn a_shared_string_table_inflating_like_a_zip_bomb_is_refused() {
     write_xlsx_parts(
         &file,
         |out| out.write_all(crate::support::xlsx::sheet_xml(HEADER).as_bytes()),
-        Some(&strings),
+        Some(strings.as_bytes()),
     );
     let out = sandbox
         .pulse()

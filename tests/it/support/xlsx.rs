@@ -1,8 +1,9 @@
 //! `.xlsx` files written by the tests themselves, down to the XML, so that a test can hold what
 //! no spreadsheet program writes: a workbook of one sheet, `Sheet1`, with the sheet's XML and
-//! the shared strings as given, deflated.
+//! the shared strings as given, deflated. The `sheet` fuzz target packs its inputs with it too
+//! (`fuzz/harness.rs`).
 
-use std::io::Write;
+use std::io::{Seek, Write};
 use std::path::Path;
 
 use zip::write::SimpleFileOptions;
@@ -37,22 +38,31 @@ pub fn write_xlsx(path: &Path, rows: &str) {
 pub fn write_xlsx_parts(
     path: &Path,
     sheet: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-    shared_strings: Option<&str>,
+    shared_strings: Option<&[u8]>,
 ) {
-    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    xlsx_to(std::fs::File::create(path).unwrap(), sheet, shared_strings);
+}
+
+/// The workbook of `write_xlsx_parts`, written to `out`, which is handed back.
+pub fn xlsx_to<W: Write + Seek>(
+    out: W,
+    sheet: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    shared_strings: Option<&[u8]>,
+) -> W {
+    let mut zip = zip::ZipWriter::new(out);
     let options = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
-    let mut part = |name: &str, text: &str| {
+    let mut part = |name: &str, bytes: &[u8]| {
         zip.start_file(name, options).unwrap();
-        zip.write_all(text.as_bytes()).unwrap();
+        zip.write_all(bytes).unwrap();
     };
-    part("[Content_Types].xml", CONTENT_TYPES);
-    part("_rels/.rels", PACKAGE_RELS);
-    part("xl/workbook.xml", WORKBOOK);
-    part("xl/_rels/workbook.xml.rels", WORKBOOK_RELS);
+    part("[Content_Types].xml", CONTENT_TYPES.as_bytes());
+    part("_rels/.rels", PACKAGE_RELS.as_bytes());
+    part("xl/workbook.xml", WORKBOOK.as_bytes());
+    part("xl/_rels/workbook.xml.rels", WORKBOOK_RELS.as_bytes());
     if let Some(strings) = shared_strings {
         part("xl/sharedStrings.xml", strings);
     }
     zip.start_file("xl/worksheets/sheet1.xml", options).unwrap();
     sheet(&mut zip).unwrap();
-    zip.finish().unwrap();
+    zip.finish().unwrap()
 }
