@@ -185,6 +185,10 @@ async fn handle(
             id.as_deref().unwrap_or("-")
         ),
     );
+    if settings.print_bodies {
+        let shown = query.as_deref().map(str::as_bytes).unwrap_or(&body);
+        say(&settings, String::from_utf8_lossy(shown).trim_end());
+    }
     if !duplicate
         && let Some(out) = state.out.as_mut()
         && let Err(err) = write_rows(out, &body)
@@ -192,7 +196,7 @@ async fn handle(
         crate::output::errln!("pulse receive: --out: {err}");
         return Ok(answer(500, None, "{\"error\":\"cannot write rows\"}"));
     }
-    Ok(answer(injected.unwrap_or(200), None, "{\"ok\":true}"))
+    Ok(answer(injected.unwrap_or(200), None, &settings.answer))
 }
 
 /// The body as sent, decoded per its Content-Encoding (signatures cover the decoded body, as a

@@ -55,7 +55,7 @@ impl RequestMaker {
     pub fn headers(
         &self,
         batch_id: &str,
-        method: Method,
+        (method, content_type): (Method, &str),
         content: &[u8],
         early: Option<Signature>,
     ) -> Result<(HeaderMap, String)> {
@@ -65,6 +65,7 @@ impl RequestMaker {
         };
         let planned = RequestHeaders {
             method,
+            content_type,
             compress: self.compress,
             extra: &self.headers,
         };

@@ -50,6 +50,8 @@ pub(super) struct BatchSender {
 pub(super) struct Sending<'a> {
     pub store: RefCell<&'a mut Store>,
     pub method: Method,
+    /// The bodies' `Content-Type`.
+    pub content_type: &'a str,
     pub progress: &'a Progress,
     /// Set when the run stops (a batch failed for good, an error, a signal): batches in flight
     /// finish their current attempt and try no more.
@@ -216,7 +218,7 @@ impl BatchSender {
         let early = body.signed.take();
         let (headers, logged_headers) =
             self.requests
-                .headers(&batch.id, method, &body.content, early)?;
+                .headers(&batch.id, (method, sending.content_type), &body.content, early)?;
         let exchange = exchange(&self.client, &self.url, method, headers, body.wire.clone())
             .await
             .without_credentials(self.requests.redactor());

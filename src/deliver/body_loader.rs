@@ -107,6 +107,11 @@ pub fn write_batch_body(
         index: batch.idx,
         count: event.batch_count,
         total_rows: event.total_rows,
+        // Only a template shows it: a query per batch then, none otherwise.
+        run_rows: match &ctx.template {
+            Some(_) => store.run_rows_total(&ctx.run_id)?,
+            None => 0,
+        },
     };
     write_request_with(ctx, &header, out, |rows, room_after| {
         // Expanded once the log's copy of the payload is let go of: a batch of one huge row

@@ -139,6 +139,7 @@ impl Deliverer {
             let sending = Sending {
                 store: RefCell::new(store),
                 method: ctx.method,
+                content_type: ctx.content_type(),
                 progress,
                 stopping: Cell::new(false),
                 checkpointer,

@@ -14,6 +14,8 @@ use crate::sign::Signature;
 /// What the headers of a request depend on, besides its batch and signature.
 pub struct RequestHeaders<'a> {
     pub method: Method,
+    /// The body's media type (POST).
+    pub content_type: &'a str,
     pub compress: Option<BodyCompression>,
     /// `--header` values and the auth header.
     pub extra: &'a [ExtraHeader],
@@ -34,8 +36,11 @@ impl RequestHeaders<'_> {
             .map_err(|_| anyhow::anyhow!("batch id {webhook_id:?} in the log is damaged"))?;
         let mut headers = Vec::with_capacity(6 + self.extra.len());
         if self.method == Method::Post {
-            let json = HeaderValue::from_static("application/json");
-            headers.push((CONTENT_TYPE, json, false));
+            // Checked when given (`--content-type`); a damaged log's is an error, not a panic.
+            let media = HeaderValue::from_str(self.content_type).map_err(|_| {
+                anyhow::anyhow!("content type {:?} in the log is damaged", self.content_type)
+            })?;
+            headers.push((CONTENT_TYPE, media, false));
             if let Some(compress) = self.compress {
                 // Set only with POST, whose bodies the loaders encode.
                 let name = HeaderValue::from_static(compress.name());
@@ -111,6 +116,7 @@ mod tests {
         ];
         let planned = RequestHeaders {
             method: Method::Post,
+            content_type: "application/json",
             compress: None,
             extra: &extra,
         };
@@ -141,6 +147,7 @@ mod tests {
     fn get_requests_have_no_content_headers_and_unsigned_no_signature() {
         let planned = RequestHeaders {
             method: Method::Get,
+            content_type: "application/json",
             compress: Some(BodyCompression::Gzip),
             extra: &[],
         };
@@ -153,10 +160,12 @@ mod tests {
     fn compressed_posts_say_their_encoding() {
         let planned = RequestHeaders {
             method: Method::Post,
+            content_type: "application/x-ndjson",
             compress: Some(BodyCompression::Gzip),
             extra: &[],
         };
         let list = planned.list("msg_1", None).unwrap();
+        assert_eq!(list[0].1, "application/x-ndjson");
         assert_eq!(list[1].0, CONTENT_ENCODING);
         assert_eq!(list[1].1, "gzip");
     }
@@ -165,6 +174,7 @@ mod tests {
     fn a_damaged_batch_id_is_an_error() {
         let planned = RequestHeaders {
             method: Method::Post,
+            content_type: "application/json",
             compress: None,
             extra: &[],
         };
@@ -177,6 +187,7 @@ mod tests {
         let extra = [extra("authorization", "Bearer tok-1", true)];
         let planned = RequestHeaders {
             method: Method::Post,
+            content_type: "application/json",
             compress: None,
             extra: &extra,
         };

@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value};
 
+use super::nest::nest_rows;
 use super::query::flatten_query;
 use super::{write_body_prefix, write_body_suffix, BatchHeader, BodyContext, Format, Method};
 use crate::json_out::{write_json_string, write_u64};
@@ -16,7 +17,7 @@ pub fn write_request_with(
     out: &mut Vec<u8>,
     load: impl FnOnce(&mut Vec<u8>, usize) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    if (ctx.method, ctx.format) == (Method::Post, Format::Pulse) {
+    if ctx.rows_verbatim() {
         write_body_prefix(out, ctx, batch);
         // The suffix: `,"user":{"id":...}` (an escape is at most 6 bytes a byte), `,"metadata":...}`.
         let suffix = 32 + 6 * ctx.user_id.as_ref().map_or(0, String::len) + ctx.metadata.len();
@@ -38,6 +39,16 @@ pub fn write_request(
     data: &[u8],
     out: &mut Vec<u8>,
 ) -> anyhow::Result<()> {
+    if let Some(template) = &ctx.template {
+        return super::template::render(ctx, template, batch, data, out);
+    }
+    let nested;
+    let data = if ctx.nest {
+        nested = serde_json::to_vec(&nest_rows(stored_rows(data)?)).expect("JSON to memory");
+        &nested[..]
+    } else {
+        data
+    };
     match (ctx.method, ctx.format) {
         (Method::Get, Format::Valmi) => {
             let row = first_row(data)?;
@@ -155,7 +166,7 @@ fn first_row(data: &[u8]) -> anyhow::Result<Value> {
 }
 
 /// A batch's stored rows, parsed: a JSON array, unless the log was damaged.
-fn stored_rows(data: &[u8]) -> anyhow::Result<Vec<Value>> {
+pub(super) fn stored_rows(data: &[u8]) -> anyhow::Result<Vec<Value>> {
     serde_json::from_slice(data)
         .map_err(|err| anyhow::anyhow!("its stored rows are not a JSON array ({err})"))
 }
@@ -176,6 +187,9 @@ mod tests {
             file_name: "customers.csv".into(),
             run_id: "run_1".into(),
             batch_size: 2,
+            template: None,
+            content_type: None,
+            nest: false,
         }
     }
 
@@ -186,6 +200,7 @@ mod tests {
         index: 2,
         count: 3,
         total_rows: 5,
+        run_rows: 6,
     };
 
     const DATA: &[u8] = br#"[{"email":"a@x.io","age":44,"__index":3,"__row":4,"__valid":true,"__errors":[]},{"email":"bad","age":"x","__index":4,"__row":5,"__valid":false,"__errors":[{"type":"type-error"}]}]"#;

@@ -2,12 +2,16 @@
 //! (`id`, `index`, `count`, ...) wrapped around a stored batch at send time, once totals are known.
 
 mod formats;
+mod nest;
 mod query;
 mod stored;
+mod template;
 
 use serde::{Deserialize, Serialize};
 
 pub use formats::write_request_with;
+pub use nest::check_nesting;
+pub use template::BodyTemplate;
 pub use stored::TokenTable;
 
 use crate::json_out::{
@@ -294,6 +298,30 @@ pub struct BodyContext {
     /// Rows per batch, sent as impler's `chunkSize`.
     #[serde(default)]
     pub batch_size: u64,
+    /// `--template`: the body rendered from it instead of a format's. (Absent from runs
+    /// without it, so their shape, `run::repeat`, is what it was.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<BodyTemplate>,
+    /// `--content-type`; `application/json` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// `--nest`: dotted column names become nested objects.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub nest: bool,
+}
+
+impl BodyContext {
+    /// The body's media type, as the `Content-Type` header says it.
+    pub fn content_type(&self) -> &str {
+        self.content_type.as_deref().unwrap_or("application/json")
+    }
+
+    /// Whether a `pulse` POST body takes the stored rows as they are (no template, no nesting).
+    fn rows_verbatim(&self) -> bool {
+        (self.method, self.format) == (Method::Post, Format::Pulse)
+            && self.template.is_none()
+            && !self.nest
+    }
 }
 
 fn default_mode() -> String {
@@ -313,6 +341,9 @@ impl Default for BodyContext {
             file_name: String::new(),
             run_id: String::new(),
             batch_size: 0,
+            template: None,
+            content_type: None,
+            nest: false,
         }
     }
 }
@@ -326,7 +357,10 @@ pub struct BatchHeader<'a> {
     pub event_name: &'a str,
     pub index: u64,
     pub count: u64,
+    /// Rows in the event.
     pub total_rows: u64,
+    /// Rows in the run (a template's `run.total_rows`).
+    pub run_rows: u64,
 }
 
 /// Everything of a `pulse` body before `data`'s array.

@@ -155,6 +155,7 @@ fn print_requests(
             }
             let planned = RequestHeaders {
                 method: body_context.method,
+                content_type: body_context.content_type(),
                 compress: request.delivery.compress,
                 extra: &request.delivery.headers,
             };

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use anyhow::Result;
 use serde_json::json;
 
-use crate::exit::{InterruptedError, InvalidRowsError};
+use crate::exit::{usage, InterruptedError, InvalidRowsError};
 use crate::plan::RunPlan;
 use crate::plural::count;
 use crate::progress::Progress;
@@ -83,7 +83,12 @@ pub fn open_rows(
         }
     }
     let delimiter = source.delimiter();
-    Ok((CheckedRows::new(source, schema)?, delimiter))
+    let rows = CheckedRows::new(source, schema)?;
+    if plan.shape.body.nest {
+        // Before the run is recorded: a clash is the flag's mistake, and nothing is staged.
+        crate::payload::check_nesting(rows.headers()).map_err(usage)?;
+    }
+    Ok((rows, delimiter))
 }
 
 /// Stages `rows` into the run and marks it staged. On failure or Ctrl-C the run is marked
@@ -144,7 +149,32 @@ pub fn stage_run(
         progress.finish();
         return Err(refused(store, staging, &staged)?);
     }
+    if staging.plan.shape.body.template.is_some() {
+        first_body_renders(store, staging, &staged)?;
+    }
     Ok(staged)
+}
+
+/// A `--template` run's first batch rendered as it will be sent: a template that fails on it,
+/// or renders a JSON body that is not JSON, fails the run on its input for good (nothing of it
+/// is sent, and it holds up no later run), a usage error (exit 2) naming the template.
+fn first_body_renders(store: &mut Store, staging: &Staging, staged: &Staged) -> Result<()> {
+    for event in &staged.events {
+        let Some(batch) = store.batches_of_event(&event.id)?.into_iter().next() else {
+            continue;
+        };
+        let ctx = &staging.plan.shape.body;
+        let mut body = Vec::new();
+        return match crate::deliver::write_batch_body(store, ctx, event, &batch, &mut body) {
+            Ok(()) => Ok(()),
+            Err(err) => {
+                let why = format!("{err:#}");
+                store.fail_run_on_input(staging.run_id, &why)?;
+                Err(usage(format!("{why}; nothing sent")))
+            }
+        };
+    }
+    Ok(())
 }
 
 /// A run whose staging stopped on `err`: its status set (interrupted, failed on the log, or

@@ -188,6 +188,31 @@ impl Store {
             .flatten())
     }
 
+    /// The data rows a run read (0 for a run the log does not have).
+    pub fn run_rows_total(&self, run_id: &str) -> Result<u64> {
+        let rows = self
+            .db
+            .query_opt(
+                "SELECT rows_total FROM runs WHERE id = ?1",
+                &[&run_id],
+                |r| r.get::<i64>(0),
+            )
+            .context("reading the run's row count")?;
+        Ok(rows.unwrap_or(0).max(0) as u64)
+    }
+
+    /// Marks a staged run failed on its input for good, with why (a `--template` that cannot
+    /// render its first batch): it is never sent and holds up no later run.
+    pub fn fail_run_on_input(&self, run_id: &str, why: &str) -> Result<()> {
+        self.db
+            .execute(
+                "UPDATE runs SET status = ?2, finished_at = ?3, note = ?4 WHERE id = ?1",
+                &[&run_id, &RunStatus::InputError.as_str(), &now_ms(), &why],
+            )
+            .context("marking the run failed on its input")?;
+        Ok(())
+    }
+
     pub fn set_run_status(&self, run_id: &str, status: RunStatus) -> Result<()> {
         let finished =
             status.is_final() || matches!(status, RunStatus::Failed | RunStatus::Interrupted);

@@ -55,6 +55,20 @@ pub struct PushArgs {
     #[arg(long, value_enum, ignore_case = true, default_value_t = Format::Pulse)]
     pub format: Format,
 
+    /// Render each request body from this MiniJinja template instead of a --format (see
+    /// TEMPLATES in `man pulse`): `rows`, `batch`, `event`, `run`, `metadata`
+    #[arg(long, value_name = "FILE")]
+    pub template: Option<std::path::PathBuf>,
+
+    /// Content-Type of the bodies (with --template: NDJSON, a form, XML, ...); JSON types are
+    /// checked to be JSON [default: application/json]
+    #[arg(long, value_name = "TYPE")]
+    pub content_type: Option<String>,
+
+    /// Columns with dotted names become nested objects: address.city -> {"address":{"city":..}}
+    #[arg(long)]
+    pub nest: bool,
+
     /// HTTP method; get sends one row per request as query parameters (formats pulse and valmi)
     #[arg(long, value_enum, ignore_case = true, default_value_t = Method::Post)]
     pub method: Method,

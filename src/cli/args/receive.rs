@@ -56,6 +56,14 @@ pub struct ReceiveArgs {
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
 
+    /// Print each body as received (decoded), after its line: what a --template rendered
+    #[arg(long)]
+    pub print_bodies: bool,
+
+    /// The body of every 2xx answer [default: {"ok":true}], e.g. an API's per-item results
+    #[arg(long, value_name = "TEXT")]
+    pub answer: Option<String>,
+
     /// Print nothing per batch
     #[arg(long, short)]
     pub quiet: bool,

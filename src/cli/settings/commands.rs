@@ -138,6 +138,10 @@ pub struct ReceiveSettings {
     pub retry_after: Option<String>,
     pub delay: Option<std::time::Duration>,
     pub drop_rate: f64,
+    /// `--print-bodies`.
+    pub print_bodies: bool,
+    /// The body of a 2xx answer.
+    pub answer: String,
     pub quiet: bool,
 }
 
@@ -178,6 +182,11 @@ pub fn receive_settings(args: &ReceiveArgs) -> Result<ReceiveSettings> {
             .transpose()
             .map_err(|e| usage(format!("--delay: {e}")))?,
         drop_rate: args.drop_rate,
+        print_bodies: args.print_bodies,
+        answer: args
+            .answer
+            .clone()
+            .unwrap_or_else(|| "{\"ok\":true}".to_string()),
         quiet: args.quiet,
     })
 }

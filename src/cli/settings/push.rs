@@ -1,13 +1,14 @@
 //! `pulse push` flags become a run plan, where the push goes, and the process knobs.
 
 use anyhow::Result;
+use reqwest::header::HeaderValue;
 
 use super::delivery::{delivery_settings, knobs};
 use super::values::{parse_events, parse_metadata, parse_size, parse_url, source_read_plan};
 use crate::cli::PushArgs;
 use crate::deliver::DeliverySettings;
 use crate::exit::usage;
-use crate::payload::{BodyContext, Format, Method};
+use crate::payload::{BodyContext, BodyTemplate, Format, Method};
 use crate::plan::{DeliverPlan, MirrorPlan, RunPlan, ShapePlan, SigningSource, ValidatePlan};
 use crate::read::Input;
 use crate::run::{PushRequest, PushTo};
@@ -111,7 +112,11 @@ fn body_context(args: &PushArgs, input: &Input, run_id: &str) -> Result<BodyCont
     } else {
         args.batch_size
     };
+    let (template, content_type) = template_and_type(args)?;
     Ok(BodyContext {
+        template,
+        content_type,
+        nest: args.nest,
         template_id,
         user_id: args.user_id.clone(),
         metadata: parse_metadata(&args.metadata)?,
@@ -122,6 +127,42 @@ fn body_context(args: &PushArgs, input: &Input, run_id: &str) -> Result<BodyCont
         run_id: run_id.to_string(),
         batch_size,
     })
+}
+
+/// `--template`, read and parsed, and `--content-type`, checked: usage errors naming them.
+fn template_and_type(args: &PushArgs) -> Result<(Option<BodyTemplate>, Option<String>)> {
+    if let Some(content_type) = &args.content_type {
+        let media = content_type.split(';').next().unwrap_or_default().trim();
+        let (kind, sub) = media.split_once('/').unwrap_or_default();
+        if kind.is_empty() || sub.is_empty() || HeaderValue::from_str(content_type).is_err() {
+            return Err(usage(format!(
+                "--content-type {content_type:?} is not a media type (like application/x-ndjson)"
+            )));
+        }
+        if args.method == Method::Get {
+            return Err(usage("--content-type needs a body: it works with --method post"));
+        }
+    }
+    let Some(path) = &args.template else {
+        return Ok((None, args.content_type.clone()));
+    };
+    if args.method == Method::Get {
+        return Err(usage("--template renders a body: it works with --method post"));
+    }
+    if args.format != Format::Pulse {
+        return Err(usage(
+            "--template replaces --format: give one or the other",
+        ));
+    }
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| usage(format!("--template {file}: cannot read it ({err})")))?;
+    let template = BodyTemplate { file, text };
+    let content_type = args.content_type.as_deref().unwrap_or("application/json");
+    template
+        .check(content_type)
+        .map_err(|err| usage(format!("{err:#}")))?;
+    Ok((Some(template), args.content_type.clone()))
 }
 
 /// The input's file name, as impler's `fileName` and the default sync name carry it.

@@ -1,0 +1,205 @@
+//! `--template FILE`: a request body rendered from a MiniJinja template, once per batch, at
+//! send time from the stored rows (so resume and resend render the same bytes: the run keeps
+//! the template's text, not its path).
+//!
+//! The context: `rows` (each row an object: its columns as sent, typed when a schema cast them,
+//! and `__index`, `__row`, `__valid`, `__errors`), `batch` (`id`, the webhook-id; `index`;
+//! `count`, batches in the event; `rows`, rows in this batch), `event` (`name`, `id`,
+//! `total_rows`), `run` (`id`, `source`: the input's file name, `total_rows`) and `metadata`.
+//! Undefined names are errors (a misspelt column fails the first batch at staging, not
+//! silently). Values print as the content type needs them: JSON (and NDJSON) bodies write every
+//! `{{ value }}` as JSON, so quotes and control characters can never break the body; XML and
+//! HTML escape `<&>"'`; other types print values as they are (`urlencode` for forms).
+
+use anyhow::{anyhow, Result};
+use minijinja::{context, AutoEscape, Environment, UndefinedBehavior, Value};
+use serde::{Deserialize, Serialize};
+
+use super::nest::nest_rows;
+use super::{BatchHeader, BodyContext};
+
+/// A `--template` as a run keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BodyTemplate {
+    /// The file it was read from, as given: messages name it.
+    pub file: String,
+    /// Its text, rendered for every batch.
+    pub text: String,
+}
+
+/// The one template of an environment.
+const NAME: &str = "body";
+
+/// What a body of this content type is, for escaping and checking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    Json,
+    /// JSON lines (`application/x-ndjson`, ...): each line that is not blank a JSON value.
+    JsonLines,
+    Markup,
+    Text,
+}
+
+impl BodyKind {
+    pub fn of(content_type: &str) -> BodyKind {
+        let essence = content_type
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        let subtype = essence.split('/').nth(1).unwrap_or_default();
+        if ["x-ndjson", "ndjson", "jsonl", "x-jsonlines", "jsonlines"].contains(&subtype) {
+            BodyKind::JsonLines
+        } else if subtype == "json" || subtype.ends_with("+json") {
+            BodyKind::Json
+        } else if subtype == "xml" || subtype.ends_with("+xml") || subtype == "html" {
+            BodyKind::Markup
+        } else {
+            BodyKind::Text
+        }
+    }
+
+    fn escape(self) -> AutoEscape {
+        match self {
+            BodyKind::Json | BodyKind::JsonLines => AutoEscape::Json,
+            BodyKind::Markup => AutoEscape::Html,
+            BodyKind::Text => AutoEscape::None,
+        }
+    }
+}
+
+impl BodyTemplate {
+    /// Checks that the template parses: an error naming its file, line and column.
+    pub fn check(&self, content_type: &str) -> Result<()> {
+        self.environment(BodyKind::of(content_type)).map(|_| ())
+    }
+
+    fn environment(&self, kind: BodyKind) -> Result<Environment<'_>> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_debug(true);
+        env.set_auto_escape_callback(move |_| kind.escape());
+        env.add_template(NAME, &self.text)
+            .map_err(|err| self.located(&err))?;
+        Ok(env)
+    }
+
+    /// A MiniJinja error as one line: the file, line and column, and what is wrong.
+    fn located(&self, err: &minijinja::Error) -> anyhow::Error {
+        let line = err.line().unwrap_or(1);
+        let column = err
+            .range()
+            .and_then(|range| {
+                let before = self.text.get(..range.start)?;
+                Some(before.len() - before.rfind('\n').map_or(0, |nl| nl + 1) + 1)
+            })
+            .map(|column| format!(", column {column}"))
+            .unwrap_or_default();
+        let what = err.detail().map_or_else(
+            || err.kind().to_string(),
+            |detail| format!("{}: {detail}", err.kind()),
+        );
+        anyhow!("--template {}: line {line}{column}: {what}", self.file)
+    }
+}
+
+/// Renders `template` for one batch of `data` (its stored rows, a JSON array) into `out`, and
+/// checks that a JSON body is JSON.
+pub fn render(
+    ctx: &BodyContext,
+    template: &BodyTemplate,
+    batch: &BatchHeader,
+    data: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    let kind = BodyKind::of(ctx.content_type());
+    let env = template.environment(kind)?;
+    let rows = if ctx.nest {
+        let rows: Vec<serde_json::Value> = super::formats::stored_rows(data)?;
+        Value::from(minijinja::value::Serde(nest_rows(rows)))
+    } else {
+        let rows: Vec<Value> = serde_json::from_slice(data)
+            .map_err(|err| anyhow!("its stored rows are not a JSON array ({err})"))?;
+        Value::from(rows)
+    };
+    let metadata: Value = serde_json::from_str(&ctx.metadata)
+        .map_err(|err| anyhow!("the run's stored metadata is damaged ({err})"))?;
+    let context = context! {
+        batch => context! {
+            id => batch.batch_id,
+            index => batch.index,
+            count => batch.count,
+            rows => rows.len().unwrap_or(0),
+        },
+        rows => rows,
+        event => context! {
+            name => batch.event_name,
+            id => batch.event_id,
+            total_rows => batch.total_rows,
+        },
+        run => context! {
+            id => &ctx.run_id,
+            source => &ctx.file_name,
+            total_rows => batch.run_rows,
+        },
+        metadata => metadata,
+    };
+    let start = out.len();
+    let body = env.get_template(NAME).expect("added above");
+    body.render_captured_to(context, &mut *out)
+        .map(|_| ())
+        .map_err(|err| template.located(&err))?;
+    check_body(kind, &out[start..]).map_err(|why| {
+        anyhow!(
+            "--template {}: the body it rendered for batch {} is not {why}",
+            template.file,
+            batch.batch_id
+        )
+    })
+}
+
+/// A rendered body against its content type: JSON must be one JSON value, JSON lines one per
+/// line; the error says where the body goes wrong.
+fn check_body(kind: BodyKind, body: &[u8]) -> Result<(), String> {
+    let one = |text: &[u8], line_offset: usize| -> Result<(), String> {
+        serde_json::from_slice::<serde::de::IgnoredAny>(text)
+            .map(|_| ())
+            .map_err(|err| {
+                let what = err.to_string();
+                let what = what.split(" at line ").next().unwrap_or_default();
+                format!(
+                    "JSON: {what} at body line {}, column {}, near `{}`",
+                    err.line() + line_offset,
+                    err.column(),
+                    near(text, err.line(), err.column())
+                )
+            })
+    };
+    match kind {
+        BodyKind::Json => one(body, 0),
+        BodyKind::JsonLines => body
+            .split(|&b| b == b'\n')
+            .enumerate()
+            .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
+            .try_for_each(|(number, line)| one(line, number)),
+        BodyKind::Markup | BodyKind::Text => Ok(()),
+    }
+}
+
+/// Up to 40 characters of `text` around line `line`, column `column` (1-based), on one line.
+fn near(text: &[u8], line: usize, column: usize) -> String {
+    let Some(found) = text.split(|&b| b == b'\n').nth(line.saturating_sub(1)) else {
+        return String::new();
+    };
+    let at = column.saturating_sub(1).min(found.len());
+    let from = at.saturating_sub(20);
+    let to = (at + 20).min(found.len());
+    String::from_utf8_lossy(&found[from..to])
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;
