@@ -30,6 +30,7 @@ mod shared_log;
 mod sheet;
 mod summary;
 mod support;
+mod templates;
 mod terminal;
 mod tls;
 mod unattended;
