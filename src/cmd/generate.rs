@@ -200,6 +200,31 @@ form\-encoded.
 .PP
 A GET request is signed like a POST with the query string (the bytes after \fB?\fR) in place of
 the body: \fIid\fR.\fItimestamp\fR.\fIquery\fR.
+.SH TEMPLATES
+\fB\-\-template\fR \fIFILE\fR renders each request body from a MiniJinja (Jinja2) template,
+once per batch, in place of a \fB\-\-format\fR (POST only). It sees \fBrows\fR (each row an
+object: its columns as sent, typed by \fB\-\-schema\fR, and \fB__index\fR, \fB__row\fR,
+\fB__valid\fR, \fB__errors\fR), \fBbatch\fR (\fBid\fR, the webhook\-id; \fBindex\fR;
+\fBcount\fR; \fBrows\fR, rows in the batch), \fBevent\fR (\fBname\fR, \fBid\fR,
+\fBtotal_rows\fR), \fBrun\fR (\fBid\fR, \fBsource\fR, the input's file name; \fBtotal_rows\fR)
+and \fBmetadata\fR. An undefined name is an error. In a JSON body (the default
+\fB\-\-content\-type\fR, a \fB+json\fR type, or NDJSON) every \fB{{ value }}\fR is written as
+JSON, quoted and escaped; in XML and HTML it is escaped as markup; in other types it is written
+as it is (\fBurlencode\fR for forms).
+.PP
+A template that does not parse is exit 2 naming its file, line and column. The first batch is
+rendered once the input is staged: an error there, or a JSON body that is not JSON, fails the
+run on its input (exit 2, nothing sent). The run keeps the template's text: resume and resend
+send the same bytes.
+.PP
+\fB\-\-nest\fR makes dotted column names nested objects (\fBaddress.city\fR becomes
+\fB"address":{"city":...}\fR) in every format and in templates; clashing names (\fBa\fR and
+\fBa.b\fR) are a usage error.
+.PP
+.nf
+{"inputs": [{% for row in rows %}{"properties": {"email": {{ row.email }}}}
+  {%\- if not loop.last %},{% endif %}{% endfor %}]}
+.fi
 .SH SIGNING
 Requests follow the Standard Webhooks specification (https://www.standardwebhooks.com/), so
 a receiver can verify them with an off\-the\-shelf library. Each request carries:
@@ -397,6 +422,7 @@ mod tests {
         let page = String::from_utf8(super::man_page().unwrap()).unwrap();
         for section in [
             "PAYLOAD",
+            "TEMPLATES",
             "SIGNING",
             "\"SYNC MODES\"",
             "\"EXIT STATUS\"",
