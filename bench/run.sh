@@ -75,6 +75,8 @@ if [[ $python_baseline == 1 ]]; then
 fi
 has_schema=0; has_validate=0
 "$PULSE" push --help 2>/dev/null | grep -q -- '--schema' && has_schema=1
+has_template=0
+"$PULSE" push --help 2>/dev/null | grep -q -- '--template' && has_template=1
 "$PULSE" validate --help >/dev/null 2>&1 && has_validate=1
 
 # --- scratch space, sink, cleanup ------------------------------------------------------------
@@ -167,6 +169,13 @@ if [[ $rss_only == 1 ]]; then
   # /usr/bin/time wraps pulse only, not the generator; input bytes of a stream are not known up
   # front, so the MB/s column is 0 here
   measure_stream "rss push" "$(fresh_db rss.db)" push - --url "$url" --secret "$secret" --quiet --json
+  if [[ $has_template == 1 ]]; then
+    # A 10-field template mapping each row to an object, against the built-in format.
+    db=$(fresh_db template.db)
+    measure "pulse push+template" "$rows" "$bytes" "$db" \
+      "$PULSE" push "$data" --template "$here/template.j2" --url "$url" --secret "$secret" \
+      --db "$db" --quiet --json
+  fi
   if [[ $has_validate == 1 ]]; then
     # exit 3 = some rows are invalid: expected, the data holds a few invalid rows on purpose
     ok_rcs=0,3 measure_stream "rss validate" - validate - --schema "$here/schema.json"
@@ -279,6 +288,13 @@ for i in $(seq 1 "$runs"); do
     db=$(fresh_db schema.db)
     measure "pulse push+schema" "$rows" "$bytes" "$db" \
       "$PULSE" push "$data" --schema "$here/schema.json" --url "$url" --secret "$secret" \
+      --db "$db" --quiet --json
+  fi
+  if [[ $has_template == 1 ]]; then
+    # A 10-field template mapping each row to an object, against the built-in format.
+    db=$(fresh_db template.db)
+    measure "pulse push+template" "$rows" "$bytes" "$db" \
+      "$PULSE" push "$data" --template "$here/template.j2" --url "$url" --secret "$secret" \
       --db "$db" --quiet --json
   fi
   if [[ $has_validate == 1 ]]; then
