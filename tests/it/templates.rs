@@ -98,10 +98,17 @@ fn ndjson_and_other_content_types_go_as_rendered() {
 
     let form = "{% for row in rows %}name={{ row.name|urlencode }}&{% endfor %}";
     let content_type = "application/x-www-form-urlencoded";
-    push(&sandbox, &server.url(), form, &["--content-type", content_type, "--force"])
+    // Another template is another shape: the same file goes again without --force...
+    push(&sandbox, &server.url(), form, &["--content-type", content_type])
         .assert()
         .success();
+    assert_eq!(server.requests().len(), 2);
     let request = server.requests().pop().unwrap();
+    // ...and the same template again is the same run: nothing is sent.
+    push(&sandbox, &server.url(), form, &["--content-type", content_type])
+        .assert()
+        .success();
+    assert_eq!(server.requests().len(), 2);
     assert_eq!(request.header("content-type"), Some(content_type));
     assert!(String::from_utf8(request.body).unwrap().starts_with("name=Ada%20%22the%22"));
 }
