@@ -36,6 +36,36 @@ pub fn write_json_string_body(out: &mut Vec<u8>, s: &str) {
     put(out, &bytes[start..]);
 }
 
+/// As `write_json_string`, into any text sink (a template's output): plain runs are written
+/// whole, split only at the ASCII bytes that need escaping.
+pub fn write_json_string_to(out: &mut impl std::fmt::Write, s: &str) -> std::fmt::Result {
+    out.write_char('"')?;
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if i + 8 <= bytes.len() {
+            let word = u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
+            if !needs_escape(word) {
+                i += 8;
+                continue;
+            }
+        }
+        let b = bytes[i];
+        if let Some(escape) = escape_for(b) {
+            // `b` is ASCII: `start..i` lies on character boundaries.
+            out.write_str(&s[start..i])?;
+            let mut escaped = Vec::with_capacity(6);
+            write_escape(&mut escaped, b, escape);
+            out.write_str(std::str::from_utf8(&escaped).expect("escapes are ASCII"))?;
+            start = i + 1;
+        }
+        i += 1;
+    }
+    out.write_str(&s[start..])?;
+    out.write_char('"')
+}
+
 /// Whether `bytes` can go between JSON quotes as they are: no `"`, `\\` or control byte. One
 /// pass over a whole record costs less than looking cell by cell.
 pub fn is_plain_json_text(bytes: &[u8]) -> bool {
@@ -196,6 +226,20 @@ mod tests {
                     assert!(!is_plain_json_text(&text), "{text:?}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn text_sinks_get_what_byte_buffers_get() {
+        for s in [
+            "",
+            "plain words here",
+            "q\"b\\s\u{1}\n\t€ and more after",
+            "東京\u{1f}x",
+        ] {
+            let mut text = String::new();
+            write_json_string_to(&mut text, s).unwrap();
+            assert_eq!(text, json(s));
         }
     }
 

@@ -216,9 +216,12 @@ impl BatchSender {
         let clock = Instant::now();
         // A signature made ahead serves the first attempt at most.
         let early = body.signed.take();
-        let (headers, logged_headers) =
-            self.requests
-                .headers(&batch.id, (method, sending.content_type), &body.content, early)?;
+        let (headers, logged_headers) = self.requests.headers(
+            &batch.id,
+            (method, sending.content_type),
+            &body.content,
+            early,
+        )?;
         let exchange = exchange(&self.client, &self.url, method, headers, body.wire.clone())
             .await
             .without_credentials(self.requests.redactor());

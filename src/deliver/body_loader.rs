@@ -206,7 +206,7 @@ const LOADER_QUEUE: usize = 1;
 /// Hands out the bodies of a plan in order.
 pub enum BodyLoader {
     /// Built on demand by the caller (an in-memory log, or a single batch).
-    Inline(BodyMaker),
+    Inline(Box<BodyMaker>),
     /// Loader `k` builds batches `k`, `k + n`, `k + 2n`, ... through its own connection.
     Ahead {
         loaders: Vec<Receiver<Result<PreparedBody>>>,
@@ -239,10 +239,10 @@ impl BodyLoader {
         plan: &[(EventRecord, BatchRef)],
     ) -> Result<BodyLoader> {
         let Some(log) = store.location().cloned() else {
-            return Ok(BodyLoader::Inline(maker));
+            return Ok(BodyLoader::Inline(Box::new(maker)));
         };
         if plan.len() < 2 {
-            return Ok(BodyLoader::Inline(maker));
+            return Ok(BodyLoader::Inline(Box::new(maker)));
         }
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let count = cores.clamp(1, MAX_LOADERS).min(plan.len());

@@ -12,11 +12,17 @@
 //! HTML escape `<&>"'`; other types print values as they are (`urlencode` for forms).
 
 use anyhow::{anyhow, Result};
-use minijinja::{context, AutoEscape, Environment, UndefinedBehavior, Value};
+
+use minijinja::value::ValueKind;
+use minijinja::{
+    context, escape_formatter, AutoEscape, Environment, Error, Output, State, UndefinedBehavior,
+    Value,
+};
 use serde::{Deserialize, Serialize};
 
 use super::nest::nest_rows;
 use super::{BatchHeader, BodyContext};
+use crate::json_out::write_json_string_to;
 
 /// A `--template` as a run keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +86,9 @@ impl BodyTemplate {
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_debug(true);
         env.set_auto_escape_callback(move |_| kind.escape());
+        if kind.escape() == AutoEscape::Json {
+            env.set_formatter(write_json_value);
+        }
         env.add_template(NAME, &self.text)
             .map_err(|err| self.located(&err))?;
         Ok(env)
@@ -104,6 +113,25 @@ impl BodyTemplate {
     }
 }
 
+/// Prints a value into a JSON body: strings and integers (nearly every cell) written straight
+/// into the output, where MiniJinja's own JSON escaping makes a string per value; the rest,
+/// and strings marked safe (`tojson`'s), as MiniJinja prints them.
+fn write_json_value(out: &mut Output, state: &mut State, value: &Value) -> Result<(), Error> {
+    if *state.auto_escape() == AutoEscape::Json && !value.is_safe() {
+        let written = match value.kind() {
+            ValueKind::String => value.as_str().map(|s| write_json_string_to(out, s)),
+            ValueKind::Number => value.as_i64().map(|n| write!(out, "{n}")),
+            ValueKind::Bool => Some(out.write_str(if value.is_true() { "true" } else { "false" })),
+            ValueKind::None => Some(out.write_str("null")),
+            _ => None,
+        };
+        if let Some(written) = written {
+            return written.map_err(Error::from);
+        }
+    }
+    escape_formatter(out, state, value)
+}
+
 /// Renders `template` for one batch of `data` (its stored rows, a JSON array) into `out`, and
 /// checks that a JSON body is JSON.
 pub fn render(
@@ -119,9 +147,8 @@ pub fn render(
         let rows: Vec<serde_json::Value> = super::formats::stored_rows(data)?;
         Value::from(minijinja::value::Serde(nest_rows(rows)))
     } else {
-        let rows: Vec<Value> = serde_json::from_slice(data)
-            .map_err(|err| anyhow!("its stored rows are not a JSON array ({err})"))?;
-        Value::from(rows)
+        rows::parse_rows(data)
+            .map_err(|err| anyhow!("its stored rows are not a JSON array ({err})"))?
     };
     let metadata: Value = serde_json::from_str(&ctx.metadata)
         .map_err(|err| anyhow!("the run's stored metadata is damaged ({err})"))?;
@@ -201,5 +228,6 @@ fn near(text: &[u8], line: usize, column: usize) -> String {
         .collect()
 }
 
+mod rows;
 #[cfg(test)]
 mod tests;
