@@ -166,7 +166,7 @@ fn first_row(data: &[u8]) -> anyhow::Result<Value> {
 }
 
 /// A batch's stored rows, parsed: a JSON array, unless the log was damaged.
-pub(super) fn stored_rows(data: &[u8]) -> anyhow::Result<Vec<Value>> {
+fn stored_rows(data: &[u8]) -> anyhow::Result<Vec<Value>> {
     serde_json::from_slice(data)
         .map_err(|err| anyhow::anyhow!("its stored rows are not a JSON array ({err})"))
 }

@@ -144,7 +144,8 @@ pub fn render(
     let kind = BodyKind::of(ctx.content_type());
     let env = template.environment(kind)?;
     let rows = if ctx.nest {
-        let rows: Vec<serde_json::Value> = super::formats::stored_rows(data)?;
+        let rows: Vec<serde_json::Value> = serde_json::from_slice(data)
+            .map_err(|err| anyhow!("its stored rows are not a JSON array ({err})"))?;
         Value::from(minijinja::value::Serde(nest_rows(rows)))
     } else {
         rows::parse_rows(data)
