@@ -15,7 +15,7 @@ mod request_headers;
 mod retry;
 mod settings;
 
-pub use answer::{AnswerRules, RejectedRow, MAX_ANSWER_BYTES};
+pub use answer::AnswerRules;
 pub use body_loader::write_batch_body;
 pub use client::check_client_files;
 pub use compress::{decode, BodyCompression};
