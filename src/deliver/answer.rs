@@ -382,7 +382,10 @@ mod tests {
     fn answers_that_are_not_json_or_too_long_are_refused_naming_it() {
         let ok = rules(Some(".ok"), None);
         let err = refused(ok.judge(Some(b"<html>busy</html>"), 3));
-        assert!(err.starts_with("the answer is not JSON (byte offset"), "{err}");
+        assert!(
+            err.starts_with("the answer is not JSON (byte offset"),
+            "{err}"
+        );
         assert!(err.ends_with(", which --success-if reads"), "{err}");
         assert_eq!(
             refused(ok.judge(Some(b" \n"), 3)),
@@ -440,7 +443,10 @@ mod tests {
             assert!(err.contains("a position from 1 to 3"), "{err}");
         }
         let err = refused(by_position.judge(Some(br#"{"failed":3}"#), 3));
-        assert!(err.starts_with("--rejected-rows '.failed[]' failed: "), "{err}");
+        assert!(
+            err.starts_with("--rejected-rows '.failed[]' failed: "),
+            "{err}"
+        );
         let endless = rules(None, Some("range(1e9)"));
         let err = refused(endless.judge(Some(b"{}"), 3));
         assert!(err.contains("yields more than"), "{err}");

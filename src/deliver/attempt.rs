@@ -174,8 +174,7 @@ pub(super) fn judge(
         rejected: Vec::new(),
         refusal: None,
     };
-    if decided != Outcome::Delivered || !(200..300).contains(&status) || !rules.reads_answers()
-    {
+    if decided != Outcome::Delivered || !(200..300).contains(&status) || !rules.reads_answers() {
         return plain(decided);
     }
     match rules.judge(answer, rows) {
@@ -398,13 +397,21 @@ mod tests {
     #[test]
     fn answers_are_judged_only_for_a_2xx_delivery_and_a_refusal_is_not_retried() {
         let rules = AnswerRules::compile(Some(".ok"), Some(".bad[]")).unwrap();
-        let judged = judge(plain(200, 0), (200, Some(br#"{"ok":true,"bad":[2]}"#)), &rules, 3);
+        let judged = judge(
+            plain(200, 0),
+            (200, Some(br#"{"ok":true,"bad":[2]}"#)),
+            &rules,
+            3,
+        );
         assert_eq!(judged.outcome, Outcome::Delivered);
         assert_eq!(judged.rejected.len(), 1);
         assert_eq!(judged.rejected[0].position, 2);
         let judged = judge(plain(200, 0), (200, Some(br#"{"ok":false}"#)), &rules, 3);
         assert_eq!(judged.outcome, Outcome::Failed(Failure::Refused));
-        assert_eq!(judged.refusal.as_deref(), Some("--success-if '.ok' is false"));
+        assert_eq!(
+            judged.refusal.as_deref(),
+            Some("--success-if '.ok' is false")
+        );
         assert!(judged.rejected.is_empty());
         // Not JSON, or too long to read: refused, naming it.
         let judged = judge(plain(200, 0), (200, None), &rules, 3);
@@ -413,7 +420,10 @@ mod tests {
         let retry = plain(503, 0);
         assert_eq!(judge(retry.clone(), (503, None), &rules, 3).outcome, retry);
         let refused = plain(422, 0);
-        assert_eq!(judge(refused.clone(), (422, None), &rules, 3).outcome, refused);
+        assert_eq!(
+            judge(refused.clone(), (422, None), &rules, 3).outcome,
+            refused
+        );
         let judged = judge(Outcome::Delivered, (409, Some(b"conflict")), &rules, 3);
         assert_eq!(judged.outcome, Outcome::Delivered);
         assert_eq!(judged.refusal, None);

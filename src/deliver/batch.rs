@@ -116,13 +116,9 @@ pub(super) enum Sent {
         endpoint_gone: bool,
     },
     /// Left undelivered because the run stopped before its next try.
-    Abandoned {
-        attempts: u64,
-    },
+    Abandoned { attempts: u64 },
     /// Found delivered by another process (after a lost connection to the log): not sent.
-    DeliveredElsewhere {
-        attempts: u64,
-    },
+    DeliveredElsewhere { attempts: u64 },
 }
 
 impl BatchSender {
@@ -230,11 +226,15 @@ impl BatchSender {
         let clock = Instant::now();
         // A signature made ahead serves the first attempt at most.
         let early = body.signed.take();
-        let (headers, logged_headers) =
-            self.requests
-                .headers(&batch.id, (method, sending.content_type), &body.content, early)?;
+        let (headers, logged_headers) = self.requests.headers(
+            &batch.id,
+            (method, sending.content_type),
+            &body.content,
+            early,
+        )?;
         let reads = (method, self.answers.reads_answers());
-        let mut exchange = exchange(&self.client, &self.url, reads, headers, body.wire.clone()).await;
+        let mut exchange =
+            exchange(&self.client, &self.url, reads, headers, body.wire.clone()).await;
         let duration_ms = clock.elapsed().as_millis() as i64;
         let decided = decide(
             exchange.status,

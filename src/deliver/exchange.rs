@@ -170,7 +170,10 @@ const SNIPPET_SLACK: usize = 4096;
 /// The first `most` bytes of a response body; the rest is not read. For the log's snippet,
 /// `RESPONSE_SNIPPET_BYTES` and `SNIPPET_SLACK` more, which `Exchange::without_credentials` cuts
 /// to its length.
-async fn read_start(mut response: reqwest::Response, most: usize) -> (Vec<u8>, reqwest::Result<()>) {
+async fn read_start(
+    mut response: reqwest::Response,
+    most: usize,
+) -> (Vec<u8>, reqwest::Result<()>) {
     let mut snippet = Vec::new();
     while snippet.len() < most {
         match response.chunk().await {

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 
 pub use formats::write_request_with;
 pub use nest::check_nesting;
-pub use template::BodyTemplate;
 pub use stored::TokenTable;
+pub use template::BodyTemplate;
 
 use crate::json_out::{
     is_plain_json_text, put, write_json_string, write_json_string_body, write_u64,

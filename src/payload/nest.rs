@@ -65,7 +65,9 @@ impl<'a> Node<'a> {
 }
 
 fn clash(first: &str, second: &str) -> String {
-    format!("--nest: columns `{first}` and `{second}` would be the same field, or one inside the other")
+    format!(
+        "--nest: columns `{first}` and `{second}` would be the same field, or one inside the other"
+    )
 }
 
 /// A batch's rows with dotted keys nested; `__` fields (`__index`, `__errors`, ...) as they are.

@@ -108,7 +108,9 @@ pub fn export(asked: ExportSettings, db: &Location) -> Result<u64> {
 enum Which {
     All,
     /// Those the receiver refused (`--rejected`), with its messages or not.
-    Rejected { with_errors: bool },
+    Rejected {
+        with_errors: bool,
+    },
 }
 
 /// Column (CSV) or field (JSON lines) of a refused row's message.
@@ -214,8 +216,12 @@ fn refused_rows(
     let Some(text) = store.rejected_rows_of_batch(&batch.id)? else {
         return Ok(None);
     };
-    let refused: Vec<Refused> = serde_json::from_str(&text)
-        .with_context(|| format!("the refused rows recorded for batch {} are damaged", batch.id))?;
+    let refused: Vec<Refused> = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "the refused rows recorded for batch {} are damaged",
+            batch.id
+        )
+    })?;
     Ok(Some(
         refused
             .into_iter()

@@ -41,9 +41,14 @@ fn a_template_shapes_each_batch_with_typed_values_and_its_context() {
     let sandbox = Sandbox::new();
     let server = TestServer::ok();
     let metadata = ["--metadata", r#"{"team":"crm"}"#];
-    push(&sandbox, &server.url(), CRM, &[&["--nest", "--batch-size", "2"][..], &metadata].concat())
-        .assert()
-        .success();
+    push(
+        &sandbox,
+        &server.url(),
+        CRM,
+        &[&["--nest", "--batch-size", "2"][..], &metadata].concat(),
+    )
+    .assert()
+    .success();
     let requests = server.requests();
     assert_eq!(requests.len(), 2);
     let first = requests[0].json();
@@ -55,14 +60,20 @@ fn a_template_shapes_each_batch_with_typed_values_and_its_context() {
         ])
     );
     let id = requests[0].header("webhook-id").unwrap();
-    assert_eq!(first["batch"], json!({"id": id, "index": 1, "count": 2, "rows": 2}));
+    assert_eq!(
+        first["batch"],
+        json!({"id": id, "index": 1, "count": 2, "rows": 2})
+    );
     assert_eq!(first["event"]["name"], "all");
     assert_eq!(first["event"]["total_rows"], 3);
     assert_eq!(first["run"]["source"], "people.csv");
     assert_eq!(first["run"]["total_rows"], 3);
     assert_eq!(first["run"]["id"], sandbox.last_run());
     assert_eq!(first["team"], "crm");
-    assert_eq!(requests[1].json()["inputs"][0]["properties"]["city"], "Tromsø");
+    assert_eq!(
+        requests[1].json()["inputs"][0]["properties"]["city"],
+        "Tromsø"
+    );
     for request in &requests {
         assert_eq!(request.header("content-type"), Some("application/json"));
         let signed = signature_matches(
@@ -80,10 +91,16 @@ fn a_template_shapes_each_batch_with_typed_values_and_its_context() {
 fn ndjson_and_other_content_types_go_as_rendered() {
     let sandbox = Sandbox::new();
     let server = TestServer::ok();
-    let bulk = "{% for row in rows %}{\"index\":{\"_id\":{{ row.id }}}}\n{{ row|tojson }}\n{% endfor %}";
-    push(&sandbox, &server.url(), bulk, &["--content-type", "application/x-ndjson"])
-        .assert()
-        .success();
+    let bulk =
+        "{% for row in rows %}{\"index\":{\"_id\":{{ row.id }}}}\n{{ row|tojson }}\n{% endfor %}";
+    push(
+        &sandbox,
+        &server.url(),
+        bulk,
+        &["--content-type", "application/x-ndjson"],
+    )
+    .assert()
+    .success();
     let request = &server.requests()[0];
     assert_eq!(request.header("content-type"), Some("application/x-ndjson"));
     let lines: Vec<Value> = String::from_utf8(request.body.clone())
@@ -93,35 +110,60 @@ fn ndjson_and_other_content_types_go_as_rendered() {
         .collect();
     assert_eq!(lines.len(), 6);
     assert_eq!(lines[0], json!({"index": {"_id": 1}}));
-    assert_eq!(lines[1]["address.city"], "Oslo", "not nested without --nest");
+    assert_eq!(
+        lines[1]["address.city"], "Oslo",
+        "not nested without --nest"
+    );
     assert_eq!(lines[1]["__valid"], true);
 
     let form = "{% for row in rows %}name={{ row.name|urlencode }}&{% endfor %}";
     let content_type = "application/x-www-form-urlencoded";
     // Another template is another shape: the same file goes again without --force...
-    push(&sandbox, &server.url(), form, &["--content-type", content_type])
-        .assert()
-        .success();
+    push(
+        &sandbox,
+        &server.url(),
+        form,
+        &["--content-type", content_type],
+    )
+    .assert()
+    .success();
     assert_eq!(server.requests().len(), 2);
     let request = server.requests().pop().unwrap();
     // ...and the same template again is the same run: nothing is sent.
-    push(&sandbox, &server.url(), form, &["--content-type", content_type])
-        .assert()
-        .success();
+    push(
+        &sandbox,
+        &server.url(),
+        form,
+        &["--content-type", content_type],
+    )
+    .assert()
+    .success();
     assert_eq!(server.requests().len(), 2);
     assert_eq!(request.header("content-type"), Some(content_type));
-    assert!(String::from_utf8(request.body).unwrap().starts_with("name=Ada%20%22the%22"));
+    assert!(String::from_utf8(request.body)
+        .unwrap()
+        .starts_with("name=Ada%20%22the%22"));
 }
 
 #[test]
 fn a_template_that_does_not_parse_is_a_usage_error_naming_its_line_and_nothing_is_staged() {
     let sandbox = Sandbox::new();
     let server = TestServer::ok();
-    let out = push(&sandbox, &server.url(), "{\n  \"id\": {{ rows[0].id }\n}", &[]).assert().code(2);
+    let out = push(
+        &sandbox,
+        &server.url(),
+        "{\n  \"id\": {{ rows[0].id }\n}",
+        &[],
+    )
+    .assert()
+    .code(2);
     let stderr = stderr_of(&out);
     assert!(stderr.contains("--template "), "{stderr}");
     assert!(stderr.contains("body.j2: line 2, column"), "{stderr}");
-    let errors = stderr.lines().filter(|line| line.starts_with("error:")).count();
+    let errors = stderr
+        .lines()
+        .filter(|line| line.starts_with("error:"))
+        .count();
     assert_eq!(errors, 1, "one line: {stderr}");
     assert!(server.requests().is_empty());
     let runs: Option<i64> = sandbox.query("SELECT count(*) FROM runs");
@@ -133,9 +175,14 @@ fn a_template_rendering_json_that_is_not_json_fails_its_run_at_staging_and_holds
     let sandbox = Sandbox::new();
     let server = TestServer::ok();
     // The name is written as JSON already: the quotes around it make two strings.
-    let out = push(&sandbox, &server.url(), r#"{"name": "{{ rows[0].name }}"}"#, &[])
-        .assert()
-        .code(2);
+    let out = push(
+        &sandbox,
+        &server.url(),
+        r#"{"name": "{{ rows[0].name }}"}"#,
+        &[],
+    )
+    .assert()
+    .code(2);
     let stderr = stderr_of(&out);
     assert!(stderr.contains("is not JSON"), "{stderr}");
     assert!(stderr.contains("body line 1, column"), "{stderr}");
@@ -145,13 +192,23 @@ fn a_template_rendering_json_that_is_not_json_fails_its_run_at_staging_and_holds
     assert_eq!(status, "input-error");
 
     // A misspelt column fails the same way, and a fixed template goes straight out.
-    let out = push(&sandbox, &server.url(), "{{ rows[0].nmae }}", &[]).assert().code(2);
-    assert!(stderr_of(&out).contains("undefined"), "{}", stderr_of(&out));
-    push(&sandbox, &server.url(), r#"{"name": {{ rows[0].name }}}"#, &[])
+    let out = push(&sandbox, &server.url(), "{{ rows[0].nmae }}", &[])
         .assert()
-        .success();
+        .code(2);
+    assert!(stderr_of(&out).contains("undefined"), "{}", stderr_of(&out));
+    push(
+        &sandbox,
+        &server.url(),
+        r#"{"name": {{ rows[0].name }}}"#,
+        &[],
+    )
+    .assert()
+    .success();
     assert_eq!(server.requests().len(), 1);
-    assert_eq!(server.requests()[0].json(), json!({"name": "Ada \"the\" Countess"}));
+    assert_eq!(
+        server.requests()[0].json(),
+        json!({"name": "Ada \"the\" Countess"})
+    );
 }
 
 #[test]
@@ -212,7 +269,13 @@ fn nest_makes_dotted_columns_objects_in_the_pulse_format_and_refuses_clashes() {
     let schema = sandbox.write("schema.json", SCHEMA);
     sandbox
         .pulse()
-        .args(["push", input.to_str().unwrap(), "--url", &server.url(), "--nest"])
+        .args([
+            "push",
+            input.to_str().unwrap(),
+            "--url",
+            &server.url(),
+            "--nest",
+        ])
         .args(["--schema", schema.to_str().unwrap(), "--no-sign"])
         .assert()
         .success();
@@ -224,12 +287,21 @@ fn nest_makes_dotted_columns_objects_in_the_pulse_format_and_refuses_clashes() {
     let clash = sandbox.write("clash.csv", "id,a,a.b\n1,2,3\n");
     let out = sandbox
         .pulse()
-        .args(["push", clash.to_str().unwrap(), "--url", &server.url(), "--nest"])
+        .args([
+            "push",
+            clash.to_str().unwrap(),
+            "--url",
+            &server.url(),
+            "--nest",
+        ])
         .arg("--no-sign")
         .assert()
         .code(2);
     let stderr = stderr_of(&out);
-    assert!(stderr.contains("`a`") && stderr.contains("`a.b`"), "{stderr}");
+    assert!(
+        stderr.contains("`a`") && stderr.contains("`a.b`"),
+        "{stderr}"
+    );
     assert_eq!(server.requests().len(), 1, "nothing more sent");
     let runs: i64 = sandbox.query("SELECT count(*) FROM runs").unwrap();
     assert_eq!(runs, 1, "the clash staged no run");
@@ -245,7 +317,11 @@ fn template_flags_that_cannot_go_together_are_usage_errors() {
         (&["--content-type", "json"][..], "is not a media type"),
     ] {
         let out = push(&sandbox, url, "{}", args).assert().code(2);
-        assert!(stderr_of(&out).contains(says), "{args:?}: {}", stderr_of(&out));
+        assert!(
+            stderr_of(&out).contains(says),
+            "{args:?}: {}",
+            stderr_of(&out)
+        );
     }
     let missing = sandbox
         .pulse()
@@ -258,16 +334,26 @@ fn template_flags_that_cannot_go_together_are_usage_errors() {
 #[test]
 fn dry_run_and_receive_show_the_rendered_bodies() {
     let sandbox = Sandbox::new();
-    let out = push(&sandbox, "http://127.0.0.1:9/", r#"{"n": {{ rows|length }}}"#, &["--dry-run"])
-        .assert()
-        .success();
+    let out = push(
+        &sandbox,
+        "http://127.0.0.1:9/",
+        r#"{"n": {{ rows|length }}}"#,
+        &["--dry-run"],
+    )
+    .assert()
+    .success();
     let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     assert!(stdout.contains("\n{\"n\": 3}\n"), "{stdout}");
 
     let receiver = Receiver::start(&["--print-bodies"]);
-    push(&sandbox, &receiver.url(), r#"{"n": {{ rows|length }}}"#, &[])
-        .assert()
-        .success();
+    push(
+        &sandbox,
+        &receiver.url(),
+        r#"{"n": {{ rows|length }}}"#,
+        &[],
+    )
+    .assert()
+    .success();
     wait_for("the body printed", || {
         receiver.lines().iter().any(|line| line == "{\"n\": 3}")
     });

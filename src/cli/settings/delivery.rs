@@ -4,7 +4,7 @@ use anyhow::Result;
 
 use crate::cli::DeliveryArgs;
 use crate::deliver::{
-    auth_header, parse_duration, AnswerRules, parse_headers, parse_schedule, parse_status_list,
+    auth_header, parse_duration, parse_headers, parse_schedule, parse_status_list, AnswerRules,
     DeliverySettings, Rate, RetryPolicy, StatusPolicy,
 };
 use crate::exit::usage;

@@ -144,19 +144,21 @@ fn template_and_type(args: &PushArgs) -> Result<(Option<BodyTemplate>, Option<St
             )));
         }
         if args.method == Method::Get {
-            return Err(usage("--content-type needs a body: it works with --method post"));
+            return Err(usage(
+                "--content-type needs a body: it works with --method post",
+            ));
         }
     }
     let Some(path) = &args.template else {
         return Ok((None, args.content_type.clone()));
     };
     if args.method == Method::Get {
-        return Err(usage("--template renders a body: it works with --method post"));
+        return Err(usage(
+            "--template renders a body: it works with --method post",
+        ));
     }
     if args.format != Format::Pulse {
-        return Err(usage(
-            "--template replaces --format: give one or the other",
-        ));
+        return Err(usage("--template replaces --format: give one or the other"));
     }
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path)

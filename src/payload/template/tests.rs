@@ -42,9 +42,18 @@ fn rendered(ctx: &BodyContext) -> anyhow::Result<String> {
 fn the_context_has_rows_batch_event_run_and_metadata() {
     let text = r#"{"b":{{ batch|tojson }},"e":{{ event|tojson }},"r":{{ run|tojson }},"m":{{ metadata.team }},"first":{{ rows[0]|tojson }}}"#;
     let body: Value = serde_json::from_str(&rendered(&ctx(text, None, false)).unwrap()).unwrap();
-    assert_eq!(body["b"], json!({"id": "msg_1", "index": 2, "count": 3, "rows": 1}));
-    assert_eq!(body["e"], json!({"name": "validData", "id": "evt_1", "total_rows": 5}));
-    assert_eq!(body["r"], json!({"id": "run_1", "source": "people.csv", "total_rows": 6}));
+    assert_eq!(
+        body["b"],
+        json!({"id": "msg_1", "index": 2, "count": 3, "rows": 1})
+    );
+    assert_eq!(
+        body["e"],
+        json!({"name": "validData", "id": "evt_1", "total_rows": 5})
+    );
+    assert_eq!(
+        body["r"],
+        json!({"id": "run_1", "source": "people.csv", "total_rows": 6})
+    );
     assert_eq!(body["m"], "crm");
     assert_eq!(body["first"]["id"], 7, "typed as stored");
     assert_eq!(body["first"]["__row"], 5);
@@ -83,7 +92,11 @@ fn a_json_body_that_is_not_json_is_an_error_saying_where() {
     assert!(err.contains("--template body.j2"), "{err}");
     assert!(err.contains("batch msg_1 is not JSON"), "{err}");
     assert!(err.contains("body line 1, column"), "{err}");
-    let lines = ctx("{{ rows[0].id }}\nnot json\n", Some("application/x-ndjson"), false);
+    let lines = ctx(
+        "{{ rows[0].id }}\nnot json\n",
+        Some("application/x-ndjson"),
+        false,
+    );
     let err = format!("{:#}", rendered(&lines).unwrap_err());
     assert!(err.contains("body line 2"), "{err}");
 }
@@ -95,8 +108,14 @@ fn template_errors_name_the_file_line_and_column() {
         text: "{\n  \"a\": {{ rows[0].id }\n}".into(),
     };
     let err = format!("{:#}", broken.check("application/json").unwrap_err());
-    assert!(err.starts_with("--template body.j2: line 2, column"), "{err}");
-    let err = format!("{:#}", rendered(&ctx("{{ rows[0].nope }}", None, false)).unwrap_err());
+    assert!(
+        err.starts_with("--template body.j2: line 2, column"),
+        "{err}"
+    );
+    let err = format!(
+        "{:#}",
+        rendered(&ctx("{{ rows[0].nope }}", None, false)).unwrap_err()
+    );
     assert!(err.contains("line 1, column 4"), "{err}");
     assert!(err.contains("undefined"), "{err}");
 }
