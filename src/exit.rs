@@ -15,6 +15,9 @@ pub enum Exit {
     Invalid = 3,
     /// Delivery failed: some batches are undelivered; `pulse resume` continues.
     Undelivered = 4,
+    /// `--fail-on-rejected`: every batch was delivered, but the receiver refused some of their
+    /// rows (`--rejected-rows`; `pulse export RUN --rejected` writes them).
+    Rejected = 5,
     /// `--deadline` passed; the run stopped as on SIGTERM and is resumable (as timeout(1)).
     DeadlinePassed = 124,
     /// Interrupted by SIGINT (Ctrl-C); the run is resumable.
@@ -45,6 +48,11 @@ pub struct DeliveryError(pub String);
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct QuietDeliveryError(pub String);
+
+/// Delivered, but the receiver refused rows, and `--fail-on-rejected` makes that an error.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct RejectedRowsError(pub String);
 
 /// Rows failed validation where that is an error.
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +87,9 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
         if cause.is::<InvalidRowsError>() {
             return Exit::Invalid;
         }
+        if cause.is::<RejectedRowsError>() {
+            return Exit::Rejected;
+        }
         if cause.is::<InterruptedError>() {
             return if crate::signals::deadline_passed() {
                 Exit::DeadlinePassed
@@ -109,6 +120,7 @@ mod tests {
         assert_eq!(Exit::Usage as u8, 2);
         assert_eq!(Exit::Invalid as u8, 3);
         assert_eq!(Exit::Undelivered as u8, 4);
+        assert_eq!(Exit::Rejected as u8, 5);
         assert_eq!(Exit::DeadlinePassed as u8, 124);
         assert_eq!(Exit::Interrupted as u8, 130);
         assert_eq!(Exit::Terminated as u8, 143);
@@ -124,6 +136,8 @@ mod tests {
         assert_eq!(code_for(&err), Exit::Undelivered);
         let err = anyhow::Error::new(InvalidRowsError("3 invalid rows".into()));
         assert_eq!(code_for(&err), Exit::Invalid);
+        let err = anyhow::Error::new(RejectedRowsError("3 rows".into())).context("x");
+        assert_eq!(code_for(&err), Exit::Rejected);
         let err = anyhow::Error::new(InterruptedError("stopped".into()));
         assert_eq!(code_for(&err), Exit::Interrupted);
     }

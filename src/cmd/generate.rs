@@ -225,6 +225,24 @@ send the same bytes.
 {"inputs": [{% for row in rows %}{"properties": {"email": {{ row.email }}}}
   {%\- if not loop.last %},{% endif %}{% endfor %}]}
 .fi
+.SH ANSWERS
+\fB\-\-success\-if\fR \fIEXPR\fR and \fB\-\-rejected\-rows\fR \fIEXPR\fR (push; kept with the
+run, so resume and resend read its answers alike) read a 2xx answer with a jq expression
+(jaq). With either, a 2xx answer is read whole, up to 16 MiB; a longer one, or one that is not
+JSON, fails the batch for good (not retried). \fB\-\-success\-if\fR decides as \fBjq \-e\fR:
+its last value; false, null, no value or an error fail the batch for good, not retried (as a
+4xx). \fB\-\-rejected\-rows\fR yields the 1\-based positions in the batch of the rows the
+receiver refused, or \fB{position, error}\fR objects: the batch is delivered, and the rows and
+messages are recorded with the attempt (\fBpulse log\fR shows "delivered, 3 of 500 rows
+rejected", the JSON summary \fBrejected\fR, \fBpulse export RUN \-\-rejected\fR
+[\fB\-\-with\-errors\fR] writes them). A value that is not a row of the batch fails it, naming
+the value; a position given twice keeps both messages. Refused rows exit 0 with a warning;
+\fB\-\-fail\-on\-rejected\fR makes that exit 5. A bad expression is exit 2.
+.PP
+.nf
+pulse push contacts.csv \-\-url URL \-\-success\-if '.ok' \e
+  \-\-rejected\-rows '.errors[] | {position: .row, error: .message}'
+.fi
 .SH SIGNING
 Requests follow the Standard Webhooks specification (https://www.standardwebhooks.com/), so
 a receiver can verify them with an off\-the\-shelf library. Each request carries:
@@ -288,6 +306,10 @@ refused the file (nothing was sent)
 .TP
 \fB4\fR
 delivery failed: some batches are undelivered; \fBpulse resume\fR continues
+.TP
+\fB5\fR
+\fB\-\-fail\-on\-rejected\fR: every batch was delivered, but the receiver refused rows of them
+(\fB\-\-rejected\-rows\fR; \fBpulse export RUN \-\-rejected\fR writes them)
 .TP
 \fB124\fR
 \fB\-\-deadline\fR passed; the run stopped as on SIGTERM and is resumable
@@ -423,6 +445,7 @@ mod tests {
         for section in [
             "PAYLOAD",
             "TEMPLATES",
+            "ANSWERS",
             "SIGNING",
             "\"SYNC MODES\"",
             "\"EXIT STATUS\"",

@@ -117,7 +117,7 @@ fn show_id(
         printer.event(&run_id, event, delivered)?;
         // Runs of batches delivered at the first try: one line each run, unless --all.
         let fold = !every_batch && !printer.json;
-        let foldable = |b: &BatchRow| fold && b.delivered() && b.attempts <= 1;
+        let foldable = |b: &BatchRow| fold && b.delivered() && b.attempts <= 1 && b.rejected == 0;
         let mut i = 0;
         while i < batches.len() {
             let run_len = batches[i..].iter().take_while(|b| foldable(b)).count();
@@ -146,6 +146,10 @@ impl Printer<'_> {
 
     fn status_text(&self, run: &RunRow) -> String {
         let status = run.status();
+        if run.rows_rejected > 0 && status == Some(RunStatus::Delivered) {
+            // `--rejected-rows`: delivered, but the receiver refused some rows.
+            return rejected_text(run.rows_rejected, run.rows.total);
+        }
         if !status.is_some_and(RunStatus::is_in_progress) || self.running(run) {
             return run.status.clone();
         }
@@ -251,6 +255,7 @@ impl Printer<'_> {
             "started_at": show_ms(run.started_at),
             "finished_at": run.finished_at.map(show_ms),
             "status": run.status,
+            "rejected": run.rows_rejected,
             "running": self.running(run),
             "source": run.source,
             "source_size": run.source_size,
@@ -357,6 +362,7 @@ impl Printer<'_> {
             "rows": batch.rows,
             "first_row": batch.first_row,
             "status": batch.status,
+            "rejected": batch.rejected,
             "delivered_at": batch.delivered_at.map(show_ms),
             "attempts": batch.attempts,
             "last_attempt_at": last.map(|a| show_ms(a.started_at)),
@@ -379,7 +385,10 @@ impl Printer<'_> {
             batch.id,
             count(batch.rows, "row", "rows"),
             batch.first_row,
-            batch.status
+            match batch.rejected {
+                0 => batch.status.clone(),
+                n => rejected_text(n, batch.rows),
+            }
         )?;
         Ok(())
     }
@@ -398,6 +407,7 @@ impl Printer<'_> {
                 "error": attempt.error,
                 "response": attempt.response,
                 "request_headers": headers,
+                "rejected": attempt.rejected.as_deref().and_then(|r| serde_json::from_str::<Value>(r).ok()),
             });
             writeln!(self.out, "{line}")?;
             return Ok(());
@@ -458,6 +468,14 @@ impl Printer<'_> {
 
 /// An event's batch count; `?` while its run's staging has not finished (a run stopped while
 /// staging has batches, but no count yet: `pulse resume` stages it again).
+/// `delivered, 3 of 500 rows rejected`: a delivery whose receiver refused rows.
+fn rejected_text(rejected: u64, rows: u64) -> String {
+    format!(
+        "delivered, {rejected} of {} rejected",
+        count(rows, "row", "rows")
+    )
+}
+
 fn batch_count_text(count: u64) -> String {
     match count {
         0 => "?".to_string(),

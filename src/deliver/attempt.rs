@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Result;
 use reqwest::header::HeaderMap;
 
+use super::answer::{AnswerRules, AnswerVerdict, RejectedRow};
 use super::body_loader::BodyMaker;
 use super::compress::BodyCompression;
 use super::request_headers::RequestHeaders;
@@ -144,6 +145,49 @@ pub(super) fn decide(
         Verdict::Gone => Outcome::Failed(Failure::Gone),
         Verdict::Fatal if (300..400).contains(&status) => Outcome::Failed(Failure::Redirect),
         Verdict::Fatal => Outcome::Failed(Failure::Refused),
+    }
+}
+
+/// An attempt's outcome once its answer was read: with the rows the receiver refused (of a
+/// delivered batch), or why the answer refused the attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Judged {
+    pub outcome: Outcome,
+    pub rejected: Vec<RejectedRow>,
+    /// What the answer said against the attempt (`--success-if`, `--rejected-rows`): recorded
+    /// as the attempt's error.
+    pub refusal: Option<String>,
+}
+
+/// The outcome `decided` (by the status) of an attempt that got `status` and `answer` (its
+/// bytes; none when too long to read) for a batch of `rows` rows, once `rules` read the answer:
+/// only a delivery by a 2xx status is judged, and an answer that refuses it fails the batch for
+/// good (not retried, as a 4xx). Pure.
+pub(super) fn judge(
+    decided: Outcome,
+    (status, answer): (u16, Option<&[u8]>),
+    rules: &AnswerRules,
+    rows: u64,
+) -> Judged {
+    let plain = |outcome| Judged {
+        outcome,
+        rejected: Vec::new(),
+        refusal: None,
+    };
+    if decided != Outcome::Delivered || !(200..300).contains(&status) || !rules.reads_answers() {
+        return plain(decided);
+    }
+    match rules.judge(answer, rows) {
+        AnswerVerdict::Accepted(rejected) => Judged {
+            outcome: Outcome::Delivered,
+            rejected,
+            refusal: None,
+        },
+        AnswerVerdict::Refused(why) => Judged {
+            outcome: Outcome::Failed(Failure::Refused),
+            rejected: Vec::new(),
+            refusal: Some(why),
+        },
     }
 }
 
@@ -348,6 +392,45 @@ mod tests {
             Failure::RetriesExhausted { attempts: 1 }.text(what, "HTTP 503"),
             "batch 2/3 of event all (msg_1) failed: HTTP 503"
         );
+    }
+
+    #[test]
+    fn answers_are_judged_only_for_a_2xx_delivery_and_a_refusal_is_not_retried() {
+        let rules = AnswerRules::compile(Some(".ok"), Some(".bad[]")).unwrap();
+        let judged = judge(
+            plain(200, 0),
+            (200, Some(br#"{"ok":true,"bad":[2]}"#)),
+            &rules,
+            3,
+        );
+        assert_eq!(judged.outcome, Outcome::Delivered);
+        assert_eq!(judged.rejected.len(), 1);
+        assert_eq!(judged.rejected[0].position, 2);
+        let judged = judge(plain(200, 0), (200, Some(br#"{"ok":false}"#)), &rules, 3);
+        assert_eq!(judged.outcome, Outcome::Failed(Failure::Refused));
+        assert_eq!(
+            judged.refusal.as_deref(),
+            Some("--success-if '.ok' is false")
+        );
+        assert!(judged.rejected.is_empty());
+        // Not JSON, or too long to read: refused, naming it.
+        let judged = judge(plain(200, 0), (200, None), &rules, 3);
+        assert!(judged.refusal.unwrap().contains("16 MiB"));
+        // A retry, a 4xx, or a status delivered by --success-on is not read.
+        let retry = plain(503, 0);
+        assert_eq!(judge(retry.clone(), (503, None), &rules, 3).outcome, retry);
+        let refused = plain(422, 0);
+        assert_eq!(
+            judge(refused.clone(), (422, None), &rules, 3).outcome,
+            refused
+        );
+        let judged = judge(Outcome::Delivered, (409, Some(b"conflict")), &rules, 3);
+        assert_eq!(judged.outcome, Outcome::Delivered);
+        assert_eq!(judged.refusal, None);
+        // Without expressions nothing is read.
+        let none = AnswerRules::default();
+        let judged = judge(Outcome::Delivered, (200, Some(b"<html>")), &none, 3);
+        assert_eq!(judged.outcome, Outcome::Delivered);
     }
 
     #[test]

@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use reqwest::Client;
 
-use super::attempt::{decide, halt, Halt, Outcome, RequestMaker};
+use super::answer::{AnswerRules, RejectedRow};
+use super::attempt::{decide, halt, judge, Halt, Outcome, RequestMaker};
 use super::body_loader::PreparedBody;
 use super::exchange::{exchange, Exchange};
 use super::rate::RateLimiter;
@@ -41,6 +42,8 @@ pub(super) struct BatchSender {
     pub requests: RequestMaker,
     pub retry: RetryPolicy,
     pub statuses: StatusPolicy,
+    /// `--success-if` and `--rejected-rows`: 2xx answers are read whole and judged.
+    pub answers: AnswerRules,
     pub rate: Option<RateLimiter>,
     /// Whether answers change batch status: not when resending to another URL than the run's.
     pub updates_status: bool,
@@ -100,6 +103,8 @@ pub(super) enum Sent {
     Delivered {
         attempts: u64,
         rows: u64,
+        /// Rows the receiver refused (`--rejected-rows`).
+        rejected: u64,
     },
     /// Failed for good, and marked failed.
     Failed {
@@ -111,13 +116,9 @@ pub(super) enum Sent {
         endpoint_gone: bool,
     },
     /// Left undelivered because the run stopped before its next try.
-    Abandoned {
-        attempts: u64,
-    },
+    Abandoned { attempts: u64 },
     /// Found delivered by another process (after a lost connection to the log): not sent.
-    DeliveredElsewhere {
-        attempts: u64,
-    },
+    DeliveredElsewhere { attempts: u64 },
 }
 
 impl BatchSender {
@@ -150,14 +151,22 @@ impl BatchSender {
                 return Err(interrupted_before(&what));
             }
             let tried = self.attempt(sending, batch, &what, &mut body, retries);
-            let (outcome, words) = tried.await?;
+            let (outcome, words, rejected) = tried.await?;
             attempts += 1;
             match outcome {
                 Outcome::Delivered => {
+                    if rejected > 0 {
+                        sending.progress.note(&format!(
+                            "{what}: the receiver refused {} (`pulse export {} --rejected`)",
+                            crate::plural::part_of(rejected, batch.rows, "row", "rows"),
+                            batch.id
+                        ));
+                    }
                     return Ok(Sent::Delivered {
                         attempts,
                         rows: batch.rows,
-                    })
+                        rejected,
+                    });
                 }
                 Outcome::Failed(failure) => {
                     if self.updates_status {
@@ -200,9 +209,10 @@ impl BatchSender {
     }
 
     /// One attempt: headers, exchange, outcome, and the attempt recorded (its batch marked
-    /// delivered in the same transaction when it was) before this returns. With the outcome
-    /// come the exchange's words for it: the whole `describe` of a failure, the short status of
-    /// a retry, nothing for a delivery.
+    /// delivered in the same transaction when it was, with the rows the receiver refused) before
+    /// this returns. With the outcome come the exchange's words for it: the whole `describe` of
+    /// a failure, the short status of a retry, nothing for a delivery; and how many rows the
+    /// receiver refused.
     async fn attempt(
         &self,
         sending: &Sending<'_>,
@@ -210,7 +220,7 @@ impl BatchSender {
         what: &str,
         body: &mut PreparedBody,
         retries: u32,
-    ) -> Result<(Outcome, String)> {
+    ) -> Result<(Outcome, String, u64)> {
         let method = sending.method;
         let started_at = crate::store::now_ms();
         let clock = Instant::now();
@@ -222,17 +232,27 @@ impl BatchSender {
             &body.content,
             early,
         )?;
-        let exchange = exchange(&self.client, &self.url, method, headers, body.wire.clone())
-            .await
-            .without_credentials(self.requests.redactor());
+        let reads = (method, self.answers.reads_answers());
+        let mut exchange =
+            exchange(&self.client, &self.url, reads, headers, body.wire.clone()).await;
         let duration_ms = clock.elapsed().as_millis() as i64;
-        let outcome = decide(
+        let decided = decide(
             exchange.status,
             exchange.retry_after,
             retries,
             &self.retry,
             &self.statuses,
         );
+        let answer = (exchange.status, exchange.answer.bytes());
+        let judged = judge(decided, answer, &self.answers, batch.rows);
+        if let Some(refusal) = judged.refusal {
+            exchange.error = Some(refusal);
+        }
+        // What the receiver said is redacted before it is recorded or printed.
+        let redactor = self.requests.redactor();
+        let exchange = exchange.without_credentials(redactor);
+        let rejected = without_credentials(judged.rejected, redactor);
+        let outcome = judged.outcome;
         let words = match outcome {
             Outcome::Delivered => String::new(),
             Outcome::Retry { .. } => exchange.short_status(),
@@ -254,6 +274,8 @@ impl BatchSender {
             error,
             response,
             request_headers: logged_headers,
+            rejected: rejected_json(&rejected)?,
+            rejected_count: rejected.len() as u64,
         };
         let recorded = sending
             .store
@@ -274,8 +296,33 @@ impl BatchSender {
                 err
             }
         })?;
-        Ok((outcome, words))
+        Ok((outcome, words, rejected.len() as u64))
     }
+}
+
+/// The rows a receiver refused, with every credential it may have echoed in their messages
+/// taken out.
+fn without_credentials(
+    mut rejected: Vec<RejectedRow>,
+    redactor: &crate::redact::Redactor,
+) -> Vec<RejectedRow> {
+    for row in &mut rejected {
+        if let Some(error) = &mut row.error
+            && let std::borrow::Cow::Owned(clean) = redactor.redact(error)
+        {
+            *error = clean;
+        }
+    }
+    rejected
+}
+
+/// The refused rows as the log keeps them with the attempt: a JSON array of `{position,
+/// error}`; none when no row was refused.
+fn rejected_json(rejected: &[RejectedRow]) -> Result<Option<String>> {
+    if rejected.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(serde_json::to_string(rejected)?))
 }
 
 /// Waits `wait` before a retry, ending early when the run stops or pulse is interrupted.

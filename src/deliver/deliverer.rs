@@ -33,6 +33,8 @@ pub struct Deliverer {
     /// Most batches in flight at once.
     concurrency: usize,
     on_failure: OnFailure,
+    /// `--fail-on-rejected`.
+    fail_on_rejected: bool,
 }
 
 /// What a delivery pass did.
@@ -41,6 +43,8 @@ pub struct DeliveryReport {
     pub batches_delivered: u64,
     pub batches_failed: u64,
     pub rows_delivered: u64,
+    /// Rows of delivered batches the receiver refused (`--rejected-rows`).
+    pub rows_rejected: u64,
     pub attempts: u64,
 }
 
@@ -56,12 +60,14 @@ impl Deliverer {
                 url,
                 retry: config.retry.clone(),
                 statuses: config.statuses.clone(),
+                answers: config.answers.clone(),
                 rate: config.rate.map(RateLimiter::new),
                 updates_status: true,
             },
             runtime,
             concurrency: config.concurrency.max(1),
             on_failure: config.on_failure,
+            fail_on_rejected: config.fail_on_rejected,
         })
     }
 
@@ -70,6 +76,11 @@ impl Deliverer {
     pub fn without_status_updates(mut self) -> Deliverer {
         self.sender.updates_status = false;
         self
+    }
+
+    /// Whether rows a receiver refused make the command fail (`--fail-on-rejected`, exit 5).
+    pub fn fails_on_rejected(&self) -> bool {
+        self.fail_on_rejected
     }
 
     /// Delivers the undelivered batches of `events` in order (up to `--concurrency` at once),
@@ -204,10 +215,15 @@ impl Deliverer {
                 break;
             };
             match sent {
-                Ok(Sent::Delivered { attempts, rows }) => {
+                Ok(Sent::Delivered {
+                    attempts,
+                    rows,
+                    rejected,
+                }) => {
                     report.attempts += attempts;
                     report.batches_delivered += 1;
                     report.rows_delivered += rows;
+                    report.rows_rejected += rejected;
                     on_delivered(report);
                 }
                 Ok(Sent::DeliveredElsewhere { attempts }) => {

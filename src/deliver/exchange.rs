@@ -1,11 +1,13 @@
 //! One HTTP exchange and what it leaves to record and print: the status, `Retry-After`, the
-//! start of the response, and network errors in words. Knows nothing of batches or retries.
+//! start of the response (or, for a run that reads its answers, a 2xx answer whole, up to
+//! `MAX_ANSWER_BYTES`), and network errors in words. Knows nothing of batches or retries.
 
 use std::time::{Duration, SystemTime};
 
 use reqwest::header::{HeaderMap, LOCATION, RETRY_AFTER};
 use reqwest::Client;
 
+use super::answer::MAX_ANSWER_BYTES;
 use super::retry::parse_retry_after;
 use crate::payload::Method;
 use crate::redact::Redactor;
@@ -21,14 +23,35 @@ pub(super) struct Exchange {
     /// Without a response: what went wrong in a few words (`connection refused`), for a retry
     /// note that fits on one terminal line.
     pub failure: Option<String>,
+    /// A 2xx answer read whole, when asked for (`Answer::NotRead` otherwise).
+    pub answer: Answer,
+}
+
+/// A 2xx answer, read whole for `--success-if` and `--rejected-rows`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Answer {
+    NotRead,
+    Whole(Vec<u8>),
+    /// Longer than `MAX_ANSWER_BYTES`: the rest was not read.
+    TooLong,
+}
+
+impl Answer {
+    /// The answer's bytes; none when it was too long to read.
+    pub fn bytes(&self) -> Option<&[u8]> {
+        match self {
+            Answer::Whole(bytes) => Some(bytes),
+            Answer::NotRead | Answer::TooLong => None,
+        }
+    }
 }
 
 /// One request to `url`: POST with `content` as the body, or GET with `content` as the whole
-/// query.
+/// query. `whole`: a 2xx answer is read whole (up to `MAX_ANSWER_BYTES`), not only its start.
 pub(super) async fn exchange(
     client: &Client,
     url: &reqwest::Url,
-    method: Method,
+    (method, whole): (Method, bool),
     headers: HeaderMap,
     content: bytes::Bytes,
 ) -> Exchange {
@@ -49,6 +72,7 @@ pub(super) async fn exchange(
                 error: Some(network_error_text(&err)),
                 response: None,
                 failure: Some(network_error_kind(&err)),
+                answer: Answer::NotRead,
             }
         }
     };
@@ -63,7 +87,14 @@ pub(super) async fn exchange(
         .get(LOCATION)
         .and_then(|v| v.to_str().ok())
         .map(|v| format!(" to {v}"));
-    let (snippet, read) = read_snippet(response).await;
+    let whole = whole && response.status().is_success();
+    let most = if whole {
+        MAX_ANSWER_BYTES + 1
+    } else {
+        RESPONSE_SNIPPET_BYTES + SNIPPET_SLACK
+    };
+    let (body, read) = read_start(response, most).await;
+    let snippet = &body[..body.len().min(RESPONSE_SNIPPET_BYTES + SNIPPET_SLACK)];
     let error = match (read, (300..400).contains(&status)) {
         (Err(err), _) => Some(format!(
             "reading the response: {}",
@@ -76,8 +107,13 @@ pub(super) async fn exchange(
         status,
         retry_after,
         error,
-        response: Some(String::from_utf8_lossy(&snippet).into_owned()),
+        response: Some(String::from_utf8_lossy(snippet).into_owned()),
         failure: None,
+        answer: match (whole, body.len() > MAX_ANSWER_BYTES) {
+            (false, _) => Answer::NotRead,
+            (true, true) => Answer::TooLong,
+            (true, false) => Answer::Whole(body),
+        },
     }
 }
 
@@ -131,11 +167,14 @@ impl Exchange {
 /// its forms, up to 6 bytes a character) across that end is read whole, and redacted whole.
 const SNIPPET_SLACK: usize = 4096;
 
-/// The first `RESPONSE_SNIPPET_BYTES` of a response body and `SNIPPET_SLACK` more; the rest is
-/// not read. `Exchange::without_credentials` cuts it to its length.
-async fn read_snippet(mut response: reqwest::Response) -> (Vec<u8>, reqwest::Result<()>) {
+/// The first `most` bytes of a response body; the rest is not read. For the log's snippet,
+/// `RESPONSE_SNIPPET_BYTES` and `SNIPPET_SLACK` more, which `Exchange::without_credentials` cuts
+/// to its length.
+async fn read_start(
+    mut response: reqwest::Response,
+    most: usize,
+) -> (Vec<u8>, reqwest::Result<()>) {
     let mut snippet = Vec::new();
-    let most = RESPONSE_SNIPPET_BYTES + SNIPPET_SLACK;
     while snippet.len() < most {
         match response.chunk().await {
             Ok(Some(chunk)) => {
@@ -208,6 +247,7 @@ mod tests {
             error: error.map(str::to_string),
             response: Some(response.to_string()),
             failure: None,
+            answer: Answer::NotRead,
         }
     }
 
@@ -218,6 +258,7 @@ mod tests {
             error: error.map(str::to_string),
             response: None,
             failure: failure.map(str::to_string),
+            answer: Answer::NotRead,
         }
     }
 

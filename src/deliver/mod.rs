@@ -1,6 +1,7 @@
 //! Sending a run's batches: the deliverer, request bodies built ahead, retry and status policy,
 //! rate limit, body compression, and host name resolution.
 
+mod answer;
 mod attempt;
 mod batch;
 mod body_loader;
@@ -14,6 +15,7 @@ mod request_headers;
 mod retry;
 mod settings;
 
+pub use answer::AnswerRules;
 pub use body_loader::write_batch_body;
 pub use client::check_client_files;
 pub use compress::{decode, BodyCompression};

@@ -9,6 +9,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
+use super::answer::AnswerRules;
 use super::compress::BodyCompression;
 use super::rate::Rate;
 use super::retry::{RetryPolicy, StatusPolicy};
@@ -69,6 +70,11 @@ pub struct DeliverySettings {
     pub rate: Option<Rate>,
     pub compress: Option<BodyCompression>,
     pub on_failure: OnFailure,
+    /// `--fail-on-rejected`: rows a receiver refused make the command's exit 5.
+    pub fail_on_rejected: bool,
+    /// `--success-if` and `--rejected-rows`, compiled: a push's from its flags, a stored run's
+    /// from its plan (`run::signing`).
+    pub answers: AnswerRules,
     pub cacert: Option<PathBuf>,
     /// `--cert` and `--cert-key`: a client certificate (PEM) for mutual TLS.
     pub client_cert: Option<PathBuf>,

@@ -119,6 +119,14 @@ pub struct DeliverPlan {
     /// Names of the credential headers the run sent: their values are never kept, so resend
     /// and resume need the `--header` flags again.
     pub credential_headers: Vec<String>,
+    /// `--success-if`: a jq expression a 2xx JSON answer must make true (`deliver::AnswerRules`).
+    /// Left out of the stored JSON when unset; none in runs stored before it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub success_if: Option<String>,
+    /// `--rejected-rows`: a jq expression yielding the rows a 2xx JSON answer refused. Left out
+    /// of the stored JSON when unset; none in runs stored before it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejected_rows: Option<String>,
 }
 
 /// How a run's requests were signed, so resend and resume sign the same way.

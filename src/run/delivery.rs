@@ -7,7 +7,7 @@ use anyhow::Result;
 
 use super::summary::run_summary;
 use crate::deliver::Deliverer;
-use crate::exit::{with_hint, InterruptedError};
+use crate::exit::{with_hint, InterruptedError, RejectedRowsError};
 use crate::payload::BodyContext;
 use crate::plan::Knobs;
 use crate::plural::{count, part_of};
@@ -111,7 +111,7 @@ pub fn deliver_run(
                     run.source
                 );
             }
-            Ok(())
+            rejected_rows(store, deliverer, run)
         }
         Err(err) => {
             let since = crate::store::now_ms() - clock.elapsed().as_millis() as i64;
@@ -124,6 +124,32 @@ pub fn deliver_run(
             Err(with_hint(err, &hint))
         }
     }
+}
+
+/// A delivered run whose receiver refused rows (`--rejected-rows`): a warning, even under
+/// `--quiet` (exit 0), or with `--fail-on-rejected` an error (exit 5), for the command's own
+/// run (not a backlog run a push delivers first, which only warns).
+fn rejected_rows(store: &Store, deliverer: &Deliverer, run: &Delivery) -> Result<()> {
+    let Some(row) = store.run(run.run_id)? else {
+        return Ok(());
+    };
+    if row.rows_rejected == 0 {
+        return Ok(());
+    }
+    let text = format!(
+        "the receiver refused {} of {} of {} ({}): `pulse export {} --rejected --with-errors` \
+         writes them with its messages",
+        row.rows_rejected,
+        count(row.rows.total, "row", "rows"),
+        run.run_id,
+        run.source,
+        run.run_id
+    );
+    if deliverer.fails_on_rejected() && run.ahead_of.is_none() {
+        return Err(RejectedRowsError(format!("{text} (--fail-on-rejected)")).into());
+    }
+    crate::output::errln!("pulse: warning: {text}");
+    Ok(())
 }
 
 /// What to do about a run left undelivered: resume it, unless the receiver refused its batch

@@ -6,6 +6,10 @@
 //! of invalid cells (stored as they were read); valid cells a schema typed are written as their
 //! JSON text (`1.5`, `true`), which the same schema reads back to the same values. Cells beyond
 //! the header (`__extra`) follow at the end of their record. Memory holds one batch.
+//!
+//! `--rejected` writes only the rows receivers refused in delivered batches (`--rejected-rows`,
+//! the positions the attempt that delivered each batch recorded), `--with-errors` with the
+//! receiver's message for each (`__receiver_error`).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -31,6 +35,10 @@ pub struct ExportSettings {
     pub id: String,
     /// Only the batches not delivered.
     pub failed: bool,
+    /// Only the rows receivers refused in delivered batches.
+    pub rejected: bool,
+    /// With `rejected`: each row with the receiver's message.
+    pub with_errors: bool,
     pub format: ExportFormat,
     /// None: stdout.
     pub output: Option<PathBuf>,
@@ -57,12 +65,21 @@ pub fn export(asked: ExportSettings, db: &Location) -> Result<u64> {
         ),
         None => (Box::new(crate::output::stdout()), "stdout".to_string()),
     };
-    let (rows, deletes) = write_rows(&store, &batches, asked.format, &mut out)
+    let which = match (asked.rejected, asked.with_errors) {
+        (false, _) => Which::All,
+        (true, with_errors) => Which::Rejected { with_errors },
+    };
+    let (rows, deletes) = write_rows(&store, &batches, (asked.format, which), &mut out)
         .with_context(|| format!("exporting {id} to {shown}"))?;
     out.flush()
         .with_context(|| format!("exporting {id} to {shown}"))?;
     if !asked.quiet {
         let which = if asked.failed { "undelivered " } else { "" };
+        let (row, rows_of) = if asked.rejected {
+            ("refused row", "refused rows")
+        } else {
+            ("row", "rows")
+        };
         let deletes = match deletes {
             0 => String::new(),
             n => format!(
@@ -74,7 +91,7 @@ pub fn export(asked: ExportSettings, db: &Location) -> Result<u64> {
         let count = batches.len() as u64;
         crate::output::errln!(
             "pulse: exported {} from the {count} {which}{} of {id} to {shown}{deletes}",
-            crate::plural::count(rows, "row", "rows"),
+            crate::plural::count(rows, row, rows_of),
             crate::plural::noun(count, "batch", "batches")
         );
         if asked.failed && rows > 0 {
@@ -86,12 +103,25 @@ pub fn export(asked: ExportSettings, db: &Location) -> Result<u64> {
     Ok(rows)
 }
 
+/// Which rows of the chosen batches are written.
+#[derive(Clone, Copy)]
+enum Which {
+    All,
+    /// Those the receiver refused (`--rejected`), with its messages or not.
+    Rejected {
+        with_errors: bool,
+    },
+}
+
+/// Column (CSV) or field (JSON lines) of a refused row's message.
+const RECEIVER_ERROR: &str = "__receiver_error";
+
 /// Writes the rows of `batches` in order, one batch in memory at a time; returns how many, and
 /// how many of mirror mode's deletes CSV left out.
 fn write_rows(
     store: &Store,
     batches: &[(EventRecord, BatchRef)],
-    format: ExportFormat,
+    (format, which): (ExportFormat, Which),
     out: &mut dyn Write,
 ) -> Result<(u64, u64)> {
     let mut sink = match format {
@@ -104,6 +134,13 @@ fn write_rows(
     let (mut rows, mut deletes) = (0, 0);
     let mut json = Vec::new();
     for (_, batch) in batches {
+        let refused = match which {
+            Which::All => None,
+            Which::Rejected { .. } => match refused_rows(store, batch)? {
+                Some(refused) => Some(refused),
+                None => continue,
+            },
+        };
         json.clear();
         store
             .with_payload(&batch.id, |blob, raw_len| {
@@ -112,7 +149,20 @@ fn write_rows(
             .with_context(|| format!("reading batch {}", batch.id))?;
         let stored: Vec<Map<String, Value>> = serde_json::from_slice(&json)
             .with_context(|| format!("batch {} holds no rows", batch.id))?;
-        for row in stored {
+        for (position, mut row) in (1..).zip(stored) {
+            let message = match &refused {
+                None => None,
+                Some(refused) => match refused.get(&position) {
+                    Some(message) => Some(message.clone()),
+                    None => continue,
+                },
+            };
+            if let (Which::Rejected { with_errors: true }, Some(message)) = (which, message) {
+                row.insert(
+                    RECEIVER_ERROR.to_string(),
+                    message.map_or(Value::Null, Value::String),
+                );
+            }
             // Mirror mode's delete for a row gone from the file has no line (`__row` null):
             // pushed again as CSV it would become a row of only its key.
             if matches!(sink, Sink::Csv(_)) && row.get("__row") == Some(&Value::Null) {
@@ -127,10 +177,15 @@ fn write_rows(
                 }
                 Sink::Csv(csv) => {
                     let columns = columns.get_or_insert_with(|| {
-                        row.keys()
+                        let mut columns: Vec<String> = row
+                            .keys()
                             .filter(|k| !k.starts_with("__"))
                             .cloned()
-                            .collect()
+                            .collect();
+                        if let Which::Rejected { with_errors: true } = which {
+                            columns.push(RECEIVER_ERROR.to_string());
+                        }
+                        columns
                     });
                     if rows == 1 {
                         csv.write_record(columns.iter())?;
@@ -145,6 +200,34 @@ fn write_rows(
         Sink::Jsonl(out) => out.flush()?,
     }
     Ok((rows, deletes))
+}
+
+/// The rows the receiver refused of `batch`, by 1-based position, with its message if any;
+/// none when it refused none.
+fn refused_rows(
+    store: &Store,
+    batch: &BatchRef,
+) -> Result<Option<std::collections::BTreeMap<u64, Option<String>>>> {
+    #[derive(serde::Deserialize)]
+    struct Refused {
+        position: u64,
+        error: Option<String>,
+    }
+    let Some(text) = store.rejected_rows_of_batch(&batch.id)? else {
+        return Ok(None);
+    };
+    let refused: Vec<Refused> = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "the refused rows recorded for batch {} are damaged",
+            batch.id
+        )
+    })?;
+    Ok(Some(
+        refused
+            .into_iter()
+            .map(|row| (row.position, row.error))
+            .collect(),
+    ))
 }
 
 /// Where exported rows go, per format.

@@ -4,7 +4,7 @@
 
 use anyhow::{Context, Result};
 
-use crate::deliver::{Deliverer, DeliverySettings};
+use crate::deliver::{AnswerRules, Deliverer, DeliverySettings};
 use crate::exit::{usage, DeliveryError};
 use crate::plan::{DeliverPlan, SigningSource};
 use crate::sign::{Signer, Signing, SigningSecret};
@@ -94,7 +94,8 @@ pub fn stored_run_deliverer(
 }
 
 /// Delivery settings for sending a stored run again: its stored `--header` values (unless new
-/// ones are given) and its auth header name with the value given now.
+/// ones are given), its auth header name with the value given now, and its `--success-if` and
+/// `--rejected-rows`.
 fn settings_for_stored_run(
     mut settings: DeliverySettings,
     run_id: &str,
@@ -102,6 +103,11 @@ fn settings_for_stored_run(
 ) -> Result<DeliverySettings> {
     settings.with_stored_auth_header(plan.auth_header_name.as_deref())?;
     settings.with_stored_headers(run_id, &plan.headers, &plan.credential_headers)?;
+    // The run's own expressions, never those of the command sending it (a push's flags are
+    // its new run's).
+    settings.answers =
+        AnswerRules::compile(plan.success_if.as_deref(), plan.rejected_rows.as_deref())
+            .with_context(|| format!("the answer expressions stored with {run_id}"))?;
     Ok(settings)
 }
 

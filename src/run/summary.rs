@@ -60,6 +60,7 @@ pub fn run_summary(
         })).collect::<Vec<_>>(),
         "batches": run.batches_total,
         "delivered": run.batches_delivered,
+        "rejected": run.rows_rejected,
         "attempts": store.attempts_since(run_id, since_ms)?,
         "seconds": (seconds * 1000.0).round() / 1000.0,
         "error": error,

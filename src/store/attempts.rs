@@ -22,18 +22,26 @@ pub struct AttemptRecord<'a> {
     pub response: Option<String>,
     /// JSON object of the request headers, secrets redacted.
     pub request_headers: String,
+    /// The rows of the batch the receiver refused in a 2xx answer (`--rejected-rows`): a JSON
+    /// array of `{position, error}`, credentials taken out; none when it refused none.
+    pub rejected: Option<String>,
+    /// How many: kept with the batch when this attempt delivers it.
+    pub rejected_count: u64,
 }
 
 const INSERT_ATTEMPT: &str = "INSERT INTO attempts (batch_id, started_at, duration_ms, url,
-    http_status, error, response, request_headers) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+    http_status, error, response, request_headers, rejected)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 
 impl Store {
     /// Records an attempt and, when it delivered the batch, marks the batch delivered in the same
-    /// transaction: a batch is never marked delivered without the attempt that did it.
+    /// transaction: a batch is never marked delivered without the attempt that did it, and it
+    /// keeps the count of rows that attempt's answer refused (a resend's answer replaces it).
     pub fn record_attempt(&mut self, attempt: &AttemptRecord, delivered: bool) -> Result<()> {
         let delivered_at = now_ms();
         let status = i64::from(attempt.http_status);
-        let values: [&dyn Param; 8] = [
+        let rejected = i64::try_from(attempt.rejected_count).unwrap_or(i64::MAX);
+        let values: [&dyn Param; 9] = [
             &attempt.batch_id,
             &attempt.started_at,
             &attempt.duration_ms,
@@ -42,18 +50,19 @@ impl Store {
             &attempt.error,
             &attempt.response,
             &attempt.request_headers,
+            &attempt.rejected,
         ];
         if self.db.dialect() == SqlDialect::Postgres {
             // One statement is one transaction: a round trip and a commit per attempt
             // instead of four (delivery on PostgreSQL, bench/README.md).
-            let mark: [&dyn Param; 2] = [&delivered_at, &delivered];
+            let mark: [&dyn Param; 3] = [&delivered_at, &delivered, &rejected];
             self.db
                 .execute(
                     &format!(
                         "WITH attempt AS ({INSERT_ATTEMPT})
                          UPDATE batches SET status = 'delivered',
-                             delivered_at = coalesce(delivered_at, ?9)
-                         WHERE id = ?1 AND ?10"
+                             delivered_at = coalesce(delivered_at, ?10), rejected = ?12
+                         WHERE id = ?1 AND ?11"
                     ),
                     &[&values[..], &mark[..]].concat(),
                 )
@@ -66,13 +75,32 @@ impl Store {
                 tx.execute(
                     // A resend keeps the time of the first delivery.
                     "UPDATE batches SET status = 'delivered',
-                         delivered_at = coalesce(delivered_at, ?2)
+                         delivered_at = coalesce(delivered_at, ?2), rejected = ?3
                      WHERE id = ?1",
-                    &[&attempt.batch_id, &delivered_at],
+                    &[&attempt.batch_id, &delivered_at, &rejected],
                 )?;
             }
             Ok(())
         })
+    }
+}
+
+impl Store {
+    /// The rows the receiver refused in the answer that delivered `batch_id` (`--rejected-rows`):
+    /// the JSON the attempt recorded; none when the batch is not delivered with refused rows.
+    pub fn rejected_rows_of_batch(&self, batch_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .db
+            .query_opt(
+                "SELECT a.rejected FROM attempts a JOIN batches b ON b.id = a.batch_id
+                 WHERE a.batch_id = ?1 AND b.status = 'delivered' AND b.rejected > 0
+                     AND a.rejected IS NOT NULL
+                 ORDER BY a.id DESC LIMIT 1",
+                &[&batch_id],
+                |r| r.get::<Option<String>>(0),
+            )
+            .with_context(|| format!("reading the rows batch {batch_id} had refused"))?
+            .flatten())
     }
 }
 
@@ -100,6 +128,8 @@ mod tests {
             error: None,
             response: Some("oops".into()),
             request_headers: "{}".into(),
+            rejected: None,
+            rejected_count: 0,
         };
         store.record_attempt(&attempt, false).unwrap();
         assert!(!store.batches_of_event("evt_1").unwrap()[0].delivered);

@@ -23,6 +23,8 @@ pub struct RunRow {
     pub rows: RowCounts,
     pub batches_total: u64,
     pub batches_delivered: u64,
+    /// Rows of delivered batches their receiver refused (`--rejected-rows`).
+    pub rows_rejected: u64,
     /// Input read and hashed when the last batch was staged (runs killed while staging).
     pub staged_bytes: Option<u64>,
     pub staged_hash: Option<String>,
@@ -45,6 +47,8 @@ const RUN_COLUMNS: &str = "r.id, r.started_at, r.finished_at, r.source, r.source
     r.blank_rows, r.staged_bytes, r.staged_hash,
     (SELECT count(*) FROM batches b JOIN events e ON e.id = b.event_id WHERE e.run_id = r.id),
     (SELECT count(*) FROM batches b JOIN events e ON e.id = b.event_id
+     WHERE e.run_id = r.id AND b.status = 'delivered'),
+    (SELECT CAST(coalesce(sum(b.rejected), 0) AS BIGINT) FROM batches b JOIN events e ON e.id = b.event_id
      WHERE e.run_id = r.id AND b.status = 'delivered')";
 
 /// `RUN_COLUMNS` for a list of every run: the batch counts from one pass over the batches,
@@ -52,9 +56,12 @@ const RUN_COLUMNS: &str = "r.id, r.started_at, r.finished_at, r.source, r.source
 /// PostgreSQL, bench/README.md). A short list (`LIMIT`) looks its few runs up instead.
 const RUN_COLUMNS_COUNTED: &str = "r.id, r.started_at, r.finished_at, r.source, r.source_size,
     r.source_hash, r.url, r.options, r.status, r.rows_total, r.rows_valid, r.rows_invalid,
-    r.blank_rows, r.staged_bytes, r.staged_hash, coalesce(c.total, 0), coalesce(c.delivered, 0)";
+    r.blank_rows, r.staged_bytes, r.staged_hash, coalesce(c.total, 0), coalesce(c.delivered, 0),
+    coalesce(c.rejected, 0)";
 const BATCH_COUNTS: &str = "LEFT JOIN (SELECT e.run_id, count(*) AS total,
-        sum(CASE WHEN b.status = 'delivered' THEN 1 ELSE 0 END) AS delivered
+        sum(CASE WHEN b.status = 'delivered' THEN 1 ELSE 0 END) AS delivered,
+        CAST(sum(CASE WHEN b.status = 'delivered' THEN b.rejected ELSE 0 END) AS BIGINT)
+            AS rejected
     FROM batches b JOIN events e ON e.id = b.event_id GROUP BY e.run_id) c ON c.run_id = r.id";
 
 fn run_row(r: &Row) -> Result<RunRow> {
@@ -81,6 +88,7 @@ fn run_row(r: &Row) -> Result<RunRow> {
         staged_hash: r.get(14)?,
         batches_total: r.count(15)?,
         batches_delivered: r.count(16)?,
+        rows_rejected: r.count(17)?,
     })
 }
 
@@ -97,6 +105,8 @@ pub struct BatchRow {
     pub delivered_at: Option<i64>,
     pub attempts: u64,
     pub last_attempt: Option<LastAttempt>,
+    /// Rows the answer that delivered it refused (`--rejected-rows`).
+    pub rejected: u64,
 }
 
 /// The latest attempt of a batch.
@@ -124,7 +134,7 @@ impl BatchRow {
 
 const BATCH_COLUMNS: &str = "b.id, b.event_id, b.idx, b.rows, b.first_row, b.status,
     b.delivered_at, (SELECT count(*) FROM attempts a WHERE a.batch_id = b.id),
-    la.started_at, la.http_status, la.error";
+    la.started_at, la.http_status, la.error, b.rejected";
 const BATCH_FROM: &str = "batches b LEFT JOIN attempts la
     ON la.id = (SELECT max(id) FROM attempts a WHERE a.batch_id = b.id)";
 
@@ -147,6 +157,7 @@ fn batch_row(r: &Row) -> Result<BatchRow> {
             }),
             None => None,
         },
+        rejected: r.count(11)?,
     })
 }
 
@@ -170,6 +181,8 @@ pub struct AttemptRow {
     pub response: Option<String>,
     /// JSON object, secret values already redacted when recorded.
     pub request_headers: String,
+    /// The rows its 2xx answer refused: a JSON array of `{position, error}` (`--rejected-rows`).
+    pub rejected: Option<String>,
 }
 
 /// An undelivered batch found across runs, with where it belongs.
@@ -287,7 +300,8 @@ impl Store {
     /// Every attempt of a batch, oldest first.
     pub fn attempts_of_batch(&self, batch_id: &str) -> Result<Vec<AttemptRow>> {
         self.db.query(
-            "SELECT started_at, duration_ms, url, http_status, error, response, request_headers
+            "SELECT started_at, duration_ms, url, http_status, error, response, request_headers,
+                 rejected
              FROM attempts WHERE batch_id = ?1 ORDER BY id",
             &[&batch_id],
             |r| {
@@ -299,6 +313,7 @@ impl Store {
                     error: r.get(4)?,
                     response: r.get(5)?,
                     request_headers: r.get(6)?,
+                    rejected: r.get(7)?,
                 })
             },
         )
@@ -330,10 +345,10 @@ impl Store {
             .query(&sql, &[&since.unwrap_or(i64::MIN), &limit], |r| {
                 Ok(UndeliveredBatch {
                     batch: batch_row(r)?,
-                    run_id: r.get(11)?,
-                    event_name: r.get(12)?,
-                    event_batches: r.count(13)?,
-                    run_status: r.get(14)?,
+                    run_id: r.get(12)?,
+                    event_name: r.get(13)?,
+                    event_batches: r.count(14)?,
+                    run_status: r.get(15)?,
                 })
             })
     }

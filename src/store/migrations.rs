@@ -126,6 +126,12 @@ CREATE TABLE outages (
     last_error   TEXT NOT NULL
 );
 "#,
+    // 7: the rows a receiver refused in a 2xx answer (`--rejected-rows`): with the attempt
+    // (JSON), and their count with the batch its answer delivered.
+    r#"
+ALTER TABLE attempts ADD COLUMN rejected TEXT;
+ALTER TABLE batches ADD COLUMN rejected INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// PostgreSQL's schema: its version 1 is SQLite's version 4 (later ones say which of SQLite's
@@ -225,6 +231,11 @@ CREATE TABLE outages (
     last_tried   BIGINT NOT NULL,
     last_error   TEXT NOT NULL
 );
+"#,
+    // 4: SQLite's 7.
+    r#"
+ALTER TABLE attempts ADD COLUMN rejected TEXT;
+ALTER TABLE batches ADD COLUMN rejected BIGINT NOT NULL DEFAULT 0;
 "#,
 ];
 

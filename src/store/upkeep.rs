@@ -201,6 +201,8 @@ mod tests {
                 error: None,
                 response: None,
                 request_headers: "{}".into(),
+                rejected: None,
+                rejected_count: 0,
             };
             store.record_attempt(&attempt, true).unwrap();
         }

@@ -99,6 +99,11 @@ pub struct DeliveryArgs {
     #[arg(long, value_enum, ignore_case = true, default_value_t = OnFailure::Stop, value_name = "WHAT")]
     pub on_failure: OnFailure,
 
+    /// Exit 5 when a receiver refused rows of delivered batches (--rejected-rows), instead of 0
+    /// with a warning
+    #[arg(long)]
+    pub fail_on_rejected: bool,
+
     /// How long a destination found down (no answer or 5xx through the whole retry schedule)
     /// gets one probe request per command instead of the schedule; 0 turns this off
     #[arg(long, default_value = "1h", value_name = "DURATION")]

@@ -16,6 +16,16 @@ pub struct ExportArgs {
     #[arg(long)]
     pub failed: bool,
 
+    /// Only the rows a receiver refused in delivered batches (--rejected-rows), as they were
+    /// staged: ready to fix and push
+    #[arg(long, conflicts_with = "failed")]
+    pub rejected: bool,
+
+    /// With --rejected: add the receiver's message for each row (csv: a last column
+    /// __receiver_error; jsonl: a field of that name)
+    #[arg(long, requires = "rejected")]
+    pub with_errors: bool,
+
     /// csv: the file's columns, invalid cells as they were read; jsonl: the rows as stored
     #[arg(long, value_enum, ignore_case = true, default_value_t = ExportFormat::Csv)]
     pub format: ExportFormat,

@@ -48,6 +48,18 @@ pub struct PushArgs {
     #[command(flatten)]
     pub delivery: DeliveryArgs,
 
+    /// A jq expression a 2xx answer (JSON) must make true, e.g. '.ok'; false, null, no value,
+    /// an error or an answer that is not JSON fail the batch, not retried (see ANSWERS in `man
+    /// pulse`)
+    #[arg(long, value_name = "EXPR")]
+    pub success_if: Option<String>,
+
+    /// A jq expression yielding the rows a 2xx answer (JSON) refused: their 1-based positions in
+    /// the batch, or {position, error} objects; the batch is delivered and the rows recorded
+    /// (`pulse export RUN --rejected`)
+    #[arg(long, value_name = "EXPR")]
+    pub rejected_rows: Option<String>,
+
     #[command(flatten)]
     pub log: LogDb,
 

@@ -58,6 +58,8 @@ pub fn export_settings(args: &ExportArgs) -> ExportSettings {
     ExportSettings {
         id: args.id.clone(),
         failed: args.failed,
+        rejected: args.rejected,
+        with_errors: args.with_errors,
         format: args.format,
         output: args.output.clone(),
         quiet: args.quiet,

@@ -4,7 +4,7 @@ use anyhow::Result;
 
 use crate::cli::DeliveryArgs;
 use crate::deliver::{
-    auth_header, parse_duration, parse_headers, parse_schedule, parse_status_list,
+    auth_header, parse_duration, parse_headers, parse_schedule, parse_status_list, AnswerRules,
     DeliverySettings, Rate, RetryPolicy, StatusPolicy,
 };
 use crate::exit::usage;
@@ -84,6 +84,8 @@ pub fn delivery_settings(args: &DeliveryArgs) -> Result<DeliverySettings> {
         rate,
         compress: args.compress,
         on_failure: args.on_failure,
+        fail_on_rejected: args.fail_on_rejected,
+        answers: AnswerRules::default(),
         cacert: args.cacert.clone(),
         client_cert: args.cert.clone(),
         client_key: args.cert_key.clone(),

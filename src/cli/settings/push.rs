@@ -6,7 +6,7 @@ use reqwest::header::HeaderValue;
 use super::delivery::{delivery_settings, knobs};
 use super::values::{parse_events, parse_metadata, parse_size, parse_url, source_read_plan};
 use crate::cli::PushArgs;
-use crate::deliver::DeliverySettings;
+use crate::deliver::{AnswerRules, DeliverySettings};
 use crate::exit::usage;
 use crate::payload::{BodyContext, BodyTemplate, Format, Method};
 use crate::plan::{DeliverPlan, MirrorPlan, RunPlan, ShapePlan, SigningSource, ValidatePlan};
@@ -21,7 +21,11 @@ pub fn push_request(args: &PushArgs) -> Result<PushRequest> {
         return Err(usage("--batch-size must be at least 1"));
     }
     let input = Input::parse(&args.source.input);
-    let delivery = delivery_settings(&args.delivery)?;
+    let mut delivery = delivery_settings(&args.delivery)?;
+    // Compiled here, once: a bad expression is a usage error before anything is staged.
+    delivery.answers =
+        AnswerRules::compile(args.success_if.as_deref(), args.rejected_rows.as_deref())?;
+
     // `--url-password` (or PULSE_URL_PASSWORD) goes into the URL it is sent with; the run
     // keeps that URL masked (`user:***@`), so resume and resend ask for it again.
     let url = args
@@ -81,7 +85,7 @@ pub fn push_request(args: &PushArgs) -> Result<PushRequest> {
             mode: args.mode,
             mirror,
         },
-        deliver: deliver_plan(&delivery),
+        deliver: deliver_plan(&delivery, args),
         repeat_shape: None,
     };
     Ok(PushRequest {
@@ -208,7 +212,7 @@ fn mirror_key(args: &PushArgs, schema: Option<&crate::schema::Schema>) -> Result
 
 /// What the run keeps of how it is delivered: never a secret or an auth value. The secrets'
 /// fingerprints are added once the signer is resolved.
-fn deliver_plan(delivery: &DeliverySettings) -> DeliverPlan {
+fn deliver_plan(delivery: &DeliverySettings, args: &PushArgs) -> DeliverPlan {
     let (headers, credential_headers) = delivery.storable_headers();
     DeliverPlan {
         signing: match delivery.signing {
@@ -220,5 +224,7 @@ fn deliver_plan(delivery: &DeliverySettings) -> DeliverPlan {
         auth_header_name: delivery.auth_header_name.clone(),
         headers,
         credential_headers,
+        success_if: args.success_if.clone(),
+        rejected_rows: args.rejected_rows.clone(),
     }
 }
