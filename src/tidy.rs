@@ -53,7 +53,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "leaves",
         &[
-            "sign.rs",
+            "sign/",
             "json_out.rs",
             "exit.rs",
             "signals.rs",

@@ -1,14 +1,31 @@
 // A webhook receiver for pulse in plain Node.js (18+): it undoes Content-Encoding (gzip; zstd
 // where node:zlib has it, Node 22.15+), verifies the Standard Webhooks signature over the
-// decoded body, and appends the rows to a file. The tests run it against `pulse push --compress`.
+// decoded body, and appends the rows to a file. The tests run it against `pulse push --compress`,
+// and against pushes signed with a whsk_ key (v1a, Ed25519).
 //
-//     PULSE_SECRET=whsec_... node receiver.mjs PORT ROWS_FILE
-import { createHmac, timingSafeEqual } from "node:crypto";
+//     PULSE_SECRET=whsec_... node receiver.mjs PORT ROWS_FILE        # v1 (HMAC-SHA256)
+//     PULSE_PUBLIC_KEY=whpk_... node receiver.mjs PORT ROWS_FILE     # v1a (Ed25519)
+//
+// Either or both may be set: a request is authentic when any of its signatures checks out.
+import { createHmac, createPublicKey, timingSafeEqual, verify } from "node:crypto";
 import { appendFileSync } from "node:fs";
 import { createServer } from "node:http";
 import zlib from "node:zlib";
 
-const secret = Buffer.from(process.env.PULSE_SECRET.replace(/^whsec_/, ""), "base64");
+const secret = process.env.PULSE_SECRET
+  ? Buffer.from(process.env.PULSE_SECRET.replace(/^whsec_/, ""), "base64")
+  : null;
+// whpk_ and the base64 of the 32-byte public key, as a JWK (Node 16+).
+const publicKey = process.env.PULSE_PUBLIC_KEY
+  ? createPublicKey({
+      key: {
+        kty: "OKP",
+        crv: "Ed25519",
+        x: Buffer.from(process.env.PULSE_PUBLIC_KEY.replace(/^whpk_/, ""), "base64").toString("base64url"),
+      },
+      format: "jwk",
+    })
+  : null;
 const [port, rowsFile] = process.argv.slice(2);
 
 // The body as the application sees it: what pulse signed.
@@ -19,16 +36,24 @@ function decoded(body, encoding = "identity") {
   throw new Error(`unsupported Content-Encoding ${encoding}`);
 }
 
-// HMAC-SHA256 over `id.timestamp.body`, compared in constant time; 5 minutes of skew.
+// Any signature good: `v1,` HMAC-SHA256 over `id.timestamp.body`, compared in constant time, or
+// `v1a,` Ed25519 over the same; 5 minutes of skew.
 function authentic(headers, body) {
   const id = headers["webhook-id"];
   const stamp = headers["webhook-timestamp"];
   if (Math.abs(Date.now() / 1000 - Number(stamp)) > 300) return false;
-  const mac = createHmac("sha256", secret).update(`${id}.${stamp}.`).update(body).digest("base64");
-  const expected = Buffer.from(`v1,${mac}`);
+  const signed = Buffer.concat([Buffer.from(`${id}.${stamp}.`), body]);
   return (headers["webhook-signature"] ?? "").split(" ").some((sig) => {
-    const given = Buffer.from(sig);
-    return given.length === expected.length && timingSafeEqual(given, expected);
+    const [version, value = ""] = sig.split(",");
+    if (version === "v1" && secret) {
+      const expected = Buffer.from(createHmac("sha256", secret).update(signed).digest("base64"));
+      const given = Buffer.from(value);
+      return given.length === expected.length && timingSafeEqual(given, expected);
+    }
+    if (version === "v1a" && publicKey) {
+      return verify(null, signed, publicKey, Buffer.from(value, "base64"));
+    }
+    return false;
   });
 }
 

@@ -38,11 +38,15 @@ pub fn without_environment_flags(mut err: clap::Error, args: &[OsString]) -> cla
     err
 }
 
-/// `err` with the password of any URL it repeats from the command line masked: a stray
-/// `http://user:password@...` (its `--url` forgotten) would be echoed into CI logs.
+/// `err` with the password of any URL it repeats from the command line masked (a stray
+/// `http://user:password@...`, its `--url` forgotten, would be echoed into CI logs), and any
+/// `whsec_` or `whsk_` secret it repeats redacted.
 pub fn without_credentials(mut err: clap::Error) -> clap::Error {
     let shown = |text: &String| {
-        if text.contains('@') {
+        if text.contains("whsec_") || text.contains("whsk_") {
+            // A signing secret or key where clap expected none (`pulse secret new whsk_...`).
+            crate::redact::REDACTED.to_string()
+        } else if text.contains('@') {
             crate::redact::shown_url(text)
         } else {
             text.clone()
@@ -113,6 +117,17 @@ mod tests {
         let shown = without_credentials(err).render().to_string();
         assert!(!shown.contains("pw-sentinel"), "{shown}");
         assert!(shown.contains("http://u:***@example.com/"), "{shown}");
+    }
+
+    #[test]
+    fn a_secret_clap_repeats_is_redacted() {
+        for secret in ["whsk_c2VudGluZWwta2V5", "whsec_c2VudGluZWwta2V5"] {
+            let err = crate::cli::Cli::command()
+                .try_get_matches_from(["pulse", "secret", "new", secret])
+                .unwrap_err();
+            let shown = without_credentials(err).render().to_string();
+            assert!(!shown.contains("c2VudGluZWwta2V5"), "{shown}");
+        }
     }
 
     #[test]

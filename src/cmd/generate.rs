@@ -257,9 +257,17 @@ unix seconds, fresh on every attempt
 \fBwebhook\-signature\fR
 \fBv1,\fR followed by the base64 HMAC\-SHA256 of \fIid\fR\fB.\fR\fItimestamp\fR\fB.\fR\fIbody\fR
 (the exact bytes sent; the query string for GET), keyed with the base64\-decoded bytes of the
-secret after \fBwhsec_\fR. With several \fB\-\-secret\fR values (key rotation) there is one
-signature per secret, separated by spaces; a receiver accepts the request when any of them
-matches.
+secret after \fBwhsec_\fR; or, for a \fBwhsk_\fR signing key, \fBv1a,\fR followed by the base64
+Ed25519 signature of the same content, which a receiver verifies with the key's \fBwhpk_\fR
+public key (that key verifies but cannot sign). With several \fB\-\-secret\fR values (key
+rotation, or a move from \fBv1\fR to \fBv1a\fR) there is one signature per secret, separated by
+spaces; a receiver accepts the request when any of them matches.
+.PP
+Keys are encoded as Svix encodes them: \fBwhsk_\fR is standard base64 of the 64\-byte Ed25519
+secret key (the 32\-byte seed, then the 32\-byte public key; the seed alone is taken too), and
+\fBwhpk_\fR standard base64 of the 32\-byte public key. \fBpulse secret new \-\-asymmetric\fR
+prints a fresh signing key, \fBpulse secret public\fR its public key, and \fBpulse receive
+\-\-public\-key\fR verifies \fBv1a\fR.
 .PP
 A receiver should recompute the signature over the raw body before parsing it, compare in
 constant time, and reject timestamps more than a few minutes from its clock (\fBpulse
@@ -267,7 +275,8 @@ receive\fR allows 5 minutes).
 .PP
 Without \fB\-\-secret\fR or \fBPULSE_SECRET\fR, pulse generates a secret for the URL, stores it
 in the log, prints it once on stderr (even with \fB\-\-quiet\fR) and reuses it for that URL
-afterwards; \fBpulse secret show\fR \fIURL\fR prints it again.
+afterwards; \fBpulse secret show\fR \fIURL\fR prints it again. With \fB\-\-asymmetric\fR it
+generates a \fBwhsk_\fR signing key instead, kept in the log, and prints only its public key.
 \fBpulse secret new\fR prints a fresh secret. \fB\-\-no\-sign\fR sends unsigned requests.
 .SH "SYNC MODES"
 .TP
@@ -360,7 +369,12 @@ advisory locks instead, across machines.
 the log: a file path or a \fBpostgres://\fR URL (as \fB\-\-db\fR)
 .TP
 \fBPULSE_SECRET\fR
-signing secret(s), space\-separated (as \fB\-\-secret\fR); \fBpulse receive\fR verifies with it
+signing secret(s), \fBwhsec_\fR or \fBwhsk_\fR, space\-separated (as \fB\-\-secret\fR);
+\fBpulse receive\fR verifies with it, \fBpulse secret public\fR reads a signing key from it
+.TP
+\fBPULSE_PUBLIC_KEY\fR
+\fBwhpk_\fR public key(s) \fBpulse receive\fR verifies \fBv1a\fR signatures with, space\-separated
+(as \fB\-\-public\-key\fR)
 .TP
 \fBPULSE_AUTH_HEADER_VALUE\fR
 value of the \fB\-\-auth\-header\-name\fR header (as \fB\-\-auth\-header\-value\fR); never stored
@@ -475,6 +489,7 @@ mod tests {
         for var in [
             "PULSE_DB",
             "PULSE_SECRET",
+            "PULSE_PUBLIC_KEY",
             "PULSE_AUTH_HEADER_VALUE",
             "PULSE_BUSY_TIMEOUT",
             "PULSE_DB_RETRY_FOR",

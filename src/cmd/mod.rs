@@ -40,11 +40,14 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Receive(args) => receive::run(args, cli::receive_settings(args)?),
         Command::Secret {
-            command: SecretCommand::New,
+            command: SecretCommand::New { asymmetric },
         } => {
-            secret::new();
+            secret::new(*asymmetric);
             Ok(())
         }
+        Command::Secret {
+            command: SecretCommand::Public { keys },
+        } => secret::public(keys),
         Command::Secret {
             command: SecretCommand::Show { url, log },
         } => with_log(log, &|db| secret::show(url, db)),

@@ -16,7 +16,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::cli::{ReceiveArgs, ReceiveSettings};
 use crate::deliver::decode;
-use crate::sign::{verify, SigningSecret};
+use crate::sign::Verifier;
 
 /// Largest body `pulse receive` decodes: ten times pulse's default --max-body-size, far above
 /// any batch pulse sends, and a stop for compression bombs.
@@ -65,11 +65,11 @@ async fn serve(settings: Arc<ReceiveSettings>, state: Arc<Mutex<State>>) -> Resu
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
-    if settings.secrets.is_empty() {
+    if settings.verifier.is_empty() {
         // Once, up front: every line below says "not verified" or "unsigned" too.
         crate::output::errln!(
-            "pulse receive: warning: no --secret or PULSE_SECRET: signatures are not verified, \
-             every request is accepted"
+            "pulse receive: warning: no --secret, --public-key, PULSE_SECRET or \
+             PULSE_PUBLIC_KEY: signatures are not verified, every request is accepted"
         );
     }
     crate::output::outln!("pulse receive: listening on http://{local}/");
@@ -137,7 +137,7 @@ async fn handle(
     }
     let signed_content = query.as_deref().map(str::as_bytes).unwrap_or(&body);
     let verified = match verified_signature(
-        &settings.secrets,
+        &settings.verifier,
         id.as_deref(),
         timestamp.as_deref(),
         signature.as_deref(),
@@ -218,19 +218,20 @@ fn decoded_body(encoding: Option<&str>, body: Bytes) -> Result<Bytes, Refusal> {
     }
 }
 
-/// `Some(true)` when the signature checks out, `None` when there is no `--secret` to check it
-/// with; or why a request whose signature does not check out is refused.
+/// `Some(true)` when the signature checks out, `None` when there is no `--secret` or
+/// `--public-key` to check it with; or why a request whose signature does not check out is
+/// refused.
 fn verified_signature(
-    secrets: &[SigningSecret],
+    verifier: &Verifier,
     id: Option<&str>,
     timestamp: Option<&str>,
     signature: Option<&str>,
     signed_content: &[u8],
 ) -> Result<Option<bool>, Refusal> {
-    if secrets.is_empty() {
+    if verifier.is_empty() {
         return Ok(None);
     }
-    match check_signature(secrets, id, timestamp, signature, signed_content) {
+    match check_signature(verifier, id, timestamp, signature, signed_content) {
         Ok(()) => Ok(Some(true)),
         Err(why) => Err(Refusal { status: 401, why }),
     }
@@ -283,7 +284,7 @@ fn answer(status: u16, retry_after: Option<&str>, body: &str) -> Response<Full<B
 
 /// Verifies the three Standard Webhooks headers; the error says which part is wrong.
 fn check_signature(
-    secrets: &[SigningSecret],
+    verifier: &Verifier,
     id: Option<&str>,
     timestamp: Option<&str>,
     signature: Option<&str>,
@@ -302,7 +303,7 @@ fn check_signature(
     if (now - ts).abs() > TIMESTAMP_TOLERANCE_SECS {
         return Err("webhook-timestamp too far from now".into());
     }
-    if verify(secrets, signature, id, ts, content) {
+    if verifier.verify(signature, id, ts, content) {
         Ok(())
     } else {
         Err("signature does not match".into())

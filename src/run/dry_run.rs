@@ -93,7 +93,7 @@ pub fn dry_run(
 /// The signer the push would sign with. The secret pulse generates for a URL is used if the
 /// log has it already; a dry run never generates one.
 fn dry_signer(asked: &Signing, url: Option<&str>, db: &Location) -> Result<Signer> {
-    let log = match matches!(asked, Signing::Generated) && url.is_some() && db.exists() {
+    let log = match matches!(asked, Signing::Generated { .. }) && url.is_some() && db.exists() {
         true => Some(Store::open_to_read(db)?),
         false => None,
     };
@@ -104,10 +104,10 @@ fn dry_signer(asked: &Signing, url: Option<&str>, db: &Location) -> Result<Signe
 fn missing_signature(request: &PushRequest, signer: &Signer) -> Option<&'static str> {
     match (&request.delivery.signing, request.url()) {
         _ if signer.is_signing() => None,
-        (Signing::Generated, Some(_)) => {
+        (Signing::Generated { .. }, Some(_)) => {
             Some("(none yet: the first push generates a secret for this URL)")
         }
-        (Signing::Generated, None) => {
+        (Signing::Generated { .. }, None) => {
             Some("(no secret: give --secret or PULSE_SECRET to see the signature)")
         }
         _ => None,

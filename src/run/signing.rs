@@ -32,12 +32,12 @@ pub fn resolve_signer(
     store: Option<&Store>,
     purpose: SignerFor,
 ) -> Result<Signer> {
-    let wants_stored = match (asked, &purpose) {
+    let asymmetric = match (asked, &purpose) {
         (Signing::Secrets(secrets), _) => return Ok(Signer::new(secrets.clone())),
         (Signing::Unsigned, _) => return Ok(Signer::unsigned()),
-        (Signing::Generated, SignerFor::StoredRun { run_id, plan }) => match plan.signing {
+        (Signing::Generated { .. }, SignerFor::StoredRun { run_id, plan }) => match plan.signing {
             SigningSource::None => return Ok(Signer::unsigned()),
-            SigningSource::Generated => true,
+            SigningSource::Generated => false,
             SigningSource::Given => {
                 return Err(usage(format!(
                     "{run_id} was signed with a secret given on the command line, which is \
@@ -45,35 +45,59 @@ pub fn resolve_signer(
                 )))
             }
         },
-        (Signing::Generated, _) => true,
+        (Signing::Generated { asymmetric }, _) => *asymmetric,
     };
-    let (Some(url), Some(store), true) = (url, store, wants_stored) else {
+    let (Some(url), Some(store)) = (url, store) else {
         return Ok(Signer::unsigned());
     };
     if let Some(secret) = store.secret_for_url(url)? {
         let parsed = SigningSecret::parse(&secret)
             .map_err(anyhow::Error::msg)
             .context("the stored secret for this URL is damaged")?;
+        if asymmetric && parsed.public_key().is_none() {
+            return Err(usage(format!(
+                "--asymmetric: pulse generated a whsec_ secret for {url} already, and keeps one \
+                 per URL; give a whsk_ key with --secret or PULSE_SECRET (`pulse secret new \
+                 --asymmetric`), or push without --asymmetric"
+            )));
+        }
         return Ok(Signer::new(vec![parsed]));
     }
     if matches!(purpose, SignerFor::DryRun) {
         return Ok(Signer::unsigned());
     }
-    let (_, fresh) = SigningSecret::generate();
+    generate(url, store, asymmetric)
+}
+
+/// Generates the secret for `url` (a `whsk_` key when `asymmetric`) and keeps it in the log,
+/// unless another process kept one first; says so once, on stderr.
+fn generate(url: &str, store: &Store, asymmetric: bool) -> Result<Signer> {
+    let (_, fresh) = match asymmetric {
+        true => SigningSecret::generate_asymmetric(),
+        false => SigningSecret::generate(),
+    };
     let kept = store.keep_secret(url, &fresh)?;
-    if kept == fresh {
-        // Printed even under --quiet: the receiver needs it, and cron mails it. Said once:
-        // `pulse secret show` prints it again.
-        crate::output::errln!(
+    let key = SigningSecret::parse(&kept).map_err(anyhow::Error::msg)?;
+    // Printed even under --quiet: the receiver needs it, and cron mails it. Said once:
+    // `pulse secret show` prints it again.
+    match (kept == fresh, key.public_key()) {
+        (false, _) => {}
+        (true, None) => crate::output::errln!(
             "pulse: generated signing secret for {url}: {kept}\n\
              pulse: it is stored in the log and reused for this URL; `pulse secret show \
              {url}` prints it again. Receivers verify webhook-signature with it \
              (Standard Webhooks; `pulse receive` reads it from PULSE_SECRET)"
-        );
+        ),
+        (true, Some(public)) => crate::output::errln!(
+            "pulse: generated an Ed25519 signing key for {url}; its public key: {}\n\
+             pulse: the signing key is stored in the log (never printed) and reused for this \
+             URL; `pulse secret show {url}` prints the public key again. Receivers verify the \
+             v1a webhook-signature with it (Standard Webhooks; `pulse receive` reads it from \
+             --public-key or PULSE_PUBLIC_KEY)",
+            public.text()
+        ),
     }
-    Ok(Signer::new(vec![
-        SigningSecret::parse(&kept).map_err(anyhow::Error::msg)?
-    ]))
+    Ok(Signer::new(vec![key]))
 }
 
 /// The deliverer that sends a stored run again (resume, resend): the command's settings with

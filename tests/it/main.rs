@@ -2,6 +2,7 @@
 //! built twice, as `it` and as `it_postgres` with the log in PostgreSQL (`support/backend.rs`).
 
 mod answers;
+mod asymmetric;
 mod bad_input;
 mod cli;
 mod compat;

@@ -9,7 +9,7 @@
 //!   commands after it, `$ cmd &` starts a background process (stopped at the end), and `$?`
 //!   is the previous command's exit code. `<!-- readme-test: skip -->` before a block skips it.
 //! - Expected output matches loosely: whitespace may differ (JSON may be shown indented), and
-//!   ids, times, durations, sizes and `whsec_` secrets stand for any such value. A run, event or
+//!   ids, times, durations, sizes and `whsec_`, `whsk_` and `whpk_` keys stand for any such value. A run, event or
 //!   batch id seen in an output stands for the real id in later commands and outputs. `…`
 //!   stands for any text within a line, a line `...` for any number of lines.
 //! - Ports of `127.0.0.1:PORT` and `--port PORT` become free ports; the temp HOME prints as
@@ -80,6 +80,7 @@ fn demo_script_delivers_the_fixture() {
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/demo.sh"))
         .env("PULSE", assert_cmd::cargo::cargo_bin("pulse"))
         .env_remove("PULSE_SECRET")
+        .env_remove("PULSE_PUBLIC_KEY")
         .env_remove("PULSE_DB")
         .output()
         .unwrap();
@@ -456,7 +457,7 @@ const ID: &str = r"\b(?:run|evt|msg)_[0-9A-HJKMNP-TV-Z]{26}\b";
 const TIME: &str = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z";
 const DURATION: &str = r"\b\d+(?:\.\d+)?m?s\b";
 const SIZE: &str = r"\b\d+(?:\.\d+)? (?:B|KiB|MiB|GiB)\b";
-const SECRET: &str = r"whsec_[A-Za-z0-9+/=]{20,}";
+const SECRET: &str = r"wh(?:sec|sk|pk)_[A-Za-z0-9+/=]{20,}";
 
 /// Literal text where any run of whitespace matches any (or no) whitespace.
 fn literal(text: &str) -> String {

@@ -25,6 +25,7 @@ impl Receiver {
             .args(["receive", "--port", "0"])
             .args(args)
             .env_remove("PULSE_SECRET")
+            .env_remove("PULSE_PUBLIC_KEY")
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()

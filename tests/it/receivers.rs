@@ -371,9 +371,9 @@ fn deadline_stops_as_sigterm_would_and_the_run_resumes() {
 const SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
 
 /// An example receiver from `examples/receivers/` on a free loopback port, killed when dropped.
-struct ExampleReceiver {
+pub struct ExampleReceiver {
     child: std::process::Child,
-    port: u16,
+    pub port: u16,
 }
 
 impl Drop for ExampleReceiver {
@@ -383,13 +383,15 @@ impl Drop for ExampleReceiver {
     }
 }
 
-/// Starts `program script PORT ROWS`; None when `program` is not installed. CI sets
-/// PULSE_REQUIRE_EXAMPLES, so that there a missing Python fails instead of skipping (Node may
-/// be missing from a fresh machine).
-fn example_receiver(
+/// Starts `program script PORT ROWS` with `env` (its keys: `PULSE_SECRET`,
+/// `PULSE_PUBLIC_KEY`); None when `program` is not installed. CI sets PULSE_REQUIRE_EXAMPLES, so
+/// that there a missing Python fails instead of skipping (Node may be missing from a fresh
+/// machine).
+pub fn example_receiver(
     program: &str,
     script: &str,
     rows: &std::path::Path,
+    env: &[(&str, &str)],
 ) -> Option<ExampleReceiver> {
     let found = std::process::Command::new(program)
         .arg("--version")
@@ -415,7 +417,9 @@ fn example_receiver(
         .arg(script)
         .arg(port.to_string())
         .arg(rows)
-        .env("PULSE_SECRET", SECRET)
+        .env_remove("PULSE_SECRET")
+        .env_remove("PULSE_PUBLIC_KEY")
+        .envs(env.iter().copied())
         .spawn()
         .unwrap();
     let receiver = ExampleReceiver { child, port };
@@ -426,7 +430,7 @@ fn example_receiver(
 }
 
 /// The rows a receiver wrote, one JSON object a line.
-fn rows_written(path: &std::path::Path) -> Vec<serde_json::Value> {
+pub fn rows_written(path: &std::path::Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
         .lines()
@@ -465,7 +469,8 @@ fn compressed_bodies_are_verified_by_independent_receivers() {
         for codec in ["gzip", "zstd"] {
             let sandbox = Sandbox::new();
             let rows = sandbox.path("rows.jsonl");
-            let Some(receiver) = example_receiver(program, script, &rows) else {
+            let env = [("PULSE_SECRET", SECRET)];
+            let Some(receiver) = example_receiver(program, script, &rows, &env) else {
                 continue;
             };
             let decodes = match (program, codec) {

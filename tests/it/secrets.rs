@@ -190,6 +190,10 @@ const API_KEY: &str = "key-sentinel-81b";
 const COOKIE: &str = "cookie-sentinel-3e0";
 /// `whsec_` and base64 of "secret-sentinel-0a9".
 const SIGNING: &str = "whsec_c2VjcmV0LXNlbnRpbmVsLTBhOQ==";
+/// A `whsk_` Ed25519 signing key (v1a) beside it, as in a migration: its seed is
+/// "whsk-sentinel-seed-0123456789abc", whose base64 starts both of its forms.
+const SIGNING_KEY: &str =
+    "whsk_d2hzay1zZW50aW5lbC1zZWVkLTAxMjM0NTY3ODlhYmPt11NKNcBAQT53Jrt72m3a7PD2/xTNkVEMgTGvqKQoCA==";
 /// The proxy's password as written in `HTTP_PROXY` and as sent (in Proxy-Authorization).
 const PROXY_PASSWORD_IN_URL: &str = "px%2Fproxypass%3D9";
 const PROXY_PASSWORD: &str = "px/proxypass=9";
@@ -203,6 +207,7 @@ fn planted() -> Vec<String> {
         API_KEY,
         COOKIE,
         "c2VjcmV0LXNlbnRpbmVs",
+        "d2hzay1zZW50aW5lbC1zZWVk",
         "proxypass",
     ]
     .iter()
@@ -255,8 +260,10 @@ fn planted_credentials_stay_out_of_every_output_the_log_and_the_lock_files() {
     let sandbox = Sandbox::new();
     // Echoes every request in many forms, as httpbin and friends do; refuses the first request
     // for good. It is the proxy too: asked in absolute form, it answers itself.
+    // It echoes the whsk_ signing key too, as a receiver showing its configuration would.
     let echo = TestServer::start(|n, request| {
-        Reply::status(if n == 0 { 400 } else { 200 }).body(&echo_of(request))
+        let body = format!("{}\nconfigured key: {SIGNING_KEY}", echo_of(request));
+        Reply::status(if n == 0 { 400 } else { 200 }).body(&body)
     });
     let url = format!(
         "http://u:{URL_PASSWORD_IN_URL}@127.0.0.1:{}/hook",
@@ -277,9 +284,10 @@ fn planted_credentials_stay_out_of_every_output_the_log_and_the_lock_files() {
         "X-Plain: visible",
     ]
     .map(String::from);
+    let signing = format!("{SIGNING} {SIGNING_KEY}");
     let env = [
         ("PULSE_AUTH_HEADER_VALUE", AUTH_VALUE),
-        ("PULSE_SECRET", SIGNING),
+        ("PULSE_SECRET", &signing),
         ("HTTP_PROXY", proxy.as_str()),
     ];
     let run = |args: Vec<String>, env: &[(&str, &str)]| {
@@ -346,6 +354,11 @@ fn planted_credentials_stay_out_of_every_output_the_log_and_the_lock_files() {
     assert_eq!(last.header("x-api-key"), Some(API_KEY));
     assert_eq!(last.header("x-auth"), Some(AUTH_VALUE));
     assert_eq!(last.header("x-plain"), Some("visible"));
+    let signatures = last.header("webhook-signature").unwrap();
+    assert!(
+        signatures.starts_with("v1,") && signatures.contains(" v1a,"),
+        "signed with both: {signatures}"
+    );
     assert!(last
         .header("authorization")
         .is_some_and(|a| a.starts_with("Basic ")));
@@ -366,6 +379,7 @@ fn planted_credentials_stay_out_of_every_output_the_log_and_the_lock_files() {
         "\nproxy-authorization decoded: proxyuser:[redacted]",
         "x-auth=[redacted]&",
         r#""x-auth":"[redacted]""#,
+        "configured key: [redacted]",
     ] {
         assert!(responses.contains(kept), "{kept} in {responses}");
     }

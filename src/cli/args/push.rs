@@ -21,6 +21,11 @@ pub struct PushArgs {
     #[arg(long)]
     pub fail_on_invalid: bool,
 
+    /// When pulse generates the URL's signing key (no --secret), make it a whsk_ Ed25519 key
+    /// (v1a signatures): receivers verify with its public key, which cannot sign
+    #[arg(long)]
+    pub asymmetric: bool,
+
     /// Webhook URL (http or https); a dry run does without it
     #[arg(long, value_name = "URL", required_unless_present = "dry_run")]
     pub url: Option<String>,

@@ -14,7 +14,8 @@ pub struct ReceiveArgs {
     #[arg(long, default_value = "127.0.0.1", value_name = "ADDR")]
     pub bind: String,
 
-    /// Verify signatures with this secret (repeatable); a bad or missing signature gets 401
+    /// Verify v1 signatures with this whsec_ secret (repeatable; a whsk_ signing key verifies
+    /// v1a with its public key); a bad or missing signature gets 401
     #[arg(
         long = "secret",
         env = "PULSE_SECRET",
@@ -23,6 +24,16 @@ pub struct ReceiveArgs {
         hide_env_values = true
     )]
     pub secrets: Vec<String>,
+
+    /// Verify v1a (Ed25519) signatures with this whpk_ public key (repeatable); a bad or
+    /// missing signature gets 401
+    #[arg(
+        long = "public-key",
+        env = "PULSE_PUBLIC_KEY",
+        value_name = "KEY",
+        value_delimiter = ' '
+    )]
+    pub public_keys: Vec<String>,
 
     /// Append every received row to FILE as a JSON line
     #[arg(long, value_name = "FILE")]

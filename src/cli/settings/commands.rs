@@ -132,7 +132,8 @@ fn point_in_time(flag: &str, text: &str) -> Result<i64> {
 pub struct ReceiveSettings {
     /// `--bind` and `--port`.
     pub addr: std::net::SocketAddr,
-    pub secrets: Vec<crate::sign::SigningSecret>,
+    /// `--secret` and `--public-key`: what signatures are verified with.
+    pub verifier: crate::sign::Verifier,
     pub fail_status: u16,
     pub always_status: Option<u16>,
     pub fail_rate: f64,
@@ -158,6 +159,7 @@ pub fn receive_settings(args: &ReceiveArgs) -> Result<ReceiveSettings> {
         }
     }
     let secrets = super::parse_secrets(&args.secrets)?;
+    let public_keys = super::parse_public_keys(&args.public_keys)?;
     if let Some(code) = args.status
         && (hyper::StatusCode::from_u16(code).is_err() || code < 200)
     {
@@ -171,7 +173,7 @@ pub fn receive_settings(args: &ReceiveArgs) -> Result<ReceiveSettings> {
         .map_err(|_| usage(format!("--bind {:?} is not an IP address", args.bind)))?;
     Ok(ReceiveSettings {
         addr,
-        secrets,
+        verifier: crate::sign::Verifier::new(secrets, public_keys),
         fail_status: args.status.unwrap_or(503),
         always_status: if faults { None } else { args.status },
         fail_rate: args.fail_rate,

@@ -23,7 +23,7 @@ pub fn delivery_settings(args: &DeliveryArgs) -> Result<DeliverySettings> {
     } else if args.secrets.iter().any(|s| !s.trim().is_empty()) {
         Signing::Secrets(parse_secrets(&args.secrets)?)
     } else {
-        Signing::Generated
+        Signing::Generated { asymmetric: false }
     };
     let schedule = parse_schedule(&args.retry_schedule)
         .map_err(|e| usage(format!("--retry-schedule: {e}")))?;

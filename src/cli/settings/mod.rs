@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use crate::exit::usage;
-use crate::sign::SigningSecret;
+use crate::sign::{PublicKey, SigningSecret};
 
 pub use commands::{
     export_settings, infer_settings, log_settings, prune_settings, receive_settings,
@@ -85,6 +85,17 @@ pub fn command_line_secret_warnings(matches: &clap::ArgMatches) -> Vec<String> {
             )
         })
         .collect();
+    // `pulse secret public KEY`: a signing key as an argument.
+    if let Some(("public", public)) = sub.subcommand()
+        && public.ids().any(|given| given.as_str() == "keys")
+        && public.value_source("keys") == Some(clap::parser::ValueSource::CommandLine)
+    {
+        warnings.push(
+            "warning: KEY on the command line can be read by other users (process list) and \
+             stays in shell history; set PULSE_SECRET instead"
+                .to_string(),
+        );
+    }
     if sub.ids().any(|given| given.as_str() == "headers") {
         let credentials = sub
             .get_many::<String>("headers")
@@ -115,6 +126,15 @@ pub fn command_line_contradiction(matches: &clap::ArgMatches) -> Option<&'static
     };
     (given("no_sign") && given("secrets"))
         .then_some("--no-sign and --secret contradict each other: give one of them")
+}
+
+/// `--public-key` values (or `PULSE_PUBLIC_KEY`'s, space-separated), blanks skipped.
+pub fn parse_public_keys(texts: &[String]) -> Result<Vec<PublicKey>> {
+    texts
+        .iter()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| PublicKey::parse(s).map_err(|e| usage(format!("--public-key: {e}"))))
+        .collect()
 }
 
 /// `--secret` values (or `PULSE_SECRET`'s, space-separated), blanks skipped.

@@ -26,6 +26,18 @@ pub fn push_request(args: &PushArgs) -> Result<PushRequest> {
     delivery.answers =
         AnswerRules::compile(args.success_if.as_deref(), args.rejected_rows.as_deref())?;
 
+    if args.asymmetric {
+        match delivery.signing {
+            Signing::Generated { .. } => delivery.signing = Signing::Generated { asymmetric: true },
+            _ => {
+                return Err(usage(
+                    "--asymmetric has pulse generate a whsk_ signing key for the URL, but a \
+                     secret is given (--secret or PULSE_SECRET) or --no-sign: give a whsk_ key \
+                     there instead (`pulse secret new --asymmetric`), or drop --asymmetric",
+                ))
+            }
+        }
+    }
     // `--url-password` (or PULSE_URL_PASSWORD) goes into the URL it is sent with; the run
     // keeps that URL masked (`user:***@`), so resume and resend ask for it again.
     let url = args
@@ -217,7 +229,7 @@ fn deliver_plan(delivery: &DeliverySettings, args: &PushArgs) -> DeliverPlan {
     DeliverPlan {
         signing: match delivery.signing {
             Signing::Secrets(_) => SigningSource::Given,
-            Signing::Generated => SigningSource::Generated,
+            Signing::Generated { .. } => SigningSource::Generated,
             Signing::Unsigned => SigningSource::None,
         },
         secret_fingerprints: Vec::new(),
