@@ -2,6 +2,7 @@
 
 pub mod backend;
 pub mod server;
+pub mod xls;
 /// Loaded once, with the fuzz harness that packs its inputs with it too.
 pub use crate::fuzz_regressions::harness::xlsx;
 
