@@ -5,6 +5,7 @@ mod columns;
 mod decompress;
 mod dialect;
 mod encoding;
+mod ods_guard;
 #[cfg(test)]
 mod one_byte;
 mod peeked;

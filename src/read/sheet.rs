@@ -19,14 +19,16 @@
 //!
 //! `.xls` and `.ods`: calamine loads every sheet whole when it opens the file, into a dense
 //! range from the first used cell to the last, before pulse sees a row. So the file is checked
-//! before calamine opens it, walked as calamine will walk it, and refused when calamine would
+//! before calamine opens it, walked as calamine will walk it, and refused where calamine would
 //! not be bounded: `.xls` by `xls_guard` (the compound file's sector chains acyclic and inside
-//! the file, cells within IV65536 and each cell's text within `--max-record-size`, named),
-//! `.ods` not yet (calamine caps it at 1,048,576 × 16,384 and 100 million cells). What calamine
-//! would lay out for the whole workbook (cells, their text, the dense grids of values and of
-//! formulas, a DIMENSIONS record's reservation) is held to the grid budget of `sheet_bounds`:
-//! 256 MiB, or 16 times the file's size if that is more. Rows are checked against
-//! `--max-record-size` as they are read from calamine's grid.
+//! the file; cells within IV65536 and each cell's text within `--max-record-size`, named),
+//! `.ods` by `ods_guard` (`content.xml` read with a bounded tokenizer, its repeats counted as
+//! calamine expands them; cells with a value within XFD1048576, each cell and row within
+//! `--max-record-size`, named). What calamine would hold for the whole workbook (cells, their
+//! text and copies, the dense grids of values and of formulas, an `.xls` DIMENSIONS record's
+//! reservation) is held to the grid budget of `sheet_bounds`: 256 MiB, or 16 times the file's
+//! size if that is more. Rows are checked again against `--max-record-size` as they are read
+//! from calamine's grid, counted as pulse exports them.
 
 use std::io::{Read, Seek};
 use std::path::Path;
@@ -35,6 +37,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use anyhow::{anyhow, Context, Result};
 use calamine::{Data, DataRef, ExcelDateTime, Reader};
 
+use crate::read::ods_guard;
 use crate::read::raw_record::RawRecord;
 use crate::read::xls_guard;
 use crate::read::xlsx_guard::{self, Stage};
@@ -113,10 +116,13 @@ impl SheetRows {
                             Err(err) => Err(anyhow!(err)),
                         }
                     }
-                    Kind::Ods => match calamine::open_workbook::<calamine::Ods<_>, _>(&path) {
-                        Ok(book) => read_range(book, sheet.as_deref(), &mut out),
-                        Err(err) => Err(anyhow!(err)),
-                    },
+                    Kind::Ods => {
+                        ods_guard::check(&path, max_record_bytes).map_err(|why| anyhow!(why))?;
+                        match calamine::open_workbook::<calamine::Ods<_>, _>(&path) {
+                            Ok(book) => read_range(book, sheet.as_deref(), &mut out),
+                            Err(err) => Err(anyhow!(err)),
+                        }
+                    }
                 });
                 let last = match result {
                     Ok(()) if out.flush() => Ok(Message::End),
