@@ -29,6 +29,8 @@ use crate::read::sheet_bounds::grid_budget;
 use walk::Walk;
 use xml::Tokens;
 
+#[cfg(test)]
+mod tests;
 mod walk;
 mod xml;
 

@@ -4,12 +4,15 @@
 //!
 //! The grid budget: calamine lays an `.xls` or `.ods` sheet out as a dense grid from its first
 //! used cell to its last (32 bytes a cell, and 24 more for the grid of formulas), for every
-//! sheet of the workbook at once, when it opens the file. The guards add up what those grids
+//! sheet of the workbook at once, when it opens the file, and hands pulse a copy of the sheet
+//! read (so the values' grid counts twice). The guards add up what those grids
 //! (and the cells calamine gathers before laying them out) would take and refuse the file past
 //! `GRID_BUDGET` bytes, or `GRID_PER_FILE_BYTE` times the file's size if that is more: 256 MiB
-//! is about 3.5 million cells of an `.xls` (a full `.xls` sheet, 256 columns by 65,536 rows,
-//! is 16.7 million), and a file large enough to hold more cells than that may use what its
-//! cells need, a small multiple of its size.
+//! is about 2.6 million cells of an `.xls` (104 bytes each: gathered, in the grid, and in the
+//! copy of the grid `worksheet_range` hands out; a full `.xls` sheet, 256 columns by 65,536
+//! rows, is 16.7 million) or 2.2 million of an `.ods` (120),
+//! and a file large enough to hold more cells than that may use what its cells need, a small
+//! multiple of its size (an `.xls` cell takes 6 bytes of the file at the least, in a MULRK).
 
 /// Excel's limits: rows 1 to 1,048,576, columns A to XFD.
 pub const MAX_ROWS: u32 = 1_048_576;

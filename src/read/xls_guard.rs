@@ -27,6 +27,8 @@ mod biff;
 mod bytes;
 mod cfb;
 mod sst;
+#[cfg(test)]
+mod tests;
 
 /// Checks the `.xls` at `path`; Err says why calamine must not open it.
 pub fn check(path: &Path, max_record_bytes: u64) -> Result<(), String> {

@@ -334,9 +334,10 @@ fn larger(what: String, max: u64) -> String {
     )
 }
 
+/// The values' grid counts twice: `worksheet_range` hands out a copy of it.
 fn total_of(values: &Grid, formulas: &Grid, gathered: u64) -> u64 {
     gathered
-        .saturating_add(values.bytes(VALUE_CELL))
+        .saturating_add(values.bytes(VALUE_CELL).saturating_mul(2))
         .saturating_add(formulas.bytes(FORMULA_CELL))
 }
 

@@ -213,7 +213,8 @@ impl<'a> Sheet<'a> {
         let bytes = reserved_bytes
             + self.cells * cell
             + self.text
-            + self.extent.cells() * size_of::<Data>() as u64
+            // Twice: `worksheet_range` hands out a copy of the grid.
+            + 2 * self.extent.cells() * size_of::<Data>() as u64
             + self.formulas * formula
             + self.formula_extent.cells() * size_of::<String>() as u64;
         Cost {
