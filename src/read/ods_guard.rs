@@ -18,6 +18,8 @@
 //! - a workbook whose cells, their copies and its grids of values and of formulas would take
 //!   more than the grid budget (`sheet_bounds::grid_budget`: 256 MiB, or 16 times the file's
 //!   size), naming the sheet and the cells its grid spans;
+//! - defined names and sheet styles (which calamine holds, each about its tag's size) past the
+//!   same budget, with the sheets;
 //! - `META-INF/manifest.xml`, which calamine holds whole, inflating past 100 times its
 //!   compressed size (past 1 MiB), as a zip bomb does.
 
@@ -60,7 +62,7 @@ pub fn check(path: &Path, max_record_bytes: u64) -> Result<(), String> {
     while let Some(token) = tokens.next().map_err(|why| format!("content.xml: {why}"))? {
         walk.token(token)?;
     }
-    Ok(())
+    walk.finish()
 }
 
 /// Refuses a manifest inflating like a zip bomb.

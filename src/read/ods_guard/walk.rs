@@ -130,6 +130,18 @@ impl Walk {
         }
     }
 
+    /// The whole of `content.xml` read: its names and styles within the budget too.
+    pub fn finish(&self) -> Result<(), String> {
+        if self.total > self.budget {
+            return Err(over_budget(
+                "its sheets, names and styles",
+                self.total,
+                self.budget,
+            ));
+        }
+        Ok(())
+    }
+
     pub fn token(&mut self, token: Token) -> Result<(), String> {
         if self.cell.is_some() {
             return self.in_cell(token);
@@ -182,6 +194,11 @@ impl Walk {
             (b"table:table-cell" | b"table:covered-table-cell", Some(_), Some(_)) => {
                 self.cell = Some(cell(name, attributes)?);
             }
+            // Held by calamine too, each about as large as its tag: a defined name, a sheet's
+            // visibility by its style.
+            (b"table:named-range" | b"table:named-expression" | b"style:table-properties", ..) => {
+                self.total = self.total.saturating_add(attributes.len() as u64 + 64);
+            }
             _ => {}
         }
         Ok(())
@@ -220,8 +237,8 @@ impl Walk {
             }
             _ if cell.annotation => false,
             Token::Text { raw, least } => {
-                cell.text.held += raw;
-                cell.text.least += least;
+                cell.text.held = cell.text.held.saturating_add(raw);
+                cell.text.least = cell.text.least.saturating_add(least);
                 false
             }
             Token::Start {

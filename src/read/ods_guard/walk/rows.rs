@@ -23,7 +23,11 @@ impl Walk {
         if cell.repeats > room {
             return Err(beyond(COLUMNS, row.number));
         }
-        if row.number + row.repeats - 1 > ROWS {
+        if cell.repeats == 0 {
+            // Repeated no times: calamine gathers nothing.
+            return Ok(());
+        }
+        if (row.number + row.repeats).saturating_sub(1) > ROWS {
             return Err(beyond(row.columns, row.number.max(ROWS + 1)));
         }
         if cell.text.least > max {
@@ -41,7 +45,7 @@ impl Walk {
         if row.bytes > max {
             return Err(larger(format!("row {}", row.number), max));
         }
-        let text = n.saturating_mul(cell.text.held + cell.formula_bytes);
+        let text = n.saturating_mul(cell.text.held.saturating_add(cell.formula_bytes));
         row.text = row.text.saturating_add(text);
         let span = |was: Option<(u64, u64)>| {
             let (a, b) = was.unwrap_or((first, first + n - 1));
@@ -49,11 +53,15 @@ impl Walk {
         };
         if cell.value {
             row.values = span(row.values);
-            row.value_text += n * cell.text.held;
+            row.value_text = row
+                .value_text
+                .saturating_add(n.saturating_mul(cell.text.held));
         }
         if cell.formula {
             row.formulas = span(row.formulas);
-            row.formula_text += n * cell.formula_bytes;
+            row.formula_text = row
+                .formula_text
+                .saturating_add(n.saturating_mul(cell.formula_bytes));
         }
         Ok(())
     }
@@ -73,12 +81,12 @@ impl Walk {
             .saturating_add(16);
         let value_text = (
             table.value_text,
-            table.value_text + row.capped * row.value_text,
+            (table.value_text).saturating_add(row.capped.saturating_mul(row.value_text)),
         );
         table.value_text = value_text.1;
         let formula_text = (
             table.formula_text,
-            table.formula_text + row.capped * row.formula_text,
+            (table.formula_text).saturating_add(row.capped.saturating_mul(row.formula_text)),
         );
         table.formula_text = formula_text.1;
         table.values.add(&row, row.values, before, value_text);
