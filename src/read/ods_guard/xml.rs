@@ -54,18 +54,24 @@ impl<R: BufRead> Tokens<R> {
                 return Ok(None);
             }
             let end = memchr::memchr(b'<', buf).unwrap_or(buf.len());
-            let mut least = 0u64;
-            for &b in &buf[..end] {
-                match (self.in_entity, b) {
-                    (false, b'&') => {
-                        self.in_entity = true;
-                        least += 1;
+            let text = &buf[..end];
+            let least = if !self.in_entity && memchr::memchr(b'&', text).is_none() {
+                text.len() as u64
+            } else {
+                let mut least = 0u64;
+                for &b in text {
+                    match (self.in_entity, b) {
+                        (false, b'&') => {
+                            self.in_entity = true;
+                            least += 1;
+                        }
+                        (false, _) => least += 1,
+                        (true, b';') => self.in_entity = false,
+                        (true, _) => {}
                     }
-                    (false, _) => least += 1,
-                    (true, b';') => self.in_entity = false,
-                    (true, _) => {}
                 }
-            }
+                least
+            };
             (end, least, end < buf.len())
         };
         if taken > 0 {
@@ -90,27 +96,49 @@ impl<R: BufRead> Tokens<R> {
         Ok(Some(self.token()))
     }
 
-    /// Reads markup from its `<` to its end into `tag`.
+    /// Reads markup from its `<` to its end into `tag`: a tag by the slice between quotes and
+    /// `>`, a comment, a declaration or a processing instruction byte by byte.
     fn markup(&mut self) -> Result<(), String> {
         self.tag.clear();
         let mut quote: Option<u8> = None;
+        let mut slow: Option<bool> = None;
         loop {
             let (taken, done) = {
                 let buf = self.input.fill_buf().map_err(|e| e.to_string())?;
                 if buf.is_empty() {
                     return Ok(());
                 }
+                let mut i = 0;
                 let mut done = false;
-                let mut taken = buf.len();
-                for (i, &b) in buf.iter().enumerate() {
-                    self.tag.push(b);
-                    if ends(&self.tag, b, &mut quote) {
-                        done = true;
-                        taken = i + 1;
+                while i < buf.len() && !done {
+                    if slow.is_none() && self.tag.len() >= 2 {
+                        slow = Some(matches!(self.tag[1], b'!' | b'?'));
+                    }
+                    if slow != Some(false) {
+                        self.tag.push(buf[i]);
+                        done = ends(&self.tag, buf[i], &mut quote);
+                        i += 1;
+                        continue;
+                    }
+                    let rest = &buf[i..];
+                    let found = match quote {
+                        Some(q) => memchr::memchr(q, rest),
+                        None => memchr::memchr3(b'>', b'"', b'\'', rest),
+                    };
+                    let Some(j) = found else {
+                        self.tag.extend_from_slice(rest);
+                        i = buf.len();
                         break;
+                    };
+                    self.tag.extend_from_slice(&rest[..=j]);
+                    i += j + 1;
+                    match (quote, rest[j]) {
+                        (Some(_), _) => quote = None,
+                        (None, b'>') => done = true,
+                        (None, q) => quote = Some(q),
                     }
                 }
-                (taken, done)
+                (i, done)
             };
             self.input.consume(taken);
             if self.tag.len() as u64 > self.limit {
