@@ -18,11 +18,17 @@
 //! compressed size) and the workbook's styles and names, as calamine keeps them.
 //!
 //! `.xls` and `.ods`: calamine loads every sheet whole when it opens the file, into a dense
-//! range from the first used cell to the last, before pulse sees a row; pulse checks the range
-//! against Excel's limits and each row against `--max-record-size`, but only after calamine
-//! allocated it. An `.xls` cell's place is 16-bit, so a hostile `.xls` can make calamine
-//! allocate up to 65,536 × 65,536 cells; calamine caps an `.ods` at 1,048,576 × 16,384 and
-//! 100 million cells. Neither is bounded by pulse.
+//! range from the first used cell to the last, before pulse sees a row. So the file is checked
+//! before calamine opens it, walked as calamine will walk it, and refused where calamine would
+//! not be bounded: `.xls` by `xls_guard` (the compound file's sector chains acyclic and inside
+//! the file; cells within IV65536 and each cell's text within `--max-record-size`, named),
+//! `.ods` by `ods_guard` (`content.xml` read with a bounded tokenizer, its repeats counted as
+//! calamine expands them; cells with a value within XFD1048576, each cell and row within
+//! `--max-record-size`, named). What calamine would hold for the whole workbook (cells, their
+//! text and copies, the dense grids of values and of formulas, an `.xls` DIMENSIONS record's
+//! reservation) is held to the grid budget of `sheet_bounds`: 256 MiB, or 16 times the file's
+//! size if that is more. Rows are checked again against `--max-record-size` as they are read
+//! from calamine's grid, counted as pulse exports them.
 
 use std::io::{Read, Seek};
 use std::path::Path;
@@ -31,16 +37,16 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use anyhow::{anyhow, Context, Result};
 use calamine::{Data, DataRef, ExcelDateTime, Reader};
 
+use crate::read::ods_guard;
 use crate::read::raw_record::RawRecord;
+use crate::read::xls_guard;
 use crate::read::xlsx_guard::{self, Stage};
 
 /// A chunk of rows ends after this many rows or this many bytes of cells, whichever first.
 const CHUNK_ROWS: usize = 512;
 const CHUNK_BYTES: usize = 512 * 1024;
 
-/// Excel's limits: rows 1 to 1,048,576, columns A to XFD.
-pub const MAX_ROWS: u32 = 1_048_576;
-pub const MAX_COLUMNS: u32 = 16_384;
+pub use crate::read::sheet_bounds::{a1, MAX_COLUMNS, MAX_ROWS};
 
 /// A spreadsheet's kind, by its file name's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,14 +109,20 @@ impl SheetRows {
                 let mut out = Sender::new(&tx, max_record_bytes);
                 let result = guarded(|| match kind {
                     Kind::Xlsx => read_xlsx(&path, sheet.as_deref(), &mut out),
-                    Kind::Xls => match calamine::open_workbook::<calamine::Xls<_>, _>(&path) {
-                        Ok(book) => read_range(book, sheet.as_deref(), &mut out),
-                        Err(err) => Err(anyhow!(err)),
-                    },
-                    Kind::Ods => match calamine::open_workbook::<calamine::Ods<_>, _>(&path) {
-                        Ok(book) => read_range(book, sheet.as_deref(), &mut out),
-                        Err(err) => Err(anyhow!(err)),
-                    },
+                    Kind::Xls => {
+                        xls_guard::check(&path, max_record_bytes).map_err(|why| anyhow!(why))?;
+                        match calamine::open_workbook::<calamine::Xls<_>, _>(&path) {
+                            Ok(book) => read_range(book, sheet.as_deref(), &mut out),
+                            Err(err) => Err(anyhow!(err)),
+                        }
+                    }
+                    Kind::Ods => {
+                        ods_guard::check(&path, max_record_bytes).map_err(|why| anyhow!(why))?;
+                        match calamine::open_workbook::<calamine::Ods<_>, _>(&path) {
+                            Ok(book) => read_range(book, sheet.as_deref(), &mut out),
+                            Err(err) => Err(anyhow!(err)),
+                        }
+                    }
                 });
                 let last = match result {
                     Ok(()) if out.flush() => Ok(Message::End),
@@ -176,18 +188,6 @@ fn guarded(read: impl FnOnce() -> Result<()>) -> Result<()> {
              of a kind calamine cannot read"
         ))
     })
-}
-
-/// A cell's A1-style reference: its 0-based column and 1-based row.
-pub fn a1(column: usize, row: u64) -> String {
-    let mut letters = Vec::new();
-    let mut n = column + 1;
-    while n > 0 {
-        letters.push(b'A' + ((n - 1) % 26) as u8);
-        n = (n - 1) / 26;
-    }
-    letters.reverse();
-    format!("{}{row}", String::from_utf8(letters).unwrap_or_default())
 }
 
 /// Picks the sheet named `wanted`, or at that 1-based position, or the first.

@@ -30,6 +30,7 @@ mod retry;
 mod secrets;
 mod shared_log;
 mod sheet;
+mod sheet_xls_ods;
 mod summary;
 mod support;
 mod templates;

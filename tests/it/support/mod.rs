@@ -1,7 +1,9 @@
 //! Shared test helpers: the pinned `pulse` command, the loopback server, signature checking.
 
 pub mod backend;
+pub mod ods;
 pub mod server;
+pub mod xls;
 /// Loaded once, with the fuzz harness that packs its inputs with it too.
 pub use crate::fuzz_regressions::harness::xlsx;
 
