@@ -31,6 +31,37 @@ pub struct BodyTemplate {
     pub file: String,
     /// Its text, rendered for every batch.
     pub text: String,
+    /// `--max-body-size`: a body rendered past it is an error, so a template's loops cannot
+    /// take memory without end.
+    #[serde(default = "no_limit")]
+    pub max_bytes: u64,
+}
+
+fn no_limit() -> u64 {
+    u64::MAX
+}
+
+/// The output of one render, refused past its room.
+struct Bounded<'a> {
+    out: &'a mut Vec<u8>,
+    room: usize,
+    over: bool,
+}
+
+impl std::io::Write for Bounded<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if buf.len() > self.room {
+            self.over = true;
+            return Err(std::io::Error::other("the body is over --max-body-size"));
+        }
+        self.room -= buf.len();
+        self.out.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The one template of an environment.
@@ -175,9 +206,21 @@ pub fn render(
     };
     let start = out.len();
     let body = env.get_template(NAME).expect("added above");
-    body.render_captured_to(context, &mut *out)
-        .map(|_| ())
-        .map_err(|err| template.located(&err))?;
+    let mut bounded = Bounded {
+        out: &mut *out,
+        room: usize::try_from(template.max_bytes).unwrap_or(usize::MAX),
+        over: false,
+    };
+    let rendered = body.render_captured_to(context, &mut bounded);
+    if bounded.over {
+        anyhow::bail!(
+            "--template {}: the body it rendered for batch {} is over --max-body-size ({} bytes)",
+            template.file,
+            batch.batch_id,
+            template.max_bytes
+        );
+    }
+    rendered.map_err(|err| template.located(&err))?;
     check_body(kind, &out[start..]).map_err(|why| {
         anyhow!(
             "--template {}: the body it rendered for batch {} is not {why}",

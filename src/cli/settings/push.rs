@@ -59,11 +59,14 @@ pub fn push_request(args: &PushArgs) -> Result<PushRequest> {
     let sync_name = sync_name(args, &input, url.as_ref())?;
     let run_id = format!("run_{}", ulid::Ulid::new());
     let events = parse_events(&args.events)?;
-    let body = body_context(args, &input, &run_id)?;
+    let mut body = body_context(args, &input, &run_id)?;
     let source = &args.source;
     let read = source_read_plan(source)?;
     let max_body_bytes =
         parse_size(&args.max_body_size).map_err(|e| usage(format!("--max-body-size: {e}")))?;
+    if let Some(template) = &mut body.template {
+        template.max_bytes = max_body_bytes;
+    }
     let knobs = knobs(args.quiet, args.json, args.delivery.deadline.as_deref())?;
     // Read here, once: a mirror without --key takes the schema's primaryKey.
     let schema = crate::schema::load_for_flag(source.schema.as_deref())?;
@@ -175,7 +178,11 @@ fn template_and_type(args: &PushArgs) -> Result<(Option<BodyTemplate>, Option<St
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|err| usage(format!("--template {file}: cannot read it ({err})")))?;
-    let template = BodyTemplate { file, text };
+    let template = BodyTemplate {
+        file,
+        text,
+        max_bytes: u64::MAX,
+    };
     let content_type = args.content_type.as_deref().unwrap_or("application/json");
     template
         .check(content_type)

@@ -8,6 +8,7 @@ fn ctx(text: &str, content_type: Option<&str>, nest: bool) -> BodyContext {
         template: Some(BodyTemplate {
             file: "body.j2".into(),
             text: text.into(),
+            max_bytes: 4096,
         }),
         content_type: content_type.map(String::from),
         nest,
@@ -106,6 +107,7 @@ fn template_errors_name_the_file_line_and_column() {
     let broken = BodyTemplate {
         file: "body.j2".into(),
         text: "{\n  \"a\": {{ rows[0].id }\n}".into(),
+        max_bytes: u64::MAX,
     };
     let err = format!("{:#}", broken.check("application/json").unwrap_err());
     assert!(
@@ -118,4 +120,11 @@ fn template_errors_name_the_file_line_and_column() {
     );
     assert!(err.contains("line 1, column 4"), "{err}");
     assert!(err.contains("undefined"), "{err}");
+}
+
+#[test]
+fn a_body_past_max_body_size_is_an_error_not_memory_without_end() {
+    let text = "[{% for i in range(100000) %}{{ i }},{% endfor %}0]";
+    let err = format!("{:#}", rendered(&ctx(text, None, false)).unwrap_err());
+    assert!(err.contains("is over --max-body-size (4096 bytes)"), "{err}");
 }
