@@ -1,5 +1,5 @@
 //! Sending a run's batches: the deliverer, request bodies built ahead, retry and status policy,
-//! rate limit, body compression, and host name resolution.
+//! rate limit, body compression, host name resolution, and OAuth2 bearer tokens.
 
 mod answer;
 mod attempt;
@@ -10,15 +10,18 @@ mod compress;
 mod deliverer;
 mod dns;
 mod exchange;
+mod oauth2;
 mod rate;
 mod request_headers;
 mod retry;
 mod settings;
+mod token_endpoint;
 
 pub use answer::AnswerRules;
 pub use body_loader::write_batch_body;
 pub use client::check_client_files;
 pub use compress::{decode, BodyCompression};
+pub use oauth2::{ClientAuth, OAuth2Settings};
 pub use deliverer::*;
 pub use rate::Rate;
 pub use request_headers::*;
