@@ -269,7 +269,10 @@ impl BatchSender {
         let exchange = exchange.without_credentials(&redactor);
         let rejected = without_credentials(judged.rejected, &redactor);
         drop(redactor);
-        let outcome = match (&bearer, renews_after(exchange.status, bearer.is_some(), renewed)) {
+        let outcome = match (
+            &bearer,
+            renews_after(exchange.status, bearer.is_some(), renewed),
+        ) {
             (Some(token), true) if judged.outcome != Outcome::Delivered => {
                 self.requests.token_refused(token);
                 Outcome::Reauthorize

@@ -221,17 +221,32 @@ mod tests {
                 renew_at: None,
             })
         };
-        let held = || tokens.current.try_lock().unwrap().as_ref().map(|t| t.value.clone());
+        let held = || {
+            tokens
+                .current
+                .try_lock()
+                .unwrap()
+                .as_ref()
+                .map(|t| t.value.clone())
+        };
         set("new");
         tokens.refused("old");
-        assert_eq!(held().as_deref(), Some("new"), "replaced already by another 401");
+        assert_eq!(
+            held().as_deref(),
+            Some("new"),
+            "replaced already by another 401"
+        );
         tokens.refused("new");
         assert_eq!(held(), None);
         set("fetching");
         let guard = tokens.current.try_lock().unwrap();
         tokens.refused("fetching");
         drop(guard);
-        assert_eq!(held().as_deref(), Some("fetching"), "a fetch in flight replaces it");
+        assert_eq!(
+            held().as_deref(),
+            Some("fetching"),
+            "a fetch in flight replaces it"
+        );
     }
 
     #[test]

@@ -194,7 +194,11 @@ impl DeliverySettings {
         }
         let clash = if self.auth_header_name.is_some() {
             Some("--auth-header-name/--auth-header-value")
-        } else if self.headers.iter().any(|h| h.name == reqwest::header::AUTHORIZATION) {
+        } else if self
+            .headers
+            .iter()
+            .any(|h| h.name == reqwest::header::AUTHORIZATION)
+        {
             Some("--header Authorization")
         } else if url.is_some_and(|url| !url.username().is_empty()) {
             Some("a user in the URL")

@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use base64::Engine;
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::Client;
 
@@ -15,14 +14,6 @@ use super::oauth2::{ClientAuth, OAuth2Settings};
 
 /// What is read of a token endpoint's answer: a token answer is small.
 const MOST_ANSWER_BYTES: usize = 64 << 10;
-
-/// application/x-www-form-urlencoded: all but the alphanumerics and `*-._` percent-encoded (a
-/// space becomes `+` after).
-const FORM: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'*')
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_');
 
 /// A token the endpoint issued.
 #[derive(Debug, PartialEq)]
@@ -65,9 +56,7 @@ pub(super) async fn fetch(client: &Client, settings: &OAuth2Settings) -> Result<
 
 /// `text` as application/x-www-form-urlencoded writes it.
 fn form_encoded(text: &str) -> String {
-    utf8_percent_encode(text, FORM)
-        .to_string()
-        .replace("%20", "+")
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
 /// The form body of a token request.

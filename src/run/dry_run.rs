@@ -166,7 +166,11 @@ fn print_requests(
             let headers = planned.list(&batch.id, signature.as_ref())?;
             for (name, value, secret) in &headers {
                 let placeholder = oauth2 && name == reqwest::header::AUTHORIZATION;
-                writeln!(out, "{name}: {}", shown_value(value, *secret && !placeholder))?;
+                writeln!(
+                    out,
+                    "{name}: {}",
+                    shown_value(value, *secret && !placeholder)
+                )?;
                 if name == "webhook-id"
                     && let Some(missing) = missing
                 {
