@@ -501,3 +501,113 @@ fn oauth2_beside_another_authorization_or_without_its_secret_is_a_usage_error() 
     );
     assert!(!text.contains("cs-sentinel"), "{text}");
 }
+
+/// Fails if `text` holds the client secret, a token, or the client's Basic credentials.
+fn assert_no_oauth2_credential(what: &str, text: &str) {
+    let basic = base64::engine::general_purpose::STANDARD
+        .encode("pulse+client:cs-sentinel%3A5e%2Bc%2Fr%3Dt");
+    for needle in ["cs-sentinel", "sentinel%3A5e", "tok-sentinel", &basic] {
+        assert!(!text.contains(needle), "{what} holds {needle}:\n{text}");
+    }
+}
+
+/// Every header of `request` echoed back, as lines, as JSON and percent-encoded.
+fn echo_of(request: &Recorded) -> String {
+    let mut headers: Vec<(&String, &String)> = request.headers.iter().collect();
+    headers.sort();
+    let lines: Vec<String> = headers.iter().map(|(n, v)| format!("{n}: {v}")).collect();
+    let json = serde_json::to_string(&request.headers).unwrap();
+    let mut form = form_urlencoded::Serializer::new(String::new());
+    form.extend_pairs(headers.iter().copied());
+    let body = String::from_utf8_lossy(&request.body);
+    format!(
+        "{}\n{json}\n{}\nbody: {body}",
+        lines.join("\n"),
+        form.finish()
+    )
+}
+
+#[test]
+fn oauth2_planted_client_secrets_and_tokens_stay_out_of_every_output_and_the_log() {
+    let sandbox = Sandbox::new();
+    let endpoint = TokenEndpoint::start(3600.0);
+    // Echoes every request's headers: a 401 first (the token is renewed), then 200s.
+    let receiver = TestServer::start(|n, request| {
+        Reply::status(if n == 0 { 401 } else { 200 }).body(&echo_of(request))
+    });
+    let input = sandbox.write("d.csv", numbered_csv(4));
+    let mut args = push_args(&input, &receiver.url(), &endpoint.url());
+    args.extend(["--batch-size", "2", "--json"].map(String::from));
+    let run = |args: &[String]| {
+        let out = sandbox
+            .pulse()
+            .args(args)
+            .env("PULSE_OAUTH2_CLIENT_SECRET", CLIENT_SECRET)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let what = format!("`pulse {}`", args[..args.len().min(2)].join(" "));
+        assert_no_oauth2_credential(&what, &stdout);
+        assert_no_oauth2_credential(&what, &stderr(&out));
+        (out.status.code(), stdout)
+    };
+    assert_eq!(run(&args).0, Some(0));
+    assert!(receiver.requests()[1]
+        .header("authorization")
+        .is_some_and(|a| a.contains("tok-sentinel")));
+    let responses = sandbox.texts("SELECT response FROM attempts").join("\n");
+    assert!(
+        responses.contains("authorization: Bearer [redacted]"),
+        "the echo is kept, redacted: {responses}"
+    );
+    let run_id = sandbox.last_run();
+    let plan = sandbox.texts("SELECT options FROM runs").join("\n");
+    assert!(
+        plan.contains(&endpoint.url()) && plan.contains(CLIENT_ID),
+        "the run keeps where its tokens come from: {plan}"
+    );
+    for words in [
+        &["log"][..],
+        &["log", "--json"],
+        &["log", &run_id],
+        &["log", &run_id, "--json"],
+        &["resend", &run_id],
+    ] {
+        let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+        assert_eq!(run(&words).0, Some(0), "{words:?}");
+    }
+
+    // A refusing endpoint that echoes what it was sent (the secret, in the form or in Basic).
+    for style in ["basic", "form"] {
+        let refusing = TestServer::start(|_, request| {
+            let echo = serde_json::to_string(&echo_of(request)).unwrap();
+            Reply::status(401).body(&format!(
+                r#"{{"error":"invalid_client","error_description":{echo}}}"#
+            ))
+        });
+        let url = format!("http://127.0.0.1:{}/oauth/token", refusing.port);
+        let mut args = push_args(&input, &receiver.url(), &url);
+        args.extend(["--oauth2-auth-style", style].map(String::from));
+        assert_eq!(run(&args).0, Some(4), "{style}");
+        assert!(refusing.requests().len() == 1);
+    }
+
+    // Nor in any file pulse wrote: the log, its WAL, the lock files.
+    drop(sandbox.conn());
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(sandbox.dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            files.push(path);
+        }
+    }
+    for file in files.iter().filter(|f| !f.ends_with("d.csv")) {
+        if let Ok(bytes) = std::fs::read(file) {
+            let text = String::from_utf8_lossy(&bytes);
+            assert_no_oauth2_credential(&file.display().to_string(), &text);
+        }
+    }
+    assert_no_oauth2_credential("the PostgreSQL log", &sandbox.postgres_text());
+}
