@@ -11,48 +11,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::Client;
 
-use super::token_endpoint::fetch;
-
-/// How the client authenticates to the token endpoint (`--oauth2-auth-style`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum ClientAuth {
-    /// HTTP Basic: the id and secret, each form-urlencoded, as user and password
-    /// (RFC 6749 section 2.3.1).
-    #[default]
-    Basic,
-    /// `client_id` and `client_secret` in the form body.
-    Form,
-}
-
-impl ClientAuth {
-    /// The name a run keeps it by (the flag's value).
-    pub fn name(self) -> &'static str {
-        match self {
-            ClientAuth::Basic => "basic",
-            ClientAuth::Form => "form",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<ClientAuth> {
-        match name {
-            "basic" => Some(ClientAuth::Basic),
-            "form" => Some(ClientAuth::Form),
-            _ => None,
-        }
-    }
-}
-
-/// Where and how a deliverer gets its tokens. The client secret is never stored: a run keeps the
-/// rest (`plan::OAuth2Plan`), and resume and resend need the secret again.
-#[derive(Clone)]
-pub struct OAuth2Settings {
-    pub token_url: reqwest::Url,
-    pub client_id: String,
-    pub client_secret: String,
-    pub scope: Option<String>,
-    pub audience: Option<String>,
-    pub client_auth: ClientAuth,
-}
+use super::token_endpoint::{fetch, OAuth2Settings};
 
 /// The most a token is renewed before it expires.
 const MOST_MARGIN: Duration = Duration::from_secs(60);
@@ -208,7 +167,7 @@ mod tests {
             client_secret: "secret".into(),
             scope: None,
             audience: None,
-            client_auth: ClientAuth::Basic,
+            client_auth: super::super::token_endpoint::ClientAuth::Basic,
         })
     }
 
@@ -247,13 +206,5 @@ mod tests {
             Some("fetching"),
             "a fetch in flight replaces it"
         );
-    }
-
-    #[test]
-    fn auth_styles_round_trip_by_name() {
-        for style in [ClientAuth::Basic, ClientAuth::Form] {
-            assert_eq!(ClientAuth::from_name(style.name()), Some(style));
-        }
-        assert_eq!(ClientAuth::from_name("digest"), None);
     }
 }

@@ -11,9 +11,9 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use super::answer::AnswerRules;
 use super::compress::BodyCompression;
-use super::oauth2::OAuth2Settings;
 use super::rate::Rate;
 use super::retry::{RetryPolicy, StatusPolicy};
+use super::token_endpoint::OAuth2Settings;
 use crate::exit::usage;
 use crate::redact::{is_credential_header, shown_header_name, Redactor, URL_PASSWORD_MASK};
 use crate::sign::{Signing, SigningSecret};
