@@ -215,6 +215,26 @@ mod tests {
     }
 
     #[test]
+    fn an_oauth2_token_goes_last_as_a_bearer_credential() {
+        let extra = [extra("x-team", "blue", false)];
+        let planned = RequestHeaders {
+            method: Method::Get,
+            content_type: "application/json",
+            compress: None,
+            extra: &extra,
+            bearer: Some("tok-2"),
+        };
+        let (sent, logged) = planned.for_request("msg_1", None).unwrap();
+        assert_eq!(sent["authorization"], "Bearer tok-2");
+        assert!(sent["authorization"].is_sensitive());
+        let logged: serde_json::Value = serde_json::from_str(&logged).unwrap();
+        assert_eq!(logged["authorization"], "[redacted]");
+        let list = planned.list("msg_1", None).unwrap();
+        assert_eq!(list.last().unwrap().0, AUTHORIZATION);
+        assert!(list.last().unwrap().2);
+    }
+
+    #[test]
     fn shown_values_hide_credentials_and_binary() {
         let value = HeaderValue::from_static("Bearer tok-1");
         assert_eq!(shown_value(&value, true), "[redacted]");
