@@ -8,8 +8,9 @@ use std::ffi::OsString;
 use clap::error::{ContextKind, ContextValue};
 
 /// Flags that take their value from an environment variable, as the usage line shows them.
-const ENVIRONMENT_FLAGS: [(&str, &str); 4] = [
+const ENVIRONMENT_FLAGS: [(&str, &str); 5] = [
     ("--db", "<PATH|URL>"),
+    ("--oauth2-client-secret", "<S>"),
     ("--secret", "<S>"),
     ("--auth-header-value", "<V>"),
     ("--url-password", "<P>"),

@@ -337,12 +337,18 @@ is staged again from its file if the file is unchanged (same size and hash). Std
 read twice: such a run must be pushed again. \fBpulse resend\fR sends an event or a batch
 again with the same \fBwebhook\-id\fR. Both take the signing secret from \-\-secret or
 \fBPULSE_SECRET\fR, else the one stored for the URL, and the value of a stored auth header
-name from \-\-auth\-header\-value or \fBPULSE_AUTH_HEADER_VALUE\fR: values are never
+name from \-\-auth\-header\-value or \fBPULSE_AUTH_HEADER_VALUE\fR, and a run's OAuth2
+client secret from \-\-oauth2\-client\-secret or \fBPULSE_OAUTH2_CLIENT_SECRET\fR: values are never
 stored. \fBpulse log\fR never prints a secret.
 .PP
 Retried: connection errors, timeouts, 408, 429 and 5xx, after 1s, 5s, 30s, 2m, 5m (each
 \(+-20%; \fB\-\-retry\-schedule\fR, \fB\-\-retries\fR), honouring \fBRetry\-After\fR up to
 \fB\-\-max\-retry\-after\fR. Not retried: other 4xx, 3xx (redirects are not followed) and 410.
+With \fB\-\-oauth2\-token\-url\fR, every request carries a bearer token fetched from the token
+endpoint (client credentials), kept in memory only, renewed after half its life (at most a
+minute before it expires), and once after a 401, which is recorded and tried again at once with a
+new token; a second 401 in a row fails the batch. A token endpoint that refuses stops the run
+with exit 4 and its \fBerror\fR and \fBerror_description\fR.
 .SH LIMITS
 Memory depends on the batch size, not on the file size: a batch is at most
 \fB\-\-batch\-size\fR rows and \fB\-\-max\-body\-size\fR bytes (a batch that would be larger is
@@ -378,6 +384,10 @@ signing secret(s), \fBwhsec_\fR or \fBwhsk_\fR, space\-separated (as \fB\-\-secr
 .TP
 \fBPULSE_AUTH_HEADER_VALUE\fR
 value of the \fB\-\-auth\-header\-name\fR header (as \fB\-\-auth\-header\-value\fR); never stored
+.TP
+\fBPULSE_OAUTH2_CLIENT_SECRET\fR
+the OAuth2 client secret of \fB\-\-oauth2\-token\-url\fR (as \fB\-\-oauth2\-client\-secret\fR); never
+stored, so resume and resend need it again
 .TP
 \fBPULSE_BUSY_TIMEOUT\fR
 how long to wait for another process holding the log database's lock before failing (default
@@ -491,6 +501,7 @@ mod tests {
             "PULSE_SECRET",
             "PULSE_PUBLIC_KEY",
             "PULSE_AUTH_HEADER_VALUE",
+            "PULSE_OAUTH2_CLIENT_SECRET",
             "PULSE_BUSY_TIMEOUT",
             "PULSE_DB_RETRY_FOR",
             "PGPASSWORD",

@@ -3,6 +3,7 @@
 //! exchange said and the run's policies, so they are tested here without a network; the batch
 //! loop (`batch.rs`) records them and acts on them.
 
+use std::cell::{Ref, RefCell};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -11,31 +12,65 @@ use reqwest::header::HeaderMap;
 use super::answer::{AnswerRules, AnswerVerdict, RejectedRow};
 use super::body_loader::BodyMaker;
 use super::compress::BodyCompression;
+use super::oauth2::Tokens;
 use super::request_headers::RequestHeaders;
 use super::retry::{RetryPolicy, StatusPolicy, Verdict};
 use super::settings::{DeliverySettings, ExtraHeader};
 use crate::payload::{BodyContext, Method};
-use crate::redact::Redactor;
+use crate::redact::{shown_url, Redactor};
 use crate::sign::{unix_now, Signature, Signer};
 
 /// What every request of a deliverer carries besides its batch: the extra headers, the body
-/// encoding and the signing secrets. The one holder of the secrets, and of the credentials to
-/// take out of whatever a receiver echoes back.
+/// encoding, the signing secrets and the OAuth2 tokens. The one holder of the secrets, and of
+/// the credentials to take out of whatever a receiver echoes back.
 pub(super) struct RequestMaker {
     signer: Signer,
     headers: Vec<ExtraHeader>,
     compress: Option<BodyCompression>,
-    /// Credentials these requests send (auth header, URL password, secrets).
-    redactor: Redactor,
+    /// `--oauth2-*`: the bearer token of every request.
+    tokens: Option<Tokens>,
+    /// Credentials these requests send (auth header, URL password, secrets, OAuth2's client
+    /// secret and every token fetched). Borrowed between awaits only.
+    redactor: RefCell<Redactor>,
 }
 
 impl RequestMaker {
     pub fn new(url: &reqwest::Url, signer: Signer, config: &DeliverySettings) -> RequestMaker {
         RequestMaker {
-            redactor: config.redactor(url, signer.secrets()),
+            redactor: RefCell::new(config.redactor(url, signer.secrets())),
             signer,
             headers: config.headers.clone(),
             compress: config.compress,
+            tokens: config.oauth2.clone().map(Tokens::new),
+        }
+    }
+
+    /// The OAuth2 token to send now (none without `--oauth2-*`), fetched when the one held is
+    /// due for renewal; each new one is redacted from then on. The error is a sentence on what
+    /// the token endpoint said, credentials taken out.
+    pub async fn bearer(&self, client: &reqwest::Client) -> Result<Option<String>, String> {
+        let Some(tokens) = &self.tokens else {
+            return Ok(None);
+        };
+        match tokens.bearer(client).await {
+            Ok(bearer) => {
+                if bearer.fresh {
+                    self.redactor.borrow_mut().add(&bearer.token);
+                }
+                Ok(Some(bearer.token))
+            }
+            Err(words) => {
+                let url = shown_url(tokens.settings().token_url.as_str());
+                let text = format!("the OAuth2 token endpoint {url} {words}");
+                Err(self.redactor.borrow().redact(&text).into_owned())
+            }
+        }
+    }
+
+    /// A receiver answered 401 to a request with `token`: the next request gets a new one.
+    pub fn token_refused(&self, token: &str) {
+        if let Some(tokens) = &self.tokens {
+            tokens.refused(token);
         }
     }
 
@@ -58,7 +93,7 @@ impl RequestMaker {
         batch_id: &str,
         (method, content_type): (Method, &str),
         content: &[u8],
-        early: Option<Signature>,
+        (early, bearer): (Option<Signature>, Option<&str>),
     ) -> Result<(HeaderMap, String)> {
         let signature = match early {
             Some(early) if unix_now() - early.timestamp <= 1 => Some(early),
@@ -69,12 +104,13 @@ impl RequestMaker {
             content_type,
             compress: self.compress,
             extra: &self.headers,
+            bearer,
         };
         planned.for_request(batch_id, signature.as_ref())
     }
 
-    pub fn redactor(&self) -> &Redactor {
-        &self.redactor
+    pub fn redactor(&self) -> Ref<'_, Redactor> {
+        self.redactor.borrow()
     }
 }
 
@@ -89,6 +125,9 @@ pub(super) enum Outcome {
     },
     /// No more tries for this batch.
     Failed(Failure),
+    /// A 401 to a request with an OAuth2 token: tried again at once with a new token
+    /// (`oauth2::renews_after`).
+    Reauthorize,
 }
 
 /// Why a batch failed for good.

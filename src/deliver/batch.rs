@@ -19,6 +19,7 @@ use super::answer::{AnswerRules, RejectedRow};
 use super::attempt::{decide, halt, judge, Halt, Outcome, RequestMaker};
 use super::body_loader::PreparedBody;
 use super::exchange::{exchange, Exchange};
+use super::oauth2::renews_after;
 use super::rate::RateLimiter;
 use super::retry::{RetryPolicy, StatusPolicy};
 use crate::exit::{DeliveryError, InterruptedError};
@@ -135,6 +136,8 @@ impl BatchSender {
         let what = describe_batch(event, batch);
         let mut retries = 0;
         let mut attempts = 0;
+        // Whether the last attempt got a 401 and a new OAuth2 token was asked for.
+        let mut renewed = false;
         let mut seen = sending.planned_on;
         loop {
             match halt(crate::signals::interrupted(), sending.stopping.get()) {
@@ -150,10 +153,15 @@ impl BatchSender {
             {
                 return Err(interrupted_before(&what));
             }
-            let tried = self.attempt(sending, batch, &what, &mut body, retries);
+            let tried = self.attempt(sending, (batch, &what), &mut body, (retries, renewed));
             let (outcome, words, rejected) = tried.await?;
             attempts += 1;
+            renewed = outcome == Outcome::Reauthorize;
             match outcome {
+                Outcome::Reauthorize => sending.progress.waiting(&format!(
+                    "batch {}/{} ({}): {words}, trying again at once with a new OAuth2 token",
+                    batch.idx, event.batch_count, event.name
+                )),
                 Outcome::Delivered => {
                     if rejected > 0 {
                         sending.progress.note(&format!(
@@ -213,15 +221,23 @@ impl BatchSender {
     /// this returns. With the outcome come the exchange's words for it: the whole `describe` of
     /// a failure, the short status of a retry, nothing for a delivery; and how many rows the
     /// receiver refused.
+    ///
+    /// `renewed`: the attempt before got a 401 and this one goes with a new OAuth2 token, so a
+    /// 401 now is the receiver's answer. A token endpoint that gives no token stops the run
+    /// (nothing is sent, no attempt recorded: the batch waits for `pulse resume`).
     async fn attempt(
         &self,
         sending: &Sending<'_>,
-        batch: &BatchRef,
-        what: &str,
+        (batch, what): (&BatchRef, &str),
         body: &mut PreparedBody,
-        retries: u32,
+        (retries, renewed): (u32, bool),
     ) -> Result<(Outcome, String, u64)> {
         let method = sending.method;
+        let bearer = self
+            .requests
+            .bearer(&self.client)
+            .await
+            .map_err(|words| DeliveryError(format!("{what} was not sent: {words}")))?;
         let started_at = crate::store::now_ms();
         let clock = Instant::now();
         // A signature made ahead serves the first attempt at most.
@@ -230,7 +246,7 @@ impl BatchSender {
             &batch.id,
             (method, sending.content_type),
             &body.content,
-            early,
+            (early, bearer.as_deref()),
         )?;
         let reads = (method, self.answers.reads_answers());
         let mut exchange =
@@ -250,12 +266,22 @@ impl BatchSender {
         }
         // What the receiver said is redacted before it is recorded or printed.
         let redactor = self.requests.redactor();
-        let exchange = exchange.without_credentials(redactor);
-        let rejected = without_credentials(judged.rejected, redactor);
-        let outcome = judged.outcome;
+        let exchange = exchange.without_credentials(&redactor);
+        let rejected = without_credentials(judged.rejected, &redactor);
+        drop(redactor);
+        let outcome = match (
+            &bearer,
+            renews_after(exchange.status, bearer.is_some(), renewed),
+        ) {
+            (Some(token), true) if judged.outcome != Outcome::Delivered => {
+                self.requests.token_refused(token);
+                Outcome::Reauthorize
+            }
+            _ => judged.outcome,
+        };
         let words = match outcome {
             Outcome::Delivered => String::new(),
-            Outcome::Retry { .. } => exchange.short_status(),
+            Outcome::Retry { .. } | Outcome::Reauthorize => exchange.short_status(),
             Outcome::Failed(_) => exchange.describe(),
         };
         let delivered = outcome == Outcome::Delivered;

@@ -1,6 +1,7 @@
 //! The HTTP client a deliverer sends with, and the runtime that drives it: timeouts, redirects
 //! left unfollowed, our DNS resolver, and the TLS roots (`--cacert`), client certificate
-//! (`--cert`, `--cert-key`) and `--insecure`. Built once per deliverer, before any request.
+//! (`--cert`, `--cert-key`) and `--insecure`. Built once per deliverer, before any request; the
+//! OAuth2 token endpoint is asked through it too.
 
 use anyhow::{Context, Result};
 use reqwest::Client;
@@ -83,7 +84,14 @@ fn builder(url: &reqwest::Url, config: &DeliverySettings) -> Result<reqwest::Cli
         .redirect(reqwest::redirect::Policy::none())
         .dns_resolver(std::sync::Arc::new(super::dns::SystemResolver))
         // Reading the system store costs a few milliseconds at start-up: only for https.
-        .tls_built_in_native_certs(url.scheme() == "https");
+        // The token endpoint's (`--oauth2-token-url`) counts.
+        .tls_built_in_native_certs(
+            url.scheme() == "https"
+                || config
+                    .oauth2
+                    .as_ref()
+                    .is_some_and(|oauth2| oauth2.token_url.scheme() == "https"),
+        );
     if let Some(path) = &config.cacert {
         for cert in ca_certificates(path)? {
             builder = builder.add_root_certificate(cert);

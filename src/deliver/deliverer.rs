@@ -189,6 +189,14 @@ impl Deliverer {
         let mut pending = plan.iter().enumerate();
         let mut in_flight = FuturesUnordered::new();
         let mut end = RunEnd::default();
+        // The OAuth2 token, before the first batch: a token endpoint that refuses stops the
+        // run before any batch is tried.
+        if !plan.is_empty() {
+            let requests = &self.sender.requests;
+            if let Err(words) = requests.bearer(&self.sender.client).await {
+                return Err(DeliveryError(format!("{words}; no batch was sent")).into());
+            }
+        }
         loop {
             while !end.stopped() && in_flight.len() < self.concurrency {
                 let Some((position, (event, batch))) = pending.next() else {

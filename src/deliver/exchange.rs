@@ -189,7 +189,7 @@ async fn read_start(
 }
 
 /// The innermost cause of a reqwest error, which is where the useful words are.
-fn network_error_text(err: &reqwest::Error) -> String {
+pub(super) fn network_error_text(err: &reqwest::Error) -> String {
     let kind = if err.is_timeout() {
         "timed out"
     } else if err.is_connect() {

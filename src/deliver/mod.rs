@@ -1,5 +1,5 @@
 //! Sending a run's batches: the deliverer, request bodies built ahead, retry and status policy,
-//! rate limit, body compression, and host name resolution.
+//! rate limit, body compression, host name resolution, and OAuth2 bearer tokens.
 
 mod answer;
 mod attempt;
@@ -10,10 +10,12 @@ mod compress;
 mod deliverer;
 mod dns;
 mod exchange;
+mod oauth2;
 mod rate;
 mod request_headers;
 mod retry;
 mod settings;
+mod token_endpoint;
 
 pub use answer::AnswerRules;
 pub use body_loader::write_batch_body;
@@ -24,3 +26,4 @@ pub use rate::Rate;
 pub use request_headers::*;
 pub use retry::{parse_duration, parse_schedule, parse_status_list, RetryPolicy, StatusPolicy};
 pub use settings::{auth_header, parse_headers, DeliverySettings, OnFailure};
+pub use token_endpoint::{ClientAuth, OAuth2Settings};

@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 use reqwest::header::{
-    HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, USER_AGENT,
+    HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, USER_AGENT,
 };
 
 use super::compress::BodyCompression;
@@ -19,13 +19,16 @@ pub struct RequestHeaders<'a> {
     pub compress: Option<BodyCompression>,
     /// `--header` values and the auth header.
     pub extra: &'a [ExtraHeader],
+    /// The OAuth2 token, sent as `Authorization: Bearer <token>`.
+    pub bearer: Option<&'a str>,
 }
 
 impl RequestHeaders<'_> {
     /// The headers pulse sets on a request, in the order it sets them, each marked when its
     /// value is a credential: content type and encoding (POST), user agent, the Standard
     /// Webhooks headers (timestamp and signature when signed), then `--header` and the auth
-    /// header. The HTTP client adds `Host`, `Accept` and `Content-Length`.
+    /// header, then OAuth2's `Authorization: Bearer`. The HTTP client adds `Host`, `Accept` and
+    /// `Content-Length`.
     pub fn list(
         &self,
         webhook_id: &str,
@@ -64,6 +67,13 @@ impl RequestHeaders<'_> {
         }
         for header in self.extra {
             headers.push((header.name.clone(), header.value.clone(), header.secret));
+        }
+        if let Some(token) = self.bearer {
+            // Checked when the token endpoint issued it.
+            let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
+                .map_err(|_| anyhow::anyhow!("the OAuth2 token cannot go in a header"))?;
+            value.set_sensitive(true);
+            headers.push((AUTHORIZATION, value, true));
         }
         Ok(headers)
     }
@@ -119,6 +129,7 @@ mod tests {
             content_type: "application/json",
             compress: None,
             extra: &extra,
+            bearer: None,
         };
         let signature = Signature {
             timestamp: 1_700_000_000,
@@ -150,6 +161,7 @@ mod tests {
             content_type: "application/json",
             compress: Some(BodyCompression::Gzip),
             extra: &[],
+            bearer: None,
         };
         let list = planned.list("msg_1", None).unwrap();
         let names: Vec<&str> = list.iter().map(|(name, _, _)| name.as_str()).collect();
@@ -163,6 +175,7 @@ mod tests {
             content_type: "application/x-ndjson",
             compress: Some(BodyCompression::Gzip),
             extra: &[],
+            bearer: None,
         };
         let list = planned.list("msg_1", None).unwrap();
         assert_eq!(list[0].1, "application/x-ndjson");
@@ -177,6 +190,7 @@ mod tests {
             content_type: "application/json",
             compress: None,
             extra: &[],
+            bearer: None,
         };
         let err = planned.list("msg_\n1", None).unwrap_err();
         assert!(err.to_string().contains("is damaged"), "{err}");
@@ -190,6 +204,7 @@ mod tests {
             content_type: "application/json",
             compress: None,
             extra: &extra,
+            bearer: None,
         };
         let (sent, logged) = planned.for_request("msg_1", None).unwrap();
         assert_eq!(sent["authorization"], "Bearer tok-1");
@@ -197,6 +212,26 @@ mod tests {
         assert_eq!(logged["authorization"], "[redacted]");
         assert_eq!(logged["webhook-id"], "msg_1");
         assert!(!logged.to_string().contains("tok-1"));
+    }
+
+    #[test]
+    fn an_oauth2_token_goes_last_as_a_bearer_credential() {
+        let extra = [extra("x-team", "blue", false)];
+        let planned = RequestHeaders {
+            method: Method::Get,
+            content_type: "application/json",
+            compress: None,
+            extra: &extra,
+            bearer: Some("tok-2"),
+        };
+        let (sent, logged) = planned.for_request("msg_1", None).unwrap();
+        assert_eq!(sent["authorization"], "Bearer tok-2");
+        assert!(sent["authorization"].is_sensitive());
+        let logged: serde_json::Value = serde_json::from_str(&logged).unwrap();
+        assert_eq!(logged["authorization"], "[redacted]");
+        let list = planned.list("msg_1", None).unwrap();
+        assert_eq!(list.last().unwrap().0, AUTHORIZATION);
+        assert!(list.last().unwrap().2);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use super::answer::AnswerRules;
 use super::compress::BodyCompression;
 use super::rate::Rate;
 use super::retry::{RetryPolicy, StatusPolicy};
+use super::token_endpoint::OAuth2Settings;
 use crate::exit::usage;
 use crate::redact::{is_credential_header, shown_header_name, Redactor, URL_PASSWORD_MASK};
 use crate::sign::{Signing, SigningSecret};
@@ -57,6 +58,12 @@ pub struct DeliverySettings {
     pub auth_header_value: Option<String>,
     /// `--url-password`: the password of the URL's user, never stored.
     pub url_password: Option<String>,
+    /// `--oauth2-*`: a bearer token from a token endpoint in `Authorization` (its client secret
+    /// never stored); a stored run's from its plan and the secret given now.
+    pub oauth2: Option<OAuth2Settings>,
+    /// `--oauth2-client-secret` or `PULSE_OAUTH2_CLIENT_SECRET`, kept for a stored run that
+    /// fetched tokens.
+    pub oauth2_client_secret: Option<String>,
     pub retry: RetryPolicy,
     /// `--success-on` and `--retry-on`.
     pub statuses: StatusPolicy,
@@ -178,11 +185,46 @@ impl DeliverySettings {
         self.url_with_password(url)
     }
 
+    /// Refuses a second source of `Authorization` beside OAuth2's bearer token: the auth header
+    /// (`--auth-header-name`, or a stored run's), a credential `--header Authorization`, or a
+    /// user in the URL (sent as Basic; checked once the URL is known).
+    pub fn check_oauth2(&self, url: Option<&reqwest::Url>) -> Result<()> {
+        if self.oauth2.is_none() {
+            return Ok(());
+        }
+        let clash = if self.auth_header_name.is_some() {
+            Some("--auth-header-name/--auth-header-value")
+        } else if self
+            .headers
+            .iter()
+            .any(|h| h.name == reqwest::header::AUTHORIZATION)
+        {
+            Some("--header Authorization")
+        } else if url.is_some_and(|url| !url.username().is_empty()) {
+            Some("a user in the URL")
+        } else {
+            None
+        };
+        match clash {
+            Some(other) => Err(usage(format!(
+                "--oauth2-token-url sends a bearer token in Authorization: it cannot be given                  with {other}"
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// Every credential these settings send, to redact wherever a receiver echoes one back:
-    /// the credential headers' values, the URL's user and password, the signing secrets, and
-    /// the credentials of the proxies the HTTP client takes from the environment.
+    /// the credential headers' values, the URL's user and password, the signing secrets, the
+    /// OAuth2 client secret (the tokens are added as they come), and the credentials of the
+    /// proxies the HTTP client takes from the environment.
     pub fn redactor(&self, url: &reqwest::Url, secrets: &[SigningSecret]) -> Redactor {
         let mut redactor = Redactor::default();
+        if let Some(oauth2) = &self.oauth2 {
+            redactor.add(&oauth2.client_secret);
+            if let Some(basic) = super::token_endpoint::basic_header(oauth2) {
+                redactor.add_header_value(basic.to_str().unwrap_or_default());
+            }
+        }
         for header in self.headers.iter().filter(|h| h.secret) {
             if let Ok(value) = header.value.to_str() {
                 redactor.add_header_value(value);

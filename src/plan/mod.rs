@@ -127,6 +127,23 @@ pub struct DeliverPlan {
     /// of the stored JSON when unset; none in runs stored before it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rejected_rows: Option<String>,
+    /// `--oauth2-*`: where the run's bearer tokens come from, never the client secret (resume
+    /// and resend need it again). Left out of the stored JSON when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oauth2: Option<OAuth2Plan>,
+}
+
+/// The token endpoint a run fetched OAuth2 tokens from, and how: all but the client secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OAuth2Plan {
+    pub token_url: String,
+    pub client_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    /// `basic` or `form` (`--oauth2-auth-style`).
+    pub auth_style: String,
 }
 
 /// How a run's requests were signed, so resend and resume sign the same way.

@@ -258,6 +258,27 @@ mod tests {
     }
 
     #[test]
+    fn an_oauth2_plan_round_trips_without_a_secret_and_older_runs_have_none() {
+        let mut plan = RunPlan::load("r", "a.csv", "{}").unwrap();
+        assert_eq!(plan.deliver.oauth2, None);
+        assert!(!plan.to_json().contains("oauth2"), "left out when unset");
+        plan.deliver.oauth2 = Some(super::super::OAuth2Plan {
+            token_url: "https://auth.example/token".into(),
+            client_id: "pulse".into(),
+            scope: Some("events".into()),
+            audience: None,
+            auth_style: "form".into(),
+        });
+        let json = plan.to_json();
+        assert!(
+            json.contains(r#""oauth2":{"token_url":"https://auth.example/token","client_id":"pulse","scope":"events","auth_style":"form"}"#),
+            "{json}"
+        );
+        let back = RunPlan::load("r", "a.csv", &json).unwrap();
+        assert_eq!(back.deliver.oauth2, plan.deliver.oauth2);
+    }
+
+    #[test]
     fn a_stored_plan_stages_exactly_as_the_push_did() {
         let mut pushed = RunPlan::load("r", "a.csv", "{}").unwrap();
         pushed.shape.batch_size = 777;

@@ -122,6 +122,8 @@ fn print_requests(
     signer: &Signer,
 ) -> Result<u64> {
     let missing = missing_signature(request, signer);
+    // `--oauth2-*`: `Authorization: Bearer [redacted]`, with no token fetched.
+    let oauth2 = request.delivery.oauth2.is_some();
     let body_context = &request.plan.shape.body;
     let mut out = crate::output::stdout();
     let url = request.url().map(|url| shown_url(url.as_str()));
@@ -158,10 +160,17 @@ fn print_requests(
                 content_type: body_context.content_type(),
                 compress: request.delivery.compress,
                 extra: &request.delivery.headers,
+                // No token is fetched: its place is shown.
+                bearer: oauth2.then_some(crate::redact::REDACTED),
             };
             let headers = planned.list(&batch.id, signature.as_ref())?;
             for (name, value, secret) in &headers {
-                writeln!(out, "{name}: {}", shown_value(value, *secret))?;
+                let placeholder = oauth2 && name == reqwest::header::AUTHORIZATION;
+                writeln!(
+                    out,
+                    "{name}: {}",
+                    shown_value(value, *secret && !placeholder)
+                )?;
                 if name == "webhook-id"
                     && let Some(missing) = missing
                 {

@@ -4,9 +4,9 @@
 
 use anyhow::{Context, Result};
 
-use crate::deliver::{AnswerRules, Deliverer, DeliverySettings};
+use crate::deliver::{AnswerRules, ClientAuth, Deliverer, DeliverySettings, OAuth2Settings};
 use crate::exit::{usage, DeliveryError};
-use crate::plan::{DeliverPlan, SigningSource};
+use crate::plan::{DeliverPlan, OAuth2Plan, SigningSource};
 use crate::sign::{Signer, Signing, SigningSecret};
 use crate::store::Store;
 
@@ -127,12 +127,42 @@ fn settings_for_stored_run(
 ) -> Result<DeliverySettings> {
     settings.with_stored_auth_header(plan.auth_header_name.as_deref())?;
     settings.with_stored_headers(run_id, &plan.headers, &plan.credential_headers)?;
+    if settings.oauth2.is_none()
+        && let Some(stored) = &plan.oauth2
+    {
+        settings.oauth2 = Some(stored_oauth2(&settings, run_id, stored)?);
+    }
     // The run's own expressions, never those of the command sending it (a push's flags are
     // its new run's).
     settings.answers =
         AnswerRules::compile(plan.success_if.as_deref(), plan.rejected_rows.as_deref())
             .with_context(|| format!("the answer expressions stored with {run_id}"))?;
     Ok(settings)
+}
+
+/// A stored run's token endpoint, with the client secret given now (it is never stored); the
+/// `--oauth2-*` flags given now replace it.
+fn stored_oauth2(
+    settings: &DeliverySettings,
+    run_id: &str,
+    stored: &OAuth2Plan,
+) -> Result<OAuth2Settings> {
+    let client_secret = settings.oauth2_client_secret.clone().ok_or_else(|| {
+        usage(format!(
+            "{run_id} was sent with OAuth2 tokens from {}, whose client secret is never stored: \
+             give it again with PULSE_OAUTH2_CLIENT_SECRET (or --oauth2-client-secret)",
+            crate::redact::shown_url(&stored.token_url)
+        ))
+    })?;
+    let damaged = || anyhow::anyhow!("{run_id}: the stored OAuth2 settings are damaged");
+    Ok(OAuth2Settings {
+        token_url: reqwest::Url::parse(&stored.token_url).map_err(|_| damaged())?,
+        client_id: stored.client_id.clone(),
+        client_secret,
+        scope: stored.scope.clone(),
+        audience: stored.audience.clone(),
+        client_auth: ClientAuth::from_name(&stored.auth_style).ok_or_else(damaged)?,
+    })
 }
 
 /// The deliverer that sends a run, by a push, a resume or a resend: with `signer`, which must
@@ -145,6 +175,7 @@ pub fn deliverer_for(
     (url, own_url): (&reqwest::Url, bool),
     signer: Signer,
 ) -> Result<Deliverer> {
+    settings.check_oauth2(Some(url))?;
     if own_url && !settings.resign {
         check_fingerprints(run_id, plan, &signer)?;
     }

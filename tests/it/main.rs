@@ -17,6 +17,7 @@ mod input;
 mod integrity;
 mod log;
 mod memory;
+mod oauth2;
 mod output;
 mod prune;
 mod push;

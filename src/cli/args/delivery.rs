@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::deliver::{BodyCompression, OnFailure};
+use crate::deliver::{BodyCompression, ClientAuth, OnFailure};
 
 /// How requests are made: signing, headers, retries, timeouts, TLS. Shared by every command
 /// that sends.
@@ -55,6 +55,43 @@ pub struct DeliveryArgs {
         hide_env_values = true
     )]
     pub url_password: Option<String>,
+
+    /// OAuth2 client credentials: fetch a bearer token from this token endpoint and send it in
+    /// Authorization (kept in memory only, renewed before it expires and once after a 401)
+    #[arg(long, value_name = "URL", requires = "oauth2_client_id")]
+    pub oauth2_token_url: Option<String>,
+
+    /// The OAuth2 client id (stored with the run)
+    #[arg(long, value_name = "ID", requires = "oauth2_token_url")]
+    pub oauth2_client_id: Option<String>,
+
+    /// The OAuth2 client secret; never stored, so resume and resend need it again
+    #[arg(
+        long,
+        env = "PULSE_OAUTH2_CLIENT_SECRET",
+        value_name = "S",
+        hide_env_values = true
+    )]
+    pub oauth2_client_secret: Option<String>,
+
+    /// Scope asked for with the token (space-separated)
+    #[arg(long, value_name = "SCOPE", requires = "oauth2_token_url")]
+    pub oauth2_scope: Option<String>,
+
+    /// Audience asked for with the token (Auth0 and others)
+    #[arg(long, value_name = "AUD", requires = "oauth2_token_url")]
+    pub oauth2_audience: Option<String>,
+
+    /// How the client authenticates to the token endpoint: HTTP Basic, or id and secret in the
+    /// form [default: basic]
+    #[arg(
+        long,
+        value_enum,
+        ignore_case = true,
+        value_name = "STYLE",
+        requires = "oauth2_token_url"
+    )]
+    pub oauth2_auth_style: Option<ClientAuth>,
 
     /// Retries per batch after the first try (0 disables) [default: the larger of 5 and the
     /// schedule's length]

@@ -5,7 +5,7 @@ use anyhow::Result;
 use crate::cli::DeliveryArgs;
 use crate::deliver::{
     auth_header, parse_duration, parse_headers, parse_schedule, parse_status_list, AnswerRules,
-    DeliverySettings, Rate, RetryPolicy, StatusPolicy,
+    DeliverySettings, OAuth2Settings, Rate, RetryPolicy, StatusPolicy,
 };
 use crate::exit::usage;
 use crate::plan::Knobs;
@@ -68,7 +68,7 @@ pub fn delivery_settings(args: &DeliveryArgs) -> Result<DeliverySettings> {
         let value = args.auth_header_value.as_deref().unwrap_or_default();
         headers.push(auth_header(name, value)?);
     }
-    Ok(DeliverySettings {
+    let settings = DeliverySettings {
         signing,
         resign: args.resign,
         headers,
@@ -76,6 +76,8 @@ pub fn delivery_settings(args: &DeliveryArgs) -> Result<DeliverySettings> {
         auth_header_name: args.auth_header_name.clone(),
         auth_header_value: args.auth_header_value.clone(),
         url_password: args.url_password.clone(),
+        oauth2: oauth2_settings(args)?,
+        oauth2_client_secret: args.oauth2_client_secret.clone(),
         retry,
         statuses,
         timeout,
@@ -90,7 +92,51 @@ pub fn delivery_settings(args: &DeliveryArgs) -> Result<DeliverySettings> {
         client_cert: args.cert.clone(),
         client_key: args.cert_key.clone(),
         insecure: args.insecure,
-    })
+    };
+    settings.check_oauth2(None)?;
+    Ok(settings)
+}
+
+/// `--oauth2-*`: the token endpoint and the client's credentials, when a token URL is given.
+fn oauth2_settings(args: &DeliveryArgs) -> Result<Option<OAuth2Settings>> {
+    let (Some(url), Some(client_id)) = (&args.oauth2_token_url, &args.oauth2_client_id) else {
+        return Ok(None);
+    };
+    let Some(client_secret) = &args.oauth2_client_secret else {
+        return Err(usage(
+            "--oauth2-token-url needs the client secret: give it with PULSE_OAUTH2_CLIENT_SECRET \
+             (or --oauth2-client-secret)",
+        ));
+    };
+    let token_url = oauth2_token_url(url)?;
+    Ok(Some(OAuth2Settings {
+        token_url,
+        client_id: client_id.clone(),
+        client_secret: client_secret.clone(),
+        scope: args.oauth2_scope.clone(),
+        audience: args.oauth2_audience.clone(),
+        client_auth: args.oauth2_auth_style.unwrap_or_default(),
+    }))
+}
+
+/// A token endpoint's URL: http or https, with no user or password (the client's credentials
+/// have flags of their own; a run stores this URL).
+fn oauth2_token_url(text: &str) -> Result<reqwest::Url> {
+    let shown = crate::redact::shown_url(text);
+    let url = reqwest::Url::parse(text.trim())
+        .map_err(|e| usage(format!("--oauth2-token-url {shown:?}: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(usage(format!(
+            "--oauth2-token-url {shown:?}: must be an http or https URL"
+        )));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(usage(format!(
+            "--oauth2-token-url {shown:?}: give the client's credentials with --oauth2-client-id \
+             and PULSE_OAUTH2_CLIENT_SECRET, not in the URL"
+        )));
+    }
+    Ok(url)
 }
 
 /// Most requests in flight `--concurrency` allows: memory holds a body per request.

@@ -55,8 +55,13 @@ pub fn log_location(flag: Option<PathBuf>) -> Result<crate::store::Location> {
 }
 
 /// Secret-carrying flags and the environment variable to use instead of each.
-const SECRET_FLAGS: [(&str, &str, &str); 3] = [
+const SECRET_FLAGS: [(&str, &str, &str); 4] = [
     ("url_password", "--url-password", "PULSE_URL_PASSWORD"),
+    (
+        "oauth2_client_secret",
+        "--oauth2-client-secret",
+        "PULSE_OAUTH2_CLIENT_SECRET",
+    ),
     ("secrets", "--secret", "PULSE_SECRET"),
     (
         "auth_header_value",

@@ -9,7 +9,9 @@ use crate::cli::PushArgs;
 use crate::deliver::{AnswerRules, DeliverySettings};
 use crate::exit::usage;
 use crate::payload::{BodyContext, BodyTemplate, Format, Method};
-use crate::plan::{DeliverPlan, MirrorPlan, RunPlan, ShapePlan, SigningSource, ValidatePlan};
+use crate::plan::{
+    DeliverPlan, MirrorPlan, OAuth2Plan, RunPlan, ShapePlan, SigningSource, ValidatePlan,
+};
 use crate::read::Input;
 use crate::run::{PushRequest, PushTo};
 use crate::sign::Signing;
@@ -45,6 +47,7 @@ pub fn push_request(args: &PushArgs) -> Result<PushRequest> {
         .as_deref()
         .map(|text| delivery.url_with_password(parse_url(text)?))
         .transpose()?;
+    delivery.check_oauth2(url.as_ref())?;
     if args.method == Method::Get && !matches!(args.format, Format::Pulse | Format::Valmi) {
         return Err(usage("--method get works with --format pulse or valmi"));
     }
@@ -245,5 +248,12 @@ fn deliver_plan(delivery: &DeliverySettings, args: &PushArgs) -> DeliverPlan {
         credential_headers,
         success_if: args.success_if.clone(),
         rejected_rows: args.rejected_rows.clone(),
+        oauth2: delivery.oauth2.as_ref().map(|oauth2| OAuth2Plan {
+            token_url: oauth2.token_url.to_string(),
+            client_id: oauth2.client_id.clone(),
+            scope: oauth2.scope.clone(),
+            audience: oauth2.audience.clone(),
+            auth_style: oauth2.client_auth.name().to_string(),
+        }),
     }
 }
