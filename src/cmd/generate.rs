@@ -3,13 +3,11 @@
 use std::io::Write;
 use std::path::Path;
 
+use crate::cli::command as pulse_command;
 use anyhow::{Context, Result};
-use clap::CommandFactory;
-
-use crate::cli::Cli;
 
 pub fn completions(shell: clap_complete::Shell) -> Result<()> {
-    let mut command = Cli::command();
+    let mut command = pulse_command();
     // Into memory first: clap_complete panics when its writer fails.
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut command, "pulse", &mut script);
@@ -31,7 +29,7 @@ pub fn man(dir: &Path) -> Result<()> {
 /// The whole man page: every subcommand and flag, from clap, in one file, then the
 /// hand-written sections (payload, signing, sync modes, exit status, files, environment).
 pub fn man_page() -> Result<Vec<u8>> {
-    let command = Cli::command();
+    let command = pulse_command();
     let mut out = Vec::new();
     let man = clap_mangen::Man::new(command.clone());
     man.render_title(&mut out)?;
@@ -505,7 +503,7 @@ mod tests {
     fn completions_generate_for_every_shell() {
         use clap::ValueEnum;
         for shell in clap_complete::Shell::value_variants() {
-            let mut command = <crate::cli::Cli as clap::CommandFactory>::command();
+            let mut command = crate::cli::command();
             let mut out = Vec::new();
             clap_complete::generate(*shell, &mut command, "pulse", &mut out);
             assert!(String::from_utf8(out).unwrap().contains("push"), "{shell}");

@@ -127,6 +127,11 @@ pub struct DeliverPlan {
     /// of the stored JSON when unset; none in runs stored before it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rejected_rows: Option<String>,
+    /// `push --to NAME`: the config file's destination, whose credentials resume and resend
+    /// read from the config again. Left out of the stored JSON when unset; none in runs stored
+    /// before it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub destination: Option<String>,
 }
 
 /// How a run's requests were signed, so resend and resume sign the same way.

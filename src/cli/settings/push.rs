@@ -238,5 +238,6 @@ fn deliver_plan(delivery: &DeliverySettings, args: &PushArgs) -> DeliverPlan {
         credential_headers,
         success_if: args.success_if.clone(),
         rejected_rows: args.rejected_rows.clone(),
+        destination: args.to.clone(),
     }
 }

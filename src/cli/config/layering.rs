@@ -1,0 +1,92 @@
+//! pulse's clap definition with the layers laid on: `PULSE_*` variables and config values as
+//! defaults.
+
+use anyhow::Result;
+use clap::builder::Resettable::Reset;
+use clap::{Args, Command, CommandFactory};
+
+use super::file::{ConfigFile, Entry};
+use super::names::{env_name, is_credential};
+use crate::cli::args::DeliveryArgs;
+
+/// The commands whose flags the config file and the environment set.
+pub const PUSH: &str = "push";
+pub const DELIVERING: [&str; 2] = ["resume", "resend"];
+
+/// pulse's command line with a `PULSE_<FLAG>` variable for every flag of `push`, and for the
+/// delivery flags of `resume` and `resend` (`--url` of resend is no delivery flag: it sends
+/// elsewhere). Flags that had a variable keep it.
+pub fn command() -> Command {
+    let delivery = delivery_ids();
+    let mut command =
+        crate::cli::Cli::command().mut_subcommand(PUSH, |push| with_env_names(push, &|_| true));
+    for name in DELIVERING {
+        command = command.mut_subcommand(name, |sub| {
+            with_env_names(sub, &|id| delivery.iter().any(|own| own == id))
+        });
+    }
+    command
+}
+
+/// The ids of the delivery flags (`DeliveryArgs`) and `--db`: what a resume or resend takes
+/// from the config.
+pub fn delivery_ids() -> Vec<String> {
+    DeliveryArgs::augment_args(Command::new("delivery"))
+        .get_arguments()
+        .map(|arg| arg.get_id().to_string())
+        .chain(["db".to_string()])
+        .collect()
+}
+
+fn with_env_names(command: Command, take: &dyn Fn(&str) -> bool) -> Command {
+    command.mut_args(|arg| {
+        if arg.get_env().is_some() || arg.is_positional() || !take(arg.get_id().as_str()) {
+            return arg;
+        }
+        let Some(long) = arg.get_long() else {
+            return arg;
+        };
+        let name = env_name(long);
+        let hide = is_credential(&arg);
+        arg.env(name).hide_env_values(hide)
+    })
+}
+
+/// Each entry's resolved values, by flag id.
+pub fn resolved(
+    config: &ConfigFile,
+    entries: &[Entry],
+    push: &Command,
+) -> Result<Vec<(String, Vec<String>)>> {
+    entries
+        .iter()
+        .map(|entry| Ok((entry.id.clone(), config.resolve(entry, push)?)))
+        .collect()
+}
+
+/// `command` with each value as its flag's default, when `take` takes the flag and the
+/// command has it. A flag that clap requires is no longer required once the config gives it.
+pub fn with_defaults(
+    mut command: Command,
+    values: &[(String, Vec<String>)],
+    take: &dyn Fn(&str) -> bool,
+) -> Command {
+    for (id, values) in values {
+        let present = command.get_arguments().any(|arg| arg.get_id() == id);
+        if !present || !take(id) {
+            continue;
+        }
+        let values = values.clone();
+        command = command.mut_arg(id, move |arg| {
+            arg.default_values(values)
+                .required(false)
+                .required_unless_present(Reset)
+        });
+    }
+    command
+}
+
+/// The flags a resume or resend takes from the config: the delivery flags, not resend's `--url`.
+pub fn takes_for(sub: &str, id: &str, delivery: &[String]) -> bool {
+    delivery.iter().any(|own| own == id) && !(sub == "resend" && id == "url")
+}
