@@ -194,7 +194,7 @@ impl Reader<'_> {
         let switch = !arg.get_action().takes_values();
         let many = matches!(arg.get_action(), clap::ArgAction::Append);
         let raw = self.values(key, value)?;
-        if raw.len() != 1 && !(many && !from_file) {
+        if (from_file || !many) && raw.len() != 1 {
             return Err(self.error(value.span().start, &format!("`{key}` takes one value")));
         }
         if switch && !matches!(raw[0].0.as_str(), "true" | "false") {

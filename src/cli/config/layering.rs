@@ -90,3 +90,43 @@ pub fn with_defaults(
 pub fn takes_for(sub: &str, id: &str, delivery: &[String]) -> bool {
     delivery.iter().any(|own| own == id) && !(sub == "resend" && id == "url")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Walks clap's definition: a flag added to push later gets its variable too.
+    #[test]
+    fn every_push_flag_is_reachable_through_a_pulse_variable() {
+        let whole = command();
+        let push = whole.find_subcommand(PUSH).expect("push");
+        let mut flags = 0;
+        for arg in push.get_arguments().filter(|arg| !arg.is_positional()) {
+            let long = arg.get_long().expect("every push flag has a long name");
+            let env = arg
+                .get_env()
+                .unwrap_or_else(|| panic!("--{long} has no variable"));
+            let env = env.to_string_lossy();
+            assert!(env.starts_with("PULSE_"), "--{long}: {env}");
+            if !["secrets"].contains(&arg.get_id().as_str()) {
+                assert_eq!(env, env_name(long), "--{long}");
+            }
+            if is_credential(arg) {
+                assert!(arg.is_hide_env_values_set(), "--{long} shows its value");
+            }
+            flags += 1;
+        }
+        assert!(flags > 50, "{flags}");
+        for sub in DELIVERING {
+            let sub = whole.find_subcommand(sub).unwrap();
+            let retries = sub
+                .get_arguments()
+                .find(|a| a.get_id() == "retries")
+                .unwrap();
+            assert_eq!(retries.get_env().unwrap(), "PULSE_RETRIES");
+            if let Some(url) = sub.get_arguments().find(|a| a.get_id() == "url") {
+                assert!(url.get_env().is_none(), "resend --url sends elsewhere");
+            }
+        }
+    }
+}
