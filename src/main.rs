@@ -16,20 +16,28 @@ fn main() -> ExitCode {
     pulse::memory::tune_allocator();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let json = json_summary_asked(&args);
-    let matches = Cli::command()
-        .try_get_matches_from(&args)
-        .unwrap_or_else(|err| {
-            exit_clap(
-                without_credentials(without_environment_flags(err, &args)),
-                json,
-            )
-        });
+    // The config file's values and the `PULSE_*` variables laid onto the flags: a config file
+    // that is not right is a usage error before anything is read.
+    let (command, setup) = pulse::cli::prepare(&args).unwrap_or_else(|err| {
+        say_error(format_args!("error: {err:#}"));
+        if json {
+            json_error_line(&format!("{err:#}"), Exit::Usage as u8);
+        }
+        std::process::exit(Exit::Usage as i32)
+    });
+    let matches = command.try_get_matches_from(&args).unwrap_or_else(|err| {
+        exit_clap(
+            without_credentials(without_environment_flags(err, &args)),
+            json,
+        )
+    });
     if let Some(message) = command_line_contradiction(&matches) {
         let err = Cli::command().error(clap::error::ErrorKind::ArgumentConflict, message);
         exit_clap(err, json);
     }
-    let cli = Cli::from_arg_matches(&matches)
+    let mut cli = Cli::from_arg_matches(&matches)
         .unwrap_or_else(|err| exit_clap(without_credentials(err), json));
+    cli.setup = setup;
     for warning in command_line_secret_warnings(&matches) {
         say_error(format_args!("{warning}"));
     }

@@ -1,9 +1,15 @@
-//! The command line: clap types, and turning them into checked settings.
+//! The command line: clap types, the layers laid on them before they parse (`PULSE_*`
+//! variables, the config file: `config/`), and turning them into checked settings.
 
 mod args;
+mod config;
 mod settings;
 mod usage;
 
+pub use config::{
+    check as check_config, command, effective, env_name, for_destination, is_credential, prepare,
+    ConfigFile, Setting, Setup,
+};
 pub use settings::{command_line_contradiction, command_line_secret_warnings};
 pub use usage::{without_credentials, without_environment_flags};
 

@@ -3,13 +3,11 @@
 use std::io::Write;
 use std::path::Path;
 
+use crate::cli::command as pulse_command;
 use anyhow::{Context, Result};
-use clap::CommandFactory;
-
-use crate::cli::Cli;
 
 pub fn completions(shell: clap_complete::Shell) -> Result<()> {
-    let mut command = Cli::command();
+    let mut command = pulse_command();
     // Into memory first: clap_complete panics when its writer fails.
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut command, "pulse", &mut script);
@@ -31,7 +29,7 @@ pub fn man(dir: &Path) -> Result<()> {
 /// The whole man page: every subcommand and flag, from clap, in one file, then the
 /// hand-written sections (payload, signing, sync modes, exit status, files, environment).
 pub fn man_page() -> Result<Vec<u8>> {
-    let command = Cli::command();
+    let command = pulse_command();
     let mut out = Vec::new();
     let man = clap_mangen::Man::new(command.clone());
     man.render_title(&mut out)?;
@@ -355,7 +353,37 @@ Memory depends on the batch size, not on the file size: a batch is at most
 cut early), and one CSV record at most \fB\-\-max\-record\-size\fR bytes. Unique, primary\-key
 and mirror checks keep 16 bytes per distinct key in memory up to 229376 keys per check, then
 spill to a temporary SQLite file behind a 4 MiB Bloom filter.
+.SH CONFIG
+A TOML file holds what pushes to one API repeat: \fB[defaults]\fR for every push,
+\fB[destinations.NAME]\fR for \fBpulse push FILE \-\-to NAME\fR. Keys are the long flag names
+with \fB_\fR (\fBbatch_size\fR, \fBheader\fR, \fBretry_schedule\fR, ...); a switch is
+\fBtrue\fR or \fBfalse\fR; a repeatable flag takes an array. Values may use
+\fB${VARIABLE}\fR from the environment (an unset one is an error naming it, the file and the
+line). Credentials (\fBsecret\fR, \fBauth_header_value\fR, \fBurl_password\fR, credential
+headers) come from \fB${VARIABLE}\fR or a \fB<key>_file\fR key (the file's content, trimmed);
+one written in a file its group or others can read is refused. Precedence: a flag, its
+\fBPULSE_<FLAG>\fR variable, the destination, \fB[defaults]\fR, the built\-in default. A run
+keeps its destination's name, never its credentials: \fBpulse resume\fR and \fBpulse resend\fR
+read that destination again. \fBpulse config show\fR prints the effective settings and their
+origins, credentials masked; \fBpulse config check\fR checks the whole file (errors with file,
+line and column, exit 2).
+.PP
+.nf
+[defaults]
+retries = 8
+
+[destinations.crm]
+url = "https://api.example.com/hooks/import"
+secret = "${CRM_SIGNING_SECRET}"
+auth_header_name = "Authorization"
+auth_header_value_file = "/run/secrets/crm\-token"
+header = ["X\-Tenant: 7"]
+batch_size = 1000
+.fi
 .SH FILES
+.TP
+\fB\-\-config\fR, \fBPULSE_CONFIG\fR, \fB./pulse.toml\fR, \fB$XDG_CONFIG_HOME/pulse/config.toml\fR (default \fB~/.config/pulse/config.toml\fR)
+the config file, the first of these that is given or exists (see CONFIG)
 .TP
 \fB$XDG_DATA_HOME/pulse/pulse.db\fR (default \fB~/.local/share/pulse/pulse.db\fR)
 the delivery log: runs, events, batches with compressed payloads, attempts, mirror state,
@@ -402,6 +430,17 @@ as libpq reads them, for what a PostgreSQL log's URL leaves out
 .TP
 \fBXDG_DATA_HOME\fR
 base of the default log path
+.TP
+\fBPULSE_CONFIG\fR
+the config file (as \fB\-\-config\fR)
+.TP
+\fBPULSE_\fR\fIFLAG\fR
+any flag of \fBpulse push\fR, and the delivery flags of \fBresume\fR and \fBresend\fR, as
+\fBPULSE_\fR and its long name in capitals with \fB_\fR (\fBPULSE_BATCH_SIZE\fR,
+\fBPULSE_TO\fR): under the flag, over the config file; each option above names its variable
+.TP
+\fBXDG_CONFIG_HOME\fR
+base of the default config file path
 .SH EXAMPLES
 Try pulse locally: a receiver in one terminal, a push in another.
 .PP
@@ -476,6 +515,7 @@ mod tests {
             "LIMITS",
             "FILES",
             "ENVIRONMENT",
+            "CONFIG",
             "EXAMPLES",
         ] {
             assert!(page.contains(&format!(".SH {section}\n")), "{section}");
@@ -505,6 +545,9 @@ mod tests {
             "PULSE_BUSY_TIMEOUT",
             "PULSE_DB_RETRY_FOR",
             "PGPASSWORD",
+            "PULSE_CONFIG",
+            "PULSE_BATCH_SIZE",
+            "XDG_CONFIG_HOME",
             "XDG_DATA_HOME",
         ] {
             assert!(page.contains(var), "{var}");
@@ -516,7 +559,7 @@ mod tests {
     fn completions_generate_for_every_shell() {
         use clap::ValueEnum;
         for shell in clap_complete::Shell::value_variants() {
-            let mut command = <crate::cli::Cli as clap::CommandFactory>::command();
+            let mut command = crate::cli::command();
             let mut out = Vec::new();
             clap_complete::generate(*shell, &mut command, "pulse", &mut out);
             assert!(String::from_utf8(out).unwrap().contains("push"), "{shell}");

@@ -3,6 +3,7 @@
 //! completions and man page) have a file each here.
 
 mod cancel;
+mod config;
 mod generate;
 mod log;
 mod prune;
@@ -26,13 +27,13 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Validate(args) => run::validate(cli::validate_settings(args)?),
         Command::Log(args) => with_log(&args.log, &|db| log::run(&cli::log_settings(args)?, db)),
         Command::Resend(args) => with_log(&args.log, &|db| {
-            run::resend(cli::resend_settings(args)?, db)
+            run::resend(cli::resend_settings(args, &cli.setup)?, db)
         }),
         Command::Export(args) => with_log(&args.log, &|db| {
             run::export(cli::export_settings(args), db).map(|_| ())
         }),
         Command::Resume(args) => with_log(&args.log, &|db| {
-            run::resume(cli::resume_settings(args)?, db)
+            run::resume(cli::resume_settings(args, &cli.setup)?, db)
         }),
         Command::Cancel(args) => with_log(&args.log, &|db| cancel::run(args, db)),
         Command::Prune(args) => {
@@ -54,6 +55,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Schema {
             command: SchemaCommand::Infer(args),
         } => run::infer(cli::infer_settings(args)?),
+        Command::Config { command } => config::run(command, &cli.setup),
         Command::Completions { shell } => {
             generate::completions(*shell)?;
             Ok(())

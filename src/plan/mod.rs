@@ -131,6 +131,11 @@ pub struct DeliverPlan {
     /// and resend need it again). Left out of the stored JSON when unset.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub oauth2: Option<OAuth2Plan>,
+    /// `push --to NAME`: the config file's destination, whose credentials resume and resend
+    /// read from the config again. Left out of the stored JSON when unset; none in runs stored
+    /// before it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub destination: Option<String>,
 }
 
 /// The token endpoint a run fetched OAuth2 tokens from, and how: all but the client secret.

@@ -26,6 +26,6 @@ pub use lock::RunLock;
 pub use push::push;
 pub use push_request::{PushRequest, PushTo};
 pub use resend::{resend, ResendSettings};
-pub use resume::{resume, ResumeSettings};
+pub use resume::{resume, ForDestination, ResumeSettings};
 pub use summary::run_summary;
 pub use validate::{validate, ValidateSettings};

@@ -26,6 +26,8 @@ pub struct ResendSettings {
     /// Only the batches never delivered.
     pub failed: bool,
     pub delivery: DeliverySettings,
+    /// The delivery settings for a run pushed `--to NAME` (`resume::ForDestination`).
+    pub for_destination: Option<super::resume::ForDestination>,
     pub knobs: Knobs,
 }
 
@@ -48,13 +50,15 @@ pub fn resend(asked: ResendSettings, db: &Location) -> Result<()> {
         bail!("{run_id} was stopped while staging; `pulse resume {run_id}` stages and delivers it");
     }
     let plan = RunPlan::load(&run_id, &run.source, &run.options)?;
+    let delivery =
+        super::resume::delivery_for(&plan, &asked.delivery, asked.for_destination.as_ref())?;
     // Another URL given: the run's own only if it is the same (the log keeps it masked).
     let (url, own_url) = match asked.url.clone() {
         Some(given) => {
             let own = shown_url(given.as_str()) == run.url;
-            (asked.delivery.url_with_password(given)?, own)
+            (delivery.url_with_password(given)?, own)
         }
-        None => (asked.delivery.stored_url(&run_id, &run.url)?, true),
+        None => (delivery.stored_url(&run_id, &run.url)?, true),
     };
 
     let queue = select_batches(&store, &kind, id, &run_id, asked.failed)?;
@@ -65,7 +69,7 @@ pub fn resend(asked: ResendSettings, db: &Location) -> Result<()> {
         return Ok(());
     }
     let target = (&url, own_url);
-    let deliverer = stored_run_deliverer(asked.delivery, &run_id, &plan.deliver, target, &store)?;
+    let deliverer = stored_run_deliverer(delivery, &run_id, &plan.deliver, target, &store)?;
     let shown = shown_url(url.as_str());
 
     progress.start_delivery(queue.len() as u64);

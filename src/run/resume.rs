@@ -32,7 +32,31 @@ pub struct ResumeSettings {
     pub max_record_bytes: Option<u64>,
     pub max_body_bytes: Option<u64>,
     pub delivery: DeliverySettings,
+    /// The delivery settings for a run pushed `--to NAME`, from the config file's destination
+    /// (under the flags and variables given); none: `delivery` for every run.
+    pub for_destination: Option<ForDestination>,
     pub knobs: Knobs,
+}
+
+/// The delivery settings a command gives a run pushed to a named destination of the config
+/// file: `cli/` builds it, as it builds every setting from the command line.
+pub type ForDestination = Box<dyn Fn(&str) -> Result<DeliverySettings>>;
+
+/// The delivery settings a stored run is sent with: its destination's, when it was pushed to
+/// one and the command knows how to read them, else the command's own.
+pub(super) fn delivery_for(
+    plan: &RunPlan,
+    own: &DeliverySettings,
+    for_destination: Option<&ForDestination>,
+) -> Result<DeliverySettings> {
+    match (plan.deliver.destination.as_deref(), for_destination) {
+        (Some(name), Some(settings_for)) => {
+            let settings = settings_for(name)?;
+            crate::deliver::check_client_files(&settings)?;
+            Ok(settings)
+        }
+        _ => Ok(own.clone()),
+    }
 }
 
 impl ResumeSettings {
@@ -44,6 +68,7 @@ impl ResumeSettings {
             max_record_bytes: None,
             max_body_bytes: None,
             delivery,
+            for_destination: None,
             knobs,
         }
     }
@@ -321,9 +346,9 @@ fn continue_run(
     if let Some(bytes) = asked.max_body_bytes {
         plan.shape.max_body_bytes = bytes;
     }
-    let url = asked.delivery.stored_url(&run.id, &run.url)?;
     // Built before restaging, so a missing auth value or secret fails before any work.
-    let mut delivery = asked.delivery.clone();
+    let mut delivery = delivery_for(&plan, &asked.delivery, asked.for_destination.as_ref())?;
+    let url = delivery.stored_url(&run.id, &run.url)?;
     let watch = super::outage::before(store, &run.url, &mut delivery, asked.knobs.quiet)?;
     let deliverer = stored_run_deliverer(delivery, &run.id, &plan.deliver, (&url, true), store)?;
     let (events, counts) = if run.is_staged() {

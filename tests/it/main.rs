@@ -7,6 +7,7 @@ mod bad_input;
 mod cli;
 mod compat;
 mod concurrency;
+mod config;
 mod credentials;
 mod disk;
 mod dry_run;

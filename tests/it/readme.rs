@@ -64,7 +64,12 @@ fn pulse_lines_in_other_blocks_parse() {
             continue;
         };
         for command in pulse_commands(&text) {
-            let words = shell_words(&command);
+            let mut words = shell_words(&command);
+            // `--to NAME` takes the URL from a config file, which this check has none of.
+            if words.iter().any(|word| word == "--to") && words.get(1).is_some_and(|w| w == "push")
+            {
+                words.extend(["--url".to_string(), "https://example.com/".to_string()]);
+            }
             if let Err(err) = pulse::cli::Cli::try_parse_from(&words) {
                 panic!("README.md: `{command}` does not parse:\n{err}");
             }

@@ -3,6 +3,7 @@
 //! files of their own.
 
 mod cancel;
+mod config;
 mod db;
 mod delivery;
 mod export;
@@ -18,6 +19,7 @@ mod secret;
 mod validate;
 
 pub use cancel::CancelArgs;
+pub use config::ConfigCommand;
 pub use db::LogDb;
 pub use delivery::DeliveryArgs;
 pub use export::ExportArgs;
@@ -42,6 +44,9 @@ use clap::{Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// The command line and config file it was parsed with (`cli::prepare`).
+    #[arg(skip)]
+    pub setup: crate::cli::config::Setup,
 }
 
 #[derive(Debug, Subcommand)]
@@ -82,6 +87,11 @@ pub enum Command {
     Schema {
         #[command(subcommand)]
         command: SchemaCommand,
+    },
+    /// The config file: destinations and defaults for push (see CONFIG in `man pulse`)
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
     },
     /// Print a shell completion script
     #[command(after_help = COMPLETIONS_EXAMPLES)]
@@ -162,5 +172,6 @@ mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
+        crate::cli::command().debug_assert();
     }
 }

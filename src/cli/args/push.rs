@@ -26,6 +26,16 @@ pub struct PushArgs {
     #[arg(long)]
     pub asymmetric: bool,
 
+    /// Push to this destination of the config file ([destinations.NAME]): its settings under
+    /// the flags and variables given; the run keeps the name, so resume and resend read its
+    /// credentials from the config again (see CONFIG in `man pulse`)
+    #[arg(long, value_name = "NAME")]
+    pub to: Option<String>,
+
+    /// The config file [default: ./pulse.toml, else $XDG_CONFIG_HOME/pulse/config.toml]
+    #[arg(long, value_name = "FILE", env = "PULSE_CONFIG")]
+    pub config: Option<std::path::PathBuf>,
+
     /// Webhook URL (http or https); a dry run does without it
     #[arg(long, value_name = "URL", required_unless_present = "dry_run")]
     pub url: Option<String>,

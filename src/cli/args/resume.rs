@@ -29,6 +29,11 @@ pub struct ResumeArgs {
     #[command(flatten)]
     pub log: LogDb,
 
+    /// The config file: its [defaults], and the destination of a run pushed with --to
+    /// [default: ./pulse.toml, else $XDG_CONFIG_HOME/pulse/config.toml]
+    #[arg(long, value_name = "FILE", env = "PULSE_CONFIG")]
+    pub config: Option<std::path::PathBuf>,
+
     /// Print only errors
     #[arg(long, short)]
     pub quiet: bool,

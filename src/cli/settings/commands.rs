@@ -1,17 +1,21 @@
 //! The flags of resume, resend, validate, export and schema infer become their settings.
 
 use anyhow::Result;
+use clap::FromArgMatches;
 
 use super::delivery::{delivery_settings, knobs};
 use super::values::{parse_record_size, parse_size, parse_url, read_plan, source_read_plan};
 use crate::cli::{
-    ExportArgs, InferArgs, LogArgs, PruneArgs, ReceiveArgs, ResendArgs, ResumeArgs, ValidateArgs,
+    DeliveryArgs, ExportArgs, InferArgs, LogArgs, PruneArgs, ReceiveArgs, ResendArgs, ResumeArgs,
+    Setup, ValidateArgs,
 };
 use crate::exit::usage;
-use crate::run::{ExportSettings, InferSettings, ResendSettings, ResumeSettings, ValidateSettings};
+use crate::run::{
+    ExportSettings, ForDestination, InferSettings, ResendSettings, ResumeSettings, ValidateSettings,
+};
 
 /// Checked `pulse resume` flags: flag mistakes are reported before anything is touched.
-pub fn resume_settings(args: &ResumeArgs) -> Result<ResumeSettings> {
+pub fn resume_settings(args: &ResumeArgs, setup: &Setup) -> Result<ResumeSettings> {
     let size = |flag: &str, text: &Option<String>| {
         text.as_deref()
             .map(|text| parse_size(text).map_err(|e| usage(format!("{flag}: {e}"))))
@@ -27,17 +31,40 @@ pub fn resume_settings(args: &ResumeArgs) -> Result<ResumeSettings> {
             .transpose()?,
         max_body_bytes: size("--max-body-size", &args.max_body_size)?,
         delivery: delivery_settings(&args.delivery)?,
+        for_destination: Some(for_destination(setup, "resume", |sub| {
+            Ok(ResumeArgs::from_arg_matches(sub)?.delivery)
+        })),
         knobs: knobs(args.quiet, args.json, args.delivery.deadline.as_deref())?,
     })
 }
 
+/// How a command reads a run's destination from the config: its command line parsed again
+/// with the destination's values under it, and its delivery flags made settings.
+fn for_destination(
+    setup: &Setup,
+    command: &'static str,
+    delivery_args: fn(&clap::ArgMatches) -> Result<DeliveryArgs>,
+) -> ForDestination {
+    let setup = setup.clone();
+    Box::new(move |name: &str| {
+        let matches = crate::cli::for_destination(&setup, command, name)?;
+        let sub = matches
+            .subcommand_matches(command)
+            .ok_or_else(|| usage(format!("not a {command} command line")))?;
+        delivery_settings(&delivery_args(sub)?)
+    })
+}
+
 /// Checked `pulse resend` flags.
-pub fn resend_settings(args: &ResendArgs) -> Result<ResendSettings> {
+pub fn resend_settings(args: &ResendArgs, setup: &Setup) -> Result<ResendSettings> {
     Ok(ResendSettings {
         id: args.id.clone(),
         url: args.url.as_deref().map(parse_url).transpose()?,
         failed: args.failed,
         delivery: delivery_settings(&args.delivery)?,
+        for_destination: Some(for_destination(setup, "resend", |sub| {
+            Ok(ResendArgs::from_arg_matches(sub)?.delivery)
+        })),
         knobs: knobs(args.quiet, args.json, args.delivery.deadline.as_deref())?,
     })
 }

@@ -101,7 +101,9 @@ pub fn command_line_secret_warnings(matches: &clap::ArgMatches) -> Vec<String> {
                 .to_string(),
         );
     }
-    if sub.ids().any(|given| given.as_str() == "headers") {
+    if sub.ids().any(|given| given.as_str() == "headers")
+        && sub.value_source("headers") == Some(clap::parser::ValueSource::CommandLine)
+    {
         let credentials = sub
             .get_many::<String>("headers")
             .into_iter()

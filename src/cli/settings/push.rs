@@ -255,5 +255,6 @@ fn deliver_plan(delivery: &DeliverySettings, args: &PushArgs) -> DeliverPlan {
             audience: oauth2.audience.clone(),
             auth_style: oauth2.client_auth.name().to_string(),
         }),
+        destination: args.to.clone(),
     }
 }

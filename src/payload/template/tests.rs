@@ -126,5 +126,8 @@ fn template_errors_name_the_file_line_and_column() {
 fn a_body_past_max_body_size_is_an_error_not_memory_without_end() {
     let text = "[{% for i in range(100000) %}{{ i }},{% endfor %}0]";
     let err = format!("{:#}", rendered(&ctx(text, None, false)).unwrap_err());
-    assert!(err.contains("is over --max-body-size (4096 bytes)"), "{err}");
+    assert!(
+        err.contains("is over --max-body-size (4096 bytes)"),
+        "{err}"
+    );
 }
