@@ -19,6 +19,9 @@ fn main() -> ExitCode {
     // The config file's values and the `PULSE_*` variables laid onto the flags: a config file
     // that is not right is a usage error before anything is read.
     let (command, setup) = pulse::cli::prepare(&args).unwrap_or_else(|err| {
+        if help_asked(&args) {
+            return (pulse::cli::command(), Default::default());
+        }
         say_error(format_args!("error: {err:#}"));
         if json {
             json_error_line(&format!("{err:#}"), Exit::Usage as u8);
@@ -82,7 +85,26 @@ fn json_summary_asked(args: &[std::ffi::OsString]) -> bool {
         .take_while(|a| *a != "--")
         .collect();
     let command = words.iter().find(|w| !w.starts_with('-'));
-    matches!(command, Some(&"push" | &"resume" | &"cancel")) && words.contains(&"--json")
+    let from_env = || {
+        // clap's reading of a flag's variable: anything but these turns it on.
+        std::env::var("PULSE_JSON").is_ok_and(|value| {
+            !["", "0", "false", "no", "off", "n", "f"].contains(&value.to_lowercase().as_str())
+        })
+    };
+    match command {
+        Some(&"push") => words.contains(&"--json") || from_env(),
+        Some(&"resume" | &"cancel") => words.contains(&"--json"),
+        _ => false,
+    }
+}
+
+/// `--help` or `-h` before `--`: help is printed even when the config file is broken.
+fn help_asked(args: &[std::ffi::OsString]) -> bool {
+    args.iter()
+        .skip(1)
+        .map(|a| a.to_str().unwrap_or(""))
+        .take_while(|a| *a != "--")
+        .any(|a| a == "--help" || a == "-h")
 }
 
 /// With `--json`, an error that ends the command before any summary (exit 1 or 2) is a line

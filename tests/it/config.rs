@@ -312,3 +312,118 @@ fn config_mistakes_stop_a_push_before_anything_is_staged() {
         0
     );
 }
+
+#[test]
+fn config_a_flag_on_the_command_line_pairs_with_its_companion_from_the_file() {
+    let sandbox = Sandbox::new();
+    let server = TestServer::ok();
+    let text = format!(
+        "[destinations.crm]\nurl = \"{}\"\nno_sign = true\nauth_header_value = \"${{CRM_TOKEN}}\"\n",
+        server.url()
+    );
+    let path = config(&sandbox, &text, 0o600);
+    let input = sandbox.write("d.csv", numbered_csv(2));
+    let push = |name: &str| {
+        let mut command = sandbox.pulse();
+        command
+            .env("PULSE_CONFIG", &path)
+            .env("CRM_TOKEN", "sentinel-crm-token")
+            .args(["push", input.to_str().unwrap(), "--to", "crm", "--force"])
+            .args(["--auth-header-name", name]);
+        command
+    };
+    push("X-Api-Key").assert().success();
+    let requests = server.requests();
+    assert_eq!(requests[0].header("x-api-key"), Some("sentinel-crm-token"));
+
+    // Without the companion anywhere, the flag is still refused before anything is staged.
+    let out = sandbox
+        .pulse()
+        .args(["push", input.to_str().unwrap(), "--url", &server.url()])
+        .args(["--cert-key", "k.pem", "--no-sign"])
+        .assert()
+        .code(2);
+    let err = stderr_of(&out);
+    assert!(err.contains("--cert-key needs --cert"), "{err}");
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[test]
+fn config_a_broken_file_still_gives_help_and_a_json_error_line_from_pulse_json() {
+    let sandbox = Sandbox::new();
+    let path = config(&sandbox, "[defaults\nbatch_size = 4\n", 0o600);
+    let out = sandbox
+        .pulse()
+        .env("PULSE_CONFIG", &path)
+        .args(["push", "--help"])
+        .assert()
+        .success();
+    let help = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(help.contains("--batch-size"), "{help}");
+
+    let input = sandbox.write("d.csv", numbered_csv(1));
+    let out = sandbox
+        .pulse()
+        .env("PULSE_CONFIG", &path)
+        .env("PULSE_JSON", "1")
+        .args([
+            "push",
+            input.to_str().unwrap(),
+            "--url",
+            "http://127.0.0.1:9/",
+        ])
+        .assert()
+        .code(2);
+    let line: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(line["status"], "error");
+    assert_eq!(line["error"]["exit_code"], 2);
+}
+
+#[test]
+fn config_an_event_pushed_to_a_destination_is_resent_with_its_credentials_from_the_file() {
+    let sandbox = Sandbox::new();
+    let server = TestServer::ok();
+    let text = format!(
+        "[destinations.crm]\nurl = \"{}\"\nsecret = \"${{CRM_SECRET}}\"\nheader = [\"X-Api-Key: ${{CRM_KEY}}\"]\n",
+        server.url()
+    );
+    let path = config(&sandbox, &text, 0o644);
+    let input = sandbox.write("d.csv", numbered_csv(2));
+    let env = [
+        ("PULSE_CONFIG", path.to_str().unwrap()),
+        ("CRM_SECRET", SECRET),
+        ("CRM_KEY", "sentinel-api-key"),
+    ];
+    sandbox
+        .pulse()
+        .envs(env)
+        .args(["push", input.to_str().unwrap(), "--to", "crm"])
+        .assert()
+        .success();
+    let event: String = sandbox.query("SELECT id FROM events").unwrap();
+    sandbox
+        .pulse()
+        .envs(env)
+        .args(["resend", &event])
+        .assert()
+        .success();
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    let (first, again) = (&requests[0], &requests[1]);
+    assert_eq!(first.header("webhook-id"), again.header("webhook-id"));
+    assert_eq!(first.body, again.body, "the exact same bytes");
+    assert_eq!(again.header("x-api-key"), Some("sentinel-api-key"));
+    assert!(again.header("webhook-signature").is_some());
+
+    // Without the destination's variable the resend says which one is missing.
+    let out = sandbox
+        .pulse()
+        .env("PULSE_CONFIG", &path)
+        .env("CRM_SECRET", SECRET)
+        .args(["resend", &event])
+        .assert()
+        .code(2);
+    let err = stderr_of(&out);
+    assert!(err.contains("${CRM_KEY}"), "{err}");
+    assert_eq!(server.requests().len(), 2);
+}

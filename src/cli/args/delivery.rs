@@ -34,7 +34,7 @@ pub struct DeliveryArgs {
     pub headers: Vec<String>,
 
     /// Header whose value is secret, e.g. Authorization (the name is logged, the value never)
-    #[arg(long, value_name = "NAME", requires = "auth_header_value")]
+    #[arg(long, value_name = "NAME")]
     pub auth_header_name: Option<String>,
 
     /// Value of --auth-header-name
@@ -58,11 +58,11 @@ pub struct DeliveryArgs {
 
     /// OAuth2 client credentials: fetch a bearer token from this token endpoint and send it in
     /// Authorization (kept in memory only, renewed before it expires and once after a 401)
-    #[arg(long, value_name = "URL", requires = "oauth2_client_id")]
+    #[arg(long, value_name = "URL")]
     pub oauth2_token_url: Option<String>,
 
     /// The OAuth2 client id (stored with the run)
-    #[arg(long, value_name = "ID", requires = "oauth2_token_url")]
+    #[arg(long, value_name = "ID")]
     pub oauth2_client_id: Option<String>,
 
     /// The OAuth2 client secret; never stored, so resume and resend need it again
@@ -75,22 +75,16 @@ pub struct DeliveryArgs {
     pub oauth2_client_secret: Option<String>,
 
     /// Scope asked for with the token (space-separated)
-    #[arg(long, value_name = "SCOPE", requires = "oauth2_token_url")]
+    #[arg(long, value_name = "SCOPE")]
     pub oauth2_scope: Option<String>,
 
     /// Audience asked for with the token (Auth0 and others)
-    #[arg(long, value_name = "AUD", requires = "oauth2_token_url")]
+    #[arg(long, value_name = "AUD")]
     pub oauth2_audience: Option<String>,
 
     /// How the client authenticates to the token endpoint: HTTP Basic, or id and secret in the
     /// form [default: basic]
-    #[arg(
-        long,
-        value_enum,
-        ignore_case = true,
-        value_name = "STYLE",
-        requires = "oauth2_token_url"
-    )]
+    #[arg(long, value_enum, ignore_case = true, value_name = "STYLE")]
     pub oauth2_auth_style: Option<ClientAuth>,
 
     /// Retries per batch after the first try (0 disables) [default: the larger of 5 and the
@@ -160,7 +154,7 @@ pub struct DeliveryArgs {
     pub cert: Option<PathBuf>,
 
     /// Private key (PEM) of --cert, unless the key is in the --cert file
-    #[arg(long, value_name = "FILE", requires = "cert")]
+    #[arg(long, value_name = "FILE")]
     pub cert_key: Option<PathBuf>,
 
     /// Do not verify TLS certificates (dangerous; prints a warning)

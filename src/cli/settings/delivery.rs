@@ -18,6 +18,7 @@ const DEFAULT_RETRIES: u32 = 5;
 
 /// Checked settings for sending, from the flags shared by push, resend and resume.
 pub fn delivery_settings(args: &DeliveryArgs) -> Result<DeliverySettings> {
+    check_companions(args)?;
     let signing = if args.no_sign {
         Signing::Unsigned
     } else if args.secrets.iter().any(|s| !s.trim().is_empty()) {
@@ -95,6 +96,65 @@ pub fn delivery_settings(args: &DeliveryArgs) -> Result<DeliverySettings> {
     };
     settings.check_oauth2(None)?;
     Ok(settings)
+}
+
+/// Flags that mean nothing without another one. Checked here, on the parsed values, rather
+/// than with clap's `requires`: clap does not count a value the config file gave (a flag's
+/// default), so `--auth-header-name` on the command line with `auth_header_value` in
+/// `pulse.toml` would be refused.
+fn check_companions(args: &DeliveryArgs) -> Result<()> {
+    let pairs = [
+        (
+            args.auth_header_name.is_some(),
+            "--auth-header-name",
+            args.auth_header_value.is_some(),
+            "--auth-header-value",
+        ),
+        (
+            args.oauth2_token_url.is_some(),
+            "--oauth2-token-url",
+            args.oauth2_client_id.is_some(),
+            "--oauth2-client-id",
+        ),
+        (
+            args.oauth2_client_id.is_some(),
+            "--oauth2-client-id",
+            args.oauth2_token_url.is_some(),
+            "--oauth2-token-url",
+        ),
+        (
+            args.oauth2_scope.is_some(),
+            "--oauth2-scope",
+            args.oauth2_token_url.is_some(),
+            "--oauth2-token-url",
+        ),
+        (
+            args.oauth2_audience.is_some(),
+            "--oauth2-audience",
+            args.oauth2_token_url.is_some(),
+            "--oauth2-token-url",
+        ),
+        (
+            args.oauth2_auth_style.is_some(),
+            "--oauth2-auth-style",
+            args.oauth2_token_url.is_some(),
+            "--oauth2-token-url",
+        ),
+        (
+            args.cert_key.is_some(),
+            "--cert-key",
+            args.cert.is_some(),
+            "--cert",
+        ),
+    ];
+    for (given, flag, companion_given, companion) in pairs {
+        if given && !companion_given {
+            return Err(usage(format!(
+                "{flag} needs {companion} (a flag, its PULSE_ variable or the config file)"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `--oauth2-*`: the token endpoint and the client's credentials, when a token URL is given.
