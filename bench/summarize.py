@@ -113,7 +113,7 @@ def report(args) -> None:
     def line(label, value, target, ok):
         print(f"  {label:<46} {value:<22} target {target:<14} {'MET' if ok else 'NOT MET'}")
 
-    print("\nissue 8 targets:")
+    print("\ntargets (issue 8, and issue 33 for templates):")
     p, py = summary.get("pulse push"), summary.get("python baseline")
     if p:
         rps = p["rows"] / p["wall"]
@@ -140,8 +140,13 @@ def report(args) -> None:
         line("push rows/s, PostgreSQL / SQLite log", f"{share:.0%}", ">= 50%", share >= 0.5)
         line("pulse push (postgres) peak RSS", f"{pg['rss']:.1f} MiB", "<= 32 MiB", pg["rss"] <= 32)
     for name, r in summary.items():
-        if name.startswith("rss "):
+        # Issue 8's memory target is the built-in format's; a template holds a batch's values too.
+        if name.startswith("rss ") and "+template" not in name:
             line(f"{name} peak RSS", f"{r['rss']:.1f} MiB", "<= 32 MiB", r["rss"] <= 32)
+    t, p = summary.get("pulse push+template"), summary.get("pulse push")
+    if t and p:
+        share = (t["rows"] / t["wall"]) / (p["rows"] / p["wall"])
+        line("push+template rows/s / push (issue 33)", f"{share:.0%}", ">= 50%", share >= 0.5)
 
 
 def remote(args) -> None:
