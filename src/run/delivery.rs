@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::Result;
 
 use super::summary::run_summary;
-use crate::deliver::Deliverer;
+use crate::deliver::{Concurrency, Deliverer};
 use crate::exit::{with_hint, InterruptedError, RejectedRowsError};
 use crate::payload::BodyContext;
 use crate::plan::Knobs;
@@ -110,6 +110,16 @@ pub fn deliver_run(
                     run.run_id,
                     run.source
                 );
+                if deliverer.concurrency() != Concurrency::Fixed(1) {
+                    let since = crate::store::now_ms() - clock.elapsed().as_millis() as i64;
+                    if let Some(in_flight) = store.in_flight_of_run(run.run_id, since)? {
+                        crate::output::errln!(
+                            "pulse: in flight (--concurrency {}): {}",
+                            deliverer.concurrency(),
+                            in_flight.text()
+                        );
+                    }
+                }
             }
             rejected_rows(store, deliverer, run)
         }
