@@ -292,9 +292,13 @@ impl BatchSender {
             _ => None,
         };
         let answered = (exchange.status, rtt);
-        sending
-            .pacing
-            .finished(answered, exchange.budget, throttle, Instant::now());
+        sending.pacing.finished(
+            started.seq,
+            answered,
+            exchange.budget,
+            throttle,
+            Instant::now(),
+        );
         let answer = (exchange.status, exchange.answer.bytes());
         let judged = judge(decided, answer, &self.answers, batch.rows);
         if let Some(refusal) = judged.refusal {

@@ -6,8 +6,8 @@
 //!   batches and retries alike, until the later of its `Retry-After` and its backoff (the wait
 //!   its own batch took), not only the batch that got it.
 //! - The receiver's announced budget (`rate_limit_headers.rs`): once none is left, no request
-//!   starts until its reset. Requests on the wire when an answer tells the budget count against
-//!   it, as they may reach the receiver after that answer was written.
+//!   starts until its reset. Requests sent after the answered one and still on the wire count
+//!   against what its answer said is left: they may reach the receiver after it was written.
 //! - How many requests were on the wire as each one went out, for the log (the run's mean and
 //!   peak in flight).
 
@@ -30,12 +30,16 @@ pub(super) struct Pacing {
     paused_until: Cell<Option<Instant>>,
     /// What is left of the receiver's budget, and when it is whole again.
     window: Cell<Option<(u64, Instant)>>,
-    on_wire: Cell<usize>,
+    /// The requests on the wire, by the order they went out in; and the next one's number.
+    on_wire: RefCell<Vec<u64>>,
+    sent: Cell<u64>,
 }
 
 /// One request on the wire: what the log records with its attempt.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Started {
+    /// Its number in the pass, to tell `finished` which request it was.
+    pub seq: u64,
     pub in_flight: usize,
     pub limit: usize,
 }
@@ -51,7 +55,8 @@ impl Pacing {
             aimd: RefCell::new(aimd),
             paused_until: Cell::new(None),
             window: Cell::new(None),
-            on_wire: Cell::new(0),
+            on_wire: RefCell::new(Vec::new()),
+            sent: Cell::new(0),
         }
     }
 
@@ -80,8 +85,13 @@ impl Pacing {
             Some((left, ends)) => self.window.set(Some((left.saturating_sub(1), ends))),
             None => {}
         }
-        let in_flight = self.on_wire.get() + 1;
-        self.on_wire.set(in_flight);
+        let seq = self.sent.get();
+        self.sent.set(seq + 1);
+        let in_flight = {
+            let mut on_wire = self.on_wire.borrow_mut();
+            on_wire.push(seq);
+            on_wire.len()
+        };
         let limit = {
             let mut aimd = self.aimd.borrow_mut();
             match aimd.as_mut() {
@@ -92,20 +102,29 @@ impl Pacing {
                 None => self.fixed,
             }
         };
-        Started { in_flight, limit }
+        Started {
+            seq,
+            in_flight,
+            limit,
+        }
     }
 
-    /// The request answered `status` (0: none) after `rtt`, announcing `budget`; `throttle`:
+    /// Request `seq` answered `status` (0: none) after `rtt`, announcing `budget`; `throttle`:
     /// the wait before its batch's retry, when it was a 429 or 503 to retry.
     pub fn finished(
         &self,
+        seq: u64,
         (status, rtt): (u16, Duration),
         budget: Option<Budget>,
         throttle: Option<Duration>,
         now: Instant,
     ) {
-        let others = self.on_wire.get().saturating_sub(1);
-        self.on_wire.set(others);
+        // Those sent after it and still on the wire: the answer may not count them yet.
+        let others = {
+            let mut on_wire = self.on_wire.borrow_mut();
+            on_wire.retain(|s| *s != seq);
+            on_wire.iter().filter(|s| **s > seq).count()
+        };
         if let Some(aimd) = self.aimd.borrow_mut().as_mut() {
             let signal = if is_throttle(status) {
                 Signal::Throttled
@@ -127,8 +146,8 @@ impl Pacing {
     }
 }
 
-/// The budget window after an answer announced `budget` with `others` requests still on the
-/// wire: within the window already known, what is left only goes down (answers come back out of
+/// The budget window after an answer announced `budget` with `others` requests sent after it
+/// still on the wire: within the window already known, what is left only goes down (answers come back out of
 /// order); a later reset starts a new window.
 fn next_window(
     known: Option<(u64, Instant)>,
@@ -159,12 +178,12 @@ mod tests {
         let now = Instant::now();
         let pacing = Pacing::new(Concurrency::Fixed(4), now);
         assert_eq!(pacing.limit(), 4);
-        pacing.start(now);
-        pacing.start(now);
-        pacing.finished((503, secs(0)), None, Some(secs(2)), now);
+        let first = pacing.start(now).seq;
+        let second = pacing.start(now).seq;
+        pacing.finished(first, (503, secs(0)), None, Some(secs(2)), now);
         assert_eq!(pacing.closed_until(now), Some(now + secs(2)));
         // A shorter wait later does not shorten the pause.
-        pacing.finished((429, secs(0)), None, Some(secs(1)), now);
+        pacing.finished(second, (429, secs(0)), None, Some(secs(1)), now);
         assert_eq!(pacing.closed_until(now + secs(1)), Some(now + secs(2)));
         assert_eq!(pacing.closed_until(now + secs(2)), None);
     }
@@ -173,15 +192,15 @@ mod tests {
     fn a_spent_budget_closes_the_pass_until_its_reset_counting_requests_on_the_wire() {
         let now = Instant::now();
         let pacing = Pacing::new(Concurrency::Fixed(4), now);
-        for _ in 0..3 {
-            pacing.start(now);
-        }
-        // Two left as this answer was written, and two other requests still on the wire.
+        let first = pacing.start(now).seq;
+        pacing.start(now);
+        pacing.start(now);
+        // Two left as the first answer was written, and two sent after it still on the wire.
         let budget = Budget {
             remaining: 2,
             reset: secs(3),
         };
-        pacing.finished((200, secs(0)), Some(budget), None, now);
+        pacing.finished(first, (200, secs(0)), Some(budget), None, now);
         assert_eq!(pacing.closed_until(now), Some(now + secs(3)));
         assert_eq!(pacing.closed_until(now + secs(3)), None);
         pacing.start(now + secs(3));
@@ -192,18 +211,19 @@ mod tests {
     fn each_start_takes_from_the_budget_and_stale_answers_do_not_give_it_back() {
         let now = Instant::now();
         let pacing = Pacing::new(Concurrency::Fixed(1), now);
-        pacing.start(now);
+        let early = pacing.start(now).seq;
+        let first = pacing.start(now).seq;
         let budget = |remaining| Budget {
             remaining,
             reset: secs(10),
         };
-        pacing.finished((200, secs(0)), Some(budget(2)), None, now);
+        pacing.finished(first, (200, secs(0)), Some(budget(2)), None, now);
         pacing.start(now);
         assert_eq!(pacing.closed_until(now), None);
         pacing.start(now);
         assert_eq!(pacing.closed_until(now), Some(now + secs(10)));
         // An answer written earlier, with more left, arrives late: still spent.
-        pacing.finished((200, secs(0)), Some(budget(5)), None, now);
+        pacing.finished(early, (200, secs(0)), Some(budget(5)), None, now);
         assert!(pacing.closed_until(now).is_some());
     }
 
@@ -215,7 +235,7 @@ mod tests {
         let first = pacing.start(now);
         assert_eq!((first.in_flight, first.limit), (1, 1));
         assert_eq!(pacing.start(now).in_flight, 2);
-        pacing.finished((200, secs(0)), None, None, now);
+        pacing.finished(first.seq, (200, secs(0)), None, None, now);
         assert_eq!(pacing.start(now).in_flight, 2);
     }
 }

@@ -35,10 +35,10 @@ pub struct Budget {
 /// The budget announced in `headers`, if any (at `now`, for a reset given as a Unix time).
 pub fn budget(headers: &HeaderMap, now: SystemTime) -> Option<Budget> {
     let text = |name: &str| -> Option<&str> { headers.get(name)?.to_str().ok() };
-    if let Some(value) = text("ratelimit") {
-        if let Some(found) = structured(value).or_else(|| draft_pairs(value, now)) {
-            return Some(found);
-        }
+    if let Some(value) = text("ratelimit")
+        && let Some(found) = structured(value).or_else(|| draft_pairs(value, now))
+    {
+        return Some(found);
     }
     for prefix in ["ratelimit", "x-ratelimit"] {
         let remaining = text(&format!("{prefix}-remaining")).and_then(number);

@@ -85,7 +85,10 @@ fn auto_concurrency_shrinks_when_the_receiver_throttles() {
         late_most.load(Ordering::SeqCst),
     );
     assert!(early >= 4, "grew first: {early} in flight");
-    assert!(late <= 4, "came down to the receiver's room: {late} (from {early})");
+    assert!(
+        late <= 4,
+        "came down to the receiver's room: {late} (from {early})"
+    );
     assert_eq!(sandbox.delivered_count(), 500);
     sandbox.assert_every_delivered_batch_has_its_2xx();
     let lowest_late: i64 = sandbox
@@ -112,15 +115,18 @@ fn enforcing_receiver(budget: usize) -> (TestServer, Arc<AtomicUsize>) {
         if used >= budget {
             counted.fetch_add(1, Ordering::SeqCst);
             let mut reply = Reply::status(429);
-            reply.headers.push(("Retry-After".into(), reset.to_string()));
+            reply
+                .headers
+                .push(("Retry-After".into(), reset.to_string()));
             return reply;
         }
         *window = Some((start, used + 1));
         let left = budget - used - 1;
         let mut reply = Reply::status(200).delay(Duration::from_millis(10));
-        reply
-            .headers
-            .push(("RateLimit".into(), format!("\"default\";r={left};t={reset}")));
+        reply.headers.push((
+            "RateLimit".into(),
+            format!("\"default\";r={left};t={reset}"),
+        ));
         reply.headers.push((
             "RateLimit-Policy".into(),
             format!("\"default\";q={budget};w=1"),
@@ -177,7 +183,10 @@ fn a_503_with_retry_after_pauses_every_request_of_the_run() {
         .collect();
     assert!(!gaps.is_empty());
     for gap in gaps {
-        assert!(gap >= Duration::from_millis(1500), "a request {gap:?} after the 503");
+        assert!(
+            gap >= Duration::from_millis(1500),
+            "a request {gap:?} after the 503"
+        );
     }
     assert_each_batch_under_one_id(&requests, 16);
 }
