@@ -22,7 +22,7 @@ use super::attempt::{decide, halt, judge, Halt, Outcome, RequestMaker};
 use super::body_loader::PreparedBody;
 use super::exchange::{exchange, Exchange};
 use super::oauth2::renews_after;
-use super::pacing::Pacing;
+use super::pacing::{Pacing, Started};
 use super::rate::RateLimiter;
 use super::retry::{RetryPolicy, StatusPolicy};
 use crate::exit::{DeliveryError, InterruptedError};
@@ -241,6 +241,38 @@ impl BatchSender {
         }
     }
 
+    /// The exchange of one attempt, counted in flight by the pass's pacing and told to it with
+    /// what its status decides; the round trip's time.
+    async fn paced_exchange(
+        &self,
+        sending: &Sending<'_>,
+        headers: reqwest::header::HeaderMap,
+        body: &PreparedBody,
+        retries: u32,
+    ) -> (Exchange, Outcome, Started, Duration) {
+        let reads = (sending.method, self.answers.reads_answers());
+        let started = sending.pacing.start(Instant::now());
+        let clock = Instant::now();
+        let exchange = exchange(&self.client, &self.url, reads, headers, body.wire.clone()).await;
+        let rtt = clock.elapsed();
+        let decided = decide(
+            exchange.status,
+            exchange.retry_after,
+            retries,
+            &self.retry,
+            &self.statuses,
+        );
+        // A 429 or 503 to retry holds back the whole pass for as long as its batch waits.
+        let throttle = match decided {
+            Outcome::Retry { wait, .. } if matches!(exchange.status, 429 | 503) => Some(wait),
+            _ => None,
+        };
+        let answered = (exchange.status, rtt);
+        let budget = exchange.budget;
+        (sending.pacing).finished(started.seq, answered, budget, throttle, Instant::now());
+        (exchange, decided, started, rtt)
+    }
+
     /// One attempt: headers, exchange, outcome, and the attempt recorded (its batch marked
     /// delivered in the same transaction when it was, with the rows the receiver refused) before
     /// this returns. With the outcome come the exchange's words for it: the whole `describe` of
@@ -272,33 +304,9 @@ impl BatchSender {
             &body.content,
             (early, bearer.as_deref()),
         )?;
-        let reads = (method, self.answers.reads_answers());
-        let started = sending.pacing.start(Instant::now());
-        let clock = Instant::now();
-        let mut exchange =
-            exchange(&self.client, &self.url, reads, headers, body.wire.clone()).await;
-        let rtt = clock.elapsed();
+        let (mut exchange, decided, started, rtt) =
+            self.paced_exchange(sending, headers, body, retries).await;
         let duration_ms = rtt.as_millis() as i64;
-        let decided = decide(
-            exchange.status,
-            exchange.retry_after,
-            retries,
-            &self.retry,
-            &self.statuses,
-        );
-        // A 429 or 503 to retry holds back the whole pass for as long as its batch waits.
-        let throttle = match decided {
-            Outcome::Retry { wait, .. } if matches!(exchange.status, 429 | 503) => Some(wait),
-            _ => None,
-        };
-        let answered = (exchange.status, rtt);
-        sending.pacing.finished(
-            started.seq,
-            answered,
-            exchange.budget,
-            throttle,
-            Instant::now(),
-        );
         let answer = (exchange.status, exchange.answer.bytes());
         let judged = judge(decided, answer, &self.answers, batch.rows);
         if let Some(refusal) = judged.refusal {
