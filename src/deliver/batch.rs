@@ -227,7 +227,10 @@ impl BatchSender {
         loop {
             if let Some(until) = sending.pacing.closed_until(Instant::now()) {
                 let wait = until.saturating_duration_since(Instant::now());
-                pause(wait, &sending.stopping).await?;
+                // Then look again: the pause or the budget's reset may have moved meanwhile.
+                if let Some(halt) = pause(wait, &sending.stopping).await {
+                    return Some(halt);
+                }
                 continue;
             }
             if let Some(rate) = &self.rate
