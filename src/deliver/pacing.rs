@@ -6,7 +6,8 @@
 //!   batches and retries alike, until the later of its `Retry-After` and its backoff (the wait
 //!   its own batch took), not only the batch that got it.
 //! - The receiver's announced budget (`rate_limit_headers.rs`): once none is left, no request
-//!   starts until its reset. Requests sent after the answered one and still on the wire count
+//!   starts until its reset. Requests still on the wire that were sent after the answered one
+//!   (or just before it, `REORDER`: on separate connections they may overtake it) count
 //!   against what its answer said is left: they may reach the receiver after it was written.
 //! - How many requests were on the wire as each one went out, for the log (the run's mean and
 //!   peak in flight).
@@ -17,6 +18,9 @@ use std::time::{Duration, Instant};
 use super::adaptive::{is_throttle, Aimd, Signal};
 use super::rate_limit_headers::Budget;
 use super::settings::Concurrency;
+
+/// Requests sent this close before another may reach the receiver after it.
+const REORDER: Duration = Duration::from_millis(20);
 
 /// Two answers whose resets are this close describe the same window of the receiver's budget
 /// (resets are whole seconds).
@@ -31,7 +35,7 @@ pub(super) struct Pacing {
     /// What is left of the receiver's budget, and when it is whole again.
     window: Cell<Option<(u64, Instant)>>,
     /// The requests on the wire, by the order they went out in; and the next one's number.
-    on_wire: RefCell<Vec<u64>>,
+    on_wire: RefCell<Vec<(u64, Instant)>>,
     sent: Cell<u64>,
 }
 
@@ -89,7 +93,7 @@ impl Pacing {
         self.sent.set(seq + 1);
         let in_flight = {
             let mut on_wire = self.on_wire.borrow_mut();
-            on_wire.push(seq);
+            on_wire.push((seq, now));
             on_wire.len()
         };
         let limit = {
@@ -122,8 +126,13 @@ impl Pacing {
         // Those sent after it and still on the wire: the answer may not count them yet.
         let others = {
             let mut on_wire = self.on_wire.borrow_mut();
-            on_wire.retain(|s| *s != seq);
-            on_wire.iter().filter(|s| **s > seq).count()
+            let sent_at = on_wire.iter().find(|(s, _)| *s == seq).map(|(_, at)| *at);
+            on_wire.retain(|(s, _)| *s != seq);
+            let sent_at = sent_at.unwrap_or(now);
+            on_wire
+                .iter()
+                .filter(|(s, at)| *s > seq || *at + REORDER > sent_at)
+                .count()
         };
         if let Some(aimd) = self.aimd.borrow_mut().as_mut() {
             let signal = if is_throttle(status) {
@@ -157,6 +166,13 @@ fn next_window(
 ) -> (u64, Instant) {
     let left = budget.remaining.saturating_sub(others as u64);
     let ends = now + budget.reset;
+    // "Whole again now" is about a window already over, not the one known to come.
+    if let Some(known) = known
+        && budget.reset.is_zero()
+        && known.1 > now
+    {
+        return known;
+    }
     match known {
         Some((known_left, known_ends)) if known_ends > now && ends <= known_ends + SAME_WINDOW => {
             (left.min(known_left), ends.max(known_ends))
@@ -209,9 +225,11 @@ mod tests {
 
     #[test]
     fn each_start_takes_from_the_budget_and_stale_answers_do_not_give_it_back() {
-        let now = Instant::now();
-        let pacing = Pacing::new(Concurrency::Fixed(1), now);
-        let early = pacing.start(now).seq;
+        let start = Instant::now();
+        let now = start + secs(1);
+        let pacing = Pacing::new(Concurrency::Fixed(1), start);
+        // Sent a second before the others: it reached the receiver before them.
+        let early = pacing.start(start).seq;
         let first = pacing.start(now).seq;
         let budget = |remaining| Budget {
             remaining,
@@ -224,6 +242,28 @@ mod tests {
         assert_eq!(pacing.closed_until(now), Some(now + secs(10)));
         // An answer written earlier, with more left, arrives late: still spent.
         pacing.finished(early, (200, secs(0)), Some(budget(5)), None, now);
+        assert!(pacing.closed_until(now).is_some());
+        // One that says the budget is whole again now is about a window already over.
+        let whole = Budget {
+            remaining: 20,
+            reset: secs(0),
+        };
+        pacing.finished(first + 1, (200, secs(0)), Some(whole), None, now);
+        assert!(pacing.closed_until(now).is_some());
+    }
+
+    #[test]
+    fn requests_sent_just_before_an_answered_one_count_against_its_budget() {
+        let now = Instant::now();
+        let pacing = Pacing::new(Concurrency::Fixed(4), now);
+        pacing.start(now);
+        let answered = pacing.start(now + Duration::from_millis(5)).seq;
+        let budget = Budget {
+            remaining: 1,
+            reset: secs(5),
+        };
+        // The one sent 5 ms before may have overtaken it: nothing is left.
+        pacing.finished(answered, (200, secs(0)), Some(budget), None, now);
         assert!(pacing.closed_until(now).is_some());
     }
 
