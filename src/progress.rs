@@ -15,6 +15,8 @@ pub struct Progress {
     quiet: bool,
     /// Requests in flight, shown on the bar with `--concurrency` above 1.
     in_flight: AtomicU64,
+    /// `--concurrency auto`'s limit now; 0 with a fixed concurrency.
+    limit: AtomicU64,
     /// Batches already delivered when this delivery began (a resumed run), and when it began:
     /// rates and the ETA count only what this command sends.
     delivery_start: Mutex<Option<(u64, Instant)>>,
@@ -38,6 +40,7 @@ impl Progress {
             animated,
             quiet,
             in_flight: AtomicU64::new(0),
+            limit: AtomicU64::new(0),
             delivery_start: Mutex::new(None),
             _quiet_interrupt: animated.then(QuietInterrupt::new).flatten(),
         }
@@ -101,17 +104,23 @@ impl Progress {
             .get_or_insert_with(|| (batches, Instant::now()));
         let left = self.bar.length().map(|n| n.saturating_sub(batches));
         let sent = batches.saturating_sub(first);
-        let in_flight = match self.in_flight.load(Ordering::Relaxed) {
-            0 | 1 => String::new(),
-            n => format!(", {n} in flight"),
+        let in_flight = match (
+            self.in_flight.load(Ordering::Relaxed),
+            self.limit.load(Ordering::Relaxed),
+        ) {
+            (n, 0) if n < 2 => String::new(),
+            (n, 0) => format!(", {n} in flight"),
+            (n, limit) => format!(", {n} in flight (limit {limit})"),
         };
         let rate = rate_and_eta(rows, since.elapsed(), sent, left);
         self.bar.set_message(format!("{rate}{in_flight}"));
     }
 
-    /// How many requests are in flight now.
-    pub fn in_flight(&self, requests: usize) {
+    /// How many requests are in flight now, and `auto`'s limit.
+    pub fn in_flight(&self, requests: usize, limit: Option<usize>) {
         self.in_flight.store(requests as u64, Ordering::Relaxed);
+        self.limit
+            .store(limit.unwrap_or(0) as u64, Ordering::Relaxed);
     }
 
     /// Something that happened and stays worth reading (a batch skipped): a line above the

@@ -342,6 +342,13 @@ stored. \fBpulse log\fR never prints a secret.
 Retried: connection errors, timeouts, 408, 429 and 5xx, after 1s, 5s, 30s, 2m, 5m (each
 \(+-20%; \fB\-\-retry\-schedule\fR, \fB\-\-retries\fR), honouring \fBRetry\-After\fR up to
 \fB\-\-max\-retry\-after\fR. Not retried: other 4xx, 3xx (redirects are not followed) and 410.
+A 429 or 503 pauses every request of the run not yet sent, new batches and retries alike,
+until the later of its \fBRetry\-After\fR and the backoff. An answer whose \fBRateLimit\fR,
+\fBRateLimit\-Remaining\fR/\fBRateLimit\-Reset\fR or \fBX\-RateLimit\-Remaining\fR/\fBX\-RateLimit\-Reset\fR
+headers say no request is left holds the next ones until the reset; \fB\-\-rate\fR stays a hard
+ceiling. \fB\-\-concurrency auto\fR starts with one request in flight, adds one per round trip
+while answers stay as fast, and cuts the limit to 90% on 429, 502, 503, 504, timeouts, network
+errors and slower answers (never below 1 nor above MAX, 64 unless \fBauto:MAX\fR says).
 With \fB\-\-oauth2\-token\-url\fR, every request carries a bearer token fetched from the token
 endpoint (client credentials), kept in memory only, renewed after half its life (at most a
 minute before it expires), and once after a 401, which is recorded and tried again at once with a

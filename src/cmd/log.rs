@@ -317,6 +317,12 @@ impl Printer<'_> {
             "  batches   {}/{} delivered",
             run.batches_delivered, run.batches_total
         )?;
+        // Only for runs that sent more than one request at a time.
+        if let Some(in_flight) = self.store.in_flight_of_run(&run.id, 0)?
+            && in_flight.highest_limit > 1
+        {
+            writeln!(self.out, "  in flight {}", in_flight.text())?;
+        }
         if let Some(note) = self.store.run_note(&run.id)? {
             writeln!(self.out, "  why       {note}")?;
         }

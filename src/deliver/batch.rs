@@ -3,7 +3,9 @@
 //! `attempt.rs`, so this loop only acts on it.
 //!
 //! Several batches run this loop at once as futures on one thread (`deliverer.rs`): the log is
-//! a `RefCell` borrowed between awaits only, never across one.
+//! a `RefCell` borrowed between awaits only, never across one. Before each attempt a batch waits
+//! for the pass's pacing (`pacing.rs`: a throttle pause, the receiver's budget) and `--rate`;
+//! each attempt tells the pacing how it went.
 //!
 //! Every record counts toward the WAL's checkpoints and rein, delivered or not; and once a
 //! connection to a PostgreSQL log was made again, a batch's status is read before it is tried:
@@ -20,6 +22,7 @@ use super::attempt::{decide, halt, judge, Halt, Outcome, RequestMaker};
 use super::body_loader::PreparedBody;
 use super::exchange::{exchange, Exchange};
 use super::oauth2::renews_after;
+use super::pacing::{Pacing, Started};
 use super::rate::RateLimiter;
 use super::retry::{RetryPolicy, StatusPolicy};
 use crate::exit::{DeliveryError, InterruptedError};
@@ -70,6 +73,8 @@ pub(super) struct Sending<'a> {
     pub skip_delivered: bool,
     /// `Store::connections_made_again` when the plan was read.
     pub planned_on: u64,
+    /// The concurrency limit, throttle pauses and the receiver's budget.
+    pub pacing: Pacing,
 }
 
 impl Sending<'_> {
@@ -148,10 +153,10 @@ impl BatchSender {
             if sending.delivered_elsewhere(batch, &mut seen)? {
                 return Ok(Sent::DeliveredElsewhere { attempts });
             }
-            if let Some(rate) = &self.rate
-                && !rate.wait_turn().await
-            {
-                return Err(interrupted_before(&what));
+            match self.turn(sending).await {
+                None => {}
+                Some(Halt::Abandoned) => return Ok(Sent::Abandoned { attempts }),
+                Some(Halt::Interrupted) => return Err(interrupted_before(&what)),
             }
             let tried = self.attempt(sending, (batch, &what), &mut body, (retries, renewed));
             let (outcome, words, rejected) = tried.await?;
@@ -216,6 +221,61 @@ impl BatchSender {
         }
     }
 
+    /// Waits until the pass lets a request start (no throttle pause, budget left) and `--rate`
+    /// gives it a turn; a pause that begins while waiting for the turn is waited for too.
+    async fn turn(&self, sending: &Sending<'_>) -> Option<Halt> {
+        loop {
+            if let Some(until) = sending.pacing.closed_until(Instant::now()) {
+                let wait = until.saturating_duration_since(Instant::now());
+                // Then look again: the pause or the budget's reset may have moved meanwhile.
+                if let Some(halt) = pause(wait, &sending.stopping).await {
+                    return Some(halt);
+                }
+                continue;
+            }
+            if let Some(rate) = &self.rate
+                && !rate.wait_turn().await
+            {
+                return Some(Halt::Interrupted);
+            }
+            if sending.pacing.closed_until(Instant::now()).is_none() {
+                return halt(crate::signals::interrupted(), sending.stopping.get());
+            }
+        }
+    }
+
+    /// The exchange of one attempt, counted in flight by the pass's pacing and told to it with
+    /// what its status decides; the round trip's time.
+    async fn paced_exchange(
+        &self,
+        sending: &Sending<'_>,
+        headers: reqwest::header::HeaderMap,
+        body: &PreparedBody,
+        retries: u32,
+    ) -> (Exchange, Outcome, Started, Duration) {
+        let reads = (sending.method, self.answers.reads_answers());
+        let started = sending.pacing.start(Instant::now());
+        let clock = Instant::now();
+        let exchange = exchange(&self.client, &self.url, reads, headers, body.wire.clone()).await;
+        let rtt = clock.elapsed();
+        let decided = decide(
+            exchange.status,
+            exchange.retry_after,
+            retries,
+            &self.retry,
+            &self.statuses,
+        );
+        // A 429 or 503 to retry holds back the whole pass for as long as its batch waits.
+        let throttle = match decided {
+            Outcome::Retry { wait, .. } if matches!(exchange.status, 429 | 503) => Some(wait),
+            _ => None,
+        };
+        let answered = (exchange.status, rtt);
+        let budget = exchange.budget;
+        (sending.pacing).finished(started.seq, answered, budget, throttle, Instant::now());
+        (exchange, decided, started, rtt)
+    }
+
     /// One attempt: headers, exchange, outcome, and the attempt recorded (its batch marked
     /// delivered in the same transaction when it was, with the rows the receiver refused) before
     /// this returns. With the outcome come the exchange's words for it: the whole `describe` of
@@ -239,7 +299,6 @@ impl BatchSender {
             .await
             .map_err(|words| DeliveryError(format!("{what} was not sent: {words}")))?;
         let started_at = crate::store::now_ms();
-        let clock = Instant::now();
         // A signature made ahead serves the first attempt at most.
         let early = body.signed.take();
         let (headers, logged_headers) = self.requests.headers(
@@ -248,17 +307,9 @@ impl BatchSender {
             &body.content,
             (early, bearer.as_deref()),
         )?;
-        let reads = (method, self.answers.reads_answers());
-        let mut exchange =
-            exchange(&self.client, &self.url, reads, headers, body.wire.clone()).await;
-        let duration_ms = clock.elapsed().as_millis() as i64;
-        let decided = decide(
-            exchange.status,
-            exchange.retry_after,
-            retries,
-            &self.retry,
-            &self.statuses,
-        );
+        let (mut exchange, decided, started, rtt) =
+            self.paced_exchange(sending, headers, body, retries).await;
+        let duration_ms = rtt.as_millis() as i64;
         let answer = (exchange.status, exchange.answer.bytes());
         let judged = judge(decided, answer, &self.answers, batch.rows);
         if let Some(refusal) = judged.refusal {
@@ -302,6 +353,8 @@ impl BatchSender {
             request_headers: logged_headers,
             rejected: rejected_json(&rejected)?,
             rejected_count: rejected.len() as u64,
+            in_flight: Some(started.in_flight as i64),
+            in_flight_limit: Some(started.limit as i64),
         };
         let recorded = sending
             .store

@@ -1,7 +1,9 @@
 //! Sending a run's batches: in order, one request in flight by default; with `--concurrency N`,
-//! up to N batches in flight, each still recorded attempt by attempt (`batch.rs`). A batch that
-//! fails for good stops the run, or with `--on-failure skip` is left failed while the others go
-//! on.
+//! up to N batches in flight, each still recorded attempt by attempt (`batch.rs`); with `auto`,
+//! up to the limit the pass's pacing sets as answers come (`pacing.rs`, `adaptive.rs`). A
+//! batch's body is taken from the loaders only when a slot is free, so the bodies held are the
+//! batches in flight and the few the loaders build ahead (`body_loader.rs`). A batch that fails
+//! for good stops the run, or with `--on-failure skip` is left failed while the others go on.
 //!
 //! Concurrency is a `FuturesUnordered` of per-batch futures on the current-thread runtime, not
 //! threads: the log connection is used between awaits only (a `RefCell`, never borrowed across
@@ -15,8 +17,9 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use super::attempt::RequestMaker;
 use super::batch::{describe_batch, interrupted_before, BatchSender, Sending, Sent};
 use super::body_loader::{BodyLoader, BodyMaker};
+use super::pacing::Pacing;
 use super::rate::RateLimiter;
-use super::settings::{DeliverySettings, OnFailure};
+use super::settings::{Concurrency, DeliverySettings, OnFailure};
 use crate::exit::DeliveryError;
 use crate::payload::BodyContext;
 use crate::progress::Progress;
@@ -30,8 +33,8 @@ pub struct Deliverer {
     sender: BatchSender,
     /// Drives the client on the sending thread itself (`client.rs` says why).
     runtime: tokio::runtime::Runtime,
-    /// Most batches in flight at once.
-    concurrency: usize,
+    /// Most batches in flight at once, or `auto`.
+    concurrency: Concurrency,
     on_failure: OnFailure,
     /// `--fail-on-rejected`.
     fail_on_rejected: bool,
@@ -65,7 +68,7 @@ impl Deliverer {
                 updates_status: true,
             },
             runtime,
-            concurrency: config.concurrency.max(1),
+            concurrency: config.concurrency,
             on_failure: config.on_failure,
             fail_on_rejected: config.fail_on_rejected,
         })
@@ -76,6 +79,11 @@ impl Deliverer {
     pub fn without_status_updates(mut self) -> Deliverer {
         self.sender.updates_status = false;
         self
+    }
+
+    /// `--concurrency` as given.
+    pub fn concurrency(&self) -> Concurrency {
+        self.concurrency
     }
 
     /// Whether rows a receiver refused make the command fail (`--fail-on-rejected`, exit 5).
@@ -157,6 +165,7 @@ impl Deliverer {
                 recorded: Cell::new(0),
                 skip_delivered,
                 planned_on,
+                pacing: Pacing::new(self.concurrency, std::time::Instant::now()),
             };
             let mut delivered = done_before;
             let outcome = self.runtime.block_on(self.send_plan(
@@ -169,7 +178,7 @@ impl Deliverer {
                     progress.delivered(delivered, report.rows_delivered);
                 },
             ));
-            progress.in_flight(0);
+            progress.in_flight(0, None);
             outcome
         })
     }
@@ -198,7 +207,7 @@ impl Deliverer {
             }
         }
         loop {
-            while !end.stopped() && in_flight.len() < self.concurrency {
+            while !end.stopped() && in_flight.len() < sending.pacing.limit() {
                 let Some((position, (event, batch))) = pending.next() else {
                     break;
                 };
@@ -218,7 +227,9 @@ impl Deliverer {
                     }
                 }
             }
-            sending.progress.in_flight(in_flight.len());
+            let auto = matches!(self.concurrency, Concurrency::Auto { .. });
+            let limit = auto.then(|| sending.pacing.limit());
+            sending.progress.in_flight(in_flight.len(), limit);
             let Some(sent) = in_flight.next().await else {
                 break;
             };

@@ -1,6 +1,7 @@
 //! One HTTP exchange and what it leaves to record and print: the status, `Retry-After`, the
-//! start of the response (or, for a run that reads its answers, a 2xx answer whole, up to
-//! `MAX_ANSWER_BYTES`), and network errors in words. Knows nothing of batches or retries.
+//! rate-limit budget the receiver announced, the start of the response (or, for a run that
+//! reads its answers, a 2xx answer whole, up to `MAX_ANSWER_BYTES`), and network errors in
+//! words. Knows nothing of batches or retries.
 
 use std::time::{Duration, SystemTime};
 
@@ -8,6 +9,7 @@ use reqwest::header::{HeaderMap, LOCATION, RETRY_AFTER};
 use reqwest::Client;
 
 use super::answer::MAX_ANSWER_BYTES;
+use super::rate_limit_headers::{budget, Budget};
 use super::retry::parse_retry_after;
 use crate::payload::Method;
 use crate::redact::Redactor;
@@ -18,6 +20,8 @@ pub(super) struct Exchange {
     /// 0 when no response arrived.
     pub status: u16,
     pub retry_after: Option<Duration>,
+    /// What is left of the receiver's rate limit, as its headers said.
+    pub budget: Option<Budget>,
     pub error: Option<String>,
     pub response: Option<String>,
     /// Without a response: what went wrong in a few words (`connection refused`), for a retry
@@ -69,6 +73,7 @@ pub(super) async fn exchange(
             return Exchange {
                 status: 0,
                 retry_after: None,
+                budget: None,
                 error: Some(network_error_text(&err)),
                 response: None,
                 failure: Some(network_error_kind(&err)),
@@ -82,6 +87,7 @@ pub(super) async fn exchange(
         .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| parse_retry_after(v, SystemTime::now()));
+    let budget = budget(response.headers(), SystemTime::now());
     let location = response
         .headers()
         .get(LOCATION)
@@ -106,6 +112,7 @@ pub(super) async fn exchange(
     Exchange {
         status,
         retry_after,
+        budget,
         error,
         response: Some(String::from_utf8_lossy(snippet).into_owned()),
         failure: None,
@@ -244,6 +251,7 @@ mod tests {
         Exchange {
             status,
             retry_after: None,
+            budget: None,
             error: error.map(str::to_string),
             response: Some(response.to_string()),
             failure: None,
@@ -255,6 +263,7 @@ mod tests {
         Exchange {
             status: 0,
             retry_after: None,
+            budget: None,
             error: error.map(str::to_string),
             response: None,
             failure: failure.map(str::to_string),

@@ -1,6 +1,8 @@
 //! Sending a run's batches: the deliverer, request bodies built ahead, retry and status policy,
-//! rate limit, body compression, host name resolution, and OAuth2 bearer tokens.
+//! pacing (adaptive concurrency, throttle pauses, announced rate limits), `--rate`, body
+//! compression, host name resolution, and OAuth2 bearer tokens.
 
+mod adaptive;
 mod answer;
 mod attempt;
 mod batch;
@@ -11,7 +13,9 @@ mod deliverer;
 mod dns;
 mod exchange;
 mod oauth2;
+mod pacing;
 mod rate;
+mod rate_limit_headers;
 mod request_headers;
 mod retry;
 mod settings;
@@ -25,5 +29,5 @@ pub use deliverer::*;
 pub use rate::Rate;
 pub use request_headers::*;
 pub use retry::{parse_duration, parse_schedule, parse_status_list, RetryPolicy, StatusPolicy};
-pub use settings::{auth_header, parse_headers, DeliverySettings, OnFailure};
+pub use settings::{auth_header, parse_headers, Concurrency, DeliverySettings, OnFailure};
 pub use token_endpoint::{ClientAuth, OAuth2Settings};

@@ -71,8 +71,8 @@ pub struct DeliverySettings {
     /// `--outage-cooldown`: how long after a whole schedule failed on a destination commands
     /// only probe it (`run::outage`); zero: never.
     pub outage_cooldown: Duration,
-    /// Most batches in flight at once (1: strictly in order).
-    pub concurrency: usize,
+    /// Most batches in flight at once (1: strictly in order), or `auto`'s limit.
+    pub concurrency: Concurrency,
     /// `--rate`: most requests per period, retries included.
     pub rate: Option<Rate>,
     pub compress: Option<BodyCompression>,
@@ -87,6 +87,66 @@ pub struct DeliverySettings {
     pub client_cert: Option<PathBuf>,
     pub client_key: Option<PathBuf>,
     pub insecure: bool,
+}
+
+/// `--concurrency`: a fixed number of batches in flight, or `auto` (`adaptive.rs`) between 1
+/// and MAX.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Concurrency {
+    Fixed(usize),
+    Auto { max: usize },
+}
+
+impl Default for Concurrency {
+    fn default() -> Concurrency {
+        Concurrency::Fixed(1)
+    }
+}
+
+impl Concurrency {
+    /// Most requests in flight either form allows: memory holds a body per request.
+    pub const MOST: usize = 256;
+
+    /// `N`, `auto` or `auto:MAX`, each from 1 to `MOST`.
+    pub fn parse(text: &str) -> Result<Concurrency, String> {
+        let text = text.trim();
+        let number = |digits: &str, what: &str| match digits.trim().parse::<usize>() {
+            Ok(n @ 1..=Concurrency::MOST) => Ok(n),
+            _ => Err(format!(
+                "{what} must be a number from 1 to {}, in {text:?} (N, auto or auto:MAX)",
+                Concurrency::MOST
+            )),
+        };
+        match text.strip_prefix("auto") {
+            Some("") => Ok(Concurrency::Auto {
+                max: super::adaptive::DEFAULT_MAX,
+            }),
+            Some(rest) => match rest.strip_prefix(':') {
+                Some(max) => Ok(Concurrency::Auto {
+                    max: number(max, "MAX")?,
+                }),
+                None => Err(format!("{text:?} is not N, auto or auto:MAX")),
+            },
+            None => Ok(Concurrency::Fixed(number(text, "N")?)),
+        }
+    }
+
+    /// The most batches ever in flight at once.
+    pub fn most(&self) -> usize {
+        match *self {
+            Concurrency::Fixed(n) => n,
+            Concurrency::Auto { max } => max,
+        }
+    }
+}
+
+impl std::fmt::Display for Concurrency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Concurrency::Fixed(n) => write!(f, "{n}"),
+            Concurrency::Auto { max } => write!(f, "auto:{max}"),
+        }
+    }
 }
 
 impl DeliverySettings {
@@ -327,6 +387,30 @@ pub fn parse_headers(items: &[String]) -> Result<Vec<ExtraHeader>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn concurrency_is_a_number_auto_or_auto_with_a_max() {
+        assert_eq!(Concurrency::parse("1"), Ok(Concurrency::Fixed(1)));
+        assert_eq!(Concurrency::parse("256"), Ok(Concurrency::Fixed(256)));
+        assert_eq!(
+            Concurrency::parse("auto"),
+            Ok(Concurrency::Auto { max: 64 })
+        );
+        assert_eq!(
+            Concurrency::parse("auto:8"),
+            Ok(Concurrency::Auto { max: 8 })
+        );
+        for bad in [
+            "0", "257", "-1", "x", "auto:0", "auto:x", "auto:", "auto8", "auto:300", "",
+        ] {
+            assert!(Concurrency::parse(bad).is_err(), "{bad}");
+        }
+        assert!(Concurrency::parse("auto:0").unwrap_err().contains("MAX"));
+        for text in ["7", "auto:64", "auto:3"] {
+            let parsed = Concurrency::parse(text).unwrap();
+            assert_eq!(Concurrency::parse(&parsed.to_string()), Ok(parsed));
+        }
+    }
 
     #[test]
     fn header_values_may_hold_colons() {

@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::Result;
 
 use super::summary::run_summary;
-use crate::deliver::Deliverer;
+use crate::deliver::{Concurrency, Deliverer};
 use crate::exit::{with_hint, InterruptedError, RejectedRowsError};
 use crate::payload::BodyContext;
 use crate::plan::Knobs;
@@ -110,6 +110,7 @@ pub fn deliver_run(
                     run.run_id,
                     run.source
                 );
+                in_flight_line(store, deliverer, run.run_id, clock)?;
             }
             rejected_rows(store, deliverer, run)
         }
@@ -124,6 +125,28 @@ pub fn deliver_run(
             Err(with_hint(err, &hint))
         }
     }
+}
+
+/// How many requests were in flight (mean, peak, limit), after a delivery that sent more than
+/// one at a time; from this command's attempts.
+fn in_flight_line(
+    store: &Store,
+    deliverer: &Deliverer,
+    run_id: &str,
+    clock: Instant,
+) -> Result<()> {
+    if deliverer.concurrency() == Concurrency::Fixed(1) {
+        return Ok(());
+    }
+    let since = crate::store::now_ms() - clock.elapsed().as_millis() as i64;
+    if let Some(in_flight) = store.in_flight_of_run(run_id, since)? {
+        crate::output::errln!(
+            "pulse: in flight (--concurrency {}): {}",
+            deliverer.concurrency(),
+            in_flight.text()
+        );
+    }
+    Ok(())
 }
 
 /// A delivered run whose receiver refused rows (`--rejected-rows`): a warning, even under

@@ -39,7 +39,7 @@ pub fn before(
         .is_some_and(|o| now_ms().saturating_sub(o.checked_at) < cooldown.as_millis() as i64);
     if let (true, Some(outage)) = (probing, &known) {
         settings.retry.max_retries = 0;
-        settings.concurrency = 1;
+        settings.concurrency = crate::deliver::Concurrency::Fixed(1);
         settings.on_failure = OnFailure::Stop;
         if !quiet {
             crate::output::errln!(

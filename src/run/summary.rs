@@ -62,6 +62,7 @@ pub fn run_summary(
         "delivered": run.batches_delivered,
         "rejected": run.rows_rejected,
         "attempts": store.attempts_since(run_id, since_ms)?,
+        "in_flight": store.in_flight_of_run(run_id, since_ms)?,
         "seconds": (seconds * 1000.0).round() / 1000.0,
         "error": error,
     }))

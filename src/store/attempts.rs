@@ -27,11 +27,15 @@ pub struct AttemptRecord<'a> {
     pub rejected: Option<String>,
     /// How many: kept with the batch when this attempt delivers it.
     pub rejected_count: u64,
+    /// Requests on the wire as this one went out (itself included), and the concurrency limit
+    /// then (`--concurrency`, or `auto`'s): for the run's mean and peak in flight.
+    pub in_flight: Option<i64>,
+    pub in_flight_limit: Option<i64>,
 }
 
 const INSERT_ATTEMPT: &str = "INSERT INTO attempts (batch_id, started_at, duration_ms, url,
-    http_status, error, response, request_headers, rejected)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+    http_status, error, response, request_headers, rejected, in_flight, in_flight_limit)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 
 impl Store {
     /// Records an attempt and, when it delivered the batch, marks the batch delivered in the same
@@ -41,7 +45,7 @@ impl Store {
         let delivered_at = now_ms();
         let status = i64::from(attempt.http_status);
         let rejected = i64::try_from(attempt.rejected_count).unwrap_or(i64::MAX);
-        let values: [&dyn Param; 9] = [
+        let values: [&dyn Param; 11] = [
             &attempt.batch_id,
             &attempt.started_at,
             &attempt.duration_ms,
@@ -51,6 +55,8 @@ impl Store {
             &attempt.response,
             &attempt.request_headers,
             &attempt.rejected,
+            &attempt.in_flight,
+            &attempt.in_flight_limit,
         ];
         if self.db.dialect() == SqlDialect::Postgres {
             // One statement is one transaction: a round trip and a commit per attempt
@@ -61,8 +67,8 @@ impl Store {
                     &format!(
                         "WITH attempt AS ({INSERT_ATTEMPT})
                          UPDATE batches SET status = 'delivered',
-                             delivered_at = coalesce(delivered_at, ?10), rejected = ?12
-                         WHERE id = ?1 AND ?11"
+                             delivered_at = coalesce(delivered_at, ?12), rejected = ?14
+                         WHERE id = ?1 AND ?13"
                     ),
                     &[&values[..], &mark[..]].concat(),
                 )
@@ -130,6 +136,8 @@ mod tests {
             request_headers: "{}".into(),
             rejected: None,
             rejected_count: 0,
+            in_flight: None,
+            in_flight_limit: None,
         };
         store.record_attempt(&attempt, false).unwrap();
         assert!(!store.batches_of_event("evt_1").unwrap()[0].delivered);

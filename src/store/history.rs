@@ -93,6 +93,29 @@ fn run_row(r: &Row) -> Result<RunRow> {
 }
 
 /// A batch with its delivery history in brief.
+/// A run's requests in flight, as its attempts recorded them (`Store::in_flight_of_run`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct InFlightRow {
+    /// Requests on the wire as each went out (itself included): their mean and the most.
+    pub mean: f64,
+    pub peak: u64,
+    /// The concurrency limit's lowest and highest (`auto` moves it).
+    pub lowest_limit: u64,
+    pub highest_limit: u64,
+}
+
+impl InFlightRow {
+    /// `mean 5.8, peak 7, limit 1 to 7`.
+    pub fn text(&self) -> String {
+        let limit = if self.lowest_limit == self.highest_limit {
+            format!("limit {}", self.highest_limit)
+        } else {
+            format!("limit {} to {}", self.lowest_limit, self.highest_limit)
+        };
+        format!("mean {:.1}, peak {}, {limit}", self.mean, self.peak)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct BatchRow {
     pub id: String,
@@ -261,6 +284,36 @@ impl Store {
             &[&url, &shape, &size_known, &size_known.is_none()],
             run_row,
         )
+    }
+
+    /// Requests on the wire as the attempts of a run since `since_ms` went out, and the
+    /// concurrency limits then; none when no attempt recorded them (made before schema 8).
+    pub fn in_flight_of_run(&self, run_id: &str, since_ms: i64) -> Result<Option<InFlightRow>> {
+        let row = self.db.query_opt(
+            "SELECT CAST(avg(a.in_flight) AS DOUBLE PRECISION), max(a.in_flight),
+                 min(a.in_flight_limit), max(a.in_flight_limit)
+             FROM attempts a JOIN batches b ON b.id = a.batch_id
+             JOIN events e ON e.id = b.event_id
+             WHERE e.run_id = ?1 AND a.started_at >= ?2 AND a.in_flight IS NOT NULL",
+            &[&run_id, &since_ms],
+            |r| {
+                Ok((
+                    r.get::<Option<f64>>(0)?,
+                    r.get::<Option<i64>>(1)?,
+                    r.get::<Option<i64>>(2)?,
+                    r.get::<Option<i64>>(3)?,
+                ))
+            },
+        )?;
+        Ok(match row {
+            Some((Some(mean), Some(peak), lowest, highest)) => Some(InFlightRow {
+                mean,
+                peak: peak.max(0) as u64,
+                lowest_limit: lowest.unwrap_or(peak).max(0) as u64,
+                highest_limit: highest.unwrap_or(peak).max(0) as u64,
+            }),
+            _ => None,
+        })
     }
 
     /// Attempts made for a run's batches since `since_ms`.

@@ -132,6 +132,12 @@ CREATE TABLE outages (
 ALTER TABLE attempts ADD COLUMN rejected TEXT;
 ALTER TABLE batches ADD COLUMN rejected INTEGER NOT NULL DEFAULT 0;
 "#,
+    // 8: requests on the wire as each attempt went out, and the concurrency limit then
+    // (`--concurrency auto`): a run's mean and peak in flight, and how its limit moved.
+    r#"
+ALTER TABLE attempts ADD COLUMN in_flight INTEGER;
+ALTER TABLE attempts ADD COLUMN in_flight_limit INTEGER;
+"#,
 ];
 
 /// PostgreSQL's schema: its version 1 is SQLite's version 4 (later ones say which of SQLite's
@@ -236,6 +242,11 @@ CREATE TABLE outages (
     r#"
 ALTER TABLE attempts ADD COLUMN rejected TEXT;
 ALTER TABLE batches ADD COLUMN rejected BIGINT NOT NULL DEFAULT 0;
+"#,
+    // 5: SQLite's 8.
+    r#"
+ALTER TABLE attempts ADD COLUMN in_flight BIGINT;
+ALTER TABLE attempts ADD COLUMN in_flight_limit BIGINT;
 "#,
 ];
 

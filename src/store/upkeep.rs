@@ -203,6 +203,8 @@ mod tests {
                 request_headers: "{}".into(),
                 rejected: None,
                 rejected_count: 0,
+                in_flight: None,
+                in_flight_limit: None,
             };
             store.record_attempt(&attempt, true).unwrap();
         }

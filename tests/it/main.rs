@@ -1,6 +1,7 @@
 //! Integration tests: the real `pulse` binary against real loopback servers and SQLite files;
 //! built twice, as `it` and as `it_postgres` with the log in PostgreSQL (`support/backend.rs`).
 
+mod adaptive;
 mod answers;
 mod asymmetric;
 mod bad_input;

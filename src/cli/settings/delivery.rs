@@ -43,11 +43,6 @@ pub fn delivery_settings(args: &DeliveryArgs) -> Result<DeliverySettings> {
     if timeout.is_zero() {
         return Err(usage("--timeout must be more than 0"));
     }
-    if !(1..=MAX_CONCURRENCY).contains(&args.concurrency) {
-        return Err(usage(format!(
-            "--concurrency must be from 1 to {MAX_CONCURRENCY}"
-        )));
-    }
     let rate = args
         .rate
         .as_deref()
@@ -198,9 +193,6 @@ fn oauth2_token_url(text: &str) -> Result<reqwest::Url> {
     }
     Ok(url)
 }
-
-/// Most requests in flight `--concurrency` allows: memory holds a body per request.
-const MAX_CONCURRENCY: usize = 256;
 
 /// How this process runs: `--quiet`, `--json` and `--deadline`.
 pub fn knobs(quiet: bool, json: bool, deadline: Option<&str>) -> Result<Knobs> {

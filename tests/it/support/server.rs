@@ -16,6 +16,8 @@ pub struct Recorded {
     pub path: String,
     pub headers: HashMap<String, String>,
     pub body: Vec<u8>,
+    /// When its body had arrived.
+    pub arrived: Instant,
 }
 
 impl Recorded {
@@ -66,7 +68,9 @@ impl Reply {
     }
 }
 
-type Handler = dyn Fn(usize, &Recorded) -> Reply + Send + Sync;
+/// `(n, in_flight, request)`: the n-th request (0-based), with this many unanswered, itself
+/// included.
+type Handler = dyn Fn(usize, usize, &Recorded) -> Reply + Send + Sync;
 
 pub struct TestServer {
     pub port: u16,
@@ -100,19 +104,27 @@ impl TestServer {
     /// Answers 200 to everything and keeps no bodies (their headers only): for pushes too
     /// big to hold in the test's memory.
     pub fn sink() -> TestServer {
-        TestServer::launch(Arc::new(|_, _| Reply::status(200)), false)
+        TestServer::launch(Arc::new(|_, _, _| Reply::status(200)), false)
     }
 
     /// As `sink`, with `handler` deciding the replies.
     pub fn sink_with(
         handler: impl Fn(usize, &Recorded) -> Reply + Send + Sync + 'static,
     ) -> TestServer {
-        TestServer::launch(Arc::new(handler), false)
+        TestServer::launch(Arc::new(move |n, _, r: &Recorded| handler(n, r)), false)
     }
 
     /// `handler(n, request)` decides the reply to the n-th request (0-based).
     pub fn start(
         handler: impl Fn(usize, &Recorded) -> Reply + Send + Sync + 'static,
+    ) -> TestServer {
+        TestServer::launch(Arc::new(move |n, _, r: &Recorded| handler(n, r)), true)
+    }
+
+    /// As `start`, the handler also told how many requests are unanswered (this one included):
+    /// a receiver with a capacity.
+    pub fn counting(
+        handler: impl Fn(usize, usize, &Recorded) -> Reply + Send + Sync + 'static,
     ) -> TestServer {
         TestServer::launch(Arc::new(handler), true)
     }
@@ -166,6 +178,7 @@ impl TestServer {
                                         path,
                                         headers,
                                         body,
+                                        arrived: Instant::now(),
                                     };
                                     let n = {
                                         let mut all = recorded.lock().unwrap();
@@ -179,7 +192,7 @@ impl TestServer {
                                         });
                                         all.len() - 1
                                     };
-                                    let reply = handler(n, &request);
+                                    let reply = handler(n, now, &request);
                                     if !reply.delay.is_zero() {
                                         tokio::time::sleep(reply.delay).await;
                                     }
