@@ -19,6 +19,9 @@ use crate::time_text::{show, show_duration, show_ms};
 /// Fewest batches delivered at the first try, one after another, that `pulse log ID` folds
 /// into one line.
 const FOLD_AT_LEAST: usize = 4;
+/// Spans of time the `--concurrency auto` limit is shown over in `pulse log RUN`: enough to
+/// see it climb and fall, short enough for one line.
+const LIMIT_SLOTS: i64 = 12;
 
 /// How much of a response body a human line shows.
 const SNIPPET_CHARS: usize = 120;
@@ -322,6 +325,11 @@ impl Printer<'_> {
             && in_flight.highest_limit > 1
         {
             writeln!(self.out, "  in flight {}", in_flight.text())?;
+            if in_flight.lowest_limit != in_flight.highest_limit {
+                let limits = self.store.limit_over_time(&run.id, LIMIT_SLOTS)?;
+                let shown: Vec<String> = limits.iter().map(u64::to_string).collect();
+                writeln!(self.out, "  limit     over time: {}", shown.join(" "))?;
+            }
         }
         if let Some(note) = self.store.run_note(&run.id)? {
             writeln!(self.out, "  why       {note}")?;

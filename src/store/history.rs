@@ -316,6 +316,32 @@ impl Store {
         })
     }
 
+    /// The concurrency limit over a run's attempts: its highest in each of `slots` equal spans
+    /// of time from the first attempt to the last (a span without attempts keeps the one
+    /// before). Empty when no attempt recorded a limit.
+    pub fn limit_over_time(&self, run_id: &str, slots: i64) -> Result<Vec<u64>> {
+        let found = self.db.query(
+            "WITH run_attempts AS (
+                 SELECT a.started_at, a.in_flight_limit FROM attempts a
+                 JOIN batches b ON b.id = a.batch_id JOIN events e ON e.id = b.event_id
+                 WHERE e.run_id = ?1 AND a.in_flight_limit IS NOT NULL),
+             span AS (SELECT min(started_at) AS lo, max(started_at) AS hi FROM run_attempts)
+             SELECT (r.started_at - span.lo) * ?2 / (span.hi - span.lo + 1) AS slot,
+                    max(r.in_flight_limit)
+             FROM run_attempts r, span GROUP BY slot ORDER BY slot",
+            &[&run_id, &slots],
+            |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?)),
+        )?;
+        let mut limits = Vec::new();
+        for (slot, limit) in found {
+            let slot = slot.clamp(0, slots - 1) as usize;
+            let before = limits.last().copied().unwrap_or(limit.max(0) as u64);
+            limits.resize(slot, before);
+            limits.push(limit.max(0) as u64);
+        }
+        Ok(limits)
+    }
+
     /// Attempts made for a run's batches since `since_ms`.
     pub fn attempts_since(&self, run_id: &str, since_ms: i64) -> Result<u64> {
         let n: i64 = self.db.query_value(

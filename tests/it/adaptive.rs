@@ -48,6 +48,16 @@ fn auto_concurrency_grows_on_a_fast_receiver_up_to_its_max() {
         .query("SELECT max(in_flight_limit) FROM attempts")
         .unwrap();
     assert!((3..=8).contains(&highest), "{highest}");
+    // The limit over time (the highest in each twelfth of the run): it never falls on a
+    // receiver that never throttles, and ends at the highest it had.
+    let line = log
+        .lines()
+        .find_map(|line| line.strip_prefix("  limit     over time: "))
+        .unwrap_or_else(|| panic!("no limit over time in {log}"));
+    let limits: Vec<i64> = line.split(' ').map(|n| n.parse().unwrap()).collect();
+    assert_eq!(limits.len(), 12, "{line}");
+    assert!(limits.windows(2).all(|w| w[0] <= w[1]), "{line}");
+    assert_eq!(*limits.last().unwrap(), highest, "{line}");
 }
 
 #[test]
