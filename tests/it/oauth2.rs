@@ -121,12 +121,7 @@ fn oauth2_tokens_living_one_second_are_renewed_before_they_expire_over_many_batc
     let mut args = push_args(&input, &receiver.url(), &endpoint.url());
     args.extend(["--batch-size", "1", "--oauth2-scope", "events:write read"].map(String::from));
     args.extend(["--oauth2-audience", "https://api.example/"].map(String::from));
-    let out = sandbox
-        .pulse()
-        .args(&args)
-        .env("PULSE_OAUTH2_CLIENT_SECRET", CLIENT_SECRET)
-        .output()
-        .unwrap();
+    let out = with_client_secret(&sandbox, &args);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         expired.load(Ordering::SeqCst),
@@ -180,12 +175,7 @@ fn oauth2_a_401_renews_the_token_once_and_tries_the_batch_again_at_once() {
     let mut args = push_args(&input, &receiver.url(), &endpoint.url());
     args.extend(["--batch-size", "1"].map(String::from));
     let started = Instant::now();
-    let out = sandbox
-        .pulse()
-        .args(&args)
-        .env("PULSE_OAUTH2_CLIENT_SECRET", CLIENT_SECRET)
-        .output()
-        .unwrap();
+    let out = with_client_secret(&sandbox, &args);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
         started.elapsed() < Duration::from_secs(5),
@@ -208,12 +198,7 @@ fn oauth2_a_401_renews_the_token_once_and_tries_the_batch_again_at_once() {
     let sandbox = Sandbox::new();
     let refusing = TestServer::start(|_, _| Reply::status(401));
     let args = push_args(&input, &refusing.url(), &endpoint.url());
-    let out = sandbox
-        .pulse()
-        .args(&args)
-        .env("PULSE_OAUTH2_CLIENT_SECRET", CLIENT_SECRET)
-        .output()
-        .unwrap();
+    let out = with_client_secret(&sandbox, &args);
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     assert!(stderr(&out).contains("HTTP 401"), "{}", stderr(&out));
     assert_eq!(refusing.requests().len(), 2, "tried twice, not retried on");
@@ -229,12 +214,7 @@ fn oauth2_a_refusing_token_endpoint_says_its_error_before_any_batch_or_with_the_
     let receiver = TestServer::ok();
     let input = sandbox.write("d.csv", numbered_csv(6));
     let args = push_args(&input, &receiver.url(), &endpoint.url());
-    let out = sandbox
-        .pulse()
-        .args(&args)
-        .env("PULSE_OAUTH2_CLIENT_SECRET", CLIENT_SECRET)
-        .output()
-        .unwrap();
+    let out = with_client_secret(&sandbox, &args);
     let text = stderr(&out);
     assert_eq!(out.status.code(), Some(4), "{text}");
     assert!(
@@ -254,12 +234,7 @@ fn oauth2_a_refusing_token_endpoint_says_its_error_before_any_batch_or_with_the_
     let slow = TestServer::start(|_, _| Reply::status(200).delay(Duration::from_millis(300)));
     let mut args = push_args(&input, &slow.url(), &endpoint.url());
     args.extend(["--batch-size", "1"].map(String::from));
-    let out = sandbox
-        .pulse()
-        .args(&args)
-        .env("PULSE_OAUTH2_CLIENT_SECRET", CLIENT_SECRET)
-        .output()
-        .unwrap();
+    let out = with_client_secret(&sandbox, &args);
     let text = stderr(&out);
     assert_eq!(out.status.code(), Some(4), "{text}");
     assert!(
@@ -281,12 +256,7 @@ fn oauth2_client_auth_in_the_form_sends_id_and_secret_in_the_body() {
     let input = sandbox.write("d.csv", numbered_csv(2));
     let mut args = push_args(&input, &receiver.url(), &endpoint.url());
     args.extend(["--oauth2-auth-style", "form"].map(String::from));
-    let out = sandbox
-        .pulse()
-        .args(&args)
-        .env("PULSE_OAUTH2_CLIENT_SECRET", CLIENT_SECRET)
-        .output()
-        .unwrap();
+    let out = with_client_secret(&sandbox, &args);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let asked = endpoint.server.requests();
     assert_eq!(asked.len(), 1);
@@ -319,12 +289,7 @@ fn oauth2_resume_and_resend_need_the_client_secret_again() {
         "events",
     ];
     args.extend(flags.map(String::from));
-    let out = sandbox
-        .pulse()
-        .args(&args)
-        .env("PULSE_OAUTH2_CLIENT_SECRET", CLIENT_SECRET)
-        .output()
-        .unwrap();
+    let out = with_client_secret(&sandbox, &args);
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     let run_id = sandbox.last_run();
 
@@ -342,12 +307,7 @@ fn oauth2_resume_and_resend_need_the_client_secret_again() {
     assert_eq!(receiver.requests().len(), 1);
 
     // With the secret again: the stored endpoint, id, scope and way of authenticating.
-    let out = sandbox
-        .pulse()
-        .args(["resume", &run_id])
-        .env("PULSE_OAUTH2_CLIENT_SECRET", CLIENT_SECRET)
-        .output()
-        .unwrap();
+    let out = with_client_secret(&sandbox, ["resume", &run_id]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let asked = endpoint.server.requests();
     assert_eq!(asked.len(), 2);
@@ -371,12 +331,7 @@ fn oauth2_with_concurrency_4_the_batches_in_flight_share_one_token() {
     let input = sandbox.write("d.csv", numbered_csv(16));
     let mut args = push_args(&input, &receiver.url(), &endpoint.url());
     args.extend(["--batch-size", "1", "--concurrency", "4"].map(String::from));
-    let out = sandbox
-        .pulse()
-        .args(&args)
-        .env("PULSE_OAUTH2_CLIENT_SECRET", CLIENT_SECRET)
-        .output()
-        .unwrap();
+    let out = with_client_secret(&sandbox, &args);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(receiver.most_in_flight(), 4);
     assert_eq!(endpoint.server.requests().len(), 1, "one token for all");
@@ -396,12 +351,7 @@ fn oauth2_with_concurrency_4_the_batches_in_flight_share_one_token() {
     });
     let mut args = push_args(&input, &receiver.url(), &endpoint.url());
     args.extend(["--batch-size", "1", "--concurrency", "4"].map(String::from));
-    let out = sandbox
-        .pulse()
-        .args(&args)
-        .env("PULSE_OAUTH2_CLIENT_SECRET", CLIENT_SECRET)
-        .output()
-        .unwrap();
+    let out = with_client_secret(&sandbox, &args);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         endpoint.server.requests().len(),
@@ -541,12 +491,7 @@ fn oauth2_planted_client_secrets_and_tokens_stay_out_of_every_output_and_the_log
     let mut args = push_args(&input, &receiver.url(), &endpoint.url());
     args.extend(["--batch-size", "2", "--json"].map(String::from));
     let run = |args: &[String]| {
-        let out = sandbox
-            .pulse()
-            .args(args)
-            .env("PULSE_OAUTH2_CLIENT_SECRET", CLIENT_SECRET)
-            .output()
-            .unwrap();
+        let out = with_client_secret(&sandbox, args);
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         let what = format!("`pulse {}`", args[..args.len().min(2)].join(" "));
         assert_no_oauth2_credential(&what, &stdout);
@@ -612,4 +557,18 @@ fn oauth2_planted_client_secrets_and_tokens_stay_out_of_every_output_and_the_log
         }
     }
     assert_no_oauth2_credential("the PostgreSQL log", &sandbox.postgres_text());
+}
+
+/// Runs pulse with `args` and the client secret in its variable, as a user's cron line would.
+fn with_client_secret<I, S>(sandbox: &Sandbox, args: I) -> std::process::Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    sandbox
+        .pulse()
+        .args(args)
+        .env("PULSE_OAUTH2_CLIENT_SECRET", CLIENT_SECRET)
+        .output()
+        .unwrap()
 }
