@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::support::server::{Recorded, Reply, TestServer};
-use crate::support::{numbered_csv, stderr_of, wait_for, Sandbox};
+use crate::support::{numbered_csv, stderr_of, Sandbox};
 
 /// Each batch index arrived under one webhook-id only, and every index 1..=batches arrived.
 fn assert_each_batch_under_one_id(requests: &[Recorded], batches: u64) {
@@ -206,20 +206,12 @@ fn sigkill_during_an_auto_run_then_resume_delivers_every_batch_once_under_its_id
     let sandbox = Sandbox::new();
     let (server, slow) = TestServer::slow(Duration::from_millis(50));
     let input = sandbox.write("d.csv", numbered_csv(150));
-    let mut child = sandbox.spawn(&[
-        "push",
-        input.to_str().unwrap(),
-        "--url",
-        &server.url(),
-        "--no-sign",
-        "--batch-size",
-        "3",
-        "--concurrency",
-        "auto:8",
-    ]);
-    wait_for("a dozen deliveries", || sandbox.delivered_count() >= 12);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let url = server.url();
+    let args = ["push", input.to_str().unwrap(), "--url", &url, "--no-sign"];
+    let args = [&args[..], &["--batch-size", "3", "--concurrency", "auto:8"]].concat();
+    sandbox.kill_once(&args, "a dozen deliveries", || {
+        sandbox.delivered_count() >= 12
+    });
     assert!(sandbox.delivered_count() < 50, "killed mid-run");
     slow.store(false, Ordering::SeqCst);
     sandbox

@@ -58,25 +58,12 @@ fn sigkill_with_batches_in_flight_then_resume_delivers_the_rest_under_their_ids(
     let sandbox = Sandbox::new();
     let (server, slow) = TestServer::slow(Duration::from_millis(100));
     let input = sandbox.write("d.csv", numbered_csv(120));
-    let mut child = sandbox.spawn(&[
-        "push",
-        input.to_str().unwrap(),
-        "--url",
-        &server.url(),
-        "--no-sign",
-        "--batch-size",
-        "3",
-        "--concurrency",
-        "8",
-    ]);
-    wait_for("a dozen deliveries", || {
-        sandbox
-            .query::<i64>("SELECT count(*) FROM batches WHERE status = 'delivered'")
-            .unwrap_or(0)
-            >= 12
+    let url = server.url();
+    let args = ["push", input.to_str().unwrap(), "--url", &url, "--no-sign"];
+    let args = [&args[..], &["--batch-size", "3", "--concurrency", "8"]].concat();
+    sandbox.kill_once(&args, "a dozen deliveries", || {
+        sandbox.delivered_count() >= 12
     });
-    child.kill().unwrap();
-    child.wait().unwrap();
     let delivered_before: i64 = sandbox
         .query("SELECT count(*) FROM batches WHERE status = 'delivered'")
         .unwrap();

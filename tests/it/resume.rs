@@ -529,10 +529,7 @@ fn sigkill_then_the_same_push_again_continues_the_run_under_its_webhook_ids() {
         "--secret",
         SECRET,
     ];
-    let mut child = sandbox.spawn(&args);
-    wait_for("three requests", || server.requests().len() >= 3);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    sandbox.kill_once(&args, "three requests", || server.requests().len() >= 3);
     let run = sandbox.last_run();
 
     // The obvious retry: the very same command.

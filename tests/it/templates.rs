@@ -219,21 +219,20 @@ fn resume_after_sigkill_and_resend_send_the_bytes_the_template_rendered_first() 
     let input = sandbox.write("people.csv", CSV);
     let body = sandbox.write("body.j2", template);
     let url = server.url();
-    let mut child = sandbox.spawn(&[
+    let args = [
         "push",
         input.to_str().unwrap(),
         "--url",
         &url,
         "--secret",
         SECRET,
-        "--batch-size",
-        "1",
-        "--template",
-        body.to_str().unwrap(),
-    ]);
-    wait_for("a first request", || !server.requests().is_empty());
-    child.kill().unwrap();
-    child.wait().unwrap();
+    ];
+    let args = [
+        &args[..],
+        &["--batch-size", "1", "--template", body.to_str().unwrap()],
+    ]
+    .concat();
+    sandbox.kill_once(&args, "a first request", || !server.requests().is_empty());
     // The file changes: the run keeps the text it was pushed with.
     sandbox.write("body.j2", "{\"changed\": true}");
     slow.store(false, Ordering::SeqCst);

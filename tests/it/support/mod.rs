@@ -95,6 +95,14 @@ impl Sandbox {
         self.spawn_with(args, &[], std::process::Stdio::null())
     }
 
+    /// Runs pulse with `args` and SIGKILLs it once `done` holds (polled as `wait_for` does).
+    pub fn kill_once(&self, args: &[&str], what: &str, done: impl FnMut() -> bool) {
+        let mut child = self.spawn(args);
+        wait_for(what, done);
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
     pub fn spawn_with(
         &self,
         args: &[&str],
