@@ -2,8 +2,8 @@
 //! every crash input found so far (`tests/it/fuzz_regressions.rs`) on a stable toolchain.
 //! A check that fails panics.
 
-use pulse::fuzzing::CheckedRows;
 use pulse::fuzzing::{unpack_payload, RowPosition, RowWriter};
+use pulse::fuzzing::{write_valid_cell, CheckedRows, TextRecord};
 use pulse::fuzzing::{ByteCounter, CsvDialect, Encoding, Input, TableSource};
 use pulse::fuzzing::{RowValidator, Schema};
 use std::sync::OnceLock;
@@ -178,9 +178,10 @@ pub fn schema(data: &[u8]) {
         }
         validator.check_row(&cells, &mut errors);
         out.clear();
+        let record: TextRecord = cells.iter().copied().collect();
         let growth = writer.write_row(
             &mut out,
-            cells.iter().copied(),
+            &record,
             RowPosition {
                 index: index as u64 + 1,
                 line: index as u64 + 2,
@@ -188,7 +189,7 @@ pub fn schema(data: &[u8]) {
             },
             &errors,
             None,
-            |column, raw, out| validator.write_cast_value(column, raw, out),
+            |column, raw, _, out| validator.write_cast_value(column, raw, out),
         );
         assert_json(&writer, &out, growth);
     }
@@ -216,7 +217,7 @@ fn check_rows(rows: &mut CheckedRows) -> bool {
         let validator = row.validator;
         let growth = writer.write_row(
             &mut out,
-            row.record.iter(),
+            row.record,
             RowPosition {
                 index: row.index,
                 line: row.line,
@@ -225,7 +226,7 @@ fn check_rows(rows: &mut CheckedRows) -> bool {
             },
             row.errors,
             None,
-            |column, raw, out| validator.write_cast_value(column, raw, out),
+            |column, raw, kind, out| write_valid_cell(validator, column, (raw, kind), out),
         );
         assert_json(&writer, &out, growth);
     }

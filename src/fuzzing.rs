@@ -4,6 +4,6 @@
 
 pub use crate::payload::unpack as unpack_payload;
 pub use crate::payload::{RowPosition, RowWriter};
-pub use crate::read::{ByteCounter, CsvDialect, Encoding, Input, TableSource};
+pub use crate::read::{ByteCounter, CsvDialect, Encoding, Input, TableSource, TextRecord};
 pub use crate::schema::{RowValidator, Schema};
-pub use crate::stage::CheckedRows;
+pub use crate::stage::{write_valid_cell, CheckedRows};

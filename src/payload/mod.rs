@@ -17,7 +17,7 @@ pub use template::BodyTemplate;
 use crate::json_out::{
     is_plain_json_text, put, write_json_string, write_json_string_body, write_u64,
 };
-use crate::read::TextRecord;
+use crate::read::{CellKind, TextRecord};
 pub use stored::{decompress, unpack, Packer};
 
 /// Writes rows as JSON objects keyed by header name, for storage: the keys and the other fixed
@@ -129,9 +129,11 @@ impl RowWriter {
         &self.table
     }
 
-    /// Appends a valid row whose cells are all strings (no schema types them): each cell
-    /// between fixed bytes, copied as it is when no cell needs escaping (which one scan of the
-    /// whole record tells), escaped otherwise. A row of another width is written by `write_row`.
+    /// Appends a valid row whose cells are all strings (no schema types them, and they are
+    /// not a JSON input's numbers, booleans, nulls or objects): each cell between fixed bytes,
+    /// copied as it is when no cell needs escaping (which one scan of the whole record tells),
+    /// escaped otherwise. A row of another width, or with typed cells, is written by
+    /// `write_row`.
     pub fn write_text_row(
         &self,
         out: &mut Vec<u8>,
@@ -139,16 +141,11 @@ impl RowWriter {
         position: RowPosition,
         op: Option<&str>,
     ) -> usize {
-        if record.len() != self.keys.len() {
+        if record.len() != self.keys.len() || record.has_kinds() {
             let no_errors: &[()] = &[];
-            return self.write_row(
-                out,
-                record.iter(),
-                position,
-                no_errors,
-                op,
-                |_, raw, out| write_json_string(out, raw),
-            );
+            return self.write_row(out, record, position, no_errors, op, |_, raw, kind, out| {
+                write_as_read(out, raw, kind)
+            });
         }
         // Cells, keys, quotes and the bookkeeping fields: one growth at most.
         out.reserve(record.as_bytes().len() + self.text_keys_len + 128);
@@ -172,37 +169,40 @@ impl RowWriter {
         self.text_keys_growth + self.write_row_end::<()>(out, end, position, op, Ok(()))
     }
 
-    /// Appends one row object. `cast` writes the JSON value of a valid row's cell; invalid rows
-    /// keep their original text. Missing cells of ragged rows are null; extra cells are kept in
-    /// `__extra` so nothing in the file is lost. `op` tags the row with `__op`. Returns the
-    /// row's growth when expanded.
-    pub fn write_row<'a, E: Serialize>(
+    /// Appends one row object. `cast` writes the JSON value of a valid row's text cell;
+    /// invalid rows keep their original text. A JSON input's typed cells (`CellKind`) are
+    /// written as the input had them when `cast` writes them so (`write_as_read`).
+    /// Missing cells of ragged rows are null; extra cells are kept in `__extra` so nothing in
+    /// the input is lost. `op` tags the row with `__op`. Returns the row's growth when
+    /// expanded.
+    pub fn write_row<E: Serialize>(
         &self,
         out: &mut Vec<u8>,
-        cells: impl Iterator<Item = &'a str>,
+        record: &TextRecord,
         position: RowPosition,
         errors: &[E],
         op: Option<&str>,
-        mut cast: impl FnMut(usize, &str, &mut Vec<u8>),
+        mut cast: impl FnMut(usize, &str, CellKind, &mut Vec<u8>),
     ) -> usize {
         let valid = errors.is_empty();
         out.push(b'{');
         let mut growth = 0;
         let mut written = 0;
         let mut extra_open = false;
-        for (column, cell) in cells.enumerate() {
+        for (column, cell) in record.iter().enumerate() {
+            let kind = record.kind(column);
             if let Some(key) = self.keys.get(column) {
                 growth += key.write(out);
                 if valid {
-                    cast(column, cell, out);
+                    cast(column, cell, kind, out);
                 } else {
-                    write_json_string(out, cell);
+                    write_as_read(out, cell, kind);
                 }
                 out.push(b',');
             } else {
                 out.extend_from_slice(if extra_open { b"" } else { b"\"__extra\":[" });
                 extra_open = true;
-                write_json_string(out, cell);
+                write_as_read(out, cell, kind);
                 out.push(b',');
             }
             written = column + 1;
@@ -251,6 +251,16 @@ impl RowWriter {
                 growth
             }
         }
+    }
+}
+
+/// Writes a cell as the input had it: text as a JSON string, a JSON input's number, boolean,
+/// object or array as its JSON, its null and missing keys as `null`.
+pub fn write_as_read(out: &mut Vec<u8>, cell: &str, kind: CellKind) {
+    match kind {
+        CellKind::Text => write_json_string(out, cell),
+        CellKind::Json => out.extend_from_slice(cell.as_bytes()),
+        CellKind::Null | CellKind::Missing => out.extend_from_slice(b"null"),
     }
 }
 
@@ -401,7 +411,7 @@ mod tests {
     use super::*;
     use serde_json::{json, Value};
 
-    fn as_strings(_column: usize, cell: &str, out: &mut Vec<u8>) {
+    fn as_strings(_column: usize, cell: &str, _kind: CellKind, out: &mut Vec<u8>) {
         write_json_string(out, cell);
     }
 
@@ -438,7 +448,7 @@ mod tests {
                 let mut expected = b"[".to_vec();
                 let expected_growth = writer.write_row::<()>(
                     &mut expected,
-                    cells.iter().copied(),
+                    &cells.iter().copied().collect(),
                     pos,
                     &[],
                     op,
@@ -480,14 +490,7 @@ mod tests {
         }
         assert_eq!(row["__row"], 2);
         let mut out = Vec::new();
-        let growth = writer.write_row(
-            &mut out,
-            cells.iter().map(String::as_str),
-            pos,
-            &["an error"],
-            None,
-            as_strings,
-        );
+        let growth = writer.write_row(&mut out, &record, pos, &["an error"], None, as_strings);
         let row: Value = serde_json::from_slice(&expanded(&writer, &out, growth)).unwrap();
         assert_eq!(row["col 199"], "v199");
         assert_eq!(row["__errors"], json!(["an error"]));
@@ -504,7 +507,7 @@ mod tests {
         };
         let growth = writer.write_row::<()>(
             &mut out,
-            ["Zoë", "a,b\nc"].into_iter(),
+            &["Zoë", "a,b\nc"].into_iter().collect(),
             pos,
             &[],
             Some("upsert"),
@@ -530,7 +533,7 @@ mod tests {
         let mut out = Vec::new();
         let growth = writer.write_row(
             &mut out,
-            ["1"].into_iter(),
+            &["1"].into_iter().collect(),
             pos,
             &["missing"],
             None,
@@ -542,7 +545,7 @@ mod tests {
         let mut out = Vec::new();
         let growth = writer.write_row(
             &mut out,
-            ["1", "2", "3", "4"].into_iter(),
+            &["1", "2", "3", "4"].into_iter().collect(),
             pos,
             &["extra"],
             None,
@@ -550,6 +553,37 @@ mod tests {
         );
         let row: Value = serde_json::from_slice(&expanded(&writer, &out, growth)).unwrap();
         assert_eq!(row["__extra"], json!(["3", "4"]));
+    }
+
+    #[test]
+    fn a_json_inputs_typed_cells_are_written_as_it_had_them() {
+        let writer = RowWriter::new(&["n".into(), "s".into(), "z".into(), "o".into(), "m".into()]);
+        let mut record = TextRecord::new();
+        for (text, kind) in [
+            ("2.50", CellKind::Json),
+            ("5", CellKind::Text),
+            ("", CellKind::Null),
+            ("{\"a\":[true]}", CellKind::Json),
+        ] {
+            record.push_typed(text, kind);
+        }
+        let pos = RowPosition {
+            index: 1,
+            line: 1,
+            previous: None,
+        };
+        let mut out = Vec::new();
+        let growth = writer.write_text_row(&mut out, &record, pos, None);
+        let row: Value = serde_json::from_slice(&expanded(&writer, &out, growth)).unwrap();
+        assert_eq!(
+            row,
+            json!({"n": 2.50, "s": "5", "z": null, "o": {"a": [true]}, "m": null,
+                   "__index": 1, "__row": 1, "__valid": true, "__errors": []})
+        );
+        assert_eq!(
+            String::from_utf8(expanded(&writer, &out, growth)).unwrap(),
+            r#"{"n":2.50,"s":"5","z":null,"o":{"a":[true]},"m":null,"__index":1,"__row":1,"__valid":true,"__errors":[]}"#
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::read::format::InputFormat;
 use crate::read::text_record::TextRecord;
 
 /// How the table is laid out and which of its columns are wanted (stored with a run, so that
@@ -30,6 +31,12 @@ pub struct TableShape {
     pub rename: Vec<(String, String)>,
     /// The sheet of a spreadsheet (`--sheet`: a name or a 1-based position; the first without).
     pub sheet: Option<String>,
+    /// `--input-format`; None: by the input's name, else by its first bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<InputFormat>,
+    /// JSON input: a nested object's keys become dotted columns (`--flatten`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub flatten: bool,
 }
 
 impl TableShape {
@@ -230,15 +237,15 @@ impl Columns {
         match (&self.pick, self.blank) {
             (Some(picked), _) => {
                 // A row too short for a selected column misses it and every one after it.
-                for cell in picked.iter().map_while(|&i| record.get(i)) {
-                    out.push_field(cell);
+                for &i in picked.iter().take_while(|&&i| i < record.len()) {
+                    out.push_cell_of(record, i);
                 }
             }
             (None, Some((from, to))) => {
                 // Cells past the file's header width stay: they are extra cells.
-                for (i, cell) in record.iter().enumerate() {
+                for i in 0..record.len() {
                     if i < from || i >= to {
-                        out.push_field(cell);
+                        out.push_cell_of(record, i);
                     }
                 }
             }

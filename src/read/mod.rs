@@ -5,6 +5,10 @@ mod columns;
 mod decompress;
 mod dialect;
 mod encoding;
+mod format;
+mod json_input;
+mod json_rows;
+mod json_split;
 mod ods_guard;
 #[cfg(test)]
 mod one_byte;
@@ -23,6 +27,8 @@ mod xlsx_guard;
 mod xlsx_scan;
 pub use columns::TableShape;
 pub use dialect::{parse_delimiter, DEFAULT_MAX_RECORD_BYTES, MAX_RECORD_BYTES_CEILING};
+pub use format::InputFormat;
+pub use raw_record::CellKind;
 pub use read_ahead::ReadAhead;
 pub use source::{
     prefix_hash, ByteCounter, CsvDialect, Encoding, Input, SourcePosition, TableSource,

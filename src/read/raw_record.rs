@@ -4,6 +4,22 @@
 /// for the rest of the file.
 pub const KEEP_RECORD_BYTES: usize = 1 << 20;
 
+/// What a cell's text stands for. A CSV or spreadsheet cell is always `Text`; a JSON input's
+/// cell keeps its JSON type, so that the payload writes `5`, `true`, `null` or an object as
+/// the input had it, while validation reads the same text a CSV cell would hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellKind {
+    /// A string: written as a JSON string.
+    Text,
+    /// JSON text written as it is: a number, `true`/`false`, an object or an array.
+    Json,
+    /// A JSON `null`: the text is empty.
+    Null,
+    /// A key the object lacks: the text is empty, written `null`, and the row has a
+    /// `missing-cell` error.
+    Missing,
+}
+
 /// A record's cells as read: their bytes, and where each cell starts and ends in them. A plain
 /// line is copied whole, delimiters included, in one go, rather than cell by cell into a
 /// `csv::ByteRecord`.
@@ -11,6 +27,8 @@ pub const KEEP_RECORD_BYTES: usize = 1 << 20;
 pub struct RawRecord {
     bytes: Vec<u8>,
     cells: Vec<(usize, usize)>,
+    /// Each cell's kind; empty while every cell is `Text` (always, for CSV).
+    kinds: Vec<CellKind>,
     /// Where the read that found the record started in the stream, before any empty lines it
     /// skipped.
     start: u64,
@@ -20,6 +38,37 @@ impl RawRecord {
     pub fn clear(&mut self) {
         self.bytes.clear();
         self.cells.clear();
+        self.kinds.clear();
+    }
+
+    /// The kind of cell `i` (`Text` past the end).
+    #[inline]
+    pub fn kind(&self, i: usize) -> CellKind {
+        self.kinds.get(i).copied().unwrap_or(CellKind::Text)
+    }
+
+    /// Whether some cell is not `Text`.
+    #[inline]
+    pub fn has_kinds(&self) -> bool {
+        !self.kinds.is_empty()
+    }
+
+    /// Whether some cell is a key its object lacks.
+    pub fn has_missing(&self) -> bool {
+        self.kinds.contains(&CellKind::Missing)
+    }
+
+    /// Appends a cell of the given kind.
+    pub fn push_typed(&mut self, cell: &[u8], kind: CellKind) {
+        if kind != CellKind::Text && self.kinds.is_empty() {
+            self.kinds.resize(self.cells.len(), CellKind::Text);
+            self.kinds.push(kind);
+        } else if !self.kinds.is_empty() {
+            self.kinds.push(kind);
+        }
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(cell);
+        self.cells.push((start, self.bytes.len()));
     }
 
     /// Whether the record's buffer is too large to keep for reuse: one huge record must not
@@ -82,6 +131,9 @@ impl RawRecord {
         let start = self.bytes.len();
         self.bytes.extend_from_slice(cell);
         self.cells.push((start, self.bytes.len()));
+        if !self.kinds.is_empty() {
+            self.kinds.push(CellKind::Text);
+        }
     }
 
     /// Appends the cells of `line`, split at the delimiters at `cuts`.

@@ -10,6 +10,9 @@ use anyhow::{bail, Context, Result};
 use crate::read::columns::{self, generated_names, Columns, TableShape};
 use crate::read::decompress::{Decompressed, InputCompression};
 use crate::read::encoding::StreamDecoder;
+use crate::read::format::{self, InputFormat};
+use crate::read::json_input;
+use crate::read::json_rows::JsonRows;
 use crate::read::peeked::Peeked;
 use crate::read::raw_record::RawRecord;
 use crate::read::records::{RecordReader, RecordTooLarge, UnclosedQuote};
@@ -78,6 +81,8 @@ pub struct TableSource {
     reader: RecordReader<Box<dyn Read + Send>>,
     /// A spreadsheet's rows, read instead of `reader`'s records.
     sheet: Option<SheetRows>,
+    /// A JSON input's rows, read instead of `reader`'s records.
+    json: Option<JsonRows>,
     label: String,
     /// The delimiter read with, given or sniffed.
     delimiter: u8,
@@ -110,9 +115,18 @@ pub struct TableSource {
 impl TableSource {
     /// Opens the input and reads its header line.
     pub fn open(input: &Input, dialect: &CsvDialect, counter: ByteCounter) -> Result<TableSource> {
+        let as_sheet = |path: &Path| match dialect.table.format {
+            Some(format) => format == InputFormat::Xlsx,
+            None => sheet::is_spreadsheet(path),
+        };
         let inner: Box<dyn Read + Send> = match input {
+            Input::Stdin if dialect.table.format == Some(InputFormat::Xlsx) => {
+                return Err(crate::exit::usage(
+                    "--input-format xlsx: a spreadsheet is read from a file, not from stdin",
+                ))
+            }
             Input::Stdin => Box::new(io::stdin()),
-            Input::File(path) if sheet::is_spreadsheet(path) => {
+            Input::File(path) if as_sheet(path) => {
                 return TableSource::from_sheet(path, dialect, counter)
             }
             Input::File(path) => Box::new(open_file(path)?),
@@ -159,6 +173,16 @@ impl TableSource {
             let utf8 = encoding::Transcode::new(head, decoder);
             head = Peeked::new(Box::new(utf8) as Box<dyn Read + Send>);
         }
+        if json_input::reads_as_json(dialect, &label, &mut head)? {
+            let (rows, names) = json_input::open(head, &label, dialect)?;
+            let mut source = TableSource {
+                json: Some(rows),
+                notices,
+                ..TableSource::empty(label, position)
+            };
+            source.plan_columns(names, &dialect.table, 1)?;
+            return Ok(source);
+        }
         let mut line_offset = 0;
         // Excel's first line `sep=;` names the delimiter and is no part of the table.
         let sep = sniff::sep_line(head.peek(8).map_err(cannot_read)?);
@@ -196,23 +220,14 @@ impl TableSource {
         .with_escape(dialect.table.escape);
         let mut source = TableSource {
             reader,
-            sheet: None,
-            label,
             delimiter,
             line_offset,
             notices,
-            columns: Columns::default(),
             comment: dialect.table.comment,
-            pending: None,
-            headers: Vec::new(),
-            text: TextRecord::new(),
-            raw: RawRecord::default(),
-            spare: Some(RawRecord::default()),
             encoding,
             recognised,
             expected_line: 1 + line_offset,
-            blank_rows: 0,
-            position,
+            ..TableSource::empty(label, position)
         };
         source.read_header(&dialect.table)?;
         Ok(source)
@@ -226,6 +241,17 @@ impl TableSource {
                 "--escape: {} is a spreadsheet, whose cells need no escapes; it applies to CSV",
                 path.display()
             )));
+        }
+        if dialect.table.flatten {
+            return Err(crate::exit::usage(format!(
+                "--flatten: {} is a spreadsheet; it applies to JSON input",
+                path.display()
+            )));
+        }
+        if !dialect.table.columns.is_empty() && !dialect.table.no_header {
+            return Err(crate::exit::usage(
+                "--columns names the columns of a sheet without a header (with --no-header) or of JSON input",
+            ));
         }
         // The whole file counted and hashed up front, as resume and the repeat check compare it.
         let mut tap = Tap::new(Box::new(open_file(path)?), counter);
@@ -241,15 +267,30 @@ impl TableSource {
         let label = format!("{} (sheet {:?})", path.display(), rows.name);
         let skip = dialect.table.skip_lines;
         let mut source = TableSource {
-            // Unused: the rows come from the sheet.
-            reader: RecordReader::new(Box::new(io::empty()), b',', 0),
             sheet: Some(rows),
+            line_offset: skip,
+            comment: dialect.table.comment,
+            expected_line: 1 + skip,
+            ..TableSource::empty(label, position)
+        };
+        source.read_header(&dialect.table)?;
+        Ok(source)
+    }
+
+    /// A source with no rows yet, read as UTF-8 with a comma: the constructors set what they
+    /// read otherwise.
+    fn empty(label: String, position: SourcePosition) -> TableSource {
+        TableSource {
+            // Unused when the rows come from a sheet or JSON.
+            reader: RecordReader::new(Box::new(io::empty()), b',', 0),
+            sheet: None,
+            json: None,
             label,
             delimiter: b',',
-            line_offset: skip,
+            line_offset: 0,
             notices: Vec::new(),
             columns: Columns::default(),
-            comment: dialect.table.comment,
+            comment: None,
             pending: None,
             headers: Vec::new(),
             text: TextRecord::new(),
@@ -257,12 +298,10 @@ impl TableSource {
             spare: Some(RawRecord::default()),
             encoding: Encoding::Utf8,
             recognised: None,
-            expected_line: 1 + skip,
+            expected_line: 1,
             blank_rows: 0,
             position,
-        };
-        source.read_header(&dialect.table)?;
-        Ok(source)
+        }
     }
 
     fn read_header(&mut self, shape: &TableShape) -> Result<()> {
@@ -276,7 +315,7 @@ impl TableSource {
         self.decode(line)?;
         if let (None, Some(first)) = (&self.sheet, self.text.iter().next()) {
             let first = first.trim_start_matches('\u{feff}').trim_start();
-            if looks_like_json(first) {
+            if format::looks_like_json(first) {
                 bail!(
                     "{}: line {line}: this looks like JSON, not CSV (it starts with {:?}); pulse \
                      reads CSV with a header line",
@@ -427,6 +466,9 @@ impl TableSource {
 
     /// Reads the next raw record into `self.raw`, counting skipped empty lines.
     fn next_raw(&mut self) -> Result<Option<u64>> {
+        if let Some(json) = &mut self.json {
+            return json.next_row(&mut self.raw);
+        }
         if let Some(sheet) = &mut self.sheet {
             // `--skip-lines` skips the sheet's first rows; `line_offset` is their count.
             let line = loop {
@@ -535,19 +577,6 @@ impl TableSource {
             }
         }
         Ok(())
-    }
-}
-
-/// Whether the first cell of a header line is the start of JSON (a JSON-lines file or a JSON
-/// document given by mistake): a CSV header does not open with `{`, nor with `[` followed by
-/// an object, an array, a string or nothing (`[id]`, as some exports bracket names, is CSV).
-fn looks_like_json(first_cell: &str) -> bool {
-    if first_cell.starts_with('{') {
-        return true;
-    }
-    match first_cell.strip_prefix('[').map(str::trim_start) {
-        Some(rest) => rest.is_empty() || rest.starts_with(['{', '[', '"']),
-        None => false,
     }
 }
 

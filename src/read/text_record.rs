@@ -5,10 +5,10 @@
 //! whole record at once; checking that every cell starts on a character boundary then makes
 //! each cell valid UTF-8 on its own.
 
-use crate::read::raw_record::RawRecord;
+use crate::read::raw_record::{CellKind, RawRecord};
 
 /// A record of cells that are valid UTF-8 (the type's invariant: only `from_raw` and
-/// `push_field` add cells).
+/// the `push_` methods add cells).
 #[derive(Debug, Clone, Default)]
 pub struct TextRecord(RawRecord);
 
@@ -80,6 +80,35 @@ impl TextRecord {
 
     pub fn push_field(&mut self, cell: &str) {
         self.0.push_field(cell.as_bytes());
+    }
+
+    /// Appends a cell of the given kind.
+    pub fn push_typed(&mut self, cell: &str, kind: CellKind) {
+        self.0.push_typed(cell.as_bytes(), kind);
+    }
+
+    /// Appends cell `i` of `other` with its kind.
+    pub fn push_cell_of(&mut self, other: &TextRecord, i: usize) {
+        if let Some(cell) = other.0.get(i) {
+            self.0.push_typed(cell, other.0.kind(i));
+        }
+    }
+
+    /// The kind of cell `i` (always `Text` for CSV; see `CellKind`).
+    #[inline]
+    pub fn kind(&self, i: usize) -> CellKind {
+        self.0.kind(i)
+    }
+
+    /// Whether some cell is not `Text` (a JSON input's number, boolean, null or object).
+    #[inline]
+    pub fn has_kinds(&self) -> bool {
+        self.0.has_kinds()
+    }
+
+    /// Whether some cell is a key its JSON object lacks.
+    pub fn has_missing(&self) -> bool {
+        self.0.has_missing()
     }
 }
 

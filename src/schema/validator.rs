@@ -375,6 +375,28 @@ impl RowValidator {
                 .all(|c| c.missing_values.iter().all(String::is_empty))
     }
 
+    /// Whether column `column` has a field that casts its cells (else a JSON input's typed
+    /// cell is written as it was read).
+    pub fn casts(&self, column: usize) -> bool {
+        !self.shape_only && self.columns.get(column).is_some_and(|c| c.field.is_some())
+    }
+
+    /// Makes column `column`'s errors a `missing-cell` error: the row is a JSON object without
+    /// the column's key (a short CSV row lacks only its last cells, which `check_row` tells).
+    pub fn missing_key(&self, column: usize, errors: &mut Vec<CellError>) {
+        let Some(c) = self.columns.get(column) else {
+            return;
+        };
+        errors.retain(|e| e.field_number != column + 1);
+        errors.push(CellError {
+            kind: MISSING_CELL,
+            field_name: c.label.clone(),
+            field_number: column + 1,
+            cell: String::new(),
+            message: format!("{}: missing cell (the object has no such key)", c.label),
+        });
+    }
+
     /// Whether every cell of a valid row is written as a JSON string (no column has a field).
     pub fn writes_cells_as_text(&self) -> bool {
         self.shape_only

@@ -4,7 +4,7 @@
 use anyhow::Result;
 use smallvec::SmallVec;
 
-use crate::read::{ReadAhead, SourcePosition, TableSource, TextRecord};
+use crate::read::{CellKind, ReadAhead, SourcePosition, TableSource, TextRecord};
 use crate::schema::{CellError, RowValidator, Schema};
 
 /// One data row after checking.
@@ -151,7 +151,10 @@ impl CheckedRows {
                 return Ok(None);
             };
             let record = self.source.record();
-            if self.full_rows_are_valid && record.len() == self.validator.column_count() {
+            if self.full_rows_are_valid
+                && record.len() == self.validator.column_count()
+                && !record.has_missing()
+            {
                 // The source already skipped rows whose cells are all empty: this one is
                 // neither blank nor ragged, so valid.
                 self.errors.clear();
@@ -164,6 +167,13 @@ impl CheckedRows {
                     continue;
                 }
                 self.validator.check_row(&cells, &mut self.errors);
+                if record.has_missing() {
+                    for column in 0..cells.len() {
+                        if record.kind(column) == CellKind::Missing {
+                            self.validator.missing_key(column, &mut self.errors);
+                        }
+                    }
+                }
                 if let Some(failure) = self.validator.key_check_failure() {
                     anyhow::bail!("{}: line {line}: {failure}", self.label);
                 }

@@ -10,5 +10,5 @@ mod sync_mode;
 pub use checked_rows::{CheckedRow, CheckedRows};
 pub use event::{new_event_id, EventKind};
 pub use mirror::Mirror;
-pub use pass::{stage, FirstInvalid, StageOptions, Staged};
+pub use pass::{stage, write_valid_cell, FirstInvalid, StageOptions, Staged};
 pub use sync_mode::SyncMode;

@@ -7,8 +7,9 @@ use super::batcher::{BatchLimits, BatchSink, EventBatches, RowNumbers};
 use super::checked_rows::{CheckedRow, CheckedRows};
 use super::event::EventKind;
 use super::mirror::{Mirror, MirrorVerdict};
-use crate::payload::{Packer, RowPosition, RowWriter};
-use crate::schema::CellError;
+use crate::payload::{write_as_read, Packer, RowPosition, RowWriter};
+use crate::read::CellKind;
+use crate::schema::{CellError, RowValidator};
 use crate::store::{EventRecord, OutboxWriter, RowCounts, Store};
 
 /// How rows are staged.
@@ -169,13 +170,14 @@ impl JudgedRow<'_, '_> {
         let growth = if self.valid && row.validator.writes_cells_as_text() {
             writer.write_text_row(out, row.record, position, self.op)
         } else {
+            let validator = row.validator;
             writer.write_row(
                 out,
-                row.record.iter(),
+                row.record,
                 position,
                 self.errors,
                 self.op,
-                |column, raw, out| row.validator.write_cast_value(column, raw, out),
+                |column, raw, kind, out| write_valid_cell(validator, column, (raw, kind), out),
             )
         };
         let len = out.len() - start + growth;
@@ -188,6 +190,21 @@ impl JudgedRow<'_, '_> {
             );
         }
         Ok(len)
+    }
+}
+
+/// Writes a valid row's cell: cast as its field says, or, when its column has no field, a
+/// JSON input's number, boolean, null or object as it was read (text as a string).
+pub fn write_valid_cell(
+    validator: &RowValidator,
+    column: usize,
+    (raw, kind): (&str, CellKind),
+    out: &mut Vec<u8>,
+) {
+    if kind == CellKind::Text || validator.casts(column) {
+        validator.write_cast_value(column, raw, out)
+    } else {
+        write_as_read(out, raw, kind)
     }
 }
 

@@ -49,9 +49,10 @@ fn bad_inputs_fail_clearly() {
     sandbox.write("cut_short.csv", "id,name\n1,Ada\n2,\"Bob\n");
     sandbox.write(
         "rows.jsonl",
-        "{\"id\":1,\"name\":\"Ada\"}\n{\"id\":2,\"name\":\"Bob\"}\n",
+        "{\"id\":1,\"name\":\"Ada\"}\n{\"id\":2,\"name\":}\n",
     );
-    sandbox.write("rows.json", "[\n  {\"id\": 1}\n]\n");
+    sandbox.write("rows.json", "[\n  {\"id\": 1},\n  [1]\n]\n");
+    sandbox.write("strings.csv", "[\"id\", \"name\"]\n[1, \"Ada\"]\n");
     sandbox.write("not_json.json", "{\"fields\": [}");
     sandbox.write("not_object.json", "[]");
     sandbox.write(
@@ -119,16 +120,32 @@ fn bad_inputs_fail_clearly() {
             &["cut_short.csv", "line 3", "never closed"],
         ),
         case(
-            "JSON lines given by mistake",
+            "invalid JSON lines",
             &["push", &p("rows.jsonl"), "--url", &url, "--no-sign"],
             1,
-            &["rows.jsonl", "line 1", "looks like JSON, not CSV"],
+            &["rows.jsonl", "line 2, byte 38", "expected value"],
         ),
         case(
-            "a JSON array given by mistake, validate",
+            "a JSON array with an item that is not an object, validate",
             &["validate", &p("rows.json")],
             1,
-            &["rows.json", "line 1", "looks like JSON, not CSV"],
+            &[
+                "rows.json",
+                "line 3, byte 19",
+                "item 2 of the array is an array",
+            ],
+        ),
+        case(
+            "JSON arrays of strings given as CSV",
+            &["validate", &p("strings.csv")],
+            1,
+            &["strings.csv", "line 1", "looks like JSON, not CSV"],
+        ),
+        case(
+            "--flatten on CSV",
+            &["validate", &ok, "--flatten"],
+            2,
+            &["--flatten applies to JSON input"],
         ),
         case(
             "quoted field never closed, validate",

@@ -4,12 +4,13 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::read::Encoding;
+use crate::read::{Encoding, InputFormat};
 
 /// The input and how to read and check it. Shared by push and validate.
 #[derive(Debug, Args)]
 pub struct SourceArgs {
-    /// CSV file (also gzip or zstd compressed) or spreadsheet (.xlsx, .xls, .ods), or - for stdin
+    /// CSV or JSON file (a JSON array of objects, or JSON lines; also gzip or zstd compressed),
+    /// spreadsheet (.xlsx, .xls, .ods), or - for stdin
     #[arg(value_name = "FILE|-")]
     pub input: String,
 
@@ -44,14 +45,20 @@ pub struct TableArgs {
     #[arg(long)]
     pub no_header: bool,
 
-    /// Names of the columns of a file without a header (with --no-header), comma-separated
-    #[arg(
-        long,
-        value_name = "NAME[,NAME]",
-        value_delimiter = ',',
-        requires = "no_header"
-    )]
+    /// Names of the columns of CSV without a header (with --no-header), or of JSON input (its
+    /// objects' keys; default: the first object's), comma-separated
+    #[arg(long, value_name = "NAME[,NAME]", value_delimiter = ',')]
     pub columns: Vec<String>,
+
+    /// How to read the input [default: by its name (.json, .jsonl, .ndjson; .xlsx, .xls, .ods),
+    /// else JSON when it starts with { or [{, else CSV]
+    #[arg(long, value_name = "FORMAT")]
+    pub input_format: Option<InputFormat>,
+
+    /// JSON input: the keys of nested objects become dotted columns (address.city), the
+    /// inverse of --nest [default: a nested object or array is one cell holding its JSON]
+    #[arg(long)]
+    pub flatten: bool,
 
     /// Lines to skip before the header (a title, notes); an Excel sep= line counts as one
     #[arg(long, value_name = "N", default_value_t = 0)]

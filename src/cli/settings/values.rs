@@ -94,6 +94,8 @@ fn table_shape(args: &TableArgs) -> Result<TableShape> {
         select: args.select.clone(),
         rename,
         sheet: args.sheet.clone(),
+        format: args.input_format,
+        flatten: args.flatten,
     })
 }
 
