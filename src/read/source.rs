@@ -315,7 +315,7 @@ impl TableSource {
         self.decode(line)?;
         if let (None, Some(first)) = (&self.sheet, self.text.iter().next()) {
             let first = first.trim_start_matches('\u{feff}').trim_start();
-            if format::looks_like_json(first) {
+            if shape.format != Some(InputFormat::Csv) && format::looks_like_json(first) {
                 bail!(
                     "{}: line {line}: this looks like JSON, not CSV (it starts with {:?}); pulse \
                      reads CSV with a header line",

@@ -85,6 +85,22 @@ impl Constraints {
             }
             return;
         };
+        if let CellValue::Json(json) = value {
+            // An object's length is its keys', an array's its items' (frictionless' len()).
+            let len = match &**json {
+                serde_json::Value::Object(map) => map.len(),
+                serde_json::Value::Array(items) => items.len(),
+                _ => 0,
+            };
+            if let Some(min) = self.min_length.filter(|&min| len < min) {
+                let expected = format!("is shorter than the minimum length {min}");
+                report(Violation { expected });
+            }
+            if let Some(max) = self.max_length.filter(|&max| len > max) {
+                let expected = format!("is longer than the maximum length {max}");
+                report(Violation { expected });
+            }
+        }
         if let CellValue::Str(s) = value {
             // Counted in characters like Python's len(), and only when a length is constrained.
             // A string's byte length bounds its character count from above (and from below by a

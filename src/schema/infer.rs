@@ -8,10 +8,10 @@
 //! read cost it twice (reads minus misses): one `NA` before nine integers makes the column
 //! `string` (8 < 9), unless `NA` is a missing value.
 //!
-//! frictionless tries `yearmonth`, `geopoint`, `duration`, `geojson`, `object` and `array`
-//! first; pulse's schemas have none of them, so they are not candidates here and such columns
-//! fall through to the next type that reads them (in practice `string`; see
-//! tests/differential/README.md).
+//! frictionless tries `yearmonth`, `geopoint`, `duration` and `geojson` before `object` and
+//! `array`; pulse's schemas have none of those four, so they are not candidates here and such
+//! columns fall through to the next type that reads them (a GeoJSON object is an `object`,
+//! other values in practice `string`; see tests/differential/README.md).
 
 use serde_json::{json, Value as Json};
 
@@ -28,6 +28,8 @@ pub const DEFAULT_SAMPLE: usize = 100;
 fn candidates() -> Vec<(&'static str, FieldType)> {
     let texts = |list: [&str; 4]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     vec![
+        ("object", FieldType::Object),
+        ("array", FieldType::Array),
         ("datetime", FieldType::DateTime(None)),
         ("time", FieldType::Time(None)),
         ("date", FieldType::Date(None)),

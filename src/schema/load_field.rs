@@ -150,6 +150,8 @@ impl Loader<'_> {
             "time" => Ok(FieldType::Time(temporal("time")?)),
             "year" => only_default(FieldType::Year),
             "any" => only_default(FieldType::Any),
+            "object" => only_default(FieldType::Object),
+            "array" => only_default(FieldType::Array),
             other => Err(self.err(&format!("{path}.type"), format!("unsupported type {other:?}"))),
         }
     }
@@ -161,10 +163,15 @@ impl Loader<'_> {
             Json::String(s) => s.clone(),
             Json::Number(n) => n.to_string(),
             Json::Bool(b) => b.to_string(),
-            _ => return None,
+            Json::Object(_) | Json::Array(_) => json.to_string(),
+            Json::Null => return None,
         };
         let value = match (json, field_type) {
             (Json::Bool(b), FieldType::Boolean { .. }) => super::types::CellValue::Bool(*b),
+            (Json::Object(_), FieldType::Object) | (Json::Array(_), FieldType::Array) => {
+                super::types::CellValue::Json(Box::new(json.clone()))
+            }
+            (Json::Object(_) | Json::Array(_), _) => return None,
             (Json::Bool(_), _) => return None,
             // JSON numbers are numbers already: no bareNumber or decimalChar processing.
             (Json::Number(_), FieldType::Integer { .. } | FieldType::Year) => {
@@ -292,6 +299,7 @@ fn constraints_of_type(type_name: &str) -> &'static [&'static str] {
             "enum",
         ],
         "boolean" | "any" => &["required", "unique", "enum"],
+        "object" | "array" => &["required", "unique", "minLength", "maxLength", "enum"],
         _ => &[
             "required",
             "unique",
@@ -313,5 +321,6 @@ fn into_owned(value: super::types::CellValue<'_>) -> super::types::CellValue<'st
         CellValue::Date(d) => CellValue::Date(d),
         CellValue::DateTime(t) => CellValue::DateTime(t),
         CellValue::Time(t) => CellValue::Time(t),
+        CellValue::Json(v) => CellValue::Json(v),
     }
 }

@@ -131,7 +131,7 @@ fn bad_inputs_fail_clearly() {
             1,
             &[
                 "rows.json",
-                "line 3, byte 19",
+                "line 3, byte 18",
                 "item 2 of the array is an array",
             ],
         ),

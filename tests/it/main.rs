@@ -17,6 +17,7 @@ mod fuzz_regressions;
 mod infer;
 mod input;
 mod integrity;
+mod json_input;
 mod log;
 mod memory;
 mod oauth2;

@@ -52,6 +52,10 @@ pub enum FieldType {
     Time(TemporalFormat),
     Year,
     Any,
+    /// A JSON object: a JSON input's nested object, or a CSV cell holding one as JSON text.
+    Object,
+    /// A JSON array, likewise.
+    Array,
 }
 
 /// A cast cell. Strings borrow the cell's text; schema constants own theirs.
@@ -63,6 +67,8 @@ pub enum CellValue<'a> {
     Date(NaiveDate),
     DateTime(Stamp<NaiveDateTime>),
     Time(Stamp<NaiveTime>),
+    /// An `object` or `array` field's value.
+    Json(Box<serde_json::Value>),
 }
 
 impl FieldType {
@@ -79,6 +85,15 @@ impl FieldType {
                 ok.then_some(CellValue::Str(Cow::Borrowed(raw)))
             }
             FieldType::Any => Some(CellValue::Str(Cow::Borrowed(raw))),
+            FieldType::Object | FieldType::Array => {
+                // frictionless reads an object or array cell as the JSON text it holds.
+                let value: serde_json::Value = serde_json::from_str(raw).ok()?;
+                let fits = match self {
+                    FieldType::Object => value.is_object(),
+                    _ => value.is_array(),
+                };
+                fits.then(|| CellValue::Json(Box::new(value)))
+            }
             FieldType::Integer { bare } => {
                 let s = number::py_strip(raw);
                 let s = if *bare { s } else { strip_non_numeric(s) };
@@ -150,6 +165,8 @@ impl FieldType {
             FieldType::DateTime(f) => with_format("a datetime", f, "YYYY-MM-DDTHH:MM:SS"),
             FieldType::Time(f) => with_format("a time", f, "HH:MM:SS"),
             FieldType::Year => "a year (4 digits)".into(),
+            FieldType::Object => "a JSON object".into(),
+            FieldType::Array => "a JSON array".into(),
         }
     }
 }

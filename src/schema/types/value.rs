@@ -31,6 +31,8 @@ impl CellValue<'_> {
             (CellValue::Num(a), CellValue::Num(b)) => a.partial_cmp(b),
             (CellValue::Str(a), CellValue::Str(b)) => Some(a.cmp(b)),
             (CellValue::Bool(a), CellValue::Bool(b)) => Some(a.cmp(b)),
+            // Objects and arrays are equal or not (an object's keys in any order), never ordered.
+            (CellValue::Json(a), CellValue::Json(b)) => (a == b).then_some(Ordering::Equal),
             (CellValue::Date(a), CellValue::Date(b)) => Some(a.cmp(b)),
             (CellValue::DateTime(a), CellValue::DateTime(b)) => match (a.offset, b.offset) {
                 (Some(_), Some(_)) => Some(datetime_key(a).cmp(&datetime_key(b))),
@@ -100,6 +102,10 @@ impl CellValue<'_> {
                 h.extend_from_slice(&secs.to_le_bytes());
                 h.extend_from_slice(&nanos.to_le_bytes());
             }
+            CellValue::Json(v) => {
+                h.push(9);
+                encode_json_key(v, h);
+            }
         }
     }
 
@@ -127,6 +133,40 @@ impl CellValue<'_> {
                 write_time(out, &t.local);
                 write_offset(out, t.offset);
             }
+            CellValue::Json(v) => {
+                serde_json::to_writer(&mut *out, v).expect("a JSON value serializes")
+            }
+        }
+    }
+}
+
+/// A JSON value's bytes for keys: equal exactly when the values are (an object's keys sorted,
+/// as objects are equal whatever their order).
+fn encode_json_key(value: &serde_json::Value, h: &mut Vec<u8>) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            h.push(b'{');
+            for (key, value) in entries {
+                write_json_string(h, key);
+                h.push(b':');
+                encode_json_key(value, h);
+                h.push(b',');
+            }
+            h.push(b'}');
+        }
+        Value::Array(items) => {
+            h.push(b'[');
+            for item in items {
+                encode_json_key(item, h);
+                h.push(b',');
+            }
+            h.push(b']');
+        }
+        other => {
+            serde_json::to_writer(&mut *h, other).expect("a JSON value serializes");
         }
     }
 }
