@@ -74,9 +74,11 @@ if [[ $python_baseline == 1 ]]; then
   python3 -c 'import requests' 2>/dev/null || die "the Python baseline needs requests: pip install requests"
 fi
 has_schema=0; has_validate=0
-"$PULSE" push --help 2>/dev/null | grep -q -- '--schema' && has_schema=1
+# The help is read whole first: `grep -q` leaving early would fail the pipe under pipefail.
+push_help=$("$PULSE" push --help 2>/dev/null || true)
+grep -q -- '--schema' <<<"$push_help" && has_schema=1
 has_template=0
-"$PULSE" push --help 2>/dev/null | grep -q -- '--template' && has_template=1
+grep -q -- '--template' <<<"$push_help" && has_template=1
 "$PULSE" validate --help >/dev/null 2>&1 && has_validate=1
 
 # --- scratch space, sink, cleanup ------------------------------------------------------------
@@ -196,7 +198,7 @@ fi
 bytes=$(stat -L -c %s "$data")
 # The same rows as JSON lines (issue 37), when this pulse reads JSON.
 has_json=0
-"$PULSE" push --help 2>/dev/null | grep -q -- '--input-format' && has_json=1
+grep -q -- '--input-format' <<<"$push_help" && has_json=1
 jsonl="$here/data/rows_$rows.jsonl"
 if [[ $has_json == 1 && ! -s "$jsonl" ]]; then
   echo "generating $jsonl ..." >&2
