@@ -22,6 +22,7 @@ mod sniff;
 mod source;
 mod tap;
 mod text_record;
+mod typed_columns;
 mod xls_guard;
 mod xlsx_guard;
 mod xlsx_scan;
@@ -34,3 +35,4 @@ pub use source::{
     prefix_hash, ByteCounter, CsvDialect, Encoding, Input, SourcePosition, TableSource,
 };
 pub use text_record::TextRecord;
+pub use typed_columns::ColumnType;

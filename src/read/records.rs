@@ -549,5 +549,32 @@ pub fn line_breaks(bytes: &[u8], after_cr: bool) -> u64 {
         .count() as u64
 }
 
+/// The error that stopped the reader of `label`, naming the line in the file (the reader
+/// counts from where it started: `line_offset` lines were skipped before the header).
+pub fn read_error(err: io::Error, label: &str, line_offset: u64) -> anyhow::Error {
+    let inner = err.get_ref();
+    if let Some(large) = inner.and_then(|e| e.downcast_ref::<RecordTooLarge>()) {
+        let line = large.line + line_offset;
+        let why = match large.open_quote {
+            Some(quote) => format!(
+                "a quoted field opens on line {} and is still open; is a closing quote missing? If the file is right, raise the limit",
+                quote + line_offset
+            ),
+            None => "raise the limit if the file is right".into(),
+        };
+        return anyhow::anyhow!(
+            "{label}: line {line}: a record is larger than --max-record-size ({} bytes); {why}",
+            large.limit
+        );
+    }
+    if let Some(unclosed) = inner.and_then(|e| e.downcast_ref::<UnclosedQuote>()) {
+        return anyhow::anyhow!(
+            "{label}: line {}: a quoted field opens here and is never closed (is the file cut short?)",
+            unclosed.line + line_offset
+        );
+    }
+    anyhow::Error::new(err).context(format!("{label}: cannot read CSV"))
+}
+
 #[cfg(test)]
 mod tests;

@@ -15,10 +15,11 @@ use crate::read::json_input;
 use crate::read::json_rows::JsonRows;
 use crate::read::peeked::Peeked;
 use crate::read::raw_record::RawRecord;
-use crate::read::records::{RecordReader, RecordTooLarge, UnclosedQuote};
+use crate::read::records::{read_error, RecordReader};
 use crate::read::sheet::{self, SheetRows};
 use crate::read::tap::Tap;
 use crate::read::text_record::TextRecord;
+use crate::read::typed_columns::{ColumnType, ColumnTypes};
 use crate::read::{encoding, sniff};
 
 pub use crate::read::dialect::CsvDialect;
@@ -83,6 +84,8 @@ pub struct TableSource {
     sheet: Option<SheetRows>,
     /// A JSON input's rows, read instead of `reader`'s records.
     json: Option<JsonRows>,
+    /// A query's column types, given to its records' cells (`set_column_types`).
+    column_types: Option<ColumnTypes>,
     label: String,
     /// The delimiter read with, given or sniffed.
     delimiter: u8,
@@ -285,6 +288,7 @@ impl TableSource {
             reader: RecordReader::new(Box::new(io::empty()), b',', 0),
             sheet: None,
             json: None,
+            column_types: None,
             label,
             delimiter: b',',
             line_offset: 0,
@@ -441,9 +445,18 @@ impl TableSource {
                 continue;
             }
             self.decode(line)?;
+            if let Some(types) = &mut self.column_types {
+                types.apply(&mut self.text);
+            }
             self.shape_record(line)?;
             return Ok(Some(line));
         }
+    }
+
+    /// Types the cells of a database query's columns (in the order it read them) as the
+    /// query's result types say: numbers, booleans and JSON kept so in the payload, `\N` null.
+    pub fn set_column_types(&mut self, types: Vec<ColumnType>) {
+        self.column_types = Some(ColumnTypes::new(types));
     }
 
     /// The record `advance` moved to.
@@ -487,7 +500,7 @@ impl TableSource {
         }
         let more = match self.reader.read_record(&mut self.raw) {
             Ok(more) => more,
-            Err(err) => return Err(self.read_error(err)),
+            Err(err) => return Err(read_error(err, &self.label, self.line_offset)),
         };
         if !more {
             return Ok(None);
@@ -498,34 +511,6 @@ impl TableSource {
         self.blank_rows += line.saturating_sub(self.expected_line);
         self.expected_line = self.reader.line_breaks_read() + 1 + self.line_offset;
         Ok(Some(line))
-    }
-
-    /// The error that stopped the reader, naming the line in the file (the reader counts from
-    /// where it started, past any lines skipped before the header).
-    fn read_error(&self, err: io::Error) -> anyhow::Error {
-        let label = &self.label;
-        let inner = err.get_ref();
-        if let Some(large) = inner.and_then(|e| e.downcast_ref::<RecordTooLarge>()) {
-            let line = large.line + self.line_offset;
-            let why = match large.open_quote {
-                Some(quote) => format!(
-                    "a quoted field opens on line {} and is still open; is a closing quote missing? If the file is right, raise the limit",
-                    quote + self.line_offset
-                ),
-                None => "raise the limit if the file is right".into(),
-            };
-            return anyhow::anyhow!(
-                "{label}: line {line}: a record is larger than --max-record-size ({} bytes); {why}",
-                large.limit
-            );
-        }
-        if let Some(unclosed) = inner.and_then(|e| e.downcast_ref::<UnclosedQuote>()) {
-            return anyhow::anyhow!(
-                "{label}: line {}: a quoted field opens here and is never closed (is the file cut short?)",
-                unclosed.line + self.line_offset
-            );
-        }
-        anyhow::Error::new(err).context(format!("{label}: cannot read CSV"))
     }
 
     /// Turns `self.raw` into text in `self.bytes` per the input encoding.
