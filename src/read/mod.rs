@@ -5,6 +5,7 @@ mod columns;
 mod decompress;
 mod dialect;
 mod encoding;
+mod input;
 mod ods_guard;
 #[cfg(test)]
 mod one_byte;
@@ -23,8 +24,11 @@ mod xlsx_guard;
 mod xlsx_scan;
 pub use columns::TableShape;
 pub use dialect::{parse_delimiter, DEFAULT_MAX_RECORD_BYTES, MAX_RECORD_BYTES_CEILING};
+pub use input::RemoteObject;
 pub use read_ahead::ReadAhead;
+pub use sniff::CANDIDATES as SNIFFED_DELIMITERS;
 pub use source::{
-    prefix_hash, ByteCounter, CsvDialect, Encoding, Input, SourcePosition, TableSource,
+    prefix_hash, prefix_hash_of, ByteCounter, CsvDialect, Encoding, Input, SourcePosition,
+    TableSource,
 };
 pub use text_record::TextRecord;

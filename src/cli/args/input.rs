@@ -9,8 +9,9 @@ use crate::read::Encoding;
 /// The input and how to read and check it. Shared by push and validate.
 #[derive(Debug, Args)]
 pub struct SourceArgs {
-    /// CSV file (also gzip or zstd compressed) or spreadsheet (.xlsx, .xls, .ods), or - for stdin
-    #[arg(value_name = "FILE|-")]
+    /// CSV file (also gzip or zstd compressed) or spreadsheet (.xlsx, .xls, .ods), - for stdin,
+    /// or a CSV at an http(s):// URL or s3://BUCKET/KEY (downloaded as it is read)
+    #[arg(value_name = "FILE|-|URL")]
     pub input: String,
 
     /// Frictionless Table Schema (JSON) to validate rows against and cast values with
@@ -35,6 +36,18 @@ pub struct SourceArgs {
 
     #[command(flatten)]
     pub table: TableArgs,
+
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// How a remote input (a URL) is reached. Shared by push, validate, schema infer and resume.
+#[derive(Debug, Args)]
+pub struct RemoteArgs {
+    /// A header sent with the download of an http(s):// input, 'Name: value' (an auth header,
+    /// e.g. 'Authorization: Bearer TOKEN'); repeatable; never stored or printed
+    #[arg(long = "input-header", value_name = "'NAME: VALUE'")]
+    pub input_headers: Vec<String>,
 }
 
 /// The input's header, lines and columns. Shared by push and validate.

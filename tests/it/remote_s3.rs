@@ -1,0 +1,163 @@
+//! `pulse push s3://bucket/key` against moto's S3 server on loopback (PyPI `moto[server]`):
+//! a push, a repeat (unchanged by its `ETag`), a run stopped while staging restaged or
+//! abandoned. Skipped when `moto_server` is missing, unless `PULSE_REQUIRE_MOTO` is set (CI).
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::server::TestServer;
+use crate::support::{numbered_csv, rows_of, stderr_of, Sandbox};
+
+const AUTH: &str = "Authorization: AWS4-HMAC-SHA256 \
+    Credential=testing/20261205/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00\r\n";
+
+/// moto's S3 server on a free loopback port, stopped when dropped.
+struct Moto {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Moto {
+    fn start() -> Option<Moto> {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let spawned = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        let child = match spawned {
+            Ok(child) => child,
+            Err(err) => {
+                assert!(
+                    std::env::var_os("PULSE_REQUIRE_MOTO").is_none(),
+                    "PULSE_REQUIRE_MOTO is set but moto_server cannot start: {err}"
+                );
+                eprintln!("skipped: moto_server not found (pip install 'moto[server]')");
+                return None;
+            }
+        };
+        let moto = Moto { child, port };
+        let since = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                since.elapsed() < Duration::from_secs(60),
+                "moto_server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Some(moto)
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// A `PUT` with a made-up signature (moto checks none, but takes an unsigned request as
+    /// anonymous, which may create and not overwrite): a bucket, or an object with `body`.
+    fn put(&self, path: &str, body: &[u8]) {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        let head = format!(
+            "PUT {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: {}\r\n{AUTH}Connection: close\r\n\r\n",
+            self.port,
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(body).unwrap();
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        assert!(
+            answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"),
+            "{answer}"
+        );
+    }
+
+    /// `pulse ARGS` with the AWS environment pointing at moto.
+    fn pulse(&self, sandbox: &Sandbox, args: &[&str]) -> assert_cmd::Command {
+        let mut cmd = sandbox.pulse();
+        cmd.env("AWS_ENDPOINT_URL", self.endpoint())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .args(args);
+        cmd
+    }
+}
+
+#[test]
+fn an_s3_object_is_pushed_repeated_unchanged_and_restaged() {
+    let Some(moto) = Moto::start() else { return };
+    moto.put("/exports", b"");
+    moto.put("/exports/day/orders.csv", numbered_csv(5).as_bytes());
+    let sandbox = Sandbox::new();
+    let receiver = TestServer::ok();
+    let input = "s3://exports/day/orders.csv";
+    let push = [
+        "push",
+        input,
+        "--url",
+        &receiver.url(),
+        "--no-sign",
+        "--batch-size",
+        "2",
+    ];
+    moto.pulse(&sandbox, &push).assert().success();
+    assert_eq!(rows_of(&receiver.requests()).len(), 5);
+    let options: String = sandbox.query("SELECT options FROM runs").unwrap();
+    assert!(options.contains("source_etag"), "{options}");
+
+    let out = moto.pulse(&sandbox, &push).assert().success();
+    assert!(
+        stderr_of(&out).contains(&format!("{input} is unchanged")),
+        "{}",
+        stderr_of(&out)
+    );
+    assert_eq!(receiver.requests().len(), 3);
+
+    // A run stopped while staging: restaged from the unchanged object.
+    sandbox.execute("DELETE FROM attempts");
+    sandbox.as_if_killed_while_staging();
+    moto.pulse(&sandbox, &["resume"]).assert().success();
+    assert_eq!(
+        rows_of(&receiver.requests()).len(),
+        10,
+        "restaged whole and sent"
+    );
+
+    // Stopped again, and the object changed meanwhile: abandoned, nothing sent.
+    sandbox.execute("DELETE FROM attempts");
+    sandbox.as_if_killed_while_staging();
+    moto.put(
+        "/exports/day/orders.csv",
+        numbered_csv(5).replace("name 1", "nome 1").as_bytes(),
+    );
+    let out = moto.pulse(&sandbox, &["resume"]).assert().success();
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains("is abandoned") && stderr.contains("content differs"),
+        "{stderr}"
+    );
+    assert_eq!(receiver.requests().len(), 6);
+
+    let out = moto
+        .pulse(&sandbox, &["validate", "s3://exports/missing.csv"])
+        .assert()
+        .code(1);
+    assert!(
+        stderr_of(&out).contains("s3://exports/missing.csv: no such object"),
+        "{}",
+        stderr_of(&out)
+    );
+}
