@@ -46,7 +46,12 @@ pub struct SourceArgs {
 pub struct RemoteArgs {
     /// A header sent with the download of an http(s):// input, 'Name: value' (an auth header,
     /// e.g. 'Authorization: Bearer TOKEN'); repeatable; never stored or printed
-    #[arg(long = "input-header", value_name = "'NAME: VALUE'")]
+    // A credential: `config show` masks it (`hide_env_values` marks one).
+    #[arg(
+        long = "input-header",
+        value_name = "'NAME: VALUE'",
+        hide_env_values = true
+    )]
     pub input_headers: Vec<String>,
 }
 
