@@ -99,12 +99,16 @@ fn builder(url: &reqwest::Url, config: &DeliverySettings) -> Result<reqwest::Cli
 
 /// A client builder with delivery's TLS and proxy settings (`config`'s `--cacert`, `--cert`,
 /// `--insecure`; the system's roots and proxies), for another request than a delivery: an
-/// input downloaded over HTTP(S) (`run::remote`). Without `config`, the defaults.
-pub fn download_builder(config: Option<&DeliverySettings>) -> Result<reqwest::ClientBuilder> {
+/// input downloaded over HTTP(S) (`run::remote`). Without `config`, the defaults. The system's
+/// store is read for `https` only, as for delivery (it costs start-up time and memory).
+pub fn download_builder(
+    https: bool,
+    config: Option<&DeliverySettings>,
+) -> Result<reqwest::ClientBuilder> {
     let builder = Client::builder()
         .http1_only()
         .dns_resolver(std::sync::Arc::new(super::dns::SystemResolver))
-        .tls_built_in_native_certs(true);
+        .tls_built_in_native_certs(https);
     match config {
         Some(config) => with_tls_files(builder, config),
         None => Ok(builder),

@@ -126,7 +126,7 @@ impl RunPlan {
         let input = match stored.source_path {
             Some(path) => Input::File(path),
             None if source == Input::Stdin.label() => Input::Stdin,
-            None if Input::parse(source).is_remote() => Input::parse(source),
+            None if Input::parse(source).is_remote() => Input::from_label(source),
             None => Input::File(PathBuf::from(source)),
         };
         let mut deliver = stored.deliver;

@@ -28,6 +28,21 @@ impl Input {
         }
     }
 
+    /// A remote input as the log names it (`label`): a masked password is no password (a
+    /// resume sends the user name alone; `--input-header` gives it credentials).
+    pub fn from_label(label: &str) -> Input {
+        match Input::parse(label) {
+            Input::Url(text) => match reqwest::Url::parse(&text) {
+                Ok(mut url) if url.password() == Some(crate::redact::URL_PASSWORD_MASK) => {
+                    let _ = url.set_password(None);
+                    Input::Url(url.to_string())
+                }
+                _ => Input::Url(text),
+            },
+            input => input,
+        }
+    }
+
     /// How the input is named in messages and in the log: a URL's password masked.
     pub fn label(&self) -> String {
         match self {
@@ -104,5 +119,7 @@ mod tests {
             Some("k.tsv")
         );
         assert_eq!(Input::parse("https://h").file_name(), None);
+        let stored = Input::from_label(&url.label());
+        assert!(matches!(stored, Input::Url(ref u) if u == "https://u@h/x/export.csv?t=1"));
     }
 }

@@ -67,7 +67,7 @@ enum Refused {
 fn prepare(url: &str, access: &Access) -> Result<(Url, Client, HeaderMap)> {
     let shown = shown_url(url);
     let parsed = Url::parse(url).map_err(|err| anyhow!("{shown}: not a URL ({err})"))?;
-    let client = crate::deliver::download_builder(access.tls.as_ref())?
+    let client = crate::deliver::download_builder(parsed.scheme() == "https", access.tls.as_ref())?
         .redirect(same_origin())
         .connect_timeout(WAIT)
         .read_timeout(WAIT)
