@@ -84,14 +84,20 @@ impl Moto {
         );
     }
 
+    /// The AWS environment pointing at moto.
+    fn env(&self) -> [(&'static str, String); 4] {
+        [
+            ("AWS_ENDPOINT_URL", self.endpoint()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_REGION", "us-east-1".into()),
+        ]
+    }
+
     /// `pulse ARGS` with the AWS environment pointing at moto.
     fn pulse(&self, sandbox: &Sandbox, args: &[&str]) -> assert_cmd::Command {
         let mut cmd = sandbox.pulse();
-        cmd.env("AWS_ENDPOINT_URL", self.endpoint())
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .args(args);
+        cmd.envs(self.env()).args(args);
         cmd
     }
 }
@@ -160,4 +166,47 @@ fn an_s3_object_is_pushed_repeated_unchanged_and_restaged() {
         "{}",
         stderr_of(&out)
     );
+}
+
+#[test]
+fn an_s3_push_killed_while_staging_is_abandoned_once_the_object_changed() {
+    let Some(moto) = Moto::start() else { return };
+    moto.put("/big", b"");
+    let csv = numbered_csv(200_000);
+    moto.put("/big/rows.csv", csv.as_bytes());
+    let sandbox = Sandbox::new();
+    let receiver = TestServer::ok();
+    let push = [
+        "push",
+        "s3://big/rows.csv",
+        "--url",
+        &receiver.url(),
+        "--no-sign",
+        "--batch-size",
+        "10",
+    ];
+    let env = moto.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut child = sandbox.spawn_with(&push, &env, Stdio::null());
+    crate::support::wait_for("batches staged", || {
+        sandbox
+            .query::<i64>("SELECT count(*) FROM batches")
+            .unwrap_or(0)
+            >= 3
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let status: String = sandbox.query("SELECT status FROM runs").unwrap();
+    assert_eq!(status, "staging", "killed while staging");
+    assert_eq!(receiver.requests().len(), 0);
+
+    moto.put("/big/rows.csv", csv.replace("name 9", "nome 9").as_bytes());
+    let out = moto.pulse(&sandbox, &["resume"]).assert().success();
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains("s3://big/rows.csv changed since it was pushed"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("is abandoned"), "{stderr}");
+    assert_eq!(receiver.requests().len(), 0, "never sent half");
 }

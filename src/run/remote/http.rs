@@ -39,16 +39,16 @@ pub fn get(url: &str, access: &Access) -> Result<(ChunkReader, RemoteObject)> {
     })
 }
 
-/// What a HEAD request tells of `url` (nothing when the server does not answer HEAD).
+/// What a HEAD request tells of `url`; nothing when the server answers HEAD with another
+/// status than 2xx (some allow GET only, as a URL signed for GET does): the download that
+/// follows then says what is wrong, if anything.
 pub fn head(url: &str, access: &Access) -> Result<RemoteObject> {
     let (url, client, headers) = prepare(url, access)?;
     run_on_thread(move || async move {
         match send(&client, Method::HEAD, &url, headers).await {
             Ok(response) => Ok(object_of(&response)),
             Err(err) => match err.downcast_ref::<Refused>() {
-                Some(Refused::Status(
-                    StatusCode::METHOD_NOT_ALLOWED | StatusCode::NOT_IMPLEMENTED,
-                )) => Ok(RemoteObject::default()),
+                Some(Refused::Status(_)) => Ok(RemoteObject::default()),
                 _ => Err(err),
             },
         }
