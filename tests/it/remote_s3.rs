@@ -17,6 +17,8 @@ const AUTH: &str = "Authorization: AWS4-HMAC-SHA256 \
 struct Moto {
     child: Child,
     port: u16,
+    /// Its request log (werkzeug's, on stderr): one line per request.
+    log: tempfile::NamedTempFile,
 }
 
 impl Drop for Moto {
@@ -33,10 +35,11 @@ impl Moto {
             .local_addr()
             .unwrap()
             .port();
+        let log = tempfile::NamedTempFile::new().unwrap();
         let spawned = Command::new("moto_server")
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log.reopen().unwrap())
             .spawn();
         let child = match spawned {
             Ok(child) => child,
@@ -49,7 +52,7 @@ impl Moto {
                 return None;
             }
         };
-        let moto = Moto { child, port };
+        let moto = Moto { child, port, log };
         let since = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
@@ -82,6 +85,19 @@ impl Moto {
             answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"),
             "{answer}"
         );
+    }
+
+    /// The requests moto logged for `path` so far, as `METHOD path`.
+    fn requests_for(&self, path: &str) -> Vec<String> {
+        let log = std::fs::read_to_string(self.log.path()).unwrap_or_default();
+        log.lines()
+            .filter_map(|line| line.split('"').nth(1))
+            .filter_map(|request| {
+                let mut parts = request.split_whitespace();
+                let (method, target) = (parts.next()?, parts.next()?);
+                (target.split('?').next() == Some(path)).then(|| format!("{method} {path}"))
+            })
+            .collect()
     }
 
     /// The AWS environment pointing at moto.
@@ -124,6 +140,12 @@ fn an_s3_object_is_pushed_repeated_unchanged_and_restaged() {
     let options: String = sandbox.query("SELECT options FROM runs").unwrap();
     assert!(options.contains("source_etag"), "{options}");
 
+    let object = "/exports/day/orders.csv";
+    // moto logs a request once answered: wait for the push's GET before counting.
+    crate::support::wait_for("moto's log", || {
+        moto.requests_for(object).contains(&format!("GET {object}"))
+    });
+    let before = moto.requests_for(object);
     let out = moto.pulse(&sandbox, &push).assert().success();
     assert!(
         stderr_of(&out).contains(&format!("{input} is unchanged")),
@@ -131,6 +153,16 @@ fn an_s3_object_is_pushed_repeated_unchanged_and_restaged() {
         stderr_of(&out)
     );
     assert_eq!(receiver.requests().len(), 3);
+    crate::support::wait_for("moto's log", || {
+        moto.requests_for(object).len() > before.len()
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let after = moto.requests_for(object);
+    assert_eq!(
+        after[before.len()..],
+        [format!("HEAD {object}")],
+        "asked, not downloaded"
+    );
 
     // A run stopped while staging: restaged from the unchanged object.
     sandbox.execute("DELETE FROM attempts");
