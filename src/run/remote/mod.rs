@@ -3,8 +3,8 @@
 //! check (`head`: an unchanged `ETag` is unchanged content). Files and stdin open as before.
 //!
 //! How to reach them (`--input-header`, delivery's TLS settings) is this process's, set once by
-//! `cli/` before any command runs (`configure`), never kept with a run: a resume takes them
-//! again from its own flags and environment.
+//! `cmd/` from the command's flags before it runs (`configure`), never kept with a run: a
+//! resume takes them again from its own flags.
 
 mod access;
 mod chunks;
