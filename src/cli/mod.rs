@@ -15,7 +15,7 @@ pub use usage::{without_credentials, without_environment_flags};
 
 pub use args::*;
 pub use settings::{
-    export_settings, infer_settings, log_location, log_settings, parse_secrets, parse_url,
-    prune_settings, push_request, receive_settings, resend_settings, resume_settings,
+    export_settings, infer_settings, input_access, log_location, log_settings, parse_secrets,
+    parse_url, prune_settings, push_request, receive_settings, resend_settings, resume_settings,
     validate_settings, LogSettings, PruneSettings, ReceiveSettings,
 };

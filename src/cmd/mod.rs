@@ -23,8 +23,16 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             .map_err(|err| crate::store::explain_full(err, &db))
     };
     match &cli.command {
-        Command::Push(args) => with_log(&args.log, &|db| run::push(cli::push_request(args)?, db)),
-        Command::Validate(args) => run::validate(cli::validate_settings(args)?),
+        Command::Push(args) => with_log(&args.log, &|db| {
+            let request = cli::push_request(args)?;
+            let access = cli::input_access(&args.source.remote, Some(&request.delivery))?;
+            run::configure_input_access(access);
+            run::push(request, db)
+        }),
+        Command::Validate(args) => {
+            run::configure_input_access(cli::input_access(&args.source.remote, None)?);
+            run::validate(cli::validate_settings(args)?)
+        }
         Command::Log(args) => with_log(&args.log, &|db| log::run(&cli::log_settings(args)?, db)),
         Command::Resend(args) => with_log(&args.log, &|db| {
             run::resend(cli::resend_settings(args, &cli.setup)?, db)
@@ -33,7 +41,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             run::export(cli::export_settings(args), db).map(|_| ())
         }),
         Command::Resume(args) => with_log(&args.log, &|db| {
-            run::resume(cli::resume_settings(args, &cli.setup)?, db)
+            let settings = cli::resume_settings(args, &cli.setup)?;
+            let access = cli::input_access(&args.remote, Some(&settings.delivery))?;
+            run::configure_input_access(access);
+            run::resume(settings, db)
         }),
         Command::Cancel(args) => with_log(&args.log, &|db| cancel::run(args, db)),
         Command::Prune(args) => {
@@ -54,7 +65,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         } => with_log(log, &|db| secret::show(url, db)),
         Command::Schema {
             command: SchemaCommand::Infer(args),
-        } => run::infer(cli::infer_settings(args)?),
+        } => {
+            run::configure_input_access(cli::input_access(&args.remote, None)?);
+            run::infer(cli::infer_settings(args)?)
+        }
         Command::Config { command } => config::run(command, &cli.setup),
         Command::Completions { shell } => {
             generate::completions(*shell)?;

@@ -77,7 +77,9 @@ fn builder(url: &reqwest::Url, config: &DeliverySettings) -> Result<reqwest::Cli
     // The operating system's trust store is added to the bundled roots (the reqwest
     // feature `rustls-tls-native-roots`; it reads SSL_CERT_FILE and SSL_CERT_DIR too), and
     // HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured (reqwest's system proxy).
-    let mut builder = Client::builder()
+    let builder = Client::builder()
+        // HTTP/1.1 as before object_store (S3 input) turned on reqwest's HTTP/2.
+        .http1_only()
         .timeout(config.timeout)
         .connect_timeout(config.timeout)
         // Redirects are reported, never followed: a webhook that moved is a misconfiguration.
@@ -92,6 +94,32 @@ fn builder(url: &reqwest::Url, config: &DeliverySettings) -> Result<reqwest::Cli
                     .as_ref()
                     .is_some_and(|oauth2| oauth2.token_url.scheme() == "https"),
         );
+    with_tls_files(builder, config)
+}
+
+/// A client builder with delivery's TLS and proxy settings (`config`'s `--cacert`, `--cert`,
+/// `--insecure`; the system's roots and proxies), for another request than a delivery: an
+/// input downloaded over HTTP(S) (`run::remote`). Without `config`, the defaults. The system's
+/// store is read for `https` only, as for delivery (it costs start-up time and memory).
+pub fn download_builder(
+    https: bool,
+    config: Option<&DeliverySettings>,
+) -> Result<reqwest::ClientBuilder> {
+    let builder = Client::builder()
+        .http1_only()
+        .dns_resolver(std::sync::Arc::new(super::dns::SystemResolver))
+        .tls_built_in_native_certs(https);
+    match config {
+        Some(config) => with_tls_files(builder, config),
+        None => Ok(builder),
+    }
+}
+
+/// `config`'s TLS files and `--insecure` on a client's settings.
+fn with_tls_files(
+    mut builder: reqwest::ClientBuilder,
+    config: &DeliverySettings,
+) -> Result<reqwest::ClientBuilder> {
     if let Some(path) = &config.cacert {
         for cert in ca_certificates(path)? {
             builder = builder.add_root_certificate(cert);

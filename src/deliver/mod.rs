@@ -23,7 +23,7 @@ mod token_endpoint;
 
 pub use answer::AnswerRules;
 pub use body_loader::write_batch_body;
-pub use client::check_client_files;
+pub use client::{check_client_files, download_builder};
 pub use compress::{decode, BodyCompression};
 pub use deliverer::*;
 pub use rate::Rate;

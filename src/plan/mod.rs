@@ -20,7 +20,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::payload::BodyContext;
-use crate::read::{CsvDialect, Input};
+use crate::read::{CsvDialect, Input, RemoteObject};
 use crate::stage::{EventKind, StageOptions, SyncMode};
 
 /// What a run is: what it reads and how, how it validates, how it shapes its payloads, and
@@ -43,6 +43,16 @@ pub struct ReadPlan {
     pub input: Input,
     /// How to read it. A push stores the delimiter it sniffed, so a restage reads the same.
     pub dialect: CsvDialect,
+    /// What the download of a remote input told of it (`ETag`, `Last-Modified`, length),
+    /// set by a push once it answered; empty for files and stdin.
+    pub remote: RemoteObject,
+}
+
+impl ReadPlan {
+    /// The input's size: a file's, or a download's announced length.
+    pub fn source_size(&self) -> Option<u64> {
+        self.input.size().or(self.remote.size)
+    }
 }
 
 /// How rows are checked. Kept with the run key for key (`stored.rs`).

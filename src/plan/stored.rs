@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::{DeliverPlan, MirrorPlan, ReadPlan, RunPlan, ShapePlan, SigningSource, ValidatePlan};
-use crate::read::{parse_delimiter, CsvDialect, Encoding, Input, TableShape};
+use crate::read::{parse_delimiter, CsvDialect, Encoding, Input, RemoteObject, TableShape};
 use crate::stage::SyncMode;
 
 /// The version written now. 1 (or none): the flat options of releases before the run plan,
@@ -32,8 +32,11 @@ struct StoredPlan {
     #[serde(skip_serializing_if = "Option::is_none")]
     signed: Option<bool>,
     signing: Option<SigningSource>,
-    /// Absolute; none for stdin.
+    /// Absolute; none for stdin and remote inputs (the run's `source` names those).
     source_path: Option<PathBuf>,
+    /// A remote input's `ETag`, `Last-Modified` and length.
+    #[serde(flatten)]
+    remote: RemoteObject,
     /// Mirror mode's sync name (read by the store when the run is delivered).
     sync: Option<String>,
     key: Vec<String>,
@@ -67,6 +70,7 @@ impl Default for StoredPlan {
             signed: None,
             signing: None,
             source_path: None,
+            remote: RemoteObject::default(),
             sync: None,
             key: Vec::new(),
             max_record_bytes: None,
@@ -94,9 +98,10 @@ impl RunPlan {
             signed: None,
             signing: Some(self.deliver.signing),
             source_path: match &read.input {
-                Input::Stdin => None,
                 Input::File(path) => Some(absolute(path)),
+                _ => None,
             },
+            remote: read.remote.clone(),
             sync: shape.mirror.as_ref().map(|m| m.sync.clone()),
             key: shape
                 .mirror
@@ -121,6 +126,7 @@ impl RunPlan {
         let input = match stored.source_path {
             Some(path) => Input::File(path),
             None if source == Input::Stdin.label() => Input::Stdin,
+            None if Input::parse(source).is_remote() => Input::from_label(source),
             None => Input::File(PathBuf::from(source)),
         };
         let mut deliver = stored.deliver;
@@ -152,6 +158,7 @@ impl RunPlan {
                         .min(crate::read::MAX_RECORD_BYTES_CEILING),
                     table: stored.table,
                 },
+                remote: stored.remote,
             },
             validate: stored.validate,
             shape,

@@ -6,6 +6,7 @@ mod decompress;
 mod dialect;
 mod encoding;
 mod format;
+mod input;
 mod json_input;
 mod json_rows;
 mod json_split;
@@ -29,10 +30,13 @@ mod xlsx_scan;
 pub use columns::TableShape;
 pub use dialect::{parse_delimiter, DEFAULT_MAX_RECORD_BYTES, MAX_RECORD_BYTES_CEILING};
 pub use format::InputFormat;
+pub use input::RemoteObject;
 pub use raw_record::CellKind;
 pub use read_ahead::ReadAhead;
+pub use sniff::CANDIDATES as SNIFFED_DELIMITERS;
 pub use source::{
-    prefix_hash, ByteCounter, CsvDialect, Encoding, Input, SourcePosition, TableSource,
+    prefix_hash, prefix_hash_of, ByteCounter, CsvDialect, Encoding, Input, SourcePosition,
+    TableSource,
 };
 pub use text_record::TextRecord;
 pub use typed_columns::ColumnType;

@@ -10,7 +10,7 @@ pub const SAMPLE_BYTES: usize = 64 * 1024;
 const SAMPLE_RECORDS: usize = 200;
 
 /// The delimiters guessed from content, the default first.
-const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
+pub const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
 
 /// The delimiter an Excel `sep=X` first line names (`sep=;` then CRLF), if `head` starts with
 /// one (after a UTF-8 byte order mark, if any).

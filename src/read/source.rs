@@ -24,40 +24,8 @@ use crate::read::{encoding, sniff};
 
 pub use crate::read::dialect::CsvDialect;
 pub use crate::read::encoding::Encoding;
-pub use crate::read::tap::{prefix_hash, ByteCounter, SourcePosition};
-
-/// Where the CSV comes from.
-#[derive(Debug, Clone)]
-pub enum Input {
-    Stdin,
-    File(std::path::PathBuf),
-}
-
-impl Input {
-    pub fn parse(arg: &str) -> Input {
-        if arg == "-" {
-            Input::Stdin
-        } else {
-            Input::File(arg.into())
-        }
-    }
-
-    /// How the input is named in messages and in the log.
-    pub fn label(&self) -> String {
-        match self {
-            Input::Stdin => "<stdin>".to_string(),
-            Input::File(path) => path.display().to_string(),
-        }
-    }
-
-    /// The file's size, when it is a regular file.
-    pub fn size(&self) -> Option<u64> {
-        match self {
-            Input::Stdin => None,
-            Input::File(path) => std::fs::metadata(path).ok().map(|m| m.len()),
-        }
-    }
-}
+pub use crate::read::input::Input;
+pub use crate::read::tap::{prefix_hash, prefix_hash_of, ByteCounter, SourcePosition};
 
 /// The CSV reader's buffer: the most it reads ahead of the record being parsed.
 const READ_BUFFER: usize = 256 * 1024;
@@ -133,6 +101,8 @@ impl TableSource {
                 return TableSource::from_sheet(path, dialect, counter)
             }
             Input::File(path) => Box::new(open_file(path)?),
+            // The run layer downloads it (`run::remote`) and hands the stream to `from_reader`.
+            Input::Url(_) | Input::S3(_) => bail!("{}: a remote input, not a file", input.label()),
         };
         if let Some(sheet) = &dialect.table.sheet {
             return Err(crate::exit::usage(format!(

@@ -79,7 +79,13 @@ fn format_hash(digest: u128) -> String {
 /// The hash of the first `len` bytes of a file, as `read_so_far` gives it; None when the file is
 /// shorter.
 pub fn prefix_hash(path: &Path, len: u64) -> io::Result<Option<String>> {
-    let mut file = File::open(path)?.take(len);
+    prefix_hash_of(File::open(path)?, len)
+}
+
+/// The hash of the first `len` bytes `reader` gives (a download's), as `read_so_far` gives it;
+/// None when it ends sooner. Reads no further than `len`.
+pub fn prefix_hash_of(reader: impl Read, len: u64) -> io::Result<Option<String>> {
+    let mut file = reader.take(len);
     let mut hasher = xxhash_rust::xxh3::Xxh3::new();
     let mut buf = vec![0; 256 * 1024];
     let mut total = 0;

@@ -31,6 +31,7 @@ pub fn unstageable(run: &RunRow, plan: &RunPlan) -> Result<Option<String>> {
     }
     let path = match (&plan.read.input, is_stdin(run)) {
         (Input::File(path), false) => path,
+        (input, false) if input.is_remote() => return remote_change(run, input),
         _ => return Ok(Some("it read stdin, which cannot be read again".into())),
     };
     match std::fs::metadata(path) {
@@ -62,6 +63,40 @@ pub fn input_change(run: &RunRow, path: &Path) -> Result<Option<String>> {
             return Ok(Some(format!(
                 "{} changed since it was pushed (its content differs)",
                 path.display()
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// How the input differs from what was staged before the stop, if it does: a file's or a
+/// remote input's.
+pub fn input_changed(run: &RunRow, input: &Input) -> Result<Option<String>> {
+    match input {
+        Input::File(path) => input_change(run, path),
+        input => remote_change(run, input),
+    }
+}
+
+/// How a remote input differs from what was staged before the stop, if it does: its announced
+/// length (a HEAD), or the hash of the bytes staged so far (downloaded again, no further). An
+/// input that cannot be reached now is an error, not a change: it may come back.
+fn remote_change(run: &RunRow, input: &Input) -> Result<Option<String>> {
+    let label = input.label();
+    let cannot = |err: anyhow::Error| err.context(format!("{}: its input cannot be read", run.id));
+    let now = super::remote::head(input).map_err(cannot)?;
+    if let (Some(size), Some(now)) = (run.source_size, now.size)
+        && size != now
+    {
+        return Ok(Some(format!(
+            "{label} changed since it was pushed (was {size} bytes, now {now})"
+        )));
+    }
+    if let (Some(bytes), Some(hash)) = (run.staged_bytes, run.staged_hash.as_deref()) {
+        let now = super::remote::prefix_hash(input, bytes).map_err(cannot)?;
+        if now.as_deref() != Some(hash) {
+            return Ok(Some(format!(
+                "{label} changed since it was pushed (its content differs)"
             )));
         }
     }

@@ -51,7 +51,7 @@ pub fn dry_run(
     plan.deliver.secret_fingerprints = signer.fingerprints();
     let counter = ByteCounter::default();
     let quiet = request.knobs.quiet;
-    let (mut rows, _delimiter) = open_rows(&plan, schema, &counter, quiet)?;
+    let (mut rows, _delimiter, _remote) = open_rows(&plan, schema, &counter, quiet)?;
     let staged = stage_new_run(
         &mut store,
         (&request.run_id, url.as_deref().unwrap_or_default()),

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 
 use crate::plan::ReadPlan;
-use crate::read::{ByteCounter, TableSource};
+use crate::read::ByteCounter;
 use crate::schema::Inference;
 
 /// What `pulse schema infer` was asked.
@@ -21,11 +21,12 @@ pub struct InferSettings {
 }
 
 pub fn infer(asked: InferSettings) -> Result<()> {
-    let mut source = TableSource::open(
+    let mut source = super::remote::open_source(
         &asked.read.input,
         &asked.read.dialect,
         ByteCounter::default(),
-    )?;
+    )?
+    .0;
     for notice in source.notices() {
         crate::output::errln!("pulse: {notice}");
     }

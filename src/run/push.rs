@@ -37,12 +37,19 @@ pub fn push(mut request: PushRequest, db: &Location) -> Result<()> {
     let clock = Instant::now();
 
     let mut store = Store::open(db)?;
-    let counter = ByteCounter::default();
-    let (mut rows, delimiter) = open_rows(&request.plan, schema.as_ref(), &counter, quiet)?;
-    // A sniffed delimiter is stored as if given: resume reads the file the same way.
-    request.plan.read.dialect.delimiter = Some(delimiter);
     // The password never: resume and resend take it again from --url-password.
     let shown = shown_url(url.as_str());
+    if let Some(earlier) = unchanged_remote(&store, &request, &url)? {
+        let replaced = claim_replaced(&store, &request, &shown)?;
+        let label = request.plan.read.input.label();
+        let source = (label.as_str(), replaced.as_ref());
+        return again(&mut store, &earlier, source, &request, &progress);
+    }
+    let counter = ByteCounter::default();
+    let (mut rows, delimiter, remote) = open_rows(&request.plan, schema.as_ref(), &counter, quiet)?;
+    // A sniffed delimiter is stored as if given: resume reads the file the same way.
+    request.plan.read.dialect.delimiter = Some(delimiter);
+    request.plan.read.remote = remote;
     let signing = &request.delivery.signing;
     let signer = resolve_signer(signing, Some(&shown), Some(&store), SignerFor::Push)?;
     request.plan.deliver.secret_fingerprints = signer.fingerprints();
@@ -50,10 +57,7 @@ pub fn push(mut request: PushRequest, db: &Location) -> Result<()> {
     let run_id = request.run_id.clone();
     // Held from before the run exists until pulse exits, so `resume` never picks this run up.
     let _lock = RunLock::acquire(&store, &run_id)?;
-    let replaced = match &request.replaces {
-        Some(id) => Some(super::replace::claim(&store, id, &shown)?),
-        None => None,
-    };
+    let replaced = claim_replaced(&store, &request, &shown)?;
     let plan = &mut request.plan;
     let label = plan.read.input.label();
     let shape = super::repeat::shape_of(plan)?;
@@ -85,8 +89,9 @@ pub fn push(mut request: PushRequest, db: &Location) -> Result<()> {
     // The reader's buffers are not needed for delivery.
     drop(rows);
 
-    if repeats && matches!(plan.read.input, Input::Stdin) {
-        // Stdin can only be compared once read: this run goes, an earlier one stands.
+    if repeats && (matches!(plan.read.input, Input::Stdin) || plan.read.input.is_remote()) {
+        // Stdin can only be compared once read, and so can a download whose ETag changed or
+        // that has none: this run goes, an earlier one stands.
         let hash = &staged.source_hash;
         let earlier =
             super::repeat::earlier_run(&store, url.as_str(), &shape, hash, Some(&run_id))?;
@@ -113,6 +118,33 @@ pub fn push(mut request: PushRequest, db: &Location) -> Result<()> {
         signer,
         (&progress, clock),
     )
+}
+
+/// The run `--replaces` names, checked and claimed (`run::replace`).
+fn claim_replaced(
+    store: &Store,
+    request: &PushRequest,
+    shown: &str,
+) -> Result<Option<super::replace::Replaced>> {
+    match &request.replaces {
+        Some(id) => Ok(Some(super::replace::claim(store, id, shown)?)),
+        None => Ok(None),
+    }
+}
+
+/// The earlier run of a remote input whose `ETag` is unchanged, found with a HEAD (nothing
+/// downloaded), unless the push skips the repeat check.
+fn unchanged_remote(
+    store: &Store,
+    request: &PushRequest,
+    url: &reqwest::Url,
+) -> Result<Option<crate::store::RunRow>> {
+    let plan = &request.plan;
+    if request.force || plan.shape.mode == SyncMode::Mirror || !plan.read.input.is_remote() {
+        return Ok(None);
+    }
+    let etag_now = || Ok(super::remote::head(&plan.read.input)?.etag);
+    super::repeat::earlier_run_of_remote(store, url.as_str(), plan, etag_now)
 }
 
 /// Delivers a staged push: the older runs to its destination first (a receiver never gets

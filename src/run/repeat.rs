@@ -5,6 +5,8 @@
 //!
 //! For a file the check costs one pass over it (hashing, at memory speed), and only when an
 //! earlier run of the same shape, destination and size exists; stdin is compared once staged.
+//! A remote input (URL, S3) is asked for its `ETag` first (a HEAD): the earlier run's `ETag`
+//! means unchanged, with nothing downloaded; without one it is compared once staged, as stdin.
 
 use anyhow::{Context, Result};
 use serde_json::json;
@@ -96,6 +98,50 @@ pub fn earlier_run_of_file(
     Ok(candidates
         .into_iter()
         .find(|run| run.source_hash.as_deref() == Some(hash.as_str())))
+}
+
+/// The latest earlier run of this shape to this URL of the same remote input whose `ETag` is
+/// the input's now (`etag_now`, asked only when an earlier run kept one: a first push makes no
+/// extra request): the same content, known without downloading it. A run that sniffed its
+/// delimiter stored it, so each delimiter sniffing can find is tried for a plan without one.
+pub fn earlier_run_of_remote(
+    store: &Store,
+    url: &str,
+    plan: &RunPlan,
+    etag_now: impl FnOnce() -> Result<Option<String>>,
+) -> Result<Option<RunRow>> {
+    let label = plan.read.input.label();
+    let delimiters = match plan.read.dialect.delimiter {
+        Some(delimiter) => vec![delimiter],
+        None => crate::read::SNIFFED_DELIMITERS.to_vec(),
+    };
+    let mut candidates = Vec::new();
+    for delimiter in delimiters {
+        let mut plan = plan.clone();
+        plan.read.dialect.delimiter = Some(delimiter);
+        let shape = shape_of(&plan)?;
+        for run in store.runs_of_shape(&shown_url(url), &shape, None)? {
+            if run.source != label {
+                continue;
+            }
+            let stored = RunPlan::load(&run.id, &run.source, &run.options)?;
+            if let Some(etag) = stored.read.remote.etag {
+                candidates.push((run, etag));
+            }
+        }
+    }
+    if candidates.is_empty() {
+        return Ok(None);
+    }
+    let Some(now) = etag_now()? else {
+        return Ok(None);
+    };
+    // Newest first within each shape; the newest of all wins.
+    candidates.sort_by(|(a, _), (b, _)| (b.started_at, &b.id).cmp(&(a.started_at, &a.id)));
+    Ok(candidates
+        .into_iter()
+        .find(|(_, etag)| *etag == now)
+        .map(|(run, _)| run))
 }
 
 /// Says that nothing was sent because `earlier` delivered the same already.

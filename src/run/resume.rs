@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{anyhow, bail, Result};
 
-use super::abandon::{abandon, input_change, is_stdin, unstageable, Abandoned};
+use super::abandon::{abandon, input_changed, is_stdin, unstageable, Abandoned};
 use super::delivery::{deliver_run, Delivery};
 use super::lock::RunLock;
 use super::signing::stored_run_deliverer;
@@ -17,7 +17,7 @@ use crate::exit::{usage, DeliveryError, InterruptedError, QuietDeliveryError};
 use crate::plan::{Knobs, RunPlan};
 use crate::plural::part_of;
 use crate::progress::Progress;
-use crate::read::{ByteCounter, Input, TableSource};
+use crate::read::{ByteCounter, Input};
 use crate::redact::shown_url;
 use crate::stage::{CheckedRows, EventKind, Staged, SyncMode};
 use crate::store::{IdRef, Location, RunRow, RunStatus, Store};
@@ -456,14 +456,18 @@ fn given_run(store: &Store, db: &Location, id: &str) -> Result<(RunRow, RunLock)
 /// Stages a run stopped while staging again, from its unchanged file, exactly as its plan
 /// says: the partial batches go first (one transaction), the event ids stay.
 fn restage(store: &mut Store, run: &RunRow, plan: &RunPlan, progress: &Progress) -> Result<Staged> {
-    let path = match (&plan.read.input, is_stdin(run)) {
-        (Input::File(path), false) => path,
-        _ => bail!(
+    let readable_again = match (&plan.read.input, is_stdin(run)) {
+        (Input::File(_), false) => true,
+        (input, false) => input.is_remote(),
+        _ => false,
+    };
+    if !readable_again {
+        bail!(
             "{} read stdin and was stopped while staging; stdin cannot be read again: push it again",
             run.id
-        ),
-    };
-    if let Some(why) = input_change(run, path)? {
+        );
+    }
+    if let Some(why) = input_changed(run, &plan.read.input)? {
         bail!("{} cannot be resumed: {why}", run.id);
     }
     let events = store
@@ -481,7 +485,8 @@ fn restage(store: &mut Store, run: &RunRow, plan: &RunPlan, progress: &Progress)
     let cannot = |err: anyhow::Error| err.context(format!("{} cannot be resumed", run.id));
     let schema = crate::schema::load_for_flag(plan.validate.schema.as_deref()).map_err(cannot)?;
     let counter = ByteCounter::default();
-    let source = TableSource::open(&plan.read.input, &plan.read.dialect, counter.clone())?;
+    let (source, _) =
+        super::remote::open_source(&plan.read.input, &plan.read.dialect, counter.clone())?;
     let mut rows = CheckedRows::new(source, schema.as_ref())?;
     store.reset_staging(&run.id)?;
     let staging = Staging {
@@ -491,6 +496,6 @@ fn restage(store: &mut Store, run: &RunRow, plan: &RunPlan, progress: &Progress)
         plan,
         json: false,
     };
-    let size = plan.read.input.size();
+    let size = plan.read.source_size();
     stage_run(store, &staging, &mut rows, &counter, size, progress)
 }

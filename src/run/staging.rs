@@ -11,7 +11,7 @@ use crate::exit::{usage, InterruptedError, InvalidRowsError};
 use crate::plan::RunPlan;
 use crate::plural::count;
 use crate::progress::Progress;
-use crate::read::{ByteCounter, Input, TableSource};
+use crate::read::{ByteCounter, Input, RemoteObject};
 use crate::schema::Schema;
 use crate::stage::{new_event_id, stage, CheckedRows, EventKind, FirstInvalid, Mirror, Staged};
 use crate::store::{NewRun, RunStatus, Store};
@@ -48,7 +48,7 @@ pub fn stage_new_run(
         &NewRun {
             id: run_id,
             source: &label,
-            source_size: plan.read.input.size(),
+            source_size: plan.read.source_size(),
             url,
             options: &plan.to_json(),
         },
@@ -64,19 +64,20 @@ pub fn stage_new_run(
         plan,
         json,
     };
-    let size = plan.read.input.size();
+    let size = plan.read.source_size();
     stage_run(store, &staging, rows, counter, size, progress)
 }
 
 /// Opens the plan's input and checks its rows against `schema`; returns them with the
-/// delimiter read with (given or sniffed).
+/// delimiter read with (given or sniffed) and what a download told of a remote input.
 pub fn open_rows(
     plan: &RunPlan,
     schema: Option<&Schema>,
     counter: &ByteCounter,
     quiet: bool,
-) -> Result<(CheckedRows, u8)> {
-    let source = TableSource::open(&plan.read.input, &plan.read.dialect, counter.clone())?;
+) -> Result<(CheckedRows, u8, RemoteObject)> {
+    let (source, remote) =
+        super::remote::open_source(&plan.read.input, &plan.read.dialect, counter.clone())?;
     if !quiet {
         for notice in source.notices() {
             crate::output::errln!("pulse: {notice}");
@@ -88,7 +89,7 @@ pub fn open_rows(
         // Before the run is recorded: a clash is the flag's mistake, and nothing is staged.
         crate::payload::check_nesting(rows.headers()).map_err(usage)?;
     }
-    Ok((rows, delimiter))
+    Ok((rows, delimiter, remote))
 }
 
 /// Stages `rows` into the run and marks it staged. On failure or Ctrl-C the run is marked

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 
 use crate::exit::InvalidRowsError;
 use crate::plan::ReadPlan;
-use crate::read::{ByteCounter, TableSource};
+use crate::read::ByteCounter;
 use crate::stage::{CheckedRow, CheckedRows};
 
 /// What `pulse validate` was asked.
@@ -26,11 +26,12 @@ pub struct ValidateSettings {
 /// Checks every row, prints the report, and fails with exit code 3 when a row is invalid.
 pub fn validate(asked: ValidateSettings) -> Result<()> {
     let schema = crate::schema::load_for_flag(asked.schema.as_deref())?;
-    let source = TableSource::open(
+    let source = super::remote::open_source(
         &asked.read.input,
         &asked.read.dialect,
         ByteCounter::default(),
-    )?;
+    )?
+    .0;
     for notice in source.notices() {
         crate::output::errln!("pulse: {notice}");
     }

@@ -74,6 +74,18 @@ impl Constraints {
         Regex::new(&format!(r"\A(?:^{pattern}$)"))
     }
 
+    /// `minLength` and `maxLength` against a value's length.
+    fn check_length(&self, len: usize, report: &mut impl FnMut(Violation)) {
+        if let Some(min) = self.min_length.filter(|&min| len < min) {
+            let expected = format!("is shorter than the minimum length {min}");
+            report(Violation { expected });
+        }
+        if let Some(max) = self.max_length.filter(|&max| len > max) {
+            let expected = format!("is longer than the maximum length {max}");
+            report(Violation { expected });
+        }
+    }
+
     /// Checks a cell that cast cleanly (`None` = a missing value), in frictionless' order,
     /// reporting every failed constraint.
     pub fn check(&self, value: Option<&CellValue>, mut report: impl FnMut(Violation)) {
@@ -92,14 +104,7 @@ impl Constraints {
                 serde_json::Value::Array(items) => items.len(),
                 _ => 0,
             };
-            if let Some(min) = self.min_length.filter(|&min| len < min) {
-                let expected = format!("is shorter than the minimum length {min}");
-                report(Violation { expected });
-            }
-            if let Some(max) = self.max_length.filter(|&max| len > max) {
-                let expected = format!("is longer than the maximum length {max}");
-                report(Violation { expected });
-            }
+            self.check_length(len, &mut report);
         }
         if let CellValue::Str(s) = value {
             // Counted in characters like Python's len(), and only when a length is constrained.
@@ -115,14 +120,7 @@ impl Constraints {
             } else {
                 s.chars().count()
             };
-            if let Some(min) = self.min_length.filter(|&min| len < min) {
-                let expected = format!("is shorter than the minimum length {min}");
-                report(Violation { expected });
-            }
-            if let Some(max) = self.max_length.filter(|&max| len > max) {
-                let expected = format!("is longer than the maximum length {max}");
-                report(Violation { expected });
-            }
+            self.check_length(len, &mut report);
             if let Some((text, regex)) = &self.pattern
                 && !regex.is_match(s)
             {

@@ -246,10 +246,8 @@ mod tests {
         assert_eq!(infer_missing(&["a"], &rows_na, &["", "NA"]), ["integer"]);
         // Given missing values replace the default: "" is then a value (a string's).
         assert_eq!(infer_missing(&["a"], &[&["1"], &[""]], &["NA"]), ["string"]);
-        // Cells a short row lacks count for the first candidate.
-        assert_eq!(
-            infer(&["a", "b"], &[&["x"], &["y"]]),
-            ["string", "datetime"]
-        );
+        // Cells a short row lacks count for the first candidate (frictionless' is yearmonth,
+        // which pulse's schemas lack).
+        assert_eq!(infer(&["a", "b"], &[&["x"], &["y"]]), ["string", "object"]);
     }
 }

@@ -19,7 +19,7 @@ import frictionless
 
 # Types frictionless infers that Table Schemas pulse loads do not have: pulse infers the next
 # candidate that reads the column instead (README.md).
-UNSUPPORTED = {"yearmonth", "geopoint", "duration", "geojson", "object", "array"}
+UNSUPPORTED = {"yearmonth", "geopoint", "duration", "geojson"}
 
 
 def write_inference_cases(out):

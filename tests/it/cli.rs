@@ -28,7 +28,7 @@ fn the_usage_line_lists_no_flag_that_came_from_the_environment() {
     assert!(stderr.contains("--url <URL>"), "{stderr}");
     assert_eq!(
         usage_line(&stderr),
-        "Usage: pulse push --url <URL> <FILE|->",
+        "Usage: pulse push --url <URL> <FILE|-|URL>",
         "{stderr}"
     );
     let unknown = sandbox

@@ -28,6 +28,8 @@ mod readme;
 mod receive;
 mod receivers;
 mod record_limits;
+mod remote;
+mod remote_s3;
 mod resend;
 mod resume;
 mod retry;

@@ -297,3 +297,31 @@ fn bad_tls_files_stop_a_push_before_staging_and_a_dry_run_too() {
         .success();
     assert_eq!(runs(), 1);
 }
+
+#[test]
+fn an_https_input_is_downloaded_with_the_delivery_tls_settings() {
+    let sandbox = Sandbox::new();
+    let (ca_pem, port) = https_server();
+    let ca = sandbox.write("ca.pem", ca_pem);
+    // The server answers "ok" to everything: a CSV with a header and no rows.
+    let input = format!("https://127.0.0.1:{port}/export.csv");
+    let url = format!("https://127.0.0.1:{port}/hook");
+    let push = ["push", &input, "--url", &url, "--no-sign", "--retries", "0"];
+    let out = sandbox.pulse().args(push).assert().code(1);
+    let stderr = stderr_of(&out);
+    assert!(stderr.contains(&input), "{stderr}");
+    assert!(stderr.to_lowercase().contains("certificate"), "{stderr}");
+    let runs: i64 = sandbox.query("SELECT count(*) FROM runs").unwrap_or(0);
+    assert_eq!(
+        runs, 0,
+        "nothing staged from an input that could not be read"
+    );
+    let out = sandbox
+        .pulse()
+        .args(push)
+        .arg("--cacert")
+        .arg(&ca)
+        .assert()
+        .success();
+    assert!(stderr_of(&out).contains(&input), "{}", stderr_of(&out));
+}

@@ -10,8 +10,9 @@ use crate::read::{Encoding, InputFormat};
 #[derive(Debug, Args)]
 pub struct SourceArgs {
     /// CSV or JSON file (a JSON array of objects, or JSON lines; also gzip or zstd compressed),
-    /// spreadsheet (.xlsx, .xls, .ods), or - for stdin
-    #[arg(value_name = "FILE|-")]
+    /// spreadsheet (.xlsx, .xls, .ods), - for stdin, or the same at an http(s):// URL or
+    /// s3://BUCKET/KEY (downloaded as it is read)
+    #[arg(value_name = "FILE|-|URL")]
     pub input: String,
 
     /// Frictionless Table Schema (JSON) to validate rows against and cast values with
@@ -36,6 +37,23 @@ pub struct SourceArgs {
 
     #[command(flatten)]
     pub table: TableArgs,
+
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// How a remote input (a URL) is reached. Shared by push, validate, schema infer and resume.
+#[derive(Debug, Args)]
+pub struct RemoteArgs {
+    /// A header sent with the download of an http(s):// input, 'Name: value' (an auth header,
+    /// e.g. 'Authorization: Bearer TOKEN'); repeatable; never stored or printed
+    // A credential: `config show` masks it (`hide_env_values` marks one).
+    #[arg(
+        long = "input-header",
+        value_name = "'NAME: VALUE'",
+        hide_env_values = true
+    )]
+    pub input_headers: Vec<String>,
 }
 
 /// The input's header, lines and columns. Shared by push and validate.

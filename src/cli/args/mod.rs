@@ -23,7 +23,7 @@ pub use config::ConfigCommand;
 pub use db::LogDb;
 pub use delivery::DeliveryArgs;
 pub use export::ExportArgs;
-pub use input::{SourceArgs, TableArgs};
+pub use input::{RemoteArgs, SourceArgs, TableArgs};
 pub use log::LogArgs;
 pub use prune::PruneArgs;
 pub use push::PushArgs;

@@ -26,6 +26,10 @@ pub struct ResumeArgs {
     #[command(flatten)]
     pub delivery: DeliveryArgs,
 
+    /// A run stopped while staging a URL downloads it again with these
+    #[command(flatten)]
+    pub remote: super::input::RemoteArgs,
+
     #[command(flatten)]
     pub log: LogDb,
 

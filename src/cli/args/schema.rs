@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use super::input::TableArgs;
+use super::input::{RemoteArgs, TableArgs};
 use crate::read::Encoding;
 
 #[derive(Debug, Subcommand)]
@@ -21,8 +21,8 @@ Examples:
 
 #[derive(Debug, Args)]
 pub struct InferArgs {
-    /// CSV file or spreadsheet, or - for stdin
-    #[arg(value_name = "FILE|-")]
+    /// CSV file or spreadsheet, - for stdin, or a CSV at an http(s):// URL or s3://BUCKET/KEY
+    #[arg(value_name = "FILE|-|URL")]
     pub input: String,
 
     /// Rows to infer from, the header row included (as frictionless counts its sample)
@@ -48,4 +48,7 @@ pub struct InferArgs {
 
     #[command(flatten)]
     pub table: TableArgs,
+
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }

@@ -6,12 +6,14 @@ use clap::FromArgMatches;
 use super::delivery::{delivery_settings, knobs};
 use super::values::{parse_record_size, parse_size, parse_url, read_plan, source_read_plan};
 use crate::cli::{
-    DeliveryArgs, ExportArgs, InferArgs, LogArgs, PruneArgs, ReceiveArgs, ResendArgs, ResumeArgs,
-    Setup, ValidateArgs,
+    DeliveryArgs, ExportArgs, InferArgs, LogArgs, PruneArgs, ReceiveArgs, RemoteArgs, ResendArgs,
+    ResumeArgs, Setup, ValidateArgs,
 };
+use crate::deliver::DeliverySettings;
 use crate::exit::usage;
 use crate::run::{
-    ExportSettings, ForDestination, InferSettings, ResendSettings, ResumeSettings, ValidateSettings,
+    ExportSettings, ForDestination, InferSettings, InputAccess, ResendSettings, ResumeSettings,
+    ValidateSettings,
 };
 
 /// Checked `pulse resume` flags: flag mistakes are reported before anything is touched.
@@ -220,6 +222,12 @@ pub fn receive_settings(args: &ReceiveArgs) -> Result<ReceiveSettings> {
             .unwrap_or_else(|| "{\"ok\":true}".to_string()),
         quiet: args.quiet,
     })
+}
+
+/// How this process reaches a remote input: `--input-header`, and the TLS settings of
+/// delivery when the command has them (push, resume).
+pub fn input_access(args: &RemoteArgs, tls: Option<&DeliverySettings>) -> Result<InputAccess> {
+    InputAccess::new(&args.input_headers, tls.cloned())
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use crate::exit::usage;
 use crate::sign::{PublicKey, SigningSecret};
 
 pub use commands::{
-    export_settings, infer_settings, log_settings, prune_settings, receive_settings,
+    export_settings, infer_settings, input_access, log_settings, prune_settings, receive_settings,
     resend_settings, resume_settings, validate_settings, LogSettings, PruneSettings,
     ReceiveSettings,
 };

@@ -126,6 +126,12 @@ fn body_context(args: &PushArgs, input: &Input, run_id: &str) -> Result<BodyCont
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "data".into()),
+        // The last path segment without its extensions, as for a file.
+        remote => remote
+            .file_name()
+            .and_then(|name| name.split('.').next().map(str::to_string))
+            .filter(|stem| !stem.is_empty())
+            .unwrap_or_else(|| "data".into()),
     });
     // valmi and GET carry one row per request: each row is its own batch in the outbox.
     let one_row_per_request = args.format == Format::Valmi || args.method == Method::Get;
@@ -197,10 +203,7 @@ fn template_and_type(args: &PushArgs) -> Result<(Option<BodyTemplate>, Option<St
 fn file_name(input: &Input) -> String {
     match input {
         Input::Stdin => "-".to_string(),
-        Input::File(path) => path
-            .file_name()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        other => other.file_name().unwrap_or_default(),
     }
 }
 

@@ -41,6 +41,7 @@ pub fn read_plan(
             max_record_bytes,
             table: table_shape(table)?,
         },
+        remote: Default::default(),
     })
 }
 
