@@ -88,6 +88,28 @@ fn a_url_without_an_etag_is_compared_by_its_content() {
 }
 
 #[test]
+fn a_server_refusing_head_is_compared_by_a_download() {
+    let sandbox = Sandbox::new();
+    let files = FileServer::start(numbered_csv(3), Some("\"v1\""));
+    let receiver = TestServer::ok();
+    let input = files.url("/export.csv");
+    push_url(&sandbox, &input, &receiver.url())
+        .assert()
+        .success();
+    files.refuse_head(403);
+    let out = push_url(&sandbox, &input, &receiver.url())
+        .assert()
+        .success();
+    assert!(
+        stderr_of(&out).contains("is unchanged"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert_eq!(files.methods(), ["GET", "HEAD", "GET"]);
+    assert_eq!(receiver.requests().len(), 1);
+}
+
+#[test]
 fn input_headers_reach_the_server_and_no_credential_is_kept_or_printed() {
     let sandbox = Sandbox::new();
     let files = FileServer::start(numbered_csv(2), Some("\"a\""));
