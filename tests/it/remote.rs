@@ -254,6 +254,8 @@ fn a_push_killed_while_staging_a_download_is_restaged_or_abandoned_as_the_object
             "--no-sign",
             "--batch-size",
             "100",
+            "--input-header",
+            "X-Token: t-1",
         ];
         sandbox.kill_once(&args, "batches staged", || {
             sandbox
@@ -275,7 +277,8 @@ fn a_push_killed_while_staging_a_download_is_restaged_or_abandoned_as_the_object
             assert!(stderr.contains("is abandoned"), "{stderr}");
             assert_eq!(receiver.requests().len(), 0);
         } else {
-            let out = sandbox.pulse().args(["resume"]).assert().success();
+            let resume = ["resume", "--input-header", "X-Token: t-1"];
+            let out = sandbox.pulse().args(resume).assert().success();
             let rows = rows_of(&receiver.requests());
             assert!(
                 stderr_of(&out).contains("staging http://127.0.0.1"),
@@ -284,6 +287,17 @@ fn a_push_killed_while_staging_a_download_is_restaged_or_abandoned_as_the_object
             );
             assert_eq!(rows.len(), 3000);
             assert_eq!(rows[2999]["id"], "3000");
+            // The push's GET, then resume's HEAD, GET of the prefix, GET to restage: each with
+            // the header, which only the flags gave (the run does not keep it).
+            let fetched = files.requests();
+            assert_eq!(fetched.len(), 4, "{fetched:?}");
+            for request in fetched {
+                assert_eq!(
+                    request.headers.get("x-token").map(String::as_str),
+                    Some("t-1")
+                );
+            }
+            assert!(!log_text(&sandbox).contains("t-1"));
         }
     }
 }
