@@ -69,15 +69,6 @@ pub fn input_change(run: &RunRow, path: &Path) -> Result<Option<String>> {
     Ok(None)
 }
 
-/// How the input differs from what was staged before the stop, if it does: a file's or a
-/// remote input's.
-pub fn input_changed(run: &RunRow, input: &Input) -> Result<Option<String>> {
-    match input {
-        Input::File(path) => input_change(run, path),
-        input => remote_change(run, input),
-    }
-}
-
 /// How a remote input differs from what was staged before the stop, if it does: its announced
 /// length (a HEAD), or the hash of the bytes staged so far (downloaded again, no further). An
 /// input that cannot be reached now is an error, not a change: it may come back.

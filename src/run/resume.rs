@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{anyhow, bail, Result};
 
-use super::abandon::{abandon, input_changed, is_stdin, unstageable, Abandoned};
+use super::abandon::{abandon, input_change, is_stdin, unstageable, Abandoned};
 use super::delivery::{deliver_run, Delivery};
 use super::lock::RunLock;
 use super::signing::stored_run_deliverer;
@@ -467,7 +467,10 @@ fn restage(store: &mut Store, run: &RunRow, plan: &RunPlan, progress: &Progress)
             run.id
         );
     }
-    if let Some(why) = input_changed(run, &plan.read.input)? {
+    // A remote input's prefix was downloaded and checked by `unstageable` just before: once.
+    if let Input::File(path) = &plan.read.input
+        && let Some(why) = input_change(run, path)?
+    {
         bail!("{} cannot be resumed: {why}", run.id);
     }
     let events = store

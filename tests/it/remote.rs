@@ -88,6 +88,28 @@ fn a_url_without_an_etag_is_compared_by_its_content() {
 }
 
 #[test]
+fn a_server_refusing_head_is_compared_by_a_download() {
+    let sandbox = Sandbox::new();
+    let files = FileServer::start(numbered_csv(3), Some("\"v1\""));
+    let receiver = TestServer::ok();
+    let input = files.url("/export.csv");
+    push_url(&sandbox, &input, &receiver.url())
+        .assert()
+        .success();
+    files.refuse_head(403);
+    let out = push_url(&sandbox, &input, &receiver.url())
+        .assert()
+        .success();
+    assert!(
+        stderr_of(&out).contains("is unchanged"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert_eq!(files.methods(), ["GET", "HEAD", "GET"]);
+    assert_eq!(receiver.requests().len(), 1);
+}
+
+#[test]
 fn input_headers_reach_the_server_and_no_credential_is_kept_or_printed() {
     let sandbox = Sandbox::new();
     let files = FileServer::start(numbered_csv(2), Some("\"a\""));
@@ -232,6 +254,8 @@ fn a_push_killed_while_staging_a_download_is_restaged_or_abandoned_as_the_object
             "--no-sign",
             "--batch-size",
             "100",
+            "--input-header",
+            "X-Token: t-1",
         ];
         sandbox.kill_once(&args, "batches staged", || {
             sandbox
@@ -253,7 +277,8 @@ fn a_push_killed_while_staging_a_download_is_restaged_or_abandoned_as_the_object
             assert!(stderr.contains("is abandoned"), "{stderr}");
             assert_eq!(receiver.requests().len(), 0);
         } else {
-            let out = sandbox.pulse().args(["resume"]).assert().success();
+            let resume = ["resume", "--input-header", "X-Token: t-1"];
+            let out = sandbox.pulse().args(resume).assert().success();
             let rows = rows_of(&receiver.requests());
             assert!(
                 stderr_of(&out).contains("staging http://127.0.0.1"),
@@ -262,6 +287,17 @@ fn a_push_killed_while_staging_a_download_is_restaged_or_abandoned_as_the_object
             );
             assert_eq!(rows.len(), 3000);
             assert_eq!(rows[2999]["id"], "3000");
+            // The push's GET, then resume's HEAD, GET of the prefix, GET to restage: each with
+            // the header, which only the flags gave (the run does not keep it).
+            let fetched = files.requests();
+            assert_eq!(fetched.len(), 4, "{fetched:?}");
+            for request in fetched {
+                assert_eq!(
+                    request.headers.get("x-token").map(String::as_str),
+                    Some("t-1")
+                );
+            }
+            assert!(!log_text(&sandbox).contains("t-1"));
         }
     }
 }

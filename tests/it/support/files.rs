@@ -26,6 +26,8 @@ struct State {
     redirect: String,
     /// Bytes sent before the body stalls, while `stalled` is set.
     stall_after: Option<usize>,
+    /// HEAD answered with this status instead (a server that allows GET only).
+    refuse_head: Option<u16>,
     requests: Vec<Fetched>,
 }
 
@@ -44,6 +46,7 @@ impl FileServer {
             etag: etag.map(str::to_string),
             redirect: format!("http://127.0.0.1:{port}/export.csv"),
             stall_after: None,
+            refuse_head: None,
             requests: Vec::new(),
         }));
         let stalled = Arc::new(AtomicBool::new(false));
@@ -82,6 +85,11 @@ impl FileServer {
     pub fn stall_after(&self, bytes: usize) {
         self.state.lock().unwrap().stall_after = Some(bytes);
         self.stalled.store(true, Ordering::SeqCst);
+    }
+
+    /// Answers HEAD with `status` from now on.
+    pub fn refuse_head(&self, status: u16) {
+        self.state.lock().unwrap().refuse_head = Some(status);
     }
 
     pub fn release(&self) {
@@ -125,7 +133,7 @@ fn serve(stream: TcpStream, state: &Mutex<State>, stalled: &AtomicBool) {
                 headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_string());
             }
         }
-        let (body, etag, redirect, stall_after) = {
+        let (body, etag, redirect, stall_after, refuse_head) = {
             let mut state = state.lock().unwrap();
             state.requests.push(Fetched {
                 method: method.clone(),
@@ -138,9 +146,14 @@ fn serve(stream: TcpStream, state: &Mutex<State>, stalled: &AtomicBool) {
                 s.etag.clone(),
                 s.redirect.clone(),
                 s.stall_after,
+                s.refuse_head.filter(|_| method == "HEAD"),
             )
         };
         let head = match path.as_str() {
+            _ if refuse_head.is_some() => format!(
+                "HTTP/1.1 {} Refused\r\nContent-Length: 0\r\n\r\n",
+                refuse_head.unwrap_or_default()
+            ),
             "/export.csv" => {
                 let etag = etag.map(|e| format!("ETag: {e}\r\n")).unwrap_or_default();
                 format!(
