@@ -37,6 +37,9 @@ struct StoredPlan {
     /// A remote input's `ETag`, `Last-Modified` and length.
     #[serde(flatten)]
     remote: RemoteObject,
+    /// A database input's SQL (`--query`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    query: Option<String>,
     /// Mirror mode's sync name (read by the store when the run is delivered).
     sync: Option<String>,
     key: Vec<String>,
@@ -71,6 +74,7 @@ impl Default for StoredPlan {
             signing: None,
             source_path: None,
             remote: RemoteObject::default(),
+            query: None,
             sync: None,
             key: Vec::new(),
             max_record_bytes: None,
@@ -102,6 +106,10 @@ impl RunPlan {
                 _ => None,
             },
             remote: read.remote.clone(),
+            query: match &read.input {
+                Input::Database { query, .. } => Some(query.clone()),
+                _ => None,
+            },
             sync: shape.mirror.as_ref().map(|m| m.sync.clone()),
             key: shape
                 .mirror
@@ -128,6 +136,10 @@ impl RunPlan {
             None if source == Input::Stdin.label() => Input::Stdin,
             None if Input::parse(source).is_remote() => Input::from_label(source),
             None => Input::File(PathBuf::from(source)),
+        };
+        let input = match (input, stored.query) {
+            (Input::Database { url, .. }, Some(query)) => Input::Database { url, query },
+            (input, _) => input,
         };
         let mut deliver = stored.deliver;
         deliver.signing = match (stored.signing, stored.signed) {

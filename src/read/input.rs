@@ -13,6 +13,12 @@ pub enum Input {
     Url(String),
     /// `s3://bucket/key`.
     S3(String),
+    /// A query's result: `postgres://` (or `postgresql://`) or `sqlite://` (`url`, a password
+    /// in it too; the label and the log mask it) and the SQL (`--query`), kept with the run.
+    Database {
+        url: String,
+        query: String,
+    },
 }
 
 impl Input {
@@ -24,6 +30,10 @@ impl Input {
             _ if arg == "-" => Input::Stdin,
             Some("http" | "https") => Input::Url(arg.to_string()),
             Some("s3") => Input::S3(arg.to_string()),
+            Some("postgres" | "postgresql" | "sqlite") => Input::Database {
+                url: arg.to_string(),
+                query: String::new(),
+            },
             _ => Input::File(arg.into()),
         }
     }
@@ -39,6 +49,10 @@ impl Input {
                 }
                 _ => Input::Url(text),
             },
+            Input::Database { url, query } => Input::Database {
+                url: without_masked_password(&url),
+                query,
+            },
             input => input,
         }
     }
@@ -50,6 +64,7 @@ impl Input {
             Input::File(path) => path.display().to_string(),
             Input::Url(url) => crate::redact::shown_url(url),
             Input::S3(url) => url.clone(),
+            Input::Database { url, .. } => crate::redact::shown_url(url),
         }
     }
 
@@ -61,16 +76,16 @@ impl Input {
         }
     }
 
-    /// Downloaded (a URL or an S3 object), not opened.
+    /// Downloaded (a URL or an S3 object) or queried, not opened.
     pub fn is_remote(&self) -> bool {
-        matches!(self, Input::Url(_) | Input::S3(_))
+        matches!(self, Input::Url(_) | Input::S3(_) | Input::Database { .. })
     }
 
     /// The last path segment (a file's name, a URL's or key's last part), for the default
     /// template id and impler's `fileName`; none for stdin.
     pub fn file_name(&self) -> Option<String> {
         match self {
-            Input::Stdin => None,
+            Input::Stdin | Input::Database { .. } => None,
             Input::File(path) => path.file_name().map(|s| s.to_string_lossy().into_owned()),
             Input::Url(url) | Input::S3(url) => {
                 let path = url.split(['?', '#']).next().unwrap_or_default();
@@ -82,6 +97,17 @@ impl Input {
                     .map(str::to_string)
             }
         }
+    }
+}
+
+/// `url` without a password the log masked: resume takes it from `PGPASSWORD` or `~/.pgpass`.
+fn without_masked_password(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) if parsed.password() == Some(crate::redact::URL_PASSWORD_MASK) => {
+            let _ = parsed.set_password(None);
+            parsed.to_string()
+        }
+        _ => url.to_string(),
     }
 }
 

@@ -39,4 +39,4 @@ pub use source::{
     TableSource,
 };
 pub use text_record::TextRecord;
-pub use typed_columns::ColumnType;
+pub use typed_columns::{ColumnType, SQL_NULL};

@@ -102,7 +102,9 @@ impl TableSource {
             }
             Input::File(path) => Box::new(open_file(path)?),
             // The run layer downloads it (`run::remote`) and hands the stream to `from_reader`.
-            Input::Url(_) | Input::S3(_) => bail!("{}: a remote input, not a file", input.label()),
+            Input::Url(_) | Input::S3(_) | Input::Database { .. } => {
+                bail!("{}: a remote input, not a file", input.label())
+            }
         };
         if let Some(sheet) = &dialect.table.sheet {
             return Err(crate::exit::usage(format!(

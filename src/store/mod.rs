@@ -31,7 +31,7 @@ pub use location::Location;
 
 pub use attempts::{AttemptRecord, RESPONSE_SNIPPET_BYTES};
 pub use batches::BatchRef;
-pub use db::PgConn;
+pub use db::{pg_message, postgres_client, PgConn};
 pub use history::{AttemptRow, BatchRow, IdRef, RunRow, UndeliveredBatch};
 pub use outages::Outage;
 pub use outbox::OutboxWriter;

@@ -24,6 +24,7 @@ mod oauth2;
 mod output;
 mod prune;
 mod push;
+mod query_input;
 mod readme;
 mod receive;
 mod receivers;

@@ -73,6 +73,16 @@ pub struct TableArgs {
     #[arg(long, value_name = "FORMAT")]
     pub input_format: Option<InputFormat>,
 
+    /// The SQL whose result is the input, when the input is a database: postgres://USER@HOST/DB
+    /// (libpq's environment and ~/.pgpass supply what the URL leaves out) or
+    /// sqlite:///PATH/TO.db (read-only)
+    #[arg(long, value_name = "SQL", conflicts_with = "query_file")]
+    pub query: Option<String>,
+
+    /// --query's SQL read from a file
+    #[arg(long, value_name = "FILE")]
+    pub query_file: Option<PathBuf>,
+
     /// JSON input: the keys of nested objects become dotted columns (address.city), the
     /// inverse of --nest [default: a nested object or array is one cell holding its JSON]
     #[arg(long)]

@@ -34,7 +34,7 @@ pub fn read_plan(
         None => DEFAULT_MAX_RECORD_BYTES,
     };
     Ok(ReadPlan {
-        input: Input::parse(input),
+        input: with_query(Input::parse(input), table)?,
         dialect: CsvDialect {
             delimiter: delimiter.map(parse_delimiter).transpose()?,
             encoding,
@@ -43,6 +43,35 @@ pub fn read_plan(
         },
         remote: Default::default(),
     })
+}
+
+/// A database input with its `--query` (or `--query-file`); either is a usage error for any
+/// other input.
+fn with_query(input: Input, table: &TableArgs) -> Result<Input> {
+    let query = match (&table.query, &table.query_file) {
+        (Some(sql), _) => Some(sql.clone()),
+        (None, Some(path)) => Some(std::fs::read_to_string(path).map_err(|err| {
+            usage(format!(
+                "--query-file {}: cannot read it ({err})",
+                path.display()
+            ))
+        })?),
+        (None, None) => None,
+    };
+    match (input, query) {
+        (Input::Database { url, .. }, Some(query)) if !query.trim().is_empty() => {
+            Ok(Input::Database { url, query })
+        }
+        (Input::Database { url, .. }, _) => Err(usage(format!(
+            "{}: a database input needs --query SQL (or --query-file FILE)",
+            crate::redact::shown_url(&url)
+        ))),
+        (input, None) => Ok(input),
+        (input, Some(_)) => Err(usage(format!(
+            "--query: {} is not a database (postgres://... or sqlite:///PATH)",
+            input.label()
+        ))),
+    }
 }
 
 /// The input's header, lines and columns, checked.

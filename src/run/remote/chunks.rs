@@ -121,6 +121,84 @@ where
     });
 }
 
+/// The bytes a producer thread writes, sent on in chunks of this size.
+const WRITE_CHUNK: usize = 64 * 1024;
+
+/// What a blocking producer writes (a database query's rows as CSV), as chunks to the reader.
+pub struct ChunkWriter {
+    sender: SyncSender<Chunk>,
+    buffer: Vec<u8>,
+}
+
+impl std::io::Write for ChunkWriter {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.buffer.extend_from_slice(bytes);
+        if self.buffer.len() >= WRITE_CHUNK {
+            self.flush()?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::take(&mut self.buffer));
+        self.sender
+            .send(Chunk::Data(chunk))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the reader let go"))
+    }
+}
+
+/// What a producer's start hands over: what the reader must know first, and the rest of the
+/// work, which writes the bytes.
+pub type Started<T> = (T, Box<dyn FnOnce(&mut ChunkWriter) -> Result<()> + Send>);
+
+/// Runs `start` on a thread of its own, then the work it returns, whose bytes are read as
+/// they are written (a few chunks ahead at most); returns once `start` answered (its error is
+/// the error).
+pub fn spawn_writer<T: Send + 'static>(
+    start: impl FnOnce() -> Result<Started<T>> + Send + 'static,
+) -> Result<(ChunkReader, T)> {
+    let (answered, answer) = sync_channel::<Result<T>>(1);
+    let (sender, chunks) = sync_channel(CHUNKS_AHEAD);
+    std::thread::Builder::new()
+        .name("pulse-query".into())
+        .spawn(move || {
+            let (told, work) = match start() {
+                Ok(started) => started,
+                Err(err) => {
+                    let _ = answered.send(Err(err));
+                    return;
+                }
+            };
+            if answered.send(Ok(told)).is_err() {
+                return;
+            }
+            let mut writer = ChunkWriter {
+                sender: sender.clone(),
+                buffer: Vec::with_capacity(WRITE_CHUNK),
+            };
+            let last =
+                match work(&mut writer).and_then(|()| Ok(std::io::Write::flush(&mut writer)?)) {
+                    Ok(()) => Chunk::End,
+                    // The message whole, with its causes: the reader's error is all that is shown.
+                    Err(err) => Chunk::Failed(io::Error::other(format!("{err:#}"))),
+                };
+            let _ = sender.send(last);
+        })
+        .context("cannot start the query thread")?;
+    let told = answer
+        .recv()
+        .map_err(|_| anyhow!("the query thread stopped"))??;
+    let reader = ChunkReader {
+        chunks,
+        current: Bytes::new(),
+        ended: false,
+    };
+    Ok((reader, told))
+}
+
 /// Runs `task` to its end on a thread of its own with a runtime of its own (the caller may be
 /// inside delivery's runtime, where another cannot start).
 pub fn run_on_thread<T, F, Fut>(task: F) -> Result<T>

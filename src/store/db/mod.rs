@@ -11,7 +11,7 @@ mod values;
 
 use anyhow::{Context, Result};
 
-pub use self::postgres::PgConn;
+pub use self::postgres::{client_for as postgres_client, pg_message, PgConn};
 pub use values::{ColumnValue, Param};
 
 /// Which SQL a statement that differs between the two must be written in.

@@ -337,6 +337,25 @@ fn config_of(url: &str) -> Result<Config> {
 
 /// A new connection: TLS as `sslmode` asks (prefer, by default), checked against the system's
 /// roots as deliveries are.
+/// A plain client to any PostgreSQL database `url` names (a query input's), connected as a log
+/// is: libpq's environment and `~/.pgpass` for what the URL leaves out, TLS as `sslmode` says.
+pub fn client_for(url: &str) -> Result<Client> {
+    let shown = mask_password(url);
+    let config = config_of(url).with_context(|| shown.clone())?;
+    open(&config).map_err(|err| anyhow!("cannot connect to {shown}: {}", pg_message(&err)))
+}
+
+/// A driver error in one line: the server's own message when it sent one.
+pub fn pg_message(err: &postgres::Error) -> String {
+    match err.as_db_error() {
+        Some(db) => format!("{}: {}", db.severity(), db.message()),
+        None => match std::error::Error::source(err) {
+            Some(source) => format!("{err}: {source}"),
+            None => err.to_string(),
+        },
+    }
+}
+
 fn open(config: &Config) -> std::result::Result<Client, postgres::Error> {
     if config.get_ssl_mode() == postgres::config::SslMode::Disable {
         return config.connect(postgres::NoTls);
