@@ -7,6 +7,7 @@ pub mod cmd;
 pub mod exit;
 pub mod fuzzing;
 pub mod memory;
+pub mod metrics;
 pub mod output;
 
 pub(crate) mod deliver;

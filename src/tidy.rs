@@ -59,6 +59,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "signals.rs",
             "progress.rs",
             "memory.rs",
+            "metrics.rs",
             "redact.rs",
             "time_text.rs",
             "plural.rs",
@@ -76,6 +77,9 @@ const WITHIN_LAYER: &[(&str, &str)] = &[
     ("exit.rs", "signals.rs"),
     ("signals.rs", "output.rs"),
     ("progress.rs", "output.rs"),
+    ("metrics.rs", "output.rs"),
+    ("metrics.rs", "redact.rs"),
+    ("metrics.rs", "exit.rs"),
 ];
 
 /// Most lines of a file, not counting its inline `#[cfg(test)] mod tests { ... }`; files

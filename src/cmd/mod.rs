@@ -15,6 +15,14 @@ use crate::run;
 use crate::store::Location;
 
 /// Runs the command the command line names.
+/// `--metrics-file` and `--push-gateway` of the commands that deliver.
+fn start_metrics(delivery: &crate::cli::DeliveryArgs) -> anyhow::Result<()> {
+    crate::metrics::start(
+        delivery.metrics_file.as_deref(),
+        delivery.push_gateway.as_deref(),
+    )
+}
+
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     let with_log = |log: &LogDb, command: &dyn Fn(&Location) -> anyhow::Result<()>| {
         let db = crate::cli::log_location(log.db.clone())?;
@@ -24,6 +32,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     };
     match &cli.command {
         Command::Push(args) => with_log(&args.log, &|db| {
+            start_metrics(&args.delivery)?;
             let request = cli::push_request(args)?;
             let access = cli::input_access(&args.source.remote, Some(&request.delivery))?;
             run::configure_input_access(access);
@@ -35,12 +44,14 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Log(args) => with_log(&args.log, &|db| log::run(&cli::log_settings(args)?, db)),
         Command::Resend(args) => with_log(&args.log, &|db| {
+            start_metrics(&args.delivery)?;
             run::resend(cli::resend_settings(args, &cli.setup)?, db)
         }),
         Command::Export(args) => with_log(&args.log, &|db| {
             run::export(cli::export_settings(args), db).map(|_| ())
         }),
         Command::Resume(args) => with_log(&args.log, &|db| {
+            start_metrics(&args.delivery)?;
             let settings = cli::resume_settings(args, &cli.setup)?;
             let access = cli::input_access(&args.remote, Some(&settings.delivery))?;
             run::configure_input_access(access);

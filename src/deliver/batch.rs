@@ -175,6 +175,8 @@ impl BatchSender {
                             batch.id
                         ));
                     }
+                    let rows = (batch.rows, rejected);
+                    crate::metrics::batch(&event.name, "delivered", rows, &self.shown_url);
                     return Ok(Sent::Delivered {
                         attempts,
                         rows: batch.rows,
@@ -182,6 +184,7 @@ impl BatchSender {
                     });
                 }
                 Outcome::Failed(failure) => {
+                    crate::metrics::batch(&event.name, "failed", (batch.rows, 0), &self.shown_url);
                     if self.updates_status {
                         let store = sending.store.borrow();
                         store.mark_batch_failed(&batch.id)?;
@@ -336,6 +339,12 @@ impl BatchSender {
             Outcome::Failed(_) => exchange.describe(),
         };
         let delivered = outcome == Outcome::Delivered;
+        let retried = matches!(outcome, Outcome::Retry { .. } | Outcome::Reauthorize);
+        crate::metrics::request(
+            (exchange.status != 0).then_some(exchange.status),
+            rtt,
+            retried,
+        );
         let Exchange {
             status,
             error,

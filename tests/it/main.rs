@@ -20,6 +20,7 @@ mod integrity;
 mod json_input;
 mod log;
 mod memory;
+mod metrics;
 mod oauth2;
 mod output;
 mod prune;

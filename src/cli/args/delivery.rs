@@ -147,6 +147,15 @@ pub struct DeliveryArgs {
     #[arg(long, value_name = "DURATION")]
     pub deadline: Option<String>,
 
+    /// Keep this run's metrics in FILE in Prometheus' text format, for node_exporter's textfile
+    /// collector: written whole (a temporary file renamed over it) every 2 seconds and at the end
+    #[arg(long, value_name = "FILE")]
+    pub metrics_file: Option<PathBuf>,
+
+    /// Send this run's metrics to a Prometheus Pushgateway at the end (PUT URL/metrics/job/pulse)
+    #[arg(long, value_name = "URL")]
+    pub push_gateway: Option<String>,
+
     /// Trust this PEM CA certificate, besides the bundled roots and the operating system's
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
