@@ -129,12 +129,26 @@ fn a_failed_run_still_writes_its_metrics_and_a_missing_directory_is_a_usage_erro
     let server = TestServer::start(|_, _| Reply::status(400));
     let input = sandbox.write("d.csv", numbered_csv(3));
     let file = sandbox.path("failed.prom");
+    let gateway = TestServer::ok();
     sandbox
         .push_unsigned(&input, &server.url())
         .args(["--metrics-file", file.to_str().unwrap()])
+        .args([
+            "--push-gateway",
+            &format!("http://127.0.0.1:{}/", gateway.port),
+        ])
         .assert()
         .code(4);
     let found = samples(&std::fs::read_to_string(&file).unwrap());
+    // The Pushgateway got the same metrics at the end.
+    let pushed = gateway.requests();
+    assert_eq!(pushed.len(), 1);
+    assert_eq!(
+        (pushed[0].method.as_str(), pushed[0].path.as_str()),
+        ("PUT", "/metrics/job/pulse")
+    );
+    let pushed = samples(&String::from_utf8(pushed[0].body.clone()).unwrap());
+    assert_eq!(pushed["pulse_batches_total{outcome=\"failed\"}"], 1.0);
     assert_eq!(found["pulse_batches_total{outcome=\"failed\"}"], 1.0);
     assert_eq!(
         found["pulse_rows_total{event=\"all\",outcome=\"failed\"}"],
