@@ -16,6 +16,7 @@ fn main() -> ExitCode {
     pulse::memory::tune_allocator();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let json = json_summary_asked(&args);
+    pulse::output::set_json_logs(json_logs_asked(&args));
     // The config file's values and the `PULSE_*` variables laid onto the flags: a config file
     // that is not right is a usage error before anything is read.
     let (command, setup) = pulse::cli::prepare(&args).unwrap_or_else(|err| {
@@ -100,6 +101,29 @@ fn json_summary_asked(args: &[std::ffi::OsString]) -> bool {
     }
 }
 
+/// `--log-format json` (or `PULSE_LOG_FORMAT=json`), read from the raw arguments so that even
+/// a command line clap refuses is said in JSON.
+fn json_logs_asked(args: &[std::ffi::OsString]) -> bool {
+    let words: Vec<&str> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_str().unwrap_or(""))
+        .take_while(|a| *a != "--")
+        .collect();
+    let given = words
+        .iter()
+        .enumerate()
+        .rev()
+        .find_map(|(i, word)| match *word {
+            "--log-format" => words.get(i + 1).copied(),
+            word => word.strip_prefix("--log-format="),
+        });
+    match given {
+        Some(format) => format == "json",
+        None => std::env::var("PULSE_LOG_FORMAT").is_ok_and(|v| v == "json"),
+    }
+}
+
 /// `--help` or `-h` before `--`: help is printed even when the config file is broken.
 fn help_asked(args: &[std::ffi::OsString]) -> bool {
     args.iter()
@@ -128,12 +152,29 @@ fn exit_clap(err: clap::Error, json: bool) -> ! {
         let first = rendered.lines().next().unwrap_or_default();
         json_error_line(first.trim_start_matches("error: "), Exit::Usage as u8);
     }
+    if pulse::output::json_logs() && err.use_stderr() {
+        // One JSON line for the mistake, not clap's usage text.
+        let rendered = err.render().to_string();
+        say_error(format_args!(
+            "{}",
+            rendered.lines().next().unwrap_or_default()
+        ));
+        std::process::exit(err.exit_code());
+    }
     err.exit()
 }
 
 /// One line on stderr; if stderr itself cannot be written there is nobody left to tell.
 fn say_error(line: std::fmt::Arguments<'_>) {
     use std::io::Write;
+    if pulse::output::json_logs() {
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "{}",
+            pulse::output::json_log_line(&line.to_string())
+        );
+        return;
+    }
     let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 

@@ -67,6 +67,9 @@ fn note_failure(failure: OutputError) {
 pub fn line(stream: Stream, args: fmt::Arguments<'_>) {
     let written = match stream {
         Stream::Stdout => writeln!(io::stdout().lock(), "{args}"),
+        Stream::Stderr if json_logs() => {
+            writeln!(io::stderr().lock(), "{}", json_log_line(&args.to_string()))
+        }
         Stream::Stderr => writeln!(io::stderr().lock(), "{args}"),
     };
     if let Err(err) = written {
@@ -75,6 +78,71 @@ pub fn line(stream: Stream, args: fmt::Arguments<'_>) {
 }
 
 /// `println!` that never panics: see the module doc.
+static JSON_LOGS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `--log-format json`: every line on stderr from now on is one JSON object.
+pub fn set_json_logs(on: bool) {
+    JSON_LOGS.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether stderr gets JSON lines (`--log-format json`).
+pub fn json_logs() -> bool {
+    JSON_LOGS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// A message as one JSON object for log shippers: the time, its level (`error` for errors,
+/// `warn` for warnings, else `info`), the message without pulse's prefix, and what it names:
+/// `run_id`, `event_id`, `webhook_id`, `batch` and `batches`, `retry`, `http_status`.
+pub fn json_log_line(message: &str) -> String {
+    use regex::Regex;
+    use std::sync::OnceLock;
+    static FIELDS: OnceLock<[(&str, Regex); 6]> = OnceLock::new();
+    let fields = FIELDS.get_or_init(|| {
+        let re = |pattern: &str| Regex::new(pattern).expect("a valid pattern");
+        [
+            ("run_id", re(r"\b(run_[0-9A-Z]{26})\b")),
+            ("event_id", re(r"\b(evt_[0-9A-Z]{26})\b")),
+            ("webhook_id", re(r"\b(msg_[0-9A-Z]{26})\b")),
+            ("batch", re(r"\bbatch (\d+)/(\d+)")),
+            ("retry", re(r"\bretry (\d+)/\d+")),
+            ("http_status", re(r"\bHTTP (\d{3})\b")),
+        ]
+    });
+    let (level, text) = if let Some(rest) = message.strip_prefix("error: ") {
+        ("error", rest)
+    } else if let Some(rest) = message.strip_prefix("pulse: warning: ") {
+        ("warn", rest)
+    } else if let Some(rest) = message.strip_prefix("warning: ") {
+        ("warn", rest)
+    } else {
+        ("info", message.strip_prefix("pulse: ").unwrap_or(message))
+    };
+    let mut object = serde_json::Map::new();
+    let now = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
+    object.insert("time".into(), now.into());
+    object.insert("level".into(), level.into());
+    object.insert("message".into(), text.into());
+    for (name, pattern) in fields {
+        let Some(found) = pattern.captures(text) else {
+            continue;
+        };
+        let number = |i: usize| found.get(i).and_then(|m| m.as_str().parse::<u64>().ok());
+        match *name {
+            "batch" => {
+                object.insert("batch".into(), number(1).into());
+                object.insert("batches".into(), number(2).into());
+            }
+            "retry" | "http_status" => {
+                object.insert((*name).into(), number(1).into());
+            }
+            _ => {
+                object.insert((*name).into(), found[1].into());
+            }
+        }
+    }
+    serde_json::Value::Object(object).to_string()
+}
+
 macro_rules! outln {
     ($($arg:tt)*) => {
         $crate::output::line($crate::output::Stream::Stdout, format_args!($($arg)*))

@@ -29,6 +29,7 @@ impl Progress {
     pub fn new(quiet: bool) -> Progress {
         let animated = !quiet
             && std::io::stderr().is_terminal()
+            && !crate::output::json_logs()
             && std::env::var_os("PULSE_TEST_MODE").is_none();
         let bar = if animated {
             ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())

@@ -19,6 +19,7 @@ mod input;
 mod integrity;
 mod json_input;
 mod log;
+mod log_format;
 mod memory;
 mod metrics;
 mod oauth2;

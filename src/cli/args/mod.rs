@@ -44,6 +44,10 @@ use clap::{Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// How messages on stderr are written: text, or json (one object per line: time, level,
+    /// message, run_id, batch, http_status, ...) for log shippers [env: PULSE_LOG_FORMAT]
+    #[arg(long, global = true, value_name = "FORMAT", value_parser = ["text", "json"])]
+    pub log_format: Option<String>,
     /// The command line and config file it was parsed with (`cli::prepare`).
     #[arg(skip)]
     pub setup: crate::cli::config::Setup,
