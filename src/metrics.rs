@@ -265,7 +265,7 @@ fn histogram(counts: &Counts) -> String {
 }
 
 /// A label value as the text format escapes it.
-fn label(value: &str) -> String {
+pub fn label(value: &str) -> String {
     value
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
@@ -287,7 +287,12 @@ fn parent_of(file: &Path) -> &Path {
 
 /// Writes the metrics whole into a temporary file beside `file`, then renames it over `file`.
 fn write_file(file: &Path) -> Result<()> {
-    let text = render();
+    write_whole(file, &render())
+}
+
+/// Writes `text` into a temporary file beside `file`, then renames it over `file`: a reader
+/// sees the old file or the new one, never half of one.
+pub fn write_whole(file: &Path, text: &str) -> Result<()> {
     let mut temporary = tempfile::Builder::new()
         .prefix(".pulse-metrics")
         .tempfile_in(parent_of(file))

@@ -6,6 +6,7 @@ mod cancel;
 mod config;
 mod generate;
 mod log;
+mod metrics;
 mod prune;
 mod receive;
 mod secret;
@@ -58,6 +59,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             run::resume(settings, db)
         }),
         Command::Cancel(args) => with_log(&args.log, &|db| cancel::run(args, db)),
+        Command::Metrics(args) => with_log(&args.log, &|db| metrics::run(args, db)),
         Command::Prune(args) => {
             with_log(&args.log, &|db| prune::run(&cli::prune_settings(args)?, db))
         }

@@ -5,6 +5,7 @@ mod attempts;
 mod batches;
 mod db;
 mod file;
+mod gauges;
 mod history;
 mod location;
 mod migrations;
@@ -27,6 +28,7 @@ use rusqlite::Connection;
 
 use db::Db;
 pub use file::lock_dir;
+pub use gauges::{DestinationGauges, LogGauges};
 pub use location::Location;
 
 pub use attempts::{AttemptRecord, RESPONSE_SNIPPET_BYTES};

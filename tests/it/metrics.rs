@@ -120,7 +120,7 @@ fn the_metrics_file_counts_what_the_receiver_saw_and_is_never_read_half_written(
         server.url()
     );
     assert!(found[&destination] > 1.7e9, "{text}");
-    python_parses(&text);
+    python_parses_families(&text, 7);
 }
 
 #[test]
@@ -169,7 +169,7 @@ fn a_failed_run_still_writes_its_metrics_and_a_missing_directory_is_a_usage_erro
 
 /// The Python client's parser reads the file too (skipped when it is not installed, unless CI
 /// asks for it with PULSE_REQUIRE_EXAMPLES).
-fn python_parses(text: &str) {
+fn python_parses_families(text: &str, families: usize) {
     let script = "import sys\nfrom prometheus_client.parser import text_string_to_metric_families as parse\n\
                   families = list(parse(sys.stdin.read()))\nprint(len(families))\n";
     let run = std::process::Command::new("python3")
@@ -196,5 +196,54 @@ fn python_parses(text: &str) {
         return;
     }
     assert!(out.status.success(), "{stderr}");
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "7");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        families.to_string()
+    );
+}
+
+#[test]
+fn pulse_metrics_tells_the_logs_backlog_per_destination() {
+    let sandbox = Sandbox::new();
+    let input = sandbox.write("d.csv", numbered_csv(6));
+    let ok = TestServer::ok();
+    sandbox
+        .push_unsigned(&input, &ok.url())
+        .args(["--batch-size", "2"])
+        .assert()
+        .success();
+    let refusing = TestServer::start(|_, _| Reply::status(400));
+    sandbox
+        .push_unsigned(&input, &refusing.url())
+        .args(["--batch-size", "2"])
+        .assert()
+        .code(4);
+    let text = sandbox.stdout_of(&["metrics"]);
+    let found = samples(&text);
+    let of = |name: &str, url: &str| found[&format!("{name}{{destination=\"{url}\"}}")];
+    assert_eq!(found["pulse_runs{status=\"delivered\"}"], 1.0);
+    assert_eq!(found["pulse_runs{status=\"failed\"}"], 1.0);
+    assert_eq!(of("pulse_backlog_batches", &refusing.url()), 3.0);
+    assert_eq!(of("pulse_failed_batches", &refusing.url()), 1.0);
+    assert_eq!(of("pulse_backlog_batches", &ok.url()), 0.0);
+    assert!(
+        of(
+            "pulse_oldest_unfinished_run_timestamp_seconds",
+            &refusing.url()
+        ) > 1.7e9
+    );
+    assert!(of("pulse_last_delivery_timestamp_seconds", &ok.url()) > 1.7e9);
+    assert!(!found.contains_key(&format!(
+        "pulse_last_delivery_timestamp_seconds{{destination=\"{}\"}}",
+        refusing.url()
+    )));
+    // --output writes the same, whole.
+    let file = sandbox.path("log.prom");
+    sandbox
+        .pulse()
+        .args(["metrics", "--output", file.to_str().unwrap()])
+        .assert()
+        .success();
+    assert_eq!(samples(&std::fs::read_to_string(&file).unwrap()), found);
+    python_parses_families(&std::fs::read_to_string(&file).unwrap(), 5);
 }

@@ -9,6 +9,7 @@ mod delivery;
 mod export;
 mod input;
 mod log;
+mod metrics;
 mod prune;
 mod push;
 mod receive;
@@ -25,6 +26,7 @@ pub use delivery::DeliveryArgs;
 pub use export::ExportArgs;
 pub use input::{RemoteArgs, SourceArgs, TableArgs};
 pub use log::LogArgs;
+pub use metrics::MetricsArgs;
 pub use prune::PruneArgs;
 pub use push::PushArgs;
 pub use receive::ReceiveArgs;
@@ -79,6 +81,9 @@ pub enum Command {
     /// too with --unfinished)
     #[command(after_help = PRUNE_EXAMPLES)]
     Prune(PruneArgs),
+    /// Print the log's state as Prometheus metrics: runs by status and, per destination, the
+    /// backlog, the oldest unfinished run, failed batches and the last delivery
+    Metrics(MetricsArgs),
     /// Run a local webhook receiver that verifies signatures and prints each batch
     #[command(after_help = RECEIVE_EXAMPLES)]
     Receive(ReceiveArgs),
