@@ -64,16 +64,27 @@ impl JsonRows {
             *record = first;
             return Ok(Some(line));
         }
-        let Some(object) = self.objects.next_object()? else {
-            return Ok(None);
-        };
-        let line = object.line;
-        self.builder
-            .read(&object)
-            .map_err(|err| err.located(&self.label, &object))?;
-        self.builder.fill(record);
-        record.set_start(object.offset);
-        Ok(Some(line))
+        let mut recut = false;
+        loop {
+            let object = if recut {
+                self.objects.recut()?
+            } else {
+                self.objects.next_object()?
+            };
+            let Some(object) = object else {
+                return Ok(None);
+            };
+            match self.builder.read(&object) {
+                Ok(()) => {
+                    self.builder.fill(record);
+                    record.set_start(object.offset);
+                    return Ok(Some(object.line));
+                }
+                // A line that ends with `}` but is not one whole object: cut by its brackets.
+                Err(_) if object.by_line && !recut => recut = true,
+                Err(err) => return Err(err.located(&self.label, &object)),
+            }
+        }
     }
 }
 

@@ -19,6 +19,8 @@ pub struct Object<'a> {
     /// Its first byte's offset in the input (0-based).
     pub offset: u64,
     pub bytes: &'a [u8],
+    /// Cut at its line break, not by its brackets (`recut` cuts it again by them).
+    pub by_line: bool,
 }
 
 /// Where the reader stands between objects.
@@ -53,6 +55,8 @@ pub struct JsonObjects<R> {
     layout: Layout,
     /// Objects handed out (for messages about an array's items).
     objects: u64,
+    /// The length, lines and place of the object handed out last, for `recut`.
+    last: (usize, u64),
 }
 
 impl<R: Read> JsonObjects<R> {
@@ -70,6 +74,7 @@ impl<R: Read> JsonObjects<R> {
             max_object_bytes,
             layout: Layout::Start,
             objects: 0,
+            last: (0, 0),
         }
     }
 
@@ -93,6 +98,9 @@ impl<R: Read> JsonObjects<R> {
                 }
                 (Layout::Start | Layout::Lines, b'{') => {
                     self.layout = Layout::Lines;
+                    if let Some(len) = self.line_object()? {
+                        return Ok(Some(self.hand_out(len, true)));
+                    }
                     return self.take_object();
                 }
                 (Layout::ArrayItem { .. }, b'{') => {
@@ -165,6 +173,65 @@ impl<R: Read> JsonObjects<R> {
         self.offset += n as u64;
     }
 
+    /// The object handed out last cut again by its brackets: its line was no whole object
+    /// (`{"a": {"b": 1}` on a line of its own ends with `}` too).
+    pub fn recut(&mut self) -> Result<Option<Object<'_>>> {
+        let (len, lines) = self.last;
+        self.start -= len;
+        self.offset -= len as u64;
+        self.line -= lines;
+        self.objects -= 1;
+        self.take_object()
+    }
+
+    /// JSON lines' common case, found with one `memchr`: the object is its line, which ends
+    /// with `}` before its line break (JSON strings hold no raw line break). Its length; None
+    /// when the line does not end so, or is longer than the record limit (the brackets tell).
+    fn line_object(&mut self) -> Result<Option<usize>> {
+        loop {
+            let ahead = &self.buf[self.start..self.end];
+            let line = match memchr::memchr(b'\n', ahead) {
+                Some(at) => &ahead[..at],
+                None if self.eof => ahead,
+                None if ahead.len() as u64 > self.max_object_bytes => return Ok(None),
+                None => {
+                    self.fill()?;
+                    continue;
+                }
+            };
+            let len = line.len()
+                - line
+                    .iter()
+                    .rev()
+                    .take_while(|b| matches!(b, b' ' | b'\t' | b'\r'))
+                    .count();
+            let whole = len > 0 && line[len - 1] == b'}' && len as u64 <= self.max_object_bytes;
+            return Ok(whole.then_some(len));
+        }
+    }
+
+    /// Hands out the `len` bytes at `buf[start]` as an object.
+    fn hand_out(&mut self, len: usize, by_line: bool) -> Object<'_> {
+        let bytes = &self.buf[self.start..self.start + len];
+        let lines = if by_line {
+            0
+        } else {
+            memchr::memchr_iter(b'\n', bytes).count() as u64
+        };
+        let object = Object {
+            line: self.line,
+            offset: self.offset,
+            bytes,
+            by_line,
+        };
+        self.last = (len, lines);
+        self.line += lines;
+        self.start += len;
+        self.offset += len as u64;
+        self.objects += 1;
+        object
+    }
+
     /// Hands out the object starting at `buf[start]` (a `{`), reading more until its end.
     fn take_object(&mut self) -> Result<Option<Object<'_>>> {
         let mut scan = Scan::default();
@@ -199,17 +266,7 @@ impl<R: Read> JsonObjects<R> {
                 self.max_object_bytes
             );
         }
-        let bytes = &self.buf[self.start..self.start + len];
-        let object = Object {
-            line: self.line,
-            offset: self.offset,
-            bytes,
-        };
-        self.line += memchr::memchr_iter(b'\n', bytes).count() as u64;
-        self.start += len;
-        self.offset += len as u64;
-        self.objects += 1;
-        Ok(Some(object))
+        Ok(Some(self.hand_out(len, false)))
     }
 
     /// Reads more input after what is held; returns how many bytes came (0 at the end).

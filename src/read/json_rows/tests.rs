@@ -153,3 +153,21 @@ fn compact_json_drops_whitespace_between_tokens_only() {
     compact_json("{ \"a b\" : [ 1 , \"x\\\" y\" ] }", &mut out);
     assert_eq!(out, "{\"a b\":[1,\"x\\\" y\"]}");
 }
+
+#[test]
+fn a_line_ending_with_a_brace_that_is_not_a_whole_object_is_cut_by_its_brackets() {
+    let input = "{\"a\": {\"b\": 1}\n}\n{\"a\": 2}\n{\"a\": 3} {\"a\": 4}\n";
+    let (_, rows) = read(input, &[], false).unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            (1, cells(&[("{\"b\":1}", Json)])),
+            (3, cells(&[("2", Json)])),
+            (4, cells(&[("3", Json)])),
+            (4, cells(&[("4", Json)])),
+        ]
+    );
+    // Invalid JSON on one line is still said once, where it is.
+    let err = read("{\"a\":1}\n{\"a\":2,}\n", &[], false).unwrap_err();
+    assert_eq!(err, "in.jsonl: line 2, byte 16: trailing comma");
+}
