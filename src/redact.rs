@@ -39,6 +39,54 @@ pub fn shown_url(text: &str) -> String {
     }
 }
 
+/// A URL as the log keeps an input's (`pulse push https://...`): its password masked as
+/// `shown_url` does, and the values of query parameters that carry credentials too (a
+/// presigned URL's `X-Amz-Signature`, `token=`, `sig=`, `key=`, ...).
+pub fn shown_input_url(text: &str) -> String {
+    let shown = shown_url(text);
+    let Ok(mut url) = reqwest::Url::parse(&shown) else {
+        return shown;
+    };
+    let credential = |name: &str| {
+        let name = name.to_ascii_lowercase();
+        name.starts_with("x-amz-") && !matches!(name.as_str(), "x-amz-date" | "x-amz-expires")
+            || [
+                "token",
+                "sig",
+                "signature",
+                "key",
+                "apikey",
+                "secret",
+                "password",
+                "auth",
+            ]
+            .iter()
+            .any(|word| {
+                name == *word
+                    || name.ends_with(&format!("_{word}"))
+                    || name.ends_with(&format!("-{word}"))
+            })
+    };
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(name, value)| (name.into_owned(), value.into_owned()))
+        .collect();
+    if !pairs.iter().any(|(name, _)| credential(name)) {
+        return shown;
+    }
+    url.query_pairs_mut()
+        .clear()
+        .extend_pairs(pairs.iter().map(|(name, value)| {
+            let value = if credential(name) {
+                URL_PASSWORD_MASK
+            } else {
+                value.as_str()
+            };
+            (name.as_str(), value)
+        }));
+    url.to_string()
+}
+
 /// `scheme://user:password@rest` (or `user:password@rest`) with the password masked, for text
 /// no URL parser takes.
 fn masked_as_text(text: &str) -> String {
@@ -296,6 +344,19 @@ fn escapes(c: char) -> &'static [&'static str] {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_input_urls_credential_parameters_are_masked() {
+        assert_eq!(
+            shown_input_url("https://u:pw@h.example/e.csv?X-Amz-Signature=abc&X-Amz-Date=20261205&page=2&access_token=t"),
+            "https://u:***@h.example/e.csv?X-Amz-Signature=***&X-Amz-Date=20261205&page=2&access_token=***"
+        );
+        assert_eq!(
+            shown_input_url("https://h.example/e.csv?page=2"),
+            "https://h.example/e.csv?page=2"
+        );
+    }
+
     use super::*;
 
     #[test]

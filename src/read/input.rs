@@ -62,7 +62,7 @@ impl Input {
         match self {
             Input::Stdin => "<stdin>".to_string(),
             Input::File(path) => path.display().to_string(),
-            Input::Url(url) => crate::redact::shown_url(url),
+            Input::Url(url) => crate::redact::shown_input_url(url),
             Input::S3(url) => url.clone(),
             Input::Database { url, .. } => crate::redact::shown_url(url),
         }

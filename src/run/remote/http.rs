@@ -11,7 +11,7 @@ use reqwest::{Client, Method, Response, StatusCode, Url};
 use super::access::Access;
 use super::chunks::{run_on_thread, spawn, Body, ChunkReader};
 use crate::read::RemoteObject;
-use crate::redact::shown_url;
+use crate::redact::shown_input_url as shown_url;
 
 /// How long a connection may take, and a download may stall between two reads.
 const WAIT: Duration = Duration::from_secs(60);
