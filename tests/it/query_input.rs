@@ -55,6 +55,37 @@ fn a_sqlite_query_is_pushed_typed_by_its_columns() {
             json!({"id": 3, "name": "line\nbreak", "balance": -0.25, "active": true, "note": "x", "twice": "6"}),
         ]
     );
+    // schema infer and a dry run with --select and --rename read it too.
+    let query = [
+        "--query",
+        "SELECT id, name, balance, active FROM people ORDER BY id",
+    ];
+    let schema = sandbox.stdout_of(&[&["schema", "infer", &source][..], &query[..]].concat());
+    let schema: serde_json::Value = serde_json::from_str(&schema).unwrap();
+    let types: Vec<&str> = schema["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["integer", "string", "number", "boolean"]);
+    let dry = sandbox.stdout_of(
+        &[
+            &[
+                "push",
+                &source,
+                "--url",
+                &server.url(),
+                "--no-sign",
+                "--dry-run",
+            ][..],
+            &query[..],
+            &["--select", "name,id", "--rename", "name=label"][..],
+        ]
+        .concat(),
+    );
+    assert!(dry.contains(r#"{"label":"Bob","id":2,"#), "{dry}");
+    assert_eq!(server.requests().len(), 1, "the dry run sent nothing");
     // The log names the database, and keeps the query for a resume.
     let log = sandbox.stdout_of(&["log"]);
     assert!(log.contains("sqlite://"), "{log}");
