@@ -8,6 +8,7 @@ pub mod exit;
 pub mod fuzzing;
 pub mod memory;
 pub mod output;
+pub mod telemetry;
 
 pub(crate) mod deliver;
 pub(crate) mod json_out;

@@ -63,6 +63,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "time_text.rs",
             "plural.rs",
             "output.rs",
+            "telemetry/",
         ],
     ),
 ];
@@ -76,6 +77,8 @@ const WITHIN_LAYER: &[(&str, &str)] = &[
     ("exit.rs", "signals.rs"),
     ("signals.rs", "output.rs"),
     ("progress.rs", "output.rs"),
+    ("telemetry/", "redact.rs"),
+    ("telemetry/", "output.rs"),
 ];
 
 /// Most lines of a file, not counting its inline `#[cfg(test)] mod tests { ... }`; files
