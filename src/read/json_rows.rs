@@ -191,13 +191,13 @@ impl RowBuilder {
         for slot in &self.slots {
             match *slot {
                 Some((start, end, kind)) => {
-                    record.push_typed(self.text[start..end].as_bytes(), kind)
+                    record.push_typed(&self.text.as_bytes()[start..end], kind)
                 }
                 None => record.push_typed(b"", CellKind::Missing),
             }
         }
         for &(start, end, kind) in &self.extras {
-            record.push_typed(self.text[start..end].as_bytes(), kind);
+            record.push_typed(&self.text.as_bytes()[start..end], kind);
         }
     }
 

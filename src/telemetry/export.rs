@@ -36,8 +36,9 @@ impl<E: SpanExporter> SpanExporter for WarnOnce<E> {
             // On the batch thread: a stderr that cannot be written is no reason to stop it.
             let _ = writeln!(
                 std::io::stderr().lock(),
-                "pulse: warning: traces could not be sent to {}: {err}",
-                self.shown
+                "pulse: warning: traces could not be sent to {}: {}",
+                self.shown,
+                in_few_words(&err.to_string())
             );
         }
         result
@@ -53,5 +54,40 @@ impl<E: SpanExporter> SpanExporter for WarnOnce<E> {
 
     fn set_resource(&mut self, resource: &Resource) {
         self.inner.set_resource(resource);
+    }
+}
+
+/// The exporter's error (reqwest's debug text inside the SDK's) in a few words.
+fn in_few_words(error: &str) -> String {
+    // The SDK's text of a refused export holds the collector's URL whole: its status only.
+    if let Some((_, rest)) = error.split_once("Status Code: ") {
+        let code: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        return format!("HTTP {code}");
+    }
+    let words = if error.contains("TimedOut") {
+        "no answer in time"
+    } else if error.contains("ConnectionRefused") {
+        "connection refused"
+    } else if error.contains("ConnectError") || error.contains("dns error") {
+        "cannot connect"
+    } else {
+        error.strip_prefix("Operation failed: ").unwrap_or(error)
+    };
+    words.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn export_errors_are_said_in_a_few_words() {
+        let refused = "Operation failed: reqwest::Error { kind: Request, source: hyper_util::\
+                       client::legacy::Error(Connect, ConnectError(\"tcp connect error\", Os { \
+                       code: 111, kind: ConnectionRefused }))";
+        assert_eq!(super::in_few_words(refused), "connection refused");
+        let slow = "Operation failed: reqwest::Error { kind: Request, source: TimedOut }";
+        assert_eq!(super::in_few_words(slow), "no answer in time");
+        let status = "Operation failed: OpenTelemetry trace export failed. Url: https://u:pw@c/, \
+                      Status Code: 500, Response: []";
+        assert_eq!(super::in_few_words(status), "HTTP 500");
     }
 }
