@@ -323,3 +323,70 @@ fn without_tracing_a_callers_traceparent_is_passed_on_and_none_is_made_up() {
     assert_eq!(requests[1].header("traceparent"), Some(caller.as_str()));
     assert!(collector.requests().is_empty(), "OTEL_SDK_DISABLED");
 }
+
+#[test]
+fn a_deadline_stops_the_run_with_124_and_its_spans_are_sent() {
+    let sandbox = Sandbox::new();
+    let collector = TestServer::ok();
+    let receiver = TestServer::start(|_, _| Reply::status(200).delay(Duration::from_millis(400)));
+    let input = sandbox.write("d.csv", rows(20));
+    sandbox
+        .push_unsigned(&input, &receiver.url())
+        .args(["--batch-size", "1", "--deadline", "1s"])
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", base(&collector))
+        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
+        .assert()
+        .code(124);
+    let (spans, _) = spans(&collector);
+    let run = named(&spans, "pulse push");
+    assert_eq!(run.len(), 1, "{spans:#?}");
+    assert_eq!(run[0].int("process.exit.code"), Some(124));
+    let attempts = named(&spans, "attempt");
+    assert!(!attempts.is_empty(), "{spans:#?}");
+    let requests = receiver.requests();
+    for request in &requests {
+        let (_, span) = traceparent(request);
+        assert!(
+            attempts.iter().any(|a| a.id == span),
+            "{span} is no attempt's"
+        );
+    }
+}
+
+#[test]
+fn resume_and_resend_are_runs_of_their_own() {
+    let sandbox = Sandbox::new();
+    // The first request is refused for good: the push stops, resume delivers.
+    let receiver = TestServer::start(|n, _| Reply::status(if n == 0 { 400 } else { 200 }));
+    let input = sandbox.write("d.csv", rows(2));
+    sandbox
+        .push_unsigned(&input, &receiver.url())
+        .assert()
+        .code(4);
+    let run_id = sandbox.last_run();
+    for (command, name) in [("resume", "pulse resume"), ("resend", "pulse resend")] {
+        let collector = TestServer::ok();
+        sandbox
+            .pulse()
+            .args([command, &run_id, "--no-sign"])
+            .env("OTEL_EXPORTER_OTLP_ENDPOINT", base(&collector))
+            .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
+            .assert()
+            .success();
+        let (spans, _) = spans(&collector);
+        let run = named(&spans, name);
+        assert_eq!(run.len(), 1, "{spans:#?}");
+        let batch = named(&spans, "batch");
+        assert!(
+            batch.len() == 1 && batch[0].parent == run[0].id,
+            "{spans:#?}"
+        );
+        let attempt = named(&spans, "attempt");
+        assert!(attempt.len() == 1 && attempt[0].parent == batch[0].id);
+        let last = receiver.requests().pop().unwrap();
+        assert_eq!(
+            traceparent(&last),
+            (run[0].trace.clone(), attempt[0].id.clone())
+        );
+    }
+}
