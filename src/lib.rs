@@ -9,6 +9,7 @@ pub mod fuzzing;
 pub mod memory;
 pub mod metrics;
 pub mod output;
+pub mod telemetry;
 
 pub(crate) mod deliver;
 pub(crate) mod json_out;

@@ -48,6 +48,8 @@ fn main() -> ExitCode {
     let result = pulse::cmd::dispatch(cli);
     // Written whatever the outcome: a failed run's metrics are the ones a dashboard needs.
     pulse::metrics::finish();
+    // The spans of the run sent before any way out (exit 4 and 124 included), within a bound.
+    pulse::telemetry::finish();
     // A write to stdout that failed along the way (the work went on, see `pulse::output`):
     // the run's state is in the log, the caller learns that it missed output.
     let output_failure = pulse::output::failure(pulse::output::Stream::Stdout);

@@ -64,6 +64,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "time_text.rs",
             "plural.rs",
             "output.rs",
+            "telemetry/",
         ],
     ),
 ];
@@ -80,6 +81,8 @@ const WITHIN_LAYER: &[(&str, &str)] = &[
     ("metrics.rs", "output.rs"),
     ("metrics.rs", "redact.rs"),
     ("metrics.rs", "exit.rs"),
+    ("telemetry/", "redact.rs"),
+    ("telemetry/", "output.rs"),
 ];
 
 /// Most lines of a file, not counting its inline `#[cfg(test)] mod tests { ... }`; files

@@ -448,6 +448,16 @@ any flag of \fBpulse push\fR, and the delivery flags of \fBresume\fR and \fBrese
 .TP
 \fBXDG_CONFIG_HOME\fR
 base of the default config file path
+.TP
+\fBOTEL_EXPORTER_OTLP_ENDPOINT\fR, \fBOTEL_EXPORTER_OTLP_TRACES_ENDPOINT\fR
+send OpenTelemetry traces (run, staging, batches, attempts) over OTLP/HTTP; with
+\fBOTEL_EXPORTER_OTLP_PROTOCOL\fR (\fBhttp/protobuf\fR, \fBhttp/json\fR),
+\fBOTEL_EXPORTER_OTLP_HEADERS\fR, \fBOTEL_SERVICE_NAME\fR (default \fBpulse\fR),
+\fBOTEL_RESOURCE_ATTRIBUTES\fR; \fBOTEL_SDK_DISABLED=true\fR turns them off
+.TP
+\fBTRACEPARENT\fR, \fBTRACESTATE\fR
+the caller's W3C trace context: the run joins its trace, and every request carries a
+\fBtraceparent\fR (passed on as it is when traces are off)
 .SH EXAMPLES
 Try pulse locally: a receiver in one terminal, a push in another.
 .PP

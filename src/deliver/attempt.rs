@@ -19,6 +19,7 @@ use super::settings::{DeliverySettings, ExtraHeader};
 use crate::payload::{BodyContext, Method};
 use crate::redact::{shown_url, Redactor};
 use crate::sign::{unix_now, Signature, Signer};
+use crate::telemetry::TraceHeaders;
 
 /// What every request of a deliverer carries besides its batch: the extra headers, the body
 /// encoding, the signing secrets and the OAuth2 tokens. The one holder of the secrets, and of
@@ -93,7 +94,7 @@ impl RequestMaker {
         batch_id: &str,
         (method, content_type): (Method, &str),
         content: &[u8],
-        (early, bearer): (Option<Signature>, Option<&str>),
+        (early, bearer, trace): (Option<Signature>, Option<&str>, Option<&TraceHeaders>),
     ) -> Result<(HeaderMap, String)> {
         let signature = match early {
             Some(early) if unix_now() - early.timestamp <= 1 => Some(early),
@@ -105,6 +106,7 @@ impl RequestMaker {
             compress: self.compress,
             extra: &self.headers,
             bearer,
+            trace,
         };
         planned.for_request(batch_id, signature.as_ref())
     }

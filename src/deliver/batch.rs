@@ -29,6 +29,7 @@ use crate::exit::{DeliveryError, InterruptedError};
 use crate::payload::Method;
 use crate::progress::Progress;
 use crate::store::{AttemptRecord, BatchRef, Checkpointer, EventRecord, Store};
+use crate::telemetry::Span;
 
 /// Attempts recorded between two checkpoints of the log: each commit adds a few 64 KiB pages to
 /// the WAL (an attempt's row and indexes, a batch's mark), so this keeps it near 16 MB.
@@ -144,6 +145,7 @@ impl BatchSender {
         // Whether the last attempt got a 401 and a new OAuth2 token was asked for.
         let mut renewed = false;
         let mut seen = sending.planned_on;
+        let mut span = batch_span(event, batch, &body);
         loop {
             match halt(crate::signals::interrupted(), sending.stopping.get()) {
                 Some(Halt::Interrupted) => return Err(interrupted_before(&what)),
@@ -158,7 +160,12 @@ impl BatchSender {
                 Some(Halt::Abandoned) => return Ok(Sent::Abandoned { attempts }),
                 Some(Halt::Interrupted) => return Err(interrupted_before(&what)),
             }
-            let tried = self.attempt(sending, (batch, &what), &mut body, (retries, renewed));
+            let tried = self.attempt(
+                sending,
+                (batch, &what, &span),
+                &mut body,
+                (retries, renewed),
+            );
             let (outcome, words, rejected) = tried.await?;
             attempts += 1;
             renewed = outcome == Outcome::Reauthorize;
@@ -168,15 +175,8 @@ impl BatchSender {
                     batch.idx, event.batch_count, event.name
                 )),
                 Outcome::Delivered => {
-                    if rejected > 0 {
-                        sending.progress.note(&format!(
-                            "{what}: the receiver refused {} (`pulse export {} --rejected`)",
-                            crate::plural::part_of(rejected, batch.rows, "row", "rows"),
-                            batch.id
-                        ));
-                    }
-                    let rows = (batch.rows, rejected);
-                    crate::metrics::batch(&event.name, "delivered", rows, &self.shown_url);
+                    self.tell_delivered(sending, (event, batch, &what), rejected);
+                    span.set("pulse.attempts", attempts as i64);
                     return Ok(Sent::Delivered {
                         attempts,
                         rows: batch.rows,
@@ -190,10 +190,12 @@ impl BatchSender {
                         store.mark_batch_failed(&batch.id)?;
                         sending.recorded(&store);
                     }
+                    let text = failure.text(&what, &words);
+                    span.fail(&text);
                     return Ok(Sent::Failed {
                         attempts,
                         position,
-                        error: DeliveryError(failure.text(&what, &words)).into(),
+                        error: DeliveryError(text).into(),
                         what,
                         endpoint_gone: failure.endpoint_gone(),
                     });
@@ -222,6 +224,24 @@ impl BatchSender {
                 }
             }
         }
+    }
+
+    /// What a delivered batch tells: the rows its receiver refused, and its metrics.
+    fn tell_delivered(
+        &self,
+        sending: &Sending<'_>,
+        (event, batch, what): (&EventRecord, &BatchRef, &str),
+        rejected: u64,
+    ) {
+        if rejected > 0 {
+            sending.progress.note(&format!(
+                "{what}: the receiver refused {} (`pulse export {} --rejected`)",
+                crate::plural::part_of(rejected, batch.rows, "row", "rows"),
+                batch.id
+            ));
+        }
+        let rows = (batch.rows, rejected);
+        crate::metrics::batch(&event.name, "delivered", rows, &self.shown_url);
     }
 
     /// Waits until the pass lets a request start (no throttle pause, budget left) and `--rate`
@@ -291,11 +311,12 @@ impl BatchSender {
     async fn attempt(
         &self,
         sending: &Sending<'_>,
-        (batch, what): (&BatchRef, &str),
+        (batch, what, span): (&BatchRef, &str, &Span),
         body: &mut PreparedBody,
         (retries, renewed): (u32, bool),
     ) -> Result<(Outcome, String, u64)> {
         let method = sending.method;
+        let mut traced = span.child("attempt");
         let bearer = self
             .requests
             .bearer(&self.client)
@@ -308,7 +329,7 @@ impl BatchSender {
             &batch.id,
             (method, sending.content_type),
             &body.content,
-            (early, bearer.as_deref()),
+            (early, bearer.as_deref(), traced.headers().as_ref()),
         )?;
         let (mut exchange, decided, started, rtt) =
             self.paced_exchange(sending, headers, body, retries).await;
@@ -351,6 +372,7 @@ impl BatchSender {
             response,
             ..
         } = exchange;
+        attempt_attributes(&mut traced, (status, retries), error.as_deref(), &outcome);
         let record = AttemptRecord {
             batch_id: &batch.id,
             started_at,
@@ -411,6 +433,39 @@ fn rejected_json(rejected: &[RejectedRow]) -> Result<Option<String>> {
         return Ok(None);
     }
     Ok(Some(serde_json::to_string(rejected)?))
+}
+
+/// A batch's span: its place, event, rows and bytes on the wire.
+fn batch_span(event: &EventRecord, batch: &BatchRef, body: &PreparedBody) -> Span {
+    let mut span = crate::telemetry::span("batch");
+    if !span.is_on() {
+        return span;
+    }
+    span.set("pulse.batch.id", batch.id.clone());
+    span.set("pulse.batch.index", batch.idx as i64);
+    span.set("pulse.event", event.name.clone());
+    span.set("pulse.rows", batch.rows as i64);
+    span.set("pulse.bytes", body.wire.len() as i64);
+    span
+}
+
+/// What an attempt's span tells: the status (none without an answer), which retry it was, and
+/// the error as the log keeps it (credentials taken out).
+fn attempt_attributes(
+    span: &mut Span,
+    (status, retry): (u16, u32),
+    error: Option<&str>,
+    outcome: &Outcome,
+) {
+    if status != 0 {
+        span.set("http.response.status_code", i64::from(status));
+    }
+    span.set("pulse.retry", i64::from(retry));
+    match (error, outcome) {
+        (Some(error), _) => span.fail(error),
+        (None, Outcome::Delivered) => {}
+        (None, _) => span.fail(&format!("HTTP {status}")),
+    }
 }
 
 /// Waits `wait` before a retry, ending early when the run stops or pulse is interrupted.

@@ -10,6 +10,7 @@ use super::compress::BodyCompression;
 use super::settings::ExtraHeader;
 use crate::payload::Method;
 use crate::sign::Signature;
+use crate::telemetry::TraceHeaders;
 
 /// What the headers of a request depend on, besides its batch and signature.
 pub struct RequestHeaders<'a> {
@@ -21,6 +22,9 @@ pub struct RequestHeaders<'a> {
     pub extra: &'a [ExtraHeader],
     /// The OAuth2 token, sent as `Authorization: Bearer <token>`.
     pub bearer: Option<&'a str>,
+    /// The attempt's W3C trace context (`telemetry`): none when not tracing and no caller's
+    /// `TRACEPARENT` to pass on, and for a dry run, which sends nothing.
+    pub trace: Option<&'a TraceHeaders>,
 }
 
 impl RequestHeaders<'_> {
@@ -64,6 +68,16 @@ impl RequestHeaders<'_> {
                 HeaderValue::from_str(&signature.header).expect("base64 is ASCII"),
                 false,
             ));
+        }
+        if let Some(trace) = self.trace {
+            // Made by pulse (hex and dashes) or checked when read from the environment.
+            if let Ok(value) = HeaderValue::from_str(&trace.traceparent) {
+                headers.push((HeaderName::from_static("traceparent"), value, false));
+            }
+            let state = trace.tracestate.as_deref().map(HeaderValue::from_str);
+            if let Some(Ok(value)) = state {
+                headers.push((HeaderName::from_static("tracestate"), value, false));
+            }
         }
         for header in self.extra {
             headers.push((header.name.clone(), header.value.clone(), header.secret));
@@ -130,6 +144,7 @@ mod tests {
             compress: None,
             extra: &extra,
             bearer: None,
+            trace: None,
         };
         let signature = Signature {
             timestamp: 1_700_000_000,
@@ -162,6 +177,7 @@ mod tests {
             compress: Some(BodyCompression::Gzip),
             extra: &[],
             bearer: None,
+            trace: None,
         };
         let list = planned.list("msg_1", None).unwrap();
         let names: Vec<&str> = list.iter().map(|(name, _, _)| name.as_str()).collect();
@@ -176,6 +192,7 @@ mod tests {
             compress: Some(BodyCompression::Gzip),
             extra: &[],
             bearer: None,
+            trace: None,
         };
         let list = planned.list("msg_1", None).unwrap();
         assert_eq!(list[0].1, "application/x-ndjson");
@@ -191,6 +208,7 @@ mod tests {
             compress: None,
             extra: &[],
             bearer: None,
+            trace: None,
         };
         let err = planned.list("msg_\n1", None).unwrap_err();
         assert!(err.to_string().contains("is damaged"), "{err}");
@@ -205,6 +223,7 @@ mod tests {
             compress: None,
             extra: &extra,
             bearer: None,
+            trace: None,
         };
         let (sent, logged) = planned.for_request("msg_1", None).unwrap();
         assert_eq!(sent["authorization"], "Bearer tok-1");
@@ -212,6 +231,37 @@ mod tests {
         assert_eq!(logged["authorization"], "[redacted]");
         assert_eq!(logged["webhook-id"], "msg_1");
         assert!(!logged.to_string().contains("tok-1"));
+    }
+
+    #[test]
+    fn trace_headers_come_after_the_signature_and_before_extra_headers() {
+        let extra = [extra("x-team", "blue", false)];
+        let trace = TraceHeaders {
+            traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into(),
+            tracestate: Some("congo=t61rcWkgMzE".into()),
+        };
+        let planned = RequestHeaders {
+            method: Method::Get,
+            content_type: "application/json",
+            compress: None,
+            extra: &extra,
+            bearer: None,
+            trace: Some(&trace),
+        };
+        let list = planned.list("msg_1", None).unwrap();
+        let names: Vec<&str> = list.iter().map(|(name, _, _)| name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "user-agent",
+                "webhook-id",
+                "traceparent",
+                "tracestate",
+                "x-team"
+            ]
+        );
+        assert_eq!(list[2].1, trace.traceparent.as_str());
+        assert!(list.iter().all(|(_, _, secret)| !secret));
     }
 
     #[test]
@@ -223,6 +273,7 @@ mod tests {
             compress: None,
             extra: &extra,
             bearer: Some("tok-2"),
+            trace: None,
         };
         let (sent, logged) = planned.for_request("msg_1", None).unwrap();
         assert_eq!(sent["authorization"], "Bearer tok-2");

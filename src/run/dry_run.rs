@@ -162,6 +162,8 @@ fn print_requests(
                 extra: &request.delivery.headers,
                 // No token is fetched: its place is shown.
                 bearer: oauth2.then_some(crate::redact::REDACTED),
+                // A dry run sends nothing, so no request joins a trace.
+                trace: None,
             };
             let headers = planned.list(&batch.id, signature.as_ref())?;
             for (name, value, secret) in &headers {

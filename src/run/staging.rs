@@ -104,6 +104,10 @@ pub fn stage_run(
     progress: &Progress,
 ) -> Result<Staged> {
     progress.start_staging(size);
+    let mut span = crate::telemetry::span("stage");
+    if span.is_on() {
+        span.set("pulse.run.id", staging.run_id.to_string());
+    }
     let options = staging.plan.stage_options();
     let result = staging
         .plan
@@ -137,9 +141,15 @@ pub fn stage_run(
         Ok(staged) => staged,
         Err(err) => {
             progress.finish();
+            span.fail(&format!("{err:#}"));
             return Err(staging_stopped(store, staging, err)?);
         }
     };
+    let counts = &staged.counts;
+    span.set("pulse.rows", counts.total as i64);
+    span.set("pulse.rows.invalid", counts.invalid as i64);
+    span.set("pulse.bytes", counter.load(Ordering::Relaxed) as i64);
+    crate::telemetry::run_attribute("pulse.rows", counts.total as i64);
     store.finish_staging(
         staging.run_id,
         &staged.events,

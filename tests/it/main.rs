@@ -45,6 +45,7 @@ mod support;
 mod templates;
 mod terminal;
 mod tls;
+mod traces;
 mod unattended;
 mod utf16;
 mod validate;
