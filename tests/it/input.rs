@@ -436,27 +436,20 @@ fn people_sheet_rows() -> Vec<serde_json::Value> {
     ]
 }
 
-fn without_meta(rows: &[serde_json::Value]) -> Vec<serde_json::Value> {
-    rows.iter()
-        .map(|row| {
-            let mut row = row.clone();
-            let fields = row.as_object_mut().unwrap();
-            fields.retain(|key, _| !key.starts_with("__"));
-            row
-        })
-        .collect()
-}
-
 #[test]
 fn spreadsheets_read_as_their_csv_export() {
     for name in ["people.xlsx", "people.xls", "people.ods"] {
         let (rows, _) = push_rows(&input(name), &[]);
-        assert_eq!(without_meta(&rows), people_sheet_rows(), "{name}");
+        assert_eq!(
+            crate::support::without_bookkeeping(&rows),
+            people_sheet_rows(),
+            "{name}"
+        );
         // Row numbers are the sheet's.
         assert_eq!(rows[2]["__row"], 4, "{name}");
         let (rows, _) = push_rows(&input(name), &["--sheet", "Notes"]);
         assert_eq!(
-            without_meta(&rows),
+            crate::support::without_bookkeeping(&rows),
             [serde_json::json!({"note": "the second sheet"})]
         );
         let (rows, _) = push_rows(&input(name), &["--sheet", "2"]);

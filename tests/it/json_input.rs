@@ -7,18 +7,7 @@ use std::io::Write as _;
 use serde_json::json;
 
 use crate::support::server::{Reply, TestServer};
-use crate::support::{rows_of, stderr_of, Sandbox};
-
-/// The rows without pulse's bookkeeping fields.
-fn data(rows: &[serde_json::Value]) -> Vec<serde_json::Value> {
-    rows.iter()
-        .map(|row| {
-            let mut row = row.as_object().unwrap().clone();
-            row.retain(|key, _| !key.starts_with("__"));
-            serde_json::Value::Object(row)
-        })
-        .collect()
-}
+use crate::support::{rows_of, stderr_of, without_bookkeeping, Sandbox};
 
 const PEOPLE: &str = r#"[
   {"id": 1, "name": "Zoë", "score": 2.50, "active": true, "note": null,
@@ -39,7 +28,7 @@ fn a_json_array_is_pushed_with_its_numbers_booleans_nulls_and_nested_values() {
         .success();
     let rows = rows_of(&server.requests());
     assert_eq!(
-        data(&rows),
+        without_bookkeeping(&rows),
         vec![
             json!({"id": 1, "name": "Zoë", "score": 2.50, "active": true, "note": null,
                    "address": {"city": "Oslo", "zip": "0150"}, "tags": ["a", "b"]}),
@@ -105,7 +94,7 @@ fn nested_values_are_kept_or_flattened_and_a_schema_types_objects_and_arrays() {
         .success();
     let rows = rows_of(&server.requests());
     assert_eq!(
-        data(&rows),
+        without_bookkeeping(&rows),
         vec![json!({"id": 1, "address.city": "Oslo", "address.geo.lat": 59.9, "tags": ["a"]})]
     );
     let server = TestServer::ok();
@@ -121,7 +110,7 @@ fn nested_values_are_kept_or_flattened_and_a_schema_types_objects_and_arrays() {
         .success();
     let rows = rows_of(&server.requests());
     assert_eq!(
-        data(&rows),
+        without_bookkeeping(&rows),
         vec![json!({"id": 1, "address": {"town": "Oslo", "geo": {"lat": 59.9}}, "tags": ["a"]})]
     );
 }
@@ -154,7 +143,10 @@ fn gzipped_json_lines_on_stdin_are_read_by_their_first_bytes() {
     let rows = rows_of(&server.requests());
     assert_eq!(rows.len(), 250);
     assert_eq!(server.requests().len(), 3);
-    assert_eq!(data(&rows[249..]), vec![json!({"n": 250, "even": true})]);
+    assert_eq!(
+        without_bookkeeping(&rows[249..]),
+        vec![json!({"n": 250, "even": true})]
+    );
     assert_eq!(rows[249]["__row"], 250);
 }
 
@@ -198,7 +190,7 @@ fn missing_keys_are_missing_cells_and_unknown_keys_extra_cells() {
         .success();
     let rows = rows_of(&server.requests());
     assert_eq!(
-        data(&rows),
+        without_bookkeeping(&rows),
         vec![json!({"c": 6, "a": 4})],
         "only the row with just c and a"
     );
@@ -285,7 +277,10 @@ fn a_json_run_is_restaged_resumed_and_recognised_as_a_repeat() {
     sandbox.pulse().args(["resume", &run]).assert().success();
     let rows = rows_of(&server.requests());
     assert_eq!(rows.len(), 5);
-    assert_eq!(data(&rows[4..]), vec![json!({"label": "n5", "id": 5})]);
+    assert_eq!(
+        without_bookkeeping(&rows[4..]),
+        vec![json!({"label": "n5", "id": 5})]
+    );
     let out = sandbox
         .push_unsigned(&file, &server.url())
         .args([
@@ -318,7 +313,10 @@ fn input_format_overrides_the_name_and_csv_flags_are_refused_for_json() {
         .args(["--input-format", "jsonl"])
         .assert()
         .success();
-    assert_eq!(data(&rows_of(&server.requests())), vec![json!({"a": "1"})]);
+    assert_eq!(
+        without_bookkeeping(&rows_of(&server.requests())),
+        vec![json!({"a": "1"})]
+    );
     // Read as CSV when asked: one column named {"a":"1"}... which looks like JSON.
     let out = sandbox
         .pulse()

@@ -5,18 +5,7 @@
 use serde_json::json;
 
 use crate::support::server::{Reply, TestServer};
-use crate::support::{rows_of, stderr_of, Sandbox};
-
-/// The rows without pulse's bookkeeping fields, `__op` kept.
-fn data(rows: &[serde_json::Value]) -> Vec<serde_json::Value> {
-    rows.iter()
-        .map(|row| {
-            let mut row = row.as_object().unwrap().clone();
-            row.retain(|key, _| !key.starts_with("__") || key == "__op");
-            serde_json::Value::Object(row)
-        })
-        .collect()
-}
+use crate::support::{rows_of, stderr_of, without_bookkeeping, Sandbox};
 
 /// A SQLite database with a table `people` of three rows.
 fn people_db(sandbox: &Sandbox) -> String {
@@ -48,7 +37,7 @@ fn a_sqlite_query_is_pushed_typed_by_its_columns() {
         .success();
     let rows = rows_of(&server.requests());
     assert_eq!(
-        data(&rows),
+        without_bookkeeping(&rows),
         vec![
             json!({"id": 1, "name": "Zoë, \"Z\"", "balance": 12.5, "active": true, "note": null, "twice": "2"}),
             json!({"id": 2, "name": "Bob", "balance": 3, "active": false, "note": "", "twice": "4"}),
@@ -208,7 +197,7 @@ fn a_postgres_query_in_mirror_mode_sends_only_changed_rows() {
     let rows = rows_of(&server.requests());
     assert_eq!(rows.len(), 3);
     assert_eq!(
-        data(&rows[..2]),
+        without_bookkeeping(&rows[..2]),
         vec![
             json!({"id": 1, "name": "Ann", "score": 1.50, "vip": true, "tags": ["a"], "__op": "upsert"}),
             json!({"id": 2, "name": "Bob", "score": null, "vip": false, "tags": null, "__op": "upsert"}),
@@ -220,7 +209,7 @@ fn a_postgres_query_in_mirror_mode_sends_only_changed_rows() {
     push();
     let sent = rows_of(&server.requests());
     assert_eq!(
-        data(&sent[3..]),
+        without_bookkeeping(&sent[3..]),
         vec![
             json!({"id": 2, "name": "Bob", "score": 9, "vip": false, "tags": null, "__op": "upsert"}),
             json!({"id": "3", "__op": "delete"}),

@@ -379,6 +379,19 @@ pub fn signature_matches(
     header.split(' ').any(|sig| sig == expected)
 }
 
+/// Rows without pulse's bookkeeping fields (`__index`, `__row`, `__valid`, ...), `__op` kept.
+pub fn without_bookkeeping(rows: &[serde_json::Value]) -> Vec<serde_json::Value> {
+    rows.iter()
+        .map(|row| {
+            let mut row = row.clone();
+            if let Some(fields) = row.as_object_mut() {
+                fields.retain(|key, _| !key.starts_with("__") || key == "__op");
+            }
+            row
+        })
+        .collect()
+}
+
 /// All rows of all recorded bodies, in arrival order.
 pub fn rows_of(requests: &[server::Recorded]) -> Vec<serde_json::Value> {
     requests
