@@ -83,12 +83,7 @@ fn main() -> ExitCode {
 /// Whether the command prints the JSON summary (`--json` on push, resume or cancel), read from
 /// the raw arguments so that even a command line clap refuses gets its JSON line.
 fn json_summary_asked(args: &[std::ffi::OsString]) -> bool {
-    let words: Vec<&str> = args
-        .iter()
-        .skip(1)
-        .map(|a| a.to_str().unwrap_or(""))
-        .take_while(|a| *a != "--")
-        .collect();
+    let words = leading_words(args);
     let command = words.iter().find(|w| !w.starts_with('-'));
     let from_env = || {
         // clap's reading of a flag's variable: anything but these turns it on.
@@ -106,12 +101,7 @@ fn json_summary_asked(args: &[std::ffi::OsString]) -> bool {
 /// `--log-format json` (or `PULSE_LOG_FORMAT=json`), read from the raw arguments so that even
 /// a command line clap refuses is said in JSON.
 fn json_logs_asked(args: &[std::ffi::OsString]) -> bool {
-    let words: Vec<&str> = args
-        .iter()
-        .skip(1)
-        .map(|a| a.to_str().unwrap_or(""))
-        .take_while(|a| *a != "--")
-        .collect();
+    let words = leading_words(args);
     let given = words
         .iter()
         .enumerate()
@@ -128,11 +118,19 @@ fn json_logs_asked(args: &[std::ffi::OsString]) -> bool {
 
 /// `--help` or `-h` before `--`: help is printed even when the config file is broken.
 fn help_asked(args: &[std::ffi::OsString]) -> bool {
+    leading_words(args)
+        .iter()
+        .any(|a| *a == "--help" || *a == "-h")
+}
+
+/// The raw arguments after the program's name and before `--` (not UTF-8: empty), for what
+/// must be known before clap parses them.
+fn leading_words(args: &[std::ffi::OsString]) -> Vec<&str> {
     args.iter()
         .skip(1)
         .map(|a| a.to_str().unwrap_or(""))
         .take_while(|a| *a != "--")
-        .any(|a| a == "--help" || a == "-h")
+        .collect()
 }
 
 /// With `--json`, an error that ends the command before any summary (exit 1 or 2) is a line

@@ -205,16 +205,9 @@ fn validate_and_schema_infer_read_json() {
          {\"id\":2,\"price\":2,\"ok\":false,\"when\":\"2024-02-03\",\"meta\":{},\"list\":[],\"name\":\"b\"}\n",
     );
     let schema = sandbox.stdout_of(&["schema", "infer", file.to_str().unwrap()]);
-    let schema: serde_json::Value = serde_json::from_str(&schema).unwrap();
-    let types: Vec<(&str, &str)> = schema["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| (f["name"].as_str().unwrap(), f["type"].as_str().unwrap()))
-        .collect();
-    assert_eq!(
-        types,
-        [
+    crate::support::assert_field_types(
+        &schema,
+        &[
             ("id", "integer"),
             ("price", "number"),
             ("ok", "boolean"),
@@ -222,9 +215,9 @@ fn validate_and_schema_infer_read_json() {
             ("meta", "object"),
             ("list", "array"),
             ("name", "string"),
-        ]
+        ],
     );
-    let schema_file = sandbox.write("schema.json", serde_json::to_string(&schema).unwrap());
+    let schema_file = sandbox.write("schema.json", &schema);
     sandbox
         .pulse()
         .args([

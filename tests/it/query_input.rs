@@ -50,14 +50,15 @@ fn a_sqlite_query_is_pushed_typed_by_its_columns() {
         "SELECT id, name, balance, active FROM people ORDER BY id",
     ];
     let schema = sandbox.stdout_of(&[&["schema", "infer", &source][..], &query[..]].concat());
-    let schema: serde_json::Value = serde_json::from_str(&schema).unwrap();
-    let types: Vec<&str> = schema["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["type"].as_str().unwrap())
-        .collect();
-    assert_eq!(types, ["integer", "string", "number", "boolean"]);
+    crate::support::assert_field_types(
+        &schema,
+        &[
+            ("id", "integer"),
+            ("name", "string"),
+            ("balance", "number"),
+            ("active", "boolean"),
+        ],
+    );
     let dry = sandbox.stdout_of(
         &[
             &[

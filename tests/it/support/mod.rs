@@ -379,6 +379,18 @@ pub fn signature_matches(
     header.split(' ').any(|sig| sig == expected)
 }
 
+/// Asserts an inferred schema's fields (`pulse schema infer`'s JSON): their names and types.
+pub fn assert_field_types(schema: &str, expected: &[(&str, &str)]) {
+    let schema: serde_json::Value = serde_json::from_str(schema).unwrap();
+    let types: Vec<(&str, &str)> = schema["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["name"].as_str().unwrap(), f["type"].as_str().unwrap()))
+        .collect();
+    assert_eq!(types, expected);
+}
+
 /// Rows without pulse's bookkeeping fields (`__index`, `__row`, `__valid`, ...), `__op` kept.
 pub fn without_bookkeeping(rows: &[serde_json::Value]) -> Vec<serde_json::Value> {
     rows.iter()
