@@ -48,16 +48,17 @@ fn auto_concurrency_grows_on_a_fast_receiver_up_to_its_max() {
         .query("SELECT max(in_flight_limit) FROM attempts")
         .unwrap();
     assert!((3..=8).contains(&highest), "{highest}");
-    // The limit over time (the highest in each twelfth of the run): it never falls on a
-    // receiver that never throttles, and ends at the highest it had.
+    // The limit over time (the highest in each twelfth of the run): it grows from where it
+    // started to the highest it had. (Not "never falls": round trips that lengthen on a busy
+    // machine lower it a step, as they should; CI saw 8 then 7.)
     let line = log
         .lines()
         .find_map(|line| line.strip_prefix("  limit     over time: "))
         .unwrap_or_else(|| panic!("no limit over time in {log}"));
     let limits: Vec<i64> = line.split(' ').map(|n| n.parse().unwrap()).collect();
     assert_eq!(limits.len(), 12, "{line}");
-    assert!(limits.windows(2).all(|w| w[0] <= w[1]), "{line}");
-    assert_eq!(*limits.last().unwrap(), highest, "{line}");
+    assert!(limits[0] < highest, "{line}");
+    assert_eq!(limits.iter().max(), Some(&highest), "{line}");
 }
 
 #[test]
