@@ -26,6 +26,7 @@ pub(crate) mod signals;
 pub(crate) mod stage;
 pub(crate) mod store;
 pub(crate) mod time_text;
+pub(crate) mod ui;
 
 #[cfg(test)]
 mod tidy;

@@ -41,7 +41,15 @@ mod tests;
 const LAYERS: &[(&str, &[&str])] = &[
     (
         "entry",
-        &["main.rs", "lib.rs", "cmd/", "cli/", "fuzzing.rs", "tidy/"],
+        &[
+            "main.rs",
+            "lib.rs",
+            "cmd/",
+            "cli/",
+            "ui/",
+            "fuzzing.rs",
+            "tidy/",
+        ],
     ),
     ("run", &["run/"]),
     ("plan", &["plan/"]),
@@ -75,6 +83,7 @@ const WITHIN_LAYER: &[(&str, &str)] = &[
     ("main.rs", "cli/"),
     ("main.rs", "cmd/"),
     ("cmd/", "cli/"),
+    ("cmd/", "ui/"),
     ("exit.rs", "signals.rs"),
     ("signals.rs", "output.rs"),
     ("progress.rs", "output.rs"),

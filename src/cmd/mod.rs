@@ -73,6 +73,15 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }),
         Command::Cancel(args) => with_log(&args.log, &|db| cancel::run(args, db)),
         Command::Metrics(args) => with_log(&args.log, &|db| metrics::run(args, db)),
+        Command::Ui(args) => with_log(&args.log, &|db| {
+            let settings = crate::ui::UiSettings {
+                bind: args.bind,
+                port: args.port,
+                token: args.token.clone(),
+                config: args.config.clone(),
+            };
+            crate::ui::run(settings, db)
+        }),
         Command::Prune(args) => {
             with_log(&args.log, &|db| prune::run(&cli::prune_settings(args)?, db))
         }

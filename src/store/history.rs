@@ -42,7 +42,7 @@ impl RunRow {
     }
 }
 
-const RUN_COLUMNS: &str = "r.id, r.started_at, r.finished_at, r.source, r.source_size,
+pub(super) const RUN_COLUMNS: &str = "r.id, r.started_at, r.finished_at, r.source, r.source_size,
     r.source_hash, r.url, r.options, r.status, r.rows_total, r.rows_valid, r.rows_invalid,
     r.blank_rows, r.staged_bytes, r.staged_hash,
     (SELECT count(*) FROM batches b JOIN events e ON e.id = b.event_id WHERE e.run_id = r.id),
@@ -64,7 +64,7 @@ const BATCH_COUNTS: &str = "LEFT JOIN (SELECT e.run_id, count(*) AS total,
             AS rejected
     FROM batches b JOIN events e ON e.id = b.event_id GROUP BY e.run_id) c ON c.run_id = r.id";
 
-fn run_row(r: &Row) -> Result<RunRow> {
+pub(super) fn run_row(r: &Row) -> Result<RunRow> {
     let u = |i| r.opt_count(i);
     Ok(RunRow {
         id: r.get(0)?,
@@ -185,7 +185,7 @@ fn batch_row(r: &Row) -> Result<BatchRow> {
 }
 
 /// An HTTP status column: 0 (no response) for anything out of range.
-fn http_status(r: &Row, column: usize) -> Result<u16> {
+pub(super) fn http_status(r: &Row, column: usize) -> Result<u16> {
     Ok(u16::try_from(r.get::<i64>(column)?).unwrap_or(0))
 }
 

@@ -3,6 +3,7 @@
 
 mod attempts;
 mod batches;
+mod dashboard;
 mod db;
 mod file;
 mod gauges;
@@ -33,6 +34,7 @@ pub use location::Location;
 
 pub use attempts::{AttemptRecord, RESPONSE_SNIPPET_BYTES};
 pub use batches::BatchRef;
+pub use dashboard::{Delivery, RunAttempt, RunFilter};
 pub use db::{pg_message, postgres_client, PgConn};
 pub use history::{AttemptRow, BatchRow, IdRef, RunRow, UndeliveredBatch};
 pub use outages::Outage;

@@ -17,6 +17,7 @@ mod resend;
 mod resume;
 mod schema;
 mod secret;
+mod ui;
 mod validate;
 
 pub use cancel::CancelArgs;
@@ -34,6 +35,7 @@ pub use resend::ResendArgs;
 pub use resume::ResumeArgs;
 pub use schema::{InferArgs, SchemaCommand};
 pub use secret::SecretCommand;
+pub use ui::UiArgs;
 pub use validate::ValidateArgs;
 
 use std::path::PathBuf;
@@ -84,6 +86,10 @@ pub enum Command {
     /// Print the log's state as Prometheus metrics: runs by status and, per destination, the
     /// backlog, the oldest unfinished run, failed batches and the last delivery
     Metrics(MetricsArgs),
+    /// Serve a web dashboard over the log: runs, batches, attempts, charts, and the actions
+    /// resume, cancel, resend and export
+    #[command(after_help = UI_EXAMPLES)]
+    Ui(UiArgs),
     /// Run a local webhook receiver that verifies signatures and prints each batch
     #[command(after_help = RECEIVE_EXAMPLES)]
     Receive(ReceiveArgs),
@@ -133,6 +139,12 @@ Examples:
   pulse validate customers.csv --schema customers.schema.json
   pulse validate customers.csv --schema customers.schema.json --invalid-out bad.csv
   pulse validate - --schema customers.schema.json --json < export.csv";
+
+const UI_EXAMPLES: &str = "\
+Examples:
+  pulse ui                        # prints the address to open, with its access token
+  pulse ui --port 9000 --db postgres://pulse@db.internal/pulse
+  PULSE_UI_TOKEN=... pulse ui --bind 0.0.0.0   # beyond loopback: a token of your own";
 
 const PRUNE_EXAMPLES: &str = "\
 Examples:
