@@ -62,7 +62,8 @@ pub async fn runs(State(ui): State<Shared>, Query(asked): Asked) -> Response {
     };
     let context = context! {
         runs => val(&lines),
-        live => lines.iter().any(|line| line.live),
+        // New runs appear, and runs being delivered move, without a reload.
+        live => true,
         total, page, pages,
         previous => (page > 1).then(|| query(page - 1)),
         next => (page < pages).then(|| query(page + 1)),
@@ -72,8 +73,12 @@ pub async fn runs(State(ui): State<Shared>, Query(asked): Asked) -> Response {
         destinations,
         statuses => STATUSES,
     };
-    ui.templates
-        .page(ui.access.csrf(), "runs.html", asked.contains_key("fragment"), context)
+    ui.templates.page(
+        ui.access.csrf(),
+        "runs.html",
+        asked.contains_key("fragment"),
+        context,
+    )
 }
 
 /// The statuses a run can have, for the filter.
@@ -147,8 +152,12 @@ pub async fn run(
         latency_chart => charts::latency_percentiles(&durations),
         jobs => val(&jobs),
     };
-    ui.templates
-        .page(ui.access.csrf(), "run.html", asked.contains_key("fragment"), context)
+    ui.templates.page(
+        ui.access.csrf(),
+        "run.html",
+        asked.contains_key("fragment"),
+        context,
+    )
 }
 
 pub async fn outages(State(ui): State<Shared>) -> Response {

@@ -46,6 +46,7 @@ mod templates;
 mod terminal;
 mod tls;
 mod traces;
+mod ui;
 mod unattended;
 mod utf16;
 mod validate;

@@ -1,6 +1,7 @@
 //! Shared test helpers: the pinned `pulse` command, the loopback server, signature checking.
 
 pub mod backend;
+pub mod browser;
 pub mod files;
 pub mod ods;
 pub mod server;

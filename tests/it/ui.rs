@@ -1,0 +1,439 @@
+//! `pulse ui`: the dashboard over a log with delivered, failed and running runs, driven in a
+//! real headless Chromium (`support::browser`), and its access rules over plain HTTP.
+
+use std::io::{BufRead, BufReader};
+use std::process::Child;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use crate::support::browser::Browser;
+use crate::support::server::{Reply, TestServer};
+use crate::support::{wait_for, Sandbox};
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+/// Credentials planted in the log's runs, which no page may show.
+const PLANTED_PASSWORD: &str = "planted-pass-456";
+const PLANTED_BEARER: &str = "planted-bearer-789";
+
+/// A running `pulse ui`, stopped on drop.
+struct Dashboard {
+    child: Child,
+    base: String,
+    token: String,
+}
+
+impl Dashboard {
+    fn start(sandbox: &Sandbox, env: &[(&str, &str)], args: &[&str]) -> Dashboard {
+        let mut all = vec!["ui", "--port", "0"];
+        all.extend_from_slice(args);
+        let mut child = sandbox.spawn_with(&all, env, std::process::Stdio::null());
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        stderr.read_line(&mut line).unwrap();
+        // Keep reading stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+        let address = line
+            .strip_prefix("pulse ui: open ")
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("pulse ui printed {line:?}"));
+        let (base, token) = address.split_once("/?token=").unwrap();
+        Dashboard {
+            child,
+            base: base.to_string(),
+            token: token.to_string(),
+        }
+    }
+
+    fn client(&self) -> reqwest::blocking::Client {
+        reqwest::blocking::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .build()
+            .unwrap()
+    }
+
+    fn cookie(&self) -> String {
+        format!("pulse_ui={}", self.token)
+    }
+}
+
+impl Drop for Dashboard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A log with a delivered run (one invalid row), a failed run whose URL and header carry
+/// planted credentials, and the receiver of the first.
+fn log_with_runs(sandbox: &Sandbox) -> TestServer {
+    let receiver = TestServer::ok();
+    sandbox.write(
+        "people.csv",
+        "id,email\n1,a@x.org\n2,not-an-email\n3,c@x.org\n",
+    );
+    sandbox.write(
+        "schema.json",
+        r#"{"fields":[{"name":"id","type":"integer"},{"name":"email","type":"string","format":"email"}]}"#,
+    );
+    let people = sandbox.path("people.csv");
+    let schema = sandbox.path("schema.json");
+    sandbox
+        .pulse()
+        .env("PULSE_SECRET", SECRET)
+        .args(["push", people.to_str().unwrap(), "--url", &receiver.url()])
+        .args([
+            "--schema",
+            schema.to_str().unwrap(),
+            "--batch-size",
+            "1",
+            "-q",
+        ])
+        .assert()
+        .success();
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    sandbox
+        .pulse()
+        .env("PULSE_SECRET", SECRET)
+        .args(["push", people.to_str().unwrap(), "-q", "--retries", "1"])
+        .args(["--retry-schedule", "10ms", "--batch-size", "2"])
+        .arg("--url")
+        .arg(format!(
+            "http://user:{PLANTED_PASSWORD}@127.0.0.1:{closed}/hook"
+        ))
+        .arg("--header")
+        .arg(format!("Authorization: Bearer {PLANTED_BEARER}"))
+        .assert()
+        .code(4);
+    receiver
+}
+
+fn assert_no_credential(page: &str, what: &str) {
+    for planted in [PLANTED_PASSWORD, PLANTED_BEARER, SECRET] {
+        assert!(!page.contains(planted), "{what} shows {planted}");
+    }
+}
+
+#[test]
+fn the_dashboard_in_a_browser_lists_runs_shows_attempts_and_resends() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    let receiver = log_with_runs(&sandbox);
+    let ui = Dashboard::start(&sandbox, &[("PULSE_SECRET", SECRET)], &[]);
+    let shots = std::env::var_os("PULSE_UI_SCREENSHOTS").map(std::path::PathBuf::from);
+    let shot = |name: &str| {
+        if let Some(dir) = &shots {
+            browser.screenshot(&dir.join(name));
+        }
+    };
+
+    // The address with the token: the cookie is set and the token leaves the address bar.
+    browser.goto(&format!("{}/?token={}", ui.base, ui.token));
+    assert_eq!(browser.url(), format!("{}/", ui.base));
+    assert_eq!(browser.count("tr.run"), 2);
+    let statuses = browser.texts("tr.run .status");
+    assert_eq!(statuses, ["failed", "delivered"]);
+    assert_no_credential(&browser.source(), "the runs page");
+    assert!(browser.source().contains("user:***@127.0.0.1"));
+
+    // A run being delivered appears, and its page follows it without a reload.
+    let (slow, slowing) = TestServer::slow(Duration::from_millis(300));
+    sandbox.write("more.csv", crate::support::numbered_csv(8));
+    let more = sandbox.path("more.csv");
+    let mut running = sandbox.spawn_with(
+        &[
+            "push",
+            more.to_str().unwrap(),
+            "--url",
+            &slow.url(),
+            "--batch-size",
+            "1",
+        ],
+        &[("PULSE_SECRET", SECRET)],
+        std::process::Stdio::null(),
+    );
+    browser.wait_until(20, "the running run listed", |b| b.count("tr.run") == 3);
+    shot("runs.png");
+    browser.click("tr.run a");
+    browser.wait_until(10, "the running run's page", |b| b.count("dl.summary") == 1);
+    browser.execute("window.notReloaded = true; return null;");
+    let delivered_now = || browser.text("#batches-delivered");
+    let first = delivered_now();
+    browser.wait_until(20, "the batch count moving", |_| delivered_now() != first);
+    slowing.store(false, Ordering::SeqCst);
+    browser.wait_until(30, "the run delivered", |b| {
+        b.text("dl.summary .status") == "delivered"
+    });
+    assert_eq!(browser.execute("return window.notReloaded === true;"), true);
+    assert!(running.wait().unwrap().success());
+
+    // The delivered run with an invalid row: its attempts, the chart, the invalid row.
+    browser.goto(&format!("{}/", ui.base));
+    let runs = browser.texts("tr.run td:first-child");
+    let delivered = runs.last().unwrap().clone();
+    browser.goto(&format!("{}/runs/{delivered}", ui.base));
+    assert!(browser.count("li.attempt") >= 3, "{}", browser.source());
+    assert!(browser.count("figure.timeline svg circle") >= 3);
+    assert_eq!(browser.count("table.invalid tr td.error"), 1);
+    assert!(browser.text("table.invalid").contains("not-an-email"));
+    shot("run.png");
+
+    // Resend its first batch: the receiver gets it again under the same webhook-id.
+    let before = receiver.requests();
+    browser.click("tr.batch button.resend-batch");
+    // (The page reloads itself while the action runs: read it whole, never half-loaded.)
+    browser.wait_until(30, "the resend done", |b| b.source().contains(">done<"));
+    assert!(
+        browser.text("pre.output").contains("pulse: resent"),
+        "{}",
+        browser.text("pre.output")
+    );
+    let after = receiver.requests();
+    assert_eq!(after.len(), before.len() + 1);
+    let again = after.last().unwrap().header("webhook-id").unwrap();
+    assert_eq!(again, before[0].header("webhook-id").unwrap());
+
+    // A page of another origin posting to the dashboard is refused; nothing is sent.
+    let attacker = TestServer::start({
+        let target = format!("{}/resend/{delivered}", ui.base);
+        move |_, _| {
+            let mut reply = Reply::status(200).body(&format!(
+                "<html><body><form method=post action=\"{target}\"><input name=failed \
+                 value=1></form><script>document.forms[0].submit()</script></body></html>"
+            ));
+            reply
+                .headers
+                .push(("content-type".into(), "text/html".into()));
+            reply
+        }
+    });
+    browser.goto(&attacker.url());
+    browser.wait_until(10, "the cross-site post answered", |b| {
+        b.source().contains("403")
+    });
+    assert!(browser.source().contains("refused"));
+    assert_eq!(receiver.requests().len(), after.len());
+
+    // The destinations: the failed one down, its password masked.
+    browser.goto(&format!("{}/outages", ui.base));
+    assert_eq!(browser.count("tr.destination"), 3);
+    assert_eq!(browser.count("tr.destination.down"), 1);
+    assert_no_credential(&browser.source(), "the destinations page");
+    shot("outages.png");
+
+    // The failed run's page: no planted credential anywhere, its header named, not shown.
+    browser.goto(&format!("{}/", ui.base));
+    let failed = browser.texts("tr.run td:first-child")[1].clone();
+    browser.goto(&format!("{}/runs/{failed}", ui.base));
+    assert!(browser.text("dl.summary").contains("failed"));
+    assert_no_credential(&browser.source(), "the failed run's page");
+}
+
+#[test]
+fn the_dashboard_needs_its_token_and_refuses_cross_site_posts() {
+    let sandbox = Sandbox::new();
+    let _receiver = log_with_runs(&sandbox);
+    let ui = Dashboard::start(&sandbox, &[], &[]);
+    let http = ui.client();
+    let run = sandbox.last_run();
+    let get = |path: &str, cookie: Option<&str>| {
+        let mut request = http.get(format!("{}{path}", ui.base));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send().unwrap()
+    };
+    assert_eq!(get("/", None).status(), 401);
+    assert_eq!(get(&format!("/runs/{run}"), None).status(), 401);
+    assert_eq!(get("/assets/style.css", None).status(), 401);
+    assert_eq!(get("/?token=wrong", None).status(), 401);
+    let first = get(&format!("/?token={}&status=failed", ui.token), None);
+    assert_eq!(first.status(), 303);
+    assert_eq!(first.headers()["location"], "/?status=failed");
+    let set = first.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    let cookie = ui.cookie();
+    let page = get("/?status=failed", Some(&cookie));
+    assert_eq!(page.status(), 200);
+    let page = page.text().unwrap();
+    assert_eq!(page.matches("<tr class=\"run\">").count(), 1);
+    assert_no_credential(&page, "the runs page");
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .map(|rest| rest.split('"').next().unwrap().to_string());
+    let run_page = get(&format!("/runs/{run}"), Some(&cookie)).text().unwrap();
+    assert_no_credential(&run_page, "the run's page");
+    let csrf = csrf.unwrap_or_else(|| {
+        let rest = run_page.split("name=\"csrf\" value=\"").nth(1).unwrap();
+        rest.split('"').next().unwrap().to_string()
+    });
+
+    // Actions: without the cookie 401, without the CSRF field or from another origin 403.
+    let post = |path: &str, cookie: Option<&str>, origin: Option<&str>, csrf: Option<&str>| {
+        let mut request = http.post(format!("{}{path}", ui.base));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        let form: Vec<(&str, &str)> = csrf.into_iter().map(|c| ("csrf", c)).collect();
+        request.form(&form).send().unwrap()
+    };
+    let cancel = format!("/runs/{run}/cancel");
+    assert_eq!(post(&cancel, None, None, Some(&csrf)).status(), 401);
+    assert_eq!(post(&cancel, Some(&cookie), None, None).status(), 403);
+    assert_eq!(post(&cancel, Some(&cookie), None, Some("0")).status(), 403);
+    let evil = Some("http://127.0.0.1:1");
+    assert_eq!(
+        post(&cancel, Some(&cookie), evil, Some(&csrf)).status(),
+        403
+    );
+    assert_eq!(
+        sandbox
+            .query::<String>(&format!("SELECT status FROM runs WHERE id = '{run}'"))
+            .unwrap(),
+        "failed"
+    );
+
+    // A resend without the URL password in pulse ui's environment: the page says which.
+    let answer = post(
+        &format!("/resend/{run}"),
+        Some(&cookie),
+        Some(&ui.base),
+        Some(&csrf),
+    );
+    assert_eq!(answer.status(), 303);
+    let job = answer.headers()["location"].to_str().unwrap().to_string();
+    let page = wait_for_job(&get, &job, &cookie);
+    assert!(page.contains("PULSE_URL_PASSWORD"), "{page}");
+    assert!(page.contains("exit 2"), "{page}");
+
+    // Export the undelivered rows: a CSV download, as `pulse export --failed` writes it.
+    let form = [("csrf", csrf.as_str()), ("which", "failed")];
+    let answer = http
+        .post(format!("{}/runs/{run}/export", ui.base))
+        .header("cookie", &cookie)
+        .form(&form)
+        .send()
+        .unwrap();
+    let job = answer.headers()["location"].to_str().unwrap().to_string();
+    let page = wait_for_job(&get, &job, &cookie);
+    assert!(page.contains("exit 0"), "{page}");
+    let file = get(&format!("{job}/file"), Some(&cookie));
+    assert!(file.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
+    let csv = file.text().unwrap();
+    assert!(
+        csv.starts_with("id,email") && csv.contains("2,not-an-email"),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+
+    // Cancel, from the page: the run is cancelled as `pulse cancel` does it.
+    let answer = post(&cancel, Some(&cookie), Some(&ui.base), Some(&csrf));
+    let page = wait_for_job(
+        &get,
+        answer.headers()["location"].to_str().unwrap(),
+        &cookie,
+    );
+    assert!(page.contains("exit 0"), "{page}");
+    assert_eq!(
+        sandbox
+            .query::<String>(&format!("SELECT status FROM runs WHERE id = '{run}'"))
+            .unwrap(),
+        "cancelled"
+    );
+}
+
+fn wait_for_job(
+    get: &dyn Fn(&str, Option<&str>) -> reqwest::blocking::Response,
+    job: &str,
+    cookie: &str,
+) -> String {
+    let mut page = String::new();
+    wait_for("the action to end", || {
+        page = get(job, Some(cookie)).text().unwrap();
+        !page.contains("Running since")
+    });
+    page
+}
+
+#[test]
+fn beyond_loopback_the_dashboard_needs_a_token_of_ones_own() {
+    let sandbox = Sandbox::new();
+    let out = sandbox
+        .pulse()
+        .args(["ui", "--bind", "0.0.0.0", "--port", "0"])
+        .assert()
+        .code(2);
+    let stderr = crate::support::stderr_of(&out);
+    assert!(stderr.contains("--token or PULSE_UI_TOKEN"), "{stderr}");
+    let out = sandbox
+        .pulse()
+        .args(["ui", "--token", "short"])
+        .assert()
+        .code(2);
+    assert!(crate::support::stderr_of(&out).contains("at least 16"));
+    // A token of one's own is never printed.
+    let token = "a-token-of-my-own-1234";
+    let ui = Dashboard::start(&sandbox, &[("PULSE_UI_TOKEN", token)], &[]);
+    assert!(!ui.token.contains(token), "{}", ui.token);
+    let page = ui
+        .client()
+        .get(format!("{}/?token={token}", ui.base))
+        .send()
+        .unwrap();
+    assert_eq!(page.status(), 303);
+}
+
+/// A log of 10,000 runs: the first page, a late page and a filtered page each answer at once
+/// (their times are printed, not asserted: machines are shared; bench/README.md has figures).
+#[test]
+fn ten_thousand_runs_page_by_page() {
+    let sandbox = Sandbox::new();
+    let _receiver = log_with_runs(&sandbox);
+    sandbox.execute(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000)
+         INSERT INTO runs (id, started_at, finished_at, source, url, options, status,
+             rows_total, rows_valid)
+         SELECT 'run_' || (100000 + i), 1700000000000 + i * 1000, 1700000000500 + i * 1000,
+             'file.csv', CASE WHEN i % 10 = 0 THEN 'http://b.example/' ELSE 'http://a.example/' END,
+             '{}', CASE WHEN i % 100 = 0 THEN 'failed' ELSE 'delivered' END, 10, 10
+         FROM n",
+    );
+    let ui = Dashboard::start(&sandbox, &[], &[]);
+    let http = ui.client();
+    let timed = |path: &str| {
+        let started = Instant::now();
+        let page = http
+            .get(format!("{}{path}", ui.base))
+            .header("cookie", ui.cookie())
+            .send()
+            .unwrap();
+        let took = started.elapsed();
+        assert_eq!(page.status(), 200, "{path}");
+        eprintln!("GET {path}: {took:?}");
+        page.text().unwrap()
+    };
+    let first = timed("/");
+    assert!(first.contains("10,002 runs"), "{first}");
+    assert!(first.contains("page 1 of 201"));
+    assert_eq!(first.matches("<tr class=\"run\">").count(), 50);
+    assert!(first.contains("run_110000"));
+    let late = timed("/?page=201");
+    assert!(late.contains("run_100001") && !late.contains("run_110000"));
+    let filtered = timed("/?status=failed&destination=http%3A%2F%2Fb.example%2F");
+    assert!(filtered.contains("100 runs"), "{filtered}");
+}
