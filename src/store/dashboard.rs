@@ -49,9 +49,12 @@ impl Store {
         limit: u64,
     ) -> Result<(Vec<RunRow>, u64)> {
         let matching = "(?1 = '' OR r.status = ?1) AND (?2 = '' OR r.url = ?2)";
+        // The page's ids first: the batch counts are then looked up for its runs only, not
+        // for the runs `OFFSET` skips (PostgreSQL computes a skipped row's columns too).
         let sql = format!(
-            "SELECT {RUN_COLUMNS} FROM runs r WHERE {matching}
-             ORDER BY r.started_at DESC, r.id DESC LIMIT ?3 OFFSET ?4"
+            "SELECT {RUN_COLUMNS} FROM (SELECT r.id FROM runs r WHERE {matching}
+                 ORDER BY r.started_at DESC, r.id DESC LIMIT ?3 OFFSET ?4) page
+             JOIN runs r ON r.id = page.id ORDER BY r.started_at DESC, r.id DESC"
         );
         let (limit, offset) = (
             limit.min(i64::MAX as u64) as i64,
