@@ -3,6 +3,7 @@
 //! Each form carries the CSRF token; ids are checked against the log before anything runs.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -24,7 +25,18 @@ pub async fn resume(State(ui): State<Shared>, Path(id): Path<String>, form: Fiel
     act(&ui, &id, Wanted::Run, &form, &args, None).await
 }
 
+/// A run this window is resuming is stopped first (it stays resumable until the cancel).
 pub async fn cancel(State(ui): State<Shared>, Path(id): Path<String>, form: Fields) -> Response {
+    if form
+        .get("csrf")
+        .is_some_and(|given| ui.access.is_csrf(given))
+    {
+        let (stopping, run_id) = (ui.clone(), id.clone());
+        let _ = tokio::task::spawn_blocking(move || {
+            stopping.jobs.stop_sending(&run_id, Duration::from_secs(15))
+        })
+        .await;
+    }
     act(&ui, &id, Wanted::Run, &form, &["cancel", id.as_str()], None).await
 }
 

@@ -25,6 +25,8 @@ pub struct Job {
     pub command: String,
     pub run_id: String,
     pub started_at: i64,
+    /// Its process, for a cancel to stop it first.
+    pid: u32,
     /// The file it writes (`pulse export --output`), offered for download once it is done.
     pub file: Option<PathBuf>,
     state: Mutex<JobState>,
@@ -110,6 +112,7 @@ impl Jobs {
             command: format!("pulse {}", args.join(" ")),
             run_id: run_id.to_string(),
             started_at: now_ms(),
+            pid: child.id(),
             file,
             state: Mutex::new(JobState::default()),
         });
@@ -162,6 +165,38 @@ impl Jobs {
             .filter(|job| job.run_id == run_id)
             .cloned()
             .collect()
+    }
+}
+
+impl Jobs {
+    /// Stops the actions of this window still sending a run (SIGTERM: each stops as `pulse`
+    /// does, between batches, resumable) and waits for them, at most `patience`: a cancel
+    /// must not race the resume it follows, which holds the run's lock.
+    pub fn stop_sending(&self, run_id: &str, patience: std::time::Duration) {
+        let running: Vec<_> = self
+            .of_run(run_id)
+            .into_iter()
+            .filter(|job| job.state().exit.is_none())
+            .filter(|job| {
+                ["pulse resume ", "pulse resend "]
+                    .iter()
+                    .any(|c| job.command.starts_with(c))
+            })
+            .collect();
+        for job in &running {
+            if let Ok(pid) = libc::pid_t::try_from(job.pid) {
+                // SAFETY: kill(2) takes no pointers. The pid is a child of this process not
+                // reaped when `exit` was read above: only its waiting thread reaps it, and sets
+                // `exit` right after (a pid reused in that instant is kill(2)'s usual risk).
+                unsafe { libc::kill(pid, libc::SIGTERM) };
+            }
+        }
+        let deadline = std::time::Instant::now() + patience;
+        while running.iter().any(|job| job.state().exit.is_none())
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
     }
 }
 

@@ -437,3 +437,54 @@ fn ten_thousand_runs_page_by_page() {
     let filtered = timed("/?status=failed&destination=http%3A%2F%2Fb.example%2F");
     assert!(filtered.contains("100 runs"), "{filtered}");
 }
+
+#[test]
+fn resume_and_cancel_from_the_dashboard_do_what_the_commands_do() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    sandbox.write("rows.csv", crate::support::numbered_csv(4));
+    let rows = sandbox.path("rows.csv");
+    // A receiver down at the first request, up after; and one that is slow after it.
+    let flaky = TestServer::start(|n, _| Reply::status(if n == 0 { 503 } else { 200 }));
+    let slow = TestServer::start(|n, _| match n {
+        0 => Reply::status(503),
+        _ => Reply::status(200).delay(Duration::from_millis(400)),
+    });
+    for receiver in [&flaky, &slow] {
+        sandbox
+            .pulse()
+            .args(["push", rows.to_str().unwrap(), "--url", &receiver.url()])
+            .args(["--batch-size", "1", "--retries", "0", "-q"])
+            .assert()
+            .code(4);
+    }
+    let ui = Dashboard::start(&sandbox, &[], &[]);
+    browser.goto(&format!("{}/?token={}", ui.base, ui.token));
+    let runs = browser.texts("tr.run td:first-child");
+    let (to_slow, to_flaky) = (runs[0].clone(), runs[1].clone());
+
+    // Resume: the run is delivered, as `pulse resume RUN` delivers it.
+    browser.goto(&format!("{}/runs/{to_flaky}", ui.base));
+    browser.click("button.resume");
+    browser.wait_until(30, "the resume done", |b| b.source().contains(">done<"));
+    assert!(browser.text("pre.output").contains("delivered"));
+    browser.click("p a[href^='/runs/']");
+    browser.wait_until(10, "the run delivered", |b| {
+        b.text("dl.summary .status") == "delivered"
+    });
+    assert_eq!(flaky.requests().len(), 5);
+
+    // Cancel while this window resumes a run: the resume stops, then the run is cancelled.
+    browser.goto(&format!("{}/runs/{to_slow}", ui.base));
+    browser.click("button.resume");
+    browser.wait_until(10, "the resume started", |_| slow.requests().len() >= 2);
+    browser.goto(&format!("{}/runs/{to_slow}", ui.base));
+    browser.click("button.cancel");
+    browser.wait_until(30, "the cancel done", |b| b.source().contains(">done<"));
+    let status =
+        sandbox.query::<String>(&format!("SELECT status FROM runs WHERE id = '{to_slow}'"));
+    assert_eq!(status.as_deref(), Some("cancelled"));
+    assert!(slow.requests().len() < 5, "the resume was not stopped");
+}
