@@ -488,3 +488,86 @@ fn resume_and_cancel_from_the_dashboard_do_what_the_commands_do() {
     assert_eq!(status.as_deref(), Some("cancelled"));
     assert!(slow.requests().len() < 5, "the resume was not stopped");
 }
+
+/// A run's page lists its invalid rows and the rows its receiver refused, with their errors,
+/// and exports the refused ones as `pulse export --rejected --with-errors` writes them.
+#[test]
+fn a_runs_page_shows_its_invalid_and_refused_rows() {
+    let sandbox = Sandbox::new();
+    let receiver = TestServer::start(|_, _| {
+        Reply::status(200).body(r#"{"failed":[{"position":2,"error":"email-taken-here"}]}"#)
+    });
+    sandbox.write(
+        "people.csv",
+        "id,email\n1,a@x.org\n2,b@x.org\nthree,c@x.org\n",
+    );
+    sandbox.write(
+        "schema.json",
+        r#"{"fields":[{"name":"id","type":"integer"},{"name":"email"}]}"#,
+    );
+    let (people, schema) = (sandbox.path("people.csv"), sandbox.path("schema.json"));
+    sandbox
+        .push_unsigned(&people, &receiver.url())
+        .args([
+            "--schema",
+            schema.to_str().unwrap(),
+            "--rejected-rows",
+            ".failed[]",
+            "-q",
+        ])
+        .assert()
+        .success();
+    let run = sandbox.last_run();
+    let ui = Dashboard::start(&sandbox, &[], &[]);
+    let http = ui.client();
+    let page = http
+        .get(format!("{}/runs/{run}", ui.base))
+        .header("cookie", ui.cookie())
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let table = |class: &str| {
+        let start = page
+            .find(&format!("<table class=\"rows {class}\">"))
+            .expect(class);
+        page[start..].split("</table>").next().unwrap().to_string()
+    };
+    let invalid = table("invalid");
+    assert!(
+        invalid.contains("line 4") && invalid.contains("three"),
+        "{invalid}"
+    );
+    assert!(invalid.contains("integer"), "{invalid}");
+    let refused = table("rejected");
+    assert!(
+        refused.contains("email-taken-here") && refused.contains("b@x.org"),
+        "{refused}"
+    );
+    let csrf = page.split("name=\"csrf\" value=\"").nth(1).unwrap();
+    let csrf = csrf.split('"').next().unwrap();
+    let answer = http
+        .post(format!("{}/runs/{run}/export", ui.base))
+        .header("cookie", ui.cookie())
+        .form(&[("csrf", csrf), ("which", "rejected")])
+        .send()
+        .unwrap();
+    assert_eq!(answer.status(), 303);
+    let job = answer.headers()["location"].to_str().unwrap().to_string();
+    let get = |path: &str, cookie: Option<&str>| {
+        let mut request = http.get(format!("{}{path}", ui.base));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send().unwrap()
+    };
+    let done = wait_for_job(&get, &job, &ui.cookie());
+    assert!(done.contains("exit 0"), "{done}");
+    let csv = get(&format!("{job}/file"), Some(&ui.cookie()))
+        .text()
+        .unwrap();
+    assert!(
+        csv.contains("__receiver_error") && csv.contains("email-taken-here"),
+        "{csv}"
+    );
+}
