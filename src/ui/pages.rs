@@ -38,7 +38,8 @@ pub async fn runs(State(ui): State<Shared>, Query(asked): Asked) -> Response {
         .max(1);
     let wanted = filter.clone();
     let found = read(&ui, move |store| {
-        let (runs, total) = store.runs_page(&wanted, (page - 1) * PAGE_SIZE, PAGE_SIZE)?;
+        let (runs, total) =
+            store.runs_page(&wanted, (page - 1).saturating_mul(PAGE_SIZE), PAGE_SIZE)?;
         Ok((runs, total, store.destinations()?))
     })
     .await;

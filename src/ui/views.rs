@@ -39,8 +39,11 @@ pub fn run_line(run: &RunRow, now: i64) -> RunLine {
     let final_ = status.is_some_and(RunStatus::is_final);
     let live = status.is_some_and(RunStatus::is_in_progress);
     let duration = match run.finished_at {
-        Some(end) => show_duration(end - run.started_at),
-        None if live => format!("{} so far", show_duration(now - run.started_at)),
+        Some(end) => show_duration(end.saturating_sub(run.started_at)),
+        None if live => format!(
+            "{} so far",
+            show_duration(now.saturating_sub(run.started_at))
+        ),
         None => String::new(),
     };
     RunLine {
@@ -164,7 +167,7 @@ pub fn marks(attempts: &[RunAttempt]) -> Vec<AttemptMark> {
         .map(|attempt| {
             let retry = tries.entry(attempt.batch_id.as_str()).or_insert(0);
             let mark = AttemptMark {
-                at_ms: attempt.started_at - start,
+                at_ms: attempt.started_at.saturating_sub(start),
                 duration_ms: attempt.duration_ms.max(0),
                 http_status: attempt.http_status,
                 retry: *retry,
@@ -187,7 +190,7 @@ pub fn delivered(attempts: &[RunAttempt], deliveries: &[crate::store::Delivery])
     deliveries
         .iter()
         .map(|delivery| Delivered {
-            at_ms: delivery.at - start,
+            at_ms: delivery.at.saturating_sub(start),
             rows: delivery.rows,
         })
         .collect()

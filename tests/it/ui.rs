@@ -64,14 +64,22 @@ impl Drop for Dashboard {
     }
 }
 
+/// Rows of the log's runs.
+const PEOPLE: usize = 24;
+
 /// A log with a delivered run (one invalid row), a failed run whose URL and header carry
 /// planted credentials, and the receiver of the first.
 fn log_with_runs(sandbox: &Sandbox) -> TestServer {
-    let receiver = TestServer::ok();
-    sandbox.write(
-        "people.csv",
-        "id,email\n1,a@x.org\n2,not-an-email\n3,c@x.org\n",
-    );
+    // Answers that vary in time, and one 503 retried: a timeline worth a screenshot.
+    let receiver = TestServer::start(|n, _| match n {
+        6 => Reply::status(503),
+        _ => Reply::status(200).delay(Duration::from_millis((n as u64 * 37) % 60)),
+    });
+    let mut people = String::from("id,email\n1,a@x.org\n2,not-an-email\n");
+    for id in 3..=PEOPLE {
+        people.push_str(&format!("{id},p{id}@x.org\n"));
+    }
+    sandbox.write("people.csv", people);
     sandbox.write(
         "schema.json",
         r#"{"fields":[{"name":"id","type":"integer"},{"name":"email","type":"string","format":"email"}]}"#,
@@ -88,6 +96,8 @@ fn log_with_runs(sandbox: &Sandbox) -> TestServer {
             "--batch-size",
             "1",
             "-q",
+            "--retry-schedule",
+            "100ms",
         ])
         .assert()
         .success();
@@ -126,9 +136,12 @@ fn the_dashboard_in_a_browser_lists_runs_shows_attempts_and_resends() {
     let receiver = log_with_runs(&sandbox);
     let ui = Dashboard::start(&sandbox, &[("PULSE_SECRET", SECRET)], &[]);
     let shots = std::env::var_os("PULSE_UI_SCREENSHOTS").map(std::path::PathBuf::from);
-    let shot = |name: &str| {
+    // `PULSE_UI_SCREENSHOTS=DIR`: the README's screenshots, of the page's first `height` pixels.
+    let shot = |name: &str, height: u32| {
         if let Some(dir) = &shots {
+            browser.resize(1280, height);
             browser.screenshot(&dir.join(name));
+            browser.resize(1280, 900);
         }
     };
 
@@ -158,7 +171,7 @@ fn the_dashboard_in_a_browser_lists_runs_shows_attempts_and_resends() {
         std::process::Stdio::null(),
     );
     browser.wait_until(20, "the running run listed", |b| b.count("tr.run") == 3);
-    shot("runs.png");
+    shot("runs.png", 420);
     browser.click("tr.run a");
     browser.wait_until(10, "the running run's page", |b| b.count("dl.summary") == 1);
     browser.execute("window.notReloaded = true; return null;");
@@ -181,7 +194,7 @@ fn the_dashboard_in_a_browser_lists_runs_shows_attempts_and_resends() {
     assert!(browser.count("figure.timeline svg circle") >= 3);
     assert_eq!(browser.count("table.invalid tr td.error"), 1);
     assert!(browser.text("table.invalid").contains("not-an-email"));
-    shot("run.png");
+    shot("run.png", 1500);
 
     // Resend its first batch: the receiver gets it again under the same webhook-id.
     let before = receiver.requests();
@@ -224,7 +237,7 @@ fn the_dashboard_in_a_browser_lists_runs_shows_attempts_and_resends() {
     assert_eq!(browser.count("tr.destination"), 3);
     assert_eq!(browser.count("tr.destination.down"), 1);
     assert_no_credential(&browser.source(), "the destinations page");
-    shot("outages.png");
+    shot("outages.png", 420);
 
     // The failed run's page: no planted credential anywhere, its header named, not shown.
     browser.goto(&format!("{}/", ui.base));
@@ -339,7 +352,7 @@ fn the_dashboard_needs_its_token_and_refuses_cross_site_posts() {
         csv.starts_with("id,email") && csv.contains("2,not-an-email"),
         "{csv}"
     );
-    assert_eq!(csv.lines().count(), 4, "{csv}");
+    assert_eq!(csv.lines().count(), PEOPLE + 1, "{csv}");
 
     // Cancel, from the page: the run is cancelled as `pulse cancel` does it.
     let answer = post(&cancel, Some(&cookie), Some(&ui.base), Some(&csrf));

@@ -161,6 +161,11 @@ impl Browser {
     }
 
     /// Writes a PNG of the viewport to `path`.
+    /// The window's size in CSS pixels (a taller one for a screenshot of a whole page).
+    pub fn resize(&self, width: u32, height: u32) {
+        self.post("/window/rect", json!({"width": width, "height": height}));
+    }
+
     pub fn screenshot(&self, path: &Path) {
         let png = self.string("/screenshot");
         let png = BASE64_STANDARD.decode(png).expect("a base64 PNG");
