@@ -29,9 +29,10 @@ pub async fn require_token(State(ui): State<Shared>, request: Request, next: Nex
                 form_urlencoded::parse(query.as_bytes()).filter(|(key, _)| key != "token"),
             )
             .finish();
-        let path = request.uri().path();
+        // One leading slash: `//host/...` would send the browser to another site.
+        let path = format!("/{}", request.uri().path().trim_start_matches('/'));
         let to = if rest.is_empty() {
-            path.to_string()
+            path
         } else {
             format!("{path}?{rest}")
         };

@@ -17,6 +17,9 @@ use crate::store::{now_ms, Location};
 
 /// The most output of one action kept to show.
 const OUTPUT_KEPT: usize = 64 * 1024;
+/// The most actions remembered: the oldest finished ones are forgotten (with their files)
+/// beyond it, so a dashboard left open for months holds a bounded amount.
+const JOBS_KEPT: usize = 100;
 
 /// One action: the command it ran, and what came of it.
 pub struct Job {
@@ -146,6 +149,15 @@ impl Jobs {
         });
         if let Ok(mut list) = self.list.lock() {
             list.push(job.clone());
+            while list.len() > JOBS_KEPT {
+                let Some(oldest) = list.iter().position(|job| job.state().exit.is_some()) else {
+                    break;
+                };
+                let forgotten = list.remove(oldest);
+                if let Some(file) = &forgotten.file {
+                    let _ = std::fs::remove_file(file);
+                }
+            }
         }
         Ok(job)
     }

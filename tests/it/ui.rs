@@ -268,6 +268,9 @@ fn the_dashboard_needs_its_token_and_refuses_cross_site_posts() {
     let first = get(&format!("/?token={}&status=failed", ui.token), None);
     assert_eq!(first.status(), 303);
     assert_eq!(first.headers()["location"], "/?status=failed");
+    // No redirect to another site from the exchange (`//host` is protocol-relative).
+    let twisted = get(&format!("//evil.example/?token={}", ui.token), None);
+    assert_eq!(twisted.headers()["location"], "/evil.example/");
     let set = first.headers()["set-cookie"].to_str().unwrap();
     assert!(
         set.contains("HttpOnly") && set.contains("SameSite=Strict"),
