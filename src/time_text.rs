@@ -47,8 +47,12 @@ fn split_offset(text: &str) -> (&str, i64) {
 }
 
 fn system_time(ms: i64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64)
+    UNIX_EPOCH + Duration::from_millis(ms.clamp(0, LAST_SHOWN_MS) as u64)
 }
+
+/// 9999-12-31T23:59:59.999Z: humantime formats no later time (a damaged log's times are
+/// shown as this, never a panic).
+const LAST_SHOWN_MS: i64 = 253_402_300_799_999;
 
 /// `2026-11-01T12:00:03Z`, for people.
 pub fn show(ms: i64) -> String {

@@ -18,7 +18,7 @@ use crate::store::IdRef;
 type Fields = Form<HashMap<String, String>>;
 
 pub async fn resume(State(ui): State<Shared>, Path(id): Path<String>, form: Fields) -> Response {
-    let mut args = vec!["resume", id.as_str()];
+    let mut args = vec!["resume"];
     if form.get("out_of_order").is_some() {
         args.push("--out-of-order");
     }
@@ -37,11 +37,11 @@ pub async fn cancel(State(ui): State<Shared>, Path(id): Path<String>, form: Fiel
         })
         .await;
     }
-    act(&ui, &id, Wanted::Run, &form, &["cancel", id.as_str()], None).await
+    act(&ui, &id, Wanted::Run, &form, &["cancel"], None).await
 }
 
 pub async fn resend(State(ui): State<Shared>, Path(id): Path<String>, form: Fields) -> Response {
-    let mut args = vec!["resend", id.as_str()];
+    let mut args = vec!["resend"];
     if form.get("failed").is_some() {
         args.push("--failed");
     }
@@ -57,7 +57,7 @@ pub async fn export(State(ui): State<Shared>, Path(id): Path<String>, form: Fiel
         Some("all") | None => &[],
         Some(other) => return bad_request(&format!("which={other}: failed, rejected or all")),
     };
-    let mut args = vec!["export", id.as_str()];
+    let mut args = vec!["export"];
     args.extend_from_slice(which);
     act(&ui, &id, Wanted::Any, &form, &args, Some("csv")).await
 }
@@ -95,7 +95,7 @@ async fn act(
         }
         Err(err) => return failed(&err),
     };
-    match ui.jobs.start(&run_id, args, file) {
+    match ui.jobs.start(&run_id, args, id, file) {
         Ok(job) => Redirect::to(&format!("/jobs/{}", job.id)).into_response(),
         Err(err) => failed(&err),
     }

@@ -10,9 +10,6 @@ use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
-/// The cookie holding the access token.
-const COOKIE: &str = "pulse_ui";
-
 /// The middleware every request passes: the token from the cookie, or from `?token=` (then
 /// set as the cookie, and the address given again without it).
 pub async fn require_token(State(ui): State<Shared>, request: Request, next: Next) -> Response {
@@ -30,21 +27,29 @@ pub async fn require_token(State(ui): State<Shared>, request: Request, next: Nex
             )
             .finish();
         // One leading slash: `//host/...` would send the browser to another site.
-        let path = format!("/{}", request.uri().path().trim_start_matches('/'));
+        let path = request.uri().path().trim_start_matches(['/', '\\']);
+        let path = format!("/{path}");
         let to = if rest.is_empty() {
             path
         } else {
             format!("{path}?{rest}")
         };
-        let cookie = format!("{COOKIE}={given}; HttpOnly; SameSite=Strict; Path=/");
+        // Lax: a link to the dashboard from elsewhere opens it; actions need the CSRF token.
+        let cookie = format!(
+            "{}={}; HttpOnly; SameSite=Lax; Path=/",
+            ui.access.cookie_name,
+            ui.access.cookie()
+        );
         return ([(header::SET_COOKIE, cookie)], Redirect::to(&to)).into_response();
     }
-    let cookie = cookie_value(request.headers(), COOKIE);
-    if !cookie.is_some_and(|value| ui.access.is_token(value)) {
+    let cookie = cookie_value(request.headers(), &ui.access.cookie_name);
+    if !cookie.is_some_and(|value| ui.access.is_cookie(value)) {
         return unauthorized();
     }
     if request.method() == Method::POST && is_cross_site(request.headers()) {
-        return refused();
+        let body = "403: refused: a page of another origin asked for this action (a cross-site \
+                    request)\n";
+        return (StatusCode::FORBIDDEN, body).into_response();
     }
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
@@ -53,6 +58,15 @@ pub async fn require_token(State(ui): State<Shared>, request: Request, next: Nex
         "no-store".parse().expect("a header value"),
     );
     headers.insert("x-frame-options", "DENY".parse().expect("a header value"));
+    headers.insert(
+        "x-content-type-options",
+        "nosniff".parse().expect("a header value"),
+    );
+    // Not `no-referrer`: Chromium then sends `Origin: null` with the dashboard's own forms.
+    headers.insert(
+        "referrer-policy",
+        "same-origin".parse().expect("a header value"),
+    );
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
@@ -98,10 +112,10 @@ fn unauthorized() -> Response {
     (StatusCode::UNAUTHORIZED, body).into_response()
 }
 
-/// The answer to a POST that did not come from the dashboard's own pages.
+/// The answer to a POST whose form lacks the dashboard's CSRF token.
 pub fn refused() -> Response {
-    let body = "403: refused: this action was not asked from a page of this dashboard \
-                (a cross-site request)\n";
+    let body = "403: refused: the form carries no valid CSRF token: ask for this action from \
+                a page of this dashboard\n";
     (StatusCode::FORBIDDEN, body).into_response()
 }
 
@@ -141,6 +155,6 @@ mod tests {
             ("sec-fetch-site", "same-origin")
         ])));
         let cookies = headers(&[("cookie", "a=1; pulse_ui=xyz")]);
-        assert_eq!(cookie_value(&cookies, COOKIE), Some("xyz"));
+        assert_eq!(cookie_value(&cookies, "pulse_ui"), Some("xyz"));
     }
 }

@@ -82,9 +82,15 @@ impl Jobs {
         })
     }
 
-    /// Starts `pulse ARGS` for a run; `file`: the extension of a file it writes (its path is
-    /// appended as `--output`).
-    pub fn start(&self, run_id: &str, args: &[&str], file: Option<&str>) -> Result<Arc<Job>> {
+    /// Starts `pulse ARGS [--output FILE] -- ID` for a run (after `--`, an id is never a
+    /// flag); `file`: the extension of a file it writes.
+    pub fn start(
+        &self,
+        run_id: &str,
+        args: &[&str],
+        target: &str,
+        file: Option<&str>,
+    ) -> Result<Arc<Job>> {
         let id = self.next.fetch_add(1, Ordering::SeqCst);
         let file = file.map(|extension| self.dir.path().join(format!("job-{id}.{extension}")));
         let mut command = Command::new(&self.exe);
@@ -92,6 +98,7 @@ impl Jobs {
         if let Some(path) = &file {
             command.arg("--output").arg(path);
         }
+        command.args(["--", target]);
         // The log as `pulse ui` opened it, through the environment: a password in a
         // PostgreSQL URL stays out of the process list.
         match &self.db {
@@ -112,7 +119,7 @@ impl Jobs {
             .with_context(|| format!("starting {}", self.exe.display()))?;
         let job = Arc::new(Job {
             id,
-            command: format!("pulse {}", args.join(" ")),
+            command: format!("pulse {} {target}", args.join(" ")),
             run_id: run_id.to_string(),
             started_at: now_ms(),
             pid: child.id(),

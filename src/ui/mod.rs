@@ -55,6 +55,11 @@ pub fn run(settings: UiSettings, db: &Location) -> Result<()> {
                 "--token (or PULSE_UI_TOKEN) must be at least {MIN_TOKEN_CHARS} characters"
             )));
         }
+        Some(token) if !access::is_plain_token(&token) => {
+            return Err(usage(
+                "--token (or PULSE_UI_TOKEN) may hold only letters, digits and ._~+/=-",
+            ));
+        }
         Some(token) => token,
         None if !settings.bind.is_loopback() => {
             return Err(usage(format!(
@@ -77,7 +82,7 @@ pub fn run(settings: UiSettings, db: &Location) -> Result<()> {
     let ui = Arc::new(Ui {
         store: Mutex::new(Some(store)),
         db: db.clone(),
-        access: access::Access::new(token.clone()),
+        access: access::Access::new(token.clone(), address.port()),
         jobs: jobs::Jobs::new(db.clone(), settings.config)?,
         templates: templates::Templates::new()?,
     });

@@ -51,7 +51,11 @@ pub async fn runs(State(ui): State<Shared>, Query(asked): Asked) -> Response {
     let lines: Vec<_> = runs.iter().map(|run| run_line(run, now)).collect();
     let destinations: Vec<_> = destinations
         .iter()
-        .map(|url| (url.clone(), crate::redact::shown_url(url)))
+        // The log keeps URLs masked already; masked again here, the value filtered by too.
+        .map(|url| {
+            let shown = crate::redact::shown_url(url);
+            (shown.clone(), shown)
+        })
         .collect();
     let pages = total.div_ceil(PAGE_SIZE).max(1);
     let query = |page: u64| {
@@ -101,6 +105,7 @@ pub async fn run(
     Path(id): Path<String>,
     Query(asked): Asked,
 ) -> Response {
+    let fragment = asked.contains_key("fragment");
     let wanted = id.clone();
     let found = read(&ui, move |store| {
         let Some(run) = store.run(&wanted)? else {
@@ -121,12 +126,19 @@ pub async fn run(
             events.push(context! { id => event.id, name => event.name,
             rows => event.total_rows, batches => val(&shown), more });
         }
-        let invalid = invalid_rows(store, &run)?;
-        let rejected = rejected_rows(store, &run)?;
-        Ok(Some((run, attempts, deliveries, events, invalid, rejected)))
+        // The rows do not change once staged: read for the whole page, not its live part. A
+        // batch that cannot be read is said in their place, the rest of the page shown.
+        let rows = if fragment {
+            Ok((Vec::new(), Vec::new()))
+        } else {
+            invalid_rows(store, &run)
+                .and_then(|invalid| Ok((invalid, rejected_rows(store, &run)?)))
+                .map_err(|err| format!("{err:#}"))
+        };
+        Ok(Some((run, attempts, deliveries, events, rows)))
     })
     .await;
-    let (run, attempts, deliveries, events, invalid, rejected) = match found {
+    let (run, attempts, deliveries, events, rows) = match found {
         Ok(Some(found)) => found,
         Ok(None) => return not_found(&format!("no run {id} in the log")),
         Err(err) => return failed(&err),
@@ -145,8 +157,9 @@ pub async fn run(
         note => run.finished_at.map(show),
         options => options(&run),
         events,
-        invalid => val(&invalid),
-        rejected => val(&rejected),
+        invalid => val(rows.as_ref().map(|rows| &rows.0).ok()),
+        rejected => val(rows.as_ref().map(|rows| &rows.1).ok()),
+        rows_error => rows.as_ref().err(),
         attempts => attempts.len(),
         timeline => charts::timeline(&marks(&attempts)),
         rows_chart => charts::rows_over_time(&delivered(&attempts, &deliveries), run.rows.total),

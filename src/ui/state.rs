@@ -30,10 +30,12 @@ pub async fn read<T: Send + 'static>(
 ) -> Result<T> {
     let ui = ui.clone();
     tokio::task::spawn_blocking(move || {
-        let mut slot = ui
-            .store
-            .lock()
-            .map_err(|_| anyhow!("the log's lock is poisoned"))?;
+        // A read that panicked left the connection as it was: use it on (and open it again).
+        let mut slot = ui.store.lock().unwrap_or_else(|poisoned| {
+            let mut slot = poisoned.into_inner();
+            *slot = None;
+            slot
+        });
         if slot.is_none() {
             *slot = Some(Store::open_to_read(&ui.db)?);
         }
