@@ -17,8 +17,8 @@ pub struct UiArgs {
     #[arg(long, value_name = "PORT", default_value_t = 8484)]
     pub port: u16,
 
-    /// The access token every request needs (at least 16 characters) [default: a random one,
-    /// printed in the address to open]
+    /// The access token every request needs (at least 16 characters: letters, digits, ._~+/=-)
+    /// [default: a random one, printed in the address to open]
     #[arg(
         long,
         env = "PULSE_UI_TOKEN",
