@@ -3,8 +3,8 @@
 
 use anyhow::Result;
 
-use super::history::{http_status, run_row, RUN_COLUMNS};
-use super::{RunRow, Store};
+use super::history::{batch_row, http_status, run_row, BATCH_COLUMNS, BATCH_FROM, RUN_COLUMNS};
+use super::{BatchRow, RunRow, Store};
 
 /// Which runs a page of runs lists: empty strings match every run.
 #[derive(Debug, Clone, Default)]
@@ -69,6 +69,17 @@ impl Store {
             &[&status, &url],
         )?;
         Ok((runs, u64::try_from(total).unwrap_or(0)))
+    }
+
+    /// The first `limit` batches of an event, in order, with their last attempt: a page of a
+    /// run polled while it is delivered reads its first batches, not all of a long run's.
+    pub fn first_batches_of_event(&self, event_id: &str, limit: u64) -> Result<Vec<BatchRow>> {
+        let sql = format!(
+            "SELECT {BATCH_COLUMNS} FROM {BATCH_FROM} WHERE b.event_id = ?1
+             ORDER BY b.idx LIMIT ?2"
+        );
+        let limit = limit.min(i64::MAX as u64) as i64;
+        self.db.query(&sql, &[&event_id, &limit], batch_row)
     }
 
     /// Every destination URL runs were pushed to, as the log keeps it (password masked).

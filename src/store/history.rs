@@ -155,13 +155,13 @@ impl BatchRow {
     }
 }
 
-const BATCH_COLUMNS: &str = "b.id, b.event_id, b.idx, b.rows, b.first_row, b.status,
+pub(super) const BATCH_COLUMNS: &str = "b.id, b.event_id, b.idx, b.rows, b.first_row, b.status,
     b.delivered_at, (SELECT count(*) FROM attempts a WHERE a.batch_id = b.id),
     la.started_at, la.http_status, la.error, b.rejected";
-const BATCH_FROM: &str = "batches b LEFT JOIN attempts la
+pub(super) const BATCH_FROM: &str = "batches b LEFT JOIN attempts la
     ON la.id = (SELECT max(id) FROM attempts a WHERE a.batch_id = b.id)";
 
-fn batch_row(r: &Row) -> Result<BatchRow> {
+pub(super) fn batch_row(r: &Row) -> Result<BatchRow> {
     let last_at: Option<i64> = r.get(8)?;
     Ok(BatchRow {
         id: r.get(0)?,

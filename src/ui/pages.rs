@@ -116,8 +116,13 @@ pub async fn run(
         let mut by_batch = attempts_by_batch(&attempts);
         let mut events = Vec::new();
         for event in store.events_of_run(&wanted)? {
-            let batches = store.batch_rows_of_event(&event.id)?;
-            let more = batches.len().saturating_sub(BATCHES_SHOWN);
+            let batches = store.first_batches_of_event(&event.id, BATCHES_SHOWN as u64 + 1)?;
+            let more = if batches.len() > BATCHES_SHOWN {
+                let past = event.batch_count.saturating_sub(BATCHES_SHOWN as u64);
+                past.max(1)
+            } else {
+                0
+            };
             let shown: Vec<_> = batches
                 .into_iter()
                 .take(BATCHES_SHOWN)

@@ -628,3 +628,29 @@ fn a_runs_page_shows_its_invalid_and_refused_rows() {
         "{csv}"
     );
 }
+
+/// A run of more batches than a page lists: the first 300, and how many more there are.
+#[test]
+fn a_long_runs_page_lists_its_first_batches_and_counts_the_rest() {
+    let sandbox = Sandbox::new();
+    let receiver = TestServer::ok();
+    let input = sandbox.write("rows.csv", crate::support::numbered_csv(305));
+    sandbox
+        .push_unsigned(&input, &receiver.url())
+        .args(["--batch-size", "1", "-q"])
+        .assert()
+        .success();
+    let run = sandbox.last_run();
+    let ui = Dashboard::start(&sandbox, &[], &[]);
+    let page = ui
+        .client()
+        .get(format!("{}/runs/{run}", ui.base))
+        .header("cookie", ui.cookie())
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert_eq!(page.matches("<tr class=\"batch b-delivered\"").count(), 300);
+    assert!(page.contains("5 more batches"), "{page}");
+    assert!(page.contains("305/305 delivered"));
+}
