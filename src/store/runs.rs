@@ -27,7 +27,8 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
-    const ALL: [RunStatus; 10] = [
+    /// Every status, in a run's usual order.
+    pub const ALL: [RunStatus; 10] = [
         RunStatus::Staging,
         RunStatus::Staged,
         RunStatus::Delivering,

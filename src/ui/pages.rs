@@ -16,7 +16,7 @@ use super::respond::{failed, not_found};
 use super::rows::{invalid_rows, rejected_rows};
 use super::state::{read, Shared};
 use super::views::{attempts_by_batch, batch_view, delivered, marks, options, run_line};
-use crate::store::{now_ms, RunFilter};
+use crate::store::{now_ms, RunFilter, RunStatus};
 use crate::time_text::show;
 
 /// Runs on a page of the list.
@@ -76,7 +76,7 @@ pub async fn runs(State(ui): State<Shared>, Query(asked): Asked) -> Response {
         status => filter.status,
         destination => filter.url,
         destinations,
-        statuses => STATUSES,
+        statuses => RunStatus::ALL.map(RunStatus::as_str),
     };
     ui.templates.page(
         ui.access.csrf(),
@@ -85,20 +85,6 @@ pub async fn runs(State(ui): State<Shared>, Query(asked): Asked) -> Response {
         context,
     )
 }
-
-/// The statuses a run can have, for the filter.
-const STATUSES: [&str; 10] = [
-    "staging",
-    "staged",
-    "delivering",
-    "delivered",
-    "failed",
-    "interrupted",
-    "invalid",
-    "cancelled",
-    "input-error",
-    "abandoned",
-];
 
 pub async fn run(
     State(ui): State<Shared>,

@@ -52,6 +52,18 @@ impl Dashboard {
             .unwrap()
     }
 
+    /// A page, with the cookie.
+    fn page(&self, path: &str) -> String {
+        let answer = self
+            .client()
+            .get(format!("{}{path}", self.base))
+            .header("cookie", self.cookie())
+            .send()
+            .unwrap();
+        assert_eq!(answer.status(), 200, "{path}");
+        answer.text().unwrap()
+    }
+
     /// The cookie the token is exchanged for, as a `Cookie` header's `name=value`.
     fn cookie(&self) -> String {
         let answer = self
@@ -577,13 +589,7 @@ fn a_runs_page_shows_its_invalid_and_refused_rows() {
     let run = sandbox.last_run();
     let ui = Dashboard::start(&sandbox, &[], &[]);
     let http = ui.client();
-    let page = http
-        .get(format!("{}/runs/{run}", ui.base))
-        .header("cookie", ui.cookie())
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let page = ui.page(&format!("/runs/{run}"));
     let table = |class: &str| {
         let start = page
             .find(&format!("<table class=\"rows {class}\">"))
@@ -642,14 +648,7 @@ fn a_long_runs_page_lists_its_first_batches_and_counts_the_rest() {
         .success();
     let run = sandbox.last_run();
     let ui = Dashboard::start(&sandbox, &[], &[]);
-    let page = ui
-        .client()
-        .get(format!("{}/runs/{run}", ui.base))
-        .header("cookie", ui.cookie())
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let page = ui.page(&format!("/runs/{run}"));
     assert_eq!(page.matches("<tr class=\"batch b-delivered\"").count(), 300);
     assert!(page.contains("5 more batches"), "{page}");
     assert!(page.contains("305/305 delivered"));
