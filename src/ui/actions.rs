@@ -27,10 +27,7 @@ pub async fn resume(State(ui): State<Shared>, Path(id): Path<String>, form: Fiel
 
 /// A run this window is resuming is stopped first (it stays resumable until the cancel).
 pub async fn cancel(State(ui): State<Shared>, Path(id): Path<String>, form: Fields) -> Response {
-    if form
-        .get("csrf")
-        .is_some_and(|given| ui.access.is_csrf(given))
-    {
+    if has_csrf(&ui, &form) {
         let (stopping, run_id) = (ui.clone(), id.clone());
         let _ = tokio::task::spawn_blocking(move || {
             stopping.jobs.stop_sending(&run_id, Duration::from_secs(15))
@@ -77,10 +74,7 @@ async fn act(
     args: &[&str],
     file: Option<&str>,
 ) -> Response {
-    if !form
-        .get("csrf")
-        .is_some_and(|given| ui.access.is_csrf(given))
-    {
+    if !has_csrf(ui, form) {
         return refused();
     }
     let owned = id.to_string();
@@ -99,4 +93,10 @@ async fn act(
         Ok(job) => Redirect::to(&format!("/jobs/{}", job.id)).into_response(),
         Err(err) => failed(&err),
     }
+}
+
+/// Whether the form carries the dashboard's CSRF token.
+fn has_csrf(ui: &Shared, form: &HashMap<String, String>) -> bool {
+    form.get("csrf")
+        .is_some_and(|given| ui.access.is_csrf(given))
 }

@@ -145,7 +145,6 @@ pub async fn run(
     let context = context! {
         live => line.live || jobs.iter().any(|job| job.running),
         run => val(&line),
-        note => run.finished_at.map(show),
         options => options(&run),
         events,
         invalid => val(rows.as_ref().map(|rows| &rows.0).ok()),

@@ -28,9 +28,8 @@ pub struct RunLine {
     pub batches_total: u64,
     pub started: String,
     pub duration: String,
-    /// Whether `pulse resume` / `pulse cancel` apply.
-    pub resumable: bool,
-    pub cancellable: bool,
+    /// Not final: `pulse resume` and `pulse cancel` apply.
+    pub unfinished: bool,
     pub staged: bool,
 }
 
@@ -60,8 +59,7 @@ pub fn run_line(run: &RunRow, now: i64) -> RunLine {
         batches_total: run.batches_total,
         started: show(run.started_at),
         duration,
-        resumable: status.is_some() && !final_,
-        cancellable: status.is_some() && !final_,
+        unfinished: status.is_some() && !final_,
         staged: run.is_staged(),
     }
 }
